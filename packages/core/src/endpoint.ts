@@ -1,0 +1,242 @@
+// What senders and receivers share: the mapped segment, role locks, and the way an endpoint
+// waits (spin, then park on a signal word) and wakes its peer. The protocol for parking and
+// waking is described in packages/native/include/ringwire/layout.h; the orderings it needs
+// come from Atomics, which are sequentially consistent.
+import { AbortError, closed, RingwireError, timedOut } from './errors.js';
+import { layout, native, type NativeSegment } from './native.js';
+import type { ResolvedEndpoint, ResolvedWait } from './options.js';
+
+/** A parked endpoint re-checks at least this often, even if no wake comes. */
+const PARK_SLICE_MS = 1000;
+
+// Native waits report through one dispatcher per environment; each id maps to its endpoint.
+const wakeHandlers = new Map<number, (status: number) => void>();
+native.setWaitDispatcher((id, status) => {
+  const handler = wakeHandlers.get(id);
+  if (handler === undefined) return;
+  wakeHandlers.delete(id);
+  handler(status);
+});
+
+export interface PendingOp<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  data: Uint8Array | string | undefined;
+  length: number;
+}
+
+/** Which signal an endpoint sleeps on, and which it raises for its peer. */
+export interface Signals {
+  ownSignal: number;
+  ownWaiters: number;
+  peerSignal: number;
+  peerWaiters: number;
+}
+
+export abstract class Endpoint<T> {
+  readonly name: string;
+  protected readonly segment: NativeSegment;
+  protected readonly i32: Int32Array;
+  protected readonly u8: Uint8Array;
+  protected readonly capacity: number;
+  protected readonly mask: number;
+  protected readonly maxMessage: number;
+  protected closed = false;
+  protected readonly queue: PendingOp<T>[] = [];
+  private readonly strategy: ResolvedEndpoint;
+  private readonly signals: Signals;
+  private parkId = 0;
+  private pollTimer: NodeJS.Immediate | undefined;
+  private readonly role: string;
+
+  protected constructor(segment: NativeSegment, strategy: ResolvedEndpoint, signals: Signals,
+    role: string) {
+    this.segment = segment;
+    this.name = segment.info.name;
+    this.i32 = new Int32Array(segment.buffer);
+    this.u8 = new Uint8Array(segment.buffer);
+    this.capacity = segment.info.capacity;
+    this.mask = this.capacity - 1;
+    this.maxMessage = segment.info.maxMessage;
+    this.strategy = strategy;
+    this.signals = signals;
+    this.role = role;
+  }
+
+  /** True when what this endpoint waits for may have happened (re-checked before parking). */
+  protected abstract isReady(): boolean;
+  /** Settles as many queued operations as the ring allows now. */
+  protected abstract satisfy(): void;
+
+  protected ensureOpen(): void {
+    if (this.closed) throw closed(this.name, this.role);
+  }
+
+  /** Wakes the peer if it is parked. Call after publishing a position or a state change. */
+  protected wakePeer(): void {
+    const { peerSignal, peerWaiters } = this.signals;
+    // seq_cst load after the caller's seq_cst store of its position: pairs with the peer's
+    // increment of its waiter count before its re-check (Dekker), so no wake is lost.
+    const waiters = Atomics.load(this.i32, peerWaiters >> 2);
+    if (waiters !== 0 && Atomics.compareExchange(this.i32, peerSignal >> 2, 0, 1) === 0) {
+      this.segment.wake(peerSignal, waiters);
+    }
+  }
+
+  private announce(): void {
+    Atomics.add(this.i32, this.signals.ownWaiters >> 2, 1);
+    Atomics.store(this.i32, this.signals.ownSignal >> 2, 0);
+  }
+
+  private withdraw(): void {
+    Atomics.sub(this.i32, this.signals.ownWaiters >> 2, 1);
+  }
+
+  private spinUntilReady(micros: number): boolean {
+    if (micros <= 0) return this.isReady();
+    const end = performance.now() + micros / 1000;
+    do {
+      if (this.isReady()) return true;
+    } while (performance.now() < end);
+    return false;
+  }
+
+  /** Queues an async operation; it settles when satisfy() gets to it, or by timeout/abort. */
+  protected enqueue(wait: ResolvedWait, operation: string, data?: Uint8Array | string,
+    length = 0): Promise<T> {
+    if (wait.signal?.aborted) return Promise.reject(new AbortError(wait.signal.reason));
+    return new Promise<T>((resolve, reject) => {
+      const op: PendingOp<T> = {
+        resolve, reject, timer: undefined, signal: wait.signal, onAbort: undefined, data, length,
+      };
+      if (wait.timeout !== Infinity) {
+        op.timer = setTimeout(() => this.fail(op, timedOut(this.name, operation, wait.timeout)),
+          wait.timeout);
+      }
+      if (wait.signal !== undefined) {
+        const signal = wait.signal;
+        op.onAbort = () => this.fail(op, new AbortError(signal.reason));
+        signal.addEventListener('abort', op.onAbort, { once: true });
+      }
+      this.queue.push(op);
+      this.serve();
+    });
+  }
+
+  protected settle(op: PendingOp<T>): void {
+    if (op.timer !== undefined) clearTimeout(op.timer);
+    if (op.onAbort !== undefined) op.signal!.removeEventListener('abort', op.onAbort);
+  }
+
+  private fail(op: PendingOp<T>, error: unknown): void {
+    const index = this.queue.indexOf(op);
+    if (index < 0) return;
+    this.queue.splice(index, 1);
+    this.settle(op);
+    op.reject(error);
+    if (this.queue.length === 0) this.unpark();
+  }
+
+  protected failAll(error: unknown): void {
+    const ops = this.queue.splice(0);
+    for (const op of ops) {
+      this.settle(op);
+      op.reject(error);
+    }
+    this.unpark();
+  }
+
+  /** Settles what it can, then parks (or polls) until the rest can make progress. */
+  protected serve(): void {
+    try {
+      for (;;) {
+        this.satisfy();
+        if (this.queue.length === 0 || this.closed) return;
+        if (this.parkAsync()) return;
+      }
+    } catch (error) {
+      this.failAll(error);
+    }
+  }
+
+  /** Returns true once parked (or polling); false when ready again and serve should retry. */
+  private parkAsync(): boolean {
+    if (this.parkId !== 0 || this.pollTimer !== undefined) return true;
+    if (this.strategy.spinOnly) {
+      this.pollTimer = setImmediate(() => {
+        this.pollTimer = undefined;
+        this.serve();
+      });
+      return true;
+    }
+    if (this.spinUntilReady(this.strategy.spinMicros)) return false;
+    this.announce();
+    if (this.isReady()) {
+      this.withdraw();
+      return false;
+    }
+    const id = this.segment.waitAsync(this.signals.ownSignal, PARK_SLICE_MS);
+    this.parkId = id;
+    wakeHandlers.set(id, () => {
+      this.parkId = 0;
+      this.withdraw();
+      this.serve();
+    });
+    return true;
+  }
+
+  private unpark(): void {
+    if (this.parkId !== 0) {
+      wakeHandlers.delete(this.parkId);
+      if (this.segment.cancelWait(this.parkId)) this.withdraw();
+      this.parkId = 0;
+    }
+    if (this.pollTimer !== undefined) {
+      clearImmediate(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+  }
+
+  /**
+   * Blocks the thread until ready or `deadline` (a performance.now() time) passes. Returns
+   * without saying which: the caller re-checks its condition and its deadline.
+   */
+  protected waitSync(deadline: number): void {
+    if (this.strategy.spinOnly) {
+      while (!this.isReady() && performance.now() < deadline);
+      return;
+    }
+    if (this.spinUntilReady(this.strategy.spinMicros)) return;
+    this.announce();
+    try {
+      if (this.isReady()) return;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return;
+      this.segment.waitSync(this.signals.ownSignal, Math.ceil(Math.min(remaining, PARK_SLICE_MS)));
+    } finally {
+      this.withdraw();
+    }
+  }
+
+  protected syncDeadline(timeout: number): number {
+    return timeout === Infinity ? Infinity : performance.now() + timeout;
+  }
+
+  protected syncTimeout(operation: string, timeout: number): RingwireError {
+    return timedOut(this.name, operation, timeout);
+  }
+
+  /** Releases the endpoint: pending operations reject with ERR_RINGWIRE_CLOSED. */
+  protected closeEndpoint(pidOffset: number): void {
+    if (this.closed) return;
+    this.failAll(closed(this.name, this.role));
+    this.closed = true;
+    Atomics.compareExchange(this.i32, pidOffset >> 2, process.pid, 0);
+    this.segment.close();
+  }
+}
+
+export const HEADER_SIZE = layout.HEADER_SIZE;

@@ -1,0 +1,51 @@
+// Every error ringwire throws has a stable `code`; messages say what to do next.
+
+export type RingwireErrorCode =
+  | 'ERR_RINGWIRE_EXISTS'
+  | 'ERR_RINGWIRE_NOT_FOUND'
+  | 'ERR_RINGWIRE_INVALID_NAME'
+  | 'ERR_RINGWIRE_INVALID_ARG'
+  | 'ERR_RINGWIRE_INCOMPATIBLE'
+  | 'ERR_RINGWIRE_CORRUPT'
+  | 'ERR_RINGWIRE_TOO_LARGE'
+  | 'ERR_RINGWIRE_TIMEOUT'
+  | 'ERR_RINGWIRE_CLOSED'
+  | 'ERR_RINGWIRE_BUSY'
+  | 'ERR_RINGWIRE_PERMISSION'
+  | 'ERR_RINGWIRE_SYSTEM';
+
+export class RingwireError extends Error {
+  readonly code: RingwireErrorCode;
+  constructor(code: RingwireErrorCode, message: string) {
+    super(message);
+    this.name = 'RingwireError';
+    this.code = code;
+  }
+}
+
+/** What an aborted send/recv rejects with, shaped like Node's own AbortError. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(reason?: unknown) {
+    super('The operation was aborted', reason === undefined ? undefined : { cause: reason });
+    this.name = 'AbortError';
+  }
+}
+
+export function invalidArg(message: string): RingwireError {
+  return new RingwireError('ERR_RINGWIRE_INVALID_ARG', message);
+}
+
+export function corrupt(channel: string, what: string): RingwireError {
+  return new RingwireError('ERR_RINGWIRE_CORRUPT',
+    `channel '${channel}' is corrupt: ${what}; a peer wrote bytes that break the protocol`);
+}
+
+export function closed(channel: string, what: string): RingwireError {
+  return new RingwireError('ERR_RINGWIRE_CLOSED', `${what} of channel '${channel}' is closed`);
+}
+
+export function timedOut(channel: string, operation: string, ms: number): RingwireError {
+  return new RingwireError('ERR_RINGWIRE_TIMEOUT',
+    `${operation} on channel '${channel}' timed out after ${ms} ms`);
+}

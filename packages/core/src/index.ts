@@ -1,0 +1,8 @@
+export { createChannel, openReceiver, openSender, stats, unlinkChannel } from './channel.js';
+export type { ChannelStats, EndpointStats } from './channel.js';
+export { AbortError, RingwireError } from './errors.js';
+export type { RingwireErrorCode } from './errors.js';
+export type { CreateChannelOptions, EndpointOptions, WaitOption, ModeOption, WaitOptions } from './options.js';
+export { Receiver } from './receiver.js';
+export { Sender, type Message } from './sender.js';
+export { layout } from './native.js';

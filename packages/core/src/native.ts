@@ -1,0 +1,103 @@
+// The addon's surface, declared once (the C++ lives in packages/native). Everything else in
+// core sees these typed functions; nothing else touches the addon.
+import { createRequire } from 'node:module';
+
+/** Offsets (bytes) and constants of the segment layout, from ringwire/layout.h. */
+export interface Layout {
+  readonly MAGIC: number;
+  readonly VERSION: number;
+  readonly HEADER_SIZE: number;
+  readonly LINE_SIZE: number;
+  readonly OFF_MAGIC: number;
+  readonly OFF_VERSION: number;
+  readonly OFF_HEADER_SIZE: number;
+  readonly OFF_CAPACITY: number;
+  readonly OFF_MODE: number;
+  readonly OFF_WAIT_MECHANISM: number;
+  readonly OFF_DEFAULT_WAIT: number;
+  readonly OFF_MAX_MESSAGE: number;
+  readonly OFF_CREATOR_UID: number;
+  readonly OFF_CREATOR_PID: number;
+  readonly OFF_CREATED_AT_LOW: number;
+  readonly OFF_CREATED_AT_HIGH: number;
+  readonly OFF_RECORD_ALIGNMENT: number;
+  readonly OFF_RECORD_HEADER_SIZE: number;
+  readonly OFF_FLAGS: number;
+  readonly OFF_IDENTITY_CHECK: number;
+  readonly OFF_PRODUCER_POSITION: number;
+  readonly OFF_CONSUMER_POSITION: number;
+  readonly OFF_DATA_SIGNAL: number;
+  readonly OFF_RECEIVER_WAITERS: number;
+  readonly OFF_SPACE_SIGNAL: number;
+  readonly OFF_SENDER_WAITERS: number;
+  readonly OFF_STATE: number;
+  readonly OFF_SENDER_PID: number;
+  readonly OFF_RECEIVER_PID: number;
+  readonly STATE_ENDED: number;
+  readonly MODE_SPSC: number;
+  readonly MODE_MPMC: number;
+  readonly WAIT_FUTEX: number;
+  readonly WAIT_SEMAPHORE: number;
+  readonly DEFAULT_WAIT_PARK: number;
+  readonly DEFAULT_WAIT_SPIN: number;
+  readonly RECORD_ALIGNMENT: number;
+  readonly RECORD_HEADER_SIZE: number;
+  readonly PADDING_LENGTH: number;
+  readonly MIN_CAPACITY: number;
+  readonly MAX_CAPACITY: number;
+  readonly DEFAULT_CAPACITY: number;
+  readonly MAX_NAME_LENGTH: number;
+  readonly ROLE_SENDER: number;
+  readonly ROLE_RECEIVER: number;
+  readonly WAIT_SIGNALLED: number;
+  readonly WAIT_TIMED_OUT: number;
+}
+
+/** The identity line of a segment as its opener validated it (never re-read). */
+export interface SegmentInfo {
+  readonly name: string;
+  readonly capacity: number;
+  readonly mode: number;
+  readonly waitMechanism: number;
+  readonly defaultWait: number;
+  readonly maxMessage: number;
+  readonly creatorUid: number;
+  readonly creatorPid: number;
+  readonly createdAt: number;
+  readonly flags: number;
+}
+
+/** An open, validated mapping of a channel's shared-memory object. */
+export interface NativeSegment {
+  /** The whole mapping (header + ring); detached by close(). */
+  readonly buffer: ArrayBuffer;
+  readonly info: SegmentInfo;
+  /** Takes this endpoint's role lock; false when another endpoint holds it. */
+  lock(role: number): boolean;
+  /** Whether an endpoint other than this one holds the role lock. */
+  isLockedByOther(role: number): boolean;
+  /** Wakes those parked on a signal word; `waiters` sizes a semaphore post. */
+  wake(signalOffset: number, waiters: number): number;
+  /** Blocks this thread while the signal word is 0; returns WAIT_SIGNALLED or WAIT_TIMED_OUT. */
+  waitSync(signalOffset: number, timeoutMs: number): number;
+  /** Parks on a native waiter thread; the dispatcher gets (id, status). Returns the id. */
+  waitAsync(signalOffset: number, timeoutMs: number): number;
+  /** True when the wait was pending; its result will never be dispatched. */
+  cancelWait(id: number): boolean;
+  /** Detaches `buffer`, drops role locks, unmaps once no wait needs the memory. */
+  close(): void;
+}
+
+export interface NativeAddon {
+  readonly layout: Layout;
+  readonly platformHasFutex: boolean;
+  createSegment(name: string, capacity: number, mode: number, waitMechanism: number,
+    defaultWait: number, flags: number): void;
+  unlinkSegment(name: string): boolean;
+  setWaitDispatcher(dispatch: (id: number, status: number) => void): void;
+  Segment: new (name: string) => NativeSegment;
+}
+
+const require = createRequire(import.meta.url);
+export const native: NativeAddon = require('@ringwire/native');
+export const layout: Layout = native.layout;

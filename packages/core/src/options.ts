@@ -1,0 +1,138 @@
+// Validation of everything a caller passes in, so bad input fails early with a clear code.
+import { invalidArg, RingwireError } from './errors.js';
+import { layout, native } from './native.js';
+
+export type WaitOption = 'auto' | 'futex' | 'semaphore' | 'spin';
+export type ModeOption = 'spsc' | 'mpmc';
+
+export interface CreateChannelOptions {
+  /** Bytes of ring, a power of two from 1 KiB to 1 GiB; default 1 MiB. */
+  capacity?: number;
+  /** 'spsc' (default): one sender and one receiver at a time. */
+  mode?: ModeOption;
+  /**
+   * How endpoints wait: 'auto' (default; the futex on Linux), 'futex', 'semaphore' (named
+   * POSIX semaphores, the fallback where there is no futex), or 'spin' (never park).
+   */
+  wait?: WaitOption;
+}
+
+export interface EndpointOptions {
+  /** 'auto' (default) follows the channel; 'spin' never parks; 'futex'/'semaphore' must match the channel. */
+  wait?: WaitOption;
+  /** Microseconds to spin re-checking before parking; default 50. */
+  spinMicros?: number;
+}
+
+export interface WaitOptions {
+  /** Reject with AbortError when this signal aborts. */
+  signal?: AbortSignal;
+  /** Milliseconds; reject with ERR_RINGWIRE_TIMEOUT after it. */
+  timeout?: number;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+
+export function checkName(name: unknown): string {
+  if (typeof name !== 'string') {
+    throw new RingwireError('ERR_RINGWIRE_INVALID_NAME', 'channel name must be a string');
+  }
+  if (name.length === 0 || name.length > layout.MAX_NAME_LENGTH || !NAME_PATTERN.test(name)) {
+    throw new RingwireError('ERR_RINGWIRE_INVALID_NAME',
+      `invalid channel name ${JSON.stringify(name)}: use 1 to ${layout.MAX_NAME_LENGTH} letters, digits, '.', '_' or '-'`);
+  }
+  return name;
+}
+
+function checkObject(value: unknown, what: string, allowed: readonly string[]): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object') throw invalidArg(`${what} must be an object`);
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw invalidArg(`unknown ${what} '${key}' (expected ${allowed.join(', ')})`);
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+export interface ResolvedCreate {
+  capacity: number;
+  mode: number;
+  waitMechanism: number;
+  defaultWait: number;
+}
+
+export function resolveCreateOptions(options: unknown): ResolvedCreate {
+  const o = checkObject(options, 'createChannel option', ['capacity', 'mode', 'wait']);
+  const capacity = o.capacity ?? layout.DEFAULT_CAPACITY;
+  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < layout.MIN_CAPACITY
+    || capacity > layout.MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) {
+    throw invalidArg(`capacity must be a power of two from ${layout.MIN_CAPACITY} to ${layout.MAX_CAPACITY} bytes, got ${String(capacity)}`);
+  }
+  const mode = o.mode ?? 'spsc';
+  if (mode === 'mpmc') {
+    throw invalidArg("mode 'mpmc' is not available in this version of ringwire; use 'spsc'");
+  }
+  if (mode !== 'spsc') throw invalidArg(`mode must be 'spsc' or 'mpmc', got ${String(mode)}`);
+  const wait = o.wait ?? 'auto';
+  const defaultWait = wait === 'spin' ? layout.DEFAULT_WAIT_SPIN : layout.DEFAULT_WAIT_PARK;
+  let waitMechanism: number;
+  if (wait === 'auto' || wait === 'spin') {
+    waitMechanism = native.platformHasFutex ? layout.WAIT_FUTEX : layout.WAIT_SEMAPHORE;
+  } else if (wait === 'futex') {
+    if (!native.platformHasFutex) throw invalidArg("wait 'futex' needs Linux; use 'auto' or 'semaphore'");
+    waitMechanism = layout.WAIT_FUTEX;
+  } else if (wait === 'semaphore') {
+    waitMechanism = layout.WAIT_SEMAPHORE;
+  } else {
+    throw invalidArg(`wait must be 'auto', 'futex', 'semaphore' or 'spin', got ${String(wait)}`);
+  }
+  return { capacity, mode: layout.MODE_SPSC, waitMechanism, defaultWait };
+}
+
+export interface ResolvedEndpoint {
+  /** Never park: poll instead. */
+  spinOnly: boolean;
+  spinMicros: number;
+}
+
+export function resolveEndpointOptions(options: unknown, channel: string, waitMechanism: number,
+  defaultWait: number): ResolvedEndpoint {
+  const o = checkObject(options, 'endpoint option', ['wait', 'spinMicros']);
+  const spinMicros = o.spinMicros ?? 50;
+  if (typeof spinMicros !== 'number' || !(spinMicros >= 0) || spinMicros > 1e6) {
+    throw invalidArg(`spinMicros must be a number from 0 to 1000000, got ${String(spinMicros)}`);
+  }
+  const wait = o.wait ?? 'auto';
+  if (wait === 'auto') return { spinOnly: defaultWait === layout.DEFAULT_WAIT_SPIN, spinMicros };
+  if (wait === 'spin') return { spinOnly: true, spinMicros };
+  if (wait === 'futex' || wait === 'semaphore') {
+    const wanted = wait === 'futex' ? layout.WAIT_FUTEX : layout.WAIT_SEMAPHORE;
+    if (wanted !== waitMechanism) {
+      const has = waitMechanism === layout.WAIT_FUTEX ? 'futex' : 'semaphore';
+      throw new RingwireError('ERR_RINGWIRE_INCOMPATIBLE',
+        `channel '${channel}' was created with wait '${has}'; open it with wait 'auto' or '${has}'`);
+    }
+    return { spinOnly: false, spinMicros };
+  }
+  throw invalidArg(`wait must be 'auto', 'futex', 'semaphore' or 'spin', got ${String(wait)}`);
+}
+
+export interface ResolvedWait {
+  signal: AbortSignal | undefined;
+  /** Milliseconds, or Infinity. */
+  timeout: number;
+}
+
+export function resolveWaitOptions(options: unknown, allowSignal: boolean): ResolvedWait {
+  const o = checkObject(options, 'option', allowSignal ? ['signal', 'timeout'] : ['timeout']);
+  const timeout = o.timeout ?? Infinity;
+  if (typeof timeout !== 'number' || !(timeout >= 0)) {
+    throw invalidArg(`timeout must be a non-negative number of milliseconds, got ${String(timeout)}`);
+  }
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw invalidArg('signal must be an AbortSignal');
+  }
+  return { signal, timeout };
+}

@@ -1,0 +1,197 @@
+// The consuming end of an SPSC channel. Every record is validated against what the producer
+// actually published before a byte of it is used: the segment is shared with a peer that
+// may be buggy, dead or hostile.
+import { corrupt } from './errors.js';
+import { Endpoint, HEADER_SIZE } from './endpoint.js';
+import { layout, type NativeSegment } from './native.js';
+import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
+
+const PRODUCER_WORD = layout.OFF_PRODUCER_POSITION >> 2;
+const CONSUMER_WORD = layout.OFF_CONSUMER_POSITION >> 2;
+const STATE_WORD = layout.OFF_STATE >> 2;
+const STATE_ENDED = layout.STATE_ENDED;
+const RECORD_HEADER_SIZE = layout.RECORD_HEADER_SIZE;
+const ALIGN_MASK = layout.RECORD_ALIGNMENT - 1;
+const PADDING = layout.PADDING_LENGTH;
+
+/**
+ * The consumer publishes its position every this many records (or a quarter of the ring,
+ * or when it finds the ring empty, or at the end of the current JavaScript task), not after
+ * every record: a store per record makes both cores fight over the consumer's cache line.
+ */
+const PUBLISH_EVERY = 32;
+
+export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterable<Uint8Array> {
+  /** Our consumer position, ahead of the shared copy by what is not yet published. */
+  private position: number;
+  private publishedPosition: number;
+  private unpublished = 0;
+  private flushScheduled = false;
+  /** The producer position as last read and validated. */
+  private cachedProducer: number;
+  /** Payload length of the record nextRecord() returned. */
+  private recordLength = 0;
+  private readonly publishBytes: number;
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (!this.closed) this.publishPosition();
+  };
+
+  /** @internal Use openReceiver(). */
+  constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
+    super(segment, strategy, {
+      ownSignal: layout.OFF_DATA_SIGNAL,
+      ownWaiters: layout.OFF_RECEIVER_WAITERS,
+      peerSignal: layout.OFF_SPACE_SIGNAL,
+      peerWaiters: layout.OFF_SENDER_WAITERS,
+    }, 'receiver');
+    this.position = Atomics.load(this.i32, CONSUMER_WORD);
+    this.publishedPosition = this.position;
+    this.cachedProducer = this.position;
+    if ((this.position & ALIGN_MASK) !== 0) throw corrupt(this.name, 'misaligned consumer position');
+    this.publishBytes = this.capacity >>> 2;
+    Atomics.store(this.i32, layout.OFF_RECEIVER_PID >> 2, process.pid);
+  }
+
+  /**
+   * Returns the mapping offset of the next record's header (setting recordLength), or -1
+   * when nothing is published. Skips padding.
+   */
+  private nextRecord(): number {
+    for (;;) {
+      let available = (this.cachedProducer - this.position) | 0;
+      if (available === 0) {
+        // seq_cst load: pairs with the producer's store; the bytes before it are visible.
+        this.cachedProducer = Atomics.load(this.i32, PRODUCER_WORD);
+        available = (this.cachedProducer - this.position) | 0;
+        if (available === 0) {
+          this.publishPosition();
+          return -1;
+        }
+        if (available < 0 || available > this.capacity || (available & ALIGN_MASK) !== 0) {
+          throw corrupt(this.name, `producer position ${this.cachedProducer >>> 0} is impossible with consumer position ${this.position >>> 0}`);
+        }
+      }
+      const ringOffset = this.position & this.mask;
+      const length = this.i32[(HEADER_SIZE + ringOffset) >> 2] >>> 0;
+      if (length === PADDING) {
+        const skip = this.capacity - ringOffset;
+        if (skip > available) throw corrupt(this.name, 'padding runs past the published end');
+        this.advance(skip);
+        continue;
+      }
+      if (length > this.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - ringOffset
+        || ((RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK) > available) {
+        throw corrupt(this.name, `record length ${length} at ring offset ${ringOffset} exceeds what was published`);
+      }
+      this.recordLength = length;
+      return HEADER_SIZE + ringOffset;
+    }
+  }
+
+  private advance(size: number): void {
+    this.position = (this.position + size) | 0;
+    if (++this.unpublished >= PUBLISH_EVERY
+      || ((this.position - this.publishedPosition) | 0) >= this.publishBytes) {
+      this.publishPosition();
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  private publishPosition(): void {
+    if (this.position === this.publishedPosition) return;
+    this.publishedPosition = this.position;
+    this.unpublished = 0;
+    // seq_cst store: the records before it are done with (the producer may overwrite them)
+    // and it orders the waiter check in wakePeer.
+    Atomics.store(this.i32, CONSUMER_WORD, this.position);
+    this.wakePeer();
+  }
+
+  private drainedAndEnded(): boolean {
+    // The flag first, then the position: the sender sets the flag after its last message.
+    return (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0
+      && Atomics.load(this.i32, PRODUCER_WORD) === this.position;
+  }
+
+  /** Takes the next message if there is one: a copy the caller owns. */
+  tryRecv(): Uint8Array | undefined {
+    this.ensureOpen();
+    const offset = this.nextRecord();
+    if (offset < 0) return undefined;
+    const start = offset + RECORD_HEADER_SIZE;
+    const message = this.u8.slice(start, start + this.recordLength);
+    this.advance((RECORD_HEADER_SIZE + this.recordLength + ALIGN_MASK) & ~ALIGN_MASK);
+    return message;
+  }
+
+  /** The next message, waiting for one; null once the sender ended and all is drained. */
+  recv(options?: WaitOptions): Promise<Uint8Array | null> {
+    try {
+      this.ensureOpen();
+      const wait = resolveWaitOptions(options, true);
+      if (this.queue.length === 0) {
+        const message = this.tryRecv();
+        if (message !== undefined) return Promise.resolve(message);
+        if (this.drainedAndEnded()) return Promise.resolve(null);
+      }
+      return this.enqueue(wait, 'recv');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The next message, blocking this thread; null once ended and drained. */
+  recvSync(options?: { timeout?: number }): Uint8Array | null {
+    this.ensureOpen();
+    const { timeout } = resolveWaitOptions(options, false);
+    const deadline = this.syncDeadline(timeout);
+    for (;;) {
+      const message = this.tryRecv();
+      if (message !== undefined) return message;
+      if (this.drainedAndEnded()) return null;
+      if (performance.now() >= deadline) throw this.syncTimeout('recvSync', timeout);
+      this.waitSync(deadline);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const message = await this.recv();
+      if (message === null) return;
+      yield message;
+    }
+  }
+
+  protected isReady(): boolean {
+    return Atomics.load(this.i32, PRODUCER_WORD) !== this.position
+      || (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0;
+  }
+
+  protected satisfy(): void {
+    const queue = this.queue;
+    while (queue.length !== 0) {
+      const message = this.tryRecv();
+      if (message === undefined) {
+        if (!this.drainedAndEnded()) return;
+        for (const op of queue.splice(0)) {
+          this.settle(op);
+          op.resolve(null);
+        }
+        return;
+      }
+      const op = queue.shift()!;
+      this.settle(op);
+      op.resolve(message);
+    }
+  }
+
+  /** Releases this endpoint; pending recv() calls reject with ERR_RINGWIRE_CLOSED. */
+  close(): void {
+    if (this.closed) return;
+    this.publishPosition();
+    this.closeEndpoint(layout.OFF_RECEIVER_PID);
+  }
+}

@@ -1,0 +1,201 @@
+// The producing end of an SPSC channel. The per-message path (trySend) is plain JavaScript
+// over the mapped memory: a bounds check, a copy, one Atomics.store, one Atomics.load.
+import { Buffer } from 'node:buffer';
+import { corrupt, invalidArg, RingwireError } from './errors.js';
+import { Endpoint, HEADER_SIZE } from './endpoint.js';
+import { layout, type NativeSegment } from './native.js';
+import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
+
+const PRODUCER_WORD = layout.OFF_PRODUCER_POSITION >> 2;
+const CONSUMER_WORD = layout.OFF_CONSUMER_POSITION >> 2;
+const STATE_WORD = layout.OFF_STATE >> 2;
+const STATE_ENDED = layout.STATE_ENDED;
+const RECORD_HEADER_SIZE = layout.RECORD_HEADER_SIZE;
+const ALIGN_MASK = layout.RECORD_ALIGNMENT - 1;
+const PADDING = layout.PADDING_LENGTH | 0;
+
+export type Message = Uint8Array | string;
+
+export class Sender extends Endpoint<void> {
+  /** Our producer position; only this endpoint writes the shared copy. */
+  private position: number;
+  /** The consumer position as last read; free space is at least what it implies. */
+  private cachedConsumer: number;
+  /** Where claim() placed the record it returned (after any padding). */
+  private claimedPosition = 0;
+  private readonly bytes: Buffer;
+  private endRequested = false;
+
+  /** @internal Use openSender(). */
+  constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
+    super(segment, strategy, {
+      ownSignal: layout.OFF_SPACE_SIGNAL,
+      ownWaiters: layout.OFF_SENDER_WAITERS,
+      peerSignal: layout.OFF_DATA_SIGNAL,
+      peerWaiters: layout.OFF_RECEIVER_WAITERS,
+    }, 'sender');
+    this.bytes = Buffer.from(segment.buffer);
+    this.position = Atomics.load(this.i32, PRODUCER_WORD);
+    this.cachedConsumer = Atomics.load(this.i32, CONSUMER_WORD);
+    this.checkUsed();
+    if ((this.position & ALIGN_MASK) !== 0) throw corrupt(this.name, 'misaligned producer position');
+    Atomics.store(this.i32, layout.OFF_SENDER_PID >> 2, process.pid);
+  }
+
+  private checkUsed(): void {
+    const used = (this.position - this.cachedConsumer) | 0;
+    if (used < 0 || used > this.capacity || (this.cachedConsumer & ALIGN_MASK) !== 0) {
+      throw corrupt(this.name, `consumer position ${this.cachedConsumer >>> 0} is impossible with producer position ${this.position >>> 0}`);
+    }
+  }
+
+  private measure(data: Message): number {
+    let length: number;
+    if (typeof data === 'string') length = Buffer.byteLength(data, 'utf8');
+    else if (data instanceof Uint8Array) length = data.byteLength;
+    else throw invalidArg('a message must be a Uint8Array or a string');
+    if (length > this.maxMessage) {
+      throw new RingwireError('ERR_RINGWIRE_TOO_LARGE',
+        `a ${length}-byte message can never fit channel '${this.name}' (at most ${this.maxMessage} bytes; create it with a larger capacity)`);
+    }
+    return length;
+  }
+
+  /**
+   * Finds room for a record of `size` bytes; returns its byte offset in the mapping and sets
+   * claimedPosition, or returns -1 when the ring is too full. May publish a padding record.
+   */
+  private claim(size: number): number {
+    const capacity = this.capacity;
+    const position = this.position;
+    const ringOffset = position & this.mask;
+    const tail = capacity - ringOffset;
+    const needed = size <= tail ? size : tail + size;
+    if (capacity - ((position - this.cachedConsumer) | 0) < needed) {
+      // seq_cst load: pairs with the consumer's store of its position; the space it frees
+      // is no longer read.
+      this.cachedConsumer = Atomics.load(this.i32, CONSUMER_WORD);
+      this.checkUsed();
+      const free = capacity - ((position - this.cachedConsumer) | 0);
+      if (free < needed) {
+        if (size > tail && free >= tail) {
+          // Pad to the end now: the record can start at offset 0 as soon as the reader
+          // frees that much, and the reader must see the padding to get there.
+          this.i32[(HEADER_SIZE + ringOffset) >> 2] = PADDING;
+          this.publish((position + tail) | 0);
+        }
+        return -1;
+      }
+    }
+    if (size > tail) {
+      this.i32[(HEADER_SIZE + ringOffset) >> 2] = PADDING;
+      this.claimedPosition = (position + tail) | 0;
+      return HEADER_SIZE;
+    }
+    this.claimedPosition = position;
+    return HEADER_SIZE + ringOffset;
+  }
+
+  private publish(position: number): void {
+    this.position = position;
+    // seq_cst store: publishes the record bytes written before it (pairs with the
+    // receiver's load of the producer position) and orders the waiter check in wakePeer.
+    Atomics.store(this.i32, PRODUCER_WORD, position);
+    this.wakePeer();
+  }
+
+  /** Writes one record if it fits now. */
+  private write(data: Message, length: number): boolean {
+    const size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
+    const offset = this.claim(size);
+    if (offset < 0) return false;
+    this.i32[offset >> 2] = length;
+    if (typeof data === 'string') this.bytes.write(data, offset + RECORD_HEADER_SIZE, length, 'utf8');
+    else this.u8.set(data, offset + RECORD_HEADER_SIZE);
+    this.publish((this.claimedPosition + size) | 0);
+    return true;
+  }
+
+  private ensureSendable(): void {
+    this.ensureOpen();
+    if (this.endRequested) {
+      throw new RingwireError('ERR_RINGWIRE_CLOSED', `channel '${this.name}' has ended; no more messages can be sent`);
+    }
+  }
+
+  /** Sends now if there is room; false when the ring is full (or earlier sends still wait). */
+  trySend(data: Message): boolean {
+    this.ensureSendable();
+    const length = this.measure(data);
+    if (this.queue.length !== 0) return false;
+    return this.write(data, length);
+  }
+
+  /**
+   * Sends, waiting for room (backpressure). The bytes are copied when the message is written,
+   * which may be after this call returns: do not change a Uint8Array until the promise settles.
+   */
+  send(data: Message, options?: WaitOptions): Promise<void> {
+    try {
+      this.ensureSendable();
+      const length = this.measure(data);
+      const wait = resolveWaitOptions(options, true);
+      if (this.queue.length === 0 && this.write(data, length)) return Promise.resolve();
+      return this.enqueue(wait, 'send', data, length);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Sends, blocking this thread until there is room or the timeout (ms) passes. */
+  sendSync(data: Message, options?: { timeout?: number }): void {
+    this.ensureSendable();
+    const length = this.measure(data);
+    const { timeout } = resolveWaitOptions(options, false);
+    const deadline = this.syncDeadline(timeout);
+    for (;;) {
+      this.satisfy();
+      if (this.queue.length === 0 && this.write(data, length)) return;
+      if (performance.now() >= deadline) throw this.syncTimeout('sendSync', timeout);
+      this.waitSync(deadline);
+    }
+  }
+
+  /** End of stream: the receiver gets everything sent so far, then null / the end of iteration. */
+  end(): void {
+    this.ensureOpen();
+    if (this.endRequested) return;
+    this.endRequested = true;
+    if (this.queue.length === 0) this.markEnded();
+  }
+
+  private markEnded(): void {
+    // seq_cst: after the last position store, so a receiver that sees the flag and then
+    // re-reads the producer position has every message.
+    Atomics.or(this.i32, STATE_WORD, STATE_ENDED);
+    this.wakePeer();
+  }
+
+  protected isReady(): boolean {
+    return Atomics.load(this.i32, CONSUMER_WORD) !== this.cachedConsumer;
+  }
+
+  protected satisfy(): void {
+    const queue = this.queue;
+    while (queue.length !== 0) {
+      const op = queue[0];
+      if (!this.write(op.data!, op.length)) return;
+      queue.shift();
+      this.settle(op);
+      op.resolve();
+    }
+    if (this.endRequested) this.markEnded();
+  }
+
+  /** Releases this endpoint; sends still waiting reject with ERR_RINGWIRE_CLOSED. */
+  close(): void {
+    if (this.closed) return;
+    if (this.endRequested) this.markEnded();
+    this.closeEndpoint(layout.OFF_SENDER_PID);
+  }
+}

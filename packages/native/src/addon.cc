@@ -1,0 +1,101 @@
+// Module entry: per-environment state (so the addon loads in worker threads), the layout
+// constants for TypeScript, and the functions and class the channel API builds on.
+#include <napi.h>
+
+#include "ringwire/layout.h"
+#include "segment.h"
+#include "waiter.h"
+
+namespace ringwire {
+namespace {
+
+Napi::Value SetWaitDispatcher(const Napi::CallbackInfo& info) {
+  auto* state = info.Env().GetInstanceData<AddonState>();
+  if (!info[0].IsFunction()) {
+    Napi::TypeError::New(info.Env(), "dispatcher must be a function").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  state->dispatcher = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Object Layout(Napi::Env env) {
+  namespace L = layout;
+  Napi::Object o = Napi::Object::New(env);
+#define RINGWIRE_EXPORT(name) o.Set(#name, Napi::Number::New(env, L::name))
+  RINGWIRE_EXPORT(MAGIC);
+  RINGWIRE_EXPORT(VERSION);
+  RINGWIRE_EXPORT(HEADER_SIZE);
+  RINGWIRE_EXPORT(LINE_SIZE);
+  RINGWIRE_EXPORT(OFF_MAGIC);
+  RINGWIRE_EXPORT(OFF_VERSION);
+  RINGWIRE_EXPORT(OFF_HEADER_SIZE);
+  RINGWIRE_EXPORT(OFF_CAPACITY);
+  RINGWIRE_EXPORT(OFF_MODE);
+  RINGWIRE_EXPORT(OFF_WAIT_MECHANISM);
+  RINGWIRE_EXPORT(OFF_DEFAULT_WAIT);
+  RINGWIRE_EXPORT(OFF_MAX_MESSAGE);
+  RINGWIRE_EXPORT(OFF_CREATOR_UID);
+  RINGWIRE_EXPORT(OFF_CREATOR_PID);
+  RINGWIRE_EXPORT(OFF_CREATED_AT_LOW);
+  RINGWIRE_EXPORT(OFF_CREATED_AT_HIGH);
+  RINGWIRE_EXPORT(OFF_RECORD_ALIGNMENT);
+  RINGWIRE_EXPORT(OFF_RECORD_HEADER_SIZE);
+  RINGWIRE_EXPORT(OFF_FLAGS);
+  RINGWIRE_EXPORT(OFF_IDENTITY_CHECK);
+  RINGWIRE_EXPORT(OFF_PRODUCER_POSITION);
+  RINGWIRE_EXPORT(OFF_CONSUMER_POSITION);
+  RINGWIRE_EXPORT(OFF_DATA_SIGNAL);
+  RINGWIRE_EXPORT(OFF_RECEIVER_WAITERS);
+  RINGWIRE_EXPORT(OFF_SPACE_SIGNAL);
+  RINGWIRE_EXPORT(OFF_SENDER_WAITERS);
+  RINGWIRE_EXPORT(OFF_STATE);
+  RINGWIRE_EXPORT(OFF_SENDER_PID);
+  RINGWIRE_EXPORT(OFF_RECEIVER_PID);
+  RINGWIRE_EXPORT(STATE_ENDED);
+  RINGWIRE_EXPORT(MODE_SPSC);
+  RINGWIRE_EXPORT(MODE_MPMC);
+  RINGWIRE_EXPORT(WAIT_FUTEX);
+  RINGWIRE_EXPORT(WAIT_SEMAPHORE);
+  RINGWIRE_EXPORT(DEFAULT_WAIT_PARK);
+  RINGWIRE_EXPORT(DEFAULT_WAIT_SPIN);
+  RINGWIRE_EXPORT(RECORD_ALIGNMENT);
+  RINGWIRE_EXPORT(RECORD_HEADER_SIZE);
+  RINGWIRE_EXPORT(PADDING_LENGTH);
+  RINGWIRE_EXPORT(MIN_CAPACITY);
+  RINGWIRE_EXPORT(MAX_CAPACITY);
+  RINGWIRE_EXPORT(DEFAULT_CAPACITY);
+  RINGWIRE_EXPORT(MAX_NAME_LENGTH);
+  RINGWIRE_EXPORT(ROLE_SENDER);
+  RINGWIRE_EXPORT(ROLE_RECEIVER);
+#undef RINGWIRE_EXPORT
+  o.Set("WAIT_SIGNALLED", Napi::Number::New(env, WAIT_SIGNALLED));
+  o.Set("WAIT_TIMED_OUT", Napi::Number::New(env, WAIT_TIMED_OUT));
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* state = new AddonState();
+  env.SetInstanceData<AddonState>(state);  // deleted by node-addon-api at environment teardown
+  InitWaiter(env, state);
+  exports.Set("layout", Layout(env));
+  exports.Set("createSegment", Napi::Function::New<CreateSegment>(env, "createSegment"));
+  exports.Set("unlinkSegment", Napi::Function::New<UnlinkSegment>(env, "unlinkSegment"));
+  exports.Set("setWaitDispatcher", Napi::Function::New<SetWaitDispatcher>(env, "setWaitDispatcher"));
+  exports.Set("Segment", Segment::Define(env));
+#ifdef __linux__
+  exports.Set("platformHasFutex", Napi::Boolean::New(env, true));
+#else
+  exports.Set("platformHasFutex", Napi::Boolean::New(env, false));
+#endif
+  return exports;
+}
+
+}  // namespace
+}  // namespace ringwire
+
+static Napi::Object InitRingwire(Napi::Env env, Napi::Object exports) {
+  return ringwire::Init(env, exports);
+}
+
+NODE_API_MODULE(ringwire, InitRingwire)

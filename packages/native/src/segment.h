@@ -1,0 +1,66 @@
+// A mapped ringwire segment as seen from JavaScript: `new Segment(name)` opens and checks
+// it, `buffer` is an ArrayBuffer over the whole mapping, and the methods park and wake.
+#ifndef RINGWIRE_SEGMENT_H
+#define RINGWIRE_SEGMENT_H
+
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "mapping.h"
+#include "waiter.h"
+
+namespace ringwire {
+
+// The identity line as the opener validated it. Peers may scribble on the shared copy
+// later; the endpoint only ever uses this snapshot.
+struct Identity {
+  uint32_t version, header_size, capacity, mode, wait_mechanism, default_wait, max_message;
+  uint32_t creator_uid, creator_pid, flags;
+  double created_at_ms;
+};
+
+class Segment : public Napi::ObjectWrap<Segment> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Segment(const Napi::CallbackInfo& info);
+  ~Segment() override;
+
+ private:
+  Napi::Value Lock(const Napi::CallbackInfo& info);
+  Napi::Value IsLockedByOther(const Napi::CallbackInfo& info);
+  Napi::Value Wake(const Napi::CallbackInfo& info);
+  Napi::Value WaitSync(const Napi::CallbackInfo& info);
+  Napi::Value WaitAsync(const Napi::CallbackInfo& info);
+  Napi::Value CancelWait(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  void EnsureOpen(Napi::Env env) const;
+  uint32_t* SignalWord(Napi::Env env, const Napi::Value& offset) const;
+  std::shared_ptr<NamedSemaphore> SignalSemaphore(uint32_t offset) const;
+  void Release();
+
+  std::string name_;
+  int fd_ = -1;
+  Identity identity_{};
+  std::shared_ptr<Mapping> mapping_;
+  std::shared_ptr<NamedSemaphore> data_semaphore_;
+  std::shared_ptr<NamedSemaphore> space_semaphore_;
+  // The ArrayBuffer's own claim on the mapping; dropped at close (after detaching) or when
+  // the ArrayBuffer is collected, whichever comes first.
+  struct BufferHold {
+    std::shared_ptr<Mapping> mapping;
+  };
+  BufferHold* buffer_hold_ = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> buffer_;
+};
+
+// createSegment(name, capacity, mode, waitMechanism, defaultWait, flags): creates exclusively.
+Napi::Value CreateSegment(const Napi::CallbackInfo& info);
+// unlinkSegment(name): removes the segment and its semaphores; true if the segment existed.
+Napi::Value UnlinkSegment(const Napi::CallbackInfo& info);
+
+}  // namespace ringwire
+
+#endif  // RINGWIRE_SEGMENT_H

@@ -1,0 +1,307 @@
+#include "waiter.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <thread>
+#include <vector>
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+#ifndef FUTEX_32
+#define FUTEX_32 2
+// The kernel's futex_waitv entry (linux/futex.h, Linux >= 5.16).
+struct futex_waitv {
+  uint64_t val;
+  uint64_t uaddr;
+  uint32_t flags;
+  uint32_t __reserved;
+};
+#endif
+
+namespace ringwire {
+namespace {
+
+constexpr size_t kFutexWaitvMax = 128;         // the kernel's FUTEX_WAITV_MAX
+constexpr size_t kWordsPerThread = kFutexWaitvMax - 1;  // one slot is the control word
+constexpr int64_t kSemaphoreSliceNs = 50'000'000;       // re-check cancellation this often
+
+struct WaitResult {
+  uint32_t id;
+  int32_t status;
+};
+
+timespec ToTimespec(int64_t ns) {
+  timespec ts;
+  ts.tv_sec = ns / 1'000'000'000;
+  ts.tv_nsec = ns % 1'000'000'000;
+  return ts;
+}
+
+// Hands a result to the JavaScript thread that asked. Never blocks.
+void Deliver(const std::shared_ptr<EnvLink>& link, uint32_t id, int32_t status) {
+  std::lock_guard<std::mutex> guard(link->mutex);
+  if (!link->alive) return;
+  auto* result = new WaitResult{id, status};
+  if (napi_call_threadsafe_function(link->tsfn, result, napi_tsfn_nonblocking) != napi_ok) {
+    delete result;
+  }
+}
+
+struct FutexEntry {
+  uint32_t id;
+  std::shared_ptr<Mapping> mapping;  // keeps `addr` mapped while the kernel watches it
+  uint32_t* addr;
+  int64_t deadline_ns;
+  std::shared_ptr<EnvLink> link;
+};
+
+// One thread watching up to kWordsPerThread shared words plus a private control word that
+// is bumped whenever the set of entries changes.
+class FutexWaiterThread {
+ public:
+  FutexWaiterThread() { std::thread([this] { Run(); }).detach(); }
+
+  bool TryAdd(FutexEntry entry) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (entries_.size() >= kWordsPerThread) return false;
+    entries_.push_back(std::move(entry));
+    Bump();
+    return true;
+  }
+
+  bool Remove(const EnvLink* link, uint32_t id) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->link.get() == link && it->id == id) {
+        entries_.erase(it);
+        Bump();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void RemoveAll(const EnvLink* link) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                  [link](const FutexEntry& e) { return e.link.get() == link; }),
+                   entries_.end());
+    Bump();
+  }
+
+ private:
+  // Called with mutex_ held. seq_cst: the waiter thread reads control_ before sleeping and
+  // the kernel compares it again, so a bump between the two makes futex_waitv return.
+  void Bump() {
+    control_.fetch_add(1, std::memory_order_seq_cst);
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&control_), FUTEX_WAKE_PRIVATE, 1, nullptr,
+            nullptr, 0);
+  }
+
+  void Run() {
+    std::vector<struct futex_waitv> watch;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      watch.clear();
+      watch.push_back({control_.load(std::memory_order_seq_cst),
+                       reinterpret_cast<uint64_t>(&control_), FUTEX_32 | FUTEX_PRIVATE_FLAG, 0});
+      int64_t deadline = INT64_MAX;
+      for (const FutexEntry& e : entries_) {
+        // Shared (not private) futex: the word lives in a MAP_SHARED mapping that other
+        // processes wake.
+        watch.push_back({0, reinterpret_cast<uint64_t>(e.addr), FUTEX_32, 0});
+        if (e.deadline_ns >= 0) deadline = std::min(deadline, e.deadline_ns);
+      }
+      lock.unlock();
+      timespec ts = ToTimespec(deadline);
+      long woken = syscall(SYS_futex_waitv, watch.data(), watch.size(), 0,
+                           deadline == INT64_MAX ? nullptr : &ts, CLOCK_MONOTONIC);
+      uint64_t woken_addr = woken > 0 ? watch[woken].uaddr : 0;
+      if (woken < 0 && errno != EAGAIN && errno != ETIMEDOUT && errno != EINTR) {
+        // No futex_waitv (ENOSYS before Linux 5.16): degrade to polling every millisecond
+        // rather than spinning; the value checks below still resolve every wait.
+        timespec pause = {0, 1'000'000};
+        nanosleep(&pause, nullptr);
+      }
+      lock.lock();
+
+      const int64_t now = MonotonicNowNs();
+      std::vector<FutexEntry> done;
+      for (auto it = entries_.begin(); it != entries_.end();) {
+        // acquire: pairs with the waker's CAS of the signal; what it published before is
+        // visible to the JavaScript that runs after delivery.
+        const bool signalled = reinterpret_cast<uint64_t>(it->addr) == woken_addr ||
+                               __atomic_load_n(it->addr, __ATOMIC_ACQUIRE) != 0;
+        const bool timed_out = !signalled && it->deadline_ns >= 0 && it->deadline_ns <= now;
+        if (signalled || timed_out) {
+          Deliver(it->link, it->id, signalled ? WAIT_SIGNALLED : WAIT_TIMED_OUT);
+          done.push_back(std::move(*it));
+          it = entries_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      // `done` releases its mappings here, possibly unmapping a closed segment.
+      lock.unlock();
+      done.clear();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::vector<FutexEntry> entries_;
+  std::atomic<uint32_t> control_{0};
+};
+
+// Process-wide: every environment's futex waits share these threads. They are never
+// destroyed (a detached thread parked in the kernel ends with the process).
+std::mutex pool_mutex;
+std::vector<FutexWaiterThread*>* pool = new std::vector<FutexWaiterThread*>();
+
+}  // namespace
+
+struct PendingWait {
+  FutexWaiterThread* futex_thread = nullptr;   // for futex waits
+  std::shared_ptr<std::atomic<bool>> cancelled;  // for semaphore waits
+};
+
+int64_t MonotonicNowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+static void CallDispatcher(napi_env raw_env, napi_value, void* context, void* data) {
+  auto* result = static_cast<WaitResult*>(data);
+  if (raw_env == nullptr) {  // the environment is going away
+    delete result;
+    return;
+  }
+  auto* state = static_cast<AddonState*>(context);
+  Napi::Env env(raw_env);
+  const uint32_t id = result->id;
+  const int32_t status = result->status;
+  delete result;
+  if (state->waits.erase(id) == 0) return;  // cancelled after the thread delivered
+  if (--state->pending == 0) napi_unref_threadsafe_function(raw_env, state->link->tsfn);
+  Napi::HandleScope scope(env);
+  state->dispatcher.Call({Napi::Number::New(env, id), Napi::Number::New(env, status)});
+}
+
+static void CleanupEnv(void* arg) {
+  auto* state = static_cast<AddonState*>(arg);
+  {
+    std::lock_guard<std::mutex> guard(pool_mutex);
+    for (FutexWaiterThread* thread : *pool) thread->RemoveAll(state->link.get());
+  }
+  for (auto& [id, wait] : state->waits) {
+    if (wait->cancelled) wait->cancelled->store(true);
+  }
+  std::lock_guard<std::mutex> guard(state->link->mutex);
+  state->link->alive = false;
+  napi_release_threadsafe_function(state->link->tsfn, napi_tsfn_abort);
+}
+
+void InitWaiter(Napi::Env env, AddonState* state) {
+  napi_value name = Napi::String::New(env, "ringwire.wait");
+  napi_status status = napi_create_threadsafe_function(
+      env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, state, CallDispatcher,
+      &state->link->tsfn);
+  if (status != napi_ok) NAPI_THROW_VOID(Napi::Error::New(env, "cannot create wait function"));
+  napi_unref_threadsafe_function(env, state->link->tsfn);
+  // Registered after the thread-safe function, so it runs before Node tears that down.
+  napi_add_env_cleanup_hook(env, CleanupEnv, state);
+}
+
+static uint32_t Register(Napi::Env env, AddonState* state, std::shared_ptr<PendingWait> wait) {
+  uint32_t id = state->next_id++;
+  if (id == 0) id = state->next_id++;
+  state->waits[id] = std::move(wait);
+  if (state->pending++ == 0) napi_ref_threadsafe_function(env, state->link->tsfn);
+  return id;
+}
+
+uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
+                        uint32_t* addr, int64_t deadline_ns) {
+  auto wait = std::make_shared<PendingWait>();
+  const uint32_t id = Register(env, state, wait);
+  FutexEntry entry{id, std::move(mapping), addr, deadline_ns, state->link};
+  std::lock_guard<std::mutex> guard(pool_mutex);
+  for (FutexWaiterThread* thread : *pool) {
+    if (thread->TryAdd(entry)) {
+      wait->futex_thread = thread;
+      return id;
+    }
+  }
+  auto* thread = new FutexWaiterThread();
+  pool->push_back(thread);
+  thread->TryAdd(std::move(entry));
+  wait->futex_thread = thread;
+  return id;
+}
+
+uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state,
+                            std::shared_ptr<NamedSemaphore> semaphore, int64_t deadline_ns) {
+  auto wait = std::make_shared<PendingWait>();
+  wait->cancelled = std::make_shared<std::atomic<bool>>(false);
+  const uint32_t id = Register(env, state, wait);
+  std::thread([id, semaphore, deadline_ns, link = state->link, cancelled = wait->cancelled] {
+    while (!cancelled->load()) {
+      const int64_t now = MonotonicNowNs();
+      if (deadline_ns >= 0 && now >= deadline_ns) {
+        Deliver(link, id, WAIT_TIMED_OUT);
+        return;
+      }
+      int64_t until = now + kSemaphoreSliceNs;
+      if (deadline_ns >= 0) until = std::min(until, deadline_ns);
+      timespec ts = ToTimespec(until);
+      if (sem_clockwait(semaphore->sem, CLOCK_MONOTONIC, &ts) == 0) {
+        Deliver(link, id, WAIT_SIGNALLED);
+        return;
+      }
+    }
+  }).detach();
+  return id;
+}
+
+bool CancelWait(Napi::Env env, AddonState* state, uint32_t id) {
+  auto it = state->waits.find(id);
+  if (it == state->waits.end()) return false;
+  std::shared_ptr<PendingWait> wait = it->second;
+  state->waits.erase(it);
+  if (--state->pending == 0) napi_unref_threadsafe_function(env, state->link->tsfn);
+  if (wait->futex_thread != nullptr) wait->futex_thread->Remove(state->link.get(), id);
+  if (wait->cancelled) wait->cancelled->store(true);
+  return true;
+}
+
+int32_t FutexWaitSync(uint32_t* addr, int64_t timeout_ms) {
+  timespec ts = ToTimespec(timeout_ms * 1'000'000);
+  long r = syscall(SYS_futex, addr, FUTEX_WAIT, 0, timeout_ms >= 0 ? &ts : nullptr, nullptr, 0);
+  if (r != 0 && errno == ETIMEDOUT) return WAIT_TIMED_OUT;
+  return WAIT_SIGNALLED;  // woken, the word was already nonzero (EAGAIN), or EINTR
+}
+
+int32_t SemaphoreWaitSync(sem_t* sem, int64_t timeout_ms) {
+  const int64_t deadline = MonotonicNowNs() + timeout_ms * 1'000'000;
+  for (;;) {
+    timespec ts = ToTimespec(deadline);
+    if (sem_clockwait(sem, CLOCK_MONOTONIC, &ts) == 0) return WAIT_SIGNALLED;
+    if (errno == ETIMEDOUT) return WAIT_TIMED_OUT;
+    if (errno != EINTR) return WAIT_SIGNALLED;  // let the caller re-check its condition
+  }
+}
+
+int FutexWake(uint32_t* addr) {
+  return static_cast<int>(syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0));
+}
+
+}  // namespace ringwire

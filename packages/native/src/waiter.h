@@ -1,0 +1,61 @@
+// Async waits: parked endpoints sleep on native threads, never on the event loop and never
+// on libuv's thread pool. Futex waits share a few waiter threads per process, each watching
+// up to 127 words with futex_waitv; semaphore waits (the fallback, which cannot be
+// multiplexed) take one short-lived thread per parked endpoint. Results come back to the
+// JavaScript thread of the environment that asked, through its thread-safe function.
+#ifndef RINGWIRE_WAITER_H
+#define RINGWIRE_WAITER_H
+
+#include <napi.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "mapping.h"
+
+namespace ringwire {
+
+enum WaitStatus : int32_t { WAIT_SIGNALLED = 0, WAIT_TIMED_OUT = 1 };
+
+// The part of an environment's state that waiter threads may touch; guarded by `mutex`.
+struct EnvLink {
+  std::mutex mutex;
+  napi_threadsafe_function tsfn = nullptr;
+  bool alive = true;
+};
+
+struct PendingWait;
+
+// Per-environment (main thread or worker) addon state.
+struct AddonState {
+  std::shared_ptr<EnvLink> link = std::make_shared<EnvLink>();
+  Napi::FunctionReference dispatcher;  // (id, status) => void
+  uint32_t next_id = 1;
+  uint32_t pending = 0;  // waits started and not yet delivered or cancelled
+  std::unordered_map<uint32_t, std::shared_ptr<PendingWait>> waits;
+  Napi::FunctionReference segment_constructor;
+};
+
+void InitWaiter(Napi::Env env, AddonState* state);
+
+// Both return the wait id later passed to the dispatcher. deadline_ns is on CLOCK_MONOTONIC,
+// or -1 for none. The wait ends when the 32-bit word at `addr` is nonzero or is woken.
+uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
+                        uint32_t* addr, int64_t deadline_ns);
+uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state,
+                            std::shared_ptr<NamedSemaphore> semaphore, int64_t deadline_ns);
+// True when the wait was still pending; its result will not be delivered.
+bool CancelWait(Napi::Env env, AddonState* state, uint32_t id);
+
+// Blocking waits on the calling thread; return a WaitStatus.
+int32_t FutexWaitSync(uint32_t* addr, int64_t timeout_ms);
+int32_t SemaphoreWaitSync(sem_t* sem, int64_t timeout_ms);
+int FutexWake(uint32_t* addr);
+
+int64_t MonotonicNowNs();
+
+}  // namespace ringwire
+
+#endif  // RINGWIRE_WAITER_H
