@@ -64,6 +64,9 @@ export abstract class Endpoint<T> {
     this.strategy = strategy;
     this.signals = signals;
     this.role = role;
+    // We hold the role's lock, so no other endpoint of this role can be parked: a count left
+    // by one that died parked (or a worker terminated mid-wait) is stale. Clear it.
+    Atomics.store(this.i32, signals.ownWaiters >> 2, 0);
   }
 
   /** True when what this endpoint waits for may have happened (re-checked before parking). */

@@ -62,15 +62,16 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
       let available = (this.cachedProducer - this.position) | 0;
       if (available === 0) {
         // seq_cst load: pairs with the producer's store; the bytes before it are visible.
-        this.cachedProducer = Atomics.load(this.i32, PRODUCER_WORD);
-        available = (this.cachedProducer - this.position) | 0;
+        const producer = Atomics.load(this.i32, PRODUCER_WORD);
+        available = (producer - this.position) | 0;
         if (available === 0) {
           this.publishPosition();
           return -1;
         }
         if (available < 0 || available > this.capacity || (available & ALIGN_MASK) !== 0) {
-          throw corrupt(this.name, `producer position ${this.cachedProducer >>> 0} is impossible with consumer position ${this.position >>> 0}`);
+          throw corrupt(this.name, `producer position ${producer >>> 0} is impossible with consumer position ${this.position >>> 0}`);
         }
+        this.cachedProducer = producer;
       }
       const ringOffset = this.position & this.mask;
       const length = this.i32[(HEADER_SIZE + ringOffset) >> 2] >>> 0;

@@ -36,17 +36,18 @@ export class Sender extends Endpoint<void> {
     }, 'sender');
     this.bytes = Buffer.from(segment.buffer);
     this.position = Atomics.load(this.i32, PRODUCER_WORD);
-    this.cachedConsumer = Atomics.load(this.i32, CONSUMER_WORD);
-    this.checkUsed();
+    this.cachedConsumer = this.validConsumer(Atomics.load(this.i32, CONSUMER_WORD));
     if ((this.position & ALIGN_MASK) !== 0) throw corrupt(this.name, 'misaligned producer position');
     Atomics.store(this.i32, layout.OFF_SENDER_PID >> 2, process.pid);
   }
 
-  private checkUsed(): void {
-    const used = (this.position - this.cachedConsumer) | 0;
-    if (used < 0 || used > this.capacity || (this.cachedConsumer & ALIGN_MASK) !== 0) {
-      throw corrupt(this.name, `consumer position ${this.cachedConsumer >>> 0} is impossible with producer position ${this.position >>> 0}`);
+  /** Returns `consumer` if it is possible given our position; throws ERR_RINGWIRE_CORRUPT. */
+  private validConsumer(consumer: number): number {
+    const used = (this.position - consumer) | 0;
+    if (used < 0 || used > this.capacity || (consumer & ALIGN_MASK) !== 0) {
+      throw corrupt(this.name, `consumer position ${consumer >>> 0} is impossible with producer position ${this.position >>> 0}`);
     }
+    return consumer;
   }
 
   private measure(data: Message): number {
@@ -74,8 +75,7 @@ export class Sender extends Endpoint<void> {
     if (capacity - ((position - this.cachedConsumer) | 0) < needed) {
       // seq_cst load: pairs with the consumer's store of its position; the space it frees
       // is no longer read.
-      this.cachedConsumer = Atomics.load(this.i32, CONSUMER_WORD);
-      this.checkUsed();
+      this.cachedConsumer = this.validConsumer(Atomics.load(this.i32, CONSUMER_WORD));
       const free = capacity - ((position - this.cachedConsumer) | 0);
       if (free < needed) {
         if (size > tail && free >= tail) {

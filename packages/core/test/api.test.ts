@@ -1,0 +1,355 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createChannel, layout, openReceiver, openSender, stats, unlinkChannel, type Receiver, type Sender,
+} from '../src/index.js';
+import { channelName } from './helpers.js';
+
+function pair(tag: string, capacity = 4096): { name: string; sender: Sender; receiver: Receiver } {
+  const name = channelName(tag);
+  createChannel(name, { capacity });
+  return { name, sender: openSender(name), receiver: openReceiver(name) };
+}
+
+const text = (bytes: Uint8Array | null | undefined) => (bytes ? Buffer.from(bytes).toString('utf8') : bytes);
+
+describe('channel lifecycle', () => {
+  it('a second createChannel of the same name fails with ERR_RINGWIRE_EXISTS', () => {
+    const name = channelName('dup');
+    createChannel(name);
+    expect(() => createChannel(name)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_EXISTS' }));
+  });
+
+  it('opening a channel that does not exist fails with ERR_RINGWIRE_NOT_FOUND', () => {
+    expect(() => openSender('no-such-channel')).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_NOT_FOUND' }));
+    expect(() => openReceiver('no-such-channel')).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_NOT_FOUND' }));
+  });
+
+  it('unlinkChannel says whether the channel existed, and open endpoints keep working', () => {
+    const { name, sender, receiver } = pair('unlink');
+    expect(unlinkChannel(name)).toBe(true);
+    expect(unlinkChannel(name)).toBe(false);
+    expect(sender.trySend('still here')).toBe(true);
+    expect(text(receiver.tryRecv())).toBe('still here');
+    sender.close();
+    receiver.close();
+  });
+
+  it('a second sender or receiver on an spsc channel gets ERR_RINGWIRE_BUSY until the first closes', () => {
+    const { name, sender, receiver } = pair('busy');
+    expect(() => openSender(name)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_BUSY' }));
+    expect(() => openReceiver(name)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_BUSY' }));
+    sender.close();
+    receiver.close();
+    const again = openSender(name);
+    const receiverAgain = openReceiver(name);
+    expect(again.trySend('x')).toBe(true);
+    expect(text(receiverAgain.tryRecv())).toBe('x');
+    again.close();
+    receiverAgain.close();
+  });
+
+  it('a new receiver continues where a closed one stopped', () => {
+    const { name, sender, receiver } = pair('resume');
+    for (let i = 0; i < 5; i++) sender.trySend(`m${i}`);
+    expect(text(receiver.tryRecv())).toBe('m0');
+    expect(text(receiver.tryRecv())).toBe('m1');
+    receiver.close();
+    const next = openReceiver(name);
+    expect([1, 2, 3].map(() => text(next.tryRecv()))).toEqual(['m2', 'm3', 'm4']);
+    expect(next.tryRecv()).toBeUndefined();
+    next.close();
+    sender.close();
+  });
+
+  it('stats reports capacity, bytes used, endpoints and end of stream', () => {
+    const { name, sender, receiver } = pair('stats');
+    sender.trySend(new Uint8Array(100));
+    const s = stats(name);
+    expect(s).toMatchObject({
+      name, mode: 'spsc', wait: 'futex', capacity: 4096, maxMessage: 4088, bytesUsed: 112, ended: false,
+      sender: { open: true, pid: process.pid, waiters: 0 },
+      receiver: { open: true, pid: process.pid, waiters: 0 },
+    });
+    sender.end();
+    sender.close();
+    expect(stats(name)).toMatchObject({ ended: true, sender: { open: false, pid: 0 } });
+    receiver.close();
+  });
+});
+
+describe('messages', () => {
+  it('copies bytes in and out; the received Uint8Array is the caller\'s own', () => {
+    const { sender, receiver } = pair('copy');
+    const data = new Uint8Array([1, 2, 3, 4, 5]);
+    expect(sender.trySend(data)).toBe(true);
+    data.fill(9);
+    const got = receiver.tryRecv()!;
+    expect(got).toBeInstanceOf(Uint8Array);
+    expect([...got]).toEqual([1, 2, 3, 4, 5]);
+    expect(got.buffer.byteLength).toBe(5);
+    sender.close();
+    receiver.close();
+    expect([...got]).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('sends strings as UTF-8 and zero-length messages', () => {
+    const { sender, receiver } = pair('utf8');
+    sender.trySend('héllo, wörld — 你好 🎉');
+    sender.trySend('');
+    sender.trySend(new Uint8Array(0));
+    expect(text(receiver.tryRecv())).toBe('héllo, wörld — 你好 🎉');
+    expect(receiver.tryRecv()!.length).toBe(0);
+    expect(receiver.tryRecv()!.length).toBe(0);
+    expect(receiver.tryRecv()).toBeUndefined();
+    sender.close();
+    receiver.close();
+  });
+
+  it('the largest message (capacity minus the 8-byte record header) fits; one byte more is ERR_RINGWIRE_TOO_LARGE', async () => {
+    const { sender, receiver } = pair('max');
+    sender.trySend('shift the ring off offset 0');
+    receiver.tryRecv();
+    const largest = new Uint8Array(4088).map((_, i) => i & 255);
+    expect(sender.trySend(largest)).toBe(false); // needs the padding consumed first
+    const sent = sender.send(largest, { timeout: 5000 });
+    expect(receiver.tryRecv()).toBeUndefined(); // consumes the padding, frees the ring
+    await sent;
+    expect(receiver.tryRecv()).toEqual(largest);
+    expect(() => sender.trySend(new Uint8Array(4089))).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
+    expect(() => sender.trySend('x'.repeat(4089))).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
+    await expect(sender.send(new Uint8Array(5000))).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TOO_LARGE' });
+    expect(() => sender.sendSync(new Uint8Array(5000))).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
+    sender.close();
+    receiver.close();
+  });
+
+  it('trySend returns false when the ring is full and true again once the receiver frees space', () => {
+    const { sender, receiver } = pair('full');
+    const chunk = new Uint8Array(500);
+    let sent = 0;
+    while (sender.trySend(chunk)) sent++;
+    expect(sent).toBe(8);
+    expect(receiver.tryRecv()).toHaveLength(500);
+    expect(sender.trySend(chunk)).toBe(false); // the receiver has not published yet...
+    receiver.tryRecv();
+    for (let i = 0; i < 7; i++) receiver.tryRecv(); // ...until it finds the ring empty
+    expect(receiver.tryRecv()).toBeUndefined();
+    expect(sender.trySend(chunk)).toBe(true);
+    sender.close();
+    receiver.close();
+  });
+
+  it('messages survive thousands of wrap-arounds with padding', () => {
+    const { sender, receiver } = pair('wrap', 1024);
+    let next = 0;
+    let expected = 0;
+    while (expected < 20_000) {
+      while (next < 20_000 && sender.trySend(`message ${next} `.padEnd(next % 300, '.'))) next++;
+      for (let m = receiver.tryRecv(); m !== undefined; m = receiver.tryRecv()) {
+        expect(text(m)).toBe(`message ${expected} `.padEnd(expected % 300, '.'));
+        expected++;
+      }
+    }
+    sender.close();
+    receiver.close();
+  });
+});
+
+describe('end of stream', () => {
+  it('the receiver drains what was sent, then gets null and the iterator ends', async () => {
+    const { sender, receiver } = pair('end');
+    sender.trySend('a');
+    sender.trySend('b');
+    sender.end();
+    expect(() => sender.trySend('c')).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_CLOSED' }));
+    const got: string[] = [];
+    for await (const m of receiver) got.push(text(m)!);
+    expect(got).toEqual(['a', 'b']);
+    expect(await receiver.recv()).toBeNull();
+    expect(receiver.recvSync()).toBeNull();
+    sender.close();
+    receiver.close();
+  });
+
+  it('a pending recv resolves with null when the sender ends', async () => {
+    const { sender, receiver } = pair('endwait');
+    const pending = receiver.recv({ timeout: 5000 });
+    setTimeout(() => sender.end(), 20);
+    expect(await pending).toBeNull();
+    sender.close();
+    receiver.close();
+  });
+
+  it('end() waits for queued sends: the receiver gets them all before the end', async () => {
+    const { sender, receiver } = pair('endq', 1024);
+    const sends = Array.from({ length: 20 }, (_, i) => sender.send(`queued ${i}`.padEnd(100, '.')));
+    sender.end();
+    const got: string[] = [];
+    for await (const m of receiver) got.push(text(m)!.split('.')[0]);
+    await Promise.all(sends);
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `queued ${i}`));
+    sender.close();
+    receiver.close();
+  });
+
+  it('a sender cannot open a channel that has ended', () => {
+    const { name, sender, receiver } = pair('ended');
+    sender.end();
+    sender.close();
+    expect(() => openSender(name)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_CLOSED' }));
+    receiver.close();
+  });
+});
+
+describe('timeouts and abort', () => {
+  it('recv rejects with ERR_RINGWIRE_TIMEOUT and the channel stays usable', async () => {
+    const { sender, receiver } = pair('rto');
+    await expect(receiver.recv({ timeout: 30 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TIMEOUT' });
+    expect(stats(receiver.name).receiver.waiters).toBe(0);
+    sender.trySend('after timeout');
+    expect(text(await receiver.recv({ timeout: 1000 }))).toBe('after timeout');
+    sender.close();
+    receiver.close();
+  });
+
+  it('recv rejects with an AbortError when its signal aborts, before or while waiting', async () => {
+    const { sender, receiver } = pair('abort');
+    const controller = new AbortController();
+    const pending = receiver.recv({ signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('stop')), 20);
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    await expect(receiver.recv({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(stats(receiver.name).receiver.waiters).toBe(0);
+    sender.trySend('after abort');
+    expect(text(await receiver.recv())).toBe('after abort');
+    sender.close();
+    receiver.close();
+  });
+
+  it('an aborted recv in the middle of the queue leaves the others in order', async () => {
+    const { sender, receiver } = pair('abortmid');
+    const controller = new AbortController();
+    const first = receiver.recv();
+    const second = receiver.recv({ signal: controller.signal });
+    const third = receiver.recv();
+    controller.abort();
+    await expect(second).rejects.toMatchObject({ name: 'AbortError' });
+    sender.trySend('one');
+    sender.trySend('two');
+    expect(text(await first)).toBe('one');
+    expect(text(await third)).toBe('two');
+    sender.close();
+    receiver.close();
+  });
+
+  it('send on a full ring rejects with ERR_RINGWIRE_TIMEOUT or AbortError and sending resumes after', async () => {
+    const { sender, receiver } = pair('sto');
+    while (sender.trySend(new Uint8Array(1000)));
+    await expect(sender.send(new Uint8Array(1000), { timeout: 30 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TIMEOUT' });
+    await expect(sender.send(new Uint8Array(1000), { signal: AbortSignal.timeout(30) })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(stats(sender.name).sender.waiters).toBe(0);
+    while (receiver.tryRecv());
+    await sender.send('resumed', { timeout: 1000 });
+    expect(text(receiver.tryRecv())).toBe('resumed');
+    sender.close();
+    receiver.close();
+  });
+
+  it('sendSync and recvSync time out with ERR_RINGWIRE_TIMEOUT', () => {
+    const { sender, receiver } = pair('syncto');
+    expect(() => receiver.recvSync({ timeout: 20 })).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TIMEOUT' }));
+    while (sender.trySend(new Uint8Array(1000)));
+    expect(() => sender.sendSync(new Uint8Array(1000), { timeout: 20 })).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TIMEOUT' }));
+    expect(receiver.recvSync({ timeout: 20 })).toHaveLength(1000);
+    sender.close();
+    receiver.close();
+  });
+});
+
+describe('closing', () => {
+  it('a pending recv or send rejects with ERR_RINGWIRE_CLOSED when its endpoint closes', async () => {
+    const { sender, receiver } = pair('closewait');
+    const pending = receiver.recv();
+    receiver.close();
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_RINGWIRE_CLOSED' });
+    while (sender.trySend(new Uint8Array(1000)));
+    const blocked = sender.send(new Uint8Array(1000));
+    sender.close();
+    await expect(blocked).rejects.toMatchObject({ code: 'ERR_RINGWIRE_CLOSED' });
+  });
+
+  it('every use after close throws ERR_RINGWIRE_CLOSED; close is idempotent', async () => {
+    const { sender, receiver } = pair('closed');
+    sender.close();
+    receiver.close();
+    sender.close();
+    receiver.close();
+    const closedError = expect.objectContaining({ code: 'ERR_RINGWIRE_CLOSED' });
+    expect(() => sender.trySend('x')).toThrow(closedError);
+    expect(() => sender.sendSync('x')).toThrow(closedError);
+    expect(() => sender.end()).toThrow(closedError);
+    await expect(sender.send('x')).rejects.toMatchObject({ code: 'ERR_RINGWIRE_CLOSED' });
+    expect(() => receiver.tryRecv()).toThrow(closedError);
+    expect(() => receiver.recvSync()).toThrow(closedError);
+    await expect(receiver.recv()).rejects.toMatchObject({ code: 'ERR_RINGWIRE_CLOSED' });
+  });
+});
+
+describe('bad input', () => {
+  const invalidName = expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_NAME' });
+  const invalidArg = expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' });
+
+  it.each(['', 'a/b', 'with space', 'x'.repeat(27), 'ünïcode', '../etc', 'a\0b'])('the name %j is refused', (name) => {
+    expect(() => createChannel(name)).toThrow(invalidName);
+    expect(() => openSender(name)).toThrow(invalidName);
+    expect(() => openReceiver(name)).toThrow(invalidName);
+    expect(() => unlinkChannel(name)).toThrow(invalidName);
+  });
+
+  it('a non-string name is refused', () => {
+    expect(() => createChannel(42 as unknown as string)).toThrow(invalidName);
+    expect(() => openSender(undefined as unknown as string)).toThrow(invalidName);
+  });
+
+  it('a 26-character name with every allowed character class works', () => {
+    const name = `Az09._-${'k'.repeat(19)}`;
+    expect(name).toHaveLength(layout.MAX_NAME_LENGTH);
+    createChannel(name, { capacity: 1024 });
+    try {
+      const sender = openSender(name);
+      sender.close();
+    } finally {
+      unlinkChannel(name);
+    }
+  });
+
+  it.each([0, 1000, 512, 3.5, -4096, 2 ** 31, NaN, '4096'])('capacity %j is refused', (capacity) => {
+    expect(() => createChannel(channelName('cap'), { capacity: capacity as number })).toThrow(invalidArg);
+  });
+
+  it('bad options are refused with ERR_RINGWIRE_INVALID_ARG', () => {
+    const name = channelName('opts');
+    expect(() => createChannel(name, { mode: 'fifo' as 'spsc' })).toThrow(invalidArg);
+    expect(() => createChannel(name, { wait: 'sleep' as 'spin' })).toThrow(invalidArg);
+    expect(() => createChannel(name, { capacty: 4096 } as object)).toThrow(invalidArg);
+    expect(() => createChannel(name, 'big' as object)).toThrow(invalidArg);
+    createChannel(name, { capacity: 4096 });
+    expect(() => openSender(name, { wait: 'nap' as 'spin' })).toThrow(invalidArg);
+    expect(() => openSender(name, { spinMicros: -1 })).toThrow(invalidArg);
+    expect(() => openSender(name, { wait: 'semaphore' })).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INCOMPATIBLE' }));
+    const sender = openSender(name);
+    const receiver = openReceiver(name);
+    expect(() => sender.trySend(42 as unknown as string)).toThrow(invalidArg);
+    expect(() => sender.trySend([1, 2] as unknown as Uint8Array)).toThrow(invalidArg);
+    expect(() => receiver.recvSync({ timeout: -1 })).toThrow(invalidArg);
+    expect(() => sender.sendSync('x', { timeout: NaN })).toThrow(invalidArg);
+    return Promise.all([
+      expect(receiver.recv({ timeout: 'soon' as unknown as number })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_INVALID_ARG' }),
+      expect(receiver.recv({ signal: {} as AbortSignal })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_INVALID_ARG' }),
+      expect(sender.send(null as unknown as string)).rejects.toMatchObject({ code: 'ERR_RINGWIRE_INVALID_ARG' }),
+    ]).finally(() => {
+      sender.close();
+      receiver.close();
+    });
+  });
+});

@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+import { unlinkChannel } from '../src/index.js';
+
+const created: string[] = [];
+let counter = 0;
+
+/** A fresh channel name, unlinked after the current test whatever happens. */
+export function channelName(tag: string): string {
+  const name = `t${process.pid % 100000}.${tag}.${counter++}`.slice(0, 26);
+  created.push(name);
+  return name;
+}
+
+afterEach(() => {
+  for (const name of created.splice(0)) unlinkChannel(name);
+});
+
+export const fixture = (file: string) => fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a fixture script in a child process (built JS), failing after `timeoutMs`. */
+export function runChild(file: string, args: string[], timeoutMs = 60_000): Promise<ChildResult> & { pid: number } {
+  const child = spawn(process.execPath, [fixture(file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => { stdout += chunk; });
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const done = new Promise<ChildResult>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return Object.assign(done, { pid: child.pid! });
+}
+
+/** Resolves when `predicate` holds, polling; rejects after `timeoutMs`. */
+export async function until(predicate: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}

@@ -1,0 +1,158 @@
+// Opening something that is not a sound ringwire channel, and peers that write nonsense into
+// a live one, must end in a clear error, never a crash or a read out of bounds.
+import { chownSync, closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createChannel, layout, openReceiver, openSender } from '../src/index.js';
+import { channelName } from './helpers.js';
+
+const segmentFile = (name: string) => `/dev/shm/rw.${name}`;
+const code = (c: string) => expect.objectContaining({ code: c });
+
+/** Writes little-endian uint32 `value` at byte `offset` of a channel's segment file. */
+function poke(name: string, offset: number, value: number): void {
+  const fd = openSync(segmentFile(name), 'r+');
+  const word = Buffer.alloc(4);
+  word.writeUInt32LE(value >>> 0);
+  writeSync(fd, word, 0, 4, offset);
+  closeSync(fd);
+}
+
+function validHeader(capacity = 4096): Buffer {
+  const name = channelName('tmpl');
+  createChannel(name, { capacity });
+  return readFileSync(segmentFile(name));
+}
+
+describe('opening what is not a ringwire channel', () => {
+  it('random bytes: ERR_RINGWIRE_INCOMPATIBLE (not a ringwire channel)', () => {
+    const name = channelName('rand');
+    writeFileSync(segmentFile(name), randomBytes(8192), { mode: 0o600 });
+    expect(() => openReceiver(name)).toThrow(code('ERR_RINGWIRE_INCOMPATIBLE'));
+    expect(() => openReceiver(name)).toThrow(/not a ringwire channel/);
+  });
+
+  it('wrong magic: ERR_RINGWIRE_INCOMPATIBLE', () => {
+    const name = channelName('magic');
+    const bytes = validHeader();
+    bytes.writeUInt32LE(0xdeadbeef, layout.OFF_MAGIC);
+    writeFileSync(segmentFile(name), bytes, { mode: 0o600 });
+    expect(() => openSender(name)).toThrow(code('ERR_RINGWIRE_INCOMPATIBLE'));
+  });
+
+  it('another layout version: ERR_RINGWIRE_INCOMPATIBLE naming both versions', () => {
+    const name = channelName('version');
+    const bytes = validHeader();
+    bytes.writeUInt32LE(layout.VERSION + 1, layout.OFF_VERSION);
+    writeFileSync(segmentFile(name), bytes, { mode: 0o600 });
+    expect(() => openSender(name)).toThrow(code('ERR_RINGWIRE_INCOMPATIBLE'));
+    expect(() => openSender(name)).toThrow(/version 2; this ringwire reads version 1/);
+  });
+
+  it('a truncated file (smaller than the header, or empty): ERR_RINGWIRE_CORRUPT', () => {
+    const name = channelName('trunc');
+    writeFileSync(segmentFile(name), validHeader().subarray(0, 100), { mode: 0o600 });
+    expect(() => openReceiver(name)).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    const empty = channelName('empty');
+    writeFileSync(segmentFile(empty), Buffer.alloc(0), { mode: 0o600 });
+    expect(() => openReceiver(empty)).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+  });
+
+  it('a file shorter than its header says: ERR_RINGWIRE_CORRUPT', () => {
+    const name = channelName('short');
+    writeFileSync(segmentFile(name), validHeader(8192).subarray(0, layout.HEADER_SIZE + 4096), { mode: 0o600 });
+    expect(() => openReceiver(name)).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+  });
+
+  it('a header field changed after creation: ERR_RINGWIRE_CORRUPT', () => {
+    for (const [offset, value] of [[layout.OFF_CAPACITY, 8192], [layout.OFF_MAX_MESSAGE, 1 << 20], [layout.OFF_MODE, 7]]) {
+      const name = channelName('field');
+      const bytes = validHeader();
+      bytes.writeUInt32LE(value, offset);
+      writeFileSync(segmentFile(name), bytes, { mode: 0o600 });
+      expect(() => openReceiver(name)).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    }
+  });
+
+  it('a semaphore channel whose semaphores are gone: ERR_RINGWIRE_CORRUPT', () => {
+    const name = channelName('nosem');
+    createChannel(name, { capacity: 4096, wait: 'semaphore' });
+    const bytes = readFileSync(segmentFile(name));
+    const other = channelName('nosem2');
+    writeFileSync(segmentFile(other), bytes, { mode: 0o600 });
+    expect(() => openReceiver(other)).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    expect(() => openReceiver(other)).toThrow(/semaphores/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('a segment owned by another user: ERR_RINGWIRE_PERMISSION', () => {
+    const name = channelName('owner');
+    createChannel(name, { capacity: 4096 });
+    chownSync(segmentFile(name), 65534, 65534);
+    expect(() => openReceiver(name)).toThrow(code('ERR_RINGWIRE_PERMISSION'));
+  });
+});
+
+describe('a peer writing nonsense into a live channel', () => {
+  function live(tag: string) {
+    const name = channelName(tag);
+    createChannel(name, { capacity: 4096 });
+    return { name, sender: openSender(name), receiver: openReceiver(name) };
+  }
+
+  it('a producer position beyond the ring: the receiver reports ERR_RINGWIRE_CORRUPT', () => {
+    const { name, sender, receiver } = live('hprod');
+    poke(name, layout.OFF_PRODUCER_POSITION, 4096 * 3);
+    expect(() => receiver.tryRecv()).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    poke(name, layout.OFF_PRODUCER_POSITION, 13);
+    expect(() => receiver.tryRecv()).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    sender.close();
+    receiver.close();
+  });
+
+  it('a record length larger than what was published: ERR_RINGWIRE_CORRUPT, and pending recv rejects', async () => {
+    const { name, sender, receiver } = live('hlen');
+    const pending = receiver.recv({ timeout: 5000 });
+    sender.trySend('tiny');
+    await pending;
+    const pending2 = receiver.recv({ timeout: 5000 });
+    sender.trySend('second'); // wakes the parked receiver, which runs after this test's code
+    poke(name, layout.HEADER_SIZE + 16, 0x7fff0000); // the new record's length
+    await expect(pending2).rejects.toMatchObject({ code: 'ERR_RINGWIRE_CORRUPT' });
+    for (const length of [4089, 200, 0xfffffff0]) {
+      poke(name, layout.HEADER_SIZE + 16, length);
+      expect(() => receiver.tryRecv()).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    }
+    sender.close();
+    receiver.close();
+  });
+
+  it('padding that runs past the published end: ERR_RINGWIRE_CORRUPT', () => {
+    const { name, sender, receiver } = live('hpad');
+    sender.trySend('x');
+    poke(name, layout.HEADER_SIZE, layout.PADDING_LENGTH);
+    expect(() => receiver.tryRecv()).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    sender.close();
+    receiver.close();
+  });
+
+  it('a consumer position ahead of the producer: the sender reports ERR_RINGWIRE_CORRUPT', () => {
+    const { name, sender, receiver } = live('hcons');
+    while (sender.trySend(new Uint8Array(100)));
+    poke(name, layout.OFF_CONSUMER_POSITION, 0x40000000);
+    expect(() => sender.trySend(new Uint8Array(100))).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    sender.close();
+    receiver.close();
+  });
+
+  it('opening an endpoint over impossible positions: ERR_RINGWIRE_CORRUPT', () => {
+    const name = channelName('hopen');
+    createChannel(name, { capacity: 4096 });
+    poke(name, layout.OFF_CONSUMER_POSITION, 5);
+    expect(() => openReceiver(name)).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    expect(() => openSender(name)).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    // The failed opens released their locks.
+    poke(name, layout.OFF_CONSUMER_POSITION, 0);
+    openSender(name).close();
+    openReceiver(name).close();
+  });
+});
