@@ -117,7 +117,16 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
       && Atomics.load(this.i32, PRODUCER_WORD) === this.position;
   }
 
-  /** Takes the next message if there is one: a copy the caller owns. */
+  /**
+   * True once the sender has ended the stream and every message has been taken: tryRecv()
+   * will never return a message again.
+   */
+  get ended(): boolean {
+    this.ensureOpen();
+    return this.drainedAndEnded();
+  }
+
+  /** Takes the next message if there is one (a copy the caller owns); undefined if none now. */
   tryRecv(): Uint8Array | undefined {
     this.ensureOpen();
     const offset = this.nextRecord();

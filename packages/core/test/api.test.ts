@@ -163,8 +163,11 @@ describe('end of stream', () => {
     sender.end();
     expect(() => sender.trySend('c')).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_CLOSED' }));
     const got: string[] = [];
+    expect(receiver.ended).toBe(false);
     for await (const m of receiver) got.push(text(m)!);
     expect(got).toEqual(['a', 'b']);
+    expect(receiver.ended).toBe(true);
+    expect(receiver.tryRecv()).toBeUndefined();
     expect(await receiver.recv()).toBeNull();
     expect(receiver.recvSync()).toBeNull();
     sender.close();
