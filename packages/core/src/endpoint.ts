@@ -9,14 +9,35 @@ import type { ResolvedEndpoint, ResolvedWait } from './options.js';
 /** A parked endpoint re-checks at least this often, even if no wake comes. */
 const PARK_SLICE_MS = 1000;
 
-// Native waits report through one dispatcher per environment; each id maps to its endpoint.
-const wakeHandlers = new Map<number, (status: number) => void>();
-native.setWaitDispatcher((id, status) => {
-  const handler = wakeHandlers.get(id);
-  if (handler === undefined) return;
-  wakeHandlers.delete(id);
-  handler(status);
-});
+// Native waits report through one dispatcher per environment and addon; each id maps to its
+// endpoint. The map lives on the addon's exports so that two copies of this module loaded in
+// one environment (two install paths, a cache-busted import) share it instead of the last
+// one to load stealing every wake.
+const HANDLERS = Symbol.for('ringwire.waitHandlers');
+type WakeHandlers = Map<number, (status: number) => void>;
+const addon = native as unknown as { [HANDLERS]?: WakeHandlers };
+const wakeHandlers: WakeHandlers = addon[HANDLERS] ?? new Map();
+if (addon[HANDLERS] === undefined) {
+  addon[HANDLERS] = wakeHandlers;
+  native.setWaitDispatcher((id, status) => {
+    const handler = wakeHandlers.get(id);
+    if (handler === undefined) return;
+    wakeHandlers.delete(id);
+    handler(status);
+  });
+}
+
+/**
+ * Endpoints holding progress they have not yet published (a receiver publishes its position
+ * lazily). Before this thread blocks in a sync wait they all publish: otherwise a thread
+ * blocked on one channel could hold back space a peer needs on another, and both would wait.
+ */
+export const unpublished = new Set<{ publishNow(): void }>();
+
+function publishAll(): void {
+  for (const endpoint of unpublished) endpoint.publishNow();
+  unpublished.clear();
+}
 
 export interface PendingOp<T> {
   resolve(value: T): void;
@@ -73,6 +94,8 @@ export abstract class Endpoint<T> {
   protected abstract isReady(): boolean;
   /** Settles as many queued operations as the ring allows now. */
   protected abstract satisfy(): void;
+  /** Called when the queue empties by timeout, abort or failure rather than by satisfy(). */
+  protected queueAbandoned(): void {}
 
   protected ensureOpen(): void {
     if (this.closed) throw closed(this.name, this.role);
@@ -140,7 +163,13 @@ export abstract class Endpoint<T> {
     this.queue.splice(index, 1);
     this.settle(op);
     op.reject(error);
-    if (this.queue.length === 0) this.unpark();
+    if (this.queue.length === 0) {
+      this.unpark();
+      this.queueAbandoned();
+    } else if (index === 0) {
+      // The new head may fit where the old one did not.
+      queueMicrotask(() => this.serve());
+    }
   }
 
   protected failAll(error: unknown): void {
@@ -150,14 +179,19 @@ export abstract class Endpoint<T> {
       op.reject(error);
     }
     this.unpark();
+    if (!this.closed) this.queueAbandoned();
   }
 
   /** Settles what it can, then parks (or polls) until the rest can make progress. */
   protected serve(): void {
     try {
       for (;;) {
+        if (this.closed) return;
         this.satisfy();
-        if (this.queue.length === 0 || this.closed) return;
+        if (this.queue.length === 0) {
+          this.unpark();
+          return;
+        }
         if (this.parkAsync()) return;
       }
     } catch (error) {
@@ -176,6 +210,7 @@ export abstract class Endpoint<T> {
       return true;
     }
     if (this.spinUntilReady(this.strategy.spinMicros)) return false;
+    publishAll();
     this.announce();
     if (this.isReady()) {
       this.withdraw();
@@ -209,10 +244,12 @@ export abstract class Endpoint<T> {
    */
   protected waitSync(deadline: number): void {
     if (this.strategy.spinOnly) {
+      publishAll();
       while (!this.isReady() && performance.now() < deadline);
       return;
     }
     if (this.spinUntilReady(this.strategy.spinMicros)) return;
+    publishAll();
     this.announce();
     try {
       if (this.isReady()) return;

@@ -32,6 +32,7 @@ export interface WaitOptions {
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function checkName(name: unknown): string {
   if (typeof name !== 'string') {
@@ -126,10 +127,12 @@ export interface ResolvedWait {
 
 export function resolveWaitOptions(options: unknown, allowSignal: boolean): ResolvedWait {
   const o = checkObject(options, 'option', allowSignal ? ['signal', 'timeout'] : ['timeout']);
-  const timeout = o.timeout ?? Infinity;
-  if (typeof timeout !== 'number' || !(timeout >= 0)) {
-    throw invalidArg(`timeout must be a non-negative number of milliseconds, got ${String(timeout)}`);
+  const given = o.timeout ?? Infinity;
+  if (typeof given !== 'number' || !(given >= 0)) {
+    throw invalidArg(`timeout must be a non-negative number of milliseconds, got ${String(given)}`);
   }
+  // Timers cannot count past 2^31 - 1 ms (about 24.8 days); longer is as good as no timeout.
+  const timeout = given > MAX_TIMER_MS ? Infinity : given;
   const signal = o.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw invalidArg('signal must be an AbortSignal');

@@ -2,7 +2,7 @@
 // actually published before a byte of it is used: the segment is shared with a peer that
 // may be buggy, dead or hostile.
 import { corrupt } from './errors.js';
-import { Endpoint, HEADER_SIZE } from './endpoint.js';
+import { Endpoint, HEADER_SIZE, unpublished } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
 
@@ -34,6 +34,7 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   private readonly publishBytes: number;
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    unpublished.delete(this);
     if (!this.closed) this.publishPosition();
   };
 
@@ -96,9 +97,16 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
       || ((this.position - this.publishedPosition) | 0) >= this.publishBytes) {
       this.publishPosition();
     } else if (!this.flushScheduled) {
+      // Publish at the end of this task at the latest, or before this thread blocks.
       this.flushScheduled = true;
+      unpublished.add(this);
       queueMicrotask(this.flush);
     }
+  }
+
+  /** @internal Publishes consumed space now (before this thread blocks elsewhere). */
+  publishNow(): void {
+    if (!this.closed) this.publishPosition();
   }
 
   private publishPosition(): void {
@@ -126,9 +134,17 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
     return this.drainedAndEnded();
   }
 
-  /** Takes the next message if there is one (a copy the caller owns); undefined if none now. */
+  /**
+   * Takes the next message if there is one (a copy the caller owns); undefined if none now,
+   * or while earlier recv() calls still wait (they are served first, in order).
+   */
   tryRecv(): Uint8Array | undefined {
     this.ensureOpen();
+    if (this.queue.length !== 0) return undefined;
+    return this.take();
+  }
+
+  private take(): Uint8Array | undefined {
     const offset = this.nextRecord();
     if (offset < 0) return undefined;
     const start = offset + RECORD_HEADER_SIZE;
@@ -143,7 +159,7 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
       this.ensureOpen();
       const wait = resolveWaitOptions(options, true);
       if (this.queue.length === 0) {
-        const message = this.tryRecv();
+        const message = this.take();
         if (message !== undefined) return Promise.resolve(message);
         if (this.drainedAndEnded()) return Promise.resolve(null);
       }
@@ -159,7 +175,8 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
     const { timeout } = resolveWaitOptions(options, false);
     const deadline = this.syncDeadline(timeout);
     for (;;) {
-      const message = this.tryRecv();
+      this.satisfy(); // earlier recv() calls first
+      const message = this.queue.length === 0 ? this.take() : undefined;
       if (message !== undefined) return message;
       if (this.drainedAndEnded()) return null;
       if (performance.now() >= deadline) throw this.syncTimeout('recvSync', timeout);
@@ -183,7 +200,7 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   protected satisfy(): void {
     const queue = this.queue;
     while (queue.length !== 0) {
-      const message = this.tryRecv();
+      const message = this.take();
       if (message === undefined) {
         if (!this.drainedAndEnded()) return;
         for (const op of queue.splice(0)) {
@@ -202,6 +219,7 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   close(): void {
     if (this.closed) return;
     this.publishPosition();
+    unpublished.delete(this);
     this.closeEndpoint(layout.OFF_RECEIVER_PID);
   }
 }

@@ -25,6 +25,9 @@ export class Sender extends Endpoint<void> {
   private claimedPosition = 0;
   private readonly bytes: Buffer;
   private endRequested = false;
+  private endMarked = false;
+  /** Record size (with padding to reach it) the blocked send waits for; see isReady(). */
+  private blockedSize = 0;
 
   /** @internal Use openSender(). */
   constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
@@ -108,7 +111,10 @@ export class Sender extends Endpoint<void> {
   private write(data: Message, length: number): boolean {
     const size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
     const offset = this.claim(size);
-    if (offset < 0) return false;
+    if (offset < 0) {
+      this.blockedSize = size;
+      return false;
+    }
     this.i32[offset >> 2] = length;
     if (typeof data === 'string') this.bytes.write(data, offset + RECORD_HEADER_SIZE, length, 'utf8');
     else this.u8.set(data, offset + RECORD_HEADER_SIZE);
@@ -170,14 +176,31 @@ export class Sender extends Endpoint<void> {
   }
 
   private markEnded(): void {
+    if (this.endMarked) return;
+    this.endMarked = true;
     // seq_cst: after the last position store, so a receiver that sees the flag and then
     // re-reads the producer position has every message.
     Atomics.or(this.i32, STATE_WORD, STATE_ENDED);
     this.wakePeer();
   }
 
+  protected override queueAbandoned(): void {
+    if (this.endRequested) this.markEnded();
+  }
+
+  /**
+   * Ready when the consumer has freed enough for the blocked record to make progress: all
+   * of it, or the padding to the end of the ring that must come first. Waking for less would
+   * spin the event loop on a receiver that frees space a few bytes at a time.
+   */
   protected isReady(): boolean {
-    return Atomics.load(this.i32, CONSUMER_WORD) !== this.cachedConsumer;
+    const consumer = Atomics.load(this.i32, CONSUMER_WORD);
+    if (consumer === this.cachedConsumer) return false;
+    const tail = this.capacity - (this.position & this.mask);
+    const needed = this.blockedSize <= tail ? this.blockedSize : tail;
+    // A consumer position that makes no sense counts as ready: the retry reports it.
+    const used = (this.position - consumer) | 0;
+    return used < 0 || used > this.capacity || this.capacity - used >= needed;
   }
 
   protected satisfy(): void {

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -121,13 +123,21 @@ class FutexWaiterThread {
         if (e.deadline_ns >= 0) deadline = std::min(deadline, e.deadline_ns);
       }
       lock.unlock();
+      if (watch.size() == 1) {
+        // Idle: sleep on the control word alone (works without futex_waitv too).
+        syscall(SYS_futex, reinterpret_cast<uint32_t*>(&control_), FUTEX_WAIT_PRIVATE,
+                static_cast<uint32_t>(watch[0].val), nullptr, nullptr, 0);
+        lock.lock();
+        continue;
+      }
       timespec ts = ToTimespec(deadline);
       long woken = syscall(SYS_futex_waitv, watch.data(), watch.size(), 0,
                            deadline == INT64_MAX ? nullptr : &ts, CLOCK_MONOTONIC);
       uint64_t woken_addr = woken > 0 ? watch[woken].uaddr : 0;
       if (woken < 0 && errno != EAGAIN && errno != ETIMEDOUT && errno != EINTR) {
-        // No futex_waitv (ENOSYS before Linux 5.16): degrade to polling every millisecond
-        // rather than spinning; the value checks below still resolve every wait.
+        // No futex_waitv (ENOSYS before Linux 5.16, or a seccomp filter): poll every
+        // millisecond while waits are pending rather than spin; the value checks below
+        // still resolve every wait, up to a millisecond late.
         timespec pause = {0, 1'000'000};
         nanosleep(&pause, nullptr);
       }
@@ -168,9 +178,14 @@ std::vector<FutexWaiterThread*>* pool = new std::vector<FutexWaiterThread*>();
 
 }  // namespace
 
+// A semaphore wait ends exactly once: delivered by its thread, or cancelled by JavaScript.
+// A thread that takes a token for a wait already cancelled posts it back, so the endpoint's
+// next wait (or another sleeper) still gets the wake it was meant for.
+enum SemaphoreWaitState : int { SEM_PENDING = 0, SEM_FINISHED = 1, SEM_CANCELLED = 2 };
+
 struct PendingWait {
-  FutexWaiterThread* futex_thread = nullptr;   // for futex waits
-  std::shared_ptr<std::atomic<bool>> cancelled;  // for semaphore waits
+  FutexWaiterThread* futex_thread = nullptr;        // for futex waits
+  std::shared_ptr<std::atomic<int>> semaphore_state;  // for semaphore waits
 };
 
 int64_t MonotonicNowNs() {
@@ -192,8 +207,13 @@ static void CallDispatcher(napi_env raw_env, napi_value, void* context, void* da
   delete result;
   if (state->waits.erase(id) == 0) return;  // cancelled after the thread delivered
   if (--state->pending == 0) napi_unref_threadsafe_function(raw_env, state->link->tsfn);
+  if (state->dispatcher.IsEmpty()) return;
   Napi::HandleScope scope(env);
-  state->dispatcher.Call({Napi::Number::New(env, id), Napi::Number::New(env, status)});
+  // The raw call: an exception here (a worker being terminated) must not become a C++
+  // exception inside the thread-safe function's callback.
+  napi_value argv[2] = {Napi::Number::New(env, id), Napi::Number::New(env, status)};
+  napi_value ignored;
+  napi_call_function(raw_env, env.Undefined(), state->dispatcher.Value(), 2, argv, &ignored);
 }
 
 static void CleanupEnv(void* arg) {
@@ -203,7 +223,7 @@ static void CleanupEnv(void* arg) {
     for (FutexWaiterThread* thread : *pool) thread->RemoveAll(state->link.get());
   }
   for (auto& [id, wait] : state->waits) {
-    if (wait->cancelled) wait->cancelled->store(true);
+    if (wait->semaphore_state) wait->semaphore_state->store(SEM_CANCELLED);
   }
   std::lock_guard<std::mutex> guard(state->link->mutex);
   state->link->alive = false;
@@ -241,7 +261,14 @@ uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mappin
       return id;
     }
   }
-  auto* thread = new FutexWaiterThread();
+  FutexWaiterThread* thread;
+  try {
+    thread = new FutexWaiterThread();
+  } catch (const std::system_error& e) {
+    state->waits.erase(id);
+    if (--state->pending == 0) napi_unref_threadsafe_function(env, state->link->tsfn);
+    throw Napi::Error::New(env, std::string("cannot start a waiter thread: ") + e.what());
+  }
   pool->push_back(thread);
   thread->TryAdd(std::move(entry));
   wait->futex_thread = thread;
@@ -251,24 +278,43 @@ uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mappin
 uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state,
                             std::shared_ptr<NamedSemaphore> semaphore, int64_t deadline_ns) {
   auto wait = std::make_shared<PendingWait>();
-  wait->cancelled = std::make_shared<std::atomic<bool>>(false);
+  wait->semaphore_state = std::make_shared<std::atomic<int>>(SEM_PENDING);
   const uint32_t id = Register(env, state, wait);
-  std::thread([id, semaphore, deadline_ns, link = state->link, cancelled = wait->cancelled] {
-    while (!cancelled->load()) {
-      const int64_t now = MonotonicNowNs();
-      if (deadline_ns >= 0 && now >= deadline_ns) {
-        Deliver(link, id, WAIT_TIMED_OUT);
-        return;
+  auto finish = [](std::atomic<int>& st) {
+    int expected = SEM_PENDING;
+    return st.compare_exchange_strong(expected, SEM_FINISHED);
+  };
+  try {
+    std::thread([id, semaphore, deadline_ns, finish, link = state->link,
+                 st = wait->semaphore_state] {
+      while (st->load() == SEM_PENDING) {
+        const int64_t now = MonotonicNowNs();
+        if (deadline_ns >= 0 && now >= deadline_ns) {
+          if (finish(*st)) Deliver(link, id, WAIT_TIMED_OUT);
+          return;
+        }
+        int64_t until = now + kSemaphoreSliceNs;
+        if (deadline_ns >= 0) until = std::min(until, deadline_ns);
+        timespec ts = ToTimespec(until);
+        if (sem_clockwait(semaphore->sem, CLOCK_MONOTONIC, &ts) == 0) {
+          if (finish(*st)) {
+            Deliver(link, id, WAIT_SIGNALLED);
+          } else {
+            sem_post(semaphore->sem);  // cancelled meanwhile: the token is someone else's
+          }
+          return;
+        }
+        if (errno != ETIMEDOUT && errno != EINTR) {
+          // Not a wait we can keep doing: let JavaScript re-check instead of looping hot.
+          if (finish(*st)) Deliver(link, id, WAIT_SIGNALLED);
+          return;
+        }
       }
-      int64_t until = now + kSemaphoreSliceNs;
-      if (deadline_ns >= 0) until = std::min(until, deadline_ns);
-      timespec ts = ToTimespec(until);
-      if (sem_clockwait(semaphore->sem, CLOCK_MONOTONIC, &ts) == 0) {
-        Deliver(link, id, WAIT_SIGNALLED);
-        return;
-      }
-    }
-  }).detach();
+    }).detach();
+  } catch (const std::system_error& e) {
+    CancelWait(env, state, id);
+    throw Napi::Error::New(env, std::string("cannot start a wait thread: ") + e.what());
+  }
   return id;
 }
 
@@ -279,7 +325,10 @@ bool CancelWait(Napi::Env env, AddonState* state, uint32_t id) {
   state->waits.erase(it);
   if (--state->pending == 0) napi_unref_threadsafe_function(env, state->link->tsfn);
   if (wait->futex_thread != nullptr) wait->futex_thread->Remove(state->link.get(), id);
-  if (wait->cancelled) wait->cancelled->store(true);
+  if (wait->semaphore_state) {
+    int expected = SEM_PENDING;
+    wait->semaphore_state->compare_exchange_strong(expected, SEM_CANCELLED);
+  }
   return true;
 }
 

@@ -34,21 +34,26 @@
 // Records (8-byte aligned, never straddling the end of the ring):
 //
 //   +-----------------+-----------------+---------------------------+---------+
-//   | length (uint32) | reserved (0)    | payload (`length` bytes)  | pad to 8|
+//   | length (uint32) | reserved        | payload (`length` bytes)  | pad to 8|
 //   +-----------------+-----------------+---------------------------+---------+
 //
+//   `reserved` is not written by SPSC producers and must be ignored by readers.
 //   length == PADDING_LENGTH marks a padding record: the rest of the ring up to its end is
 //   unused and the next record starts at ring offset 0. A producer writes one when a record
 //   would not fit before the end of the ring.
 //
 // SPSC protocol (the orderings every implementation must keep):
-//   producer: write record bytes; store producer position (release: publishes the bytes);
-//             then load receiver_waiters (seq_cst, pairs with the receiver's increment) and,
-//             if nonzero and data_signal CAS 0 -> 1 succeeds, wake data_signal.
+//   producer: write record bytes; store producer position (seq_cst: release publishes the
+//             bytes, and the store must not pass the load after it); then load
+//             receiver_waiters (seq_cst, pairs with the receiver's increment) and, if nonzero
+//             and data_signal CAS 0 -> 1 succeeds, wake data_signal. A release store alone is
+//             NOT enough: store-load reordering would lose wakes (use a seq_cst store, or a
+//             release store followed by a seq_cst fence).
 //   consumer: load producer position (acquire: pairs with the producer's store), read and
-//             validate records; store consumer position (release: frees the space) at least
-//             every PUBLISH_EVERY records and always before it parks or finds the ring empty;
-//             then load sender_waiters (seq_cst) and wake space_signal the same way.
+//             validate records; store consumer position (seq_cst, as above: frees the space)
+//             at least every 32 records or a quarter of the ring, and always before it parks,
+//             blocks, or finds the ring empty; then load sender_waiters (seq_cst) and wake
+//             space_signal the same way.
 //   parking:  increment own waiters (seq_cst); store 0 to own signal; re-check the
 //             condition (seq_cst load of the peer position); sleep while signal == 0;
 //             decrement waiters. The seq_cst increment and the waker's seq_cst load after
@@ -60,7 +65,9 @@
 //
 // Nothing read from the segment is trusted: readers check every position distance against
 // capacity, every length against max_message and the bytes actually published, and report
-// ERR_RINGWIRE_CORRUPT otherwise.
+// ERR_RINGWIRE_CORRUPT otherwise. (What no check can stop: a peer with write access to the
+// object may shrink it with ftruncate, and touching the lost pages raises SIGBUS. Objects
+// from shm_open cannot be sealed against that; the 0600 mode limits peers to the same user.)
 #ifndef RINGWIRE_LAYOUT_H
 #define RINGWIRE_LAYOUT_H
 
