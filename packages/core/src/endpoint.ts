@@ -278,5 +278,3 @@ export abstract class Endpoint<T> {
     this.segment.close();
   }
 }
-
-export const HEADER_SIZE = layout.HEADER_SIZE;

@@ -2,17 +2,12 @@
 // actually published before a byte of it is used: the segment is shared with a peer that
 // may be buggy, dead or hostile.
 import { corrupt } from './errors.js';
-import { Endpoint, HEADER_SIZE, unpublished } from './endpoint.js';
+import { Endpoint, unpublished } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
+import {
+  ALIGN_MASK, CONSUMER_WORD, HEADER_SIZE, PADDING, PRODUCER_WORD, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD,
+} from './words.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
-
-const PRODUCER_WORD = layout.OFF_PRODUCER_POSITION >> 2;
-const CONSUMER_WORD = layout.OFF_CONSUMER_POSITION >> 2;
-const STATE_WORD = layout.OFF_STATE >> 2;
-const STATE_ENDED = layout.STATE_ENDED;
-const RECORD_HEADER_SIZE = layout.RECORD_HEADER_SIZE;
-const ALIGN_MASK = layout.RECORD_ALIGNMENT - 1;
-const PADDING = layout.PADDING_LENGTH;
 
 /**
  * The consumer publishes its position every this many records (or a quarter of the ring,
@@ -33,9 +28,7 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   private recordLength = 0;
   private readonly publishBytes: number;
   private readonly flush = (): void => {
-    this.flushScheduled = false;
-    unpublished.delete(this);
-    if (!this.closed) this.publishPosition();
+    if (this.flushScheduled && !this.closed) this.publishPosition();
   };
 
   /** @internal Use openReceiver(). */
@@ -75,13 +68,14 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
         this.cachedProducer = producer;
       }
       const ringOffset = this.position & this.mask;
-      const length = this.i32[(HEADER_SIZE + ringOffset) >> 2] >>> 0;
-      if (length === PADDING) {
+      const word = this.i32[(HEADER_SIZE + ringOffset) >> 2];
+      if (word === PADDING) {
         const skip = this.capacity - ringOffset;
         if (skip > available) throw corrupt(this.name, 'padding runs past the published end');
         this.advance(skip);
         continue;
       }
+      const length = word >>> 0;
       if (length > this.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - ringOffset
         || ((RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK) > available) {
         throw corrupt(this.name, `record length ${length} at ring offset ${ringOffset} exceeds what was published`);
@@ -110,6 +104,12 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   }
 
   private publishPosition(): void {
+    if (this.flushScheduled) {
+      // Published before the end of the task (the thread is about to block): the next
+      // record consumed must register again.
+      this.flushScheduled = false;
+      unpublished.delete(this);
+    }
     if (this.position === this.publishedPosition) return;
     this.publishedPosition = this.position;
     this.unpublished = 0;

@@ -2,17 +2,12 @@
 // over the mapped memory: a bounds check, a copy, one Atomics.store, one Atomics.load.
 import { Buffer } from 'node:buffer';
 import { corrupt, invalidArg, RingwireError } from './errors.js';
-import { Endpoint, HEADER_SIZE } from './endpoint.js';
+import { Endpoint } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
+import {
+  ALIGN_MASK, CONSUMER_WORD, HEADER_SIZE, PADDING, PRODUCER_WORD, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD,
+} from './words.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
-
-const PRODUCER_WORD = layout.OFF_PRODUCER_POSITION >> 2;
-const CONSUMER_WORD = layout.OFF_CONSUMER_POSITION >> 2;
-const STATE_WORD = layout.OFF_STATE >> 2;
-const STATE_ENDED = layout.STATE_ENDED;
-const RECORD_HEADER_SIZE = layout.RECORD_HEADER_SIZE;
-const ALIGN_MASK = layout.RECORD_ALIGNMENT - 1;
-const PADDING = layout.PADDING_LENGTH | 0;
 
 export type Message = Uint8Array | string;
 

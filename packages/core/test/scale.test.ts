@@ -34,6 +34,7 @@ describe('worker threads', () => {
     const name = channelName('wrecv');
     createChannel(name, { capacity: 4096 });
     const worker = new Worker(fixture('worker-recv.mjs'), { workerData: { name, count: 500 } });
+    const exited = once(worker, 'exit'); // listen now: it may exit before we get there
     const [ready] = await once(worker, 'message');
     expect(ready).toBe('ready');
     const sender = openSender(name);
@@ -41,7 +42,7 @@ describe('worker threads', () => {
     const [got] = await once(worker, 'message');
     expect(got).toEqual(Array.from({ length: 500 }, (_, i) => `m${i}`));
     sender.close();
-    await once(worker, 'exit');
+    await exited;
   });
 
   it('the main thread receives what a worker thread sends, to the end of the stream', async () => {
@@ -49,11 +50,12 @@ describe('worker threads', () => {
     createChannel(name, { capacity: 1024 });
     const receiver = openReceiver(name);
     const worker = new Worker(fixture('worker-send.mjs'), { workerData: { name, count: 2000 } });
+    const exited = once(worker, 'exit'); // listen now: it may exit before we get there
     const got: string[] = [];
     for await (const m of receiver) got.push(Buffer.from(m).toString());
     expect(got).toEqual(Array.from({ length: 2000 }, (_, i) => `w${i}`));
     receiver.close();
-    await once(worker, 'exit');
+    await exited;
   });
 
   it('terminating a worker parked in recv() releases its endpoint and leaves the process healthy', async () => {

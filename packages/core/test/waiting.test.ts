@@ -84,12 +84,13 @@ describe('blocked threads', () => {
     const sender2 = openSender(second);
     while (sender1.trySend(new Uint8Array(8)));
     const worker = new Worker(fixture('worker-two-channels.mjs'), { workerData: { first, second } });
+    const exited = once(worker, 'exit'); // listen now: it may exit before we get there
     const reply = once(worker, 'message');
     // Room appears only once the worker's 10 receives are published.
     sender1.sendSync(new Uint8Array(8), { timeout: 10_000 });
     sender2.sendSync(new Uint8Array(3), { timeout: 10_000 });
     expect((await reply)[0]).toBe(3);
-    await once(worker, 'exit');
+    await exited;
     sender1.close();
     sender2.close();
   });

@@ -308,15 +308,19 @@ static int64_t TimeoutArg(const Napi::Value& value) {
 // lock(role): takes this endpoint's role lock (an open-file-description lock on byte `role`
 // of the segment file, released by the kernel when the process dies). False if another
 // endpoint holds it.
-Napi::Value Segment::Lock(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  EnsureOpen(env);
-  const uint32_t role = Uint32Arg(env, info, 0, "role");
+static struct flock RoleLock(Napi::Env env, const Napi::CallbackInfo& info) {
   struct flock fl = {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
-  fl.l_start = role;
+  fl.l_start = Uint32Arg(env, info, 0, "role");
   fl.l_len = 1;
+  return fl;
+}
+
+Napi::Value Segment::Lock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  struct flock fl = RoleLock(env, info);
   if (fcntl(fd_, F_OFD_SETLK, &fl) == 0) return Napi::Boolean::New(env, true);
   if (errno == EAGAIN || errno == EACCES) return Napi::Boolean::New(env, false);
   ThrowErrno(env, errno, "cannot lock channel '" + name_ + "'");
@@ -325,12 +329,7 @@ Napi::Value Segment::Lock(const Napi::CallbackInfo& info) {
 Napi::Value Segment::IsLockedByOther(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnsureOpen(env);
-  const uint32_t role = Uint32Arg(env, info, 0, "role");
-  struct flock fl = {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = role;
-  fl.l_len = 1;
+  struct flock fl = RoleLock(env, info);
   if (fcntl(fd_, F_OFD_GETLK, &fl) != 0) ThrowErrno(env, errno, "cannot inspect channel '" + name_ + "'");
   return Napi::Boolean::New(env, fl.l_type != F_UNLCK);
 }

@@ -1,0 +1,16 @@
+// Indices and constants of the shared header as the ring code uses them, derived once from
+// the layout the addon exports (the TypeScript hard-codes no offset).
+import { layout } from './native.js';
+
+/** Int32Array indices of the mutable header words. */
+export const PRODUCER_WORD = layout.OFF_PRODUCER_POSITION >> 2;
+export const CONSUMER_WORD = layout.OFF_CONSUMER_POSITION >> 2;
+export const STATE_WORD = layout.OFF_STATE >> 2;
+export const STATE_ENDED = layout.STATE_ENDED;
+
+/** Byte offset of the ring in the mapping. */
+export const HEADER_SIZE = layout.HEADER_SIZE;
+export const RECORD_HEADER_SIZE = layout.RECORD_HEADER_SIZE;
+export const ALIGN_MASK = layout.RECORD_ALIGNMENT - 1;
+/** The length word of a padding record, as Int32Array reads it. */
+export const PADDING = layout.PADDING_LENGTH | 0;
