@@ -1,7 +1,7 @@
 // The consuming end of an SPSC channel. Every record is validated against what the producer
 // actually published before a byte of it is used: the segment is shared with a peer that
 // may be buggy, dead or hostile.
-import { corrupt } from './errors.js';
+import { corrupt, invalidArg } from './errors.js';
 import { Endpoint, unpublished } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
@@ -22,6 +22,8 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   private publishedPosition: number;
   private unpublished = 0;
   private flushScheduled = false;
+  /** Inside a poll() handler, whose view must stay valid: receiving again is refused. */
+  private polling = false;
   /** The producer position as last read and validated. */
   private cachedProducer: number;
   /** Payload length of the record nextRecord() returned. */
@@ -144,13 +146,53 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
     return this.take();
   }
 
+  private checkNotPolling(): void {
+    if (this.polling) {
+      throw invalidArg('cannot receive inside a poll() handler (its view would be released); return from the handler first');
+    }
+  }
+
   private take(): Uint8Array | undefined {
+    if (this.polling) this.checkNotPolling();
     const offset = this.nextRecord();
     if (offset < 0) return undefined;
     const start = offset + RECORD_HEADER_SIZE;
     const message = this.u8.slice(start, start + this.recordLength);
     this.advance((RECORD_HEADER_SIZE + this.recordLength + ALIGN_MASK) & ~ALIGN_MASK);
     return message;
+  }
+
+  /**
+   * Hands up to `limit` messages available now to `handler` without copying them: `bytes` is
+   * a view of the whole mapping and the message is bytes[offset, offset + length). The view
+   * is valid only during the call (the sender may overwrite the space afterwards). Each
+   * message is taken even if its handler throws (the error propagates). Returns the count.
+   */
+  poll(handler: (bytes: Uint8Array, offset: number, length: number) => void, limit = Infinity): number {
+    this.ensureOpen();
+    if (typeof handler !== 'function') throw invalidArg('handler must be a function');
+    if (!(limit >= 0)) throw invalidArg(`limit must be a non-negative number, got ${String(limit)}`);
+    if (this.queue.length !== 0) return 0;
+    this.checkNotPolling();
+    let handled = 0;
+    this.polling = true;
+    try {
+      while (handled < limit && !this.closed) {
+        const offset = this.nextRecord();
+        if (offset < 0) break;
+        const length = this.recordLength;
+        handled++;
+        try {
+          handler(this.u8, offset + RECORD_HEADER_SIZE, length);
+        } finally {
+          // Only after the handler: advancing may publish the space it was reading.
+          if (!this.closed) this.advance((RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK);
+        }
+      }
+    } finally {
+      this.polling = false;
+    }
+    return handled;
   }
 
   /** The next message, waiting for one; null once the sender ended and all is drained. */

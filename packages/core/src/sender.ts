@@ -102,8 +102,8 @@ export class Sender extends Endpoint<void> {
     this.wakePeer();
   }
 
-  /** Writes one record if it fits now. */
-  private write(data: Message, length: number): boolean {
+  /** Writes one record if it fits now; publishes it unless `deferPublish` (a batch). */
+  private write(data: Message, length: number, deferPublish = false): boolean {
     const size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
     const offset = this.claim(size);
     if (offset < 0) {
@@ -113,7 +113,9 @@ export class Sender extends Endpoint<void> {
     this.i32[offset >> 2] = length;
     if (typeof data === 'string') this.bytes.write(data, offset + RECORD_HEADER_SIZE, length, 'utf8');
     else this.u8.set(data, offset + RECORD_HEADER_SIZE);
-    this.publish((this.claimedPosition + size) | 0);
+    const position = (this.claimedPosition + size) | 0;
+    if (deferPublish) this.position = position;
+    else this.publish(position);
     return true;
   }
 
@@ -130,6 +132,32 @@ export class Sender extends Endpoint<void> {
     const length = this.measure(data);
     if (this.queue.length !== 0) return false;
     return this.write(data, length);
+  }
+
+  /**
+   * Sends messages[start..end) in order, as many as fit now, and publishes them at once (one
+   * position store and at most one wake for the batch). Returns how many it sent. A message
+   * that can never fit stops the batch there; the next call starting with it throws
+   * ERR_RINGWIRE_TOO_LARGE.
+   */
+  trySendMany(messages: readonly Message[], start = 0, end = messages.length): number {
+    this.ensureSendable();
+    if (!Array.isArray(messages)) throw invalidArg('messages must be an array');
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > messages.length) {
+      throw invalidArg(`start and end must be integers within the array (0..${messages.length})`);
+    }
+    if (this.queue.length !== 0) return 0;
+    let sent = 0;
+    try {
+      for (let i = start; i < end; i++) {
+        if (!this.write(messages[i], this.measure(messages[i]), true)) break;
+        sent++;
+      }
+    } catch (error) {
+      if (sent === 0) throw error;
+    }
+    if (sent !== 0) this.publish(this.position);
+    return sent;
   }
 
   /**

@@ -356,3 +356,66 @@ describe('bad input', () => {
     });
   });
 });
+
+describe('batches', () => {
+  it('trySendMany writes as many as fit, in order, with one publish, and says how many', () => {
+    const { name, sender, receiver } = pair('many', 1024);
+    const messages = Array.from({ length: 20 }, (_, i) => `batch ${i}`.padEnd(100, '.'));
+    const first = sender.trySendMany(messages);
+    expect(first).toBe(9); // 9 records of 112 bytes fit in 1024
+    // 9 records of 112 bytes, then the 16 bytes left at the end of the ring went to padding
+    // for the tenth, which must start over at offset 0.
+    expect(stats(name).bytesUsed).toBe(9 * 112 + 16);
+    const got: string[] = [];
+    for (let m = receiver.tryRecv(); m !== undefined; m = receiver.tryRecv()) got.push(text(m)!);
+    expect(sender.trySendMany(messages, first, 12)).toBe(3);
+    for (let m = receiver.tryRecv(); m !== undefined; m = receiver.tryRecv()) got.push(text(m)!);
+    expect(got).toEqual(messages.slice(0, 12));
+    expect(sender.trySendMany([])).toBe(0);
+    sender.close();
+    receiver.close();
+  });
+
+  it('trySendMany stops before a message that can never fit; the next call throws ERR_RINGWIRE_TOO_LARGE', () => {
+    const { sender, receiver } = pair('manybig', 1024);
+    const batch = [new Uint8Array(8), new Uint8Array(2000), new Uint8Array(8)];
+    expect(sender.trySendMany(batch)).toBe(1);
+    expect(() => sender.trySendMany(batch, 1)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
+    expect(() => sender.trySendMany(batch, 0, 4)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    expect(() => sender.trySendMany('abc' as unknown as string[])).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    expect(receiver.tryRecv()).toHaveLength(8);
+    sender.close();
+    receiver.close();
+  });
+
+  it('poll hands out views of the ring in order, up to the limit, without copying', () => {
+    const { sender, receiver } = pair('poll');
+    for (let i = 0; i < 10; i++) sender.trySend(`polled ${i}`);
+    const seen: string[] = [];
+    let view: Uint8Array | undefined;
+    const handled = receiver.poll((bytes, offset, length) => {
+      view = bytes;
+      seen.push(Buffer.from(bytes.buffer, bytes.byteOffset + offset, length).toString());
+    }, 4);
+    expect(handled).toBe(4);
+    expect(view!.length).toBeGreaterThan(4096); // the mapping itself, not a copy
+    expect(receiver.poll((bytes, offset, length) => {
+      seen.push(Buffer.from(bytes.buffer, bytes.byteOffset + offset, length).toString());
+    })).toBe(6);
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `polled ${i}`));
+    expect(receiver.poll(() => {})).toBe(0);
+    sender.close();
+    receiver.close();
+  });
+
+  it('a poll handler that throws consumes its message; receiving inside a handler is refused', () => {
+    const { sender, receiver } = pair('pollthrow');
+    sender.trySendMany(['a', 'b', 'c']);
+    expect(() => receiver.poll(() => { throw new Error('boom'); })).toThrow('boom');
+    expect(() => receiver.poll(() => { receiver.tryRecv(); })).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    expect(text(receiver.tryRecv())).toBe('c');
+    receiver.close();
+    expect(() => receiver.poll(() => {})).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_CLOSED' }));
+    sender.close();
+  });
+});
