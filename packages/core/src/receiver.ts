@@ -21,7 +21,9 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   private position: number;
   private publishedPosition: number;
   private unpublished = 0;
-  private flushScheduled = false;
+  /** In `unpublished` (to be published before the thread blocks, or by the microtask). */
+  private registered = false;
+  private microtaskQueued = false;
   /** Inside a poll() handler, whose view must stay valid: receiving again is refused. */
   private polling = false;
   /** The producer position as last read and validated. */
@@ -30,7 +32,8 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   private recordLength = 0;
   private readonly publishBytes: number;
   private readonly flush = (): void => {
-    if (this.flushScheduled && !this.closed) this.publishPosition();
+    this.microtaskQueued = false;
+    if (this.registered && !this.closed) this.publishPosition();
   };
 
   /** @internal Use openReceiver(). */
@@ -87,16 +90,23 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
     }
   }
 
-  private advance(size: number): void {
+  /**
+   * Consumes `size` bytes. Publishes after PUBLISH_EVERY records (unless `inBatch`: poll
+   * publishes once at its end) or a quarter of the ring; otherwise makes sure the space is
+   * published at the end of this task, or before this thread blocks, whichever is first.
+   */
+  private advance(size: number, inBatch = false): void {
     this.position = (this.position + size) | 0;
-    if (++this.unpublished >= PUBLISH_EVERY
+    if ((++this.unpublished >= PUBLISH_EVERY && !inBatch)
       || ((this.position - this.publishedPosition) | 0) >= this.publishBytes) {
       this.publishPosition();
-    } else if (!this.flushScheduled) {
-      // Publish at the end of this task at the latest, or before this thread blocks.
-      this.flushScheduled = true;
+    } else if (!this.registered) {
+      this.registered = true;
       unpublished.add(this);
-      queueMicrotask(this.flush);
+      if (!this.microtaskQueued) {
+        this.microtaskQueued = true;
+        queueMicrotask(this.flush);
+      }
     }
   }
 
@@ -106,10 +116,8 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   }
 
   private publishPosition(): void {
-    if (this.flushScheduled) {
-      // Published before the end of the task (the thread is about to block): the next
-      // record consumed must register again.
-      this.flushScheduled = false;
+    if (this.registered) {
+      this.registered = false;
       unpublished.delete(this);
     }
     if (this.position === this.publishedPosition) return;
@@ -186,12 +194,13 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
           handler(this.u8, offset + RECORD_HEADER_SIZE, length);
         } finally {
           // Only after the handler: advancing may publish the space it was reading.
-          if (!this.closed) this.advance((RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK);
+          if (!this.closed) this.advance((RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK, true);
         }
       }
     } finally {
       this.polling = false;
     }
+    if (handled !== 0 && !this.closed) this.publishPosition();
     return handled;
   }
 
