@@ -55,6 +55,10 @@ export interface Signals {
   ownWaiters: number;
   peerSignal: number;
   peerWaiters: number;
+  /** The peer's role (its lock byte) and the offset of its pid word. */
+  peerRole: number;
+  peerPid: number;
+  peerName: string;
 }
 
 export abstract class Endpoint<T> {
@@ -71,6 +75,7 @@ export abstract class Endpoint<T> {
   private readonly signals: Signals;
   private parkId = 0;
   private pollTimer: NodeJS.Immediate | undefined;
+  private lastPeerCheck = 0;
   private readonly role: string;
 
   protected constructor(segment: NativeSegment, strategy: ResolvedEndpoint, signals: Signals,
@@ -109,6 +114,22 @@ export abstract class Endpoint<T> {
     const waiters = Atomics.load(this.i32, peerWaiters >> 2);
     if (waiters !== 0 && Atomics.compareExchange(this.i32, peerSignal >> 2, 0, 1) === 0) {
       this.segment.wake(peerSignal, waiters);
+    }
+  }
+
+  /**
+   * Throws ERR_RINGWIRE_PEER_DEAD if the peer's last holder died without closing: its pid is
+   * still recorded (a clean close clears it first) but the kernel has released its role
+   * lock. Costs a system call: called only before parking and once per park slice.
+   */
+  private checkPeer(): void {
+    this.lastPeerCheck = performance.now();
+    const { peerPid, peerRole, peerName } = this.signals;
+    const pid = Atomics.load(this.i32, peerPid >> 2);
+    if (pid !== 0 && !this.segment.isLockedByOther(peerRole)) {
+      throw new RingwireError('ERR_RINGWIRE_PEER_DEAD',
+        `the ${peerName} of channel '${this.name}' (pid ${pid}) exited without closing; `
+        + `nothing more will arrive from it (a new ${peerName} may open the channel)`);
     }
   }
 
@@ -203,6 +224,7 @@ export abstract class Endpoint<T> {
   private parkAsync(): boolean {
     if (this.parkId !== 0 || this.pollTimer !== undefined) return true;
     if (this.strategy.spinOnly) {
+      if (performance.now() - this.lastPeerCheck >= PARK_SLICE_MS) this.checkPeer();
       this.pollTimer = setImmediate(() => {
         this.pollTimer = undefined;
         this.serve();
@@ -215,6 +237,12 @@ export abstract class Endpoint<T> {
     if (this.isReady()) {
       this.withdraw();
       return false;
+    }
+    try {
+      this.checkPeer();
+    } catch (error) {
+      this.withdraw();
+      throw error;
     }
     const id = this.segment.waitAsync(this.signals.ownSignal, PARK_SLICE_MS);
     this.parkId = id;
@@ -245,7 +273,9 @@ export abstract class Endpoint<T> {
   protected waitSync(deadline: number): void {
     if (this.strategy.spinOnly) {
       publishAll();
-      while (!this.isReady() && performance.now() < deadline);
+      if (performance.now() - this.lastPeerCheck >= PARK_SLICE_MS) this.checkPeer();
+      const until = Math.min(deadline, performance.now() + PARK_SLICE_MS);
+      while (!this.isReady() && performance.now() < until);
       return;
     }
     if (this.spinUntilReady(this.strategy.spinMicros)) return;
@@ -253,6 +283,7 @@ export abstract class Endpoint<T> {
     this.announce();
     try {
       if (this.isReady()) return;
+      this.checkPeer();
       const remaining = deadline - performance.now();
       if (remaining <= 0) return;
       this.segment.waitSync(this.signals.ownSignal, Math.ceil(Math.min(remaining, PARK_SLICE_MS)));

@@ -12,6 +12,7 @@ export type RingwireErrorCode =
   | 'ERR_RINGWIRE_CLOSED'
   | 'ERR_RINGWIRE_BUSY'
   | 'ERR_RINGWIRE_PERMISSION'
+  | 'ERR_RINGWIRE_PEER_DEAD'
   | 'ERR_RINGWIRE_SYSTEM';
 
 export class RingwireError extends Error {

@@ -43,6 +43,9 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
       ownWaiters: layout.OFF_RECEIVER_WAITERS,
       peerSignal: layout.OFF_SPACE_SIGNAL,
       peerWaiters: layout.OFF_SENDER_WAITERS,
+      peerRole: layout.ROLE_SENDER,
+      peerPid: layout.OFF_SENDER_PID,
+      peerName: 'sender',
     }, 'receiver');
     this.position = Atomics.load(this.i32, CONSUMER_WORD);
     this.publishedPosition = this.position;

@@ -31,6 +31,9 @@ export class Sender extends Endpoint<void> {
       ownWaiters: layout.OFF_SENDER_WAITERS,
       peerSignal: layout.OFF_DATA_SIGNAL,
       peerWaiters: layout.OFF_RECEIVER_WAITERS,
+      peerRole: layout.ROLE_RECEIVER,
+      peerPid: layout.OFF_RECEIVER_PID,
+      peerName: 'receiver',
     }, 'sender');
     this.bytes = Buffer.from(segment.buffer);
     this.position = Atomics.load(this.i32, PRODUCER_WORD);
