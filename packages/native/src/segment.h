@@ -9,17 +9,10 @@
 #include <string>
 
 #include "mapping.h"
+#include "ringwire/segment.h"
 #include "waiter.h"
 
 namespace ringwire {
-
-// The identity line as the opener validated it. Peers may scribble on the shared copy
-// later; the endpoint only ever uses this snapshot.
-struct Identity {
-  uint32_t version, header_size, capacity, mode, wait_mechanism, default_wait, max_message;
-  uint32_t creator_uid, creator_pid, flags;
-  double created_at_ms;
-};
 
 class Segment : public Napi::ObjectWrap<Segment> {
  public:
@@ -37,12 +30,14 @@ class Segment : public Napi::ObjectWrap<Segment> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   void EnsureOpen(Napi::Env env) const;
-  uint32_t* SignalWord(Napi::Env env, const Napi::Value& offset) const;
+  uint32_t SignalOffset(Napi::Env env, const Napi::Value& offset) const;
   std::shared_ptr<NamedSemaphore> SignalSemaphore(uint32_t offset) const;
   void Release();
 
   std::string name_;
-  int fd_ = -1;
+  // The opened segment without its mapping and semaphores (moved into the shared owners
+  // below): its descriptor carries the role locks.
+  std::unique_ptr<MappedSegment> opened_;
   Identity identity_{};
   std::shared_ptr<Mapping> mapping_;
   std::shared_ptr<NamedSemaphore> data_semaphore_;

@@ -1,0 +1,372 @@
+// ringwire/segment.h — creating, opening and checking a channel's shared-memory object, for
+// the Node addon and for C++ peers alike (header-only, C++17, POSIX). The format itself is in
+// layout.h. Errors are ringwire::Error with the same stable codes the JavaScript API uses.
+#ifndef RINGWIRE_SEGMENT_H_
+#define RINGWIRE_SEGMENT_H_
+
+#include <fcntl.h>
+#include <semaphore.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "layout.h"
+
+namespace ringwire {
+
+class Error : public std::runtime_error {
+ public:
+  Error(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+// The identity line as an opener validated it. Peers may scribble on the shared copy later;
+// an endpoint only ever uses this snapshot.
+struct Identity {
+  uint32_t version, header_size, capacity, mode, wait_mechanism, default_wait, max_message;
+  uint32_t creator_uid, creator_pid, flags;
+  uint64_t created_at_ms;
+};
+
+namespace detail {
+
+inline const char* code_for_errno(int err) {
+  switch (err) {
+    case EEXIST: return "ERR_RINGWIRE_EXISTS";
+    case ENOENT: return "ERR_RINGWIRE_NOT_FOUND";
+    case EACCES:
+    case EPERM: return "ERR_RINGWIRE_PERMISSION";
+    case ENAMETOOLONG:
+    case EINVAL: return "ERR_RINGWIRE_INVALID_ARG";
+    default: return "ERR_RINGWIRE_SYSTEM";
+  }
+}
+
+[[noreturn]] inline void throw_errno(int err, const std::string& what) {
+  throw Error(code_for_errno(err), what + ": " + std::strerror(err));
+}
+
+inline uint32_t identity_check(const uint32_t* words) {
+  uint32_t check = layout::IDENTITY_SALT;
+  for (uint32_t i = 1; i < layout::IDENTITY_WORDS - 1; i++) check ^= words[i] * (2 * i + 1);
+  return check;
+}
+
+inline void sleep_ms(int ms) {
+  timespec ts{0, ms * 1'000'000L};
+  nanosleep(&ts, nullptr);
+}
+
+}  // namespace detail
+
+// Names: 1..MAX_NAME_LENGTH of [A-Za-z0-9._-]. Throws ERR_RINGWIRE_INVALID_NAME.
+inline void check_name(const std::string& name) {
+  if (name.empty() || name.size() > layout::MAX_NAME_LENGTH) {
+    throw Error("ERR_RINGWIRE_INVALID_NAME",
+                "channel name must be 1 to " + std::to_string(layout::MAX_NAME_LENGTH) + " characters");
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      throw Error("ERR_RINGWIRE_INVALID_NAME", "channel name may hold only letters, digits, '.', '_' and '-'");
+    }
+  }
+}
+
+inline std::string segment_path(const std::string& name) { return "/rw." + name; }
+inline std::string data_semaphore_path(const std::string& name) { return "/rwd." + name; }
+inline std::string space_semaphore_path(const std::string& name) { return "/rws." + name; }
+
+struct CreateOptions {
+  uint32_t capacity = layout::DEFAULT_CAPACITY;
+  uint32_t mode = layout::MODE_SPSC;
+  uint32_t wait_mechanism = layout::WAIT_FUTEX;
+  uint32_t default_wait = layout::DEFAULT_WAIT_PARK;
+  uint32_t flags = 0;
+};
+
+// Creates a channel exclusively (mode 0600). Throws ERR_RINGWIRE_EXISTS if the name is taken.
+inline void create_segment(const std::string& name, const CreateOptions& o) {
+  namespace L = layout;
+  check_name(name);
+  if (!L::is_power_of_two(o.capacity) || o.capacity < L::MIN_CAPACITY || o.capacity > L::MAX_CAPACITY) {
+    throw Error("ERR_RINGWIRE_INVALID_ARG", "capacity must be a power of two from " +
+                                                std::to_string(L::MIN_CAPACITY) + " to " + std::to_string(L::MAX_CAPACITY));
+  }
+  if ((o.mode != L::MODE_SPSC && o.mode != L::MODE_MPMC) ||
+      (o.wait_mechanism != L::WAIT_FUTEX && o.wait_mechanism != L::WAIT_SEMAPHORE) ||
+      (o.default_wait != L::DEFAULT_WAIT_PARK && o.default_wait != L::DEFAULT_WAIT_SPIN)) {
+    throw Error("ERR_RINGWIRE_INVALID_ARG", "unknown mode or wait strategy");
+  }
+  const std::string path = segment_path(name);
+  int fd = shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) {
+      throw Error("ERR_RINGWIRE_EXISTS", "channel '" + name +
+                                             "' exists; open it with openSender/openReceiver or unlinkChannel('" +
+                                             name + "') first");
+    }
+    detail::throw_errno(errno, "cannot create channel '" + name + "'");
+  }
+  // From here the name is ours: undo everything on failure.
+  auto fail = [&](int err, const std::string& what) {
+    close(fd);
+    shm_unlink(path.c_str());
+    sem_unlink(data_semaphore_path(name).c_str());
+    sem_unlink(space_semaphore_path(name).c_str());
+    detail::throw_errno(err, what);
+  };
+  if (fchmod(fd, 0600) != 0) fail(errno, "cannot set the mode of channel '" + name + "'");
+  const size_t size = static_cast<size_t>(L::HEADER_SIZE) + o.capacity;
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) fail(errno, "cannot size channel '" + name + "'");
+  if (o.wait_mechanism == L::WAIT_SEMAPHORE) {
+    for (const std::string& sem_path : {data_semaphore_path(name), space_semaphore_path(name)}) {
+      sem_unlink(sem_path.c_str());  // a leftover of a creator that died half-way
+      sem_t* sem = sem_open(sem_path.c_str(), O_CREAT | O_EXCL, 0600, 0);
+      if (sem == SEM_FAILED) fail(errno, "cannot create semaphore " + sem_path);
+      sem_close(sem);
+    }
+  }
+  void* base = mmap(nullptr, L::HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) fail(errno, "cannot map channel '" + name + "'");
+  auto* words = static_cast<uint32_t*>(base);
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  const uint64_t created_ms = static_cast<uint64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
+  words[L::OFF_VERSION / 4] = L::VERSION;
+  words[L::OFF_HEADER_SIZE / 4] = L::HEADER_SIZE;
+  words[L::OFF_CAPACITY / 4] = o.capacity;
+  words[L::OFF_MODE / 4] = o.mode;
+  words[L::OFF_WAIT_MECHANISM / 4] = o.wait_mechanism;
+  words[L::OFF_DEFAULT_WAIT / 4] = o.default_wait;
+  words[L::OFF_MAX_MESSAGE / 4] = L::max_message_for(o.capacity);
+  words[L::OFF_CREATOR_UID / 4] = static_cast<uint32_t>(geteuid());
+  words[L::OFF_CREATOR_PID / 4] = static_cast<uint32_t>(getpid());
+  words[L::OFF_CREATED_AT_LOW / 4] = static_cast<uint32_t>(created_ms);
+  words[L::OFF_CREATED_AT_HIGH / 4] = static_cast<uint32_t>(created_ms >> 32);
+  words[L::OFF_RECORD_ALIGNMENT / 4] = L::RECORD_ALIGNMENT;
+  words[L::OFF_RECORD_HEADER_SIZE / 4] = L::RECORD_HEADER_SIZE;
+  words[L::OFF_FLAGS / 4] = o.flags;
+  words[L::OFF_IDENTITY_CHECK / 4] = detail::identity_check(words);
+  // release: an opener that acquires the magic sees the whole identity line.
+  __atomic_store_n(&words[L::OFF_MAGIC / 4], L::MAGIC, __ATOMIC_RELEASE);
+  munmap(base, L::HEADER_SIZE);
+  close(fd);
+}
+
+// Removes the name (and semaphores); mappings stay valid. False if there was none.
+inline bool unlink_segment(const std::string& name) {
+  check_name(name);
+  const bool existed = shm_unlink(segment_path(name).c_str()) == 0;
+  const int err = errno;
+  sem_unlink(data_semaphore_path(name).c_str());
+  sem_unlink(space_semaphore_path(name).c_str());
+  if (!existed && err != ENOENT) detail::throw_errno(err, "cannot unlink channel '" + name + "'");
+  return existed;
+}
+
+// An open, validated mapping of a whole channel (header and ring), with its descriptor (for
+// role locks) and, for semaphore channels, its semaphores. Move-only.
+class MappedSegment {
+ public:
+  // Opens and checks everything an opener can: owner, size, magic, version, every field.
+  explicit MappedSegment(const std::string& name) : name_(name) {
+    namespace L = layout;
+    check_name(name);
+    fd_ = shm_open(segment_path(name).c_str(), O_RDWR, 0);
+    if (fd_ < 0) {
+      if (errno == ENOENT) {
+        throw Error("ERR_RINGWIRE_NOT_FOUND",
+                    "channel '" + name + "' does not exist; create it with createChannel('" + name + "')");
+      }
+      detail::throw_errno(errno, "cannot open channel '" + name + "'");
+    }
+    try {
+      uint32_t words[L::IDENTITY_WORDS] = {};
+      struct stat st;
+      // A creator fills the segment between shm_open and publishing the magic: wait briefly.
+      for (int waited = 0;; waited++) {
+        if (fstat(fd_, &st) != 0) refuse("ERR_RINGWIRE_SYSTEM", "cannot be inspected");
+        if (st.st_uid != geteuid()) {
+          refuse("ERR_RINGWIRE_PERMISSION", "belongs to uid " + std::to_string(st.st_uid) +
+                                                ", not to this process (uid " + std::to_string(geteuid()) + ")");
+        }
+        if (st.st_size >= static_cast<off_t>(L::HEADER_SIZE)) {
+          void* head = mmap(nullptr, L::HEADER_SIZE, PROT_READ, MAP_SHARED, fd_, 0);
+          if (head == MAP_FAILED) refuse("ERR_RINGWIRE_SYSTEM", "cannot be mapped");
+          const auto* shared = static_cast<const uint32_t*>(head);
+          // acquire: pairs with the creator's release store of the magic.
+          words[0] = __atomic_load_n(&shared[0], __ATOMIC_ACQUIRE);
+          for (uint32_t i = 1; i < L::IDENTITY_WORDS; i++) words[i] = shared[i];
+          munmap(head, L::HEADER_SIZE);
+          if (words[0] != 0) break;
+        }
+        if (waited >= kInitWaitMs) break;
+        detail::sleep_ms(1);
+      }
+      if (st.st_size < static_cast<off_t>(L::HEADER_SIZE)) {
+        refuse("ERR_RINGWIRE_CORRUPT", "is truncated (" + std::to_string(st.st_size) + " bytes, smaller than the " +
+                                           std::to_string(L::HEADER_SIZE) + "-byte header)");
+      }
+      if (words[L::OFF_MAGIC / 4] != L::MAGIC) refuse("ERR_RINGWIRE_INCOMPATIBLE", "is not a ringwire channel (bad magic)");
+      if (words[L::OFF_VERSION / 4] != L::VERSION) {
+        refuse("ERR_RINGWIRE_INCOMPATIBLE", "has layout version " + std::to_string(words[L::OFF_VERSION / 4]) +
+                                                "; this ringwire reads version " + std::to_string(L::VERSION));
+      }
+      if (words[L::OFF_IDENTITY_CHECK / 4] != detail::identity_check(words)) {
+        refuse("ERR_RINGWIRE_CORRUPT", "has a damaged header");
+      }
+      Identity& id = identity_;
+      id.version = words[L::OFF_VERSION / 4];
+      id.header_size = words[L::OFF_HEADER_SIZE / 4];
+      id.capacity = words[L::OFF_CAPACITY / 4];
+      id.mode = words[L::OFF_MODE / 4];
+      id.wait_mechanism = words[L::OFF_WAIT_MECHANISM / 4];
+      id.default_wait = words[L::OFF_DEFAULT_WAIT / 4];
+      id.max_message = words[L::OFF_MAX_MESSAGE / 4];
+      id.creator_uid = words[L::OFF_CREATOR_UID / 4];
+      id.creator_pid = words[L::OFF_CREATOR_PID / 4];
+      id.flags = words[L::OFF_FLAGS / 4];
+      id.created_at_ms = (static_cast<uint64_t>(words[L::OFF_CREATED_AT_HIGH / 4]) << 32) |
+                         words[L::OFF_CREATED_AT_LOW / 4];
+      if (id.header_size != L::HEADER_SIZE) refuse("ERR_RINGWIRE_INCOMPATIBLE", "has an unknown header size");
+      const bool consistent =
+          L::is_power_of_two(id.capacity) && id.capacity >= L::MIN_CAPACITY && id.capacity <= L::MAX_CAPACITY &&
+          (id.mode == L::MODE_SPSC || id.mode == L::MODE_MPMC) &&
+          (id.wait_mechanism == L::WAIT_FUTEX || id.wait_mechanism == L::WAIT_SEMAPHORE) &&
+          (id.default_wait == L::DEFAULT_WAIT_PARK || id.default_wait == L::DEFAULT_WAIT_SPIN) &&
+          id.max_message == L::max_message_for(id.capacity) &&
+          words[L::OFF_RECORD_ALIGNMENT / 4] == L::RECORD_ALIGNMENT &&
+          words[L::OFF_RECORD_HEADER_SIZE / 4] == L::RECORD_HEADER_SIZE;
+      if (!consistent) refuse("ERR_RINGWIRE_CORRUPT", "has inconsistent header fields");
+      size_ = static_cast<size_t>(L::HEADER_SIZE) + id.capacity;
+      if (static_cast<size_t>(st.st_size) != size_) {
+        refuse("ERR_RINGWIRE_CORRUPT", "is " + std::to_string(st.st_size) + " bytes; its header says " +
+                                           std::to_string(size_));
+      }
+      void* base = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+      if (base == MAP_FAILED) refuse("ERR_RINGWIRE_SYSTEM", "cannot be mapped");
+      base_ = static_cast<uint8_t*>(base);
+      if (id.wait_mechanism == L::WAIT_SEMAPHORE) {
+        data_sem_ = sem_open(data_semaphore_path(name).c_str(), 0);
+        space_sem_ = data_sem_ == SEM_FAILED ? SEM_FAILED : sem_open(space_semaphore_path(name).c_str(), 0);
+        if (space_sem_ == SEM_FAILED) refuse("ERR_RINGWIRE_CORRUPT", "uses semaphores, and they are missing");
+      }
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
+
+  MappedSegment(MappedSegment&& other) noexcept { *this = std::move(other); }
+  MappedSegment& operator=(MappedSegment&& other) noexcept {
+    if (this != &other) {
+      release();
+      name_ = std::move(other.name_);
+      identity_ = other.identity_;
+      fd_ = other.fd_;
+      base_ = other.base_;
+      size_ = other.size_;
+      data_sem_ = other.data_sem_;
+      space_sem_ = other.space_sem_;
+      other.fd_ = -1;
+      other.base_ = nullptr;
+      other.data_sem_ = other.space_sem_ = SEM_FAILED;
+    }
+    return *this;
+  }
+  MappedSegment(const MappedSegment&) = delete;
+  MappedSegment& operator=(const MappedSegment&) = delete;
+  ~MappedSegment() { release(); }
+
+  const std::string& name() const { return name_; }
+  const Identity& identity() const { return identity_; }
+  uint8_t* base() const { return base_; }
+  size_t size() const { return size_; }
+  int fd() const { return fd_; }
+  uint32_t* word(uint32_t offset) const { return reinterpret_cast<uint32_t*>(base_ + offset); }
+  // The semaphore behind a signal word (semaphore channels only; SEM_FAILED otherwise).
+  sem_t* semaphore_for(uint32_t signal_offset) const {
+    return signal_offset == layout::OFF_DATA_SIGNAL ? data_sem_ : space_sem_;
+  }
+
+  // Takes the role lock: an open-file-description lock on byte `role` of the segment file,
+  // released by the kernel when this descriptor closes or the process dies. False if held.
+  bool lock_role(uint32_t role) {
+    struct flock fl = role_lock(role);
+    if (fcntl(fd_, F_OFD_SETLK, &fl) == 0) return true;
+    if (errno == EAGAIN || errno == EACCES) return false;
+    detail::throw_errno(errno, "cannot lock channel '" + name_ + "'");
+  }
+
+  // Whether a descriptor other than ours holds the role lock.
+  bool role_locked_by_other(uint32_t role) const {
+    struct flock fl = role_lock(role);
+    if (fcntl(fd_, F_OFD_GETLK, &fl) != 0) detail::throw_errno(errno, "cannot inspect channel '" + name_ + "'");
+    return fl.l_type != F_UNLCK;
+  }
+
+  // Unmaps, closes the descriptor (dropping role locks) and the semaphores. Idempotent.
+  void release() {
+    if (base_ != nullptr) munmap(base_, size_);
+    if (fd_ >= 0) close(fd_);
+    if (data_sem_ != SEM_FAILED) sem_close(data_sem_);
+    if (space_sem_ != SEM_FAILED) sem_close(space_sem_);
+    base_ = nullptr;
+    fd_ = -1;
+    data_sem_ = space_sem_ = SEM_FAILED;
+  }
+
+  // Hands the mapping to another owner (the addon's reference-counted mapping): after this,
+  // release() no longer unmaps it.
+  uint8_t* take_mapping() {
+    uint8_t* base = base_;
+    base_ = nullptr;
+    return base;
+  }
+  sem_t* take_semaphore(uint32_t signal_offset) {
+    sem_t*& sem = signal_offset == layout::OFF_DATA_SIGNAL ? data_sem_ : space_sem_;
+    sem_t* taken = sem;
+    sem = SEM_FAILED;
+    return taken;
+  }
+
+ private:
+  static constexpr int kInitWaitMs = 200;
+
+  static struct flock role_lock(uint32_t role) {
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = role;
+    fl.l_len = 1;
+    return fl;
+  }
+
+  [[noreturn]] void refuse(const char* code, const std::string& why) {
+    throw Error(code, "channel '" + name_ + "' " + why);
+  }
+
+  std::string name_;
+  Identity identity_{};
+  int fd_ = -1;
+  uint8_t* base_ = nullptr;
+  size_t size_ = 0;
+  sem_t* data_sem_ = SEM_FAILED;
+  sem_t* space_sem_ = SEM_FAILED;
+};
+
+}  // namespace ringwire
+
+#endif  // RINGWIRE_SEGMENT_H_
