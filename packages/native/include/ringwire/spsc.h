@@ -1,0 +1,329 @@
+// ringwire/spsc.h — the SPSC protocol of layout.h for C++ peers (header-only, C++17, Linux).
+// A C++ program can be the sender or the receiver of a channel whose other end is Node (or
+// C++). Each ordering below names what it pairs with; layout.h has the protocol in full.
+//
+//   ringwire::MappedSegment segment("jobs");
+//   ringwire::SpscSender sender(std::move(segment));     // ERR_RINGWIRE_BUSY if one is open
+//   sender.send(data, length, /*timeout_ms=*/1000);      // waits for space (futex/semaphore)
+//   sender.end();
+#ifndef RINGWIRE_SPSC_H_
+#define RINGWIRE_SPSC_H_
+
+#include <linux/futex.h>
+#include <semaphore.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "layout.h"
+#include "segment.h"
+
+namespace ringwire {
+
+namespace detail {
+
+inline uint32_t load_acquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+inline uint32_t load_seq_cst(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+inline void store_seq_cst(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+
+inline int64_t monotonic_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+// What one end of a channel shares with the other: parking on its own signal and waking the
+// peer's, per layout.h ("parking"), with the channel's mechanism (futex or semaphore).
+class Endpoint {
+ public:
+  static constexpr int64_t kParkSliceMs = 1000;  // re-check at least this often
+
+  Endpoint(MappedSegment segment, uint32_t role, uint32_t own_signal, uint32_t own_waiters,
+           uint32_t peer_signal, uint32_t peer_waiters, uint32_t own_pid)
+      : segment_(std::move(segment)), own_signal_(own_signal), own_waiters_(own_waiters),
+        peer_signal_(peer_signal), peer_waiters_(peer_waiters), own_pid_(own_pid) {
+    if (segment_.identity().mode != layout::MODE_SPSC) {
+      throw Error("ERR_RINGWIRE_INCOMPATIBLE", "channel '" + segment_.name() + "' is not an spsc channel");
+    }
+    if (!segment_.lock_role(role)) {
+      throw Error("ERR_RINGWIRE_BUSY", "channel '" + segment_.name() + "' already has a " +
+                                           (role == layout::ROLE_SENDER ? "sender" : "receiver"));
+    }
+    capacity_ = segment_.identity().capacity;
+    mask_ = capacity_ - 1;
+    ring_ = segment_.base() + layout::HEADER_SIZE;
+    // We hold the role lock: no other endpoint of our role is parked; a count is stale.
+    store_seq_cst(word(own_waiters_), 0);
+    store_seq_cst(word(own_pid_), static_cast<uint32_t>(getpid()));
+  }
+  ~Endpoint() {
+    if (segment_.base() != nullptr) {
+      uint32_t pid = static_cast<uint32_t>(getpid());
+      __atomic_compare_exchange_n(word(own_pid_), &pid, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    }
+  }
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  const MappedSegment& segment() const { return segment_; }
+
+ protected:
+  uint32_t* word(uint32_t offset) const { return segment_.word(offset); }
+
+  // After our seq_cst position store: the seq_cst load pairs with the peer's waiter
+  // increment before its re-check (Dekker), so either we see it or it sees our position.
+  void wake_peer() {
+    const uint32_t waiters = load_seq_cst(word(peer_waiters_));
+    uint32_t expected = 0;
+    if (waiters != 0 && __atomic_compare_exchange_n(word(peer_signal_), &expected, 1, false,
+                                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+      if (segment_.identity().wait_mechanism == layout::WAIT_FUTEX) {
+        syscall(SYS_futex, word(peer_signal_), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+      } else {
+        sem_t* sem = segment_.semaphore_for(peer_signal_);
+        for (uint32_t i = 0; i < waiters && i < 1024; i++) sem_post(sem);
+      }
+    }
+  }
+
+  // Sleeps until `ready()` may hold or `deadline_ms` (monotonic; -1 for none) passes.
+  template <typename Ready>
+  void park(Ready&& ready, int64_t deadline_ms) {
+    __atomic_add_fetch(word(own_waiters_), 1, __ATOMIC_SEQ_CST);
+    store_seq_cst(word(own_signal_), 0);
+    if (!ready()) {
+      int64_t slice = kParkSliceMs;
+      if (deadline_ms >= 0) slice = std::min<int64_t>(slice, deadline_ms - monotonic_ms());
+      if (slice > 0) {
+        timespec ts{static_cast<time_t>(slice / 1000), static_cast<long>((slice % 1000) * 1'000'000)};
+        if (segment_.identity().wait_mechanism == layout::WAIT_FUTEX) {
+          syscall(SYS_futex, word(own_signal_), FUTEX_WAIT, 0, &ts, nullptr, 0);
+        } else if (load_acquire(word(own_signal_)) == 0) {
+          timespec abs;
+          clock_gettime(CLOCK_MONOTONIC, &abs);
+          abs.tv_sec += ts.tv_sec;
+          abs.tv_nsec += ts.tv_nsec;
+          if (abs.tv_nsec >= 1'000'000'000) {
+            abs.tv_sec++;
+            abs.tv_nsec -= 1'000'000'000;
+          }
+          sem_clockwait(segment_.semaphore_for(own_signal_), CLOCK_MONOTONIC, &abs);
+        }
+      }
+    }
+    __atomic_sub_fetch(word(own_waiters_), 1, __ATOMIC_SEQ_CST);
+  }
+
+  [[noreturn]] void corrupt(const std::string& what) const {
+    throw Error("ERR_RINGWIRE_CORRUPT", "channel '" + segment_.name() + "' is corrupt: " + what);
+  }
+
+  MappedSegment segment_;
+  uint32_t capacity_ = 0, mask_ = 0;
+  uint8_t* ring_ = nullptr;
+  uint32_t own_signal_, own_waiters_, peer_signal_, peer_waiters_, own_pid_;
+};
+
+}  // namespace detail
+
+class SpscSender : public detail::Endpoint {
+ public:
+  explicit SpscSender(MappedSegment segment)
+      : Endpoint(std::move(segment), layout::ROLE_SENDER, layout::OFF_SPACE_SIGNAL,
+                 layout::OFF_SENDER_WAITERS, layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS,
+                 layout::OFF_SENDER_PID) {
+    if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
+      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_.name() + "' was ended by its sender");
+    }
+    position_ = detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION));
+    if ((position_ & (layout::RECORD_ALIGNMENT - 1)) != 0) corrupt("misaligned producer position");
+    cached_consumer_ = valid_consumer(detail::load_seq_cst(word(layout::OFF_CONSUMER_POSITION)));
+  }
+
+  // Sends if there is room now. Throws ERR_RINGWIRE_TOO_LARGE for a message that never fits.
+  bool try_send(const void* data, uint32_t length) {
+    if (length > segment_.identity().max_message) {
+      throw Error("ERR_RINGWIRE_TOO_LARGE", "a " + std::to_string(length) + "-byte message can never fit channel '" +
+                                                segment_.name() + "'");
+    }
+    const uint32_t size = layout::record_size(length);
+    const uint32_t offset = position_ & mask_;
+    const uint32_t tail = capacity_ - offset;
+    const uint32_t needed = size <= tail ? size : tail + size;
+    if (capacity_ - (position_ - cached_consumer_) < needed) {
+      // acquire: pairs with the consumer's store; the space it freed is no longer read.
+      cached_consumer_ = valid_consumer(detail::load_acquire(word(layout::OFF_CONSUMER_POSITION)));
+      const uint32_t free = capacity_ - (position_ - cached_consumer_);
+      if (free < needed) {
+        if (size > tail && free >= tail) {  // pad now; the record goes to offset 0 later
+          write_length(offset, layout::PADDING_LENGTH);
+          publish(position_ + tail);
+        }
+        blocked_size_ = size;
+        return false;
+      }
+    }
+    uint32_t at = offset;
+    uint32_t position = position_;
+    if (size > tail) {
+      write_length(offset, layout::PADDING_LENGTH);
+      position += tail;
+      at = 0;
+    }
+    write_length(at, length);
+    if (length != 0) std::memcpy(ring_ + at + layout::RECORD_HEADER_SIZE, data, length);
+    publish(position + size);
+    return true;
+  }
+
+  // Sends, waiting for room up to timeout_ms (-1: forever). False on timeout.
+  bool send(const void* data, uint32_t length, int64_t timeout_ms = -1) {
+    const int64_t deadline = timeout_ms < 0 ? -1 : detail::monotonic_ms() + timeout_ms;
+    for (;;) {
+      if (try_send(data, length)) return true;
+      if (deadline >= 0 && detail::monotonic_ms() >= deadline) return false;
+      park([this] { return has_room(); }, deadline);
+    }
+  }
+
+  // End of stream: the receiver drains, then sees the end.
+  void end() {
+    // seq_cst: after the last position store (see layout.h, "end").
+    __atomic_or_fetch(word(layout::OFF_STATE), layout::STATE_ENDED, __ATOMIC_SEQ_CST);
+    wake_peer();
+  }
+
+ private:
+  uint32_t valid_consumer(uint32_t consumer) const {
+    const uint32_t used = position_ - consumer;
+    if (used > capacity_ || (consumer & (layout::RECORD_ALIGNMENT - 1)) != 0) corrupt("impossible consumer position");
+    return consumer;
+  }
+  void write_length(uint32_t offset, uint32_t length) {
+    std::memcpy(ring_ + offset, &length, sizeof length);  // published by the position store
+  }
+  void publish(uint32_t position) {
+    position_ = position;
+    // seq_cst (not just release): publishes the record and must not pass wake_peer's load.
+    detail::store_seq_cst(word(layout::OFF_PRODUCER_POSITION), position);
+    wake_peer();
+  }
+  bool has_room() const {
+    const uint32_t consumer = detail::load_seq_cst(word(layout::OFF_CONSUMER_POSITION));
+    if (consumer == cached_consumer_) return false;
+    const uint32_t tail = capacity_ - (position_ & mask_);
+    const uint32_t needed = blocked_size_ <= tail ? blocked_size_ : tail;
+    const uint32_t used = position_ - consumer;
+    return used > capacity_ || capacity_ - used >= needed;
+  }
+
+  uint32_t position_ = 0, cached_consumer_ = 0, blocked_size_ = 0;
+};
+
+class SpscReceiver : public detail::Endpoint {
+ public:
+  enum class Status { kMessage, kEmpty, kEnded, kTimedOut };
+
+  explicit SpscReceiver(MappedSegment segment)
+      : Endpoint(std::move(segment), layout::ROLE_RECEIVER, layout::OFF_DATA_SIGNAL,
+                 layout::OFF_RECEIVER_WAITERS, layout::OFF_SPACE_SIGNAL, layout::OFF_SENDER_WAITERS,
+                 layout::OFF_RECEIVER_PID) {
+    position_ = detail::load_seq_cst(word(layout::OFF_CONSUMER_POSITION));
+    if ((position_ & (layout::RECORD_ALIGNMENT - 1)) != 0) corrupt("misaligned consumer position");
+    cached_producer_ = published_ = position_;
+  }
+  ~SpscReceiver() {
+    if (segment_.base() != nullptr) publish();
+  }
+
+  // Copies the next message into `out` if there is one: kMessage, kEmpty or kEnded.
+  Status try_recv(std::vector<uint8_t>& out) {
+    uint32_t offset, length;
+    if (!next_record(offset, length)) return drained_and_ended() ? Status::kEnded : Status::kEmpty;
+    out.assign(ring_ + offset + layout::RECORD_HEADER_SIZE, ring_ + offset + layout::RECORD_HEADER_SIZE + length);
+    advance(layout::record_size(length));
+    return Status::kMessage;
+  }
+
+  // Waits up to timeout_ms (-1: forever) for a message: kMessage, kEnded or kTimedOut.
+  Status recv(std::vector<uint8_t>& out, int64_t timeout_ms = -1) {
+    const int64_t deadline = timeout_ms < 0 ? -1 : detail::monotonic_ms() + timeout_ms;
+    for (;;) {
+      const Status status = try_recv(out);
+      if (status != Status::kEmpty) return status;
+      if (deadline >= 0 && detail::monotonic_ms() >= deadline) return Status::kTimedOut;
+      park([this] { return detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION)) != position_ ||
+                           (detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0; },
+           deadline);
+    }
+  }
+
+ private:
+  static constexpr uint32_t kPublishEvery = 32;
+
+  // Finds the next record, skipping padding; validates everything against what was published.
+  bool next_record(uint32_t& offset, uint32_t& length) {
+    for (;;) {
+      uint32_t available = cached_producer_ - position_;
+      if (available == 0) {
+        // acquire: pairs with the producer's position store; its record bytes are visible.
+        const uint32_t producer = detail::load_acquire(word(layout::OFF_PRODUCER_POSITION));
+        available = producer - position_;
+        if (available == 0) {
+          publish();
+          return false;
+        }
+        if (available > capacity_ || (available & (layout::RECORD_ALIGNMENT - 1)) != 0) {
+          corrupt("impossible producer position");
+        }
+        cached_producer_ = producer;
+      }
+      offset = position_ & mask_;
+      std::memcpy(&length, ring_ + offset, sizeof length);
+      if (length == layout::PADDING_LENGTH) {
+        const uint32_t skip = capacity_ - offset;
+        if (skip > available) corrupt("padding runs past the published end");
+        advance(skip);
+        continue;
+      }
+      if (length > segment_.identity().max_message || layout::RECORD_HEADER_SIZE + length > capacity_ - offset ||
+          layout::record_size(length) > available) {
+        corrupt("record length " + std::to_string(length) + " exceeds what was published");
+      }
+      return true;
+    }
+  }
+
+  void advance(uint32_t size) {
+    position_ += size;
+    if (++unpublished_ >= kPublishEvery || position_ - published_ >= capacity_ / 4) publish();
+  }
+
+  void publish() {
+    if (position_ == published_) return;
+    published_ = position_;
+    unpublished_ = 0;
+    // seq_cst (not just release): frees the space and must not pass wake_peer's load.
+    detail::store_seq_cst(word(layout::OFF_CONSUMER_POSITION), position_);
+    wake_peer();
+  }
+
+  bool drained_and_ended() const {
+    return (detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0 &&
+           detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION)) == position_;
+  }
+
+  uint32_t position_ = 0, published_ = 0, cached_producer_ = 0, unpublished_ = 0;
+};
+
+}  // namespace ringwire
+
+#endif  // RINGWIRE_SPSC_H_
