@@ -20,6 +20,8 @@ export class Sender extends Endpoint<void> {
   private claimedPosition = 0;
   private readonly bytes: Buffer;
   private endRequested = false;
+  /** Messages claimed with tryClaim and not yet published by commit(). */
+  private uncommitted = 0;
   private endMarked = false;
   /** Record size (with padding to reach it) the blocked send waits for; see isReady(). */
   private blockedSize = 0;
@@ -56,11 +58,13 @@ export class Sender extends Endpoint<void> {
     if (typeof data === 'string') length = Buffer.byteLength(data, 'utf8');
     else if (data instanceof Uint8Array) length = data.byteLength;
     else throw invalidArg('a message must be a Uint8Array or a string');
-    if (length > this.maxMessage) {
-      throw new RingwireError('ERR_RINGWIRE_TOO_LARGE',
-        `a ${length}-byte message can never fit channel '${this.name}' (at most ${this.maxMessage} bytes; create it with a larger capacity)`);
-    }
+    if (length > this.maxMessage) throw this.tooLarge(length);
     return length;
+  }
+
+  private tooLarge(length: number): RingwireError {
+    return new RingwireError('ERR_RINGWIRE_TOO_LARGE',
+      `a ${length}-byte message can never fit channel '${this.name}' (at most ${this.maxMessage} bytes; create it with a larger capacity)`);
   }
 
   /**
@@ -83,7 +87,10 @@ export class Sender extends Endpoint<void> {
           // Pad to the end now: the record can start at offset 0 as soon as the reader
           // frees that much, and the reader must see the padding to get there.
           this.i32[(HEADER_SIZE + ringOffset) >> 2] = PADDING;
-          this.publish((position + tail) | 0);
+          // With claims not yet committed the padding waits for commit(): publishing now
+          // would expose records whose bytes may not be written yet.
+          if (this.uncommitted === 0) this.publish((position + tail) | 0);
+          else this.position = (position + tail) | 0;
         }
         return -1;
       }
@@ -127,6 +134,48 @@ export class Sender extends Endpoint<void> {
     if (this.endRequested) {
       throw new RingwireError('ERR_RINGWIRE_CLOSED', `channel '${this.name}' has ended; no more messages can be sent`);
     }
+    if (this.uncommitted !== 0) throw invalidArg('commit() the claimed messages first');
+  }
+
+  /**
+   * The mapping, for writing claimed messages in place (see tryClaim). Valid until close();
+   * write only the bytes tryClaim handed out.
+   */
+  get buffer(): Uint8Array {
+    this.ensureOpen();
+    return this.u8;
+  }
+
+  /**
+   * Zero-copy send: reserves room for a `length`-byte message and returns the offset in
+   * `buffer` where its bytes go, or -1 when the ring is too full now. Claimed messages stay
+   * invisible to the receiver until commit(), which publishes all of them at once; no other
+   * send may come between a claim and its commit.
+   */
+  tryClaim(length: number): number {
+    this.ensureOpen();
+    if (this.endRequested) this.ensureSendable();
+    if (!Number.isInteger(length) || length < 0) throw invalidArg(`length must be a non-negative integer, got ${String(length)}`);
+    if (length > this.maxMessage) throw this.tooLarge(length);
+    if (this.queue.length !== 0) return -1;
+    const size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
+    const offset = this.claim(size);
+    if (offset < 0) {
+      this.blockedSize = size;
+      return -1;
+    }
+    this.i32[offset >> 2] = length;
+    this.position = (this.claimedPosition + size) | 0;
+    this.uncommitted++;
+    return offset + RECORD_HEADER_SIZE;
+  }
+
+  /** Publishes every message claimed since the last commit: one position store, at most one wake. */
+  commit(): void {
+    this.ensureOpen();
+    if (this.uncommitted === 0) return;
+    this.uncommitted = 0;
+    this.publish(this.position);
   }
 
   /** Sends now if there is room; false when the ring is full (or earlier sends still wait). */
@@ -196,6 +245,7 @@ export class Sender extends Endpoint<void> {
   /** End of stream: the receiver gets everything sent so far, then null / the end of iteration. */
   end(): void {
     this.ensureOpen();
+    if (this.uncommitted !== 0) throw invalidArg('commit() the claimed messages first');
     if (this.endRequested) return;
     this.endRequested = true;
     if (this.queue.length === 0) this.markEnded();

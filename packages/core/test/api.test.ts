@@ -419,3 +419,59 @@ describe('batches', () => {
     sender.close();
   });
 });
+
+describe('zero-copy sends', () => {
+  it('tryClaim hands out room in the mapping; nothing is visible until commit()', () => {
+    const { name, sender, receiver } = pair('claim', 1024);
+    const offsets: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const offset = sender.tryClaim(5);
+      expect(offset).toBeGreaterThanOrEqual(0);
+      sender.buffer.set(new TextEncoder().encode(`msg ${i}`), offset);
+      offsets.push(offset);
+    }
+    expect(receiver.tryRecv()).toBeUndefined();
+    expect(stats(name).bytesUsed).toBe(0);
+    expect(() => sender.trySend('x')).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    expect(() => sender.end()).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    sender.commit();
+    expect([0, 1, 2].map(() => text(receiver.tryRecv()))).toEqual(['msg 0', 'msg 1', 'msg 2']);
+    sender.close();
+    receiver.close();
+  });
+
+  it('tryClaim returns -1 when full, pads across the end of the ring, and checks its length', () => {
+    const { sender, receiver } = pair('claimfull', 1024);
+    let claimed = 0;
+    while (sender.tryClaim(100) >= 0) claimed++;
+    expect(claimed).toBe(9);
+    sender.commit();
+    for (let i = 0; i < 9; i++) expect(receiver.tryRecv()).toHaveLength(100);
+    expect(receiver.tryRecv()).toBeUndefined();
+    // The ring now starts 16 bytes before its end: the next claim pads and goes to offset 0.
+    const offset = sender.tryClaim(100);
+    expect(offset).toBeGreaterThanOrEqual(0);
+    sender.buffer.fill(7, offset, offset + 100);
+    sender.commit();
+    expect([...receiver.tryRecv()!]).toEqual(new Array(100).fill(7));
+    expect(() => sender.tryClaim(1017)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
+    expect(() => sender.tryClaim(-1)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    expect(() => sender.tryClaim(1.5)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    sender.close();
+    receiver.close();
+  });
+
+  it('claims never committed are dropped when the sender closes', () => {
+    const { name, sender, receiver } = pair('claimdrop');
+    sender.trySend('kept');
+    sender.tryClaim(10);
+    sender.close();
+    const next = openSender(name);
+    next.trySend('after');
+    expect(text(receiver.tryRecv())).toBe('kept');
+    expect(text(receiver.tryRecv())).toBe('after');
+    expect(receiver.tryRecv()).toBeUndefined();
+    next.close();
+    receiver.close();
+  });
+});
