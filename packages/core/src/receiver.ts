@@ -213,7 +213,11 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
       this.ensureOpen();
       const wait = resolveWaitOptions(options, true);
       if (this.queue.length === 0) {
-        const message = this.take();
+        let message = this.take();
+        if (message === undefined && !this.drainedAndEnded() && !wait.signal?.aborted
+          && this.spinBeforeQueueing()) {
+          message = this.take();
+        }
         if (message !== undefined) return Promise.resolve(message);
         if (this.drainedAndEnded()) return Promise.resolve(null);
       }

@@ -11,6 +11,9 @@ import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './o
 
 export type Message = Uint8Array | string;
 
+/** What send() returns when the message went out at once: one shared settled promise. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 export class Sender extends Endpoint<void> {
   /** Our producer position; only this endpoint writes the shared copy. */
   private position: number;
@@ -221,7 +224,10 @@ export class Sender extends Endpoint<void> {
       this.ensureSendable();
       const length = this.measure(data);
       const wait = resolveWaitOptions(options, true);
-      if (this.queue.length === 0 && this.write(data, length)) return Promise.resolve();
+      if (this.queue.length === 0 && (this.write(data, length)
+        || (!wait.signal?.aborted && this.spinBeforeQueueing() && this.write(data, length)))) {
+        return RESOLVED;
+      }
       return this.enqueue(wait, 'send', data, length);
     } catch (error) {
       return Promise.reject(error);
