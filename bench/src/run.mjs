@@ -1,177 +1,93 @@
-// The cross-process benchmark harness. Each system runs in two fresh processes, a producer
-// and a consumer (workers/<system>.mjs), one system at a time; the harness only creates and
-// removes the rendezvous (channel or socket path), relays progress and collects results.
+// The cross-process benchmark: ringwire side by side with the ways Node processes usually
+// talk (sockets, pipes, IPC, MessagePort) and with C floors and ceilings, measured in one
+// run. Each system runs in fresh worker processes (workers/*.mjs), one system at a time; this
+// process only creates and removes the rendezvous, relays control messages and collects.
 //
-//   node bench/src/run.mjs [--quick] [--only=ringwire|uds] [--cpu-prof[=dir]]
+//   node bench/src/run.mjs [--quick] [--only=...] [--scenarios=...] [--cpu-prof[=dir]] [--out=...]
 //
-// Scenario S1: 64-byte messages, one producer process, one consumer process.
-import { fork } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// Prints a table per scenario, writes bench/results/latest.json and latest.svg.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createChannel, unlinkChannel } from 'ringwire';
+import { parseArgs, USAGE } from './cli.mjs';
+import { installHandlers } from './harness/cleanup.mjs';
+import { profiling } from './harness/spawn.mjs';
+import { runIdle } from './scenarios/idle.mjs';
+import { runMicro } from './scenarios/micro.mjs';
+import { runPingPong } from './scenarios/pingpong.mjs';
+import { buildResults } from './report/json.mjs';
+import { renderSvg } from './report/svg.mjs';
+import { printTables } from './report/table.mjs';
+import { printTargets } from './report/targets.mjs';
+import { runThroughput } from './scenarios/throughput.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const only = args.find((a) => a.startsWith('--only='))?.slice(7);
-const profArg = args.find((a) => a === '--cpu-prof' || a.startsWith('--cpu-prof='));
-const profDir = profArg && path.resolve(profArg.slice(11) || path.join(os.tmpdir(), 'ringwire-prof'));
-const known = (a) => a === '--quick' || /^--only=(ringwire|uds)$/.test(a) || a === profArg;
-if (!args.every(known)) {
-  console.error('usage: node bench/src/run.mjs [--quick] [--only=ringwire|uds] [--cpu-prof[=dir]]');
+let options;
+try {
+  options = parseArgs(process.argv.slice(2));
+} catch (error) {
+  if (error.message !== 'help') console.error(error.message);
+  console.error(USAGE);
   process.exit(2);
 }
-const timing = quick ? { warmupMs: 300, measureMs: 1000 } : { warmupMs: 700, measureMs: 3000 };
+installHandlers();
 
-// Everything to undo, kept so that an error, Ctrl-C or SIGTERM still leaves nothing behind.
-const children = new Set();
-const cleanups = new Map();
-
-function cleanUp() {
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
-  for (const undo of cleanups.values()) {
-    try { undo(); } catch { /* best effort: report nothing while exiting */ }
-  }
-  cleanups.clear();
-}
-
-process.on('exit', cleanUp);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping workers and cleaning up`);
-    cleanUp();
-    process.exit(128 + os.constants.signals[signal]);
-  });
-}
-
-/** A rendezvous per system: created here, removed by cleanUp (also after a crash). */
-const systems = {
-  ringwire: {
-    open() {
-      // The pid makes the name ours; one with it can only be left over from a killed run.
-      const name = `rwbench-${process.pid}`;
-      unlinkChannel(name);
-      createChannel(name, { capacity: 1 << 20 });
-      cleanups.set(name, () => unlinkChannel(name));
-      return name;
-    },
-  },
-  uds: {
-    open() {
-      const socketPath = path.join(os.tmpdir(), `rwbench-${process.pid}.sock`);
-      rmSync(socketPath, { force: true });
-      cleanups.set(socketPath, () => rmSync(socketPath, { force: true }));
-      return socketPath;
-    },
-  },
-};
-
-function close(target) {
-  cleanups.get(target)?.();
-  cleanups.delete(target);
-}
-
-/** Forks a worker; its messages go to `listener`; rejects `failed` if it dies unexpectedly. */
-function spawnWorker(system, role, target, listener, failed) {
-  const execArgv = profDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${system}-${role}-${process.pid}.cpuprofile`]
-    : [];
-  const child = fork(path.join(here, 'workers', `${system}.mjs`),
-    [role, target, String(timing.warmupMs), String(timing.measureMs)],
-    { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.add(child);
-  child.on('message', listener);
-  child.exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      if (code !== 0) failed(new Error(`${system} ${role} exited with ${signal ?? `code ${code}`}`));
-      resolve();
-    });
-  });
-  return child;
-}
-
-/** Runs one system end to end and returns the consumer's measured rate. */
-async function measure(system) {
-  const target = systems[system].open();
-  let fail;
-  const failed = new Promise((_, reject) => { fail = reject; });
-  failed.catch(() => {}); // it is raced below; a late failure (our own kill) is no error
-  const waiters = new Map();
-  const expect = (role, type) => new Promise((resolve) => waiters.set(`${role}:${type}`, resolve));
-  const listen = (role) => (message) => {
-    if (message.type === 'progress') {
-      console.log(`  ${system.padEnd(9)} ${message.seconds.toFixed(1).padStart(4)} s  ${format(message.rate)} msg/s`);
-    }
-    waiters.get(`${role}:${message.type}`)?.(message);
-  };
-  const race = (promise) => Promise.race([promise, failed]);
-  try {
-    // The consumer first (it listens, for uds), then the producer; the warm-up starts with the
-    // consumer's first message.
-    const consumerReady = expect('consumer', 'ready');
-    const consumer = spawnWorker(system, 'consumer', target, listen('consumer'), fail);
-    await race(consumerReady);
-    const result = expect('consumer', 'result');
-    const sent = expect('producer', 'done');
-    const received = expect('consumer', 'done');
-    const producer = spawnWorker(system, 'producer', target, listen('producer'), fail);
-    console.log(`  ${system.padEnd(9)} warming up (${timing.warmupMs} ms), then measuring ${timing.measureMs} ms`);
-    const measured = await race(result);
-    producer.send({ type: 'stop' });
-    const [{ sent: total }, end] = await race(Promise.all([sent, received]));
-    await race(Promise.all([producer.exited, consumer.exited]));
-    // Every message must have arrived, in order and whole, or the number means nothing.
-    const bad = measured.bad + end.bad;
-    if (end.received !== total || bad !== 0) {
-      throw new Error(`${system}: sent ${total}, received ${end.received}, ${bad} out of order or torn`);
-    }
-    return { value: Math.round(measured.rate), messages: measured.messages, seconds: measured.seconds, total };
-  } finally {
-    for (const child of children) child.kill('SIGKILL');
-    close(target);
-  }
-}
-
-function format(rate) {
-  return rate >= 1e6 ? `${(rate / 1e6).toFixed(2).padStart(6)} M` : `${(rate / 1e3).toFixed(1).padStart(6)} k`;
-}
-
+const startedAt = performance.now();
 const machine = {
   cpus: os.cpus().length,
   model: os.cpus()[0]?.model.trim() ?? 'unknown',
   node: process.version,
   os: `${os.type()} ${os.release()} ${os.arch()}`,
 };
-console.log(`ringwire bench: ${machine.cpus} x ${machine.model}, node ${machine.node}, ${machine.os}${quick ? ' (quick)' : ''}`);
-if (profDir) console.log(`CPU profiles go to ${profDir}`);
+const clock = () => `${((performance.now() - startedAt) / 1000).toFixed(1).padStart(5)} s`;
+const rows = new Map();
+const micro = [];
+const ctx = {
+  ...options,
+  record(id, row) {
+    if (!rows.has(id)) rows.set(id, []);
+    rows.get(id).push(row);
+  },
+  log(line) {
+    console.log(`[${clock()}] ${line}`);
+  },
+};
 
-const scenario = { id: 'S1', title: '64-byte messages, 1 producer process -> 1 consumer process', unit: 'msg/s', results: [] };
-console.log(`\n${scenario.id}: ${scenario.title}`);
-for (const system of Object.keys(systems)) {
-  if (only && only !== system) continue;
-  let r;
-  try {
-    r = await measure(system);
-  } catch (error) {
-    console.error(`bench failed: ${error.message}`);
-    process.exit(1); // the 'exit' handler kills the workers and removes what is left
+console.log(`ringwire bench: ${machine.cpus} x ${machine.model}, node ${machine.node}, ${machine.os}`
+  + `${options.quick ? ' (quick)' : ''}`);
+if (options.profDir) {
+  profiling.dir = options.profDir;
+  console.log(`CPU profiles go to ${options.profDir}`);
+}
+
+try {
+  await runThroughput(ctx);
+  if (options.wanted.has('S4')) await runPingPong(ctx);
+  if (options.wanted.has('S5') && (!options.only || options.only.has('ringwire'))) {
+    ctx.record('S5', { system: 'ringwire', size: 64, value: null, reason: 'MPMC channels are not implemented yet' });
   }
-  console.log(`  ${system.padEnd(9)} ${format(r.value)} msg/s (${r.messages} messages in ${r.seconds.toFixed(2)} s; ${r.total} sent and checked)`);
-  scenario.results.push({ system, size: 64, value: r.value });
+  if (options.wanted.has('S7')) await runIdle(ctx);
+  if (options.wanted.has('micro') && (!options.only || options.only.has('ringwire'))) {
+    micro.push(...await runMicro(ctx));
+  }
+} catch (error) {
+  console.error(`\nbench failed: ${error.stack ?? error.message}`);
+  process.exit(1); // the 'exit' handler kills the workers and removes what is left
 }
 
-const base = scenario.results.find((r) => r.system === 'ringwire')?.value;
-console.log(`\n${'system'.padEnd(10)}${'msg/s'.padStart(14)}${'ringwire ÷ system'.padStart(20)}`);
-for (const { system, value } of scenario.results) {
-  const ratio = base ? `${(base / value).toFixed(1)}x` : '-';
-  console.log(`${system.padEnd(10)}${Math.round(value).toLocaleString('en-US').padStart(14)}${ratio.padStart(20)}`);
-}
+const results = buildResults({ machine, quick: options.quick, rows, micro, wanted: options.wanted });
+printTables(results);
+printTargets(results);
 
-const out = path.join(here, '..', 'results', 'latest.json');
-mkdirSync(path.dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ machine, when: new Date().toISOString(), quick, scenarios: [scenario] }, null, 2)}\n`);
-console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+const out = options.out ?? (options.filtered ? null : path.join(here, '..', 'results', 'latest.json'));
+if (out) {
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  const svg = out.replace(/\.json$/, '') + '.svg';
+  writeFileSync(svg, renderSvg(results));
+  console.log(`\nwrote ${path.relative(process.cwd(), out)} and ${path.relative(process.cwd(), svg)}`);
+} else {
+  console.log('\n(a filtered run: no JSON written; pass --out=<file.json> to keep it)');
+}
+console.log(`done in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);

@@ -1,84 +1,92 @@
-// What every S1 worker shares: its settings, the frame format, the measurement window and the
-// messages to and from the harness (run.mjs), which forks each worker with an IPC channel.
+// What every worker shares: its configuration, the control messages to and from the harness
+// (run.mjs) and the measurement window.
+//
+// Control messages are plain objects with a `ctl` field (and `from` / `to` roles). A worker
+// process forked by the harness talks to it over its IPC channel; a consumer that its
+// producer spawned (pipe, ipc-*, messageport) talks to the producer, which relays.
+import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-
-export const FRAME_SIZE = 64;
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 /**
- * Busy loops hand control back to the event loop this often (ms), so that IPC messages such
- * as 'stop' get through and the worker notices when the harness is gone. Short enough to stop
- * promptly, long enough that the yield costs well under 1% of the run.
+ * Busy loops hand control back to the event loop this often (ms), so that control messages
+ * such as 'stop' get through and the worker notices when the harness is gone.
  */
 export const SLICE_MS = 20;
 
-/** argv: <role> <target> <warmupMs> <measureMs>; target is a channel name or a socket path. */
-export function settings() {
-  const [role, target, warmupMs, measureMs] = process.argv.slice(2);
-  if ((role !== 'producer' && role !== 'consumer') || !target) {
-    throw new Error('usage: <worker>.mjs producer|consumer <target> <warmupMs> <measureMs> (run it through run.mjs)');
+/** The worker's configuration: JSON in argv[2] for a process, workerData for a thread. */
+export function config() {
+  if (!isMainThread) return workerData;
+  const raw = process.argv[2];
+  if (!raw) throw new Error('a bench worker takes its configuration as JSON in argv[2]; run it through bench/src/run.mjs');
+  const parsed = JSON.parse(raw);
+  // { cpu }: pin this process (all its threads) to one CPU, as the ping-pong pairs are.
+  if (Number.isInteger(parsed.cpu)) {
+    execFileSync('taskset', ['-a', '-p', '-c', String(parsed.cpu), String(process.pid)], { stdio: 'ignore' });
   }
-  return { role, target, warmupMs: Number(warmupMs), measureMs: Number(measureMs) };
+  return parsed;
 }
 
+/** Sends a control message to the harness (or to the relaying producer). */
 export function tell(message) {
-  process.send?.(message);
+  if (isMainThread) process.send?.(message);
+  else parentPort.postMessage(message);
 }
 
-/** Calls fn when the harness says stop. */
-export function onStop(fn) {
-  process.on('message', (message) => {
-    if (message?.type === 'stop') fn();
-  });
+/** Calls fn(message) for every control message addressed to this worker. */
+export function onControl(fn) {
+  const listener = (message) => {
+    if (message !== null && typeof message === 'object' && typeof message.ctl === 'string') fn(message);
+  };
+  if (isMainThread) process.on('message', listener);
+  else parentPort.on('message', listener);
 }
 
 let finished = false;
 
-/** Sends the worker's last message, then closes the IPC channel once it is delivered. */
+/** Last words: sends `message`, then leaves once it is delivered. */
 export function finish(message) {
   finished = true;
-  process.send(message, () => process.disconnect());
+  if (!isMainThread) {
+    parentPort.postMessage(message);
+    return;
+  }
+  if (process.send) process.send(message, () => process.disconnect());
+  else process.exit(0);
 }
 
-// If the harness dies (Ctrl-C, kill -9) the IPC channel closes: leave instead of spinning on.
-process.on('disconnect', () => process.exit(finished ? 0 : 1));
+// If the harness (or the relaying producer) dies, the IPC channel closes: leave rather than
+// spin on. A clean finish disconnects on purpose.
+if (isMainThread) process.on('disconnect', () => process.exit(finished ? 0 : 1));
+
+/** Any failure in a worker is fatal and loud; the harness sees the exit code. */
+export function dieOnError(role) {
+  const die = (error) => {
+    console.error(`bench worker (${role}): ${error?.stack ?? error}`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
+}
 
 export const yieldToEventLoop = () => new Promise((resolve) => setImmediate(resolve));
+export const now = () => performance.now();
 
 /**
- * The frame format: a little-endian sequence number in bytes 0-3 and its low byte again in
- * the last byte, so the consumer checks order and that each frame arrived whole. Uint8Array
- * stores keep the low 8 bits, hence no masking.
+ * How many messages to take between clock reads: about 64 KiB worth, a power of two, at
+ * least 1. Reading the clock costs about as much as moving a small message.
  */
-export function stamp(frame, seq) {
-  frame[0] = seq;
-  frame[1] = seq >>> 8;
-  frame[2] = seq >>> 16;
-  frame[3] = seq >>> 24;
-  frame[FRAME_SIZE - 1] = seq;
-}
-
-/** Checks frames in order; `bad` counts frames out of order or torn. */
-export class Checker {
-  expected = 0;
-  bad = 0;
-  count = 0;
-
-  /** Reads the first four bytes and the last byte of the frame at `offset`. */
-  check(bytes, offset) {
-    const seq = bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16)
-      | (bytes[offset + 3] << 24);
-    if (seq !== this.expected || bytes[offset + FRAME_SIZE - 1] !== (seq & 0xff)) this.bad++;
-    this.expected = (seq + 1) | 0;
-    this.count++;
-  }
+export function sampleEvery(size) {
+  let every = 1;
+  while (every * 2 * size <= 65536 && every < 1024) every *= 2;
+  return every;
 }
 
 /**
- * The measurement window, kept by the consumer. Call sample(count) now and then (after a
- * batch of messages) with the running count: the first call starts the warm-up, the first
- * call after it opens the window, and the last call before the window's length closes it.
- * The rate is messages between those two calls over the time between them, so it runs from
- * a message the consumer has just received to the last one it received.
+ * The measurement window, kept by the consumer. Call sample(count) now and then with the
+ * running count: the first call starts the warm-up, the first call after it opens the
+ * window, and the last call before the window's length is reached closes it. The rate is
+ * messages between those two calls over the time between them.
  */
 export class Meter {
   constructor(warmupMs, measureMs) {
@@ -89,32 +97,24 @@ export class Meter {
     this.startCount = 0;
     this.endAt = 0;
     this.endCount = 0;
-    this.tickAt = 0;
-    this.tickCount = 0;
   }
 
-  /** Returns true once the window is complete. Reports a progress line every second. */
+  /** Returns true once the window is complete. */
   sample(count) {
-    const now = performance.now();
+    const at = performance.now();
     if (this.firstAt < 0) {
-      this.firstAt = now;
+      this.firstAt = at;
       return false;
     }
     if (this.startAt < 0) {
-      if (now - this.firstAt < this.warmupMs) return false;
-      this.startAt = this.endAt = this.tickAt = now;
-      this.startCount = this.endCount = this.tickCount = count;
+      if (at - this.firstAt < this.warmupMs) return false;
+      this.startAt = this.endAt = at;
+      this.startCount = this.endCount = count;
       return false;
     }
-    this.endAt = now;
+    this.endAt = at;
     this.endCount = count;
-    if (now - this.tickAt >= 1000) {
-      tell({ type: 'progress', seconds: (now - this.startAt) / 1000,
-        rate: ((count - this.tickCount) * 1000) / (now - this.tickAt) });
-      this.tickAt = now;
-      this.tickCount = count;
-    }
-    return now - this.startAt >= this.measureMs;
+    return at - this.startAt >= this.measureMs;
   }
 
   result() {
@@ -122,4 +122,63 @@ export class Meter {
     const messages = this.endCount - this.startCount;
     return { messages, seconds, rate: seconds > 0 ? messages / seconds : 0 };
   }
+}
+
+/**
+ * A consumer's per-phase state: the checker, the meter, and when to sample. `onWindow` is
+ * called once, when the window is complete, with the result message for the harness.
+ */
+export class PhaseState {
+  constructor(phase, Checker) {
+    this.i = phase.i;
+    this.size = phase.size;
+    this.checker = new Checker(phase.size);
+    this.meter = new Meter(phase.warmupMs, phase.measureMs);
+    this.every = sampleEvery(phase.size);
+    this.nextSample = 0;
+    this.measuring = true;
+  }
+
+  /** Samples if enough messages came since the last sample; true when the window closed now. */
+  maybeSample() {
+    const count = this.checker.count;
+    if (count < this.nextSample) return false;
+    this.nextSample = count + this.every;
+    if (!this.measuring || !this.meter.sample(count)) return false;
+    this.measuring = false;
+    tell({ ctl: 'result', from: 'consumer', i: this.i, ...this.meter.result(), bad: this.checker.bad });
+    return true;
+  }
+
+  done() {
+    tell({ ctl: 'done', from: 'consumer', i: this.i, received: this.checker.count, bad: this.checker.bad });
+  }
+}
+
+/**
+ * A consumer this producer spawned (a child process or a worker thread): its control
+ * messages are relayed to the harness, and forward() passes the harness's on to it. It must
+ * not exit before the harness said 'exit'.
+ */
+export function adoptConsumer(child, label, post) {
+  let expected = false;
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      if (!expected || code !== 0) {
+        console.error(`${label} consumer exited with ${signal ?? `code ${code}`}`);
+        process.exit(1);
+      }
+      resolve();
+    });
+  });
+  child.on('message', (message) => {
+    if (message !== null && typeof message === 'object' && typeof message.ctl === 'string') tell(message);
+  });
+  return {
+    exited,
+    forward(message) {
+      if (message.ctl === 'exit') expected = true;
+      post(message);
+    },
+  };
 }

@@ -1,0 +1,11 @@
+// What each scenario is called and its unit (plain data, like systems/lists.mjs).
+export const SCENARIOS = {
+  S1: { title: '64-byte messages, per-message API, 1 producer process -> 1 consumer process', unit: 'msg/s' },
+  S2: { title: '64-byte messages, the fastest batch path each system offers', unit: 'msg/s' },
+  S3: { title: 'throughput by message size; the consumer ends up with a copy it owns', unit: 'GB/s' },
+  S4: { title: 'ping-pong round trip of 64 bytes between two processes (value = p50)', unit: 'us' },
+  S5: { title: '2 producers x 2 consumers', unit: 'msg/s' },
+  S7: { title: 'an idle receiver waiting for a message: CPU time of its process (event-loop lag in extra fields)', unit: '%' },
+};
+
+export const SCENARIO_ORDER = ['S1', 'S2', 'S3', 'S4', 'S5', 'S7'];

@@ -1,0 +1,185 @@
+// The message format every system carries, and the framing the byte-stream transports add.
+//
+// A message of `size` bytes holds its sequence number little-endian in bytes 0-3 and the
+// number's low byte again in its last byte: the consumer checks order and that the message
+// arrived whole. Stream transports (uds, tcp, pipe, fifo) and coalesced IPC batches put a
+// 4-byte little-endian length before each message; the length END_OF_PHASE marks the end of
+// a phase in the stream.
+import { Buffer } from 'node:buffer';
+
+export const LENGTH_PREFIX = 4;
+export const END_OF_PHASE = 0xffffffff;
+/** Coalesced writes are about this big. */
+export const BATCH_BYTES = 65536;
+
+/** Writes `seq` into the message of `size` bytes at bytes[offset]. */
+export function stamp(bytes, offset, size, seq) {
+  bytes[offset] = seq;
+  bytes[offset + 1] = seq >>> 8;
+  bytes[offset + 2] = seq >>> 16;
+  bytes[offset + 3] = seq >>> 24;
+  bytes[offset + size - 1] = seq;
+}
+
+/** Writes a length prefix (little-endian) at bytes[offset]. */
+export function prefix(bytes, offset, length) {
+  bytes[offset] = length;
+  bytes[offset + 1] = length >>> 8;
+  bytes[offset + 2] = length >>> 16;
+  bytes[offset + 3] = length >>> 24;
+}
+
+/** The seq of the message that ends a ping-pong run (never a real seq). */
+export const STOP_SEQ = -1;
+
+export function seqOf(bytes, offset) {
+  return bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24);
+}
+
+/** Checks messages in order; `bad` counts those out of order, torn or of the wrong size. */
+export class Checker {
+  constructor(size) {
+    this.size = size;
+    this.expected = 0;
+    this.bad = 0;
+    this.count = 0;
+  }
+
+  /** Reads the first four bytes and the last byte of the message at bytes[offset]. */
+  check(bytes, offset, length) {
+    const seq = bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16)
+      | (bytes[offset + 3] << 24);
+    if (seq !== this.expected || length !== this.size || bytes[offset + length - 1] !== (seq & 0xff)) {
+      this.bad++;
+    }
+    this.expected = (seq + 1) | 0;
+    this.count++;
+  }
+}
+
+/**
+ * Cuts length-prefixed messages out of stream chunks. A message inside one chunk is handed
+ * over in place (the chunk is the consumer's own memory); one split across chunks is
+ * assembled into a buffer of its own. onMessage(bytes, offset, length); onEnd() at a marker.
+ */
+export class FrameParser {
+  constructor(onMessage, onEnd) {
+    this.onMessage = onMessage;
+    this.onEnd = onEnd;
+    this.header = Buffer.alloc(LENGTH_PREFIX);
+    this.headerHave = 0;
+    this.body = null;
+    this.need = 0;
+  }
+
+  push(chunk) {
+    const n = chunk.length;
+    let offset = 0;
+    while (offset < n) {
+      if (this.body !== null) {
+        const take = Math.min(this.need, n - offset);
+        chunk.copy(this.body, this.body.length - this.need, offset, offset + take);
+        offset += take;
+        this.need -= take;
+        if (this.need === 0) {
+          const body = this.body;
+          this.body = null;
+          this.onMessage(body, 0, body.length);
+        }
+        continue;
+      }
+      if (this.headerHave !== 0 || n - offset < LENGTH_PREFIX) {
+        while (this.headerHave < LENGTH_PREFIX && offset < n) this.header[this.headerHave++] = chunk[offset++];
+        if (this.headerHave < LENGTH_PREFIX) return;
+        this.headerHave = 0;
+        offset = this.frame(this.header.readUInt32LE(0), chunk, offset);
+        continue;
+      }
+      // The common case: whole prefixes (and usually whole messages) inside this chunk.
+      do {
+        const length = chunk[offset] | (chunk[offset + 1] << 8) | (chunk[offset + 2] << 16)
+          | (chunk[offset + 3] << 24);
+        offset = this.frame(length >>> 0, chunk, offset + LENGTH_PREFIX);
+      } while (this.body === null && n - offset >= LENGTH_PREFIX);
+    }
+  }
+
+  /** Handles the message whose prefix said `length`, starting at chunk[offset]. */
+  frame(length, chunk, offset) {
+    if (length === END_OF_PHASE) {
+      this.onEnd();
+      return offset;
+    }
+    const available = chunk.length - offset;
+    if (length <= available) {
+      this.onMessage(chunk, offset, length);
+      return offset + length;
+    }
+    this.body = Buffer.allocUnsafe(length);
+    chunk.copy(this.body, 0, offset);
+    this.need = length - available;
+    return chunk.length;
+  }
+
+  /** True when no message is half-received. */
+  get idle() {
+    return this.body === null && this.headerHave === 0;
+  }
+}
+
+/**
+ * Buffers that go back to a free list when the write that carried them completes: write
+ * callbacks on a stream run in order, so the oldest buffer in flight is the one released.
+ */
+export class BufferPool {
+  constructor(bytes) {
+    this.bytes = bytes;
+    this.free = [];
+    this.inFlight = [];
+    this.release = () => this.free.push(this.inFlight.shift());
+  }
+
+  /** A buffer to fill; hand it to write(buffer, pool.release) after take(buffer). */
+  get() {
+    return this.free.pop() ?? Buffer.allocUnsafe(this.bytes);
+  }
+
+  take(buffer) {
+    this.inFlight.push(buffer);
+  }
+}
+
+/**
+ * Coalesces length-prefixed messages into one buffer of about BATCH_BYTES for a single write.
+ * A message bigger than that gets a buffer of its own.
+ */
+export class Coalescer {
+  constructor(size) {
+    this.size = size;
+    this.frameBytes = LENGTH_PREFIX + size;
+    this.pool = new BufferPool(Math.max(BATCH_BYTES, this.frameBytes));
+    this.buffer = this.pool.get();
+    this.used = 0;
+  }
+
+  /** Whether one more message fits the current buffer (a first message always does). */
+  get fits() {
+    return this.used === 0 || this.used + this.frameBytes <= this.buffer.length;
+  }
+
+  add(seq) {
+    prefix(this.buffer, this.used, this.size);
+    stamp(this.buffer, this.used + LENGTH_PREFIX, this.size, seq);
+    this.used += this.frameBytes;
+  }
+
+  /** Writes what is coalesced to `writable`; returns write()'s answer. */
+  flush(writable) {
+    const buffer = this.buffer;
+    const chunk = this.used === buffer.length ? buffer : buffer.subarray(0, this.used);
+    this.pool.take(buffer);
+    this.buffer = this.pool.get();
+    this.used = 0;
+    return writable.write(chunk, this.pool.release);
+  }
+}
