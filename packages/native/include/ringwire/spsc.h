@@ -19,6 +19,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,26 +47,26 @@ class Endpoint {
  public:
   static constexpr int64_t kParkSliceMs = 1000;  // re-check at least this often
 
-  Endpoint(MappedSegment segment, uint32_t role, uint32_t own_signal, uint32_t own_waiters,
+  Endpoint(std::shared_ptr<MappedSegment> segment, uint32_t role, uint32_t own_signal, uint32_t own_waiters,
            uint32_t peer_signal, uint32_t peer_waiters, uint32_t own_pid)
       : segment_(std::move(segment)), own_signal_(own_signal), own_waiters_(own_waiters),
         peer_signal_(peer_signal), peer_waiters_(peer_waiters), own_pid_(own_pid) {
-    if (segment_.identity().mode != layout::MODE_SPSC) {
-      throw Error("ERR_RINGWIRE_INCOMPATIBLE", "channel '" + segment_.name() + "' is not an spsc channel");
+    if (segment_->identity().mode != layout::MODE_SPSC) {
+      throw Error("ERR_RINGWIRE_INCOMPATIBLE", "channel '" + segment_->name() + "' is not an spsc channel");
     }
-    if (!segment_.lock_role(role)) {
-      throw Error("ERR_RINGWIRE_BUSY", "channel '" + segment_.name() + "' already has a " +
+    if (!segment_->lock_role(role)) {
+      throw Error("ERR_RINGWIRE_BUSY", "channel '" + segment_->name() + "' already has a " +
                                            (role == layout::ROLE_SENDER ? "sender" : "receiver"));
     }
-    capacity_ = segment_.identity().capacity;
+    capacity_ = segment_->identity().capacity;
     mask_ = capacity_ - 1;
-    ring_ = segment_.base() + layout::HEADER_SIZE;
+    ring_ = segment_->base() + layout::HEADER_SIZE;
     // We hold the role lock: no other endpoint of our role is parked; a count is stale.
     store_seq_cst(word(own_waiters_), 0);
     store_seq_cst(word(own_pid_), static_cast<uint32_t>(getpid()));
   }
   ~Endpoint() {
-    if (segment_.base() != nullptr) {
+    if (segment_->base() != nullptr) {
       uint32_t pid = static_cast<uint32_t>(getpid());
       __atomic_compare_exchange_n(word(own_pid_), &pid, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     }
@@ -73,10 +74,10 @@ class Endpoint {
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
 
-  const MappedSegment& segment() const { return segment_; }
+  const MappedSegment& segment() const { return *segment_; }
 
  protected:
-  uint32_t* word(uint32_t offset) const { return segment_.word(offset); }
+  uint32_t* word(uint32_t offset) const { return segment_->word(offset); }
 
   // After our seq_cst position store: the seq_cst load pairs with the peer's waiter
   // increment before its re-check (Dekker), so either we see it or it sees our position.
@@ -85,10 +86,10 @@ class Endpoint {
     uint32_t expected = 0;
     if (waiters != 0 && __atomic_compare_exchange_n(word(peer_signal_), &expected, 1, false,
                                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-      if (segment_.identity().wait_mechanism == layout::WAIT_FUTEX) {
+      if (segment_->identity().wait_mechanism == layout::WAIT_FUTEX) {
         syscall(SYS_futex, word(peer_signal_), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
       } else {
-        sem_t* sem = segment_.semaphore_for(peer_signal_);
+        sem_t* sem = segment_->semaphore_for(peer_signal_);
         for (uint32_t i = 0; i < waiters && i < 1024; i++) sem_post(sem);
       }
     }
@@ -104,7 +105,7 @@ class Endpoint {
       if (deadline_ms >= 0) slice = std::min<int64_t>(slice, deadline_ms - monotonic_ms());
       if (slice > 0) {
         timespec ts{static_cast<time_t>(slice / 1000), static_cast<long>((slice % 1000) * 1'000'000)};
-        if (segment_.identity().wait_mechanism == layout::WAIT_FUTEX) {
+        if (segment_->identity().wait_mechanism == layout::WAIT_FUTEX) {
           syscall(SYS_futex, word(own_signal_), FUTEX_WAIT, 0, &ts, nullptr, 0);
         } else if (load_acquire(word(own_signal_)) == 0) {
           timespec abs;
@@ -115,7 +116,7 @@ class Endpoint {
             abs.tv_sec++;
             abs.tv_nsec -= 1'000'000'000;
           }
-          sem_clockwait(segment_.semaphore_for(own_signal_), CLOCK_MONOTONIC, &abs);
+          sem_clockwait(segment_->semaphore_for(own_signal_), CLOCK_MONOTONIC, &abs);
         }
       }
     }
@@ -123,10 +124,10 @@ class Endpoint {
   }
 
   [[noreturn]] void corrupt(const std::string& what) const {
-    throw Error("ERR_RINGWIRE_CORRUPT", "channel '" + segment_.name() + "' is corrupt: " + what);
+    throw Error("ERR_RINGWIRE_CORRUPT", "channel '" + segment_->name() + "' is corrupt: " + what);
   }
 
-  MappedSegment segment_;
+  std::shared_ptr<MappedSegment> segment_;
   uint32_t capacity_ = 0, mask_ = 0;
   uint8_t* ring_ = nullptr;
   uint32_t own_signal_, own_waiters_, peer_signal_, peer_waiters_, own_pid_;
@@ -136,12 +137,15 @@ class Endpoint {
 
 class SpscSender : public detail::Endpoint {
  public:
-  explicit SpscSender(MappedSegment segment)
+  explicit SpscSender(MappedSegment segment) : SpscSender(std::make_shared<MappedSegment>(std::move(segment))) {}
+  // A mapping shared with other endpoints of this process (threads): one set of addresses,
+  // which is also what lets ThreadSanitizer follow the protocol.
+  explicit SpscSender(std::shared_ptr<MappedSegment> segment)
       : Endpoint(std::move(segment), layout::ROLE_SENDER, layout::OFF_SPACE_SIGNAL,
                  layout::OFF_SENDER_WAITERS, layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS,
                  layout::OFF_SENDER_PID) {
     if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
-      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_.name() + "' was ended by its sender");
+      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by its sender");
     }
     position_ = detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION));
     if ((position_ & (layout::RECORD_ALIGNMENT - 1)) != 0) corrupt("misaligned producer position");
@@ -150,9 +154,9 @@ class SpscSender : public detail::Endpoint {
 
   // Sends if there is room now. Throws ERR_RINGWIRE_TOO_LARGE for a message that never fits.
   bool try_send(const void* data, uint32_t length) {
-    if (length > segment_.identity().max_message) {
+    if (length > segment_->identity().max_message) {
       throw Error("ERR_RINGWIRE_TOO_LARGE", "a " + std::to_string(length) + "-byte message can never fit channel '" +
-                                                segment_.name() + "'");
+                                                segment_->name() + "'");
     }
     const uint32_t size = layout::record_size(length);
     const uint32_t offset = position_ & mask_;
@@ -232,7 +236,8 @@ class SpscReceiver : public detail::Endpoint {
  public:
   enum class Status { kMessage, kEmpty, kEnded, kTimedOut };
 
-  explicit SpscReceiver(MappedSegment segment)
+  explicit SpscReceiver(MappedSegment segment) : SpscReceiver(std::make_shared<MappedSegment>(std::move(segment))) {}
+  explicit SpscReceiver(std::shared_ptr<MappedSegment> segment)
       : Endpoint(std::move(segment), layout::ROLE_RECEIVER, layout::OFF_DATA_SIGNAL,
                  layout::OFF_RECEIVER_WAITERS, layout::OFF_SPACE_SIGNAL, layout::OFF_SENDER_WAITERS,
                  layout::OFF_RECEIVER_PID) {
@@ -241,7 +246,7 @@ class SpscReceiver : public detail::Endpoint {
     cached_producer_ = published_ = position_;
   }
   ~SpscReceiver() {
-    if (segment_.base() != nullptr) publish();
+    if (segment_->base() != nullptr) publish();
   }
 
   // Copies the next message into `out` if there is one: kMessage, kEmpty or kEnded.
@@ -294,7 +299,7 @@ class SpscReceiver : public detail::Endpoint {
         advance(skip);
         continue;
       }
-      if (length > segment_.identity().max_message || layout::RECORD_HEADER_SIZE + length > capacity_ - offset ||
+      if (length > segment_->identity().max_message || layout::RECORD_HEADER_SIZE + length > capacity_ - offset ||
           layout::record_size(length) > available) {
         corrupt("record length " + std::to_string(length) + " exceeds what was published");
       }
