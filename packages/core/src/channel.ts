@@ -1,6 +1,8 @@
 // Creating, opening, inspecting and removing channels by name.
-import { RingwireError } from './errors.js';
+import { invalidArg, RingwireError } from './errors.js';
+import { readdirSync } from 'node:fs';
 import { layout, native, type NativeSegment } from './native.js';
+import { validCount } from './words.js';
 import {
   checkName, resolveCreateOptions, resolveEndpointOptions, type CreateChannelOptions,
   type EndpointOptions, type ResolvedEndpoint,
@@ -12,7 +14,7 @@ import { Sender } from './sender.js';
 export function createChannel(name: string, options?: CreateChannelOptions): void {
   checkName(name);
   const o = resolveCreateOptions(options);
-  native.createSegment(name, o.capacity, o.mode, o.waitMechanism, o.defaultWait, 0);
+  native.createSegment(name, o.capacity, o.mode, o.waitMechanism, o.defaultWait, o.flags);
 }
 
 /** Removes a channel's name (and semaphores); open endpoints keep working. False if absent. */
@@ -72,6 +74,10 @@ export interface EndpointStats {
   open: boolean;
   /** The pid that last opened the role and has not closed it (0 if none). */
   pid: number;
+  /** Its thread: a worker's threadId (0: the main thread), or a native peer's thread id. */
+  thread: number;
+  /** True when `pid` is recorded but its lock is free: the endpoint died without closing. */
+  dead: boolean;
   /** Endpoints of this role parked now. */
   waiters: number;
 }
@@ -85,6 +91,10 @@ export interface ChannelStats {
   /** Bytes of ring holding records the receiver has not yet released. */
   bytesUsed: number;
   ended: boolean;
+  /** Messages the sender(s) wrote, and the receiver(s) took, over the channel's life. */
+  messagesSent: number;
+  messagesReceived: number;
+  persistent: boolean;
   createdAt: Date;
   creatorPid: number;
   sender: EndpointStats;
@@ -99,9 +109,11 @@ export function stats(name: string): ChannelStats {
     const info = segment.info;
     const word = (offset: number) => Atomics.load(i32, offset >> 2);
     const used = (word(layout.OFF_PRODUCER_POSITION) - word(layout.OFF_CONSUMER_POSITION)) | 0;
-    const endpoint = (role: number, pid: number, waiters: number): EndpointStats => ({
-      open: segment.isLockedByOther(role), pid: word(pid), waiters: word(waiters),
-    });
+    const f64 = new Float64Array(segment.buffer, 0, layout.HEADER_SIZE >> 3);
+    const endpoint = (role: number, pid: number, thread: number, waiters: number): EndpointStats => {
+      const open = segment.isLockedByOther(role);
+      return { open, pid: word(pid), thread: word(thread), dead: !open && word(pid) !== 0, waiters: word(waiters) };
+    };
     return {
       name,
       mode: info.mode === layout.MODE_MPMC ? 'mpmc' : 'spsc',
@@ -111,12 +123,69 @@ export function stats(name: string): ChannelStats {
       maxMessage: info.maxMessage,
       bytesUsed: used >= 0 && used <= info.capacity ? used : -1,
       ended: (word(layout.OFF_STATE) & layout.STATE_ENDED) !== 0,
+      messagesSent: validCount(f64[layout.OFF_MESSAGES_SENT >> 3]),
+      messagesReceived: validCount(f64[layout.OFF_MESSAGES_RECEIVED >> 3]),
+      persistent: (info.flags & layout.FLAG_PERSISTENT) !== 0,
       createdAt: new Date(info.createdAt),
       creatorPid: info.creatorPid,
-      sender: endpoint(layout.ROLE_SENDER, layout.OFF_SENDER_PID, layout.OFF_SENDER_WAITERS),
-      receiver: endpoint(layout.ROLE_RECEIVER, layout.OFF_RECEIVER_PID, layout.OFF_RECEIVER_WAITERS),
+      sender: endpoint(layout.ROLE_SENDER, layout.OFF_SENDER_PID, layout.OFF_SENDER_THREAD, layout.OFF_SENDER_WAITERS),
+      receiver: endpoint(layout.ROLE_RECEIVER, layout.OFF_RECEIVER_PID, layout.OFF_RECEIVER_THREAD, layout.OFF_RECEIVER_WAITERS),
     };
   } finally {
     segment.close();
   }
+}
+
+/** Where POSIX shared-memory objects appear on Linux: "/rw.<name>" is the file rw.<name>. */
+const SHM_DIR = '/dev/shm';
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes channels (segment and semaphores) left behind by dead processes: not persistent, no
+ * endpoint open now, and either an endpoint died without closing (what it sent and nobody
+ * took is dropped with the channel) or the channel was never used and its creator has exited.
+ * Channels whose endpoints closed cleanly are kept: a receiver may still come for their
+ * messages. Liveness comes from the role locks the kernel releases on death; pids only tell
+ * "died" from "closed". Only names starting with `prefix`, if given. Returns the names it
+ * removed.
+ */
+export function gc(options?: { prefix?: string }): string[] {
+  const prefix = options?.prefix ?? '';
+  if (typeof prefix !== 'string') throw invalidArg('prefix must be a string');
+  const removed: string[] = [];
+  for (const entry of readdirSync(SHM_DIR)) {
+    if (!entry.startsWith(`rw.${prefix}`)) continue;
+    const name = entry.slice(3);
+    let segment: NativeSegment;
+    try {
+      segment = new native.Segment(checkName(name));
+    } catch {
+      continue; // not a channel we can judge (corrupt, foreign, or just removed): leave it
+    }
+    let collectable = false;
+    try {
+      const i32 = new Int32Array(segment.buffer);
+      const pid = (offset: number) => Atomics.load(i32, offset >> 2);
+      const roles = [[layout.ROLE_SENDER, layout.OFF_SENDER_PID], [layout.ROLE_RECEIVER, layout.OFF_RECEIVER_PID]];
+      const anyOpen = roles.some(([role]) => segment.isLockedByOther(role));
+      const anyDied = roles.some(([, offset]) => pid(offset) !== 0);
+      // Never used: no endpoint recorded, nothing ever written, and its creator is gone.
+      const neverUsed = roles.every(([, offset]) => pid(offset) === 0)
+        && pid(layout.OFF_PRODUCER_POSITION) === 0 && pid(layout.OFF_CONSUMER_POSITION) === 0
+        && !processExists(segment.info.creatorPid);
+      collectable = (segment.info.flags & layout.FLAG_PERSISTENT) === 0 && !anyOpen && (anyDied || neverUsed);
+    } finally {
+      segment.close();
+    }
+    if (collectable && native.unlinkSegment(name)) removed.push(name);
+  }
+  return removed;
 }

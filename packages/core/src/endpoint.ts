@@ -3,6 +3,7 @@
 // waking is described in packages/native/include/ringwire/layout.h; the orderings it needs
 // come from Atomics, which are sequentially consistent.
 import { AbortError, closed, RingwireError, timedOut } from './errors.js';
+import { threadId } from 'node:worker_threads';
 import { layout, native, type NativeSegment } from './native.js';
 import type { ResolvedEndpoint, ResolvedWait } from './options.js';
 
@@ -59,6 +60,8 @@ export interface Signals {
   peerRole: number;
   peerPid: number;
   peerName: string;
+  /** Where this endpoint records its thread. */
+  ownThread: number;
 }
 
 export abstract class Endpoint<T> {
@@ -66,6 +69,7 @@ export abstract class Endpoint<T> {
   protected readonly segment: NativeSegment;
   protected readonly i32: Int32Array;
   protected readonly u8: Uint8Array;
+  protected readonly f64: Float64Array;
   protected readonly capacity: number;
   protected readonly mask: number;
   protected readonly maxMessage: number;
@@ -85,6 +89,7 @@ export abstract class Endpoint<T> {
     this.name = segment.info.name;
     this.i32 = new Int32Array(segment.buffer);
     this.u8 = new Uint8Array(segment.buffer);
+    this.f64 = new Float64Array(segment.buffer, 0, layout.HEADER_SIZE >> 3);
     this.capacity = segment.info.capacity;
     this.mask = this.capacity - 1;
     this.maxMessage = segment.info.maxMessage;
@@ -94,6 +99,7 @@ export abstract class Endpoint<T> {
     // We hold the role's lock, so no other endpoint of this role can be parked: a count left
     // by one that died parked (or a worker terminated mid-wait) is stale. Clear it.
     Atomics.store(this.i32, signals.ownWaiters >> 2, 0);
+    Atomics.store(this.i32, signals.ownThread >> 2, threadId);
   }
 
   /** True when what this endpoint waits for may have happened (re-checked before parking). */

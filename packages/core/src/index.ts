@@ -1,4 +1,4 @@
-export { createChannel, openReceiver, openSender, stats, unlinkChannel } from './channel.js';
+export { createChannel, gc, openReceiver, openSender, stats, unlinkChannel } from './channel.js';
 export type { ChannelStats, EndpointStats } from './channel.js';
 export { AbortError, RingwireError } from './errors.js';
 export type { RingwireErrorCode } from './errors.js';

@@ -33,7 +33,12 @@ export interface Layout {
   readonly OFF_STATE: number;
   readonly OFF_SENDER_PID: number;
   readonly OFF_RECEIVER_PID: number;
+  readonly OFF_SENDER_THREAD: number;
+  readonly OFF_RECEIVER_THREAD: number;
+  readonly OFF_MESSAGES_SENT: number;
+  readonly OFF_MESSAGES_RECEIVED: number;
   readonly STATE_ENDED: number;
+  readonly FLAG_PERSISTENT: number;
   readonly MODE_SPSC: number;
   readonly MODE_MPMC: number;
   readonly WAIT_FUTEX: number;

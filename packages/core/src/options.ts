@@ -15,6 +15,8 @@ export interface CreateChannelOptions {
    * POSIX semaphores, the fallback where there is no futex), or 'spin' (never park).
    */
   wait?: WaitOption;
+  /** gc() never removes a persistent channel; default false. */
+  persistent?: boolean;
 }
 
 export interface EndpointOptions {
@@ -57,6 +59,7 @@ function checkObject(value: unknown, what: string, allowed: readonly string[]): 
 }
 
 export interface ResolvedCreate {
+  flags: number;
   capacity: number;
   mode: number;
   waitMechanism: number;
@@ -64,7 +67,9 @@ export interface ResolvedCreate {
 }
 
 export function resolveCreateOptions(options: unknown): ResolvedCreate {
-  const o = checkObject(options, 'createChannel option', ['capacity', 'mode', 'wait']);
+  const o = checkObject(options, 'createChannel option', ['capacity', 'mode', 'wait', 'persistent']);
+  const persistent = o.persistent ?? false;
+  if (typeof persistent !== 'boolean') throw invalidArg(`persistent must be a boolean, got ${String(persistent)}`);
   const capacity = o.capacity ?? layout.DEFAULT_CAPACITY;
   if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < layout.MIN_CAPACITY
     || capacity > layout.MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) {
@@ -88,7 +93,8 @@ export function resolveCreateOptions(options: unknown): ResolvedCreate {
   } else {
     throw invalidArg(`wait must be 'auto', 'futex', 'semaphore' or 'spin', got ${String(wait)}`);
   }
-  return { capacity, mode: layout.MODE_SPSC, waitMechanism, defaultWait };
+  const flags = persistent ? layout.FLAG_PERSISTENT : 0;
+  return { capacity, mode: layout.MODE_SPSC, waitMechanism, defaultWait, flags };
 }
 
 export interface ResolvedEndpoint {

@@ -5,7 +5,8 @@ import { corrupt, invalidArg } from './errors.js';
 import { Endpoint, unpublished } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
-  ALIGN_MASK, CONSUMER_WORD, HEADER_SIZE, PADDING, PRODUCER_WORD, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD,
+  ALIGN_MASK, CONSUMER_WORD, HEADER_SIZE, MESSAGES_RECEIVED_SLOT, PADDING, PRODUCER_WORD, RECORD_HEADER_SIZE,
+  STATE_ENDED, STATE_WORD, validCount,
 } from './words.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
 
@@ -30,6 +31,8 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   private cachedProducer: number;
   /** Payload length of the record nextRecord() returned. */
   private recordLength = 0;
+  /** Messages taken: the stats counter, stored with each publish. */
+  private received = 0;
   private readonly publishBytes: number;
   private readonly flush = (): void => {
     this.microtaskQueued = false;
@@ -45,6 +48,7 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
       peerWaiters: layout.OFF_SENDER_WAITERS,
       peerRole: layout.ROLE_SENDER,
       peerPid: layout.OFF_SENDER_PID,
+      ownThread: layout.OFF_RECEIVER_THREAD,
       peerName: 'sender',
     }, 'receiver');
     this.position = Atomics.load(this.i32, CONSUMER_WORD);
@@ -52,6 +56,7 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
     this.cachedProducer = this.position;
     if ((this.position & ALIGN_MASK) !== 0) throw corrupt(this.name, 'misaligned consumer position');
     this.publishBytes = this.capacity >>> 2;
+    this.received = validCount(this.f64[MESSAGES_RECEIVED_SLOT]);
     Atomics.store(this.i32, layout.OFF_RECEIVER_PID >> 2, process.pid);
   }
 
@@ -126,6 +131,7 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
     if (this.position === this.publishedPosition) return;
     this.publishedPosition = this.position;
     this.unpublished = 0;
+    this.f64[MESSAGES_RECEIVED_SLOT] = this.received; // plain: published by the store below
     // seq_cst store: the records before it are done with (the producer may overwrite them)
     // and it orders the waiter check in wakePeer.
     Atomics.store(this.i32, CONSUMER_WORD, this.position);
@@ -169,6 +175,7 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
     if (offset < 0) return undefined;
     const start = offset + RECORD_HEADER_SIZE;
     const message = this.u8.slice(start, start + this.recordLength);
+    this.received++;
     this.advance((RECORD_HEADER_SIZE + this.recordLength + ALIGN_MASK) & ~ALIGN_MASK);
     return message;
   }
@@ -193,6 +200,7 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
         if (offset < 0) break;
         const length = this.recordLength;
         handled++;
+        this.received++;
         try {
           handler(this.u8, offset + RECORD_HEADER_SIZE, length);
         } finally {

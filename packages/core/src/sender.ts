@@ -5,7 +5,8 @@ import { corrupt, invalidArg, RingwireError } from './errors.js';
 import { Endpoint } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
-  ALIGN_MASK, CONSUMER_WORD, HEADER_SIZE, PADDING, PRODUCER_WORD, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD,
+  ALIGN_MASK, CONSUMER_WORD, HEADER_SIZE, MESSAGES_SENT_SLOT, PADDING, PRODUCER_WORD, RECORD_HEADER_SIZE,
+  STATE_ENDED, STATE_WORD, validCount,
 } from './words.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
 
@@ -25,6 +26,8 @@ export class Sender extends Endpoint<void> {
   private endRequested = false;
   /** Messages claimed with tryClaim and not yet published by commit(). */
   private uncommitted = 0;
+  /** Messages written (published or about to be): the stats counter, stored with each publish. */
+  private sent = 0;
   private endMarked = false;
   /** Record size (with padding to reach it) the blocked send waits for; see isReady(). */
   private blockedSize = 0;
@@ -38,12 +41,14 @@ export class Sender extends Endpoint<void> {
       peerWaiters: layout.OFF_RECEIVER_WAITERS,
       peerRole: layout.ROLE_RECEIVER,
       peerPid: layout.OFF_RECEIVER_PID,
+      ownThread: layout.OFF_SENDER_THREAD,
       peerName: 'receiver',
     }, 'sender');
     this.bytes = Buffer.from(segment.buffer);
     this.position = Atomics.load(this.i32, PRODUCER_WORD);
     this.cachedConsumer = this.validConsumer(Atomics.load(this.i32, CONSUMER_WORD));
     if ((this.position & ALIGN_MASK) !== 0) throw corrupt(this.name, 'misaligned producer position');
+    this.sent = validCount(this.f64[MESSAGES_SENT_SLOT]);
     Atomics.store(this.i32, layout.OFF_SENDER_PID >> 2, process.pid);
   }
 
@@ -111,6 +116,7 @@ export class Sender extends Endpoint<void> {
 
   private publish(position: number): void {
     this.position = position;
+    this.f64[MESSAGES_SENT_SLOT] = this.sent; // plain: published by the store below
     // seq_cst store: publishes the record bytes written before it (pairs with the
     // receiver's load of the producer position) and orders the waiter check in wakePeer.
     Atomics.store(this.i32, PRODUCER_WORD, position);
@@ -129,6 +135,7 @@ export class Sender extends Endpoint<void> {
     if (typeof data === 'string') this.bytes.write(data, offset + RECORD_HEADER_SIZE, length, 'utf8');
     else this.u8.set(data, offset + RECORD_HEADER_SIZE);
     const position = (this.claimedPosition + size) | 0;
+    this.sent++;
     if (deferPublish) this.position = position;
     else this.publish(position);
     return true;
@@ -172,6 +179,7 @@ export class Sender extends Endpoint<void> {
     this.i32[offset >> 2] = length;
     this.position = (this.claimedPosition + size) | 0;
     this.uncommitted++;
+    this.sent++;
     return offset + RECORD_HEADER_SIZE;
   }
 

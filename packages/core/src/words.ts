@@ -14,3 +14,12 @@ export const RECORD_HEADER_SIZE = layout.RECORD_HEADER_SIZE;
 export const ALIGN_MASK = layout.RECORD_ALIGNMENT - 1;
 /** The length word of a padding record, as Int32Array reads it. */
 export const PADDING = layout.PADDING_LENGTH | 0;
+
+/** Float64Array indices of the message counters (see layout.h). */
+export const MESSAGES_SENT_SLOT = layout.OFF_MESSAGES_SENT >> 3;
+export const MESSAGES_RECEIVED_SLOT = layout.OFF_MESSAGES_RECEIVED >> 3;
+
+/** A counter read back from shared memory, or 0 if a peer left nonsense there. */
+export function validCount(value: number): number {
+  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+}

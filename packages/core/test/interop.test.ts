@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChannel, openReceiver, openSender } from '../src/index.js';
+import { createChannel, openReceiver, openSender, stats } from '../src/index.js';
 import { channelName } from './helpers.js';
 
 const native = fileURLToPath(new URL('../../native/', import.meta.url));
@@ -57,6 +57,8 @@ describe('Node and C++ on one channel', () => {
       expect(wrong).toEqual([]);
       expect(i).toBe(COUNT);
       expect(await peer.done).toEqual({ code: 0, stdout: `sent ${COUNT}\n`, stderr: '' });
+      // Both sides keep the same stats counters in the header.
+      expect(stats(name)).toMatchObject({ messagesSent: COUNT, messagesReceived: COUNT });
       receiver.close();
     });
 
@@ -70,6 +72,7 @@ describe('Node and C++ on one channel', () => {
       sender.end();
       sender.close();
       expect(await peer.done).toEqual({ code: 0, stdout: `ready\nreceived ${COUNT}\n`, stderr: '' });
+      expect(stats(name)).toMatchObject({ messagesSent: COUNT, messagesReceived: COUNT });
     });
   }
 

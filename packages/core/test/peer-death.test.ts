@@ -1,8 +1,8 @@
 // A peer that dies without closing must not leave the other end waiting forever.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { describe, expect, it } from 'vitest';
-import { createChannel, openReceiver, openSender } from '../src/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createChannel, gc, openReceiver, openSender, stats, unlinkChannel } from '../src/index.js';
 import { channelName, fixture } from './helpers.js';
 
 /** Starts hold.mjs and resolves once it has opened its endpoint. */
@@ -79,6 +79,63 @@ describe('a peer that dies', () => {
     await expect(receiver.recv({ timeout: 1500 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TIMEOUT' });
     await sender.kill();
     await expect(receiver.recv({ timeout: 1500 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TIMEOUT' });
+    receiver.close();
+  });
+});
+
+const extraNames: string[] = [];
+afterEach(() => {
+  for (const name of extraNames.splice(0)) unlinkChannel(name);
+});
+
+describe('stats and gc', () => {
+  it('stats counts messages and shows the pid, thread and liveness of each endpoint', async () => {
+    const name = channelName('stat2');
+    createChannel(name, { capacity: 4096 });
+    const receiver = openReceiver(name);
+    const sender = await holder('sender', name, '3');
+    expect(receiver.tryRecv()).toBeDefined();
+    expect(receiver.tryRecv()).toBeDefined();
+    expect(receiver.tryRecv()).toBeDefined();
+    expect(receiver.tryRecv()).toBeUndefined(); // finds the ring empty: publishes its count
+    let s = stats(name);
+    expect(s).toMatchObject({ messagesSent: 3, messagesReceived: 3, persistent: false });
+    expect(s.sender).toMatchObject({ open: true, dead: false, thread: 0 });
+    expect(s.sender.pid).not.toBe(process.pid);
+    expect(s.receiver).toMatchObject({ open: true, dead: false, pid: process.pid, thread: 0 });
+    await sender.kill();
+    s = stats(name);
+    expect(s.sender).toMatchObject({ open: false, dead: true });
+    receiver.close();
+  });
+
+  it('gc removes channels whose endpoints died, and never-used ones whose creator exited; it keeps the rest', async () => {
+    // gc() looks at every channel on the machine; the prefix keeps it to this test's own.
+    const prefix = channelName('gc');
+    const [died, persistent, clean, live, fresh] = ['d', 'p', 'c', 'l', 'f'].map((tag) => {
+      const name = `${prefix}${tag}`;
+      extraNames.push(name);
+      return name;
+    });
+    createChannel(died, { capacity: 4096 });
+    createChannel(persistent, { capacity: 4096, persistent: true });
+    createChannel(clean, { capacity: 4096 });
+    createChannel(live, { capacity: 4096 });
+    createChannel(fresh, { capacity: 4096 });
+    const killed = [await holder('sender', died, '1'), await holder('sender', persistent, '1')];
+    for (const h of killed) await h.kill();
+    const closedCleanly = await holder('close-sender', clean, '1');
+    await closedCleanly.kill();
+    const receiver = openReceiver(live);
+    const removed = gc({ prefix });
+    expect(removed).toEqual([died]);
+    expect(removed).toContain(died);
+    expect(removed).not.toContain(persistent);
+    expect(removed).not.toContain(clean); // a receiver may still come for its message
+    expect(removed).not.toContain(live);
+    expect(removed).not.toContain(fresh); // its creator (this process) is alive
+    expect(() => stats(died)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_NOT_FOUND' }));
+    expect(stats(persistent).persistent).toBe(true);
     receiver.close();
   });
 });

@@ -8,11 +8,11 @@
 //   offset 0                                                        HEADER_SIZE (4096)
 //   +------------------------------------------------------------------+---------------------+
 //   | identity line      (0..127)     written once by the creator      |  data ring          |
-//   | producer line      (128..255)   producer position                |  `capacity` bytes,  |
-//   | consumer line      (256..383)   consumer position                |  a power of two     |
+//   | producer line      (128..255)   producer position, messages sent |  `capacity` bytes,  |
+//   | consumer line      (256..383)   consumer position, messages recv |  a power of two     |
 //   | receiver wait line (384..511)   data signal, receiver waiters    |                     |
 //   | sender wait line   (512..639)   space signal, sender waiters     |                     |
-//   | state line         (640..767)   end-of-stream flag, endpoint pids |                     |
+//   | state line         (640..767)   end flag, endpoint pids, threads |                     |
 //   | reserved           (768..4095)  zero (liveness table, later)     |                     |
 //   +------------------------------------------------------------------+---------------------+
 //
@@ -111,9 +111,21 @@ constexpr uint32_t OFF_SENDER_WAITERS = 4 * LINE_SIZE + 4;
 constexpr uint32_t OFF_STATE = 5 * LINE_SIZE;
 constexpr uint32_t OFF_SENDER_PID = 5 * LINE_SIZE + 4;
 constexpr uint32_t OFF_RECEIVER_PID = 5 * LINE_SIZE + 8;
+// The thread of each endpoint within its process: a Node worker's threadId (0 for the main
+// thread), or a native peer's own thread id.
+constexpr uint32_t OFF_SENDER_THREAD = 5 * LINE_SIZE + 12;
+constexpr uint32_t OFF_RECEIVER_THREAD = 5 * LINE_SIZE + 16;
+// Message counters for stats (float64, exact to 2^53; a single aligned 8-byte store each),
+// each on its writer's line: the sender's beside the producer position, updated with every
+// publish; the receiver's beside the consumer position, updated with every publish.
+constexpr uint32_t OFF_MESSAGES_SENT = 1 * LINE_SIZE + 8;
+constexpr uint32_t OFF_MESSAGES_RECEIVED = 2 * LINE_SIZE + 8;
 
 // Bits of `state`.
 constexpr uint32_t STATE_ENDED = 1u << 0;
+
+// Bits of `flags` (identity line, fixed at creation).
+constexpr uint32_t FLAG_PERSISTENT = 1u << 0;  // gc() never removes the channel
 
 // Modes.
 constexpr uint32_t MODE_SPSC = 1;

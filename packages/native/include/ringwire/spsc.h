@@ -35,6 +35,21 @@ inline uint32_t load_acquire(const uint32_t* p) { return __atomic_load_n(p, __AT
 inline uint32_t load_seq_cst(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 inline void store_seq_cst(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 
+// The stats counters are float64 (layout.h); read back defensively, written with one store.
+inline double load_count(const uint8_t* base, uint32_t offset) {
+  double value;
+  uint64_t bits = __atomic_load_n(reinterpret_cast<const uint64_t*>(base + offset), __ATOMIC_RELAXED);
+  std::memcpy(&value, &bits, sizeof value);
+  return value >= 0 && value <= 9007199254740991.0 && value == static_cast<double>(static_cast<uint64_t>(value))
+             ? value
+             : 0;
+}
+inline void store_count(uint8_t* base, uint32_t offset, double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  __atomic_store_n(reinterpret_cast<uint64_t*>(base + offset), bits, __ATOMIC_RELAXED);
+}
+
 inline int64_t monotonic_ms() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -48,7 +63,7 @@ class Endpoint {
   static constexpr int64_t kParkSliceMs = 1000;  // re-check at least this often
 
   Endpoint(std::shared_ptr<MappedSegment> segment, uint32_t role, uint32_t own_signal, uint32_t own_waiters,
-           uint32_t peer_signal, uint32_t peer_waiters, uint32_t own_pid)
+           uint32_t peer_signal, uint32_t peer_waiters, uint32_t own_pid, uint32_t own_thread)
       : segment_(std::move(segment)), own_signal_(own_signal), own_waiters_(own_waiters),
         peer_signal_(peer_signal), peer_waiters_(peer_waiters), own_pid_(own_pid) {
     if (segment_->identity().mode != layout::MODE_SPSC) {
@@ -63,6 +78,7 @@ class Endpoint {
     ring_ = segment_->base() + layout::HEADER_SIZE;
     // We hold the role lock: no other endpoint of our role is parked; a count is stale.
     store_seq_cst(word(own_waiters_), 0);
+    store_seq_cst(word(own_thread), static_cast<uint32_t>(syscall(SYS_gettid)));
     store_seq_cst(word(own_pid_), static_cast<uint32_t>(getpid()));
   }
   ~Endpoint() {
@@ -143,7 +159,8 @@ class SpscSender : public detail::Endpoint {
   explicit SpscSender(std::shared_ptr<MappedSegment> segment)
       : Endpoint(std::move(segment), layout::ROLE_SENDER, layout::OFF_SPACE_SIGNAL,
                  layout::OFF_SENDER_WAITERS, layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS,
-                 layout::OFF_SENDER_PID) {
+                 layout::OFF_SENDER_PID, layout::OFF_SENDER_THREAD) {
+    sent_ = detail::load_count(segment_->base(), layout::OFF_MESSAGES_SENT);
     if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
       throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by its sender");
     }
@@ -184,6 +201,7 @@ class SpscSender : public detail::Endpoint {
     }
     write_length(at, length);
     if (length != 0) std::memcpy(ring_ + at + layout::RECORD_HEADER_SIZE, data, length);
+    sent_++;
     publish(position + size);
     return true;
   }
@@ -216,6 +234,7 @@ class SpscSender : public detail::Endpoint {
   }
   void publish(uint32_t position) {
     position_ = position;
+    detail::store_count(segment_->base(), layout::OFF_MESSAGES_SENT, sent_);
     // seq_cst (not just release): publishes the record and must not pass wake_peer's load.
     detail::store_seq_cst(word(layout::OFF_PRODUCER_POSITION), position);
     wake_peer();
@@ -230,6 +249,7 @@ class SpscSender : public detail::Endpoint {
   }
 
   uint32_t position_ = 0, cached_consumer_ = 0, blocked_size_ = 0;
+  double sent_ = 0;
 };
 
 class SpscReceiver : public detail::Endpoint {
@@ -240,7 +260,8 @@ class SpscReceiver : public detail::Endpoint {
   explicit SpscReceiver(std::shared_ptr<MappedSegment> segment)
       : Endpoint(std::move(segment), layout::ROLE_RECEIVER, layout::OFF_DATA_SIGNAL,
                  layout::OFF_RECEIVER_WAITERS, layout::OFF_SPACE_SIGNAL, layout::OFF_SENDER_WAITERS,
-                 layout::OFF_RECEIVER_PID) {
+                 layout::OFF_RECEIVER_PID, layout::OFF_RECEIVER_THREAD) {
+    received_ = detail::load_count(segment_->base(), layout::OFF_MESSAGES_RECEIVED);
     position_ = detail::load_seq_cst(word(layout::OFF_CONSUMER_POSITION));
     if ((position_ & (layout::RECORD_ALIGNMENT - 1)) != 0) corrupt("misaligned consumer position");
     cached_producer_ = published_ = position_;
@@ -254,6 +275,7 @@ class SpscReceiver : public detail::Endpoint {
     uint32_t offset, length;
     if (!next_record(offset, length)) return drained_and_ended() ? Status::kEnded : Status::kEmpty;
     out.assign(ring_ + offset + layout::RECORD_HEADER_SIZE, ring_ + offset + layout::RECORD_HEADER_SIZE + length);
+    received_++;
     advance(layout::record_size(length));
     return Status::kMessage;
   }
@@ -316,6 +338,7 @@ class SpscReceiver : public detail::Endpoint {
     if (position_ == published_) return;
     published_ = position_;
     unpublished_ = 0;
+    detail::store_count(segment_->base(), layout::OFF_MESSAGES_RECEIVED, received_);
     // seq_cst (not just release): frees the space and must not pass wake_peer's load.
     detail::store_seq_cst(word(layout::OFF_CONSUMER_POSITION), position_);
     wake_peer();
@@ -327,6 +350,7 @@ class SpscReceiver : public detail::Endpoint {
   }
 
   uint32_t position_ = 0, published_ = 0, cached_producer_ = 0, unpublished_ = 0;
+  double received_ = 0;
 };
 
 }  // namespace ringwire
