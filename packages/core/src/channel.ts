@@ -1,6 +1,6 @@
 // Creating, opening, inspecting and removing channels by name.
 import { invalidArg, RingwireError } from './errors.js';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { layout, native, type NativeSegment } from './native.js';
 import { validCount } from './words.js';
 import {
@@ -111,8 +111,12 @@ export function stats(name: string): ChannelStats {
     const used = (word(layout.OFF_PRODUCER_POSITION) - word(layout.OFF_CONSUMER_POSITION)) | 0;
     const f64 = new Float64Array(segment.buffer, 0, layout.HEADER_SIZE >> 3);
     const endpoint = (role: number, pid: number, thread: number, waiters: number): EndpointStats => {
+      // The pid, then the lock, then the pid again: an opener locks before writing its pid,
+      // and a clean close clears the pid before dropping the lock.
+      const before = word(pid);
       const open = segment.isLockedByOther(role);
-      return { open, pid: word(pid), thread: word(thread), dead: !open && word(pid) !== 0, waiters: word(waiters) };
+      const after = word(pid);
+      return { open, pid: after, thread: word(thread), dead: !open && before !== 0 && before === after, waiters: word(waiters) };
     };
     return {
       name,
@@ -139,6 +143,14 @@ export function stats(name: string): ChannelStats {
 /** Where POSIX shared-memory objects appear on Linux: "/rw.<name>" is the file rw.<name>. */
 const SHM_DIR = '/dev/shm';
 
+function sameInode(entry: string, inode: number): boolean {
+  try {
+    return statSync(`${SHM_DIR}/${entry}`).ino === inode;
+  } catch {
+    return false;
+  }
+}
+
 function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -153,7 +165,8 @@ function processExists(pid: number): boolean {
  * endpoint open now, and either an endpoint died without closing (what it sent and nobody
  * took is dropped with the channel) or the channel was never used and its creator has exited.
  * Channels whose endpoints closed cleanly are kept: a receiver may still come for their
- * messages. Liveness comes from the role locks the kernel releases on death; pids only tell
+ * messages. A channel created and left for endpoints that have not opened yet counts as never
+ * used once its creator exits: create such channels `persistent`. Linux only (/dev/shm). Liveness comes from the role locks the kernel releases on death; pids only tell
  * "died" from "closed". Only names starting with `prefix`, if given. Returns the names it
  * removed.
  */
@@ -170,22 +183,24 @@ export function gc(options?: { prefix?: string }): string[] {
     } catch {
       continue; // not a channel we can judge (corrupt, foreign, or just removed): leave it
     }
-    let collectable = false;
     try {
+      // Hold both roles while deciding and unlinking: an endpoint opening meanwhile gets a
+      // passing ERR_RINGWIRE_BUSY rather than a channel removed under it.
+      if (!segment.lock(layout.ROLE_SENDER) || !segment.lock(layout.ROLE_RECEIVER)) continue;
       const i32 = new Int32Array(segment.buffer);
-      const pid = (offset: number) => Atomics.load(i32, offset >> 2);
-      const roles = [[layout.ROLE_SENDER, layout.OFF_SENDER_PID], [layout.ROLE_RECEIVER, layout.OFF_RECEIVER_PID]];
-      const anyOpen = roles.some(([role]) => segment.isLockedByOther(role));
-      const anyDied = roles.some(([, offset]) => pid(offset) !== 0);
+      const word = (offset: number) => Atomics.load(i32, offset >> 2);
+      const pids = [word(layout.OFF_SENDER_PID), word(layout.OFF_RECEIVER_PID)];
+      // With both locks ours, a recorded pid is an endpoint that died without closing.
+      const anyDied = pids.some((pid) => pid !== 0);
       // Never used: no endpoint recorded, nothing ever written, and its creator is gone.
-      const neverUsed = roles.every(([, offset]) => pid(offset) === 0)
-        && pid(layout.OFF_PRODUCER_POSITION) === 0 && pid(layout.OFF_CONSUMER_POSITION) === 0
-        && !processExists(segment.info.creatorPid);
-      collectable = (segment.info.flags & layout.FLAG_PERSISTENT) === 0 && !anyOpen && (anyDied || neverUsed);
+      const neverUsed = !anyDied && word(layout.OFF_PRODUCER_POSITION) === 0
+        && word(layout.OFF_CONSUMER_POSITION) === 0 && !processExists(segment.info.creatorPid);
+      const collectable = (segment.info.flags & layout.FLAG_PERSISTENT) === 0 && (anyDied || neverUsed);
+      // The name must still lead to the object we judged (not one made since under it).
+      if (collectable && sameInode(entry, segment.inode()) && native.unlinkSegment(name)) removed.push(name);
     } finally {
       segment.close();
     }
-    if (collectable && native.unlinkSegment(name)) removed.push(name);
   }
   return removed;
 }

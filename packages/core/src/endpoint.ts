@@ -9,6 +9,8 @@ import type { ResolvedEndpoint, ResolvedWait } from './options.js';
 
 /** A parked endpoint re-checks at least this often, even if no wake comes. */
 const PARK_SLICE_MS = 1000;
+/** Before parking, an endpoint checks its peer's liveness at most this often. */
+const PEER_CHECK_MS = 100;
 
 // Native waits report through one dispatcher per environment and addon; each id maps to its
 // endpoint. The map lives on the addon's exports so that two copies of this module loaded in
@@ -32,8 +34,12 @@ if (addon[HANDLERS] === undefined) {
  * Endpoints holding progress they have not yet published (a receiver publishes its position
  * lazily). Before this thread blocks in a sync wait they all publish: otherwise a thread
  * blocked on one channel could hold back space a peer needs on another, and both would wait.
+ * Shared, like the wake handlers, by every copy of this module in the environment. (A thread
+ * that blocks outside ringwire can still hold up to 31 records or a quarter of a ring.)
  */
-export const unpublished = new Set<{ publishNow(): void }>();
+const UNPUBLISHED = Symbol.for('ringwire.unpublished');
+const registry = native as unknown as { [UNPUBLISHED]?: Set<{ publishNow(): void }> };
+export const unpublished: Set<{ publishNow(): void }> = registry[UNPUBLISHED] ??= new Set();
 
 function publishAll(): void {
   for (const endpoint of unpublished) endpoint.publishNow();
@@ -81,6 +87,8 @@ export abstract class Endpoint<T> {
   private pollTimer: NodeJS.Immediate | undefined;
   private lastPeerCheck = 0;
   private spunAlready = false;
+  /** The last park ended by its slice running out: check the peer before parking again. */
+  private sliceExpired = false;
   private readonly role: string;
 
   protected constructor(segment: NativeSegment, strategy: ResolvedEndpoint, signals: Signals,
@@ -125,19 +133,24 @@ export abstract class Endpoint<T> {
   }
 
   /**
-   * Throws ERR_RINGWIRE_PEER_DEAD if the peer's last holder died without closing: its pid is
-   * still recorded (a clean close clears it first) but the kernel has released its role
-   * lock. Costs a system call: called only before parking and once per park slice.
+   * Throws ERR_RINGWIRE_PEER_DEAD if the peer's last holder died without closing and nothing
+   * it did remains to be seen: its pid is still recorded (a clean close clears the pid before
+   * the kernel drops the lock; an opener takes the lock before writing its pid) but its role
+   * lock is free, the pid read again is unchanged, and this endpoint is still not ready (what
+   * the peer published before dying is taken first). A system call: at most every
+   * PEER_CHECK_MS before parking, and after every park slice.
    */
-  private checkPeer(): void {
-    this.lastPeerCheck = performance.now();
+  private checkPeer(force: boolean): void {
+    const now = performance.now();
+    if (!force && now - this.lastPeerCheck < PEER_CHECK_MS) return;
+    this.lastPeerCheck = now;
     const { peerPid, peerRole, peerName } = this.signals;
     const pid = Atomics.load(this.i32, peerPid >> 2);
-    if (pid !== 0 && !this.segment.isLockedByOther(peerRole)) {
-      throw new RingwireError('ERR_RINGWIRE_PEER_DEAD',
-        `the ${peerName} of channel '${this.name}' (pid ${pid}) exited without closing; `
-        + `nothing more will arrive from it (a new ${peerName} may open the channel)`);
-    }
+    if (pid === 0 || this.segment.isLockedByOther(peerRole)) return;
+    if (Atomics.load(this.i32, peerPid >> 2) !== pid || this.isReady()) return;
+    throw new RingwireError('ERR_RINGWIRE_PEER_DEAD',
+      `the ${peerName} of channel '${this.name}' (pid ${pid}) exited without closing; `
+      + `nothing more will arrive from it (a new ${peerName} may open the channel)`);
   }
 
   private announce(): void {
@@ -166,8 +179,9 @@ export abstract class Endpoint<T> {
    */
   protected spinBeforeQueueing(): boolean {
     if (this.strategy.spinOnly || this.strategy.spinMicros <= 0) return false;
-    this.spunAlready = true;
-    return this.spinUntilReady(this.strategy.spinMicros);
+    const ready = this.spinUntilReady(this.strategy.spinMicros);
+    this.spunAlready = !ready; // the park that follows a fruitless spin skips its own
+    return ready;
   }
 
   /** Queues an async operation; it settles when satisfy() gets to it, or by timeout/abort. */
@@ -230,6 +244,7 @@ export abstract class Endpoint<T> {
         this.satisfy();
         if (this.queue.length === 0) {
           this.unpark();
+          this.spunAlready = false;
           return;
         }
         if (this.parkAsync()) return;
@@ -243,7 +258,7 @@ export abstract class Endpoint<T> {
   private parkAsync(): boolean {
     if (this.parkId !== 0 || this.pollTimer !== undefined) return true;
     if (this.strategy.spinOnly) {
-      if (performance.now() - this.lastPeerCheck >= PARK_SLICE_MS) this.checkPeer();
+      if (performance.now() - this.lastPeerCheck >= PARK_SLICE_MS) this.checkPeer(true);
       this.pollTimer = setImmediate(() => {
         this.pollTimer = undefined;
         this.serve();
@@ -260,15 +275,17 @@ export abstract class Endpoint<T> {
       return false;
     }
     try {
-      this.checkPeer();
+      this.checkPeer(this.sliceExpired);
     } catch (error) {
       this.withdraw();
       throw error;
     }
+    this.sliceExpired = false;
     const id = this.segment.waitAsync(this.signals.ownSignal, PARK_SLICE_MS);
     this.parkId = id;
-    wakeHandlers.set(id, () => {
+    wakeHandlers.set(id, (status) => {
       this.parkId = 0;
+      this.sliceExpired = status === layout.WAIT_TIMED_OUT;
       this.withdraw();
       this.serve();
     });
@@ -294,7 +311,7 @@ export abstract class Endpoint<T> {
   protected waitSync(deadline: number): void {
     if (this.strategy.spinOnly) {
       publishAll();
-      if (performance.now() - this.lastPeerCheck >= PARK_SLICE_MS) this.checkPeer();
+      if (performance.now() - this.lastPeerCheck >= PARK_SLICE_MS) this.checkPeer(true);
       const until = Math.min(deadline, performance.now() + PARK_SLICE_MS);
       while (!this.isReady() && performance.now() < until);
       return;
@@ -304,10 +321,12 @@ export abstract class Endpoint<T> {
     this.announce();
     try {
       if (this.isReady()) return;
-      this.checkPeer();
+      this.checkPeer(this.sliceExpired);
+      this.sliceExpired = false;
       const remaining = deadline - performance.now();
       if (remaining <= 0) return;
-      this.segment.waitSync(this.signals.ownSignal, Math.ceil(Math.min(remaining, PARK_SLICE_MS)));
+      const slice = Math.ceil(Math.min(remaining, PARK_SLICE_MS));
+      this.sliceExpired = this.segment.waitSync(this.signals.ownSignal, slice) === layout.WAIT_TIMED_OUT;
     } finally {
       this.withdraw();
     }

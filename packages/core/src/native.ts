@@ -81,6 +81,8 @@ export interface NativeSegment {
   lock(role: number): boolean;
   /** Whether an endpoint other than this one holds the role lock. */
   isLockedByOther(role: number): boolean;
+  /** The object's inode (to tell whether its name still leads to it). */
+  inode(): number;
   /** Wakes those parked on a signal word; `waiters` sizes a semaphore post. */
   wake(signalOffset: number, waiters: number): number;
   /** Blocks this thread while the signal word is 0; returns WAIT_SIGNALLED or WAIT_TIMED_OUT. */

@@ -200,12 +200,15 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
         if (offset < 0) break;
         const length = this.recordLength;
         handled++;
-        this.received++;
         try {
           handler(this.u8, offset + RECORD_HEADER_SIZE, length);
         } finally {
-          // Only after the handler: advancing may publish the space it was reading.
-          if (!this.closed) this.advance((RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK, true);
+          // Only after the handler: advancing may publish the space it was reading. (A handler
+          // that closed the receiver leaves the record untaken: the next receiver gets it.)
+          if (!this.closed) {
+            this.received++;
+            this.advance((RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK, true);
+          }
         }
       }
     } finally {

@@ -112,7 +112,7 @@ describe('stats and gc', () => {
   it('gc removes channels whose endpoints died, and never-used ones whose creator exited; it keeps the rest', async () => {
     // gc() looks at every channel on the machine; the prefix keeps it to this test's own.
     const prefix = channelName('gc');
-    const [died, persistent, clean, live, fresh] = ['d', 'p', 'c', 'l', 'f'].map((tag) => {
+    const [died, persistent, clean, live, fresh, revived] = ['d', 'p', 'c', 'l', 'f', 'r'].map((tag) => {
       const name = `${prefix}${tag}`;
       extraNames.push(name);
       return name;
@@ -122,8 +122,11 @@ describe('stats and gc', () => {
     createChannel(clean, { capacity: 4096 });
     createChannel(live, { capacity: 4096 });
     createChannel(fresh, { capacity: 4096 });
-    const killed = [await holder('sender', died, '1'), await holder('sender', persistent, '1')];
+    createChannel(revived, { capacity: 4096 });
+    const killed = [await holder('sender', died, '1'), await holder('sender', persistent, '1'),
+      await holder('sender', revived, '1')];
     for (const h of killed) await h.kill();
+    const successor = openSender(revived); // a new sender took over from the dead one
     const closedCleanly = await holder('close-sender', clean, '1');
     await closedCleanly.kill();
     const receiver = openReceiver(live);
@@ -136,6 +139,8 @@ describe('stats and gc', () => {
     expect(removed).not.toContain(fresh); // its creator (this process) is alive
     expect(() => stats(died)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_NOT_FOUND' }));
     expect(stats(persistent).persistent).toBe(true);
+    expect(stats(revived).sender).toMatchObject({ open: true, dead: false, pid: process.pid });
+    successor.close();
     receiver.close();
   });
 });

@@ -1,5 +1,7 @@
 #include "segment.h"
 
+#include <sys/stat.h>
+
 #include <climits>
 
 #include "errors.h"
@@ -62,6 +64,7 @@ Napi::Function Segment::Define(Napi::Env env) {
                      {
                          InstanceMethod<&Segment::Lock>("lock"),
                          InstanceMethod<&Segment::IsLockedByOther>("isLockedByOther"),
+                         InstanceMethod<&Segment::Inode>("inode"),
                          InstanceMethod<&Segment::Wake>("wake"),
                          InstanceMethod<&Segment::WaitSync>("waitSync"),
                          InstanceMethod<&Segment::WaitAsync>("waitAsync"),
@@ -147,6 +150,15 @@ Napi::Value Segment::IsLockedByOther(const Napi::CallbackInfo& info) {
   EnsureOpen(env);
   const uint32_t role = Uint32Arg(env, info, 0, "role");
   return Napi::Boolean::New(env, Translated(env, [&] { return opened_->role_locked_by_other(role); }));
+}
+
+// inode(): the object's inode, to tell whether its name still leads to it.
+Napi::Value Segment::Inode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  struct stat st;
+  if (fstat(opened_->fd(), &st) != 0) ThrowCoded(env, "ERR_RINGWIRE_SYSTEM", "cannot inspect channel '" + name_ + "'");
+  return Napi::Number::New(env, static_cast<double>(st.st_ino));
 }
 
 // wake(signalOffset, waiters): wakes everyone parked on the signal.

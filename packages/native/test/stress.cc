@@ -85,6 +85,24 @@ int main(int argc, char** argv) {
     ringwire::create_segment(name, options);
     if (threads) {
       auto segment = std::make_shared<ringwire::MappedSegment>(name);
+      {
+        // One sender per channel, also among endpoints sharing a mapping; a closed
+        // endpoint gives its role back while the mapping lives on.
+        auto first = std::make_unique<ringwire::SpscSender>(segment);
+        try {
+          ringwire::SpscSender second(segment);
+          std::fprintf(stderr, "stress: a second sender on one mapping was accepted\n");
+          return 1;
+        } catch (const ringwire::Error& e) {
+          if (e.code() != "ERR_RINGWIRE_BUSY") throw;
+        }
+        first.reset();
+        ringwire::MappedSegment other(name);
+        if (!other.lock_role(ringwire::layout::ROLE_SENDER)) {
+          std::fprintf(stderr, "stress: a closed sender kept its role\n");
+          return 1;
+        }
+      }
       ringwire::unlink_segment(name);  // the mapping (and open semaphores) stay usable
       bool sent = false;
       std::thread producer([&] {

@@ -11,8 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <memory>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -275,6 +277,8 @@ class MappedSegment {
       release();
       name_ = std::move(other.name_);
       identity_ = other.identity_;
+      roles_ = std::move(other.roles_);
+      other.roles_ = std::make_unique<std::atomic<uint32_t>>(0);
       fd_ = other.fd_;
       base_ = other.base_;
       size_ = other.size_;
@@ -302,12 +306,26 @@ class MappedSegment {
   }
 
   // Takes the role lock: an open-file-description lock on byte `role` of the segment file,
-  // released by the kernel when this descriptor closes or the process dies. False if held.
+  // released by the kernel when this descriptor closes or the process dies. False if held,
+  // by another descriptor or by another endpoint sharing this mapping (locks held through
+  // one descriptor never conflict with each other, so this mapping counts its own).
   bool lock_role(uint32_t role) {
+    const uint32_t bit = 1u << (role & 31);
+    if ((roles_->fetch_or(bit) & bit) != 0) return false;
     struct flock fl = role_lock(role);
     if (fcntl(fd_, F_OFD_SETLK, &fl) == 0) return true;
-    if (errno == EAGAIN || errno == EACCES) return false;
-    detail::throw_errno(errno, "cannot lock channel '" + name_ + "'");
+    const int err = errno;
+    roles_->fetch_and(~bit);
+    if (err == EAGAIN || err == EACCES) return false;
+    detail::throw_errno(err, "cannot lock channel '" + name_ + "'");
+  }
+
+  // Gives a role back (an endpoint closing while the mapping lives on).
+  void unlock_role(uint32_t role) {
+    struct flock fl = role_lock(role);
+    fl.l_type = F_UNLCK;
+    if (fd_ >= 0) fcntl(fd_, F_OFD_SETLK, &fl);
+    roles_->fetch_and(~(1u << (role & 31)));
   }
 
   // Whether a descriptor other than ours holds the role lock.
@@ -360,6 +378,8 @@ class MappedSegment {
 
   std::string name_;
   Identity identity_{};
+  // Roles locked through this mapping's descriptor (heap-held so the mapping stays movable).
+  std::unique_ptr<std::atomic<uint32_t>> roles_ = std::make_unique<std::atomic<uint32_t>>(0);
   int fd_ = -1;
   uint8_t* base_ = nullptr;
   size_t size_ = 0;

@@ -64,7 +64,7 @@ class Endpoint {
 
   Endpoint(std::shared_ptr<MappedSegment> segment, uint32_t role, uint32_t own_signal, uint32_t own_waiters,
            uint32_t peer_signal, uint32_t peer_waiters, uint32_t own_pid, uint32_t own_thread)
-      : segment_(std::move(segment)), own_signal_(own_signal), own_waiters_(own_waiters),
+      : segment_(std::move(segment)), role_(role), own_signal_(own_signal), own_waiters_(own_waiters),
         peer_signal_(peer_signal), peer_waiters_(peer_waiters), own_pid_(own_pid) {
     if (segment_->identity().mode != layout::MODE_SPSC) {
       throw Error("ERR_RINGWIRE_INCOMPATIBLE", "channel '" + segment_->name() + "' is not an spsc channel");
@@ -73,6 +73,7 @@ class Endpoint {
       throw Error("ERR_RINGWIRE_BUSY", "channel '" + segment_->name() + "' already has a " +
                                            (role == layout::ROLE_SENDER ? "sender" : "receiver"));
     }
+    locked_ = true;  // from here the destructor gives the role back, also if a derived constructor throws
     capacity_ = segment_->identity().capacity;
     mask_ = capacity_ - 1;
     ring_ = segment_->base() + layout::HEADER_SIZE;
@@ -82,10 +83,12 @@ class Endpoint {
     store_seq_cst(word(own_pid_), static_cast<uint32_t>(getpid()));
   }
   ~Endpoint() {
-    if (segment_->base() != nullptr) {
-      uint32_t pid = static_cast<uint32_t>(getpid());
-      __atomic_compare_exchange_n(word(own_pid_), &pid, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-    }
+    if (!locked_) return;
+    // The pid first, then the lock: a peer that sees the lock free and our pid still set
+    // concludes we died (see checkPeer in the TypeScript).
+    uint32_t pid = static_cast<uint32_t>(getpid());
+    __atomic_compare_exchange_n(word(own_pid_), &pid, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    segment_->unlock_role(role_);
   }
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
@@ -144,6 +147,8 @@ class Endpoint {
   }
 
   std::shared_ptr<MappedSegment> segment_;
+  uint32_t role_;
+  bool locked_ = false;
   uint32_t capacity_ = 0, mask_ = 0;
   uint8_t* ring_ = nullptr;
   uint32_t own_signal_, own_waiters_, peer_signal_, peer_waiters_, own_pid_;
@@ -266,9 +271,7 @@ class SpscReceiver : public detail::Endpoint {
     if ((position_ & (layout::RECORD_ALIGNMENT - 1)) != 0) corrupt("misaligned consumer position");
     cached_producer_ = published_ = position_;
   }
-  ~SpscReceiver() {
-    if (segment_->base() != nullptr) publish();
-  }
+  ~SpscReceiver() { publish(); }
 
   // Copies the next message into `out` if there is one: kMessage, kEmpty or kEnded.
   Status try_recv(std::vector<uint8_t>& out) {
