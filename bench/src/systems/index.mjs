@@ -19,7 +19,8 @@ export function noteFor(system, scenario, variant) {
   switch (system) {
     case 'ringwire':
       if (variant === 'tryClaim') return 'tryClaim + written in place, commit() per 256 / poll (zero-copy both ends)';
-      return scenario === 'S2' ? 'trySendMany (arrays of 256) / poll (zero-copy views)'
+      if (scenario === 'S2') return 'trySendMany (arrays of 256) / poll (zero-copy views)';
+      return scenario === 'S3' ? 'trySend / tryRecvInto (a copy into a buffer the consumer owns and reuses)'
         : 'trySend / tryRecv (a copy the consumer owns)';
     case 'uds-batched': case 'tcp-batched':
       return 'messages coalesced into ~64 KiB writes';

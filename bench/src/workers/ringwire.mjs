@@ -1,6 +1,7 @@
 // Throughput over ringwire (S1, S2, S3). Each phase has its own channel, created and
 // unlinked by the harness; this process opens one end of it.
-//   mode 'single': trySend / tryRecv busy loops (tryRecv returns a copy the consumer owns)
+//   mode 'single': trySend / tryRecv busy loops (tryRecv returns a copy the consumer owns);
+//                  in S3 tryRecvInto, copying into one buffer the consumer owns and reuses
 //   mode 'batch':  trySendMany over arrays of 256 pre-stamped messages / poll (zero-copy views)
 //   mode 'claim':  tryClaim + stamping in place, commit() per 256 messages / poll
 import { openReceiver, openSender } from 'ringwire';
@@ -97,6 +98,26 @@ async function consume(phase) {
         if (receiver.poll(onMessage, 1024) === 0 && !state.measuring && receiver.ended) break;
         state.maybeSample();
         if ((++polls & 63) === 0 && now() >= sliceEnd) break;
+      }
+      if (!state.measuring && receiver.ended) break;
+      await yieldToEventLoop();
+    }
+  } else if (phase.own) {
+    // S3: each message is copied into the consumer's own buffer, reused from one message to
+    // the next (as a C consumer would), instead of a new allocation per message.
+    const own = new Uint8Array(phase.size);
+    for (;;) {
+      const sliceEnd = now() + SLICE_MS;
+      let misses = 0;
+      for (;;) {
+        const length = receiver.tryRecvInto(own);
+        if (length < 0) {
+          if (!state.measuring && receiver.ended) break;
+          if ((++misses & 1023) === 0 && now() >= sliceEnd) break;
+          continue;
+        }
+        checker.check(own, 0, length);
+        if (checker.count >= state.nextSample && (state.maybeSample() || now() >= sliceEnd)) break;
       }
       if (!state.measuring && receiver.ended) break;
       await yieldToEventLoop();

@@ -1,7 +1,7 @@
 // The consuming end of an SPSC channel. Every record is validated against what the producer
 // actually published before a byte of it is used: the segment is shared with a peer that
 // may be buggy, dead or hostile.
-import { corrupt, invalidArg } from './errors.js';
+import { corrupt, invalidArg, RingwireError } from './errors.js';
 import { Endpoint, unpublished } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
@@ -161,6 +161,35 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
     this.ensureOpen();
     if (this.queue.length !== 0) return undefined;
     return this.take();
+  }
+
+  /**
+   * Copies the next message, if there is one, into `target` at `offset` — memory the caller
+   * owns and may reuse, so nothing is allocated — and returns its length; -1 if none now.
+   * A message longer than the room left throws ERR_RINGWIRE_TOO_LARGE (with `length`) and
+   * stays in the channel.
+   */
+  tryRecvInto(target: Uint8Array, offset = 0): number {
+    this.ensureOpen();
+    if (!(target instanceof Uint8Array)) throw invalidArg('target must be a Uint8Array');
+    if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
+      throw invalidArg(`offset must be an integer from 0 to ${target.length}, got ${String(offset)}`);
+    }
+    if (this.queue.length !== 0) return -1;
+    if (this.polling) this.checkNotPolling();
+    const at = this.nextRecord();
+    if (at < 0) return -1;
+    const length = this.recordLength;
+    if (length > target.length - offset) {
+      throw Object.assign(new RingwireError('ERR_RINGWIRE_TOO_LARGE',
+        `the next message on channel '${this.name}' is ${length} bytes; the target has room for ${target.length - offset}`),
+      { length });
+    }
+    const start = at + RECORD_HEADER_SIZE;
+    target.set(this.u8.subarray(start, start + length), offset);
+    this.received++;
+    this.advance((RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK);
+    return length;
   }
 
   private checkNotPolling(): void {

@@ -475,3 +475,32 @@ describe('zero-copy sends', () => {
     receiver.close();
   });
 });
+
+describe('receiving into the caller\'s memory', () => {
+  it('tryRecvInto copies the next message into a buffer the caller reuses, and says how long it is', () => {
+    const { sender, receiver } = pair('into');
+    sender.trySend('first');
+    sender.trySend(new Uint8Array([9, 8, 7]));
+    sender.trySend('');
+    const target = new Uint8Array(16).fill(0xee);
+    expect(receiver.tryRecvInto(target)).toBe(5);
+    expect(Buffer.from(target.subarray(0, 5)).toString()).toBe('first');
+    expect(receiver.tryRecvInto(target, 10)).toBe(3);
+    expect([...target.subarray(10, 13)]).toEqual([9, 8, 7]);
+    expect(receiver.tryRecvInto(target)).toBe(0);
+    expect(receiver.tryRecvInto(target)).toBe(-1);
+    sender.close();
+    receiver.close();
+  });
+
+  it('a message longer than the room left throws ERR_RINGWIRE_TOO_LARGE and stays in the channel', () => {
+    const { sender, receiver } = pair('intobig');
+    sender.trySend('twelve bytes');
+    expect(() => receiver.tryRecvInto(new Uint8Array(16), 8)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE', length: 12 }));
+    expect(() => receiver.tryRecvInto(new Uint8Array(4), 5)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    expect(() => receiver.tryRecvInto([] as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    expect(text(receiver.tryRecv())).toBe('twelve bytes');
+    sender.close();
+    receiver.close();
+  });
+});
