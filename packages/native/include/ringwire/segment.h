@@ -328,6 +328,9 @@ class MappedSegment {
     roles_->fetch_and(~(1u << (role & 31)));
   }
 
+  // Whether an endpoint sharing this mapping holds the role.
+  bool role_held_here(uint32_t role) const { return (roles_->load() & (1u << (role & 31))) != 0; }
+
   // Whether a descriptor other than ours holds the role lock.
   bool role_locked_by_other(uint32_t role) const {
     struct flock fl = role_lock(role);

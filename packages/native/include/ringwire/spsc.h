@@ -6,6 +6,9 @@
 //   ringwire::SpscSender sender(std::move(segment));     // ERR_RINGWIRE_BUSY if one is open
 //   sender.send(data, length, /*timeout_ms=*/1000);      // waits for space (futex/semaphore)
 //   sender.end();
+//
+// Waits throw ringwire::Error ERR_RINGWIRE_PEER_DEAD when the other end died without
+// closing (after the receiver has taken everything it sent).
 #ifndef RINGWIRE_SPSC_H_
 #define RINGWIRE_SPSC_H_
 
@@ -61,6 +64,7 @@ inline int64_t monotonic_ms() {
 class Endpoint {
  public:
   static constexpr int64_t kParkSliceMs = 1000;  // re-check at least this often
+  static constexpr int64_t kPeerCheckMs = 100;   // look at the peer's liveness at most this often
 
   Endpoint(std::shared_ptr<MappedSegment> segment, uint32_t role, uint32_t own_signal, uint32_t own_waiters,
            uint32_t peer_signal, uint32_t peer_waiters, uint32_t own_pid, uint32_t own_thread)
@@ -119,7 +123,8 @@ class Endpoint {
   void park(Ready&& ready, int64_t deadline_ms) {
     __atomic_add_fetch(word(own_waiters_), 1, __ATOMIC_SEQ_CST);
     store_seq_cst(word(own_signal_), 0);
-    if (!ready()) {
+    bool peer_dead = false;
+    if (!ready() && !(peer_dead = check_peer(ready))) {
       int64_t slice = kParkSliceMs;
       if (deadline_ms >= 0) slice = std::min<int64_t>(slice, deadline_ms - monotonic_ms());
       if (slice > 0) {
@@ -140,6 +145,26 @@ class Endpoint {
       }
     }
     __atomic_sub_fetch(word(own_waiters_), 1, __ATOMIC_SEQ_CST);
+    if (peer_dead) {
+      throw Error("ERR_RINGWIRE_PEER_DEAD", "the peer of channel '" + segment_->name() +
+                                                "' exited without closing; nothing more will come from it");
+    }
+  }
+
+  // True if the peer's last holder died without closing and nothing it did is left to see:
+  // its pid still recorded (a clean close clears it before unlocking; an opener locks before
+  // writing it), its role lock free, the pid unchanged, and still not ready. A system call,
+  // so at most every kPeerCheckMs.
+  template <typename Ready>
+  bool check_peer(Ready&& ready) {
+    const int64_t now = monotonic_ms();
+    if (now - last_peer_check_ms_ < kPeerCheckMs) return false;
+    last_peer_check_ms_ = now;
+    const uint32_t peer_role = role_ == layout::ROLE_SENDER ? layout::ROLE_RECEIVER : layout::ROLE_SENDER;
+    const uint32_t peer_pid = role_ == layout::ROLE_SENDER ? layout::OFF_RECEIVER_PID : layout::OFF_SENDER_PID;
+    const uint32_t pid = load_seq_cst(word(peer_pid));
+    if (pid == 0 || segment_->role_held_here(peer_role) || segment_->role_locked_by_other(peer_role)) return false;
+    return load_seq_cst(word(peer_pid)) == pid && !ready();
   }
 
   [[noreturn]] void corrupt(const std::string& what) const {
@@ -149,6 +174,7 @@ class Endpoint {
   std::shared_ptr<MappedSegment> segment_;
   uint32_t role_;
   bool locked_ = false;
+  int64_t last_peer_check_ms_ = INT64_MIN / 2;
   uint32_t capacity_ = 0, mask_ = 0;
   uint8_t* ring_ = nullptr;
   uint32_t own_signal_, own_waiters_, peer_signal_, peer_waiters_, own_pid_;
