@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { unlinkChannel } from '../src/index.js';
@@ -54,4 +55,15 @@ export async function until(predicate: () => boolean, timeoutMs = 10_000, what =
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
+}
+
+/**
+ * Starts fixtures/hold.mjs (an endpoint that stays open until killed) and resolves once it has
+ * opened; `kill()` ends it with SIGKILL, as a crash would.
+ */
+export async function holder(...args: string[]): Promise<{ kill(): Promise<void> }> {
+  const child = spawn(process.execPath, [fixture('hold.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  await once(child.stdout, 'data');
+  return { kill: async () => { child.kill('SIGKILL'); await exited; } };
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, openReceiver, openSender, stats } from '../src/index.js';
-import { channelName, until } from './helpers.js';
+import { channelName, holder, until } from './helpers.js';
 
 const native = fileURLToPath(new URL('../../native/', import.meta.url));
 let dir: string;
@@ -89,18 +89,10 @@ describe('Node and C++ on one channel', () => {
 });
 
 describe('a C++ peer and a Node peer that dies', () => {
-  async function holder(...args: string[]) {
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/hold.mjs', import.meta.url)), ...args],
-      { stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = once(child, 'exit');
-    await once(child.stdout, 'data');
-    return async () => { child.kill('SIGKILL'); await exited; };
-  }
-
   it('a C++ receiver gets ERR_RINGWIRE_PEER_DEAD when its Node sender is killed', async () => {
     const name = channelName('cdeadS');
     createChannel(name, { capacity: 4096 });
-    const kill = await holder('sender', name, '0');
+    const { kill } = await holder('sender', name, '0');
     const peer = run(['recv', name]);
     await peer.ready;
     await kill();
@@ -112,7 +104,7 @@ describe('a C++ peer and a Node peer that dies', () => {
   it('a C++ sender blocked on a full ring gets ERR_RINGWIRE_PEER_DEAD when its Node receiver is killed', async () => {
     const name = channelName('cdeadR');
     createChannel(name, { capacity: 4096 });
-    const kill = await holder('receiver', name);
+    const { kill } = await holder('receiver', name);
     const peer = run(['send', name, '1000']);
     await until(() => stats(name).sender.waiters === 1, 10_000, 'the C++ sender to fill the ring and park');
     await kill();

@@ -1,17 +1,7 @@
 // A peer that dies without closing must not leave the other end waiting forever.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChannel, gc, openReceiver, openSender, stats, unlinkChannel } from '../src/index.js';
-import { channelName, fixture } from './helpers.js';
-
-/** Starts hold.mjs and resolves once it has opened its endpoint. */
-async function holder(...args: string[]) {
-  const child = spawn(process.execPath, [fixture('hold.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(child, 'exit');
-  await once(child.stdout, 'data');
-  return { kill: async () => { child.kill('SIGKILL'); await exited; }, exited };
-}
+import { channelName, holder } from './helpers.js';
 
 const text = (bytes: Uint8Array | null) => Buffer.from(bytes!).toString();
 
