@@ -7,8 +7,8 @@ import {
   checkName, resolveCreateOptions, resolveEndpointOptions, type CreateChannelOptions,
   type EndpointOptions, type ResolvedEndpoint,
 } from './options.js';
-import { Receiver } from './receiver.js';
-import { Sender } from './sender.js';
+import { Receiver, SpscReceiver } from './receiver.js';
+import { Sender, SpscSender } from './sender.js';
 
 /** Creates a channel exclusively (mode 0600). ERR_RINGWIRE_EXISTS if the name is taken. */
 export function createChannel(name: string, options?: CreateChannelOptions): void {
@@ -59,14 +59,14 @@ export function openSender(name: string, options?: EndpointOptions): Sender {
       throw new RingwireError('ERR_RINGWIRE_CLOSED',
         `channel '${name}' was ended by its sender; unlink it and create it again to send more`);
     }
-    return new Sender(segment, strategy);
+    return new SpscSender(segment, strategy);
   });
 }
 
 /** Opens the receiving end. ERR_RINGWIRE_BUSY while another receiver is open. */
 export function openReceiver(name: string, options?: EndpointOptions): Receiver {
   return openEndpoint(name, options, layout.ROLE_RECEIVER, 'receiver', (segment, strategy) =>
-    new Receiver(segment, strategy));
+    new SpscReceiver(segment, strategy));
 }
 
 export interface EndpointStats {

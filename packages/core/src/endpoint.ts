@@ -68,6 +68,11 @@ export interface Signals {
   peerName: string;
   /** Where this endpoint records its thread. */
   ownThread: number;
+  /**
+   * MPMC: the signal words are epochs (layout.h, "Waking with several sleepers"), and the
+   * waiter counts are shared with other endpoints of the same kind.
+   */
+  epochs?: boolean;
 }
 
 export abstract class Endpoint<T> {
@@ -81,8 +86,10 @@ export abstract class Endpoint<T> {
   protected readonly maxMessage: number;
   protected closed = false;
   protected readonly queue: PendingOp<T>[] = [];
-  private readonly strategy: ResolvedEndpoint;
+  protected readonly strategy: ResolvedEndpoint;
   private readonly signals: Signals;
+  /** The epoch this endpoint armed before parking (0 for the SPSC flag). */
+  private armed = 0;
   private parkId = 0;
   private pollTimer: NodeJS.Immediate | undefined;
   private lastPeerCheck = 0;
@@ -104,10 +111,12 @@ export abstract class Endpoint<T> {
     this.strategy = strategy;
     this.signals = signals;
     this.role = role;
-    // We hold the role's lock, so no other endpoint of this role can be parked: a count left
-    // by one that died parked (or a worker terminated mid-wait) is stale. Clear it.
-    Atomics.store(this.i32, signals.ownWaiters >> 2, 0);
-    Atomics.store(this.i32, signals.ownThread >> 2, threadId);
+    if (signals.epochs !== true) {
+      // We hold the role's lock, so no other endpoint of this role can be parked: a count
+      // left by one that died parked (or a worker terminated mid-wait) is stale. Clear it.
+      Atomics.store(this.i32, signals.ownWaiters >> 2, 0);
+      Atomics.store(this.i32, signals.ownThread >> 2, threadId);
+    }
   }
 
   /** True when what this endpoint waits for may have happened (re-checked before parking). */
@@ -127,7 +136,18 @@ export abstract class Endpoint<T> {
     // seq_cst load after the caller's seq_cst store of its position: pairs with the peer's
     // increment of its waiter count before its re-check (Dekker), so no wake is lost.
     const waiters = Atomics.load(this.i32, peerWaiters >> 2);
-    if (waiters !== 0 && Atomics.compareExchange(this.i32, peerSignal >> 2, 0, 1) === 0) {
+    if (waiters === 0) return;
+    if (this.signals.epochs !== true) {
+      if (Atomics.compareExchange(this.i32, peerSignal >> 2, 0, 1) === 0) {
+        this.segment.wake(peerSignal, waiters);
+      }
+      return;
+    }
+    // An even epoch is armed: make it odd and wake every sleeper. Odd: already signalled,
+    // and every sleeper on the armed value is being woken.
+    const epoch = Atomics.load(this.i32, peerSignal >> 2);
+    if ((epoch & 1) === 0
+      && Atomics.compareExchange(this.i32, peerSignal >> 2, epoch, (epoch + 1) | 0) === epoch) {
       this.segment.wake(peerSignal, waiters);
     }
   }
@@ -144,6 +164,11 @@ export abstract class Endpoint<T> {
     const now = performance.now();
     if (!force && now - this.lastPeerCheck < PEER_CHECK_MS) return;
     this.lastPeerCheck = now;
+    this.checkLiveness();
+  }
+
+  /** What checkPeer does once its rate limit lets it through (MPMC endpoints replace it). */
+  protected checkLiveness(): void {
     const { peerPid, peerRole, peerName } = this.signals;
     const pid = Atomics.load(this.i32, peerPid >> 2);
     if (pid === 0 || this.segment.isLockedByOther(peerRole)) return;
@@ -153,9 +178,22 @@ export abstract class Endpoint<T> {
       + `nothing more will arrive from it (a new ${peerName} may open the channel)`);
   }
 
-  private announce(): void {
-    Atomics.add(this.i32, this.signals.ownWaiters >> 2, 1);
-    Atomics.store(this.i32, this.signals.ownSignal >> 2, 0);
+  /** Counts this endpoint as parked and arms its signal; false if it could not arm. */
+  private announce(): boolean {
+    const { ownWaiters, ownSignal } = this.signals;
+    Atomics.add(this.i32, ownWaiters >> 2, 1);
+    if (this.signals.epochs !== true) {
+      Atomics.store(this.i32, ownSignal >> 2, 0);
+      return true;
+    }
+    let epoch = Atomics.load(this.i32, ownSignal >> 2);
+    if ((epoch & 1) !== 0) {
+      Atomics.compareExchange(this.i32, ownSignal >> 2, epoch, (epoch + 1) | 0);
+      epoch = Atomics.load(this.i32, ownSignal >> 2);
+      if ((epoch & 1) !== 0) return false; // signalled again meanwhile: re-check instead
+    }
+    this.armed = epoch;
+    return true;
   }
 
   private withdraw(): void {
@@ -269,8 +307,7 @@ export abstract class Endpoint<T> {
     this.spunAlready = false;
     if (!spun && this.spinUntilReady(this.strategy.spinMicros)) return false;
     publishAll();
-    this.announce();
-    if (this.isReady()) {
+    if (!this.announce() || this.isReady()) {
       this.withdraw();
       return false;
     }
@@ -281,7 +318,7 @@ export abstract class Endpoint<T> {
       throw error;
     }
     this.sliceExpired = false;
-    const id = this.segment.waitAsync(this.signals.ownSignal, PARK_SLICE_MS);
+    const id = this.segment.waitAsync(this.signals.ownSignal, PARK_SLICE_MS, this.armed);
     this.parkId = id;
     wakeHandlers.set(id, (status) => {
       this.parkId = 0;
@@ -318,15 +355,16 @@ export abstract class Endpoint<T> {
     }
     if (this.spinUntilReady(this.strategy.spinMicros)) return;
     publishAll();
-    this.announce();
+    const armed = this.announce();
     try {
-      if (this.isReady()) return;
+      if (!armed || this.isReady()) return;
       this.checkPeer(this.sliceExpired);
       this.sliceExpired = false;
       const remaining = deadline - performance.now();
       if (remaining <= 0) return;
       const slice = Math.ceil(Math.min(remaining, PARK_SLICE_MS));
-      this.sliceExpired = this.segment.waitSync(this.signals.ownSignal, slice) === layout.WAIT_TIMED_OUT;
+      this.sliceExpired = this.segment.waitSync(this.signals.ownSignal, slice, this.armed)
+        === layout.WAIT_TIMED_OUT;
     } finally {
       this.withdraw();
     }

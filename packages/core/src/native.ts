@@ -54,6 +54,31 @@ export interface Layout {
   readonly MAX_NAME_LENGTH: number;
   readonly ROLE_SENDER: number;
   readonly ROLE_RECEIVER: number;
+  readonly OFF_CLAIM_POSITION: number;
+  readonly OFF_TAKE_POSITION: number;
+  readonly OFF_RELEASE_POSITION: number;
+  readonly OFF_SLOTS: number;
+  readonly SLOT_SIZE: number;
+  readonly MAX_SLOTS: number;
+  readonly SLOT_PID: number;
+  readonly SLOT_THREAD: number;
+  readonly SLOT_KIND: number;
+  readonly SLOT_INTENT: number;
+  readonly SLOT_MESSAGES: number;
+  readonly SLOT_LOCK_BASE: number;
+  readonly KIND_SENDER: number;
+  readonly KIND_RECEIVER: number;
+  readonly INTENT_VALID: number;
+  readonly STATE_MASK: number;
+  readonly SLOT_SHIFT: number;
+  readonly SLOT_FIELD_MASK: number;
+  readonly REC_FREE: number;
+  readonly REC_CLAIMED: number;
+  readonly REC_COMMITTED: number;
+  readonly REC_TAKEN: number;
+  readonly REC_RELEASED: number;
+  readonly REC_ABANDONED: number;
+  readonly SKIP: number;
   readonly WAIT_SIGNALLED: number;
   readonly WAIT_TIMED_OUT: number;
 }
@@ -79,16 +104,21 @@ export interface NativeSegment {
   readonly info: SegmentInfo;
   /** Takes this endpoint's role lock; false when another endpoint holds it. */
   lock(role: number): boolean;
+  /** Gives back a lock taken with lock() (MPMC: a repaired slot). */
+  unlock(role: number): void;
   /** Whether an endpoint other than this one holds the role lock. */
   isLockedByOther(role: number): boolean;
   /** The object's inode (to tell whether its name still leads to it). */
   inode(): number;
   /** Wakes those parked on a signal word; `waiters` sizes a semaphore post. */
   wake(signalOffset: number, waiters: number): number;
-  /** Blocks this thread while the signal word is 0; returns WAIT_SIGNALLED or WAIT_TIMED_OUT. */
-  waitSync(signalOffset: number, timeoutMs: number): number;
+  /**
+   * Blocks this thread while the signal word equals `expected` (default 0); returns
+   * WAIT_SIGNALLED or WAIT_TIMED_OUT.
+   */
+  waitSync(signalOffset: number, timeoutMs: number, expected?: number): number;
   /** Parks on a native waiter thread; the dispatcher gets (id, status). Returns the id. */
-  waitAsync(signalOffset: number, timeoutMs: number): number;
+  waitAsync(signalOffset: number, timeoutMs: number, expected?: number): number;
   /** True when the wait was pending; its result will never be dispatched. */
   cancelWait(id: number): boolean;
   /** Detaches `buffer`, drops role locks, unmaps once no wait needs the memory. */

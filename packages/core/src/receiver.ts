@@ -17,7 +17,215 @@ import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './o
  */
 const PUBLISH_EVERY = 32;
 
-export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterable<Uint8Array> {
+/**
+ * The receiving end of a channel (SPSC or MPMC): the API and its queueing, over a ring
+ * protocol that each mode implements.
+ */
+export abstract class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterable<Uint8Array> {
+  /** Inside a poll() handler, whose view must stay valid: receiving again is refused. */
+  private polling = false;
+  /** Payload length of the record peek() returned. */
+  protected recordLength = 0;
+
+  /**
+   * The mapping offset of the next message's header (setting recordLength), or -1 when none
+   * is there now. Skips padding. The message is not yet this receiver's: see acquire().
+   */
+  protected abstract peek(): number;
+  /** Makes the message peek() found this receiver's; false if another receiver took it. */
+  protected abstract acquire(offset: number): boolean;
+  /** Done with the acquired message at `offset`: its space goes back to the senders. */
+  protected abstract release(offset: number, length: number, inBatch?: boolean): void;
+  /** After a poll() batch: publish what release(…, true) deferred. */
+  protected abstract finishBatch(): void;
+  /** True once the stream has ended and nothing is left to take. */
+  protected abstract drainedAndEnded(): boolean;
+  /** Offset of this endpoint's pid word (cleared on close). */
+  protected abstract readonly pidOffset: number;
+  /** Gives back what the ring protocol holds before closing. */
+  protected releaseRing(): void {}
+
+  private next(): number {
+    for (;;) {
+      const at = this.peek();
+      if (at < 0 || this.acquire(at)) return at;
+    }
+  }
+
+  /**
+   * True once the sender has ended the stream and every message has been taken: tryRecv()
+   * will never return a message again.
+   */
+  get ended(): boolean {
+    this.ensureOpen();
+    return this.drainedAndEnded();
+  }
+
+  /**
+   * Takes the next message if there is one (a copy the caller owns); undefined if none now,
+   * or while earlier recv() calls still wait (they are served first, in order).
+   */
+  tryRecv(): Uint8Array | undefined {
+    this.ensureOpen();
+    if (this.queue.length !== 0) return undefined;
+    return this.take();
+  }
+
+  /**
+   * Copies the next message, if there is one, into `target` at `offset` — memory the caller
+   * owns and may reuse, so nothing is allocated — and returns its length; -1 if none now.
+   * A message longer than the room left throws ERR_RINGWIRE_TOO_LARGE (with `length`) and
+   * stays in the channel.
+   */
+  tryRecvInto(target: Uint8Array, offset = 0): number {
+    this.ensureOpen();
+    if (!(target instanceof Uint8Array)) throw invalidArg('target must be a Uint8Array');
+    if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
+      throw invalidArg(`offset must be an integer from 0 to ${target.length}, got ${String(offset)}`);
+    }
+    if (this.queue.length !== 0) return -1;
+    if (this.polling) this.checkNotPolling();
+    for (;;) {
+      const at = this.peek();
+      if (at < 0) return -1;
+      const length = this.recordLength;
+      if (length > target.length - offset) {
+        throw Object.assign(new RingwireError('ERR_RINGWIRE_TOO_LARGE',
+          `the next message on channel '${this.name}' is ${length} bytes; the target has room for ${target.length - offset}`),
+        { length });
+      }
+      if (!this.acquire(at)) continue;
+      const start = at + RECORD_HEADER_SIZE;
+      target.set(this.u8.subarray(start, start + length), offset);
+      this.release(at, length);
+      return length;
+    }
+  }
+
+  private checkNotPolling(): void {
+    if (this.polling) {
+      throw invalidArg('cannot receive inside a poll() handler (its view would be released); return from the handler first');
+    }
+  }
+
+  private take(): Uint8Array | undefined {
+    if (this.polling) this.checkNotPolling();
+    const offset = this.next();
+    if (offset < 0) return undefined;
+    const start = offset + RECORD_HEADER_SIZE;
+    const length = this.recordLength;
+    const message = this.u8.slice(start, start + length);
+    this.release(offset, length);
+    return message;
+  }
+
+  /**
+   * Hands up to `limit` messages available now to `handler` without copying them: `bytes` is
+   * a view of the whole mapping and the message is bytes[offset, offset + length). The view
+   * is valid only during the call (the sender may overwrite the space afterwards). Each
+   * message is taken even if its handler throws (the error propagates). Returns the count.
+   */
+  poll(handler: (bytes: Uint8Array, offset: number, length: number) => void, limit = Infinity): number {
+    this.ensureOpen();
+    if (typeof handler !== 'function') throw invalidArg('handler must be a function');
+    if (!(limit >= 0)) throw invalidArg(`limit must be a non-negative number, got ${String(limit)}`);
+    if (this.queue.length !== 0) return 0;
+    this.checkNotPolling();
+    let handled = 0;
+    this.polling = true;
+    try {
+      while (handled < limit && !this.closed) {
+        const offset = this.next();
+        if (offset < 0) break;
+        const length = this.recordLength;
+        handled++;
+        try {
+          handler(this.u8, offset + RECORD_HEADER_SIZE, length);
+        } finally {
+          // Only after the handler: releasing may hand the space it was reading to a sender.
+          // (A handler that closed the receiver leaves the record to the ring's close.)
+          if (!this.closed) this.release(offset, length, true);
+        }
+      }
+    } finally {
+      this.polling = false;
+    }
+    if (handled !== 0 && !this.closed) this.finishBatch();
+    return handled;
+  }
+
+  /** The next message, waiting for one; null once the sender ended and all is drained. */
+  recv(options?: WaitOptions): Promise<Uint8Array | null> {
+    try {
+      this.ensureOpen();
+      const wait = resolveWaitOptions(options, true);
+      if (this.queue.length === 0) {
+        let message = this.take();
+        if (message === undefined && !this.drainedAndEnded() && !wait.signal?.aborted
+          && this.spinBeforeQueueing()) {
+          message = this.take();
+        }
+        if (message !== undefined) return Promise.resolve(message);
+        if (this.drainedAndEnded()) return Promise.resolve(null);
+      }
+      return this.enqueue(wait, 'recv');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The next message, blocking this thread; null once ended and drained. */
+  recvSync(options?: { timeout?: number }): Uint8Array | null {
+    this.ensureOpen();
+    const { timeout } = resolveWaitOptions(options, false);
+    const deadline = this.syncDeadline(timeout);
+    for (;;) {
+      this.satisfy(); // earlier recv() calls first
+      const message = this.queue.length === 0 ? this.take() : undefined;
+      if (message !== undefined) return message;
+      if (this.drainedAndEnded()) return null;
+      if (performance.now() >= deadline) throw this.syncTimeout('recvSync', timeout);
+      this.waitSync(deadline);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const message = await this.recv();
+      if (message === null) return;
+      yield message;
+    }
+  }
+
+  protected satisfy(): void {
+    const queue = this.queue;
+    while (queue.length !== 0) {
+      const message = this.take();
+      if (message === undefined) {
+        if (!this.drainedAndEnded()) return;
+        for (const op of queue.splice(0)) {
+          this.settle(op);
+          op.resolve(null);
+        }
+        return;
+      }
+      const op = queue.shift()!;
+      this.settle(op);
+      op.resolve(message);
+    }
+  }
+
+  /** Releases this endpoint; pending recv() calls reject with ERR_RINGWIRE_CLOSED. */
+  close(): void {
+    if (this.closed) return;
+    this.releaseRing();
+    this.closeEndpoint(this.pidOffset);
+  }
+}
+
+/** The receiving end of an SPSC channel. */
+export class SpscReceiver extends Receiver {
+  protected readonly pidOffset = layout.OFF_RECEIVER_PID;
   /** Our consumer position, ahead of the shared copy by what is not yet published. */
   private position: number;
   private publishedPosition: number;
@@ -25,12 +233,8 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   /** In `unpublished` (to be published before the thread blocks, or by the microtask). */
   private registered = false;
   private microtaskQueued = false;
-  /** Inside a poll() handler, whose view must stay valid: receiving again is refused. */
-  private polling = false;
   /** The producer position as last read and validated. */
   private cachedProducer: number;
-  /** Payload length of the record nextRecord() returned. */
-  private recordLength = 0;
   /** Messages taken: the stats counter, stored with each publish. */
   private received = 0;
   private readonly publishBytes: number;
@@ -61,10 +265,10 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
   }
 
   /**
-   * Returns the mapping offset of the next record's header (setting recordLength), or -1
-   * when nothing is published. Skips padding.
+   * The mapping offset of the next record's header (setting recordLength), or -1 when
+   * nothing is published. Skips padding. (With one receiver, peeking is acquiring.)
    */
-  private nextRecord(): number {
+  protected peek(): number {
     for (;;) {
       let available = (this.cachedProducer - this.position) | 0;
       if (available === 0) {
@@ -138,186 +342,32 @@ export class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterab
     this.wakePeer();
   }
 
-  private drainedAndEnded(): boolean {
-    // The flag first, then the position: the sender sets the flag after its last message.
-    return (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0
-      && Atomics.load(this.i32, PRODUCER_WORD) === this.position;
-  }
-
-  /**
-   * True once the sender has ended the stream and every message has been taken: tryRecv()
-   * will never return a message again.
-   */
-  get ended(): boolean {
-    this.ensureOpen();
-    return this.drainedAndEnded();
-  }
-
-  /**
-   * Takes the next message if there is one (a copy the caller owns); undefined if none now,
-   * or while earlier recv() calls still wait (they are served first, in order).
-   */
-  tryRecv(): Uint8Array | undefined {
-    this.ensureOpen();
-    if (this.queue.length !== 0) return undefined;
-    return this.take();
-  }
-
-  /**
-   * Copies the next message, if there is one, into `target` at `offset` — memory the caller
-   * owns and may reuse, so nothing is allocated — and returns its length; -1 if none now.
-   * A message longer than the room left throws ERR_RINGWIRE_TOO_LARGE (with `length`) and
-   * stays in the channel.
-   */
-  tryRecvInto(target: Uint8Array, offset = 0): number {
-    this.ensureOpen();
-    if (!(target instanceof Uint8Array)) throw invalidArg('target must be a Uint8Array');
-    if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
-      throw invalidArg(`offset must be an integer from 0 to ${target.length}, got ${String(offset)}`);
-    }
-    if (this.queue.length !== 0) return -1;
-    if (this.polling) this.checkNotPolling();
-    const at = this.nextRecord();
-    if (at < 0) return -1;
-    const length = this.recordLength;
-    if (length > target.length - offset) {
-      throw Object.assign(new RingwireError('ERR_RINGWIRE_TOO_LARGE',
-        `the next message on channel '${this.name}' is ${length} bytes; the target has room for ${target.length - offset}`),
-      { length });
-    }
-    const start = at + RECORD_HEADER_SIZE;
-    target.set(this.u8.subarray(start, start + length), offset);
-    this.received++;
-    this.advance((RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK);
-    return length;
-  }
-
-  private checkNotPolling(): void {
-    if (this.polling) {
-      throw invalidArg('cannot receive inside a poll() handler (its view would be released); return from the handler first');
-    }
-  }
-
-  private take(): Uint8Array | undefined {
-    if (this.polling) this.checkNotPolling();
-    const offset = this.nextRecord();
-    if (offset < 0) return undefined;
-    const start = offset + RECORD_HEADER_SIZE;
-    const message = this.u8.slice(start, start + this.recordLength);
-    this.received++;
-    this.advance((RECORD_HEADER_SIZE + this.recordLength + ALIGN_MASK) & ~ALIGN_MASK);
-    return message;
-  }
-
-  /**
-   * Hands up to `limit` messages available now to `handler` without copying them: `bytes` is
-   * a view of the whole mapping and the message is bytes[offset, offset + length). The view
-   * is valid only during the call (the sender may overwrite the space afterwards). Each
-   * message is taken even if its handler throws (the error propagates). Returns the count.
-   */
-  poll(handler: (bytes: Uint8Array, offset: number, length: number) => void, limit = Infinity): number {
-    this.ensureOpen();
-    if (typeof handler !== 'function') throw invalidArg('handler must be a function');
-    if (!(limit >= 0)) throw invalidArg(`limit must be a non-negative number, got ${String(limit)}`);
-    if (this.queue.length !== 0) return 0;
-    this.checkNotPolling();
-    let handled = 0;
-    this.polling = true;
-    try {
-      while (handled < limit && !this.closed) {
-        const offset = this.nextRecord();
-        if (offset < 0) break;
-        const length = this.recordLength;
-        handled++;
-        try {
-          handler(this.u8, offset + RECORD_HEADER_SIZE, length);
-        } finally {
-          // Only after the handler: advancing may publish the space it was reading. (A handler
-          // that closed the receiver leaves the record untaken: the next receiver gets it.)
-          if (!this.closed) {
-            this.received++;
-            this.advance((RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK, true);
-          }
-        }
-      }
-    } finally {
-      this.polling = false;
-    }
-    if (handled !== 0 && !this.closed) this.publishPosition();
-    return handled;
-  }
-
-  /** The next message, waiting for one; null once the sender ended and all is drained. */
-  recv(options?: WaitOptions): Promise<Uint8Array | null> {
-    try {
-      this.ensureOpen();
-      const wait = resolveWaitOptions(options, true);
-      if (this.queue.length === 0) {
-        let message = this.take();
-        if (message === undefined && !this.drainedAndEnded() && !wait.signal?.aborted
-          && this.spinBeforeQueueing()) {
-          message = this.take();
-        }
-        if (message !== undefined) return Promise.resolve(message);
-        if (this.drainedAndEnded()) return Promise.resolve(null);
-      }
-      return this.enqueue(wait, 'recv');
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /** The next message, blocking this thread; null once ended and drained. */
-  recvSync(options?: { timeout?: number }): Uint8Array | null {
-    this.ensureOpen();
-    const { timeout } = resolveWaitOptions(options, false);
-    const deadline = this.syncDeadline(timeout);
-    for (;;) {
-      this.satisfy(); // earlier recv() calls first
-      const message = this.queue.length === 0 ? this.take() : undefined;
-      if (message !== undefined) return message;
-      if (this.drainedAndEnded()) return null;
-      if (performance.now() >= deadline) throw this.syncTimeout('recvSync', timeout);
-      this.waitSync(deadline);
-    }
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    for (;;) {
-      const message = await this.recv();
-      if (message === null) return;
-      yield message;
-    }
-  }
-
   protected isReady(): boolean {
     return Atomics.load(this.i32, PRODUCER_WORD) !== this.position
       || (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0;
   }
 
-  protected satisfy(): void {
-    const queue = this.queue;
-    while (queue.length !== 0) {
-      const message = this.take();
-      if (message === undefined) {
-        if (!this.drainedAndEnded()) return;
-        for (const op of queue.splice(0)) {
-          this.settle(op);
-          op.resolve(null);
-        }
-        return;
-      }
-      const op = queue.shift()!;
-      this.settle(op);
-      op.resolve(message);
-    }
+  protected acquire(): boolean {
+    return true;
   }
 
-  /** Releases this endpoint; pending recv() calls reject with ERR_RINGWIRE_CLOSED. */
-  close(): void {
-    if (this.closed) return;
+  protected release(offset: number, length: number, inBatch = false): void {
+    this.received++;
+    this.advance((RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK, inBatch);
+  }
+
+  protected finishBatch(): void {
+    this.publishPosition();
+  }
+
+  protected drainedAndEnded(): boolean {
+    // The flag first, then the position: the sender sets the flag after its last message.
+    return (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0
+      && Atomics.load(this.i32, PRODUCER_WORD) === this.position;
+  }
+
+  protected override releaseRing(): void {
     this.publishPosition();
     unpublished.delete(this);
-    this.closeEndpoint(layout.OFF_RECEIVER_PID);
   }
 }

@@ -15,7 +15,178 @@ export type Message = Uint8Array | string;
 /** What send() returns when the message went out at once: one shared settled promise. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
-export class Sender extends Endpoint<void> {
+/**
+ * The sending end of a channel (SPSC or MPMC): the API and its queueing, over a ring
+ * protocol that each mode implements.
+ */
+export abstract class Sender extends Endpoint<void> {
+  protected endRequested = false;
+  private endMarked = false;
+
+  /** Writes one record if it fits now; publishes it unless `deferPublish` (a batch). */
+  protected abstract write(data: Message, length: number, deferPublish?: boolean): boolean;
+  /** Publishes what write(…, true) left unpublished. */
+  protected abstract flush(): void;
+  /** Offset of this endpoint's pid word (cleared on close). */
+  protected abstract readonly pidOffset: number;
+  /** Messages claimed with tryClaim and not committed. */
+  protected abstract readonly pendingClaims: number;
+
+  abstract tryClaim(length: number): number;
+  abstract commit(): void;
+
+  protected measure(data: Message): number {
+    let length: number;
+    if (typeof data === 'string') length = Buffer.byteLength(data, 'utf8');
+    // .length, not .byteLength: equal for a Uint8Array, and V8 inlines .length (~1 ns
+    // against ~8 ns a message on Node 20).
+    else if (data instanceof Uint8Array) length = data.length;
+    else throw invalidArg('a message must be a Uint8Array or a string');
+    if (length > this.maxMessage) throw this.tooLarge(length);
+    return length;
+  }
+
+  protected tooLarge(length: number): RingwireError {
+    return new RingwireError('ERR_RINGWIRE_TOO_LARGE',
+      `a ${length}-byte message can never fit channel '${this.name}' (at most ${this.maxMessage} bytes; create it with a larger capacity)`);
+  }
+
+  protected ensureSendable(): void {
+    this.ensureOpen();
+    if (this.endRequested) {
+      throw new RingwireError('ERR_RINGWIRE_CLOSED', `channel '${this.name}' has ended; no more messages can be sent`);
+    }
+    if (this.pendingClaims !== 0) throw invalidArg('commit() the claimed messages first');
+  }
+
+  /**
+   * The mapping, for writing claimed messages in place (see tryClaim). Valid until close();
+   * write only the bytes tryClaim handed out.
+   */
+  get buffer(): Uint8Array {
+    this.ensureOpen();
+    return this.u8;
+  }
+
+  /** Sends now if there is room; false when the ring is full (or earlier sends still wait). */
+  trySend(data: Message): boolean {
+    this.ensureSendable();
+    const length = this.measure(data);
+    if (this.queue.length !== 0) return false;
+    return this.write(data, length);
+  }
+
+  /**
+   * Sends messages[start..end) in order, as many as fit now, and publishes them at once (one
+   * position store and at most one wake for the batch). Returns how many it sent. A message
+   * that can never fit stops the batch there; the next call starting with it throws
+   * ERR_RINGWIRE_TOO_LARGE.
+   */
+  trySendMany(messages: readonly Message[], start = 0, end = messages.length): number {
+    this.ensureSendable();
+    if (!Array.isArray(messages)) throw invalidArg('messages must be an array');
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > messages.length) {
+      throw invalidArg(`start and end must be integers within the array (0..${messages.length})`);
+    }
+    if (this.queue.length !== 0) return 0;
+    let sent = 0;
+    try {
+      for (let i = start; i < end; i++) {
+        if (!this.write(messages[i], this.measure(messages[i]), true)) break;
+        sent++;
+      }
+    } catch (error) {
+      if (sent === 0) throw error;
+    }
+    if (sent !== 0) this.flush();
+    return sent;
+  }
+
+  /**
+   * Sends, waiting for room (backpressure). The bytes are copied when the message is written,
+   * which may be after this call returns: do not change a Uint8Array until the promise settles.
+   */
+  send(data: Message, options?: WaitOptions): Promise<void> {
+    try {
+      this.ensureSendable();
+      const length = this.measure(data);
+      const wait = resolveWaitOptions(options, true);
+      if (this.queue.length === 0 && (this.write(data, length)
+        || (!wait.signal?.aborted && this.spinBeforeQueueing() && this.write(data, length)))) {
+        return RESOLVED;
+      }
+      return this.enqueue(wait, 'send', data, length);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Sends, blocking this thread until there is room or the timeout (ms) passes. */
+  sendSync(data: Message, options?: { timeout?: number }): void {
+    this.ensureSendable();
+    const length = this.measure(data);
+    const { timeout } = resolveWaitOptions(options, false);
+    const deadline = this.syncDeadline(timeout);
+    for (;;) {
+      this.satisfy();
+      if (this.queue.length === 0 && this.write(data, length)) return;
+      if (performance.now() >= deadline) throw this.syncTimeout('sendSync', timeout);
+      this.waitSync(deadline);
+    }
+  }
+
+  /**
+   * End of stream: receivers get everything sent so far, then null / the end of iteration.
+   * On an MPMC channel this ends the channel for every sender (as closing a Go channel does).
+   */
+  end(): void {
+    this.ensureOpen();
+    if (this.pendingClaims !== 0) throw invalidArg('commit() the claimed messages first');
+    if (this.endRequested) return;
+    this.endRequested = true;
+    if (this.queue.length === 0) this.markEnded();
+  }
+
+  private markEnded(): void {
+    if (this.endMarked) return;
+    this.endMarked = true;
+    // seq_cst: after the last position store, so a receiver that sees the flag and then
+    // re-reads the producer position has every message.
+    Atomics.or(this.i32, STATE_WORD, STATE_ENDED);
+    this.wakePeer();
+  }
+
+  protected override queueAbandoned(): void {
+    if (this.endRequested) this.markEnded();
+  }
+
+  protected satisfy(): void {
+    const queue = this.queue;
+    while (queue.length !== 0) {
+      const op = queue[0];
+      if (!this.write(op.data!, op.length)) return;
+      queue.shift();
+      this.settle(op);
+      op.resolve();
+    }
+    if (this.endRequested) this.markEnded();
+  }
+
+  /** Gives back what the ring protocol holds (an uncommitted claim) before closing. */
+  protected releaseRing(): void {}
+
+  /** Releases this endpoint; sends still waiting reject with ERR_RINGWIRE_CLOSED. */
+  close(): void {
+    if (this.closed) return;
+    if (this.endRequested) this.markEnded();
+    this.releaseRing();
+    this.closeEndpoint(this.pidOffset);
+  }
+}
+
+/** The sending end of an SPSC channel. */
+export class SpscSender extends Sender {
+  protected readonly pidOffset = layout.OFF_SENDER_PID;
   /** Our producer position; only this endpoint writes the shared copy. */
   private position: number;
   /** The consumer position as last read; free space is at least what it implies. */
@@ -23,12 +194,10 @@ export class Sender extends Endpoint<void> {
   /** Where claim() placed the record it returned (after any padding). */
   private claimedPosition = 0;
   private readonly bytes: Buffer;
-  private endRequested = false;
   /** Messages claimed with tryClaim and not yet published by commit(). */
   private uncommitted = 0;
   /** Messages written (published or about to be): the stats counter, stored with each publish. */
   private sent = 0;
-  private endMarked = false;
   /** Record size (with padding to reach it) the blocked send waits for; see isReady(). */
   private blockedSize = 0;
 
@@ -59,22 +228,6 @@ export class Sender extends Endpoint<void> {
       throw corrupt(this.name, `consumer position ${consumer >>> 0} is impossible with producer position ${this.position >>> 0}`);
     }
     return consumer;
-  }
-
-  private measure(data: Message): number {
-    let length: number;
-    if (typeof data === 'string') length = Buffer.byteLength(data, 'utf8');
-    // .length, not .byteLength: equal for a Uint8Array, and V8 inlines .length (~1 ns
-    // against ~8 ns a message on Node 20).
-    else if (data instanceof Uint8Array) length = data.length;
-    else throw invalidArg('a message must be a Uint8Array or a string');
-    if (length > this.maxMessage) throw this.tooLarge(length);
-    return length;
-  }
-
-  private tooLarge(length: number): RingwireError {
-    return new RingwireError('ERR_RINGWIRE_TOO_LARGE',
-      `a ${length}-byte message can never fit channel '${this.name}' (at most ${this.maxMessage} bytes; create it with a larger capacity)`);
   }
 
   /**
@@ -123,8 +276,15 @@ export class Sender extends Endpoint<void> {
     this.wakePeer();
   }
 
-  /** Writes one record if it fits now; publishes it unless `deferPublish` (a batch). */
-  private write(data: Message, length: number, deferPublish = false): boolean {
+  protected get pendingClaims(): number {
+    return this.uncommitted;
+  }
+
+  protected flush(): void {
+    this.publish(this.position);
+  }
+
+  protected write(data: Message, length: number, deferPublish = false): boolean {
     const size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
     const offset = this.claim(size);
     if (offset < 0) {
@@ -139,23 +299,6 @@ export class Sender extends Endpoint<void> {
     if (deferPublish) this.position = position;
     else this.publish(position);
     return true;
-  }
-
-  private ensureSendable(): void {
-    this.ensureOpen();
-    if (this.endRequested) {
-      throw new RingwireError('ERR_RINGWIRE_CLOSED', `channel '${this.name}' has ended; no more messages can be sent`);
-    }
-    if (this.uncommitted !== 0) throw invalidArg('commit() the claimed messages first');
-  }
-
-  /**
-   * The mapping, for writing claimed messages in place (see tryClaim). Valid until close();
-   * write only the bytes tryClaim handed out.
-   */
-  get buffer(): Uint8Array {
-    this.ensureOpen();
-    return this.u8;
   }
 
   /**
@@ -191,95 +334,6 @@ export class Sender extends Endpoint<void> {
     this.publish(this.position);
   }
 
-  /** Sends now if there is room; false when the ring is full (or earlier sends still wait). */
-  trySend(data: Message): boolean {
-    this.ensureSendable();
-    const length = this.measure(data);
-    if (this.queue.length !== 0) return false;
-    return this.write(data, length);
-  }
-
-  /**
-   * Sends messages[start..end) in order, as many as fit now, and publishes them at once (one
-   * position store and at most one wake for the batch). Returns how many it sent. A message
-   * that can never fit stops the batch there; the next call starting with it throws
-   * ERR_RINGWIRE_TOO_LARGE.
-   */
-  trySendMany(messages: readonly Message[], start = 0, end = messages.length): number {
-    this.ensureSendable();
-    if (!Array.isArray(messages)) throw invalidArg('messages must be an array');
-    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > messages.length) {
-      throw invalidArg(`start and end must be integers within the array (0..${messages.length})`);
-    }
-    if (this.queue.length !== 0) return 0;
-    let sent = 0;
-    try {
-      for (let i = start; i < end; i++) {
-        if (!this.write(messages[i], this.measure(messages[i]), true)) break;
-        sent++;
-      }
-    } catch (error) {
-      if (sent === 0) throw error;
-    }
-    if (sent !== 0) this.publish(this.position);
-    return sent;
-  }
-
-  /**
-   * Sends, waiting for room (backpressure). The bytes are copied when the message is written,
-   * which may be after this call returns: do not change a Uint8Array until the promise settles.
-   */
-  send(data: Message, options?: WaitOptions): Promise<void> {
-    try {
-      this.ensureSendable();
-      const length = this.measure(data);
-      const wait = resolveWaitOptions(options, true);
-      if (this.queue.length === 0 && (this.write(data, length)
-        || (!wait.signal?.aborted && this.spinBeforeQueueing() && this.write(data, length)))) {
-        return RESOLVED;
-      }
-      return this.enqueue(wait, 'send', data, length);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /** Sends, blocking this thread until there is room or the timeout (ms) passes. */
-  sendSync(data: Message, options?: { timeout?: number }): void {
-    this.ensureSendable();
-    const length = this.measure(data);
-    const { timeout } = resolveWaitOptions(options, false);
-    const deadline = this.syncDeadline(timeout);
-    for (;;) {
-      this.satisfy();
-      if (this.queue.length === 0 && this.write(data, length)) return;
-      if (performance.now() >= deadline) throw this.syncTimeout('sendSync', timeout);
-      this.waitSync(deadline);
-    }
-  }
-
-  /** End of stream: the receiver gets everything sent so far, then null / the end of iteration. */
-  end(): void {
-    this.ensureOpen();
-    if (this.uncommitted !== 0) throw invalidArg('commit() the claimed messages first');
-    if (this.endRequested) return;
-    this.endRequested = true;
-    if (this.queue.length === 0) this.markEnded();
-  }
-
-  private markEnded(): void {
-    if (this.endMarked) return;
-    this.endMarked = true;
-    // seq_cst: after the last position store, so a receiver that sees the flag and then
-    // re-reads the producer position has every message.
-    Atomics.or(this.i32, STATE_WORD, STATE_ENDED);
-    this.wakePeer();
-  }
-
-  protected override queueAbandoned(): void {
-    if (this.endRequested) this.markEnded();
-  }
-
   /**
    * Ready when the consumer has freed enough for the blocked record to make progress: all
    * of it, or the padding to the end of the ring that must come first. Waking for less would
@@ -293,24 +347,5 @@ export class Sender extends Endpoint<void> {
     // A consumer position that makes no sense counts as ready: the retry reports it.
     const used = (this.position - consumer) | 0;
     return used < 0 || used > this.capacity || this.capacity - used >= needed;
-  }
-
-  protected satisfy(): void {
-    const queue = this.queue;
-    while (queue.length !== 0) {
-      const op = queue[0];
-      if (!this.write(op.data!, op.length)) return;
-      queue.shift();
-      this.settle(op);
-      op.resolve();
-    }
-    if (this.endRequested) this.markEnded();
-  }
-
-  /** Releases this endpoint; sends still waiting reject with ERR_RINGWIRE_CLOSED. */
-  close(): void {
-    if (this.closed) return;
-    if (this.endRequested) this.markEnded();
-    this.closeEndpoint(layout.OFF_SENDER_PID);
   }
 }

@@ -64,6 +64,7 @@ Napi::Function Segment::Define(Napi::Env env) {
                      {
                          InstanceMethod<&Segment::Lock>("lock"),
                          InstanceMethod<&Segment::IsLockedByOther>("isLockedByOther"),
+                         InstanceMethod<&Segment::Unlock>("unlock"),
                          InstanceMethod<&Segment::Inode>("inode"),
                          InstanceMethod<&Segment::Wake>("wake"),
                          InstanceMethod<&Segment::WaitSync>("waitSync"),
@@ -126,6 +127,10 @@ std::shared_ptr<NamedSemaphore> Segment::SignalSemaphore(uint32_t offset) const 
   return offset == L::OFF_DATA_SIGNAL ? data_semaphore_ : space_semaphore_;
 }
 
+static uint32_t ExpectedArg(const Napi::Value& value) {
+  return value.IsNumber() ? value.As<Napi::Number>().Uint32Value() : 0;
+}
+
 static int64_t TimeoutArg(const Napi::Value& value) {
   if (!value.IsNumber()) return -1;
   double ms = value.As<Napi::Number>().DoubleValue();
@@ -143,6 +148,16 @@ Napi::Value Segment::Lock(const Napi::CallbackInfo& info) {
   EnsureOpen(env);
   const uint32_t role = Uint32Arg(env, info, 0, "role");
   return Napi::Boolean::New(env, Translated(env, [&] { return opened_->lock_role(role); }));
+}
+
+// unlock(role): gives a lock taken with lock() back (a repairer done with a dead slot).
+Napi::Value Segment::Unlock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  const uint32_t role = Uint32Arg(env, info, 0, "role");
+  if (role >= 64) ThrowCoded(env, "ERR_RINGWIRE_INVALID_ARG", "lock byte out of range");
+  opened_->unlock_role(role);
+  return env.Undefined();
 }
 
 Napi::Value Segment::IsLockedByOther(const Napi::CallbackInfo& info) {
@@ -175,31 +190,36 @@ Napi::Value Segment::Wake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, waiters);
 }
 
-// waitSync(signalOffset, timeoutMs): blocks this thread while the signal is 0.
+// waitSync(signalOffset, timeoutMs, expected = 0): blocks this thread while the signal word
+// equals `expected` (SPSC flags park on 0; MPMC epochs on the even value they armed).
 Napi::Value Segment::WaitSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint32_t offset = SignalOffset(env, info[0]);
   uint32_t* word = mapping_->word(offset);
   const int64_t timeout_ms = TimeoutArg(info[1]);
-  if (identity_.wait_mechanism == L::WAIT_FUTEX) return Napi::Number::New(env, FutexWaitSync(word, timeout_ms));
+  const uint32_t expected = ExpectedArg(info[2]);
+  if (identity_.wait_mechanism == L::WAIT_FUTEX) {
+    return Napi::Number::New(env, FutexWaitSync(word, expected, timeout_ms));
+  }
   // acquire: pairs with the waker's CAS of the signal.
-  if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != 0) return Napi::Number::New(env, WAIT_SIGNALLED);
+  if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected) return Napi::Number::New(env, WAIT_SIGNALLED);
   auto sem = SignalSemaphore(offset);
   return Napi::Number::New(env, SemaphoreWaitSync(sem->sem, timeout_ms < 0 ? INT32_MAX : timeout_ms));
 }
 
-// waitAsync(signalOffset, timeoutMs): parks on a native waiter thread; the environment's
+// waitAsync(signalOffset, timeoutMs, expected = 0): parks on a native waiter thread; the environment's
 // dispatcher gets (id, status) later. Returns the id.
 Napi::Value Segment::WaitAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint32_t offset = SignalOffset(env, info[0]);
   uint32_t* word = mapping_->word(offset);
   const int64_t timeout_ms = TimeoutArg(info[1]);
+  const uint32_t expected = ExpectedArg(info[2]);
   const int64_t deadline = timeout_ms < 0 ? -1 : MonotonicNowNs() + timeout_ms * 1'000'000;
   auto* state = env.GetInstanceData<AddonState>();
   uint32_t id;
   if (identity_.wait_mechanism == L::WAIT_FUTEX) {
-    id = StartFutexWait(env, state, mapping_, word, deadline);
+    id = StartFutexWait(env, state, mapping_, word, expected, deadline);
   } else {
     id = StartSemaphoreWait(env, state, SignalSemaphore(offset), deadline);
   }

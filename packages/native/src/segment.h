@@ -23,6 +23,7 @@ class Segment : public Napi::ObjectWrap<Segment> {
  private:
   Napi::Value Lock(const Napi::CallbackInfo& info);
   Napi::Value IsLockedByOther(const Napi::CallbackInfo& info);
+  Napi::Value Unlock(const Napi::CallbackInfo& info);
   Napi::Value Inode(const Napi::CallbackInfo& info);
   Napi::Value Wake(const Napi::CallbackInfo& info);
   Napi::Value WaitSync(const Napi::CallbackInfo& info);

@@ -61,6 +61,7 @@ struct FutexEntry {
   uint32_t id;
   std::shared_ptr<Mapping> mapping;  // keeps `addr` mapped while the kernel watches it
   uint32_t* addr;
+  uint32_t expected;
   int64_t deadline_ns;
   std::shared_ptr<EnvLink> link;
 };
@@ -119,7 +120,7 @@ class FutexWaiterThread {
       for (const FutexEntry& e : entries_) {
         // Shared (not private) futex: the word lives in a MAP_SHARED mapping that other
         // processes wake.
-        watch.push_back({0, reinterpret_cast<uint64_t>(e.addr), FUTEX_32, 0});
+        watch.push_back({e.expected, reinterpret_cast<uint64_t>(e.addr), FUTEX_32, 0});
         if (e.deadline_ns >= 0) deadline = std::min(deadline, e.deadline_ns);
       }
       lock.unlock();
@@ -149,7 +150,7 @@ class FutexWaiterThread {
         // acquire: pairs with the waker's CAS of the signal; what it published before is
         // visible to the JavaScript that runs after delivery.
         const bool signalled = reinterpret_cast<uint64_t>(it->addr) == woken_addr ||
-                               __atomic_load_n(it->addr, __ATOMIC_ACQUIRE) != 0;
+                               __atomic_load_n(it->addr, __ATOMIC_ACQUIRE) != it->expected;
         const bool timed_out = !signalled && it->deadline_ns >= 0 && it->deadline_ns <= now;
         if (signalled || timed_out) {
           Deliver(it->link, it->id, signalled ? WAIT_SIGNALLED : WAIT_TIMED_OUT);
@@ -250,10 +251,10 @@ static uint32_t Register(Napi::Env env, AddonState* state, std::shared_ptr<Pendi
 }
 
 uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
-                        uint32_t* addr, int64_t deadline_ns) {
+                        uint32_t* addr, uint32_t expected, int64_t deadline_ns) {
   auto wait = std::make_shared<PendingWait>();
   const uint32_t id = Register(env, state, wait);
-  FutexEntry entry{id, std::move(mapping), addr, deadline_ns, state->link};
+  FutexEntry entry{id, std::move(mapping), addr, expected, deadline_ns, state->link};
   std::lock_guard<std::mutex> guard(pool_mutex);
   for (FutexWaiterThread* thread : *pool) {
     if (thread->TryAdd(entry)) {
@@ -332,11 +333,12 @@ bool CancelWait(Napi::Env env, AddonState* state, uint32_t id) {
   return true;
 }
 
-int32_t FutexWaitSync(uint32_t* addr, int64_t timeout_ms) {
+int32_t FutexWaitSync(uint32_t* addr, uint32_t expected, int64_t timeout_ms) {
   timespec ts = ToTimespec(timeout_ms * 1'000'000);
-  long r = syscall(SYS_futex, addr, FUTEX_WAIT, 0, timeout_ms >= 0 ? &ts : nullptr, nullptr, 0);
+  long r = syscall(SYS_futex, addr, FUTEX_WAIT, expected, timeout_ms >= 0 ? &ts : nullptr,
+                   nullptr, 0);
   if (r != 0 && errno == ETIMEDOUT) return WAIT_TIMED_OUT;
-  return WAIT_SIGNALLED;  // woken, the word was already nonzero (EAGAIN), or EINTR
+  return WAIT_SIGNALLED;  // woken, the word already differed (EAGAIN), or EINTR
 }
 
 int32_t SemaphoreWaitSync(sem_t* sem, int64_t timeout_ms) {

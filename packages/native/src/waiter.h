@@ -41,16 +41,17 @@ struct AddonState {
 void InitWaiter(Napi::Env env, AddonState* state);
 
 // Both return the wait id later passed to the dispatcher. deadline_ns is on CLOCK_MONOTONIC,
-// or -1 for none. The wait ends when the 32-bit word at `addr` is nonzero or is woken.
+// or -1 for none. The wait ends when the 32-bit word at `addr` differs from `expected` or
+// is woken (a woken wait ends even if the word has meanwhile gone back to `expected`).
 uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
-                        uint32_t* addr, int64_t deadline_ns);
+                        uint32_t* addr, uint32_t expected, int64_t deadline_ns);
 uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state,
                             std::shared_ptr<NamedSemaphore> semaphore, int64_t deadline_ns);
 // True when the wait was still pending; its result will not be delivered.
 bool CancelWait(Napi::Env env, AddonState* state, uint32_t id);
 
 // Blocking waits on the calling thread; return a WaitStatus.
-int32_t FutexWaitSync(uint32_t* addr, int64_t timeout_ms);
+int32_t FutexWaitSync(uint32_t* addr, uint32_t expected, int64_t timeout_ms);
 int32_t SemaphoreWaitSync(sem_t* sem, int64_t timeout_ms);
 int FutexWake(uint32_t* addr);
 

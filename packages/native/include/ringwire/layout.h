@@ -13,7 +13,7 @@
 //   | receiver wait line (384..511)   data signal, receiver waiters    |                     |
 //   | sender wait line   (512..639)   space signal, sender waiters     |                     |
 //   | state line         (640..767)   end flag, endpoint pids, threads |                     |
-//   | reserved           (768..4095)  zero (liveness table, later)     |                     |
+//   | reserved           (768..4095)  MPMC only: release line, slots    |                     |
 //   +------------------------------------------------------------------+---------------------+
 //
 // Identity line (all uint32, native endianness, written before `magic` is published):
@@ -62,6 +62,96 @@
 //   end:      the sender sets STATE_ENDED in `state` after its last position store; a
 //             receiver that finds the ring empty and STATE_ENDED set re-reads the producer
 //             position once more before it reports end of stream.
+//
+// MPMC protocol (mode MPMC: any number of senders and receivers, up to MAX_SLOTS in all).
+//
+// The same header lines, read differently, plus a release line and an endpoint slot table:
+//
+//   producer line  (128)  claim position C  (a hint: where the next claim is tried)
+//   consumer line  (256)  take position T   (the next record to take)
+//   receiver wait  (384)  data epoch, receiver waiters
+//   sender wait    (512)  space epoch, sender waiters
+//   state line     (640)  STATE_ENDED (set by any sender's end())
+//   release line   (768)  release position R (space before R is free for producers)
+//   slot table     (1024..4095)  MAX_SLOTS slots of SLOT_SIZE bytes, one per open endpoint:
+//        +0 pid  +4 thread  +8 kind  +12 intent  +16 messages (float64)
+//
+// R <= T <= C <= R + capacity (wrapping uint32 arithmetic). Records use the same 8-byte
+// header, with both words meaningful:
+//
+//   word0 (+0): the payload length, or SKIP | record size for a skip record (padding to the
+//               end of the ring, or the space of a record whose producer died);
+//   word1 (+4): lap | slot << 3 | state.  lap = the record position & ~(capacity - 1): with
+//               the ring offset (where the header sits) it names the record's position, so a
+//               header left from an earlier lap can never pass for a current one. slot is
+//               the endpoint that last moved the record; state is one of
+//               FREE -> CLAIMED -> COMMITTED -> TAKEN -> RELEASED, or CLAIMED -> ABANDONED
+//               -> TAKEN when its producer died.
+//
+// Every 8-byte unit of the ring is at any time either inside a live record, a header of the
+// previous lap in state RELEASED, or FREE for the current lap: (0, lap). A new segment is
+// all zero, which is FREE for lap 0. When a record is released its taker first rewrites
+// every unit after its header as FREE for the next lap, so stale payload bytes can never
+// read as a header. (This is the MPMC cost of robustness: released space is written once
+// more. Aeron's many-to-one ring zeroes consumed space for the same reason.)
+//
+//   claim (sender, slot s, record of `size` bytes at position c):
+//     load C (acquire) = c; load the header at c. If it holds a record of lap(c), help:
+//     CAS C c -> c + its size, retry. Load R; if c + size - R > capacity the ring is full.
+//     If the record would straddle the end of the ring, first claim a skip record to the
+//     end (and commit it at once). Store slot.intent = c | 1. Then the claim itself: one
+//     64-bit CAS of the header from FREE(lap(c)) or RELEASED(lap(c) - capacity) to
+//     (length, lap(c) | s << 3 | CLAIMED). The CAS is the claim: it cannot succeed twice
+//     for one position, and it writes the length with the state, so anyone who finds the
+//     claim knows its size even if the producer dies the next instant. Then CAS C c -> c +
+//     size (anyone may do this step; it fails harmlessly if someone did).
+//   commit: write the payload; (if a claim shrinks: store the new length in word0 and
+//     write a skip record over the rest, both before:) store word1 = lap | s | COMMITTED
+//     (seq_cst: release publishes payload and length). Then wake receivers (below).
+//   take (receiver, slot s): load T = t (acquire); load word1 at t (acquire): COMMITTED or
+//     ABANDONED of lap(t) means a record is there (anything else: empty, or a claim not
+//     yet committed). Read word0, bounds-check it, store slot.intent = t | 1, CAS word1 ->
+//     lap | s | TAKEN. The winner owns the record; every receiver that finds it TAKEN or
+//     RELEASED at T helps: CAS T t -> t + size.
+//   release: the owner copies the payload out, rewrites the body as FREE(lap + capacity),
+//     stores word1 = lap | s | RELEASED (seq_cst), and if R == t advances R: while the
+//     header at R is RELEASED of lap(R), CAS R -> R + size. Then wake senders (below).
+//     A producer never claims space before R, so a slow receiver still copying a record
+//     keeps it from being overwritten.
+//
+//   Messages from one sender are delivered in its order: its records have increasing
+//   positions, and a receiver only ever takes the record at T.
+//
+// Liveness and repair. Each open endpoint holds an open-file-description lock on byte
+// SLOT_LOCK_BASE + slot of the segment file; the kernel drops it when the process dies.
+// Whoever wants to repair a record left by slot x first takes x's lock (non-blocking): if
+// it gets it, x is dead (or closed) and the repairer now owns x's leftovers, alone:
+//   - CLAIMED by x at T (producer died between claim and commit): CAS -> ABANDONED. The
+//     receivers take it like any record and skip it. Nothing x committed is lost.
+//   - TAKEN by x at R (receiver died while copying): the record is released as if x had
+//     finished (body rewritten FREE, RELEASED). The message is lost: delivery is at most
+//     once. (It cannot be handed back: other receivers already moved past it.)
+// An endpoint opening into a slot whose pid is nonzero (its last holder died without
+// closing) repairs the records at that slot's intent the same way before using the slot.
+// Receivers waiting at a CLAIMED record, and senders waiting for space at a TAKEN one,
+// check the owner's lock before every park and after every park slice.
+//
+// Waking with several sleepers: a data or space word is an epoch, not a flag. A parker
+// increments the waiters count (seq_cst), loads the epoch; if it is odd (signalled) it CASes
+// it to the next even value (armed) and loads it again; re-checks its condition; sleeps
+// while the word equals the even value it loaded. A waker, after its seq_cst publish, loads
+// the waiters count and, if nonzero, CASes an even epoch to odd and wakes every sleeper.
+// Unlike a 0/1 flag, an epoch never returns to a value a sleeper loaded, so one receiver
+// re-arming cannot swallow the wake meant for another.
+//
+// Why this design (and not Aeron's or Vyukov's alone): Aeron's multi-producer ring claims
+// by a fetch-add on the tail and has one consumer; its records are variable-size and its
+// headers carry negative lengths until commit, but a producer dying between the fetch-add
+// and its header write leaves a zeroed gap only a timeout can unblock. Vyukov's bounded
+// MPMC queue claims through a per-slot sequence, which makes every claim and take
+// self-identifying, but its slots are fixed-size. Here the claim is a CAS on the record
+// header itself, carrying lap, owner and length the way Vyukov's sequence does, over
+// Aeron-style variable records; the claim position is only a hint that anyone advances.
 //
 // Nothing read from the segment is trusted: readers check every position distance against
 // capacity, every length against max_message and the bytes actually published, and report
@@ -120,6 +210,35 @@ constexpr uint32_t OFF_RECEIVER_THREAD = 5 * LINE_SIZE + 16;
 // publish; the receiver's beside the consumer position, updated with every publish.
 constexpr uint32_t OFF_MESSAGES_SENT = 1 * LINE_SIZE + 8;
 constexpr uint32_t OFF_MESSAGES_RECEIVED = 2 * LINE_SIZE + 8;
+
+// MPMC (see the protocol above).
+constexpr uint32_t OFF_CLAIM_POSITION = OFF_PRODUCER_POSITION;
+constexpr uint32_t OFF_TAKE_POSITION = OFF_CONSUMER_POSITION;
+constexpr uint32_t OFF_RELEASE_POSITION = 6 * LINE_SIZE;
+constexpr uint32_t OFF_SLOTS = 8 * LINE_SIZE;
+constexpr uint32_t SLOT_SIZE = 64;
+constexpr uint32_t MAX_SLOTS = (HEADER_SIZE - OFF_SLOTS) / SLOT_SIZE;  // 48
+constexpr uint32_t SLOT_PID = 0;
+constexpr uint32_t SLOT_THREAD = 4;
+constexpr uint32_t SLOT_KIND = 8;
+constexpr uint32_t SLOT_INTENT = 12;
+constexpr uint32_t SLOT_MESSAGES = 16;
+constexpr uint32_t SLOT_LOCK_BASE = 2;  // slot i is locked at byte SLOT_LOCK_BASE + i
+constexpr uint32_t KIND_SENDER = 1;
+constexpr uint32_t KIND_RECEIVER = 2;
+constexpr uint32_t INTENT_VALID = 1;
+// Record states (word1 & STATE_MASK) and the owner slot field.
+constexpr uint32_t STATE_MASK = 7;
+constexpr uint32_t SLOT_SHIFT = 3;
+constexpr uint32_t SLOT_FIELD_MASK = 63u << SLOT_SHIFT;
+constexpr uint32_t REC_FREE = 0;
+constexpr uint32_t REC_CLAIMED = 1;
+constexpr uint32_t REC_COMMITTED = 2;
+constexpr uint32_t REC_TAKEN = 3;
+constexpr uint32_t REC_RELEASED = 4;
+constexpr uint32_t REC_ABANDONED = 5;
+// word0 of a skip record: SKIP | its size in bytes (a multiple of 8, at most capacity).
+constexpr uint32_t SKIP = 0x80000000u;
 
 // Bits of `state`.
 constexpr uint32_t STATE_ENDED = 1u << 0;

@@ -278,7 +278,7 @@ class MappedSegment {
       name_ = std::move(other.name_);
       identity_ = other.identity_;
       roles_ = std::move(other.roles_);
-      other.roles_ = std::make_unique<std::atomic<uint32_t>>(0);
+      other.roles_ = std::make_unique<std::atomic<uint64_t>>(0);
       fd_ = other.fd_;
       base_ = other.base_;
       size_ = other.size_;
@@ -309,8 +309,10 @@ class MappedSegment {
   // released by the kernel when this descriptor closes or the process dies. False if held,
   // by another descriptor or by another endpoint sharing this mapping (locks held through
   // one descriptor never conflict with each other, so this mapping counts its own).
+  // Roles are 0..63: the SPSC sender and receiver bytes, and the MPMC endpoint slots.
   bool lock_role(uint32_t role) {
-    const uint32_t bit = 1u << (role & 31);
+    if (role >= 64) throw Error("ERR_RINGWIRE_INVALID_ARG", "lock byte out of range");
+    const uint64_t bit = uint64_t{1} << role;
     if ((roles_->fetch_or(bit) & bit) != 0) return false;
     struct flock fl = role_lock(role);
     if (fcntl(fd_, F_OFD_SETLK, &fl) == 0) return true;
@@ -325,11 +327,13 @@ class MappedSegment {
     struct flock fl = role_lock(role);
     fl.l_type = F_UNLCK;
     if (fd_ >= 0) fcntl(fd_, F_OFD_SETLK, &fl);
-    roles_->fetch_and(~(1u << (role & 31)));
+    roles_->fetch_and(~(uint64_t{1} << (role & 63)));
   }
 
   // Whether an endpoint sharing this mapping holds the role.
-  bool role_held_here(uint32_t role) const { return (roles_->load() & (1u << (role & 31))) != 0; }
+  bool role_held_here(uint32_t role) const {
+    return (roles_->load() & (uint64_t{1} << (role & 63))) != 0;
+  }
 
   // Whether a descriptor other than ours holds the role lock.
   bool role_locked_by_other(uint32_t role) const {
@@ -382,7 +386,7 @@ class MappedSegment {
   std::string name_;
   Identity identity_{};
   // Roles locked through this mapping's descriptor (heap-held so the mapping stays movable).
-  std::unique_ptr<std::atomic<uint32_t>> roles_ = std::make_unique<std::atomic<uint32_t>>(0);
+  std::unique_ptr<std::atomic<uint64_t>> roles_ = std::make_unique<std::atomic<uint64_t>>(0);
   int fd_ = -1;
   uint8_t* base_ = nullptr;
   size_t size_ = 0;
