@@ -9,6 +9,7 @@ import {
 } from './options.js';
 import { Receiver, SpscReceiver } from './receiver.js';
 import { Sender, SpscSender } from './sender.js';
+import { MpmcReceiver, MpmcSender } from './mpmc.js';
 
 /** Creates a channel exclusively (mode 0600). ERR_RINGWIRE_EXISTS if the name is taken. */
 export function createChannel(name: string, options?: CreateChannelOptions): void {
@@ -23,24 +24,14 @@ export function unlinkChannel(name: string): boolean {
   return native.unlinkSegment(name);
 }
 
-function openSegment(name: string): NativeSegment {
-  checkName(name);
-  const segment = new native.Segment(name);
-  if (segment.info.mode !== layout.MODE_SPSC) {
-    segment.close();
-    throw new RingwireError('ERR_RINGWIRE_INCOMPATIBLE',
-      `channel '${name}' is an mpmc channel, which this version of ringwire cannot open`);
-  }
-  return segment;
-}
-
 function openEndpoint<E>(name: string, options: EndpointOptions | undefined, role: number,
   roleName: string, make: (segment: NativeSegment, strategy: ResolvedEndpoint) => E): E {
-  const segment = openSegment(name);
+  const segment = new native.Segment(checkName(name));
   try {
     const info = segment.info;
     const strategy = resolveEndpointOptions(options, name, info.waitMechanism, info.defaultWait);
-    if (!segment.lock(role)) {
+    // MPMC endpoints take a slot instead of a role (ERR_RINGWIRE_BUSY when all are taken).
+    if (info.mode === layout.MODE_SPSC && !segment.lock(role)) {
       throw new RingwireError('ERR_RINGWIRE_BUSY',
         `channel '${name}' already has a ${roleName} (spsc allows one at a time); close it first`);
     }
@@ -51,7 +42,10 @@ function openEndpoint<E>(name: string, options: EndpointOptions | undefined, rol
   }
 }
 
-/** Opens the sending end. ERR_RINGWIRE_BUSY while another sender is open. */
+/**
+ * Opens a sending end. SPSC: ERR_RINGWIRE_BUSY while another sender is open. MPMC: any number
+ * (up to 48 endpoints in all).
+ */
 export function openSender(name: string, options?: EndpointOptions): Sender {
   return openEndpoint(name, options, layout.ROLE_SENDER, 'sender', (segment, strategy) => {
     const i32 = new Int32Array(segment.buffer);
@@ -59,14 +53,19 @@ export function openSender(name: string, options?: EndpointOptions): Sender {
       throw new RingwireError('ERR_RINGWIRE_CLOSED',
         `channel '${name}' was ended by its sender; unlink it and create it again to send more`);
     }
-    return new SpscSender(segment, strategy);
+    return segment.info.mode === layout.MODE_MPMC
+      ? new MpmcSender(segment, strategy) : new SpscSender(segment, strategy);
   });
 }
 
-/** Opens the receiving end. ERR_RINGWIRE_BUSY while another receiver is open. */
+/**
+ * Opens a receiving end. SPSC: ERR_RINGWIRE_BUSY while another receiver is open. MPMC:
+ * receivers compete, and each message goes to exactly one of them.
+ */
 export function openReceiver(name: string, options?: EndpointOptions): Receiver {
   return openEndpoint(name, options, layout.ROLE_RECEIVER, 'receiver', (segment, strategy) =>
-    new SpscReceiver(segment, strategy));
+    segment.info.mode === layout.MODE_MPMC
+      ? new MpmcReceiver(segment, strategy) : new SpscReceiver(segment, strategy));
 }
 
 export interface EndpointStats {
@@ -97,8 +96,18 @@ export interface ChannelStats {
   persistent: boolean;
   createdAt: Date;
   creatorPid: number;
-  sender: EndpointStats;
-  receiver: EndpointStats;
+  /** Endpoints parked now, waiting for space (senders) or messages (receivers). */
+  sendersWaiting: number;
+  receiversWaiting: number;
+  /**
+   * Every endpoint that is open or died without closing (MPMC: one per slot in use; SPSC:
+   * the sender or receiver when open or dead).
+   */
+  senders: EndpointStats[];
+  receivers: EndpointStats[];
+  /** SPSC only: the sender and receiver roles, open or not. */
+  sender?: EndpointStats;
+  receiver?: EndpointStats;
 }
 
 /** A snapshot of a channel's state, read without opening an endpoint. */
@@ -108,7 +117,9 @@ export function stats(name: string): ChannelStats {
     const i32 = new Int32Array(segment.buffer);
     const info = segment.info;
     const word = (offset: number) => Atomics.load(i32, offset >> 2);
-    const used = (word(layout.OFF_PRODUCER_POSITION) - word(layout.OFF_CONSUMER_POSITION)) | 0;
+    const mpmc = info.mode === layout.MODE_MPMC;
+    const used = (word(layout.OFF_PRODUCER_POSITION)
+      - word(mpmc ? layout.OFF_RELEASE_POSITION : layout.OFF_CONSUMER_POSITION)) | 0;
     const f64 = new Float64Array(segment.buffer, 0, layout.HEADER_SIZE >> 3);
     const endpoint = (role: number, pid: number, thread: number, waiters: number): EndpointStats => {
       // The pid, then the lock, then the pid again: an opener locks before writing its pid,
@@ -118,22 +129,49 @@ export function stats(name: string): ChannelStats {
       const after = word(pid);
       return { open, pid: after, thread: word(thread), dead: !open && before !== 0 && before === after, waiters: word(waiters) };
     };
-    return {
+    const common = {
       name,
-      mode: info.mode === layout.MODE_MPMC ? 'mpmc' : 'spsc',
-      wait: info.defaultWait === layout.DEFAULT_WAIT_SPIN ? 'spin'
-        : info.waitMechanism === layout.WAIT_FUTEX ? 'futex' : 'semaphore',
+      mode: mpmc ? 'mpmc' as const : 'spsc' as const,
+      wait: info.defaultWait === layout.DEFAULT_WAIT_SPIN ? 'spin' as const
+        : info.waitMechanism === layout.WAIT_FUTEX ? 'futex' as const : 'semaphore' as const,
       capacity: info.capacity,
       maxMessage: info.maxMessage,
       bytesUsed: used >= 0 && used <= info.capacity ? used : -1,
       ended: (word(layout.OFF_STATE) & layout.STATE_ENDED) !== 0,
-      messagesSent: validCount(f64[layout.OFF_MESSAGES_SENT >> 3]),
-      messagesReceived: validCount(f64[layout.OFF_MESSAGES_RECEIVED >> 3]),
       persistent: (info.flags & layout.FLAG_PERSISTENT) !== 0,
       createdAt: new Date(info.createdAt),
       creatorPid: info.creatorPid,
-      sender: endpoint(layout.ROLE_SENDER, layout.OFF_SENDER_PID, layout.OFF_SENDER_THREAD, layout.OFF_SENDER_WAITERS),
-      receiver: endpoint(layout.ROLE_RECEIVER, layout.OFF_RECEIVER_PID, layout.OFF_RECEIVER_THREAD, layout.OFF_RECEIVER_WAITERS),
+      sendersWaiting: word(layout.OFF_SENDER_WAITERS),
+      receiversWaiting: word(layout.OFF_RECEIVER_WAITERS),
+    };
+    if (mpmc) {
+      const senders: EndpointStats[] = [];
+      const receivers: EndpointStats[] = [];
+      let messagesSent = 0;
+      let messagesReceived = 0;
+      for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
+        const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
+        const kind = word(base + layout.SLOT_KIND);
+        const count = validCount(f64[(base + layout.SLOT_MESSAGES) >> 3]);
+        if (kind === layout.KIND_SENDER) messagesSent += count;
+        else if (kind === layout.KIND_RECEIVER) messagesReceived += count;
+        else continue;
+        const e = endpoint(layout.SLOT_LOCK_BASE + slot, base + layout.SLOT_PID, base + layout.SLOT_THREAD,
+          kind === layout.KIND_SENDER ? layout.OFF_SENDER_WAITERS : layout.OFF_RECEIVER_WAITERS);
+        if (e.open || e.dead) (kind === layout.KIND_SENDER ? senders : receivers).push(e);
+      }
+      return { ...common, messagesSent, messagesReceived, senders, receivers };
+    }
+    const sender = endpoint(layout.ROLE_SENDER, layout.OFF_SENDER_PID, layout.OFF_SENDER_THREAD, layout.OFF_SENDER_WAITERS);
+    const receiver = endpoint(layout.ROLE_RECEIVER, layout.OFF_RECEIVER_PID, layout.OFF_RECEIVER_THREAD, layout.OFF_RECEIVER_WAITERS);
+    return {
+      ...common,
+      messagesSent: validCount(f64[layout.OFF_MESSAGES_SENT >> 3]),
+      messagesReceived: validCount(f64[layout.OFF_MESSAGES_RECEIVED >> 3]),
+      senders: sender.open || sender.dead ? [sender] : [],
+      receivers: receiver.open || receiver.dead ? [receiver] : [],
+      sender,
+      receiver,
     };
   } finally {
     segment.close();
@@ -184,12 +222,18 @@ export function gc(options?: { prefix?: string }): string[] {
       continue; // not a channel we can judge (corrupt, foreign, or just removed): leave it
     }
     try {
-      // Hold both roles while deciding and unlinking: an endpoint opening meanwhile gets a
-      // passing ERR_RINGWIRE_BUSY rather than a channel removed under it.
-      if (!segment.lock(layout.ROLE_SENDER) || !segment.lock(layout.ROLE_RECEIVER)) continue;
+      // Hold every role (MPMC: every slot) while deciding and unlinking: an endpoint opening
+      // meanwhile gets a passing ERR_RINGWIRE_BUSY rather than a channel removed under it.
+      const mpmc = segment.info.mode === layout.MODE_MPMC;
+      const locks = mpmc ? layout.SLOT_LOCK_BASE + layout.MAX_SLOTS : 2;
+      let all = true;
+      for (let byte = 0; byte < locks && all; byte++) all = segment.lock(byte);
+      if (!all) continue;
       const i32 = new Int32Array(segment.buffer);
       const word = (offset: number) => Atomics.load(i32, offset >> 2);
-      const pids = [word(layout.OFF_SENDER_PID), word(layout.OFF_RECEIVER_PID)];
+      const pids = mpmc
+        ? Array.from({ length: layout.MAX_SLOTS }, (_, slot) => word(layout.OFF_SLOTS + slot * layout.SLOT_SIZE + layout.SLOT_PID))
+        : [word(layout.OFF_SENDER_PID), word(layout.OFF_RECEIVER_PID)];
       // With both locks ours, a recorded pid is an endpoint that died without closing.
       const anyDied = pids.some((pid) => pid !== 0);
       // Never used: no endpoint recorded, nothing ever written, and its creator is gone.

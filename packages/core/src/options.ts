@@ -76,10 +76,7 @@ export function resolveCreateOptions(options: unknown): ResolvedCreate {
     throw invalidArg(`capacity must be a power of two from ${layout.MIN_CAPACITY} to ${layout.MAX_CAPACITY} bytes, got ${String(capacity)}`);
   }
   const mode = o.mode ?? 'spsc';
-  if (mode === 'mpmc') {
-    throw invalidArg("mode 'mpmc' is not available in this version of ringwire; use 'spsc'");
-  }
-  if (mode !== 'spsc') throw invalidArg(`mode must be 'spsc' or 'mpmc', got ${String(mode)}`);
+  if (mode !== 'spsc' && mode !== 'mpmc') throw invalidArg(`mode must be 'spsc' or 'mpmc', got ${String(mode)}`);
   const wait = o.wait ?? 'auto';
   const defaultWait = wait === 'spin' ? layout.DEFAULT_WAIT_SPIN : layout.DEFAULT_WAIT_PARK;
   let waitMechanism: number;
@@ -94,7 +91,9 @@ export function resolveCreateOptions(options: unknown): ResolvedCreate {
     throw invalidArg(`wait must be 'auto', 'futex', 'semaphore' or 'spin', got ${String(wait)}`);
   }
   const flags = persistent ? layout.FLAG_PERSISTENT : 0;
-  return { capacity, mode: layout.MODE_SPSC, waitMechanism, defaultWait, flags };
+  return {
+    capacity, mode: mode === 'mpmc' ? layout.MODE_MPMC : layout.MODE_SPSC, waitMechanism, defaultWait, flags,
+  };
 }
 
 export interface ResolvedEndpoint {

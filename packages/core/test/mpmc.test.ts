@@ -1,0 +1,267 @@
+// MPMC channels: many senders and competing receivers, in one process and across processes
+// and worker threads. Messages are tagged with their sender and sequence number and carry
+// a checksum (fixtures/tagged.mjs), so every test checks integrity, per-sender order at
+// each receiver, and that each message was delivered exactly once.
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import {
+  createChannel, gc, openReceiver, openSender, stats, type Receiver, type Sender,
+} from '../src/index.js';
+// @ts-expect-error: a plain ESM fixture without types
+import { makeTagged, readTagged, Tally } from './fixtures/tagged.mjs';
+import { channelName, fixture, runChild } from './helpers.js';
+
+interface TallyJSON {
+  count: number;
+  senders: Record<string, { count: number; bits: string }>;
+}
+
+/** The last line of a receiver fixture's output: its tally. */
+function tallyOf(stdout: string): TallyJSON {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as TallyJSON;
+}
+
+/**
+ * Checks that the receivers' tallies together hold each sender's messages 0..count-1
+ * exactly once (bitmaps disjoint, union complete).
+ */
+function expectExactlyOnce(tallies: TallyJSON[], expected: Record<string, number>): void {
+  for (const [id, count] of Object.entries(expected)) {
+    const union = new Uint8Array((count + 7) >> 3);
+    let total = 0;
+    for (const tally of tallies) {
+      const entry = tally.senders[id];
+      if (entry === undefined) continue;
+      total += entry.count;
+      const bits = Buffer.from(entry.bits, 'base64');
+      for (let i = 0; i < bits.length; i++) {
+        if (bits[i] === 0) continue;
+        expect(i < union.length, `sender ${id}: a message beyond ${count}`).toBe(true);
+        expect(union[i] & bits[i], `sender ${id}: a message delivered twice`).toBe(0);
+        union[i] |= bits[i];
+      }
+    }
+    expect(total, `sender ${id}: messages delivered`).toBe(count);
+    for (let seq = 0; seq < count; seq++) {
+      if ((union[seq >> 3] & (1 << (seq & 7))) === 0) expect.fail(`sender ${id}: message ${seq} lost`);
+    }
+  }
+  expect(Object.keys(tallies.reduce((all, t) => ({ ...all, ...t.senders }), {})).sort())
+    .toEqual(Object.keys(expected).sort());
+}
+
+function endChannel(name: string): void {
+  const sender = openSender(name);
+  sender.end();
+  sender.close();
+}
+
+describe('mpmc in one process', () => {
+  it('delivers each message once, in each sender’s order, across wraps and padding', () => {
+    const name = channelName('mp-basic');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 15 });
+    const senders = [openSender(name), openSender(name), openSender(name)];
+    const receivers = [openReceiver(name), openReceiver(name)];
+    const tallies = receivers.map(() => new Tally());
+    const next = [0, 0, 0];
+    const total = 30_000;
+    let received = 0;
+    let turn = 0;
+    while (received < 3 * total) {
+      for (let id = 0; id < 3; id++) {
+        if (next[id] < total && senders[id].trySend(makeTagged(id, next[id]))) next[id]++;
+      }
+      // Receivers take turns unevenly, and through every receiving call.
+      const r = turn++ % 3 === 0 ? 1 : 0;
+      const receiver = receivers[r];
+      if (turn % 5 === 0) {
+        received += receiver.poll((bytes, offset, length) => tallies[r].add(bytes.slice(offset, offset + length)), 3);
+      } else if (turn % 7 === 0) {
+        const scratch = new Uint8Array(20_000);
+        const length = receiver.tryRecvInto(scratch, 7);
+        if (length >= 0) {
+          tallies[r].add(scratch.slice(7, 7 + length));
+          received++;
+        }
+      } else {
+        const message = receiver.tryRecv();
+        if (message !== undefined) {
+          tallies[r].add(message);
+          received++;
+        }
+      }
+    }
+    expect(receivers.map((r) => r.tryRecv())).toEqual([undefined, undefined]);
+    expectExactlyOnce(tallies.map((t) => t.toJSON()), { 0: total, 1: total, 2: total });
+    const s = stats(name);
+    expect(s.mode).toBe('mpmc');
+    expect(s.messagesSent).toBe(3 * total);
+    expect(s.messagesReceived).toBe(3 * total);
+    expect(s.bytesUsed).toBe(0);
+    expect(s.senders.map((e) => e.pid)).toEqual([process.pid, process.pid, process.pid]);
+    expect(s.receivers).toHaveLength(2);
+    for (const endpoint of [...senders, ...receivers]) endpoint.close();
+    expect(stats(name).senders).toEqual([]);
+  });
+
+  it('end() by any sender ends the stream for every receiver, after the messages sent', async () => {
+    const name = channelName('mp-end');
+    createChannel(name, { mode: 'mpmc' });
+    const a = openSender(name);
+    const b = openSender(name);
+    const r1 = openReceiver(name);
+    const r2 = openReceiver(name);
+    const pending = r2.recv({ timeout: 5000 });
+    a.trySend('one');
+    b.trySend('two');
+    a.end();
+    expect(() => a.trySend('x')).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_CLOSED' }));
+    const got = [await pending, await r1.recv({ timeout: 5000 }), await r1.recv({ timeout: 5000 }), await r2.recv()];
+    expect(got.filter((m) => m !== null).map((m) => Buffer.from(m!).toString()).sort()).toEqual(['one', 'two']);
+    expect(r1.ended && r2.ended).toBe(true);
+    expect(r1.recvSync({ timeout: 10 })).toBeNull();
+    expect(() => openSender(name)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_CLOSED' }));
+    for (const e of [a, b, r1, r2]) e.close();
+  });
+
+  it('zero-copy claims: one at a time, invisible until commit, abandoned by close()', () => {
+    const name = channelName('mp-claim');
+    createChannel(name, { mode: 'mpmc', capacity: 1024 });
+    const sender = openSender(name);
+    const other = openSender(name);
+    const receiver = openReceiver(name);
+    const at = sender.tryClaim(5);
+    expect(at).toBeGreaterThan(0);
+    expect(() => sender.tryClaim(1)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    expect(() => sender.trySend('x')).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    other.trySend('after');
+    // The receiver waits at the uncommitted claim: messages behind it wait too (order).
+    expect(receiver.tryRecv()).toBeUndefined();
+    sender.buffer.set(Buffer.from('hello'), at);
+    sender.commit();
+    expect(Buffer.from(receiver.tryRecv()!).toString()).toBe('hello');
+    expect(Buffer.from(receiver.tryRecv()!).toString()).toBe('after');
+    // A claim left uncommitted by close() is skipped, not waited for.
+    expect(sender.tryClaim(100)).toBeGreaterThan(0);
+    other.trySend('next');
+    sender.close();
+    expect(Buffer.from(receiver.tryRecv()!).toString()).toBe('next');
+    expect(receiver.tryRecv()).toBeUndefined();
+    other.close();
+    receiver.close();
+  });
+
+  it('batches, too-small targets, too-large messages and backpressure', async () => {
+    const name = channelName('mp-batch');
+    createChannel(name, { mode: 'mpmc', capacity: 1024 });
+    const sender = openSender(name);
+    const receiver = openReceiver(name);
+    const batch = Array.from({ length: 100 }, (_, i) => makeTagged(9, i));
+    const first = sender.trySendMany(batch);
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(100);
+    const small = new Uint8Array(4);
+    expect(() => receiver.tryRecvInto(small)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
+    expect(readTagged(receiver.tryRecv())).toEqual([9, 0]); // still there after the refusal
+    expect(() => sender.trySend(new Uint8Array(1024))).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
+    const rest = (async () => {
+      for (let i = first; i < 100; i++) await sender.send(batch[i], { timeout: 5000 });
+    })();
+    const tally = new Tally();
+    tally.add(batch[0]);
+    for (let i = 1; i < 100; i++) tally.add((await receiver.recv({ timeout: 5000 }))!);
+    await rest;
+    expect(tally.count).toBe(100);
+    sender.close();
+    receiver.close();
+  });
+
+  it('refuses more than 48 open endpoints with ERR_RINGWIRE_BUSY, and reuses closed slots', () => {
+    const name = channelName('mp-slots');
+    createChannel(name, { mode: 'mpmc', capacity: 1024 });
+    const endpoints: (Sender | Receiver)[] = [];
+    for (let i = 0; i < 48; i++) endpoints.push(i % 2 === 0 ? openSender(name) : openReceiver(name));
+    expect(() => openReceiver(name)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_BUSY' }));
+    endpoints.pop()!.close();
+    endpoints.push(openReceiver(name));
+    for (const e of endpoints) e.close();
+  });
+});
+
+describe('mpmc across processes', () => {
+  it('2 senders × 2 receivers, 2 M mixed-size messages: none lost, none duplicated, order kept', async () => {
+    const name = channelName('mp-2x2');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 18 });
+    const receivers = [runChild('mpmc-recv.mjs', [name, 'async'], 240_000), runChild('mpmc-recv.mjs', [name, 'sync'], 240_000)];
+    const senders = [runChild('mpmc-send.mjs', [name, '1', '1000000', 'try'], 240_000),
+      runChild('mpmc-send.mjs', [name, '2', '1000000', 'batch'], 240_000)];
+    for (const result of await Promise.all(senders)) {
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    }
+    endChannel(name);
+    const results = await Promise.all(receivers);
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    const tallies = results.map((r) => tallyOf(r.stdout));
+    // Both receivers took part.
+    for (const tally of tallies) expect(tally.count).toBeGreaterThan(0);
+    expectExactlyOnce(tallies, { 1: 1_000_000, 2: 1_000_000 });
+    expect(stats(name).messagesReceived).toBe(2_000_000);
+  }, 300_000);
+
+  it('with semaphores, zero-copy claims and every way of receiving', async () => {
+    const name = channelName('mp-sem');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 14, wait: 'semaphore' });
+    const receivers = ['iterate', 'poll', 'into', 'try'].map((how) => runChild('mpmc-recv.mjs', [name, how], 120_000));
+    const senders = [runChild('mpmc-send.mjs', [name, '1', '60000', 'claim'], 120_000),
+      runChild('mpmc-send.mjs', [name, '2', '60000', 'sync'], 120_000),
+      runChild('mpmc-send.mjs', [name, '3', '60000', 'async', 'end'], 120_000)];
+    // The third ends the channel when done: wait for the others first so nothing is refused.
+    const done = await Promise.all(senders);
+    for (const result of done) expect(result.code, result.stderr).toBe(0);
+    const results = await Promise.all(receivers);
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    expectExactlyOnce(results.map((r) => tallyOf(r.stdout)), { 1: 60_000, 2: 60_000, 3: 60_000 });
+  }, 150_000);
+
+  it('worker threads and processes share one channel', async () => {
+    const name = channelName('mp-mixed');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 16 });
+    const worker = (role: 'send' | 'recv', args: string[]) => new Promise<string>((resolve, reject) => {
+      const w = new Worker(fixture('mpmc-worker.mjs'), { workerData: { role, args } });
+      let last = '';
+      w.on('message', (m: string) => { last = m; });
+      w.on('error', reject);
+      w.on('exit', (code) => (code === 0 ? resolve(last) : reject(new Error(`worker exited ${code}`))));
+    });
+    const receivers = [worker('recv', [name]), runChild('mpmc-recv.mjs', [name, 'async'], 120_000).then((r) => {
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    })];
+    const senders = [worker('send', [name, '1', '100000']), worker('send', [name, '2', '100000']),
+      runChild('mpmc-send.mjs', [name, '3', '100000', 'async'], 120_000)];
+    await Promise.all(senders);
+    endChannel(name);
+    const outputs = await Promise.all(receivers);
+    expectExactlyOnce(outputs.map(tallyOf), { 1: 100_000, 2: 100_000, 3: 100_000 });
+  }, 150_000);
+});
+
+describe('mpmc gc', () => {
+  it('removes an mpmc channel only when every endpoint is gone and one died', async () => {
+    const name = channelName('mp-gc');
+    createChannel(name, { mode: 'mpmc', capacity: 1024 });
+    const receiver = openReceiver(name);
+    const child = runChild('mpmc-send.mjs', [name, '1', 'forever', 'async'], 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    process.kill(child.pid, 'SIGKILL');
+    await child;
+    expect(gc({ prefix: name })).toEqual([]); // the receiver is alive
+    const s = stats(name);
+    expect(s.senders).toEqual([expect.objectContaining({ pid: child.pid, dead: true, open: false })]);
+    expect(s.receivers).toEqual([expect.objectContaining({ pid: process.pid, open: true, dead: false })]);
+    receiver.close();
+    expect(gc({ prefix: name })).toEqual([name]);
+  });
+});
