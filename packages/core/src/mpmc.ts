@@ -80,21 +80,33 @@ class MpmcRing {
     this.countSlot = (this.slotBase + layout.SLOT_MESSAGES) >> 3;
   }
 
-  /** Takes the first free slot (repairing what its last holder left); ERR_RINGWIRE_BUSY if none. */
+  /**
+   * Takes a free slot, preferring one never used or closed cleanly: a slot whose holder died
+   * keeps that record (stats, ERR_RINGWIRE_PEER_DEAD) until no other is free. Repairs what
+   * a dead holder left before using its slot. ERR_RINGWIRE_BUSY if every slot is held.
+   */
   private openSlot(kind: number): number {
-    for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
-      if (!this.segment.lock(layout.SLOT_LOCK_BASE + slot)) continue;
-      const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
-      // A pid left behind: its holder died without closing. We own its leftovers now.
-      if (Atomics.load(this.i32, (base + layout.SLOT_PID) >> 2) !== 0) this.adopt(slot);
-      Atomics.store(this.i32, (base + layout.SLOT_KIND) >> 2, kind);
-      Atomics.store(this.i32, (base + layout.SLOT_THREAD) >> 2, threadId);
-      Atomics.store(this.i32, (base + layout.SLOT_INTENT) >> 2, 0);
-      Atomics.store(this.i32, (base + layout.SLOT_PID) >> 2, process.pid);
-      return slot;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
+        const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
+        if (pass === 0 && Atomics.load(this.i32, (base + layout.SLOT_PID) >> 2) !== 0) continue;
+        if (this.takeSlot(slot, kind)) return slot;
+      }
     }
     throw new RingwireError('ERR_RINGWIRE_BUSY',
       `channel '${this.name}' already has ${layout.MAX_SLOTS} open endpoints, the most an mpmc channel can have`);
+  }
+
+  private takeSlot(slot: number, kind: number): boolean {
+    if (!this.segment.lock(layout.SLOT_LOCK_BASE + slot)) return false;
+    const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
+    // A pid left behind: its holder died without closing. We own its leftovers now.
+    if (Atomics.load(this.i32, (base + layout.SLOT_PID) >> 2) !== 0) this.adopt(slot);
+    Atomics.store(this.i32, (base + layout.SLOT_KIND) >> 2, kind);
+    Atomics.store(this.i32, (base + layout.SLOT_THREAD) >> 2, threadId);
+    Atomics.store(this.i32, (base + layout.SLOT_INTENT) >> 2, 0);
+    Atomics.store(this.i32, (base + layout.SLOT_PID) >> 2, process.pid);
+    return true;
   }
 
   /** Repairs the record a dead holder of `slot` may have left claimed or taken. */

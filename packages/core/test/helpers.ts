@@ -28,8 +28,11 @@ export interface ChildResult {
 }
 
 /** Runs a fixture script in a child process (built JS), failing after `timeoutMs`. */
-export function runChild(file: string, args: string[], timeoutMs = 60_000): Promise<ChildResult> & { pid: number } {
-  const child = spawn(process.execPath, [fixture(file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function runChild(file: string, args: string[], timeoutMs = 60_000,
+  env?: Record<string, string>): Promise<ChildResult> & { pid: number; output(): string } {
+  const child = spawn(process.execPath, [fixture(file), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: env === undefined ? process.env : { ...process.env, ...env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => { stdout += chunk; });
@@ -45,7 +48,7 @@ export function runChild(file: string, args: string[], timeoutMs = 60_000): Prom
       resolve({ code, signal, stdout, stderr });
     });
   });
-  return Object.assign(done, { pid: child.pid! });
+  return Object.assign(done, { pid: child.pid!, output: () => stdout });
 }
 
 /** Resolves when `predicate` holds, polling; rejects after `timeoutMs`. */

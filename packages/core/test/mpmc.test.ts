@@ -265,3 +265,109 @@ describe('mpmc gc', () => {
     expect(gc({ prefix: name })).toEqual([name]);
   });
 });
+
+/** The "<id> <seq>" lines a reporting receiver printed (what it had received). */
+function reported(stdout: string): Array<[number, number]> {
+  return stdout.split('\n').filter((l) => /^\d+ \d+$/.test(l)).map((l) => l.split(' ').map(Number) as [number, number]);
+}
+
+describe('mpmc with endpoints that die', () => {
+  it('a sender killed between claim and commit: receivers skip its claim and get all it committed', async () => {
+    const name = channelName('mp-claimkill');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 14 });
+    const receiver = openReceiver(name);
+    const stalled = runChild('mpmc-send.mjs', [name, '1', '100000', 'try'], 30_000,
+      { RINGWIRE_TEST_STALL_AFTER_CLAIM: '3001' });
+    const tally = new Tally();
+    // Until the claim stalls, take what arrives (the sender may fill the ring first).
+    while (!stalled.output().includes('stalled')) {
+      const message = receiver.tryRecv();
+      if (message !== undefined) tally.add(message);
+      else await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const live = runChild('mpmc-send.mjs', [name, '2', '2000', 'async'], 30_000);
+    // Everything behind the uncommitted claim waits for it, while its sender lives.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (let m = receiver.tryRecv(); m !== undefined; m = receiver.tryRecv()) tally.add(m);
+    expect(tally.senders.get(1)?.count).toBe(3000);
+    expect(tally.senders.get(2)).toBeUndefined();
+    process.kill(stalled.pid, 'SIGKILL');
+    expect((await stalled).signal).toBe('SIGKILL');
+    const started = performance.now();
+    while ((tally.senders.get(2)?.count ?? 0) < 2000) {
+      const message = await receiver.recv({ timeout: 5000 });
+      tally.add(message!);
+    }
+    // Repaired within a park slice (1 s) and a liveness check of the next wait.
+    expect(performance.now() - started).toBeLessThan(4000);
+    expect((await live).code).toBe(0);
+    expect(tally.senders.get(1)?.count).toBe(3000); // 0..2999: the 3001st was never committed
+    expect(receiver.tryRecv()).toBeUndefined();
+    expect(stats(name).senders).toEqual([expect.objectContaining({ pid: stalled.pid, dead: true })]);
+    receiver.close();
+  });
+
+  it('a receiver killed while holding a taken message: that message is lost, the ring goes on', async () => {
+    const name = channelName('mp-takekill');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 15 });
+    const victim = runChild('mpmc-recv.mjs', [name, 'async', 'report'], 30_000,
+      { RINGWIRE_TEST_STALL_AFTER_TAKE: '500' });
+    const sender = openSender(name);
+    let seq = 0;
+    while (!victim.output().includes('stalled')) {
+      if (!sender.trySend(makeTagged(7, seq))) await new Promise((resolve) => setTimeout(resolve, 1));
+      else seq++;
+    }
+    // The stalled receiver holds its message: the ring cannot pass it.
+    const blocked = seq;
+    for (let i = 0; i < 2000 && sender.trySend(makeTagged(7, seq)); i++) seq++;
+    expect(sender.trySend(makeTagged(7, seq))).toBe(false);
+    process.kill(victim.pid, 'SIGKILL');
+    const victimResult = await victim;
+    const rescuer = openReceiver(name);
+    const tally = new Tally();
+    const total = seq + 3000;
+    // A sender that finds the ring full repairs the dead receiver's record and goes on.
+    const sending = (async () => {
+      for (; seq < total; seq++) await sender.send(makeTagged(7, seq), { timeout: 5000 });
+    })();
+    while (tally.count < total - 500) tally.add((await rescuer.recv({ timeout: 5000 }))!);
+    await sending;
+    expect(rescuer.tryRecv()).toBeUndefined();
+    const got = new Set(reported(victimResult.stdout).map(([, s]) => s));
+    expect(got.size).toBe(499);
+    for (let s = 0; s < total; s++) if (tally.senders.get(7)!.bits[s >> 3] & (1 << (s & 7))) got.add(s);
+    // At most once: exactly one message, the one the dead receiver held, is missing.
+    expect(got.size).toBe(total - 1);
+    expect(blocked).toBeGreaterThan(499);
+    sender.close();
+    rescuer.close();
+  });
+
+  it('a receiver whose only sender died gets ERR_RINGWIRE_PEER_DEAD after draining', async () => {
+    const name = channelName('mp-peerdead');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 12 });
+    const receiver = openReceiver(name);
+    const child = runChild('mpmc-send.mjs', [name, '1', '11', 'async'], 30_000, { RINGWIRE_TEST_STALL_AFTER_CLAIM: '11' });
+    await new Promise<void>((resolve) => { const t = setInterval(() => { if (child.output().includes('stalled')) { clearInterval(t); resolve(); } }, 5); });
+    process.kill(child.pid, 'SIGKILL');
+    await child;
+    for (let i = 0; i < 10; i++) expect(readTagged(await receiver.recv({ timeout: 5000 }))).toEqual([1, i]);
+    await expect(receiver.recv({ timeout: 10_000 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_PEER_DEAD' });
+    expect(() => receiver.recvSync({ timeout: 10_000 })).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_PEER_DEAD' }));
+    receiver.close();
+  });
+
+  it('a sender on a full ring whose receivers all died gets ERR_RINGWIRE_PEER_DEAD', async () => {
+    const name = channelName('mp-peerdead2');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 10 });
+    const victim = runChild('mpmc-recv.mjs', [name, 'async'], 30_000);
+    await new Promise<void>((resolve) => { const t = setInterval(() => { if (victim.output().includes('open')) { clearInterval(t); resolve(); } }, 5); });
+    process.kill(victim.pid, 'SIGKILL');
+    await victim;
+    const sender = openSender(name);
+    while (sender.trySend('x'.repeat(100)));
+    await expect(sender.send('y', { timeout: 10_000 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_PEER_DEAD' });
+    sender.close();
+  });
+});
