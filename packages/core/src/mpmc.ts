@@ -462,6 +462,8 @@ export class MpmcReceiver extends Receiver {
   private takenSize = 0;
   private batchWake = false;
   private takes = 0;
+  /** A record is taken and not yet released (a poll() handler closed the receiver). */
+  private holding = false;
 
   /** @internal Use openReceiver(). */
   constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
@@ -512,6 +514,7 @@ export class MpmcReceiver extends Receiver {
       if (state === ABANDONED || word0 < 0) {
         // A skip record, or the claim of a sender that died: take it, deliver nothing.
         if (this.takeAt(t, index << 2, word1, size)) {
+          this.holding = false;
           this.ring.release(t, index << 2, size, this.takenWord1);
           this.wakePeer();
         }
@@ -533,6 +536,7 @@ export class MpmcReceiver extends Receiver {
     this.takenPosition = position;
     this.takenWord1 = taken;
     this.takenSize = size;
+    this.holding = true;
     return true;
   }
 
@@ -543,6 +547,7 @@ export class MpmcReceiver extends Receiver {
   }
 
   protected release(header: number, _length: number, inBatch = false): void {
+    this.holding = false;
     this.ring.count(++this.received);
     this.ring.release(this.takenPosition, header, this.takenSize, this.takenWord1);
     if (inBatch) this.batchWake = true;
@@ -590,6 +595,14 @@ export class MpmcReceiver extends Receiver {
   }
 
   protected override releaseRing(): void {
+    if (this.holding) {
+      // Closed from inside a poll() handler: the handler had the message; free its space.
+      this.holding = false;
+      this.ring.count(++this.received);
+      this.ring.release(this.takenPosition, HEADER_SIZE + (this.takenPosition & this.mask),
+        this.takenSize, this.takenWord1);
+      this.wakePeer();
+    }
     Atomics.store(this.i32, this.ring.intentWord, 0);
   }
 }

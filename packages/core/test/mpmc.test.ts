@@ -177,6 +177,27 @@ describe('mpmc in one process', () => {
     receiver.close();
   });
 
+  it('a receiver closed inside its poll() handler gives the message’s space back', () => {
+    const name = channelName('mp-pollclose');
+    createChannel(name, { mode: 'mpmc', capacity: 1024 });
+    const sender = openSender(name);
+    const receiver = openReceiver(name);
+    sender.trySend('first');
+    sender.trySend('second');
+    const seen: string[] = [];
+    receiver.poll((bytes, offset, length) => {
+      seen.push(Buffer.from(bytes.subarray(offset, offset + length)).toString());
+      receiver.close();
+    });
+    expect(seen).toEqual(['first']);
+    const next = openReceiver(name);
+    expect(Buffer.from(next.tryRecv()!).toString()).toBe('second');
+    expect(stats(name).bytesUsed).toBe(0);
+    expect(stats(name).messagesReceived).toBe(2);
+    sender.close();
+    next.close();
+  });
+
   it('refuses more than 48 open endpoints with ERR_RINGWIRE_BUSY, and reuses closed slots', () => {
     const name = channelName('mp-slots');
     createChannel(name, { mode: 'mpmc', capacity: 1024 });
