@@ -322,7 +322,7 @@ export class MpmcSender extends Sender {
       if ((word1 & ~mask) === lap && (word1 & STATE_MASK) !== FREE) {
         // Claimed already, C not yet moved past it: help.
         const claimed = this.ring.recordSize(i32[index], offset);
-        if (claimed < 0 || (c & ALIGN_MASK) !== 0) {
+        if (claimed < 0 || (c & ALIGN_MASK) !== 0 || (word1 & STATE_MASK) > ABANDONED) {
           this.ring.recheck(CLAIM_WORD, c, `record at claim position ${c >>> 0} has an impossible length`);
           continue;
         }

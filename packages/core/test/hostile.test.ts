@@ -156,3 +156,57 @@ describe('a peer writing nonsense into a live channel', () => {
     openReceiver(name).close();
   });
 });
+
+describe('mpmc peers that write nonsense', () => {
+  const open = (capacity = 4096) => {
+    const name = channelName('mphost');
+    createChannel(name, { capacity, mode: 'mpmc' });
+    return name;
+  };
+  const H = layout.HEADER_SIZE;
+
+  it('a committed record longer than a message can be: ERR_RINGWIRE_CORRUPT', () => {
+    const name = open();
+    const receiver = openReceiver(name);
+    poke(name, H, 5000);
+    poke(name, H + 4, layout.REC_COMMITTED);
+    expect(() => receiver.tryRecv()).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    receiver.close();
+  });
+
+  it('a record running past the end of the ring, or a skip of an odd size: ERR_RINGWIRE_CORRUPT', () => {
+    const name = open();
+    const receiver = openReceiver(name);
+    poke(name, layout.OFF_TAKE_POSITION, 4096 - 16);
+    poke(name, H + 4096 - 16, 100);
+    poke(name, H + 4096 - 12, layout.REC_COMMITTED);
+    expect(() => receiver.tryRecv()).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    poke(name, H + 4096 - 16, (layout.SKIP | 12) >>> 0);
+    expect(() => receiver.tryRecv()).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    receiver.close();
+  });
+
+  it('impossible positions: ERR_RINGWIRE_CORRUPT for the sender', () => {
+    const name = open();
+    const sender = openSender(name);
+    poke(name, layout.OFF_CLAIM_POSITION, 5);
+    expect(() => sender.trySend('x')).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    poke(name, layout.OFF_CLAIM_POSITION, 0);
+    poke(name, layout.OFF_RELEASE_POSITION, 1 << 20);
+    expect(() => sender.trySend('x')).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    poke(name, layout.OFF_RELEASE_POSITION, 0);
+    // A unit that should be free (R is past it) holds something else.
+    poke(name, H + 4, 7 | (3 << layout.SLOT_SHIFT));
+    expect(() => sender.trySend('x')).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    sender.close();
+  });
+
+  it('a claim naming an endpoint slot that cannot exist: ERR_RINGWIRE_CORRUPT from the wait', async () => {
+    const name = open();
+    const receiver = openReceiver(name);
+    poke(name, H, 3);
+    poke(name, H + 4, (63 << layout.SLOT_SHIFT) | layout.REC_CLAIMED);
+    await expect(receiver.recv({ timeout: 5000 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_CORRUPT' });
+    receiver.close();
+  });
+});

@@ -47,6 +47,45 @@ describe('layout', () => {
     receiver.close();
   });
 
+  it('mpmc records, positions and slots sit where the layout says', () => {
+    const name = channelName('mprecords');
+    const capacity = 4096;
+    createChannel(name, { capacity, mode: 'mpmc' });
+    const sender = openSender(name);
+    sender.trySend('abcdefghijk'); // 11 bytes: a 24-byte record
+    let bytes = readFileSync(`/dev/shm/rw.${name}`);
+    const slot = (i: number, field: number) => bytes.readUInt32LE(layout.OFF_SLOTS + i * layout.SLOT_SIZE + field);
+    expect(bytes.readUInt32LE(layout.OFF_MODE)).toBe(layout.MODE_MPMC);
+    expect(bytes.readUInt32LE(layout.OFF_CLAIM_POSITION)).toBe(24);
+    expect(slot(0, layout.SLOT_PID)).toBe(process.pid);
+    expect(slot(0, layout.SLOT_KIND)).toBe(layout.KIND_SENDER);
+    expect(slot(0, layout.SLOT_INTENT)).toBe(0 | layout.INTENT_VALID);
+    expect(bytes.readDoubleLE(layout.OFF_SLOTS + layout.SLOT_MESSAGES)).toBe(1);
+    expect(bytes.readUInt32LE(layout.HEADER_SIZE)).toBe(11);
+    // word1: lap 0 | owner slot 0 | COMMITTED
+    expect(bytes.readUInt32LE(layout.HEADER_SIZE + 4)).toBe((0 << layout.SLOT_SHIFT) | layout.REC_COMMITTED);
+    expect(bytes.subarray(layout.HEADER_SIZE + 8, layout.HEADER_SIZE + 19).toString()).toBe('abcdefghijk');
+    const receiver = openReceiver(name);
+    expect(Buffer.from(receiver.tryRecv()!).toString()).toBe('abcdefghijk');
+    bytes = readFileSync(`/dev/shm/rw.${name}`);
+    expect(slot(1, layout.SLOT_KIND)).toBe(layout.KIND_RECEIVER);
+    expect(bytes.readUInt32LE(layout.OFF_TAKE_POSITION)).toBe(24);
+    expect(bytes.readUInt32LE(layout.OFF_RELEASE_POSITION)).toBe(24);
+    // Released by the receiver in slot 1; the body is FREE for the next lap: (0, capacity).
+    expect(bytes.readUInt32LE(layout.HEADER_SIZE + 4)).toBe((1 << layout.SLOT_SHIFT) | layout.REC_RELEASED);
+    for (const unit of [8, 16]) {
+      expect(bytes.readUInt32LE(layout.HEADER_SIZE + unit)).toBe(0);
+      expect(bytes.readUInt32LE(layout.HEADER_SIZE + unit + 4)).toBe(capacity);
+    }
+    // The slot table fills the rest of the header, after the release line.
+    expect(layout.OFF_SLOTS + layout.MAX_SLOTS * layout.SLOT_SIZE).toBeLessThanOrEqual(layout.HEADER_SIZE);
+    expect(Math.floor(layout.OFF_RELEASE_POSITION / layout.LINE_SIZE)).toBeGreaterThan(Math.floor(layout.OFF_STATE / layout.LINE_SIZE));
+    expect(layout.OFF_SLOTS).toBeGreaterThanOrEqual(layout.OFF_RELEASE_POSITION + layout.LINE_SIZE);
+    sender.close();
+    receiver.close();
+    expect(readFileSync(`/dev/shm/rw.${name}`).readUInt32LE(layout.OFF_SLOTS + layout.SLOT_PID)).toBe(0);
+  });
+
   it('every mutable word has a line of its own, inside the header', () => {
     const lines = [
       [layout.OFF_PRODUCER_POSITION],
