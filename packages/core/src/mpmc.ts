@@ -155,14 +155,28 @@ class MpmcRing {
    */
   release(position: number, header: number, size: number, taken: number): void {
     const nextLap = ((position & ~this.mask) + this.capacity) | 0;
-    if (nextLap !== this.freeLap || this.freeValue === 0n) {
-      this.freeLap = nextLap;
-      this.freeValue = pack(0, nextLap);
+    const i32 = this.i32;
+    const end = (header + size) >> 2;
+    if (size <= 256) {
+      // Small records: plain stores beat a BigInt fill.
+      for (let i = (header + RECORD_HEADER_SIZE) >> 2; i < end; i += 2) {
+        i32[i] = 0;
+        i32[i + 1] = nextLap;
+      }
+    } else {
+      if (nextLap !== this.freeLap || this.freeValue === 0n) {
+        this.freeLap = nextLap;
+        this.freeValue = pack(0, nextLap);
+      }
+      this.big64.fill(this.freeValue, (header + RECORD_HEADER_SIZE) >> 3, end >> 1);
     }
-    this.big64.fill(this.freeValue, (header + RECORD_HEADER_SIZE) >> 3, (header + size) >> 3);
     // seq_cst: the body rewrite above happens-before any producer's claim of this space.
-    Atomics.store(this.i32, (header >> 2) + 1, (taken & ~STATE_MASK) | RELEASED);
-    if (Atomics.load(this.i32, RELEASE_WORD) === position) this.advanceRelease();
+    Atomics.store(i32, (header >> 2) + 1, (taken & ~STATE_MASK) | RELEASED);
+    // The common case, our record at R: move R past it, then over any released after it.
+    if (Atomics.load(i32, RELEASE_WORD) === position
+      && Atomics.compareExchange(i32, RELEASE_WORD, position, (position + size) | 0) === position) {
+      this.advanceRelease();
+    }
   }
 
   /** Moves R over every released record at it. */
