@@ -1,7 +1,7 @@
 // MPMC endpoints: the protocol of layout.h ("MPMC protocol") in JavaScript. Any number of
-// senders and receivers (up to MAX_SLOTS in all) share one ring: senders claim a record by a
-// 64-bit CAS on its header, receivers take one by a CAS on its state word, and space comes
-// back to the senders in ring order as records are released. Nothing read from the segment
+// senders and receivers (up to MAX_SLOTS in all) share one ring: senders claim a record (or
+// a batch's run of records) by a CAS on its header, receivers take records by a CAS on the
+// take position, and space comes back to the senders in ring order as records are released. Nothing read from the segment
 // is trusted: every length and position is checked before use, and an impossible one is
 // re-read (it may just be stale) before it is reported as ERR_RINGWIRE_CORRUPT.
 import { writeSync } from 'node:fs';
@@ -20,13 +20,13 @@ const TAKE_WORD = layout.OFF_TAKE_POSITION >> 2;
 const RELEASE_WORD = layout.OFF_RELEASE_POSITION >> 2;
 const STATE_MASK = layout.STATE_MASK;
 const SLOT_SHIFT = layout.SLOT_SHIFT;
-const OWNER_AND_STATE = layout.SLOT_FIELD_MASK | layout.STATE_MASK;
 const FREE = layout.REC_FREE;
 const CLAIMED = layout.REC_CLAIMED;
 const COMMITTED = layout.REC_COMMITTED;
-const TAKEN = layout.REC_TAKEN;
 const RELEASED = layout.REC_RELEASED;
 const ABANDONED = layout.REC_ABANDONED;
+/** A batch claims at most this many bytes of records at once. */
+const BATCH_BYTES = 1 << 16;
 /** word0 of a skip record, as Int32Array reads it: negative. */
 const SKIP = layout.SKIP | 0;
 const SKIP_SIZE_MASK = 0x7fffffff;
@@ -55,15 +55,19 @@ export interface PeerCount {
   dead: number;
 }
 
+/** Byte offset of slot `slot`'s field at `field`. */
+const slotField = (slot: number, field: number) => layout.OFF_SLOTS + slot * layout.SLOT_SIZE + field;
+
 /**
  * The ring as one endpoint sees it: its slot, the shared positions, and the steps both
  * kinds of endpoint take (validating, releasing, repairing what dead endpoints left).
  */
 class MpmcRing {
   readonly slot: number;
-  readonly slotBase: number;
   readonly intentWord: number;
+  readonly sizeWord: number;
   readonly countSlot: number;
+  readonly ownerBits: number;
   private readonly big64: BigInt64Array;
   private readonly mask: number;
   private freeLap = 0;
@@ -75,9 +79,14 @@ class MpmcRing {
     this.big64 = new BigInt64Array(segment.buffer);
     this.mask = capacity - 1;
     this.slot = this.openSlot(kind);
-    this.slotBase = layout.OFF_SLOTS + this.slot * layout.SLOT_SIZE;
-    this.intentWord = (this.slotBase + layout.SLOT_INTENT) >> 2;
-    this.countSlot = (this.slotBase + layout.SLOT_MESSAGES) >> 3;
+    this.intentWord = slotField(this.slot, layout.SLOT_INTENT) >> 2;
+    this.sizeWord = slotField(this.slot, layout.SLOT_SIZE_OR_END) >> 2;
+    this.countSlot = slotField(this.slot, layout.SLOT_MESSAGES) >> 3;
+    this.ownerBits = this.slot << SLOT_SHIFT;
+  }
+
+  get pidOffset(): number {
+    return slotField(this.slot, layout.SLOT_PID);
   }
 
   /**
@@ -88,8 +97,7 @@ class MpmcRing {
   private openSlot(kind: number): number {
     for (let pass = 0; pass < 2; pass++) {
       for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
-        const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
-        if (pass === 0 && Atomics.load(this.i32, (base + layout.SLOT_PID) >> 2) !== 0) continue;
+        if (pass === 0 && Atomics.load(this.i32, slotField(slot, layout.SLOT_PID) >> 2) !== 0) continue;
         if (this.takeSlot(slot, kind)) return slot;
       }
     }
@@ -99,32 +107,24 @@ class MpmcRing {
 
   private takeSlot(slot: number, kind: number): boolean {
     if (!this.segment.lock(layout.SLOT_LOCK_BASE + slot)) return false;
-    const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
+    const word = (field: number) => slotField(slot, field) >> 2;
     // A pid left behind: its holder died without closing. We own its leftovers now.
-    if (Atomics.load(this.i32, (base + layout.SLOT_PID) >> 2) !== 0) this.adopt(slot);
-    Atomics.store(this.i32, (base + layout.SLOT_KIND) >> 2, kind);
-    Atomics.store(this.i32, (base + layout.SLOT_THREAD) >> 2, threadId);
-    Atomics.store(this.i32, (base + layout.SLOT_INTENT) >> 2, 0);
-    Atomics.store(this.i32, (base + layout.SLOT_PID) >> 2, process.pid);
+    if (Atomics.load(this.i32, word(layout.SLOT_PID)) !== 0) this.repairSlot(slot);
+    Atomics.store(this.i32, word(layout.SLOT_KIND), kind);
+    Atomics.store(this.i32, word(layout.SLOT_THREAD), threadId);
+    Atomics.store(this.i32, word(layout.SLOT_INTENT), 0);
+    Atomics.store(this.i32, word(layout.SLOT_PID), process.pid);
     return true;
-  }
-
-  /** Repairs the record a dead holder of `slot` may have left claimed or taken. */
-  private adopt(slot: number): void {
-    const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
-    const intent = Atomics.load(this.i32, (base + layout.SLOT_INTENT) >> 2);
-    if ((intent & layout.INTENT_VALID) === 0) return;
-    const position = intent & ~ALIGN_MASK;
-    const word1 = Atomics.load(this.i32, this.headerWord(position) + 1);
-    if ((word1 & ~this.mask) === (position & ~this.mask)
-      && ((word1 >>> SLOT_SHIFT) & 63) === slot) {
-      this.repairRecord(position, word1);
-    }
   }
 
   /** Int32Array index of the header (word0) of the record at `position`. */
   headerWord(position: number): number {
     return (HEADER_SIZE + (position & this.mask)) >> 2;
+  }
+
+  /** Whether `word1` is the header of a record (not FREE) at a position of lap `lap`. */
+  isRecordOfLap(word1: number, lap: number): boolean {
+    return (word1 & ~this.mask) === lap && (word1 & STATE_MASK) !== FREE;
   }
 
   /**
@@ -143,17 +143,31 @@ class MpmcRing {
     return size <= this.capacity - offset ? size : -1;
   }
 
+  /**
+   * The size of the claim at `position` (word1 `word1`, CLAIMED), from its owner's slot: the
+   * owner stored it before claiming and keeps it until its next claim. -1 if the slot does
+   * not say so (the claim has moved on meanwhile, or a peer wrote nonsense).
+   */
+  claimSize(position: number, word1: number): number {
+    const owner = (word1 >>> SLOT_SHIFT) & 63;
+    if (owner >= layout.MAX_SLOTS) return -1;
+    if (Atomics.load(this.i32, slotField(owner, layout.SLOT_INTENT) >> 2) !== (position | layout.INTENT_VALID)) return -1;
+    const size = Atomics.load(this.i32, slotField(owner, layout.SLOT_SIZE_OR_END) >> 2);
+    if (size < RECORD_HEADER_SIZE || (size & ALIGN_MASK) !== 0 || size > this.capacity - (position & this.mask)) return -1;
+    return size;
+  }
+
   /** Throws ERR_RINGWIRE_CORRUPT unless the shared word at `index` moved on from `seen`. */
   recheck(index: number, seen: number, what: string): void {
     if (Atomics.load(this.i32, index) === seen) throw corrupt(this.name, what);
   }
 
   /**
-   * Releases the record at `position` (header at mapping offset `header`, `size` bytes,
-   * word1 `taken` in state TAKEN): its body becomes FREE for the next lap, so stale bytes
-   * can never read as a header; then its state; then R moves if it was waiting for it.
+   * Releases the taken record at `position` (header at mapping offset `header`, `size`
+   * bytes): its body becomes FREE for the next lap, so stale bytes can never read as a
+   * header; then its state. Moves R past it (and on) unless `deferR` (a batch moves R once).
    */
-  release(position: number, header: number, size: number, taken: number): void {
+  release(position: number, header: number, size: number, deferR = false): void {
     const nextLap = ((position & ~this.mask) + this.capacity) | 0;
     const i32 = this.i32;
     const end = (header + size) >> 2;
@@ -171,9 +185,9 @@ class MpmcRing {
       this.big64.fill(this.freeValue, (header + RECORD_HEADER_SIZE) >> 3, end >> 1);
     }
     // seq_cst: the body rewrite above happens-before any producer's claim of this space.
-    Atomics.store(i32, (header >> 2) + 1, (taken & ~STATE_MASK) | RELEASED);
-    // The common case, our record at R: move R past it, then over any released after it.
-    if (Atomics.load(i32, RELEASE_WORD) === position
+    Atomics.store(i32, (header >> 2) + 1, (position & ~this.mask) | this.ownerBits | RELEASED);
+    // The common case, the record at R: move R past it, then over any released after it.
+    if (!deferR && Atomics.load(i32, RELEASE_WORD) === position
       && Atomics.compareExchange(i32, RELEASE_WORD, position, (position + size) | 0) === position) {
       this.advanceRelease();
     }
@@ -196,43 +210,118 @@ class MpmcRing {
   }
 
   /**
-   * Repairs the record at `position` whose word1 was `word1` if its owner is dead: takes the
-   * owner's slot lock (so no one else repairs it at once), and if the record is unchanged,
-   * a CLAIMED one becomes ABANDONED (receivers skip it) and a TAKEN one is released (its
-   * message is lost: delivery is at most once). True if it repaired.
+   * A sender died between claim and commit at T: once its lock is ours, its claim becomes a
+   * skip record (ABANDONED) the receivers pass over. True if it repaired.
    */
-  repairIfOwnerDead(position: number, word1: number): boolean {
+  repairClaim(position: number, word1: number): boolean {
     const owner = (word1 >>> SLOT_SHIFT) & 63;
     if (owner >= layout.MAX_SLOTS) {
       throw corrupt(this.name, `record at position ${position >>> 0} names endpoint slot ${owner}`);
     }
     if (owner === this.slot || !this.segment.lock(layout.SLOT_LOCK_BASE + owner)) return false;
     try {
-      if (Atomics.load(this.i32, this.headerWord(position) + 1) !== word1) return false;
-      return this.repairRecord(position, word1);
+      return this.abandon(position, word1);
     } finally {
       this.segment.unlock(layout.SLOT_LOCK_BASE + owner);
     }
   }
 
-  private repairRecord(position: number, word1: number): boolean {
+  /** With the owner's lock held: CLAIMED -> ABANDONED, sized from the owner's slot. */
+  private abandon(position: number, word1: number): boolean {
     const index = this.headerWord(position);
+    if (Atomics.load(this.i32, index + 1) !== word1) return false;
+    const size = this.claimSize(position, word1);
+    if (size < 0) throw corrupt(this.name, `claim at position ${position >>> 0} has no size in its owner's slot`);
+    this.i32[index] = SKIP | size;
+    if (Atomics.compareExchange(this.i32, index + 1, word1, (word1 & ~STATE_MASK) | ABANDONED) !== word1) return false;
+    this.wakeAll();
+    return true;
+  }
+
+  /**
+   * A receiver died while holding the record at R (taken, not released): once the lock of
+   * the lowest dead slot whose run covers it is ours, its run is released. True if it did.
+   */
+  repairTaken(): boolean {
+    const r = Atomics.load(this.i32, RELEASE_WORD);
+    if (r === Atomics.load(this.i32, TAKE_WORD)) return false;
+    const word1 = Atomics.load(this.i32, this.headerWord(r) + 1);
     const state = word1 & STATE_MASK;
-    let repaired = false;
-    if (state === CLAIMED) {
-      repaired = Atomics.compareExchange(this.i32, index + 1, word1,
-        (word1 & ~STATE_MASK) | ABANDONED) === word1;
-    } else if (state === TAKEN) {
+    if ((word1 & ~this.mask) !== (r & ~this.mask) || (state !== COMMITTED && state !== ABANDONED)) return false;
+    let dead = -1;
+    for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
+      if (slot === this.slot || !this.covers(slot, r)) continue;
+      if (this.segment.isLockedByOther(layout.SLOT_LOCK_BASE + slot)) return false; // a live one: wait
+      if (dead < 0) dead = slot;
+    }
+    if (dead < 0 || !this.segment.lock(layout.SLOT_LOCK_BASE + dead)) return false;
+    try {
+      if (!this.covers(dead, r)) return false;
+      this.releaseRun(dead);
+      return true;
+    } finally {
+      this.segment.unlock(layout.SLOT_LOCK_BASE + dead);
+    }
+  }
+
+  /** Whether `slot` is a receiver whose intent (a taken run) covers `position`. */
+  private covers(slot: number, position: number): boolean {
+    if (Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2) !== layout.KIND_RECEIVER) return false;
+    const intent = Atomics.load(this.i32, slotField(slot, layout.SLOT_INTENT) >> 2);
+    if ((intent & layout.INTENT_VALID) === 0) return false;
+    const end = Atomics.load(this.i32, slotField(slot, layout.SLOT_SIZE_OR_END) >> 2);
+    const start = intent & ~ALIGN_MASK;
+    return ((position - start) | 0) >= 0 && ((end - position) | 0) > 0;
+  }
+
+  /**
+   * With `slot`'s lock held: releases every record of its taken run not yet released (from
+   * R on: what is before R was released), then clears its intent.
+   */
+  private releaseRun(slot: number): void {
+    const intent = Atomics.load(this.i32, slotField(slot, layout.SLOT_INTENT) >> 2);
+    const end = Atomics.load(this.i32, slotField(slot, layout.SLOT_SIZE_OR_END) >> 2);
+    let position = intent & ~ALIGN_MASK;
+    const r = Atomics.load(this.i32, RELEASE_WORD);
+    if (((r - position) | 0) > 0) position = r;
+    if (((end - position) | 0) > this.capacity) throw corrupt(this.name, `endpoint slot ${slot} holds an impossible run`);
+    while (((end - position) | 0) > 0) {
+      const index = this.headerWord(position);
+      const word1 = Atomics.load(this.i32, index + 1);
+      const state = word1 & STATE_MASK;
       const size = this.recordSize(this.i32[index], position & this.mask);
-      if (size < 0) throw corrupt(this.name, `taken record at position ${position >>> 0} has an impossible length`);
-      this.release(position, index << 2, size, word1);
-      repaired = true;
+      if ((word1 & ~this.mask) !== (position & ~this.mask) || size < 0
+        || (state !== COMMITTED && state !== ABANDONED && state !== RELEASED)) {
+        throw corrupt(this.name, `the run endpoint slot ${slot} took holds an impossible record at ${position >>> 0}`);
+      }
+      if (state !== RELEASED) this.release(position, index << 2, size, true);
+      position = (position + size) | 0;
     }
-    if (repaired) {
-      this.wake(layout.OFF_DATA_SIGNAL, layout.OFF_RECEIVER_WAITERS);
-      this.wake(layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS);
+    Atomics.store(this.i32, slotField(slot, layout.SLOT_INTENT) >> 2, 0);
+    this.advanceRelease();
+    this.wakeAll();
+  }
+
+  /** An endpoint opening into a dead holder's slot: repairs what its intent covers. */
+  private repairSlot(slot: number): void {
+    const intent = Atomics.load(this.i32, slotField(slot, layout.SLOT_INTENT) >> 2);
+    if ((intent & layout.INTENT_VALID) === 0) return;
+    const kind = Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2);
+    if (kind === layout.KIND_RECEIVER) {
+      this.releaseRun(slot);
+      return;
     }
-    return repaired;
+    const position = intent & ~ALIGN_MASK;
+    const word1 = Atomics.load(this.i32, this.headerWord(position) + 1);
+    if (kind === layout.KIND_SENDER && (word1 & ~this.mask) === (position & ~this.mask)
+      && (word1 & STATE_MASK) === CLAIMED && ((word1 >>> SLOT_SHIFT) & 63) === slot) {
+      this.abandon(position, word1);
+    }
+  }
+
+  wakeAll(): void {
+    this.wake(layout.OFF_DATA_SIGNAL, layout.OFF_RECEIVER_WAITERS);
+    this.wake(layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS);
   }
 
   private wake(signal: number, waitersOffset: number): void {
@@ -249,9 +338,8 @@ class MpmcRing {
   peers(kind: number): PeerCount {
     const count = { live: 0, dead: 0 };
     for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
-      const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
-      if (slot === this.slot || Atomics.load(this.i32, (base + layout.SLOT_KIND) >> 2) !== kind
-        || Atomics.load(this.i32, (base + layout.SLOT_PID) >> 2) === 0) continue;
+      if (slot === this.slot || Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2) !== kind
+        || Atomics.load(this.i32, slotField(slot, layout.SLOT_PID) >> 2) === 0) continue;
       if (this.segment.isLockedByOther(layout.SLOT_LOCK_BASE + slot)) count.live++;
       else count.dead++;
     }
@@ -273,19 +361,19 @@ function peerDead(name: string, peer: string, dead: number): RingwireError {
     + `nothing more will come from them (a new ${peer} may open the channel)`);
 }
 
+const recordBytes = (length: number) => (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
+
 /** The sending end of an MPMC channel. */
 export class MpmcSender extends Sender {
   protected readonly pidOffset: number;
   private readonly ring: MpmcRing;
-  private readonly big64: BigInt64Array;
   private readonly bytes: Buffer;
-  private readonly ownerBits: number;
   private sent: number;
   private claims = 0;
   /** Header offset of a claim tryClaim handed out and commit() has not published, or -1. */
   private claimedHeader = -1;
-  /** word1 (state CLAIMED) of the record claim() returned. */
-  private claimedWord1 = 0;
+  /** Position of the record claim() returned. */
+  private claimedPosition = 0;
   /** R when a send last found the ring full: space has come back once it moves. */
   private blockedRelease = 0;
 
@@ -304,10 +392,8 @@ export class MpmcSender extends Sender {
     }, 'sender');
     this.ring = new MpmcRing(segment, this.i32, this.f64, this.capacity, this.maxMessage,
       this.name, layout.KIND_SENDER);
-    this.pidOffset = this.ring.slotBase + layout.SLOT_PID;
-    this.big64 = new BigInt64Array(segment.buffer);
+    this.pidOffset = this.ring.pidOffset;
     this.bytes = Buffer.from(segment.buffer);
-    this.ownerBits = this.ring.slot << SLOT_SHIFT;
     this.sent = this.ring.initialCount();
   }
 
@@ -316,12 +402,13 @@ export class MpmcSender extends Sender {
   }
 
   /**
-   * Claims a record for a `length`-byte message (`size` bytes with its header); returns the
-   * mapping offset of its header, or -1 when the ring is too full now. Claims and commits a
-   * skip record first where the message would straddle the end of the ring.
+   * Claims `size` bytes (one record, or a batch's run) at the claim position; returns the
+   * mapping offset of the first header, or -1 when the ring is too full now. Claims and
+   * commits a skip record first where the claim would straddle the end of the ring.
    */
-  private claim(length: number, size: number): number {
+  private claim(size: number): number {
     const i32 = this.i32;
+    const ring = this.ring;
     const capacity = this.capacity;
     const mask = this.mask;
     for (;;) {
@@ -333,11 +420,13 @@ export class MpmcSender extends Sender {
       const index = (HEADER_SIZE + offset) >> 2;
       const lap = c & ~mask;
       const word1 = Atomics.load(i32, index + 1);
-      if ((word1 & ~mask) === lap && (word1 & STATE_MASK) !== FREE) {
+      if (ring.isRecordOfLap(word1, lap)) {
         // Claimed already, C not yet moved past it: help.
-        const claimed = this.ring.recordSize(i32[index], offset);
-        if (claimed < 0 || (c & ALIGN_MASK) !== 0 || (word1 & STATE_MASK) > ABANDONED) {
-          this.ring.recheck(CLAIM_WORD, c, `record at claim position ${c >>> 0} has an impossible length`);
+        const state = word1 & STATE_MASK;
+        const claimed = state === CLAIMED ? ring.claimSize(c, word1)
+          : state <= ABANDONED ? ring.recordSize(i32[index], offset) : -1;
+        if (claimed < 0 || (c & ALIGN_MASK) !== 0) {
+          ring.recheck(CLAIM_WORD, c, `record at claim position ${c >>> 0} has an impossible header`);
           continue;
         }
         Atomics.compareExchange(i32, CLAIM_WORD, c, (c + claimed) | 0);
@@ -345,10 +434,11 @@ export class MpmcSender extends Sender {
       }
       const used = (c - r) | 0;
       if (used < 0 || used > capacity || (c & ALIGN_MASK) !== 0) {
-        this.ring.recheck(CLAIM_WORD, c, `claim position ${c >>> 0} is impossible with release position ${r >>> 0}`);
+        ring.recheck(CLAIM_WORD, c, `claim position ${c >>> 0} is impossible with release position ${r >>> 0}`);
         continue;
       }
       const tail = capacity - offset;
+      if (size > capacity) return -1;
       const padding = size > tail;
       const claimSize = padding ? tail : size;
       if (capacity - used < claimSize) {
@@ -358,47 +448,119 @@ export class MpmcSender extends Sender {
       // R is past the record that last used this unit, so it must be free for this lap.
       if (word1 !== lap
         && ((word1 & ~mask) !== ((lap - capacity) | 0) || (word1 & STATE_MASK) !== RELEASED)) {
-        this.ring.recheck(CLAIM_WORD, c, `ring unit at claim position ${c >>> 0} is not free although released`);
+        ring.recheck(CLAIM_WORD, c, `ring unit at claim position ${c >>> 0} is not free although released`);
         continue;
       }
-      i32[this.ring.intentWord] = c | layout.INTENT_VALID;
-      const expected = pack(i32[index], word1);
-      const claimedWord1 = lap | this.ownerBits | CLAIMED;
-      const word0 = padding ? SKIP | claimSize : length;
-      // The claim: one CAS that writes length, lap, owner and state together.
-      if (Atomics.compareExchange(this.big64, index >> 1, expected, pack(word0, claimedWord1)) !== expected) {
-        continue;
-      }
+      // Our slot says how big the claim is before the claim exists (see layout.h).
+      i32[ring.sizeWord] = claimSize;
+      i32[ring.intentWord] = c | layout.INTENT_VALID;
+      if (Atomics.compareExchange(i32, index + 1, word1, lap | ring.ownerBits | CLAIMED) !== word1) continue;
       Atomics.compareExchange(i32, CLAIM_WORD, c, (c + claimSize) | 0);
       if (padding) {
-        Atomics.store(i32, index + 1, lap | this.ownerBits | COMMITTED);
+        i32[index] = SKIP | claimSize;
+        Atomics.store(i32, index + 1, lap | ring.ownerBits | COMMITTED);
         continue;
       }
       if (STALL_AFTER_CLAIM !== 0 && ++this.claims === STALL_AFTER_CLAIM) stallForever();
-      this.claimedWord1 = claimedWord1;
+      this.claimedPosition = c;
       return index << 2;
     }
   }
 
-  /** Publishes the claimed record at `header`. */
-  private publish(header: number): void {
-    // seq_cst: publishes the payload written before it (receivers acquire word1).
-    Atomics.store(this.i32, (header >> 2) + 1, (this.claimedWord1 & ~STATE_MASK) | COMMITTED);
-    this.ring.count(++this.sent);
+  /** Publishes the claimed record at `header` (length `length`). */
+  private publish(header: number, length: number): void {
+    const index = header >> 2;
+    this.i32[index] = length;
+    // seq_cst: publishes the payload and length written before it (receivers acquire word1).
+    Atomics.store(this.i32, index + 1, (this.claimedPosition & ~this.mask) | this.ring.ownerBits | COMMITTED);
+  }
+
+  private put(data: Message, at: number, length: number): void {
+    if (typeof data === 'string') this.bytes.write(data, at, length, 'utf8');
+    else this.u8.set(data, at);
   }
 
   protected write(data: Message, length: number, deferPublish = false): boolean {
-    const header = this.claim(length, (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK);
+    const header = this.claim(recordBytes(length));
     if (header < 0) return false;
-    if (typeof data === 'string') this.bytes.write(data, header + RECORD_HEADER_SIZE, length, 'utf8');
-    else this.u8.set(data, header + RECORD_HEADER_SIZE);
-    this.publish(header);
+    this.put(data, header + RECORD_HEADER_SIZE, length);
+    this.publish(header, length);
+    this.ring.count(++this.sent);
     if (!deferPublish) this.wakePeer();
     return true;
   }
 
   protected flush(): void {
     this.wakePeer();
+  }
+
+  /**
+   * Sends messages[start..end) in order, as many as fit now, with one claim for the run (up
+   * to 64 KiB of records at a time) and at most one wake. Returns how many it sent. A
+   * message that can never fit stops the batch there; the next call starting with it throws
+   * ERR_RINGWIRE_TOO_LARGE.
+   */
+  override trySendMany(messages: readonly Message[], start = 0, end = messages.length): number {
+    this.ensureSendable();
+    if (!Array.isArray(messages)) throw invalidArg('messages must be an array');
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > messages.length) {
+      throw invalidArg(`start and end must be integers within the array (0..${messages.length})`);
+    }
+    if (this.queue.length !== 0) return 0;
+    let sent = 0;
+    const lengths: number[] = [];
+    const most = Math.min(BATCH_BYTES, this.capacity >>> 2);
+    while (start + sent < end) {
+      // Size the next run: at most a quarter of the ring, and (when the first message
+      // fits there) no further than the end of the ring, to spare a skip record.
+      lengths.length = 0;
+      let bytes = 0;
+      const tail = this.capacity - (Atomics.load(this.i32, CLAIM_WORD) & this.mask);
+      for (let i = start + sent; i < end; i++) {
+        let length: number;
+        try {
+          length = this.measure(messages[i]);
+        } catch (error) {
+          if (sent + lengths.length === 0) throw error;
+          break;
+        }
+        if (lengths.length !== 0 && (bytes + recordBytes(length) > most
+          || (bytes <= tail && bytes + recordBytes(length) > tail))) break;
+        lengths.push(length);
+        bytes += recordBytes(length);
+      }
+      if (lengths.length === 0) break;
+      let header = this.claim(bytes);
+      // Too full for the run: try its first half, and so on.
+      while (header < 0 && lengths.length > 1) {
+        lengths.length = lengths.length >> 1;
+        bytes = 0;
+        for (const length of lengths) bytes += recordBytes(length);
+        header = this.claim(bytes);
+      }
+      if (header < 0) break;
+      // The records after the first are committed with plain stores; the first one's
+      // seq_cst commit publishes them all.
+      const first = header;
+      let position = this.claimedPosition;
+      const lap = position & ~this.mask;
+      for (let k = 0; k < lengths.length; k++) {
+        const length = lengths[k];
+        this.put(messages[start + sent + k], header + RECORD_HEADER_SIZE, length);
+        if (k !== 0) {
+          this.i32[header >> 2] = length;
+          this.i32[(header >> 2) + 1] = lap | this.ring.ownerBits | COMMITTED;
+        }
+        header += recordBytes(length);
+        position += recordBytes(length);
+      }
+      this.publish(first, lengths[0]);
+      sent += lengths.length;
+      this.sent += lengths.length;
+      this.ring.count(this.sent);
+    }
+    if (sent !== 0) this.wakePeer();
+    return sent;
   }
 
   /**
@@ -414,9 +576,10 @@ export class MpmcSender extends Sender {
     if (length > this.maxMessage) throw this.tooLarge(length);
     if (this.claimedHeader >= 0) throw invalidArg('an mpmc sender holds one claim at a time: commit() it first');
     if (this.queue.length !== 0) return -1;
-    const header = this.claim(length, (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK);
+    const header = this.claim(recordBytes(length));
     if (header < 0) return -1;
     this.claimedHeader = header;
+    this.i32[header >> 2] = length;
     return header + RECORD_HEADER_SIZE;
   }
 
@@ -424,8 +587,9 @@ export class MpmcSender extends Sender {
   commit(): void {
     this.ensureOpen();
     if (this.claimedHeader < 0) return;
-    this.publish(this.claimedHeader);
+    this.publish(this.claimedHeader, this.i32[this.claimedHeader >> 2]);
     this.claimedHeader = -1;
+    this.ring.count(++this.sent);
     this.wakePeer();
   }
 
@@ -434,15 +598,13 @@ export class MpmcSender extends Sender {
   }
 
   /**
-   * While the ring is full: a receiver that died while copying the record at R holds all
-   * space back; repair it. With no receiver alive and one dead, ERR_RINGWIRE_PEER_DEAD.
+   * While the ring is full: a receiver that died while holding the record at R (or before
+   * moving R past what it released) holds all space back; repair it. With no receiver alive and one dead, ERR_RINGWIRE_PEER_DEAD.
    */
   protected override checkLiveness(): void {
-    const r = Atomics.load(this.i32, RELEASE_WORD);
-    const word1 = Atomics.load(this.i32, this.ring.headerWord(r) + 1);
-    if ((word1 & ~this.mask) === (r & ~this.mask) && (word1 & STATE_MASK) === TAKEN
-      && this.ring.repairIfOwnerDead(r, word1)) return;
-    if (this.isReady()) return;
+    // A receiver that died between releasing a poll() batch and moving R left R behind.
+    this.ring.advanceRelease();
+    if (this.isReady() || this.ring.repairTaken() || this.isReady()) return;
     const { live, dead } = this.ring.peers(layout.KIND_RECEIVER);
     if (live === 0 && dead !== 0 && !this.isReady()) throw peerDead(this.name, 'receiver', dead);
   }
@@ -450,9 +612,10 @@ export class MpmcSender extends Sender {
   /** An uncommitted claim is abandoned (receivers skip it) rather than left to block them. */
   protected override releaseRing(): void {
     if (this.claimedHeader >= 0) {
-      const index = (this.claimedHeader >> 2) + 1;
-      Atomics.compareExchange(this.i32, index, this.claimedWord1,
-        (this.claimedWord1 & ~STATE_MASK) | ABANDONED);
+      const index = this.claimedHeader >> 2;
+      const word1 = (this.claimedPosition & ~this.mask) | this.ring.ownerBits | CLAIMED;
+      this.i32[index] = SKIP | recordBytes(this.i32[index]);
+      Atomics.compareExchange(this.i32, index + 1, word1, (word1 & ~STATE_MASK) | ABANDONED);
       this.claimedHeader = -1;
       this.wakePeer();
     }
@@ -464,17 +627,15 @@ export class MpmcSender extends Sender {
 export class MpmcReceiver extends Receiver {
   protected readonly pidOffset: number;
   private readonly ring: MpmcRing;
-  private readonly ownerBits: number;
   private received: number;
-  /** What peek() found: the record's position, word1 and size. */
+  /** What peek() found: the record's position and size. */
   private peekPosition = 0;
-  private peekWord1 = 0;
   private peekSize = 0;
   /** The record acquire() took. */
   private takenPosition = 0;
-  private takenWord1 = 0;
   private takenSize = 0;
-  private batchWake = false;
+  /** Releases in a poll() batch leave R and the wake to finishBatch(). */
+  private batchReleased = false;
   private takes = 0;
   /** A record is taken and not yet released (a poll() handler closed the receiver). */
   private holding = false;
@@ -494,14 +655,13 @@ export class MpmcReceiver extends Receiver {
     }, 'receiver');
     this.ring = new MpmcRing(segment, this.i32, this.f64, this.capacity, this.maxMessage,
       this.name, layout.KIND_RECEIVER);
-    this.pidOffset = this.ring.slotBase + layout.SLOT_PID;
-    this.ownerBits = this.ring.slot << SLOT_SHIFT;
+    this.pidOffset = this.ring.pidOffset;
     this.received = this.ring.initialCount();
   }
 
   /**
    * What is at T: a message (its header offset, with peek state set), or -1 for nothing
-   * yet. Takes and releases skip records on the way; helps T past records already taken.
+   * yet. Takes and releases skip records on the way.
    */
   protected peek(): number {
     const i32 = this.i32;
@@ -517,45 +677,46 @@ export class MpmcReceiver extends Receiver {
       if (state === FREE || state === CLAIMED) return -1;
       const word0 = i32[index];
       const size = this.ring.recordSize(word0, offset);
-      if (size < 0 || state > ABANDONED || (t & ALIGN_MASK) !== 0) {
+      if (size < 0 || (state !== COMMITTED && state !== ABANDONED) || (t & ALIGN_MASK) !== 0) {
         this.ring.recheck(TAKE_WORD, t, `record at take position ${t >>> 0} has an impossible header`);
-        continue;
-      }
-      if (state === TAKEN || state === RELEASED) {
-        Atomics.compareExchange(i32, TAKE_WORD, t, (t + size) | 0);
         continue;
       }
       if (state === ABANDONED || word0 < 0) {
         // A skip record, or the claim of a sender that died: take it, deliver nothing.
-        if (this.takeAt(t, index << 2, word1, size)) {
+        if (this.takeRecord(t, size)) {
           this.holding = false;
-          this.ring.release(t, index << 2, size, this.takenWord1);
+          this.ring.release(t, index << 2, size);
+          i32[this.ring.intentWord] = 0;
           this.wakePeer();
         }
         continue;
       }
       this.peekPosition = t;
-      this.peekWord1 = word1;
       this.peekSize = size;
       this.recordLength = word0;
       return index << 2;
     }
   }
 
-  private takeAt(position: number, header: number, word1: number, size: number): boolean {
-    this.i32[this.ring.intentWord] = position | layout.INTENT_VALID;
-    const taken = (word1 & ~OWNER_AND_STATE) | this.ownerBits | TAKEN;
-    if (Atomics.compareExchange(this.i32, (header >> 2) + 1, word1, taken) !== word1) return false;
-    Atomics.compareExchange(this.i32, TAKE_WORD, position, (position + size) | 0);
+  /** Takes the `size`-byte record at T = `position` (one CAS on T); false if another did. */
+  private takeRecord(position: number, size: number): boolean {
+    const i32 = this.i32;
+    const end = (position + size) | 0;
+    // Our slot says what we take before we take it (a repairer reads it if we die).
+    i32[this.ring.sizeWord] = end;
+    i32[this.ring.intentWord] = position | layout.INTENT_VALID;
+    if (Atomics.compareExchange(i32, TAKE_WORD, position, end) !== position) {
+      i32[this.ring.intentWord] = 0;
+      return false;
+    }
     this.takenPosition = position;
-    this.takenWord1 = taken;
     this.takenSize = size;
     this.holding = true;
     return true;
   }
 
-  protected acquire(header: number): boolean {
-    if (!this.takeAt(this.peekPosition, header, this.peekWord1, this.peekSize)) return false;
+  protected acquire(): boolean {
+    if (!this.takeRecord(this.peekPosition, this.peekSize)) return false;
     if (STALL_AFTER_TAKE !== 0 && ++this.takes === STALL_AFTER_TAKE) stallForever();
     return true;
   }
@@ -563,19 +724,24 @@ export class MpmcReceiver extends Receiver {
   protected release(header: number, _length: number, inBatch = false): void {
     this.holding = false;
     this.ring.count(++this.received);
-    this.ring.release(this.takenPosition, header, this.takenSize, this.takenWord1);
-    if (inBatch) this.batchWake = true;
-    else this.wakePeer();
-  }
-
-  protected finishBatch(): void {
-    if (this.batchWake) {
-      this.batchWake = false;
+    this.ring.release(this.takenPosition, header, this.takenSize, inBatch);
+    if (inBatch) {
+      this.batchReleased = true;
+    } else {
+      this.i32[this.ring.intentWord] = 0;
       this.wakePeer();
     }
   }
 
-  /** 1: a message or something to help along at T; 0: nothing; -1: a claim not yet committed. */
+  protected finishBatch(): void {
+    if (!this.batchReleased) return;
+    this.batchReleased = false;
+    this.i32[this.ring.intentWord] = 0;
+    this.ring.advanceRelease();
+    this.wakePeer();
+  }
+
+  /** 1: a record at T; 0: nothing; -1: a claim not yet committed. */
   private stateAtT(): number {
     const t = Atomics.load(this.i32, TAKE_WORD);
     const word1 = Atomics.load(this.i32, this.ring.headerWord(t) + 1);
@@ -600,7 +766,7 @@ export class MpmcReceiver extends Receiver {
     const t = Atomics.load(this.i32, TAKE_WORD);
     const word1 = Atomics.load(this.i32, this.ring.headerWord(t) + 1);
     if ((word1 & ~this.mask) === (t & ~this.mask) && (word1 & STATE_MASK) === CLAIMED) {
-      this.ring.repairIfOwnerDead(t, word1);
+      this.ring.repairClaim(t, word1);
       return;
     }
     if (this.isReady()) return;
@@ -613,10 +779,10 @@ export class MpmcReceiver extends Receiver {
       // Closed from inside a poll() handler: the handler had the message; free its space.
       this.holding = false;
       this.ring.count(++this.received);
-      this.ring.release(this.takenPosition, HEADER_SIZE + (this.takenPosition & this.mask),
-        this.takenSize, this.takenWord1);
+      this.ring.release(this.takenPosition, HEADER_SIZE + (this.takenPosition & this.mask), this.takenSize);
       this.wakePeer();
     }
+    if (this.batchReleased) this.finishBatch();
     Atomics.store(this.i32, this.ring.intentWord, 0);
   }
 }

@@ -65,6 +65,7 @@ export interface Layout {
   readonly SLOT_KIND: number;
   readonly SLOT_INTENT: number;
   readonly SLOT_MESSAGES: number;
+  readonly SLOT_SIZE_OR_END: number;
   readonly SLOT_LOCK_BASE: number;
   readonly KIND_SENDER: number;
   readonly KIND_RECEIVER: number;
@@ -75,7 +76,6 @@ export interface Layout {
   readonly REC_FREE: number;
   readonly REC_CLAIMED: number;
   readonly REC_COMMITTED: number;
-  readonly REC_TAKEN: number;
   readonly REC_RELEASED: number;
   readonly REC_ABANDONED: number;
   readonly SKIP: number;

@@ -68,25 +68,25 @@
 // The same header lines, read differently, plus a release line and an endpoint slot table:
 //
 //   producer line  (128)  claim position C  (a hint: where the next claim is tried)
-//   consumer line  (256)  take position T   (the next record to take)
+//   consumer line  (256)  take position T   (records before T are taken)
 //   receiver wait  (384)  data epoch, receiver waiters
 //   sender wait    (512)  space epoch, sender waiters
 //   state line     (640)  STATE_ENDED (set by any sender's end())
 //   release line   (768)  release position R (space before R is free for producers)
 //   slot table     (1024..4095)  MAX_SLOTS slots of SLOT_SIZE bytes, one per open endpoint:
-//        +0 pid  +4 thread  +8 kind  +12 intent  +16 messages (float64)
+//        +0 pid  +4 thread  +8 kind  +12 intent  +16 messages (float64)  +24 intent end/size
 //
 // R <= T <= C <= R + capacity (wrapping uint32 arithmetic). Records use the same 8-byte
 // header, with both words meaningful:
 //
 //   word0 (+0): the payload length, or SKIP | record size for a skip record (padding to the
-//               end of the ring, or the space of a record whose producer died);
+//               end of the ring, or the space of a claim whose sender died);
 //   word1 (+4): lap | slot << 3 | state.  lap = the record position & ~(capacity - 1): with
 //               the ring offset (where the header sits) it names the record's position, so a
 //               header left from an earlier lap can never pass for a current one. slot is
-//               the endpoint that last moved the record; state is one of
-//               FREE -> CLAIMED -> COMMITTED -> TAKEN -> RELEASED, or CLAIMED -> ABANDONED
-//               -> TAKEN when its producer died.
+//               the endpoint that last moved the record; state is FREE, CLAIMED, COMMITTED,
+//               RELEASED or ABANDONED (a claim whose sender died; a skip record to receivers).
+//               A record between R and T is taken (its receiver is copying it) until RELEASED.
 //
 // Every 8-byte unit of the ring is at any time either inside a live record, a header of the
 // previous lap in state RELEASED, or FREE for the current lap: (0, lap). A new segment is
@@ -95,45 +95,51 @@
 // read as a header. (This is the MPMC cost of robustness: released space is written once
 // more. Aeron's many-to-one ring zeroes consumed space for the same reason.)
 //
-//   claim (sender, slot s, record of `size` bytes at position c):
-//     load C (acquire) = c; load the header at c. If it holds a record of lap(c), help:
-//     CAS C c -> c + its size, retry. Load R; if c + size - R > capacity the ring is full.
-//     If the record would straddle the end of the ring, first claim a skip record to the
-//     end (and commit it at once). Store slot.intent = c | 1. Then the claim itself: one
-//     64-bit CAS of the header from FREE(lap(c)) or RELEASED(lap(c) - capacity) to
-//     (length, lap(c) | s << 3 | CLAIMED). The CAS is the claim: it cannot succeed twice
-//     for one position, and it writes the length with the state, so anyone who finds the
-//     claim knows its size even if the producer dies the next instant. Then CAS C c -> c +
-//     size (anyone may do this step; it fails harmlessly if someone did).
-//   commit: write the payload; (if a claim shrinks: store the new length in word0 and
-//     write a skip record over the rest, both before:) store word1 = lap | s | COMMITTED
-//     (seq_cst: release publishes payload and length). Then wake receivers (below).
+//   claim (sender, slot s, `size` bytes at position c — one record, or a run of records a
+//     batch writes at once): load C = c, then R (acquire), then word1 at c. If it holds a
+//     record of lap(c), help: CAS C c -> c + its size (from the owner slot's intent size
+//     while CLAIMED, from word0 after), retry. If c + size - R > capacity the ring is full.
+//     If the claim would straddle the end of the ring, first claim a skip record to the end
+//     (and commit it at once). Store slot.size = size, then slot.intent = c | 1. Then the
+//     claim itself: CAS word1 from FREE(lap(c)) or RELEASED(lap(c) - capacity) (the exact
+//     value read) to lap | s << 3 | CLAIMED. The CAS cannot succeed twice for one position,
+//     and the claimer's slot says how big the claim is, so anyone who finds the claim can
+//     size it even if the sender dies the next instant (its intent stays until its next
+//     claim, after this one is committed). Then CAS C c -> c + size (anyone may).
+//   commit: write the payload and word0 (a batch writes each record of its run, headers
+//     committed with plain stores, word0 and state of the first record last) and store
+//     word1 = lap | s | COMMITTED (seq_cst: release publishes everything before it). Then
+//     wake receivers (below).
 //   take (receiver, slot s): load T = t (acquire); load word1 at t (acquire): COMMITTED or
-//     ABANDONED of lap(t) means a record is there (anything else: empty, or a claim not
-//     yet committed). Read word0, bounds-check it, store slot.intent = t | 1, CAS word1 ->
-//     lap | s | TAKEN. The winner owns the record; every receiver that finds it TAKEN or
-//     RELEASED at T helps: CAS T t -> t + size.
-//   release: the owner copies the payload out, rewrites the body as FREE(lap + capacity),
-//     stores word1 = lap | s | RELEASED (seq_cst), and if R == t advances R: while the
-//     header at R is RELEASED of lap(R), CAS R -> R + size. Then wake senders (below).
-//     A producer never claims space before R, so a slow receiver still copying a record
-//     keeps it from being overwritten.
+//     ABANDONED of lap(t) means a record is there (anything else: empty, or a claim not yet
+//     committed). Read word0 and bounds-check it. A receiver may take a run of consecutive
+//     committed records at once (up to the end of the ring). Store slot.size = end of the
+//     run, slot.intent = t | 1, then CAS T t -> end: the winner owns the records (a loser
+//     clears its intent and retries).
+//   release: the owner copies a payload out, rewrites the body as FREE(lap + capacity),
+//     stores word1 = lap | s | RELEASED (seq_cst), and if R == t CASes R past it, then moves
+//     R over every RELEASED record of the right lap at R. It clears its intent once its
+//     run is released. Then wake senders (below). A producer never claims space before R,
+//     so a slow receiver still copying a record keeps it from being overwritten.
 //
 //   Messages from one sender are delivered in its order: its records have increasing
-//   positions, and a receiver only ever takes the record at T.
+//   positions, and receivers take records only at T.
 //
 // Liveness and repair. Each open endpoint holds an open-file-description lock on byte
 // SLOT_LOCK_BASE + slot of the segment file; the kernel drops it when the process dies.
 // Whoever wants to repair a record left by slot x first takes x's lock (non-blocking): if
 // it gets it, x is dead (or closed) and the repairer now owns x's leftovers, alone:
-//   - CLAIMED by x at T (producer died between claim and commit): CAS -> ABANDONED. The
-//     receivers take it like any record and skip it. Nothing x committed is lost.
-//   - TAKEN by x at R (receiver died while copying): the record is released as if x had
-//     finished (body rewritten FREE, RELEASED). The message is lost: delivery is at most
-//     once. (It cannot be handed back: other receivers already moved past it.)
+//   - CLAIMED by x at T (sender died between claim and commit): word0 = SKIP | x's intent
+//     size, then CAS word1 -> ABANDONED. Receivers take it like any record and skip it.
+//     Nothing x committed is lost.
+//   - COMMITTED at R < T, inside the run x's intent covers (receiver died while copying):
+//     every record of x's run not yet RELEASED is released as if x had finished. Those
+//     messages are lost: delivery is at most once (they cannot be handed back, since other
+//     receivers have moved past them). When several dead slots cover the record, the lowest
+//     is used, so two repairers never work on one run; a live one covering it means wait.
 // An endpoint opening into a slot whose pid is nonzero (its last holder died without
-// closing) repairs the records at that slot's intent the same way before using the slot.
-// Receivers waiting at a CLAIMED record, and senders waiting for space at a TAKEN one,
+// closing) repairs what that slot's intent covers the same way before using the slot.
+// Receivers waiting at a CLAIMED record, and senders waiting for space at a taken one,
 // check the owner's lock before every park and after every park slice.
 //
 // Waking with several sleepers: a data or space word is an epoch, not a flag. A parker
@@ -150,8 +156,9 @@
 // and its header write leaves a zeroed gap only a timeout can unblock. Vyukov's bounded
 // MPMC queue claims through a per-slot sequence, which makes every claim and take
 // self-identifying, but its slots are fixed-size. Here the claim is a CAS on the record
-// header itself, carrying lap, owner and length the way Vyukov's sequence does, over
-// Aeron-style variable records; the claim position is only a hint that anyone advances.
+// header itself, stamped with its lap the way Vyukov's sequence is, over Aeron-style
+// variable records, and the claim position is only a hint that anyone advances. Taking is
+// one CAS on T, and both sides can move a run of records per CAS (batches).
 //
 // Nothing read from the segment is trusted: readers check every position distance against
 // capacity, every length against max_message and the bytes actually published, and report
@@ -223,6 +230,7 @@ constexpr uint32_t SLOT_THREAD = 4;
 constexpr uint32_t SLOT_KIND = 8;
 constexpr uint32_t SLOT_INTENT = 12;
 constexpr uint32_t SLOT_MESSAGES = 16;
+constexpr uint32_t SLOT_SIZE_OR_END = 24;  // sender: size of its claim; receiver: end of its run
 constexpr uint32_t SLOT_LOCK_BASE = 2;  // slot i is locked at byte SLOT_LOCK_BASE + i
 constexpr uint32_t KIND_SENDER = 1;
 constexpr uint32_t KIND_RECEIVER = 2;
@@ -234,9 +242,8 @@ constexpr uint32_t SLOT_FIELD_MASK = 63u << SLOT_SHIFT;
 constexpr uint32_t REC_FREE = 0;
 constexpr uint32_t REC_CLAIMED = 1;
 constexpr uint32_t REC_COMMITTED = 2;
-constexpr uint32_t REC_TAKEN = 3;
-constexpr uint32_t REC_RELEASED = 4;
-constexpr uint32_t REC_ABANDONED = 5;
+constexpr uint32_t REC_RELEASED = 3;
+constexpr uint32_t REC_ABANDONED = 4;
 // word0 of a skip record: SKIP | its size in bytes (a multiple of 8, at most capacity).
 constexpr uint32_t SKIP = 0x80000000u;
 
