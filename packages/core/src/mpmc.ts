@@ -9,6 +9,7 @@ import { threadId } from 'node:worker_threads';
 import { corrupt, invalidArg, RingwireError } from './errors.js';
 import { layout, type NativeSegment } from './native.js';
 import type { ResolvedEndpoint } from './options.js';
+import { unpublished } from './endpoint.js';
 import { Receiver } from './receiver.js';
 import { type Message, Sender } from './sender.js';
 import {
@@ -27,6 +28,13 @@ const RELEASED = layout.REC_RELEASED;
 const ABANDONED = layout.REC_ABANDONED;
 /** A batch claims at most this many bytes of records at once. */
 const BATCH_BYTES = 1 << 16;
+/**
+ * A receiver wakes parked senders once it has released an eighth of the ring since it last
+ * did (or at the end of the current JavaScript task, or before it blocks, whichever comes
+ * first), not after each record: a wake is a system call, and a sender woken for one
+ * record's space parks again at once.
+ */
+const WAKE_FRACTION_SHIFT = 3;
 /** word0 of a skip record, as Int32Array reads it: negative. */
 const SKIP = layout.SKIP | 0;
 const SKIP_SIZE_MASK = 0x7fffffff;
@@ -639,6 +647,14 @@ export class MpmcReceiver extends Receiver {
   private takes = 0;
   /** A record is taken and not yet released (a poll() handler closed the receiver). */
   private holding = false;
+  /** Bytes released since senders were last woken; in `unpublished` while nonzero. */
+  private unwoken = 0;
+  private wakeQueued = false;
+  private registered = false;
+  private readonly wakeLater = (): void => {
+    this.wakeQueued = false;
+    if (!this.closed) this.publishNow();
+  };
 
   /** @internal Use openReceiver(). */
   constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
@@ -726,10 +742,11 @@ export class MpmcReceiver extends Receiver {
     this.ring.count(++this.received);
     this.ring.release(this.takenPosition, header, this.takenSize, inBatch);
     if (inBatch) {
+      this.unwoken += this.takenSize;
       this.batchReleased = true;
     } else {
       this.i32[this.ring.intentWord] = 0;
-      this.wakePeer();
+      this.wakeSoon(this.takenSize);
     }
   }
 
@@ -738,6 +755,34 @@ export class MpmcReceiver extends Receiver {
     this.batchReleased = false;
     this.i32[this.ring.intentWord] = 0;
     this.ring.advanceRelease();
+    this.wakeSoon(0);
+  }
+
+  /** Space came back: wake parked senders now, or soon (see WAKE_EVERY). */
+  private wakeSoon(bytes: number): void {
+    this.unwoken += bytes + 1;
+    if (this.unwoken >= this.capacity >>> WAKE_FRACTION_SHIFT) {
+      this.publishNow();
+      return;
+    }
+    if (!this.registered) {
+      this.registered = true;
+      unpublished.add(this);
+    }
+    if (!this.wakeQueued) {
+      this.wakeQueued = true;
+      queueMicrotask(this.wakeLater);
+    }
+  }
+
+  /** @internal Wakes senders for the space released so far (before this thread blocks). */
+  publishNow(): void {
+    if (this.registered) {
+      this.registered = false;
+      unpublished.delete(this);
+    }
+    if (this.unwoken === 0) return;
+    this.unwoken = 0;
     this.wakePeer();
   }
 
@@ -783,6 +828,7 @@ export class MpmcReceiver extends Receiver {
       this.wakePeer();
     }
     if (this.batchReleased) this.finishBatch();
+    this.publishNow();
     Atomics.store(this.i32, this.ring.intentWord, 0);
   }
 }
