@@ -194,26 +194,33 @@ class MpmcRing {
     }
     // seq_cst: the body rewrite above happens-before any producer's claim of this space.
     Atomics.store(i32, (header >> 2) + 1, (position & ~this.mask) | this.ownerBits | RELEASED);
-    // The common case, the record at R: move R past it, then over any released after it.
-    if (!deferR && Atomics.load(i32, RELEASE_WORD) === position
-      && Atomics.compareExchange(i32, RELEASE_WORD, position, (position + size) | 0) === position) {
-      this.advanceRelease();
+    // The common case, the record at R: move R past it. Records released after it out of
+    // order wait for advanceRelease() (a sender short of space, or the end of a batch).
+    if (!deferR && Atomics.load(i32, RELEASE_WORD) === position) {
+      Atomics.compareExchange(i32, RELEASE_WORD, position, (position + size) | 0);
     }
   }
 
-  /** Moves R over every released record at it. */
+  /** Moves R over every released record at it, with one CAS per attempt. */
   advanceRelease(): void {
+    const i32 = this.i32;
     for (;;) {
-      const r = Atomics.load(this.i32, RELEASE_WORD);
-      const index = this.headerWord(r);
-      const word1 = Atomics.load(this.i32, index + 1);
-      if ((word1 & ~this.mask) !== (r & ~this.mask) || (word1 & STATE_MASK) !== RELEASED) return;
-      const size = this.recordSize(this.i32[index], r & this.mask);
-      if (size < 0) {
-        this.recheck(RELEASE_WORD, r, `released record at position ${r >>> 0} has an impossible length`);
-        continue;
+      const r = Atomics.load(i32, RELEASE_WORD);
+      const t = Atomics.load(i32, TAKE_WORD);
+      let position = r;
+      // Released records are all before T; stop there (or after a lap, if T is nonsense).
+      while (position !== t && ((position - r) | 0) < this.capacity) {
+        const index = this.headerWord(position);
+        const word1 = Atomics.load(i32, index + 1);
+        if ((word1 & ~this.mask) !== (position & ~this.mask) || (word1 & STATE_MASK) !== RELEASED) break;
+        const size = this.recordSize(i32[index], position & this.mask);
+        if (size < 0) {
+          this.recheck(RELEASE_WORD, r, `released record at position ${position >>> 0} has an impossible length`);
+          break;
+        }
+        position = (position + size) | 0;
       }
-      Atomics.compareExchange(this.i32, RELEASE_WORD, r, (r + size) | 0);
+      if (position === r || Atomics.compareExchange(i32, RELEASE_WORD, r, position) === r) return;
     }
   }
 
@@ -450,6 +457,9 @@ export class MpmcSender extends Sender {
       const padding = size > tail;
       const claimSize = padding ? tail : size;
       if (capacity - used < claimSize) {
+        // Released records may wait beyond R (released out of order): move R, look again.
+        ring.advanceRelease();
+        if (Atomics.load(i32, RELEASE_WORD) !== r) continue;
         this.blockedRelease = r;
         return -1;
       }
@@ -602,6 +612,8 @@ export class MpmcSender extends Sender {
   }
 
   protected isReady(): boolean {
+    if (Atomics.load(this.i32, RELEASE_WORD) !== this.blockedRelease) return true;
+    this.ring.advanceRelease();
     return Atomics.load(this.i32, RELEASE_WORD) !== this.blockedRelease;
   }
 
