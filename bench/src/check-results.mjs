@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCENARIO_ORDER, SCENARIOS } from './scenarios/meta.mjs';
-import { EXPECTED, NATIVE_SYSTEMS, RINGWIRE_VARIANTS } from './systems/lists.mjs';
+import { EXPECTED, FANOUT_VARIANTS, NATIVE_SYSTEMS, RINGWIRE_VARIANTS } from './systems/lists.mjs';
 
 const file = process.argv[2]
   ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'results', 'latest.json');
@@ -25,7 +25,7 @@ function checkRow(id, row, where) {
   if (!positive(row.size) || !Number.isInteger(row.size)) problem(`${where}: size ${row.size} is not a positive integer`);
   if (row.value === null) {
     if (!isText(row.reason)) problem(`${where}: value null without a reason`);
-    if (id !== 'S5' && !NATIVE_SYSTEMS.has(row.system)) problem(`${where}: ${row.system} did not run (${row.reason}); only posix-mq and c-* may be missing`);
+    if (!NATIVE_SYSTEMS.has(row.system)) problem(`${where}: ${row.system} did not run (${row.reason}); only posix-mq and c-* may be missing`);
     return;
   }
   if (!positive(row.value)) problem(`${where}: value ${row.value} is not a positive finite number`);
@@ -75,6 +75,20 @@ function checkScenario(scenario) {
   if (id === 'S4') {
     for (const variant of RINGWIRE_VARIANTS) {
       if (!rows.some((r) => r?.system === 'ringwire' && r.variant === variant)) problem(`S4: no ringwire '${variant}' row`);
+    }
+  }
+  if (id === 'S5') {
+    for (const variant of FANOUT_VARIANTS) {
+      if (!rows.some((r) => r?.system === 'ringwire' && r.variant === variant)) problem(`S5: no ringwire '${variant}' row`);
+    }
+    for (const r of rows) {
+      if (r?.value === null || r?.value === undefined || r.consumers === undefined) continue;
+      // The aggregate is the sum of the consumers' rates.
+      if (!Array.isArray(r.consumers) || r.consumers.length !== 2 || !r.consumers.every(nonNegative)) {
+        problem(`S5 ${r.system}${r.variant ? ` ${r.variant}` : ''}: consumers must be two rates`);
+      } else if (Math.abs(r.consumers[0] + r.consumers[1] - r.value) > 2) {
+        problem(`S5 ${r.system}${r.variant ? ` ${r.variant}` : ''}: value ${r.value} is not the sum of the consumers' rates`);
+      }
     }
   }
 }

@@ -21,6 +21,7 @@ const FULL = {
   sweep: { warmupMs: 200, measureMs: 700 },
   sizes: [16, 256, 1024, 4096, 16384, 65536, 1 << 20],
   pingpong: { warmup: 2000, warmupMs: 300, iterations: 20000, parkIterations: 20000 },
+  fan: { warmupMs: 500, measureMs: 2000 },
   idleMs: 5000,
   microMs: 300,
 };
@@ -30,6 +31,7 @@ const QUICK = {
   sweep: { warmupMs: 80, measureMs: 80 },
   sizes: [16, 256, 4096, 65536, 1 << 20],
   pingpong: { warmup: 2000, warmupMs: 150, iterations: 5000, parkIterations: 2000 },
+  fan: { warmupMs: 300, measureMs: 300 },
   idleMs: 2000,
   microMs: 50,
 };

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, USAGE } from './cli.mjs';
 import { installHandlers } from './harness/cleanup.mjs';
 import { profiling } from './harness/spawn.mjs';
+import { runFanOut } from './scenarios/fanout.mjs';
 import { runIdle } from './scenarios/idle.mjs';
 import { runMicro } from './scenarios/micro.mjs';
 import { runPingPong } from './scenarios/pingpong.mjs';
@@ -64,9 +65,7 @@ if (options.profDir) {
 try {
   await runThroughput(ctx);
   if (options.wanted.has('S4')) await runPingPong(ctx);
-  if (options.wanted.has('S5') && (!options.only || options.only.has('ringwire'))) {
-    ctx.record('S5', { system: 'ringwire', size: 64, value: null, reason: 'MPMC channels are not implemented yet' });
-  }
+  if (options.wanted.has('S5')) await runFanOut(ctx);
   if (options.wanted.has('S7')) await runIdle(ctx);
   if (options.wanted.has('micro') && (!options.only || options.only.has('ringwire'))) {
     micro.push(...await runMicro(ctx));

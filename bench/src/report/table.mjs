@@ -53,6 +53,23 @@ function sweepTable(s) {
   }
 }
 
+/** S5: every row against both Unix-socket baselines of the same run. */
+function fanOutTable(s) {
+  const base = (system) => s.results.find((r) => r.system === system && r.value !== null)?.value ?? null;
+  const uds = base('uds');
+  const batched = base('uds-batched');
+  const ratio = (v, b) => (v !== null && b !== null ? formatRatio(v / b) : '-');
+  log(`  ${pad('system', 22)}${pad(s.unit, 12, true)}${pad('÷ uds', 10, true)}${pad('÷ uds-batched', 16, true)}`
+    + `${pad('consumers', 22, true)}  note`);
+  for (const r of s.results) {
+    const name = r.variant ? `${r.system} ${r.variant}` : r.system;
+    const split = Array.isArray(r.consumers) ? r.consumers.map((v) => formatValue(v, s.unit)).join(' + ') : '';
+    const note = r.value === null ? `not run: ${r.reason}` : r.note ?? '';
+    log(`  ${pad(name, 22)}${pad(shown(r, s.unit), 12, true)}${pad(ratio(r.value, uds), 10, true)}`
+      + `${pad(ratio(r.value, batched), 16, true)}${pad(split, 22, true)}  ${note}`);
+  }
+}
+
 /** The ringwire variant each S4 baseline is compared with. */
 function pingPongPeer(system) {
   return system === 'c-spin' ? 'spin' : system === 'c-futex' ? 'park' : 'default';
@@ -88,6 +105,7 @@ export function printTables(results) {
     heading(s);
     if (s.id === 'S3') sweepTable(s);
     else if (s.id === 'S4') pingPongTable(s);
+    else if (s.id === 'S5') fanOutTable(s);
     else if (s.id === 'S7') idleTable(s);
     else rateTable(s);
   }

@@ -4,7 +4,7 @@ export const SCENARIOS = {
   S2: { title: '64-byte messages, the fastest batch path each system offers', unit: 'msg/s' },
   S3: { title: 'throughput by message size; the consumer ends up with a copy it owns', unit: 'GB/s' },
   S4: { title: 'ping-pong round trip of 64 bytes between two processes (value = p50)', unit: 'us' },
-  S5: { title: '2 producers x 2 consumers', unit: 'msg/s' },
+  S5: { title: '64-byte messages, 2 producer processes x 2 consumer processes (aggregate received)', unit: 'msg/s' },
   S7: { title: 'an idle receiver waiting for a message: CPU time of its process (event-loop lag in extra fields)', unit: '%' },
 };
 

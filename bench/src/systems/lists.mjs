@@ -12,6 +12,9 @@ export const NATIVE_SYSTEMS = new Set(['posix-mq', 'c-ring', 'c-spin', 'c-futex'
 export const PINGPONG_SYSTEMS = ['ringwire', 'uds', 'tcp', 'c-spin', 'c-futex'];
 export const RINGWIRE_VARIANTS = ['spin', 'park', 'default'];
 export const IDLE_SYSTEMS = ['ringwire', 'uds'];
+/** S5: ringwire's two rows (variants), then the Unix-socket fan-in/fan-out baselines. */
+export const FANOUT_SYSTEMS = ['ringwire', 'uds', 'uds-batched'];
+export const FANOUT_VARIANTS = ['per-message', 'batched'];
 
 /** The systems each scenario lists, in table order. */
 export const EXPECTED = {
@@ -21,6 +24,6 @@ export const EXPECTED = {
     'posix-mq', 'c-ring', 'js-ceiling'],
   S3: THROUGHPUT_SYSTEMS,
   S4: PINGPONG_SYSTEMS,
-  S5: ['ringwire'],
+  S5: FANOUT_SYSTEMS,
   S7: IDLE_SYSTEMS,
 };

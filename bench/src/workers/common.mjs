@@ -182,3 +182,100 @@ export function adoptConsumer(child, label, post) {
     },
   };
 }
+
+/** Wall-clock milliseconds, with performance.now()'s resolution: comparable across processes. */
+export const wallNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * A measurement window fixed in wall-clock time by the harness (set(start, end)), the same
+ * for every consumer of a group, so that their rates add up to an aggregate over one period.
+ * Call sample(count) now and then: the first sample at or after `start` opens the window,
+ * the first at or after `end` closes it; the rate is the messages between the two over the
+ * time between them (a late sample moves the edge, not the honesty of the rate).
+ */
+export class WindowMeter {
+  constructor() {
+    this.start = Infinity;
+    this.end = Infinity;
+    this.startAt = -1;
+    this.startCount = 0;
+    this.endAt = -1;
+    this.endCount = 0;
+  }
+
+  set(start, end) {
+    this.start = start;
+    this.end = end;
+  }
+
+  get closed() {
+    return this.endAt >= 0;
+  }
+
+  /** Returns true when this sample closed the window. */
+  sample(count) {
+    if (this.endAt >= 0) return false;
+    const at = wallNow();
+    if (this.startAt < 0) {
+      if (at < this.start) return false;
+      this.startAt = at;
+      this.startCount = count;
+      return false;
+    }
+    if (at < this.end) return false;
+    this.endAt = at;
+    this.endCount = count;
+    return true;
+  }
+
+  result() {
+    const seconds = (this.endAt - this.startAt) / 1000;
+    const messages = this.endCount - this.startCount;
+    return { messages, seconds, rate: seconds > 0 ? messages / seconds : 0 };
+  }
+}
+
+/**
+ * An S5 consumer's state (one of several consumers of several producers): its checker (a
+ * FanInChecker), the harness's window and when to sample. Timers also sample at the
+ * window's edges, for a consumer that is parked (or starved) when they pass.
+ */
+export class FanInState {
+  constructor(who, checker) {
+    this.who = who;
+    this.checker = checker;
+    this.meter = new WindowMeter();
+    this.every = sampleEvery(checker.size);
+    this.nextSample = 0;
+    this.timers = [];
+  }
+
+  /** The window, in wallNow() time, from the harness. */
+  window(start, end) {
+    this.meter.set(start, end);
+    for (const at of [start, end]) {
+      this.timers.push(setTimeout(() => this.sample(), Math.max(0, at - wallNow()) + 1));
+    }
+  }
+
+  /** Samples if enough messages came since the last sample; true when the window closed now. */
+  maybeSample() {
+    const count = this.checker.count;
+    if (count < this.nextSample) return false;
+    this.nextSample = count + this.every;
+    return this.sample();
+  }
+
+  sample() {
+    if (!this.meter.sample(this.checker.count)) return false;
+    tell({ ctl: 'result', from: this.who, ...this.meter.result(), bad: this.checker.bad });
+    return true;
+  }
+
+  /** The end: what was received, for the harness's checks (and `extra` to report). */
+  done(extra = {}) {
+    for (const timer of this.timers) clearTimeout(timer);
+    const { checker } = this;
+    tell({ ctl: 'done', from: this.who, received: checker.count, bad: checker.bad, tally: checker.tally(), ...extra });
+  }
+}

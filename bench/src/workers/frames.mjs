@@ -183,3 +183,92 @@ export class Coalescer {
     return writable.write(chunk, this.pool.release);
   }
 }
+
+/**
+ * S5 (several producers): byte 4 of a message also holds the number of the producer that
+ * sent it; its seq counts that producer's messages.
+ */
+export const SENDER_BYTE = 4;
+
+/** Writes `seq` and the producer number `from` into the message of `size` bytes at bytes[offset]. */
+export function stampFrom(bytes, offset, size, seq, from) {
+  stamp(bytes, offset, size, seq);
+  bytes[offset + SENDER_BYTE] = from;
+}
+
+/**
+ * Checks messages from `senders` producers arriving at one of several consumers: each
+ * consumer sees a subsequence of every producer's messages, so per producer the seqs it
+ * gets must only grow (order kept) and the message must be whole and of the right size;
+ * `bad` counts those that are not. Per producer it keeps how many came, their seq sum and
+ * xor and the highest seq: the harness adds these up over the consumers to check that every
+ * message sent arrived exactly once (see exactlyOnce).
+ */
+export class FanInChecker {
+  constructor(size, senders) {
+    this.size = size;
+    this.senders = senders;
+    this.last = new Array(senders).fill(-1);
+    this.counts = new Array(senders).fill(0);
+    this.sums = new Array(senders).fill(0);
+    this.xors = new Array(senders).fill(0);
+    this.maxes = new Array(senders).fill(-1);
+    this.bad = 0;
+    this.count = 0;
+  }
+
+  check(bytes, offset, length) {
+    this.count++;
+    const seq = bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16)
+      | (bytes[offset + 3] << 24);
+    const from = bytes[offset + SENDER_BYTE];
+    if (from >= this.senders || length !== this.size || bytes[offset + length - 1] !== (seq & 0xff)) {
+      this.bad++;
+      return;
+    }
+    if (seq <= this.last[from]) this.bad++;
+    this.last[from] = seq;
+    this.counts[from]++;
+    this.sums[from] += seq;
+    this.xors[from] ^= seq;
+    if (seq > this.maxes[from]) this.maxes[from] = seq;
+  }
+
+  /** What the harness needs to check exactly-once delivery (plain data, for IPC). */
+  tally() {
+    return { counts: this.counts, sums: this.sums, xors: this.xors, maxes: this.maxes };
+  }
+}
+
+/** xor of 0..n-1. */
+function xorUpTo(n) {
+  const m = n - 1;
+  return m < 0 ? 0 : [m, 1, m + 1, 0][m & 3];
+}
+
+/**
+ * Given what each producer sent (seqs 0..sent-1) and each consumer's tally, a description of
+ * the first producer whose messages did not arrive exactly once, or null. With every
+ * consumer's seqs in order (FanInChecker.bad === 0), a count of `sent`, all seqs below `sent`
+ * and the seq sum and xor of 0..sent-1 leave no room for a loss or a duplicate in practice.
+ */
+export function exactlyOnce(sent, tallies) {
+  for (let from = 0; from < sent.length; from++) {
+    const n = sent[from];
+    let count = 0;
+    let sum = 0;
+    let xor = 0;
+    let max = -1;
+    for (const t of tallies) {
+      count += t.counts[from];
+      sum += t.sums[from];
+      xor ^= t.xors[from];
+      max = Math.max(max, t.maxes[from]);
+    }
+    const sumOk = n > 2 ** 26 || sum === (n * (n - 1)) / 2; // beyond 2^26 the sum may not be exact
+    if (count !== n || max >= n || !sumOk || xor !== xorUpTo(n)) {
+      return `producer ${from} sent ${n}; the consumers got ${count} (highest seq ${max}, seq sum ${sum}, xor ${xor})`;
+    }
+  }
+  return null;
+}
