@@ -13,7 +13,9 @@ export type RingwireErrorCode =
   | 'ERR_RINGWIRE_BUSY'
   | 'ERR_RINGWIRE_PERMISSION'
   | 'ERR_RINGWIRE_PEER_DEAD'
-  | 'ERR_RINGWIRE_SYSTEM';
+  | 'ERR_RINGWIRE_SYSTEM'
+  | 'ERR_RINGWIRE_TASK_FAILED'
+  | 'ERR_RINGWIRE_WORKER_DIED';
 
 export class RingwireError extends Error {
   readonly code: RingwireErrorCode;

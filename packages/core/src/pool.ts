@@ -1,0 +1,398 @@
+// Task pools over ringwire (`ringwire/pool`): a producer process sends tasks into an MPMC
+// channel; worker threads elsewhere — a piscina pool in another process, typically — take
+// them, run a handler and send each result back on a second MPMC channel, where run()
+// resolves it by id. Backpressure runs end to end: a slow pool fills the task channel and
+// run() waits for room; a producer that stops reading results fills the result channel and
+// the workers stop taking tasks. Nothing is buffered without bound except the promises of
+// the tasks a producer has in flight.
+//
+// Failures are reported, never silent: a handler that throws rejects its run() with
+// ERR_RINGWIRE_TASK_FAILED (carrying the error's name and message); a worker thread that
+// dies while holding a task rejects that task's run() with ERR_RINGWIRE_WORKER_DIED
+// (servePool() sees the death and reports the task it was running, then starts a new
+// loop). Neither is retried: a task is run at most once, and the caller decides.
+import { deserialize, serialize } from 'node:v8';
+import { createChannel, openReceiver, openSender, unlinkChannel } from './channel.js';
+import { invalidArg, RingwireError } from './errors.js';
+import type { Receiver } from './receiver.js';
+import type { Sender } from './sender.js';
+import type { WaitOption } from './options.js';
+
+/** How payloads travel: V8 structured-clone serialization, or bytes as they are. */
+export type TaskCodec = 'v8' | 'raw';
+
+const CODEC_V8 = 0;
+const CODEC_RAW = 1;
+const STATUS_OK = 0;
+const STATUS_FAILED = 1;
+const STATUS_DIED = 2;
+/** Task and result messages: float64 id, uint32 codec or status, uint32 codec; then payload. */
+const HEAD = 16;
+
+/** The two channels behind a task channel named `name`. */
+export function taskChannelNames(name: string): { tasks: string; results: string } {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 24) {
+    throw invalidArg('a task channel name must be a string of 1 to 24 characters (two channels are made from it)');
+  }
+  return { tasks: `${name}.t`, results: `${name}.r` };
+}
+
+export interface CreateTaskChannelsOptions {
+  /** Bytes of each ring (default 1 MiB). */
+  capacity?: number;
+  wait?: WaitOption;
+}
+
+/** Creates the task and result channels (MPMC) for `name`. */
+export function createTaskChannels(name: string, options: CreateTaskChannelsOptions = {}): void {
+  const { tasks, results } = taskChannelNames(name);
+  createChannel(tasks, { mode: 'mpmc', capacity: options.capacity, wait: options.wait });
+  try {
+    createChannel(results, { mode: 'mpmc', capacity: options.capacity, wait: options.wait });
+  } catch (error) {
+    unlinkChannel(tasks);
+    throw error;
+  }
+}
+
+/** Removes both channels' names. */
+export function unlinkTaskChannels(name: string): void {
+  const { tasks, results } = taskChannelNames(name);
+  unlinkChannel(tasks);
+  unlinkChannel(results);
+}
+
+function encode(id: number, word: number, codec: TaskCodec, value: unknown): Uint8Array {
+  let body: Uint8Array;
+  if (codec === 'raw') {
+    if (!(value instanceof Uint8Array)) throw invalidArg("with codec 'raw', payloads and results must be Uint8Arrays");
+    body = value;
+  } else {
+    body = serialize(value);
+  }
+  const message = new Uint8Array(HEAD + body.length);
+  const view = new DataView(message.buffer);
+  view.setFloat64(0, id, true);
+  view.setUint32(8, word, true);
+  view.setUint32(12, codec === 'raw' ? CODEC_RAW : CODEC_V8, true);
+  message.set(body, HEAD);
+  return message;
+}
+
+interface Decoded {
+  id: number;
+  word: number;
+  value: unknown;
+}
+
+function decode(message: Uint8Array): Decoded {
+  if (message.length < HEAD) throw new RingwireError('ERR_RINGWIRE_CORRUPT', 'a task message shorter than its header');
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  const body = message.subarray(HEAD);
+  const codec = view.getUint32(12, true);
+  return {
+    id: view.getFloat64(0, true),
+    word: view.getUint32(8, true),
+    value: codec === CODEC_RAW ? body : deserialize(body),
+  };
+}
+
+/** A task's failure as it crosses the channel. */
+interface FailureReport {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+function report(error: unknown): FailureReport {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: 'Error', message: String(error) };
+}
+
+export interface TaskClientOptions {
+  /** How payloads and results are encoded (default 'v8', which handles structured-cloneable values). */
+  codec?: TaskCodec;
+  /** Default per-task timeout in ms for run() (default: none). */
+  timeout?: number;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The producing side: run(payload) sends a task and resolves with its result. One client
+ * per task channel (results come back to whoever opened the result channel's receiver).
+ */
+export class TaskClient {
+  readonly name: string;
+  private readonly sender: Sender;
+  private readonly receiver: Receiver;
+  private readonly codec: TaskCodec;
+  private readonly timeout: number;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private closed = false;
+  private readonly loop: Promise<void>;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(name: string, options: TaskClientOptions = {}) {
+    const { tasks, results } = taskChannelNames(name);
+    this.name = name;
+    this.codec = options.codec ?? 'v8';
+    if (this.codec !== 'v8' && this.codec !== 'raw') throw invalidArg("codec must be 'v8' or 'raw'");
+    this.timeout = options.timeout ?? Infinity;
+    if (!(this.timeout > 0)) throw invalidArg('timeout must be a positive number of milliseconds');
+    this.receiver = openReceiver(results);
+    try {
+      this.sender = openSender(tasks);
+    } catch (error) {
+      this.receiver.close();
+      throw error;
+    }
+    this.loop = this.collect();
+  }
+
+  /** Tasks sent whose results have not come back. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Sends a task and resolves with what the handler returned; waits for room in the task
+   * channel first (backpressure). Rejects with ERR_RINGWIRE_TASK_FAILED if the handler
+   * threw, ERR_RINGWIRE_WORKER_DIED if its worker died, ERR_RINGWIRE_TIMEOUT after
+   * `timeout` ms (a result arriving later is dropped), or an AbortError.
+   */
+  async run(payload: unknown, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<unknown> {
+    return (await this.submit(payload, options)).result;
+  }
+
+  /**
+   * Sends a task and resolves once it is in the task channel — the backpressure point: a
+   * producer that awaits submit() runs no further ahead of the pool than the channel holds —
+   * with `result`, the promise run() would return.
+   */
+  async submit(payload: unknown, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<{ result: Promise<unknown> }> {
+    if (this.closed) throw new RingwireError('ERR_RINGWIRE_CLOSED', `task client '${this.name}' is closed`);
+    const id = ++this.nextId;
+    const message = encode(id, 0, this.codec, payload);
+    const timeout = options.timeout ?? this.timeout;
+    const result = new Promise<unknown>((resolve, reject) => {
+      const entry: Pending = { resolve, reject, timer: undefined };
+      if (timeout !== Infinity) {
+        entry.timer = setTimeout(() => {
+          this.settle(id)?.reject(new RingwireError('ERR_RINGWIRE_TIMEOUT',
+            `task ${id} on '${this.name}' got no result within ${timeout} ms`));
+        }, timeout);
+      }
+      this.pending.set(id, entry);
+    });
+    try {
+      if (!this.sender.trySend(message)) await this.sender.send(message, { signal: options.signal });
+    } catch (error) {
+      this.settle(id);
+      result.catch(() => {});
+      throw error;
+    }
+    return { result };
+  }
+
+  private settle(id: number): Pending | undefined {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return undefined;
+    this.pending.delete(id);
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    if (this.pending.size === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+    return entry;
+  }
+
+  private async collect(): Promise<void> {
+    try {
+      for (;;) {
+        const message = await this.receiver.recv();
+        if (message === null) break;
+        const { id, word, value } = decode(message);
+        const entry = this.settle(id);
+        if (entry === undefined) continue; // timed out meanwhile
+        if (word === STATUS_OK) {
+          entry.resolve(value);
+        } else {
+          const failure = value as FailureReport;
+          const error = new RingwireError(word === STATUS_DIED ? 'ERR_RINGWIRE_WORKER_DIED' : 'ERR_RINGWIRE_TASK_FAILED',
+            word === STATUS_DIED ? `task ${id} on '${this.name}' was lost: ${failure.message}`
+              : `task ${id} on '${this.name}' failed: ${failure.name}: ${failure.message}`);
+          entry.reject(Object.assign(error, { cause: failure }));
+        }
+      }
+    } catch (error) {
+      if (!this.closed) this.failAll(error);
+      return;
+    }
+    // The pool ended the result channel: nothing more will come.
+    this.failAll(new RingwireError('ERR_RINGWIRE_CLOSED', `the pool serving '${this.name}' has finished`));
+  }
+
+  private failAll(error: unknown): void {
+    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(error);
+  }
+
+  /**
+   * Ends the task stream (the workers finish what was sent, then stop) and resolves once
+   * every task in flight has settled.
+   */
+  async drain(): Promise<void> {
+    if (!this.closed) this.sender.end();
+    if (this.pending.size !== 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Closes both endpoints; tasks in flight reject with ERR_RINGWIRE_CLOSED. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new RingwireError('ERR_RINGWIRE_CLOSED', `task client '${this.name}' was closed`));
+    this.sender.close();
+    this.receiver.close();
+    void this.loop;
+  }
+}
+
+/** What a worker's long-lived loop is given (by servePool through the pool). */
+export interface ServeSpec {
+  /** The task channel's name (as passed to createTaskChannels). */
+  channel: string;
+  codec?: TaskCodec;
+  /**
+   * Shared with servePool: [busy, id low, id high, tasks done] of this loop, so a loop
+   * whose thread dies can have its task reported (and its work counted).
+   */
+  slot?: SharedArrayBuffer;
+}
+
+export type TaskHandler = (payload: any, task: { id: number }) => unknown;
+
+/**
+ * Makes the function a pool worker exports: a loop that takes tasks from the channel, runs
+ * `handler` on each (one at a time; async handlers are awaited) and sends back its result,
+ * until the task stream ends. Resolves with the number of tasks it ran.
+ *
+ *   // worker.mjs (a piscina worker file)
+ *   import { serveTasks } from 'ringwire/pool';
+ *   export default serveTasks(({ a, b }) => a + b);
+ */
+export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<number> {
+  if (typeof handler !== 'function') throw invalidArg('handler must be a function');
+  return async (spec: ServeSpec) => {
+    const { tasks, results } = taskChannelNames(spec.channel);
+    const codec = spec.codec ?? 'v8';
+    const flags = spec.slot instanceof SharedArrayBuffer ? new Int32Array(spec.slot) : undefined;
+    const receiver = openReceiver(tasks);
+    let sender: Sender;
+    try {
+      sender = openSender(results);
+    } catch (error) {
+      receiver.close();
+      throw error;
+    }
+    let count = 0;
+    try {
+      for (;;) {
+        const message = await receiver.recv();
+        if (message === null) break;
+        const { id, value } = decode(message);
+        if (flags !== undefined) {
+          flags[1] = id >>> 0;
+          flags[2] = Math.floor(id / 2 ** 32);
+          Atomics.store(flags, 0, 1);
+        }
+        let reply: Uint8Array;
+        try {
+          reply = encode(id, STATUS_OK, codec, await handler(value, { id }));
+        } catch (error) {
+          reply = encode(id, STATUS_FAILED, 'v8', report(error));
+        }
+        if (!sender.trySend(reply)) await sender.send(reply);
+        count++;
+        if (flags !== undefined) {
+          Atomics.store(flags, 3, count);
+          Atomics.store(flags, 0, 0);
+        }
+      }
+    } finally {
+      receiver.close();
+      sender.close();
+    }
+    return count;
+  };
+}
+
+/** What servePool needs of a pool: piscina's `run(task, { name })` and its thread count. */
+export interface PoolLike {
+  run(task: any, options?: { name?: string }): Promise<unknown>;
+  readonly options?: { maxThreads?: number; concurrentTasksPerWorker?: number };
+}
+
+export interface ServePoolOptions {
+  /** Long-lived loops to run (default: the pool's maxThreads × concurrentTasksPerWorker). */
+  loops?: number;
+  /** The worker file's export that serveTasks() made (default 'default'). */
+  exportName?: string;
+  codec?: TaskCodec;
+}
+
+export interface ServePoolResult {
+  /** Tasks the loops ran (results sent, failures included). */
+  tasks: number;
+  /** Loops whose thread died; each task they held was reported as ERR_RINGWIRE_WORKER_DIED. */
+  deaths: number;
+}
+
+/**
+ * Feeds a pool from the task channel `name`: runs `loops` long-lived serveTasks() loops on
+ * it, each taking tasks until the stream ends. A loop whose worker thread dies is replaced,
+ * and the task it held is reported to the client as lost. Resolves when the task stream
+ * has ended and every loop has finished; the result channel is then ended too.
+ *
+ * Why long-lived loops: a piscina task per message would cost a pool round trip each (what
+ * ringwire is here to avoid), and with piscina's default `atomics: 'sync'` a worker's event
+ * loop is paused between tasks, which would stall a receiver waiting there. Inside one
+ * long task the worker's event loop runs normally, whatever `atomics` is set to.
+ */
+export async function servePool(pool: PoolLike, name: string, options: ServePoolOptions = {}): Promise<ServePoolResult> {
+  const { results } = taskChannelNames(name);
+  const loops = options.loops
+    ?? Math.max(1, (pool.options?.maxThreads ?? 1) * (pool.options?.concurrentTasksPerWorker ?? 1));
+  if (!Number.isInteger(loops) || loops < 1) throw invalidArg('loops must be a positive integer');
+  const spec = { channel: name, codec: options.codec ?? 'v8' };
+  const runOptions = { name: options.exportName ?? 'default' };
+  // Reports for tasks lost with a worker go out on the result channel from here.
+  const reporter = openSender(results);
+  const outcome: ServePoolResult = { tasks: 0, deaths: 0 };
+  const serveOne = async (): Promise<void> => {
+    for (;;) {
+      const slot = new SharedArrayBuffer(16);
+      try {
+        const ran = Number(await pool.run({ ...spec, slot }, runOptions));
+        outcome.tasks += ran;
+        return;
+      } catch (error) {
+        const flags = new Int32Array(slot);
+        if (Atomics.load(flags, 0) !== 1) throw error; // not a death mid-task: surface it
+        outcome.tasks += Atomics.load(flags, 3);
+        outcome.deaths++;
+        const id = (flags[1] >>> 0) + flags[2] * 2 ** 32;
+        const lost = encode(id, STATUS_DIED, 'v8', report(error));
+        if (!reporter.trySend(lost)) await reporter.send(lost);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: loops }, serveOne));
+    reporter.end();
+  } finally {
+    reporter.close();
+  }
+  return outcome;
+}
