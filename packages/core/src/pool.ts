@@ -18,16 +18,27 @@ import type { Receiver } from './receiver.js';
 import type { Sender } from './sender.js';
 import type { WaitOption } from './options.js';
 
-/** How payloads travel: V8 structured-clone serialization, or bytes as they are. */
-export type TaskCodec = 'v8' | 'raw';
+/**
+ * How payloads travel: JSON text (the default: fastest for small plain values), V8
+ * structured-clone serialization (Maps, Dates, typed arrays, BigInts...), or bytes as they
+ * are (Uint8Arrays only).
+ */
+export type TaskCodec = 'json' | 'v8' | 'raw';
 
-const CODEC_V8 = 0;
-const CODEC_RAW = 1;
 const STATUS_OK = 0;
 const STATUS_FAILED = 1;
 const STATUS_DIED = 2;
-/** Task and result messages: float64 id, uint32 codec or status, uint32 codec; then payload. */
+/**
+ * Task and result messages. Binary ('raw', 'v8'): uint8 tag, 3 bytes zero, uint32 status,
+ * float64 id, then the payload. JSON: the text "J<status> <id> <json>", written into the
+ * ring as UTF-8 with no intermediate buffer.
+ */
 const HEAD = 16;
+const TAG_RAW = 1;
+const TAG_V8 = 2;
+const TAG_JSON = 0x4a; // 'J'
+const CODECS: readonly TaskCodec[] = ['json', 'v8', 'raw'];
+const utf8 = new TextDecoder();
 
 /** The two channels behind a task channel named `name`. */
 export function taskChannelNames(name: string): { tasks: string; results: string } {
@@ -62,7 +73,11 @@ export function unlinkTaskChannels(name: string): void {
   unlinkChannel(results);
 }
 
-function encode(id: number, word: number, codec: TaskCodec, value: unknown): Uint8Array {
+function encode(id: number, status: number, codec: TaskCodec, value: unknown): Uint8Array | string {
+  if (codec === 'json') {
+    const json = JSON.stringify(value);
+    return `J${status} ${id} ${json === undefined ? 'null' : json}`;
+  }
   let body: Uint8Array;
   if (codec === 'raw') {
     if (!(value instanceof Uint8Array)) throw invalidArg("with codec 'raw', payloads and results must be Uint8Arrays");
@@ -72,28 +87,43 @@ function encode(id: number, word: number, codec: TaskCodec, value: unknown): Uin
   }
   const message = new Uint8Array(HEAD + body.length);
   const view = new DataView(message.buffer);
-  view.setFloat64(0, id, true);
-  view.setUint32(8, word, true);
-  view.setUint32(12, codec === 'raw' ? CODEC_RAW : CODEC_V8, true);
+  message[0] = codec === 'raw' ? TAG_RAW : TAG_V8;
+  view.setUint32(4, status, true);
+  view.setFloat64(8, id, true);
   message.set(body, HEAD);
   return message;
 }
 
 interface Decoded {
   id: number;
-  word: number;
+  status: number;
   value: unknown;
 }
 
+function malformed(): RingwireError {
+  return new RingwireError('ERR_RINGWIRE_CORRUPT', 'a task message that no ringwire/pool endpoint wrote');
+}
+
 function decode(message: Uint8Array): Decoded {
-  if (message.length < HEAD) throw new RingwireError('ERR_RINGWIRE_CORRUPT', 'a task message shorter than its header');
+  if (message.length === 0) throw malformed();
+  if (message[0] === TAG_JSON) {
+    const text = utf8.decode(message);
+    const space1 = text.indexOf(' ');
+    const space2 = text.indexOf(' ', space1 + 1);
+    if (space1 < 0 || space2 < 0) throw malformed();
+    return {
+      status: Number(text.slice(1, space1)),
+      id: Number(text.slice(space1 + 1, space2)),
+      value: JSON.parse(text.slice(space2 + 1)),
+    };
+  }
+  if (message.length < HEAD || (message[0] !== TAG_RAW && message[0] !== TAG_V8)) throw malformed();
   const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
   const body = message.subarray(HEAD);
-  const codec = view.getUint32(12, true);
   return {
-    id: view.getFloat64(0, true),
-    word: view.getUint32(8, true),
-    value: codec === CODEC_RAW ? body : deserialize(body),
+    status: view.getUint32(4, true),
+    id: view.getFloat64(8, true),
+    value: message[0] === TAG_RAW ? body : deserialize(body),
   };
 }
 
@@ -110,7 +140,7 @@ function report(error: unknown): FailureReport {
 }
 
 export interface TaskClientOptions {
-  /** How payloads and results are encoded (default 'v8', which handles structured-cloneable values). */
+  /** How payloads and results are encoded (default 'json'; see TaskCodec). */
   codec?: TaskCodec;
   /** Default per-task timeout in ms for run() (default: none). */
   timeout?: number;
@@ -141,8 +171,8 @@ export class TaskClient {
   constructor(name: string, options: TaskClientOptions = {}) {
     const { tasks, results } = taskChannelNames(name);
     this.name = name;
-    this.codec = options.codec ?? 'v8';
-    if (this.codec !== 'v8' && this.codec !== 'raw') throw invalidArg("codec must be 'v8' or 'raw'");
+    this.codec = options.codec ?? 'json';
+    if (!CODECS.includes(this.codec)) throw invalidArg("codec must be 'json', 'v8' or 'raw'");
     this.timeout = options.timeout ?? Infinity;
     if (!(this.timeout > 0)) throw invalidArg('timeout must be a positive number of milliseconds');
     this.receiver = openReceiver(results);
@@ -214,15 +244,15 @@ export class TaskClient {
       for (;;) {
         const message = await this.receiver.recv();
         if (message === null) break;
-        const { id, word, value } = decode(message);
+        const { id, status, value } = decode(message);
         const entry = this.settle(id);
         if (entry === undefined) continue; // timed out meanwhile
-        if (word === STATUS_OK) {
+        if (status === STATUS_OK) {
           entry.resolve(value);
         } else {
           const failure = value as FailureReport;
-          const error = new RingwireError(word === STATUS_DIED ? 'ERR_RINGWIRE_WORKER_DIED' : 'ERR_RINGWIRE_TASK_FAILED',
-            word === STATUS_DIED ? `task ${id} on '${this.name}' was lost: ${failure.message}`
+          const error = new RingwireError(status === STATUS_DIED ? 'ERR_RINGWIRE_WORKER_DIED' : 'ERR_RINGWIRE_TASK_FAILED',
+            status === STATUS_DIED ? `task ${id} on '${this.name}' was lost: ${failure.message}`
               : `task ${id} on '${this.name}' failed: ${failure.name}: ${failure.message}`);
           entry.reject(Object.assign(error, { cause: failure }));
         }
@@ -286,7 +316,7 @@ export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<n
   if (typeof handler !== 'function') throw invalidArg('handler must be a function');
   return async (spec: ServeSpec) => {
     const { tasks, results } = taskChannelNames(spec.channel);
-    const codec = spec.codec ?? 'v8';
+    const codec = spec.codec ?? 'json';
     const flags = spec.slot instanceof SharedArrayBuffer ? new Int32Array(spec.slot) : undefined;
     const receiver = openReceiver(tasks);
     let sender: Sender;
@@ -299,7 +329,8 @@ export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<n
     let count = 0;
     try {
       for (;;) {
-        const message = await receiver.recv();
+        // The next task without a promise's detour when one is there already.
+        const message = receiver.tryRecv() ?? await receiver.recv();
         if (message === null) break;
         const { id, value } = decode(message);
         if (flags !== undefined) {
@@ -307,11 +338,13 @@ export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<n
           flags[2] = Math.floor(id / 2 ** 32);
           Atomics.store(flags, 0, 1);
         }
-        let reply: Uint8Array;
+        let reply: Uint8Array | string;
         try {
-          reply = encode(id, STATUS_OK, codec, await handler(value, { id }));
+          let result = handler(value, { id });
+          if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') result = await result;
+          reply = encode(id, STATUS_OK, codec, result);
         } catch (error) {
-          reply = encode(id, STATUS_FAILED, 'v8', report(error));
+          reply = encode(id, STATUS_FAILED, 'json', report(error));
         }
         if (!sender.trySend(reply)) await sender.send(reply);
         count++;
@@ -365,7 +398,7 @@ export async function servePool(pool: PoolLike, name: string, options: ServePool
   const loops = options.loops
     ?? Math.max(1, (pool.options?.maxThreads ?? 1) * (pool.options?.concurrentTasksPerWorker ?? 1));
   if (!Number.isInteger(loops) || loops < 1) throw invalidArg('loops must be a positive integer');
-  const spec = { channel: name, codec: options.codec ?? 'v8' };
+  const spec = { channel: name, codec: options.codec ?? 'json' };
   const runOptions = { name: options.exportName ?? 'default' };
   // Reports for tasks lost with a worker go out on the result channel from here.
   const reporter = openSender(results);
@@ -383,7 +416,7 @@ export async function servePool(pool: PoolLike, name: string, options: ServePool
         outcome.tasks += Atomics.load(flags, 3);
         outcome.deaths++;
         const id = (flags[1] >>> 0) + flags[2] * 2 ** 32;
-        const lost = encode(id, STATUS_DIED, 'v8', report(error));
+        const lost = encode(id, STATUS_DIED, 'json', report(error));
         if (!reporter.trySend(lost)) await reporter.send(lost);
       }
     }
