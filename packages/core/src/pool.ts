@@ -261,8 +261,8 @@ export class TaskClient {
       if (!this.closed) this.failAll(error);
       return;
     }
-    // The pool ended the result channel: nothing more will come.
-    this.failAll(new RingwireError('ERR_RINGWIRE_CLOSED', `the pool serving '${this.name}' has finished`));
+    // The result channel was ended: nothing more will come.
+    this.failAll(new RingwireError('ERR_RINGWIRE_CLOSED', `the result channel of '${this.name}' has ended`));
   }
 
   private failAll(error: unknown): void {
@@ -386,7 +386,7 @@ export interface ServePoolResult {
  * Feeds a pool from the task channel `name`: runs `loops` long-lived serveTasks() loops on
  * it, each taking tasks until the stream ends. A loop whose worker thread dies is replaced,
  * and the task it held is reported to the client as lost. Resolves when the task stream
- * has ended and every loop has finished; the result channel is then ended too.
+ * has ended and every loop has finished. Several pools (processes) may serve one channel.
  *
  * Why long-lived loops: a piscina task per message would cost a pool round trip each (what
  * ringwire is here to avoid), and with piscina's default `atomics: 'sync'` a worker's event
@@ -422,8 +422,8 @@ export async function servePool(pool: PoolLike, name: string, options: ServePool
     }
   };
   try {
+    // The result channel is left open: other pools may still be answering on it.
     await Promise.all(Array.from({ length: loops }, serveOne));
-    reporter.end();
   } finally {
     reporter.close();
   }

@@ -84,6 +84,24 @@ describe('ringwire/pool with piscina', () => {
     }
   });
 
+  it('two pools in two processes serve one task channel', async () => {
+    const name = taskName();
+    createTaskChannels(name, { capacity: 1 << 14 });
+    try {
+      const hosts = [runChild('pool-host.mjs', [name, '1'], 60_000), runChild('pool-host.mjs', [name, '1'], 60_000)];
+      const client = new TaskClient(name, { timeout: 20_000 });
+      const sums = await Promise.all(Array.from({ length: 3000 }, (_, i) => client.run({ op: 'add', a: i, b: i })));
+      expect(sums).toEqual(Array.from({ length: 3000 }, (_, i) => 2 * i));
+      await client.drain();
+      client.close();
+      const done = await Promise.all(hosts);
+      for (const d of done) expect(d.code, d.stderr).toBe(0);
+      expect(done.map((d) => JSON.parse(d.stdout).tasks).reduce((a, b) => a + b, 0)).toBe(3000);
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+
   it('a task whose result does not come in time rejects with ERR_RINGWIRE_TIMEOUT', async () => {
     const name = taskName();
     createTaskChannels(name);
