@@ -1,0 +1,127 @@
+// Smoke tests: run each example as a user would (short runs), check its exit code and the
+// lines it prints, and check that it left nothing in /dev/shm.
+import { spawn } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unlinkChannel } from 'ringwire';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+// The examples' channels (and, with wait: 'semaphore', their semaphores) in /dev/shm.
+const EXAMPLE_ENTRY = /^(?:rw|sem\.rw[ds])\.((?:basics|rpc-re[qs]|fanin|cpeer-re[qs])-\d+|ex-pool-\d+\.[tr])$/;
+const exampleEntries = () => readdirSync('/dev/shm').filter((entry) => EXAMPLE_ENTRY.test(entry));
+
+/**
+ * Runs `command args` in packages/examples in a process group of its own; resolves with its
+ * exit code and output. Past `timeoutMs` the group gets SIGINT (the launcher cleans up), then
+ * SIGKILL.
+ */
+function run(command, args, { timeoutMs = 30_000, env } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    let timedOut = false;
+    const killGroup = (signal) => {
+      try { process.kill(-child.pid, signal); } catch { /* gone already */ }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup('SIGINT');
+      setTimeout(() => killGroup('SIGKILL'), 2000).unref();
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      killGroup('SIGKILL'); // anything the launcher left running
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
+
+/** Runs a Node script; a last argument that is an object holds run()'s options. */
+const node = (script, ...args) => {
+  const options = typeof args.at(-1) === 'object' ? args.pop() : {};
+  return run(process.execPath, [script, ...args], options);
+};
+
+/** Asserts a clean exit and returns stdout's lines. */
+function lines(result) {
+  expect(result.timedOut, `timed out; stderr:\n${result.stderr}`).toBe(false);
+  expect(result.code, `stderr:\n${result.stderr}\nstdout:\n${result.stdout}`).toBe(0);
+  return result.stdout.trim().split('\n');
+}
+
+let before;
+beforeEach(() => {
+  before = new Set(exampleEntries());
+});
+afterEach(() => {
+  const left = exampleEntries().filter((entry) => !before.has(entry));
+  for (const entry of left) unlinkChannel(EXAMPLE_ENTRY.exec(entry)[1]); // do not leak into the next test
+  expect(left, 'channels left in /dev/shm').toEqual([]);
+});
+
+describe('examples', () => {
+  it('basics: one producer process, one consumer process', async () => {
+    const out = lines(await node('basics/main.mjs', '200'));
+    expect(out).toContain('producer: sent 200 messages');
+    expect(out).toContain("consumer: received 200 messages, last: 'message 199'");
+  });
+
+  it('basics runs as `npm run basics`, with the default count', async () => {
+    const out = lines(await run(npm, ['run', '--silent', 'basics']));
+    expect(out).toContain("consumer: received 1000 messages, last: 'message 999'");
+  });
+
+  it('pool: a piscina pool in one process runs tasks another process produces', async () => {
+    const out = lines(await node('pool/main.mjs', '3000'));
+    expect(out).toContain("producer: one task failed as expected: ERR_RINGWIRE_TASK_FAILED: task 8 on '"
+      + out.find((l) => l.includes('task 8 on'))?.split("'")[1] + "' failed: TypeError: not an integer: seven");
+    expect(out.find((l) => l.startsWith('producer: 3000 tasks'))).toMatch(/^producer: 3000 tasks, 429 primes, 1 failed, \d+ tasks\/s$/);
+    expect(out).toContain('pool: ran 3000 tasks on 2 threads (0 worker deaths)');
+  });
+
+  it('rpc: concurrent calls, a server error, a timed-out call and its late reply', async () => {
+    const out = lines(await node('rpc/main.mjs'));
+    expect(out).toContain('client: add(2, 3) = 5, multiply(6, 7) = 42, divide(1, 4) = 0.25');
+    expect(out).toContain('client: divide(1, 0) failed: ERR_DIVIDE_BY_ZERO');
+    expect(out).toContain('client: sleep(600) failed: ERR_RPC_TIMEOUT (sleep (id 5) got no reply within 200 ms)');
+    expect(out).toContain('client: add(40, 2) = 42');
+    expect(out).toContain('client: closed; late replies ignored: 1');
+    expect(out).toContain('server: handled 6 requests');
+  });
+
+  it('fan-in: several producers, one consumer, one mpmc channel', async () => {
+    const out = lines(await node('fan-in/main.mjs', '3', '100'));
+    for (const id of [1, 2, 3]) {
+      expect(out).toContain(`producer-${id}: sent 100 lines`);
+      expect(out).toContain(`consumer: producer-${id}: 100 lines (info 80, warn 15, error 5)`);
+    }
+    expect(out).toContain('consumer: 300 lines from 3 sources, each source in order');
+  });
+
+  it('c-peer: a clear error without a C++ compiler, and nothing left behind', async () => {
+    rmSync(path.join(root, 'c-peer/build'), { recursive: true, force: true }); // so it must compile
+    const result = await node('c-peer/main.mjs', { env: { CXX: 'no-such-compiler' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('c-peer: no-such-compiler not found: this example needs a C++17 compiler');
+  });
+
+  it('c-peer: a C++ program answers over two spsc channels', async () => {
+    const out = lines(await node('c-peer/main.mjs', { timeoutMs: 90_000 })); // compiles first
+    expect(out).toContain('c-peer: [1, 2, 3] -> sum 6, sum of squares 14');
+    expect(out).toContain('c-peer: [0.5, -0.5] -> sum 0, sum of squares 0.5');
+    expect(out).toContain('c-peer: [] -> sum 0, sum of squares 0');
+    expect(out).toContain('c-peer: [10, 20, 30, 40] -> sum 100, sum of squares 3000');
+    expect(out).toContain('peer: answered 4 requests');
+    expect(out).toContain('c-peer: 4 requests answered by C++');
+  });
+});
