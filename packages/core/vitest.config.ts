@@ -8,8 +8,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 30_000,
     globalSetup: ['test/global-setup.ts'],
-    reporters: process.env.RINGWIRE_TEST_JSON
-      ? ['default', ['json', { outputFile: process.env.RINGWIRE_TEST_JSON }]]
+    // CI (.ci/run) collects every package's results from this directory.
+    reporters: process.env.RINGWIRE_TEST_JSON_DIR
+      ? ['default', ['json', { outputFile: `${process.env.RINGWIRE_TEST_JSON_DIR}/core.json` }]]
       : ['default'],
   },
 });

@@ -7,5 +7,9 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 1,
     testTimeout: 120_000,
+    // CI (.ci/run) collects every package's results from this directory.
+    reporters: process.env.RINGWIRE_TEST_JSON_DIR
+      ? ['default', ['json', { outputFile: `${process.env.RINGWIRE_TEST_JSON_DIR}/examples.json` }]]
+      : ['default'],
   },
 });
