@@ -247,6 +247,9 @@ class MpmcRing {
     if (Atomics.load(this.i32, index + 1) !== word1) return false;
     const size = this.claimSize(position, word1);
     if (size < 0) throw corrupt(this.name, `claim at position ${position >>> 0} has no size in its owner's slot`);
+    // Its sender may have died before moving C past it: do that first, so that receivers
+    // passing the skip record never get ahead of C.
+    Atomics.compareExchange(this.i32, CLAIM_WORD, position, (position + size) | 0);
     this.i32[index] = SKIP | size;
     if (Atomics.compareExchange(this.i32, index + 1, word1, (word1 & ~STATE_MASK) | ABANDONED) !== word1) return false;
     this.wakeAll();
@@ -298,9 +301,12 @@ class MpmcRing {
     const end = Atomics.load(this.i32, slotField(slot, layout.SLOT_SIZE_OR_END) >> 2);
     let position = intent & ~ALIGN_MASK;
     const r = Atomics.load(this.i32, RELEASE_WORD);
+    const t = Atomics.load(this.i32, TAKE_WORD);
     if (((r - position) | 0) > 0) position = r;
     if (((end - position) | 0) > this.capacity) throw corrupt(this.name, `endpoint slot ${slot} holds an impossible run`);
-    while (((end - position) | 0) > 0) {
+    // Only what was taken (before T) can be this slot's; a receiver that lost its CAS on T
+    // and died before clearing its intent covers records that were someone else's.
+    while (((end - position) | 0) > 0 && ((t - position) | 0) > 0) {
       const index = this.headerWord(position);
       const word1 = Atomics.load(this.i32, index + 1);
       const state = word1 & STATE_MASK;
@@ -472,7 +478,16 @@ export class MpmcSender extends Sender {
       // Our slot says how big the claim is before the claim exists (see layout.h).
       i32[ring.sizeWord] = claimSize;
       i32[ring.intentWord] = c | layout.INTENT_VALID;
-      if (Atomics.compareExchange(i32, index + 1, word1, lap | ring.ownerBits | CLAIMED) !== word1) continue;
+      // A claim position read a lap or more ago may now be inside another record's payload,
+      // whose bytes could equal the free header we expect: make sure it is still current
+      // just before the CAS, and, since that leaves an instant, undo a claim R has passed.
+      if (Atomics.load(i32, CLAIM_WORD) !== c) continue;
+      const claimed = lap | ring.ownerBits | CLAIMED;
+      if (Atomics.compareExchange(i32, index + 1, word1, claimed) !== word1) continue;
+      if (((c - Atomics.load(i32, RELEASE_WORD)) | 0) < 0) {
+        Atomics.compareExchange(i32, index + 1, claimed, word1);
+        continue;
+      }
       Atomics.compareExchange(i32, CLAIM_WORD, c, (c + claimSize) | 0);
       if (padding) {
         i32[index] = SKIP | claimSize;

@@ -106,6 +106,13 @@
 //     and the claimer's slot says how big the claim is, so anyone who finds the claim can
 //     size it even if the sender dies the next instant (its intent stays until its next
 //     claim, after this one is committed). Then CAS C c -> c + size (anyone may).
+//     A stale claimer: one that read C a lap or more before its CAS finds that unit inside
+//     a later record, whose payload bytes could happen to equal the free header it expects.
+//     So it re-reads C just before the CAS (and retries if C moved), and after a successful
+//     CAS checks that R has not passed c (a genuine claim keeps R at or before it); if R
+//     has, it CASes the word back and retries. What remains is a reader copying that record
+//     during the instant between the two CASes, after a pause of a whole lap at exactly the
+//     wrong instruction: a known limit of the format, like the 32-bit positions.
 //   commit: write the payload and word0 (a batch writes each record of its run, headers
 //     committed with plain stores, word0 and state of the first record last) and store
 //     word1 = lap | s | COMMITTED (seq_cst: release publishes everything before it). Then
@@ -129,14 +136,19 @@
 // SLOT_LOCK_BASE + slot of the segment file; the kernel drops it when the process dies.
 // Whoever wants to repair a record left by slot x first takes x's lock (non-blocking): if
 // it gets it, x is dead (or closed) and the repairer now owns x's leftovers, alone:
-//   - CLAIMED by x at T (sender died between claim and commit): word0 = SKIP | x's intent
-//     size, then CAS word1 -> ABANDONED. Receivers take it like any record and skip it.
-//     Nothing x committed is lost.
+//   - CLAIMED by x at T (sender died between claim and commit): CAS C past it if it is still
+//     at it (x may have died before doing so: T must never pass C), word0 = SKIP | x's
+//     intent size, then CAS word1 -> ABANDONED. Receivers take it like any record and skip
+//     it. Nothing x committed is lost.
 //   - COMMITTED at R < T, inside the run x's intent covers (receiver died while copying):
 //     every record of x's run not yet RELEASED is released as if x had finished. Those
 //     messages are lost: delivery is at most once (they cannot be handed back, since other
 //     receivers have moved past them). When several dead slots cover the record, the lowest
 //     is used, so two repairers never work on one run; a live one covering it means wait.
+//     Only records before T are released (a receiver that lost its CAS on T and died
+//     before clearing its intent covers records that were never its own).
+//   - RELEASED at R (a receiver died after releasing, before moving R): anyone short of
+//     space moves R over released records; no lock is needed, R only moves by CAS.
 // An endpoint opening into a slot whose pid is nonzero (its last holder died without
 // closing) repairs what that slot's intent covers the same way before using the slot.
 // Receivers waiting at a CLAIMED record, and senders waiting for space at a taken one,
