@@ -1,13 +1,23 @@
 // A C++ peer for the interop tests: sends to or receives from a Node process over a ringwire
-// SPSC channel, with the header-only protocol in include/ringwire.
+// channel, with the header-only protocol in include/ringwire.
 //
 //   interop send <name> <count>   sends <count> checkable messages, then ends the stream
 //   interop recv <name>           receives to the end, checks every message, prints the count
+//
+// MPMC channels (any number of either, in any mix of Node and C++):
+//
+//   interop mpmc-send <name> <count> <end:0|1>
+//       sends messages 0 .. count-1 (the same rule); with end=1 then ends the stream
+//   interop mpmc-recv <name> [ordered:0|1]
+//       prints "ready", receives to the end of the stream and prints "received <n>". Each
+//       message must be some message of the rule (its index is worked out from its length and
+//       first byte); with ordered=1 (one sender, one receiver) message k must be message k.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "ringwire/mpmc.h"
 #include "ringwire/spsc.h"
 
 // Message i: (i * 37) % 3001 bytes, byte j is (i + j * 7) & 255 — the same rule as the tests.
@@ -17,9 +27,29 @@ static void fill(std::vector<uint8_t>& m, uint32_t i) {
   for (uint32_t j = 0; j < m.size(); j++) m[j] = static_cast<uint8_t>(i + j * 7);
 }
 
+// Whether m is message i for some i: the length gives i mod 3001 (a prime, and 37 has an
+// inverse mod it), the first byte i mod 256; together i mod 3001 * 256.
+static bool is_some_message(const std::vector<uint8_t>& m) {
+  if (m.size() > 3000) return false;
+  if (m.empty()) return true;  // i = 0 mod 3001: no byte says which
+  uint32_t inverse = 1;
+  while ((37 * inverse) % 3001 != 1) inverse++;
+  const uint32_t low = static_cast<uint32_t>(m.size()) * inverse % 3001;
+  for (uint32_t i = low; i < 3001u * 256; i += 3001) {
+    if ((i & 255) != m[0]) continue;
+    std::vector<uint8_t> expected;
+    fill(expected, i);
+    return m == expected;
+  }
+  return false;
+}
+
 int main(int argc, char** argv) {
+  const char* usage =
+      "usage: interop send <name> <count> | interop recv <name> |\n"
+      "       interop mpmc-send <name> <count> <end:0|1> | interop mpmc-recv <name> [ordered:0|1]\n";
   if (argc < 3) {
-    std::fprintf(stderr, "usage: interop send <name> <count> | interop recv <name>\n");
+    std::fputs(usage, stderr);
     return 2;
   }
   try {
@@ -61,10 +91,41 @@ int main(int argc, char** argv) {
       std::printf("received %u\n", count);
       return 0;
     }
+    if (std::strcmp(argv[1], "mpmc-send") == 0 && argc == 5 &&
+        (std::strcmp(argv[4], "0") == 0 || std::strcmp(argv[4], "1") == 0)) {
+      ringwire::MpmcSender sender{ringwire::MappedSegment(argv[2])};
+      const uint32_t count = static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10));
+      std::vector<uint8_t> message;
+      for (uint32_t i = 0; i < count; i++) {
+        fill(message, i);
+        sender.send(message.data(), static_cast<uint32_t>(message.size()), 10'000);
+      }
+      if (argv[4][0] == '1') sender.end();
+      std::printf("sent %u\n", count);
+      return 0;
+    }
+    if (std::strcmp(argv[1], "mpmc-recv") == 0 && (argc == 3 || argc == 4)) {
+      const bool ordered = argc == 4 && std::strcmp(argv[3], "1") == 0;
+      ringwire::MpmcReceiver receiver{ringwire::MappedSegment(argv[2])};
+      std::printf("ready\n");
+      std::fflush(stdout);
+      std::vector<uint8_t> message, expected;
+      uint32_t count = 0;
+      while (receiver.recv(message, 10'000)) {
+        if (ordered) fill(expected, count);
+        if (ordered ? message != expected : !is_some_message(message)) {
+          std::fprintf(stderr, "message %u differs (%zu bytes)\n", count, message.size());
+          return 1;
+        }
+        count++;
+      }
+      std::printf("received %u\n", count);
+      return 0;
+    }
   } catch (const ringwire::Error& e) {
     std::fprintf(stderr, "%s: %s\n", e.code().c_str(), e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: interop send <name> <count> | interop recv <name>\n");
+  std::fputs(usage, stderr);
   return 2;
 }

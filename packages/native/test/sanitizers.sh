@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
-# Builds the C++ protocol stress test (test/stress.cc) under AddressSanitizer with
-# UndefinedBehaviorSanitizer and under ThreadSanitizer, and runs every mode. Any report fails.
+# Builds the C++ protocol stress tests (test/stress.cc for SPSC, test/stress_mpmc.cc for MPMC)
+# under AddressSanitizer with UndefinedBehaviorSanitizer and under ThreadSanitizer, and runs
+# every mode. Any report fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 CXX=${CXX:-g++}
-common=(-std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -I include test/stress.cc -pthread)
-"$CXX" "${common[@]}" -fsanitize=address,undefined -fno-sanitize-recover=all -o "$out/stress-asan"
-"$CXX" "${common[@]}" -fsanitize=thread -o "$out/stress-tsan"
+flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -I include -pthread)
+asan=(-fsanitize=address,undefined -fno-sanitize-recover=all)
+"$CXX" "${flags[@]}" test/stress.cc "${asan[@]}" -o "$out/stress-asan"
+"$CXX" "${flags[@]}" test/stress.cc -fsanitize=thread -o "$out/stress-tsan"
+"$CXX" "${flags[@]}" test/stress_mpmc.cc "${asan[@]}" -o "$out/stress_mpmc-asan"
+"$CXX" "${flags[@]}" test/stress_mpmc.cc -fsanitize=thread -o "$out/stress_mpmc-tsan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 TSAN_OPTIONS=halt_on_error=1
 for wait in futex semaphore; do
   "$out/stress-asan" threads "$wait" 300000
   "$out/stress-asan" processes "$wait" 300000
   # ThreadSanitizer follows the protocol only within one mapping: threads share one.
   "$out/stress-tsan" threads "$wait" 200000
+  # MPMC: 3 producers and 3 consumers (per-producer message counts), then other shapes.
+  "$out/stress_mpmc-asan" threads "$wait" 100000
+  "$out/stress_mpmc-asan" threads "$wait" 20000 8 2
+  "$out/stress_mpmc-asan" processes "$wait" 100000
+  "$out/stress_mpmc-asan" processes "$wait" 30000 2 5
+  "$out/stress_mpmc-asan" repair "$wait"
+  "$out/stress_mpmc-asan" kill "$wait" 50000 30
+  "$out/stress_mpmc-tsan" threads "$wait" 50000
+  "$out/stress_mpmc-tsan" threads "$wait" 10000 6 6
 done

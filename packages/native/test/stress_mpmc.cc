@@ -1,0 +1,810 @@
+// Stress test of the C++ MPMC protocol (include/ringwire/mpmc.h) for the sanitizer builds in
+// CI. Producers and consumers move many checkable messages through a small ring (4096 bytes,
+// so it wraps, skips, fills and parks constantly):
+//
+//   stress_mpmc threads   futex|semaphore <messages> [producers consumers]
+//       threads sharing one mapping (what ThreadSanitizer can follow), plus API checks
+//   stress_mpmc processes futex|semaphore <messages> [producers consumers]
+//       forked processes, each with its own mapping
+//   stress_mpmc kill      futex|semaphore <messages> [rounds]
+//       processes, with producers and consumers SIGKILLed at random moments: the others must
+//       never hang and never see a damaged message; only a killed consumer may lose one
+//   stress_mpmc repair    futex|semaphore
+//       kills an endpoint at each step of the protocol (test points in mpmc.h) and checks
+//       that a waiting peer, and an endpoint opening into the dead one's slot, repair it; and
+//       stalls an endpoint for a lap just before its claim or take CAS (see stale_cas)
+//
+// Every message carries its producer, its sequence number and a checksum; consumers check
+// the order of each producer's messages, and all runs check that none is lost or duplicated.
+// Empty messages are interleaved too (counted, not identified).
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+// Test points (RINGWIRE_MPMC_TEST_POINT in mpmc.h): die (SIGKILL, no cleanup at all) at the
+// n-th pass of a named step; run a hook once at one; count repairs and undone stale CASes.
+static const char* g_die_at = nullptr;
+static int g_die_after = 0;
+static const char* g_hook_at = nullptr;
+static void (*g_hook)() = nullptr;
+static std::atomic<uint32_t> g_stale{0};  // see MpmcEndpoint::stale
+static uint32_t* g_repairs = nullptr;     // [claims, takes, releases] repaired, shared by forks
+static void test_point(const char* name) {
+  if (std::strcmp(name, "stale") == 0) g_stale++;
+  if (g_hook_at != nullptr && std::strcmp(g_hook_at, name) == 0) {
+    g_hook_at = nullptr;
+    g_hook();
+  }
+  if (g_repairs != nullptr) {
+    if (std::strcmp(name, "repaired-claim") == 0) __atomic_add_fetch(&g_repairs[0], 1, __ATOMIC_SEQ_CST);
+    if (std::strcmp(name, "repaired-take") == 0) __atomic_add_fetch(&g_repairs[1], 1, __ATOMIC_SEQ_CST);
+    if (std::strcmp(name, "repairing-release") == 0) __atomic_add_fetch(&g_repairs[2], 1, __ATOMIC_SEQ_CST);
+  }
+  if (g_die_at != nullptr && std::strcmp(g_die_at, name) == 0 && g_die_after-- == 0) kill(getpid(), SIGKILL);
+}
+#define RINGWIRE_MPMC_TEST_POINT(name) test_point(name)
+
+#include "ringwire/mpmc.h"
+
+namespace {
+
+namespace L = ringwire::layout;
+
+constexpr uint32_t kCapacity = 4096;
+constexpr int64_t kTimeoutMs = 20'000;
+constexpr uint32_t kHead = 12;  // producer, sequence, checksum
+constexpr uint32_t kMaxProducers = 256;
+
+uint32_t mix(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+uint32_t seed_of(uint32_t p, uint32_t seq) { return mix(p * 0x9E3779B1u ^ mix(seq + 0x51ED27u)); }
+// 12..600 bytes, now and then up to 1512 (straddles and full rings).
+uint32_t size_of(uint32_t p, uint32_t seq) {
+  const uint32_t h = seed_of(p, seq);
+  return kHead + (h % 47 == 0 ? (h >> 8) % 1501 : (h >> 8) % 589);
+}
+bool empty_after(uint32_t seq) { return seq % 53 == 7; }
+uint32_t empties_in(uint32_t count) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < count; i++) n += empty_after(i);
+  return n;
+}
+uint32_t checksum(const uint8_t* m, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) {
+    if (i >= 8 && i < 12) continue;
+    h = (h ^ m[i]) * 16777619u;
+  }
+  return h;
+}
+void fill(std::vector<uint8_t>& m, uint32_t p, uint32_t seq) {
+  m.resize(size_of(p, seq));
+  std::memcpy(&m[0], &p, 4);
+  std::memcpy(&m[4], &seq, 4);
+  const uint32_t s = seed_of(p, seq);
+  for (uint32_t j = kHead; j < m.size(); j++) m[j] = static_cast<uint8_t>(s + j * 13);
+  const uint32_t sum = checksum(m.data(), m.size());
+  std::memcpy(&m[8], &sum, 4);
+}
+// False if damaged: too short, wrong size for its id, bad checksum or body.
+bool decode(const std::vector<uint8_t>& m, uint32_t producers, uint32_t& p, uint32_t& seq) {
+  if (m.size() < kHead) return false;
+  uint32_t sum;
+  std::memcpy(&p, &m[0], 4);
+  std::memcpy(&seq, &m[4], 4);
+  std::memcpy(&sum, &m[8], 4);
+  if (p >= producers || m.size() != size_of(p, seq) || sum != checksum(m.data(), m.size())) return false;
+  const uint32_t s = seed_of(p, seq);
+  for (uint32_t j = kHead; j < m.size(); j++) {
+    if (m[j] != static_cast<uint8_t>(s + j * 13)) return false;
+  }
+  return true;
+}
+
+// Results, in a MAP_SHARED anonymous mapping so forked children report into it too.
+struct Results {
+  uint32_t producers, per_producer;
+  uint32_t empties;                    // empty messages received
+  uint32_t repairs[3];                 // see g_repairs
+  uint32_t child_slot;                 // the slot a forked endpoint got
+  uint32_t committed[kMaxProducers];   // messages each producer's send() returned for
+  uint8_t seen[1];                     // [producer * per_producer + seq]: times received
+};
+Results* make_results(uint32_t producers, uint32_t per_producer) {
+  const size_t size = sizeof(Results) + static_cast<size_t>(producers) * per_producer;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    std::perror("mmap");
+    std::exit(1);
+  }
+  auto* r = static_cast<Results*>(p);
+  r->producers = producers;
+  r->per_producer = per_producer;
+  return r;
+}
+
+void produce(ringwire::MpmcSender& sender, Results* results, uint32_t p, uint32_t count) {
+  std::vector<uint8_t> m;
+  for (uint32_t seq = 0; seq < count; seq++) {
+    fill(m, p, seq);
+    sender.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs);
+    __atomic_store_n(&results->committed[p], seq + 1, __ATOMIC_SEQ_CST);
+    if (empty_after(seq)) sender.send(nullptr, 0, kTimeoutMs);
+  }
+}
+
+// Receives to the end of the stream; false (with a message) on anything wrong.
+bool consume(ringwire::MpmcReceiver& receiver, Results* results, const char* who) {
+  std::vector<int64_t> last(results->producers, -1);
+  std::vector<uint8_t> m;
+  while (receiver.recv(m, kTimeoutMs)) {
+    if (m.empty()) {
+      __atomic_add_fetch(&results->empties, 1, __ATOMIC_SEQ_CST);
+      continue;
+    }
+    uint32_t p, seq;
+    if (!decode(m, results->producers, p, seq) || seq >= results->per_producer) {
+      std::fprintf(stderr, "stress_mpmc %s: a damaged message (%zu bytes)\n", who, m.size());
+      return false;
+    }
+    if (static_cast<int64_t>(seq) <= last[p]) {
+      std::fprintf(stderr, "stress_mpmc %s: producer %u's message %u after its %lld\n", who, p, seq,
+                   static_cast<long long>(last[p]));
+      return false;
+    }
+    last[p] = seq;
+    if (__atomic_fetch_add(&results->seen[p * results->per_producer + seq], 1, __ATOMIC_SEQ_CST) != 0) {
+      std::fprintf(stderr, "stress_mpmc %s: producer %u's message %u arrived twice\n", who, p, seq);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Every message of producers [0, producers) with seq < sent[p] arrived once, none after.
+// Up to `may_lose` may be missing (killed consumers).
+bool verify(const Results* r, const std::vector<uint32_t>& sent, uint32_t may_lose, uint32_t maybe_one_more) {
+  uint32_t missing = 0;
+  bool ok = true;
+  for (uint32_t p = 0; p < sent.size(); p++) {
+    for (uint32_t seq = 0; seq < r->per_producer; seq++) {
+      const uint8_t n = r->seen[p * r->per_producer + seq];
+      if (seq < sent[p]) {
+        if (n == 0) missing++;
+        if (n > 1) ok = false;
+      } else if (n != 0 && !(maybe_one_more && seq == sent[p] && n == 1)) {
+        std::fprintf(stderr, "stress_mpmc: producer %u's message %u arrived, never sent\n", p, seq);
+        ok = false;
+      }
+    }
+  }
+  if (missing > may_lose) {
+    std::fprintf(stderr, "stress_mpmc: %u messages lost (at most %u allowed)\n", missing, may_lose);
+    ok = false;
+  }
+  return ok;
+}
+
+bool end_stream(const std::string& name) {
+  ringwire::MpmcSender closer{ringwire::MappedSegment(name)};
+  closer.end();
+  return true;
+}
+
+// Waits for a child; true if it exited 0.
+bool reap(pid_t child, const char* what) {
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
+  std::fprintf(stderr, "stress_mpmc: %s %d failed (status %d)\n", what, static_cast<int>(child), status);
+  return false;
+}
+
+template <typename F>
+pid_t spawn(F&& body) {
+  const pid_t child = fork();
+  if (child < 0) {
+    std::perror("fork");
+    std::exit(1);
+  }
+  if (child == 0) {
+    int code = 1;
+    try {
+      code = body() ? 0 : 1;
+    } catch (const ringwire::Error& e) {
+      std::fprintf(stderr, "stress_mpmc child %d: %s: %s\n", static_cast<int>(getpid()), e.code().c_str(), e.what());
+    }
+    _exit(code);
+  }
+  return child;
+}
+
+template <typename F>
+bool expect_error(const char* code, F&& body) {
+  try {
+    body();
+  } catch (const ringwire::Error& e) {
+    if (e.code() == code) return true;
+    std::fprintf(stderr, "stress_mpmc: expected %s, got %s: %s\n", code, e.code().c_str(), e.what());
+    return false;
+  }
+  std::fprintf(stderr, "stress_mpmc: expected %s, got nothing\n", code);
+  return false;
+}
+
+// The API around the protocol: modes, slots, sizes, end, timeouts.
+bool api_checks(const std::string& name, uint32_t wait) {
+  bool ok = true;
+  const std::string spsc = name + "-s";
+  ringwire::CreateOptions o;
+  o.capacity = kCapacity;
+  o.wait_mechanism = wait;
+  ringwire::create_segment(spsc, o);
+  ok &= expect_error("ERR_RINGWIRE_INCOMPATIBLE", [&] { ringwire::MpmcSender s{ringwire::MappedSegment(spsc)}; });
+  ok &= expect_error("ERR_RINGWIRE_INCOMPATIBLE", [&] { ringwire::MpmcReceiver r{ringwire::MappedSegment(spsc)}; });
+  ringwire::unlink_segment(spsc);
+
+  auto segment = std::make_shared<ringwire::MappedSegment>(name);
+  {
+    std::vector<std::unique_ptr<ringwire::MpmcSender>> all;
+    for (uint32_t i = 0; i < L::MAX_SLOTS; i++) all.push_back(std::make_unique<ringwire::MpmcSender>(segment));
+    ok &= expect_error("ERR_RINGWIRE_BUSY", [&] { ringwire::MpmcReceiver r(segment); });
+    // Another mapping (another open file description) is refused by the kernel's locks.
+    ok &= expect_error("ERR_RINGWIRE_BUSY", [&] { ringwire::MpmcReceiver r{ringwire::MappedSegment(name)}; });
+    const uint32_t freed = all[17]->slot();
+    all[17].reset();
+    ringwire::MpmcReceiver r(segment);
+    if (r.slot() != freed) {
+      std::fprintf(stderr, "stress_mpmc: a closed slot was not reused\n");
+      ok = false;
+    }
+    ok &= expect_error("ERR_RINGWIRE_TOO_LARGE", [&] {
+      std::vector<uint8_t> big(L::max_message_for(kCapacity) + 1);
+      all[0]->try_send(big.data(), static_cast<uint32_t>(big.size()));
+    });
+    // The largest message takes the whole ring; then it is full.
+    std::vector<uint8_t> big(L::max_message_for(kCapacity), 7), got;
+    if (!all[0]->try_send(big.data(), static_cast<uint32_t>(big.size())) || all[1]->try_send(nullptr, 0)) {
+      std::fprintf(stderr, "stress_mpmc: a whole-ring message\n");
+      ok = false;
+    }
+    ok &= expect_error("ERR_RINGWIRE_TIMEOUT", [&] { all[2]->send(nullptr, 0, 30); });
+    if (!r.try_recv(got) || got != big || r.try_recv(got)) {
+      std::fprintf(stderr, "stress_mpmc: a whole-ring message came back wrong\n");
+      ok = false;
+    }
+    ok &= expect_error("ERR_RINGWIRE_TIMEOUT", [&] { r.recv(got, 30); });
+    all[3]->close();
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { all[3]->try_send(nullptr, 0); });
+  }
+  // Slot counters survive their holders: slot 0 sent the whole-ring message.
+  {
+    ringwire::MpmcSender s(segment);
+    if (s.slot() != 0 || s.messages() != 1) {
+      std::fprintf(stderr, "stress_mpmc: slot %u's counter is %g, expected slot 0 and 1\n", s.slot(), s.messages());
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+int run_threads(const std::string& name, uint32_t wait, uint32_t count, uint32_t producers, uint32_t consumers) {
+  if (!api_checks(name, wait)) return 1;
+  // A fresh channel for the stream (the checks above left the stream positions moved).
+  ringwire::unlink_segment(name);
+  ringwire::CreateOptions o;
+  o.capacity = kCapacity;
+  o.mode = L::MODE_MPMC;
+  o.wait_mechanism = wait;
+  ringwire::create_segment(name, o);
+  auto segment = std::make_shared<ringwire::MappedSegment>(name);
+  ringwire::unlink_segment(name);  // the mapping (and open semaphores) stay usable
+  Results* results = make_results(producers, count);
+  std::atomic<bool> ok{true};
+  std::vector<std::thread> threads;
+  for (uint32_t c = 0; c < consumers; c++) {
+    threads.emplace_back([&, c] {
+      try {
+        ringwire::MpmcReceiver receiver(segment);
+        if (!consume(receiver, results, "consumer")) ok = false;
+      } catch (const ringwire::Error& e) {
+        std::fprintf(stderr, "stress_mpmc consumer %u: %s: %s\n", c, e.code().c_str(), e.what());
+        ok = false;
+      }
+    });
+  }
+  std::vector<std::thread> senders;
+  for (uint32_t p = 0; p < producers; p++) {
+    senders.emplace_back([&, p] {
+      try {
+        ringwire::MpmcSender sender(segment);
+        produce(sender, results, p, count);
+      } catch (const ringwire::Error& e) {
+        std::fprintf(stderr, "stress_mpmc producer %u: %s: %s\n", p, e.code().c_str(), e.what());
+        ok = false;
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  {
+    ringwire::MpmcSender closer(segment);
+    closer.end();
+  }
+  for (auto& t : threads) t.join();
+  bool good = ok && verify(results, std::vector<uint32_t>(producers, count), 0, 0);
+  if (results->empties != producers * empties_in(count)) {
+    std::fprintf(stderr, "stress_mpmc: %u empty messages, expected %u\n", results->empties,
+                 producers * empties_in(count));
+    good = false;
+  }
+  if (g_stale != 0) std::printf("stress_mpmc: %u stale CASes undone\n", g_stale.load());
+  return good ? 0 : 1;
+}
+
+int run_processes(const std::string& name, uint32_t count, uint32_t producers, uint32_t consumers) {
+  Results* results = make_results(producers, count);
+  std::vector<pid_t> receivers, senders;
+  for (uint32_t c = 0; c < consumers; c++) {
+    receivers.push_back(spawn([&] {
+      ringwire::MpmcReceiver receiver{ringwire::MappedSegment(name)};
+      return consume(receiver, results, "consumer");
+    }));
+  }
+  for (uint32_t p = 0; p < producers; p++) {
+    senders.push_back(spawn([&, p] {
+      ringwire::MpmcSender sender{ringwire::MappedSegment(name)};
+      produce(sender, results, p, count);
+      return true;
+    }));
+  }
+  bool ok = true;
+  for (pid_t s : senders) ok &= reap(s, "producer");
+  end_stream(name);
+  for (pid_t r : receivers) ok &= reap(r, "consumer");
+  ok = ok && verify(results, std::vector<uint32_t>(producers, count), 0, 0);
+  if (results->empties != producers * empties_in(count)) {
+    std::fprintf(stderr, "stress_mpmc: %u empty messages, expected %u\n", results->empties,
+                 producers * empties_in(count));
+    ok = false;
+  }
+  return ok ? 0 : 1;
+}
+
+// Producer 0 sends `count` messages and lives; producers 1..rounds are killed at random
+// moments, and every third round a consumer too (and replaced).
+int run_kill(const std::string& name, uint32_t count, uint32_t rounds) {
+  const uint32_t producers = rounds + 1;
+  Results* results = make_results(producers, count);
+  g_repairs = results->repairs;
+  std::mt19937 random(static_cast<uint32_t>(getpid()));
+  auto consumer = [&] {
+    return spawn([&] {
+      ringwire::MpmcReceiver receiver{ringwire::MappedSegment(name)};
+      return consume(receiver, results, "consumer");
+    });
+  };
+  std::vector<pid_t> receivers = {consumer(), consumer()};
+  const pid_t steady = spawn([&] {
+    ringwire::MpmcSender sender{ringwire::MappedSegment(name)};
+    produce(sender, results, 0, count);
+    return true;
+  });
+  bool ok = true;
+  uint32_t consumer_kills = 0;
+  for (uint32_t k = 1; k <= rounds; k++) {
+    const pid_t victim = spawn([&, k] {
+      ringwire::MpmcSender sender{ringwire::MappedSegment(name)};
+      produce(sender, results, k, count);
+      return true;
+    });
+    usleep(random() % 5'000);
+    if (k % 3 == 0) {
+      const size_t i = random() % receivers.size();
+      kill(receivers[i], SIGKILL);
+      waitpid(receivers[i], nullptr, 0);
+      receivers[i] = consumer();
+      consumer_kills++;
+    }
+    kill(victim, SIGKILL);
+    int status = 0;
+    waitpid(victim, &status, 0);
+    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      std::fprintf(stderr, "stress_mpmc: producer %u failed before it was killed (status %d)\n", k, status);
+      ok = false;
+    }
+  }
+  ok &= reap(steady, "steady producer");
+  end_stream(name);
+  for (pid_t r : receivers) ok &= reap(r, "consumer");
+  std::vector<uint32_t> sent(producers);
+  for (uint32_t p = 0; p < producers; p++) sent[p] = results->committed[p];
+  ok = ok && verify(results, sent, consumer_kills, 1);
+  uint32_t steady_seen = 0;
+  for (uint32_t seq = 0; seq < count; seq++) steady_seen += results->seen[seq];
+  std::printf(
+      "stress_mpmc kill: %u producers and %u consumers killed; %u claims and %u takes repaired, R helped past %u releases; "
+      "the steady producer's %u of %u arrived\n",
+      rounds, consumer_kills, results->repairs[0], results->repairs[1], results->repairs[2], steady_seen, count);
+  return ok ? 0 : 1;
+}
+
+// --- repair: an endpoint killed at each step -------------------------------------------
+
+struct Expect {
+  uint32_t p, seq;
+};
+
+bool receive_exactly(ringwire::MpmcReceiver& receiver, const std::vector<Expect>& expected, const char* what) {
+  std::vector<uint8_t> m;
+  for (const Expect& e : expected) {
+    do {
+      if (!receiver.recv(m, 5'000)) {
+        std::fprintf(stderr, "stress_mpmc repair %s: the stream ended early\n", what);
+        return false;
+      }
+    } while (m.empty() && e.p == 0);  // producer 0 sends empty ones now and then
+    uint32_t p = ~0u, seq = ~0u;
+    if (!decode(m, 4, p, seq) || p != e.p || seq != e.seq) {
+      std::fprintf(stderr, "stress_mpmc repair %s: got %u/%u, expected %u/%u\n", what, p, seq, e.p, e.seq);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool killed(pid_t child, const char* what) {
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) return true;
+  std::fprintf(stderr, "stress_mpmc repair %s: the child did not die at its test point (status %d)\n", what, status);
+  return false;
+}
+
+uint32_t position(const ringwire::MappedSegment& s, uint32_t offset) {
+  return __atomic_load_n(s.word(offset), __ATOMIC_SEQ_CST);
+}
+
+// The state of the record at the position slot x's intent names.
+uint32_t state_at_intent(const ringwire::MappedSegment& s, uint32_t x) {
+  const uint32_t intent = position(s, L::OFF_SLOTS + x * L::SLOT_SIZE + L::SLOT_INTENT) & ~7u;
+  const auto* unit = reinterpret_cast<const uint64_t*>(s.base() + L::HEADER_SIZE + (intent & (kCapacity - 1)));
+  return static_cast<uint32_t>(__atomic_load_n(unit, __ATOMIC_SEQ_CST) >> 32) & L::STATE_MASK;
+}
+
+void create(const std::string& name, uint32_t wait) {
+  ringwire::CreateOptions o;
+  o.capacity = kCapacity;
+  o.mode = L::MODE_MPMC;
+  o.wait_mechanism = wait;
+  ringwire::create_segment(name, o);
+}
+
+// Opens endpoints of type E until one lands in `slot` (the dead one: openers take slots never
+// used or closed cleanly first); the others stay open in `fillers`.
+template <typename E>
+std::unique_ptr<E> open_into(const std::shared_ptr<ringwire::MappedSegment>& segment, uint32_t slot,
+                             std::vector<std::shared_ptr<void>>& fillers) {
+  for (;;) {
+    auto e = std::make_unique<E>(segment);
+    if (e->slot() == slot) return e;
+    fillers.push_back(std::shared_ptr<E>(std::move(e)));
+  }
+}
+
+// A sender dies at `point` (its third claim, or its first skip); the receiver waiting at the
+// dead claim repairs it (opener = false), or a sender opening into the dead slot does.
+bool sender_dies(const std::string& name, uint32_t wait, const char* point, bool opener) {
+  create(name, wait);
+  Results* results = make_results(2, 64);
+  std::string what = std::string(point) + (opener ? " (opener repairs)" : " (receiver repairs)");
+  bool ok = true;
+  {
+    auto segment = std::make_shared<ringwire::MappedSegment>(name);
+    ringwire::MpmcReceiver receiver(segment);
+    const bool skip = std::strcmp(point, "skip-claimed") == 0;
+    const pid_t child = spawn([&] {
+      g_die_at = point;
+      g_die_after = skip ? 0 : 2;
+      ringwire::MpmcSender sender{ringwire::MappedSegment(name)};
+      results->child_slot = sender.slot();
+      produce(sender, results, 0, 64);
+      return true;
+    });
+    ok &= killed(child, what.c_str());
+    const uint32_t k = results->committed[0];
+    std::vector<Expect> first;
+    for (uint32_t i = 0; i < k; i++) first.push_back({0, i});
+    std::vector<std::shared_ptr<void>> fillers;
+    std::unique_ptr<ringwire::MpmcSender> sender;
+    if (opener) {
+      if (state_at_intent(*segment, results->child_slot) != L::REC_CLAIMED) {
+        std::fprintf(stderr, "stress_mpmc repair %s: no dead claim at the dead sender's intent\n", what.c_str());
+        ok = false;
+      }
+      const uint32_t intent = position(*segment, L::OFF_SLOTS + results->child_slot * L::SLOT_SIZE + L::SLOT_INTENT);
+      sender = open_into<ringwire::MpmcSender>(segment, results->child_slot, fillers);
+      const auto* unit =
+          reinterpret_cast<const uint64_t*>(segment->base() + L::HEADER_SIZE + (intent & (kCapacity - 1) & ~7u));
+      if ((static_cast<uint32_t>(__atomic_load_n(unit, __ATOMIC_SEQ_CST) >> 32) & L::STATE_MASK) != L::REC_ABANDONED) {
+        std::fprintf(stderr, "stress_mpmc repair %s: the opener did not abandon the dead claim\n", what.c_str());
+        ok = false;
+      }
+    }
+    fillers.clear();
+    ok = ok && receive_exactly(receiver, first, what.c_str());
+    std::vector<uint8_t> m;
+    if (opener && receiver.try_recv(m)) {  // takes the abandoned record, silently
+      std::fprintf(stderr, "stress_mpmc repair %s: a message from the dead claim\n", what.c_str());
+      ok = false;
+    }
+    if (!opener) {
+      // Parked at the dead claim: the check before parking repairs it; then nothing more.
+      ok &= expect_error("ERR_RINGWIRE_TIMEOUT", [&] { receiver.recv(m, 300); });
+      sender = std::make_unique<ringwire::MpmcSender>(segment);
+    }
+    if (position(*segment, L::OFF_TAKE_POSITION) != position(*segment, L::OFF_CLAIM_POSITION)) {
+      std::fprintf(stderr, "stress_mpmc repair %s: the dead claim was not passed\n", what.c_str());
+      ok = false;
+    }
+    // The channel goes on: more than a lap of new messages, then the end.
+    for (uint32_t i = 0; i < 40 && ok; i++) {
+      fill(m, 1, i);
+      sender->send(m.data(), static_cast<uint32_t>(m.size()), 5'000);
+      ok &= receive_exactly(receiver, {{1, i}}, what.c_str());
+    }
+    sender->end();
+    if (ok && receiver.recv(m, 5'000)) {
+      std::fprintf(stderr, "stress_mpmc repair %s: no end of stream\n", what.c_str());
+      ok = false;
+    }
+  }
+  ringwire::unlink_segment(name);
+  return ok;
+}
+
+// For "take-lost": the doomed receiver, just before its CAS of T, lets a receiver of the
+// parent take the record first (so its CAS fails and it dies holding a stale intent).
+int g_to_parent[2], g_to_child[2];
+void let_the_parent_take() {
+  char c = 0;
+  if (write(g_to_parent[1], &c, 1) != 1 || read(g_to_child[0], &c, 1) != 1) _exit(3);
+}
+
+// A receiver dies at `point` while taking the first of six messages (lost, except for
+// "take-lost", where another receiver took it); the sender waiting for space repairs it
+// (opener = false), or a receiver opening into the dead slot does.
+bool receiver_dies(const std::string& name, uint32_t wait, const char* point, bool opener) {
+  create(name, wait);
+  Results* results = make_results(1, 1);
+  std::string what = std::string(point) + (opener ? " (opener repairs)" : " (sender repairs)");
+  const bool lost = std::strcmp(point, "take-lost") == 0;
+  bool ok = true;
+  {
+    auto segment = std::make_shared<ringwire::MappedSegment>(name);
+    ringwire::MpmcSender sender(segment);
+    std::vector<uint8_t> m;
+    // Six messages of 600 bytes: 3648 of the 4096 bytes.
+    auto send = [&](uint32_t p, uint32_t i) {
+      m.assign(600, 0);
+      std::memcpy(&m[0], &p, 4);
+      std::memcpy(&m[4], &i, 4);
+      sender.send(m.data(), 600, 5'000);
+    };
+    std::unique_ptr<ringwire::MpmcReceiver> receiver;
+    auto receive = [&](uint32_t p, uint32_t i) {
+      uint32_t got_p = ~0u, got_i = ~0u;
+      if (receiver->recv(m, 5'000) && m.size() == 600) {
+        std::memcpy(&got_p, &m[0], 4);
+        std::memcpy(&got_i, &m[4], 4);
+      }
+      if (got_p == p && got_i == i) return true;
+      std::fprintf(stderr, "stress_mpmc repair %s: got %u/%u, expected %u/%u\n", what.c_str(), got_p, got_i, p, i);
+      return false;
+    };
+    for (uint32_t i = 0; i < 6; i++) send(0, i);
+    // Opens before the child unless an opener is to land in the child's slot later.
+    if (!opener || lost) receiver = std::make_unique<ringwire::MpmcReceiver>(segment);
+    if (lost && (pipe(g_to_parent) != 0 || pipe(g_to_child) != 0)) return false;
+    const pid_t child = spawn([&] {
+      g_die_at = point;
+      g_die_after = 0;
+      if (lost) {
+        g_hook_at = "take-cas";
+        g_hook = let_the_parent_take;
+      }
+      ringwire::MpmcReceiver doomed{ringwire::MappedSegment(name)};
+      results->child_slot = doomed.slot();
+      doomed.recv(m, 5'000);
+      return true;
+    });
+    uint32_t next = 1;
+    if (lost) {
+      char c = 0;
+      ok &= read(g_to_parent[0], &c, 1) == 1;
+      ok &= receive(0, 0);
+      next = 1;
+      ok &= write(g_to_child[1], &c, 1) == 1;
+      for (int fd : {g_to_parent[0], g_to_parent[1], g_to_child[0], g_to_child[1]}) ::close(fd);
+    }
+    ok &= killed(child, what.c_str());
+    std::vector<std::shared_ptr<void>> fillers;
+    if (opener) {
+      std::unique_ptr<ringwire::MpmcReceiver> first = std::move(receiver);
+      const uint32_t intent = position(*segment, L::OFF_SLOTS + results->child_slot * L::SLOT_SIZE + L::SLOT_INTENT);
+      const uint32_t before = state_at_intent(*segment, results->child_slot);
+      receiver = open_into<ringwire::MpmcReceiver>(segment, results->child_slot, fillers);
+      fillers.clear();
+      const auto* unit =
+          reinterpret_cast<const uint64_t*>(segment->base() + L::HEADER_SIZE + (intent & (kCapacity - 1) & ~7u));
+      const uint32_t after = static_cast<uint32_t>(__atomic_load_n(unit, __ATOMIC_SEQ_CST) >> 32) & L::STATE_MASK;
+      if ((intent & L::INTENT_VALID) == 0 || after != L::REC_RELEASED ||
+          (before == L::REC_RELEASED) != (lost || std::strcmp(point, "released") == 0 ||
+                                          std::strcmp(point, "advancing") == 0)) {
+        std::fprintf(stderr, "stress_mpmc repair %s: the dead take was %u, and %u after the opener\n", what.c_str(),
+                     before, after);
+        ok = false;
+      }
+    }
+    for (uint32_t i = next; i < 6 && ok; i++) ok &= receive(0, i);
+    if (opener && ok && position(*segment, L::OFF_RELEASE_POSITION) != position(*segment, L::OFF_TAKE_POSITION)) {
+      std::fprintf(stderr, "stress_mpmc repair %s: the opener left the dead take\n", what.c_str());
+      ok = false;
+    }
+    // More than a lap: the sender finds R held by the dead take (unless an opener repaired it).
+    for (uint32_t i = 0; i < 20 && ok; i++) {
+      send(1, i);
+      ok &= receive(1, i);
+    }
+    if (ok && position(*segment, L::OFF_RELEASE_POSITION) != position(*segment, L::OFF_TAKE_POSITION)) {
+      std::fprintf(stderr, "stress_mpmc repair %s: R did not catch up with T\n", what.c_str());
+      ok = false;
+    }
+  }
+  ringwire::unlink_segment(name);
+  return ok;
+}
+
+// A sender that stalls between checking the claim position and its claim CAS for a whole
+// lap: the unit it read a FREE header from (eight zero bytes, FREE of lap 0) is now payload
+// of a later record which happens to hold eight zero bytes there. Its CAS succeeds on
+// payload; it must notice (R has passed its position) and put the bytes back.
+struct StaleCase {
+  std::shared_ptr<ringwire::MappedSegment> segment;
+  std::unique_ptr<ringwire::MpmcSender> s;
+  std::unique_ptr<ringwire::MpmcReceiver> b;
+};
+StaleCase* g_stale_case = nullptr;
+
+std::vector<uint8_t> forged() {
+  std::vector<uint8_t> m(64, 0xAB);
+  std::memset(&m[16], 0, 8);  // payload byte 16 of a record at a lap start: ring offset 24
+  return m;
+}
+
+// Meanwhile (inside the late sender's test point): the ring moves on a lap, to a record at
+// the next lap's start whose payload covers offset 24 with the forged bytes.
+void move_a_lap() {
+  StaleCase& k = *g_stale_case;
+  std::vector<uint8_t> m, x(16, 1);
+  k.s->send(x.data(), 16, 1000);  // at 24, where the late sender wanted to claim
+  while (k.b->try_recv(m)) {
+  }
+  std::vector<uint8_t> filler(kCapacity - 48 - 8, 2);  // 48 .. the lap's end
+  k.s->send(filler.data(), static_cast<uint32_t>(filler.size()), 1000);
+  while (k.b->try_recv(m)) {
+  }
+  const std::vector<uint8_t> p = forged();
+  k.s->send(p.data(), static_cast<uint32_t>(p.size()), 1000);
+}
+
+bool stale_claim(const std::string& name, uint32_t wait) {
+  create(name, wait);
+  const char* what = "stale claim";
+  bool ok = true;
+  {
+    StaleCase k;
+    k.segment = std::make_shared<ringwire::MappedSegment>(name);
+    k.s = std::make_unique<ringwire::MpmcSender>(k.segment);
+    k.b = std::make_unique<ringwire::MpmcReceiver>(k.segment);
+    ringwire::MpmcSender late(k.segment);
+    g_stale_case = &k;
+    std::vector<uint8_t> m(16, 3), got;
+    k.s->send(m.data(), 16, 1000);  // at 0 (24 bytes)
+    k.b->try_recv(got);             // R = T = 24
+    const uint32_t before = g_stale.load();
+    g_hook = move_a_lap;
+    g_hook_at = "claim-cas";
+    std::vector<uint8_t> mine(16, 4);
+    late.send(mine.data(), 16, 1000);
+    if (g_stale.load() != before + 1) {
+      std::fprintf(stderr, "stress_mpmc repair %s: the late CAS was not caught\n", what);
+      ok = false;
+    }
+    // The forged message is intact, and the late sender's message follows it.
+    if (!k.b->try_recv(got) || got != forged() || !k.b->try_recv(got) || got != mine) {
+      std::fprintf(stderr, "stress_mpmc repair %s: the messages after it are wrong\n", what);
+      ok = false;
+    }
+    g_hook_at = nullptr;
+    g_stale_case = nullptr;
+  }
+  ringwire::unlink_segment(name);
+  return ok;
+}
+
+int run_repair(const std::string& name, uint32_t wait) {
+  bool ok = stale_claim(name, wait);
+  for (const char* point : {"claimed", "claim-advanced", "committing", "skip-claimed"}) {
+    for (bool opener : {false, true}) ok &= sender_dies(name, wait, point, opener);
+  }
+  for (const char* point : {"take-lost", "taken", "rewriting", "released", "advancing"}) {
+    for (bool opener : {false, true}) ok &= receiver_dies(name, wait, point, opener);
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* usage =
+      "usage: stress_mpmc threads|processes futex|semaphore <messages> [producers consumers]\n"
+      "       stress_mpmc kill futex|semaphore <messages> [rounds]\n"
+      "       stress_mpmc repair futex|semaphore\n";
+  if (argc < 3 || (std::strcmp(argv[2], "futex") && std::strcmp(argv[2], "semaphore"))) {
+    std::fputs(usage, stderr);
+    return 2;
+  }
+  const std::string mode = argv[1];
+  const uint32_t wait = std::strcmp(argv[2], "futex") == 0 ? L::WAIT_FUTEX : L::WAIT_SEMAPHORE;
+  const uint32_t count = argc > 3 ? static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10)) : 0;
+  const uint32_t producers = argc > 4 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : 3;
+  const uint32_t consumers = argc > 5 ? static_cast<uint32_t>(std::strtoul(argv[5], nullptr, 10)) : 3;
+  const bool streaming = mode == "threads" || mode == "processes";
+  if ((streaming && (argc < 4 || argc > 6 || producers == 0 || consumers == 0 || producers > kMaxProducers)) ||
+      (mode == "kill" && (argc < 4 || argc > 5 || producers + 1 > kMaxProducers)) ||
+      (mode == "repair" && argc != 3) || (!streaming && mode != "kill" && mode != "repair")) {
+    std::fputs(usage, stderr);
+    return 2;
+  }
+  const std::string name = "rwstress-mpmc-" + std::to_string(getpid());
+  int code = 1;
+  try {
+    if (mode == "repair") {
+      code = run_repair(name, wait);
+    } else {
+      ringwire::CreateOptions o;
+      o.capacity = kCapacity;
+      o.mode = L::MODE_MPMC;
+      o.wait_mechanism = wait;
+      ringwire::create_segment(name, o);
+      if (mode == "threads") code = run_threads(name, wait, count, producers, consumers);
+      if (mode == "processes") code = run_processes(name, count, producers, consumers);
+      if (mode == "kill") code = run_kill(name, count, argc > 4 ? producers : 30);
+      ringwire::unlink_segment(name);
+    }
+  } catch (const ringwire::Error& e) {
+    std::fprintf(stderr, "stress_mpmc: %s: %s\n", e.code().c_str(), e.what());
+    ringwire::unlink_segment(name);
+    return 1;
+  }
+  std::printf("stress_mpmc %s %s%s%s: %s\n", argv[1], argv[2], count ? " " : "", count ? argv[3] : "",
+              code == 0 ? "ok" : "FAILED");
+  return code;
+}
