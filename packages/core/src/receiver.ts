@@ -149,8 +149,9 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
       }
     } finally {
       this.polling = false;
+      // Also when a handler threw: what was taken is released, so publish it.
+      if (handled !== 0 && !this.closed) this.finishBatch();
     }
-    if (handled !== 0 && !this.closed) this.finishBatch();
     return handled;
   }
 

@@ -198,6 +198,22 @@ describe('mpmc in one process', () => {
     next.close();
   });
 
+  it('a poll() handler that throws: its message is taken, the space released, the rest stays', () => {
+    const name = channelName('mp-pollthrow');
+    createChannel(name, { mode: 'mpmc', capacity: 1024 });
+    const sender = openSender(name);
+    const receiver = openReceiver(name);
+    for (const m of ['a', 'b', 'c']) sender.trySend(m);
+    expect(() => receiver.poll(() => { throw new Error('boom'); })).toThrow('boom');
+    expect(stats(name).bytesUsed).toBe(32); // 'a' is gone; 'b' and 'c' are 16 bytes each
+    const rest: string[] = [];
+    receiver.poll((bytes, offset, length) => rest.push(Buffer.from(bytes.subarray(offset, offset + length)).toString()));
+    expect(rest).toEqual(['b', 'c']);
+    expect(stats(name).bytesUsed).toBe(0);
+    sender.close();
+    receiver.close();
+  });
+
   it('refuses more than 48 open endpoints with ERR_RINGWIRE_BUSY, and reuses closed slots', () => {
     const name = channelName('mp-slots');
     createChannel(name, { mode: 'mpmc', capacity: 1024 });
