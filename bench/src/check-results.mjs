@@ -1,15 +1,16 @@
 // Checks that bench/results/latest.json (or the file given) is complete and sane: every
 // scenario and every expected system present, every value a positive finite number or null
 // with a reason (null only where a system may be unable to run), S4 percentiles ordered,
-// S3 with ringwire at 64 KiB and 1 MiB. It never judges a timing or a ratio against a target:
-// numbers on a shared machine vary, and a slow run is still a valid run.
+// S3 with ringwire at 64 KiB and 1 MiB, S6 with its three rows over the same task count. It
+// never judges a timing or a ratio against a target: numbers on a shared machine vary, and a
+// slow run is still a valid run.
 //
 //   node bench/src/check-results.mjs [results.json]      exit 0 when sane, 1 otherwise
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCENARIO_ORDER, SCENARIOS } from './scenarios/meta.mjs';
-import { EXPECTED, FANOUT_VARIANTS, NATIVE_SYSTEMS, RINGWIRE_VARIANTS } from './systems/lists.mjs';
+import { EXPECTED, FANOUT_VARIANTS, NATIVE_SYSTEMS, POOL_VARIANTS, RINGWIRE_VARIANTS } from './systems/lists.mjs';
 
 const file = process.argv[2]
   ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'results', 'latest.json');
@@ -90,6 +91,31 @@ function checkScenario(scenario) {
         problem(`S5 ${r.system}${r.variant ? ` ${r.variant}` : ''}: value ${r.value} is not the sum of the consumers' rates`);
       }
     }
+  }
+  if (id === 'S6') {
+    for (const variant of POOL_VARIANTS) {
+      if (!rows.some((r) => r?.variant === variant && r.system === (variant === 'pool.run()' ? 'piscina' : 'ringwire'))) {
+        problem(`S6: no '${variant}' row`);
+      }
+    }
+    const counts = new Set();
+    for (const r of rows) {
+      if (r?.value === null || r?.value === undefined) continue;
+      const where = `S6 ${r.system} ${r.variant ?? ''}`.trim();
+      // Every row ran the same number of tasks, each at a positive window; no timing is judged.
+      if (!Number.isInteger(r.tasks) || r.tasks <= 0) problem(`${where}: tasks ${r.tasks} is not a positive integer`);
+      else counts.add(r.tasks);
+      if (!positive(r.seconds)) problem(`${where}: seconds ${r.seconds} is not a positive finite number`);
+      if (!Number.isInteger(r.window) || r.window <= 0) problem(`${where}: window ${r.window} is not a positive integer`);
+      if (r.sweep !== undefined && (!Array.isArray(r.sweep) || r.sweep.length === 0
+        || !r.sweep.every((w) => Number.isInteger(w?.window) && w.window > 0 && positive(w.value)))) {
+        problem(`${where}: sweep must be a list of { window, value }`);
+      }
+      if (r.system === 'piscina' && !r.sweep?.some((w) => w.window === r.window)) {
+        problem(`${where}: window ${r.window} is not one of the windows tried`);
+      }
+    }
+    if (counts.size > 1) problem(`S6: rows ran different numbers of tasks (${[...counts].join(', ')})`);
   }
 }
 

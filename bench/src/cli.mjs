@@ -3,13 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXPECTED } from './systems/lists.mjs';
 
-export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S7', 'micro'];
+export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'micro'];
 
 export const USAGE = `usage: node bench/src/run.mjs [--quick] [--only=<system>[,<system>...]]
-       [--scenarios=S1,S2,S3,S4,S5,S7,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
+       [--scenarios=S1,S2,S3,S4,S5,S6,S7,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
   --quick      a short run (under a minute)
   --only       run only these systems (ringwire, uds, uds-batched, tcp, tcp-batched, pipe, fifo,
-               ipc-json, ipc-advanced, messageport, posix-mq, c-ring, js-ceiling, c-spin, c-futex)
+               ipc-json, ipc-advanced, messageport, posix-mq, c-ring, js-ceiling, c-spin, c-futex,
+               piscina)
   --scenarios  run only these scenarios
   --sizes      the S3 sweep's message sizes in bytes (default: the full or quick sweep)
   --cpu-prof   write a V8 CPU profile of every worker process (default dir: <tmp>/ringwire-prof)
@@ -22,6 +23,8 @@ const FULL = {
   sizes: [16, 256, 1024, 4096, 16384, 65536, 1 << 20],
   pingpong: { warmup: 2000, warmupMs: 300, iterations: 20000, parkIterations: 20000 },
   fan: { warmupMs: 500, measureMs: 2000 },
+  // S6: tasks per row (after `warmup` tasks); pool.run() also runs `sweep` tasks per window tried.
+  pool: { tasks: 1000000, warmup: 100000, sweep: 20000 },
   idleMs: 5000,
   microMs: 300,
 };
@@ -32,6 +35,7 @@ const QUICK = {
   sizes: [16, 256, 4096, 65536, 1 << 20],
   pingpong: { warmup: 2000, warmupMs: 150, iterations: 5000, parkIterations: 2000 },
   fan: { warmupMs: 300, measureMs: 300 },
+  pool: { tasks: 100000, warmup: 10000, sweep: 5000 },
   idleMs: 2000,
   microMs: 50,
 };

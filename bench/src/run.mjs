@@ -17,6 +17,7 @@ import { runFanOut } from './scenarios/fanout.mjs';
 import { runIdle } from './scenarios/idle.mjs';
 import { runMicro } from './scenarios/micro.mjs';
 import { runPingPong } from './scenarios/pingpong.mjs';
+import { runPool } from './scenarios/pool.mjs';
 import { buildResults } from './report/json.mjs';
 import { renderSvg } from './report/svg.mjs';
 import { printTables } from './report/table.mjs';
@@ -66,6 +67,7 @@ try {
   await runThroughput(ctx);
   if (options.wanted.has('S4')) await runPingPong(ctx);
   if (options.wanted.has('S5')) await runFanOut(ctx);
+  if (options.wanted.has('S6')) await runPool(ctx);
   if (options.wanted.has('S7')) await runIdle(ctx);
   if (options.wanted.has('micro') && (!options.only || options.only.has('ringwire'))) {
     micro.push(...await runMicro(ctx));

@@ -11,6 +11,7 @@ export function formatValue(value, unit) {
   if (value === null || value === undefined) return '-';
   switch (unit) {
     case 'msg/s':
+    case 'tasks/s':
       if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M`;
       if (value >= 1e3) return `${(value / 1e3).toFixed(1)} k`;
       return value.toFixed(0);

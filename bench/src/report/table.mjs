@@ -70,6 +70,23 @@ function fanOutTable(s) {
   }
 }
 
+/** S6: every row against piscina's pool.run() of the same run. */
+function poolTable(s) {
+  const base = s.results.find((r) => r.system === 'piscina' && r.value !== null)?.value ?? null;
+  log(`  ${pad('system', 22)}${pad(s.unit, 12, true)}${pad('÷ pool.run()', 14, true)}${pad('tasks', 10, true)}`
+    + `${pad('seconds', 9, true)}${pad('in flight', 11, true)}  note`);
+  for (const r of s.results) {
+    const name = r.variant ? `${r.system} ${r.variant}` : r.system;
+    const ratio = base !== null && r.value !== null ? formatRatio(r.value / base) : '-';
+    const note = r.value === null ? `not run: ${r.reason}` : r.note ?? '';
+    log(`  ${pad(name, 22)}${pad(shown(r, s.unit), 12, true)}${pad(ratio, 14, true)}${pad(r.tasks ?? '', 10, true)}`
+      + `${pad(typeof r.seconds === 'number' ? r.seconds.toFixed(2) : '', 9, true)}${pad(r.window ?? '', 11, true)}  ${note}`);
+    if (Array.isArray(r.sweep)) {
+      log(`  ${pad('', 22)}${pad('', 12)}  (windows tried: ${r.sweep.map((w) => `${w.window}: ${formatValue(w.value, s.unit)}`).join(', ')})`);
+    }
+  }
+}
+
 /** The ringwire variant each S4 baseline is compared with. */
 function pingPongPeer(system) {
   return system === 'c-spin' ? 'spin' : system === 'c-futex' ? 'park' : 'default';
@@ -106,6 +123,7 @@ export function printTables(results) {
     if (s.id === 'S3') sweepTable(s);
     else if (s.id === 'S4') pingPongTable(s);
     else if (s.id === 'S5') fanOutTable(s);
+    else if (s.id === 'S6') poolTable(s);
     else if (s.id === 'S7') idleTable(s);
     else rateTable(s);
   }

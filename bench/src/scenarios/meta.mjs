@@ -5,7 +5,8 @@ export const SCENARIOS = {
   S3: { title: 'throughput by message size; the consumer ends up with a copy it owns', unit: 'GB/s' },
   S4: { title: 'ping-pong round trip of 64 bytes between two processes (value = p50)', unit: 'us' },
   S5: { title: '64-byte messages, 2 producer processes x 2 consumer processes (aggregate received)', unit: 'msg/s' },
+  S6: { title: 'tiny tasks (add two numbers) through a 2-thread piscina pool, fed by ringwire from another process or by pool.run()', unit: 'tasks/s' },
   S7: { title: 'an idle receiver waiting for a message: CPU time of its process (event-loop lag in extra fields)', unit: '%' },
 };
 
-export const SCENARIO_ORDER = ['S1', 'S2', 'S3', 'S4', 'S5', 'S7'];
+export const SCENARIO_ORDER = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7'];

@@ -15,6 +15,9 @@ export const IDLE_SYSTEMS = ['ringwire', 'uds'];
 /** S5: ringwire's two rows (variants), then the Unix-socket fan-in/fan-out baselines. */
 export const FANOUT_SYSTEMS = ['ringwire', 'uds', 'uds-batched'];
 export const FANOUT_VARIANTS = ['per-message', 'batched'];
+/** S6: ringwire's two rows (codecs), then piscina's own pool.run(). */
+export const POOL_SYSTEMS = ['ringwire', 'piscina'];
+export const POOL_VARIANTS = ['raw', 'raw batched', 'json', 'v8', 'pool.run()'];
 
 /** The systems each scenario lists, in table order. */
 export const EXPECTED = {
@@ -25,5 +28,6 @@ export const EXPECTED = {
   S3: THROUGHPUT_SYSTEMS,
   S4: PINGPONG_SYSTEMS,
   S5: FANOUT_SYSTEMS,
+  S6: POOL_SYSTEMS,
   S7: IDLE_SYSTEMS,
 };

@@ -39,6 +39,10 @@ const TAG_V8 = 2;
 const TAG_JSON = 0x4a; // 'J'
 const CODECS: readonly TaskCodec[] = ['json', 'v8', 'raw'];
 const utf8 = new TextDecoder();
+/** A worker loop takes at most this many queued tasks at once... */
+const BATCH = 64;
+/** ...and takes more than one only while tasks take less than this each (ms). */
+const QUICK_MS = 0.05;
 
 /** The two channels behind a task channel named `name`. */
 export function taskChannelNames(name: string): { tasks: string; results: string } {
@@ -105,9 +109,18 @@ function malformed(): RingwireError {
 }
 
 function decode(message: Uint8Array): Decoded {
-  if (message.length === 0) throw malformed();
-  if (message[0] === TAG_JSON) {
-    const text = utf8.decode(message);
+  return decodeAt(new DataView(message.buffer), message, message.byteOffset, message.length);
+}
+
+/**
+ * Decodes the message at bytes[offset, offset + length) (`view` over the same buffer): in
+ * place, as poll() hands messages out; the value it returns owns its bytes.
+ */
+function decodeAt(view: DataView, bytes: Uint8Array, offset: number, length: number): Decoded {
+  if (length === 0) throw malformed();
+  const tag = bytes[offset];
+  if (tag === TAG_JSON) {
+    const text = utf8.decode(bytes.subarray(offset, offset + length));
     const space1 = text.indexOf(' ');
     const space2 = text.indexOf(' ', space1 + 1);
     if (space1 < 0 || space2 < 0) throw malformed();
@@ -117,13 +130,12 @@ function decode(message: Uint8Array): Decoded {
       value: JSON.parse(text.slice(space2 + 1)),
     };
   }
-  if (message.length < HEAD || (message[0] !== TAG_RAW && message[0] !== TAG_V8)) throw malformed();
-  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
-  const body = message.subarray(HEAD);
+  if (length < HEAD || (tag !== TAG_RAW && tag !== TAG_V8)) throw malformed();
+  const body = bytes.slice(offset + HEAD, offset + length);
   return {
-    status: view.getUint32(4, true),
-    id: view.getFloat64(8, true),
-    value: message[0] === TAG_RAW ? body : deserialize(body),
+    status: view.getUint32(offset + 4, true),
+    id: view.getFloat64(offset + 8, true),
+    value: tag === TAG_RAW ? body : deserialize(body),
   };
 }
 
@@ -209,8 +221,58 @@ export class TaskClient {
     if (this.closed) throw new RingwireError('ERR_RINGWIRE_CLOSED', `task client '${this.name}' is closed`);
     const id = ++this.nextId;
     const message = encode(id, 0, this.codec, payload);
-    const timeout = options.timeout ?? this.timeout;
-    const result = new Promise<unknown>((resolve, reject) => {
+    const result = this.expect(id, options.timeout ?? this.timeout);
+    try {
+      if (!this.sender.trySend(message)) await this.sender.send(message, { signal: options.signal });
+    } catch (error) {
+      this.settle(id);
+      result.catch(() => {});
+      throw error;
+    }
+    return { result };
+  }
+
+  /**
+   * submit() for many tasks at once: they go into the task channel in runs (one claim and
+   * at most one wake per run rather than per task), waiting for room as needed. Resolves
+   * once all are in the channel, with their result promises in order.
+   */
+  async submitMany(payloads: readonly unknown[], options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Array<Promise<unknown>>> {
+    if (this.closed) throw new RingwireError('ERR_RINGWIRE_CLOSED', `task client '${this.name}' is closed`);
+    if (!Array.isArray(payloads)) throw invalidArg('payloads must be an array');
+    const messages: Array<Uint8Array | string> = [];
+    const results: Array<Promise<unknown>> = [];
+    const ids: number[] = [];
+    for (const payload of payloads) {
+      const id = ++this.nextId;
+      messages.push(encode(id, 0, this.codec, payload));
+      ids.push(id);
+      results.push(this.expect(id, options.timeout ?? this.timeout));
+    }
+    let sent = 0;
+    try {
+      while (sent < messages.length) {
+        const n = this.sender.trySendMany(messages, sent);
+        if (n !== 0) {
+          sent += n;
+        } else {
+          await this.sender.send(messages[sent], { signal: options.signal });
+          sent++;
+        }
+      }
+    } catch (error) {
+      for (let k = sent; k < ids.length; k++) {
+        this.settle(ids[k]);
+        results[k].catch(() => {});
+      }
+      throw error;
+    }
+    return results;
+  }
+
+  /** Registers task `id` and returns the promise of its result. */
+  private expect(id: number, timeout: number): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
       const entry: Pending = { resolve, reject, timer: undefined };
       if (timeout !== Infinity) {
         entry.timer = setTimeout(() => {
@@ -220,14 +282,6 @@ export class TaskClient {
       }
       this.pending.set(id, entry);
     });
-    try {
-      if (!this.sender.trySend(message)) await this.sender.send(message, { signal: options.signal });
-    } catch (error) {
-      this.settle(id);
-      result.catch(() => {});
-      throw error;
-    }
-    return { result };
   }
 
   private settle(id: number): Pending | undefined {
@@ -239,23 +293,34 @@ export class TaskClient {
     return entry;
   }
 
+  private deliver({ id, status, value }: Decoded): void {
+    const entry = this.settle(id);
+    if (entry === undefined) return; // timed out meanwhile
+    if (status === STATUS_OK) {
+      entry.resolve(value);
+      return;
+    }
+    const failure = value as FailureReport;
+    const error = new RingwireError(status === STATUS_DIED ? 'ERR_RINGWIRE_WORKER_DIED' : 'ERR_RINGWIRE_TASK_FAILED',
+      status === STATUS_DIED ? `task ${id} on '${this.name}' was lost: ${failure.message}`
+        : `task ${id} on '${this.name}' failed: ${failure.name}: ${failure.message}`);
+    entry.reject(Object.assign(error, { cause: failure }));
+  }
+
   private async collect(): Promise<void> {
+    const receiver = this.receiver;
+    let view: DataView | undefined;
+    const onResult = (bytes: Uint8Array, offset: number, length: number) => {
+      if (view === undefined) view = new DataView(bytes.buffer);
+      this.deliver(decodeAt(view, bytes, offset, length));
+    };
     try {
       for (;;) {
-        const message = await this.receiver.recv();
+        // Results decoded in place, a batch at a time; waiting only when there are none.
+        if (receiver.poll(onResult, 256) !== 0) continue;
+        const message = await receiver.recv();
         if (message === null) break;
-        const { id, status, value } = decode(message);
-        const entry = this.settle(id);
-        if (entry === undefined) continue; // timed out meanwhile
-        if (status === STATUS_OK) {
-          entry.resolve(value);
-        } else {
-          const failure = value as FailureReport;
-          const error = new RingwireError(status === STATUS_DIED ? 'ERR_RINGWIRE_WORKER_DIED' : 'ERR_RINGWIRE_TASK_FAILED',
-            status === STATUS_DIED ? `task ${id} on '${this.name}' was lost: ${failure.message}`
-              : `task ${id} on '${this.name}' failed: ${failure.name}: ${failure.message}`);
-          entry.reject(Object.assign(error, { cause: failure }));
-        }
+        this.deliver(decode(message));
       }
     } catch (error) {
       if (!this.closed) this.failAll(error);
@@ -295,8 +360,8 @@ export interface ServeSpec {
   channel: string;
   codec?: TaskCodec;
   /**
-   * Shared with servePool: [busy, id low, id high, tasks done] of this loop, so a loop
-   * whose thread dies can have its task reported (and its work counted).
+   * Shared with servePool, as float64s: [busy, n, tasks done, ids of the n tasks in hand],
+   * so a loop whose thread dies can have the tasks it held reported (and its work counted).
    */
   slot?: SharedArrayBuffer;
 }
@@ -317,7 +382,12 @@ export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<n
   return async (spec: ServeSpec) => {
     const { tasks, results } = taskChannelNames(spec.channel);
     const codec = spec.codec ?? 'json';
-    const flags = spec.slot instanceof SharedArrayBuffer ? new Int32Array(spec.slot) : undefined;
+    // [state, count, ids...] of the batch in hand, shared with servePool (see ServeSpec).
+    const flags = spec.slot instanceof SharedArrayBuffer ? new Float64Array(spec.slot) : undefined;
+    const most = flags === undefined ? BATCH : Math.min(BATCH, flags.length - 3);
+    // Tasks taken at once: one while tasks are slow (so that the other loops share them
+    // out), growing to `most` while they are quick (one claim and one wake per batch).
+    let take = 1;
     const receiver = openReceiver(tasks);
     let sender: Sender;
     try {
@@ -327,31 +397,51 @@ export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<n
       throw error;
     }
     let count = 0;
+    const batch: Decoded[] = [];
+    let view: DataView | undefined;
+    const takeTask = (bytes: Uint8Array, offset: number, length: number) => {
+      if (view === undefined) view = new DataView(bytes.buffer);
+      batch.push(decodeAt(view, bytes, offset, length));
+    };
+    const replies: Array<Uint8Array | string> = [];
     try {
       for (;;) {
-        // The next task without a promise's detour when one is there already.
-        const message = receiver.tryRecv() ?? await receiver.recv();
-        if (message === null) break;
-        const { id, value } = decode(message);
+        // Whatever is queued, up to a batch, without a promise's detour; else wait for one.
+        batch.length = 0;
+        receiver.poll(takeTask, take);
+        if (batch.length === 0) {
+          const message = await receiver.recv();
+          if (message === null) break;
+          batch.push(decode(message));
+        }
         if (flags !== undefined) {
-          flags[1] = id >>> 0;
-          flags[2] = Math.floor(id / 2 ** 32);
-          Atomics.store(flags, 0, 1);
+          for (let k = 0; k < batch.length; k++) flags[3 + k] = batch[k].id;
+          flags[1] = batch.length;
+          flags[0] = 1; // (the float64 stores are plain: servePool reads them after our death)
         }
-        let reply: Uint8Array | string;
-        try {
-          let result = handler(value, { id });
-          if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') result = await result;
-          reply = encode(id, STATUS_OK, codec, result);
-        } catch (error) {
-          reply = encode(id, STATUS_FAILED, 'json', report(error));
+        const started = performance.now();
+        replies.length = 0;
+        for (const { id, value } of batch) {
+          try {
+            let result = handler(value, { id });
+            if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') result = await result;
+            replies.push(encode(id, STATUS_OK, codec, result));
+          } catch (error) {
+            replies.push(encode(id, STATUS_FAILED, 'json', report(error)));
+          }
         }
-        if (!sender.trySend(reply)) await sender.send(reply);
-        count++;
+        let sent = 0;
+        while (sent < replies.length) {
+          const n = sender.trySendMany(replies, sent);
+          if (n !== 0) sent += n;
+          else await sender.send(replies[sent++]);
+        }
+        count += batch.length;
         if (flags !== undefined) {
-          Atomics.store(flags, 3, count);
-          Atomics.store(flags, 0, 0);
+          flags[2] = count; // done so far, for servePool's count if this thread dies later
+          flags[0] = 0;
         }
+        take = performance.now() - started > QUICK_MS * batch.length ? 1 : Math.min(most, take * 2);
       }
     } finally {
       receiver.close();
@@ -405,19 +495,21 @@ export async function servePool(pool: PoolLike, name: string, options: ServePool
   const outcome: ServePoolResult = { tasks: 0, deaths: 0 };
   const serveOne = async (): Promise<void> => {
     for (;;) {
-      const slot = new SharedArrayBuffer(16);
+      const slot = new SharedArrayBuffer(8 * (3 + BATCH));
       try {
         const ran = Number(await pool.run({ ...spec, slot }, runOptions));
         outcome.tasks += ran;
         return;
       } catch (error) {
-        const flags = new Int32Array(slot);
-        if (Atomics.load(flags, 0) !== 1) throw error; // not a death mid-task: surface it
-        outcome.tasks += Atomics.load(flags, 3);
+        const flags = new Float64Array(slot);
+        if (flags[0] !== 1) throw error; // not a death mid-batch: surface it
         outcome.deaths++;
-        const id = (flags[1] >>> 0) + flags[2] * 2 ** 32;
-        const lost = encode(id, STATUS_DIED, 'json', report(error));
-        if (!reporter.trySend(lost)) await reporter.send(lost);
+        outcome.tasks += flags[2];
+        // Every task of the batch it held (those already answered are ignored by the client).
+        for (let k = 0; k < flags[1]; k++) {
+          const lost = encode(flags[3 + k], STATUS_DIED, 'json', report(error));
+          if (!reporter.trySend(lost)) await reporter.send(lost);
+        }
       }
     }
   };
