@@ -22,13 +22,16 @@ describe('ringwire/pool with piscina', () => {
         code: 'ERR_RINGWIRE_TASK_FAILED', message: expect.stringContaining('TypeError: bad task 7'),
       });
       await expect(client.run({ op: 'die' })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_WORKER_DIED' });
+      // Many at once: one claim per run of tasks.
+      const many = await client.submitMany(Array.from({ length: 2000 }, (_, i) => ({ op: 'add', a: i, b: 1 })));
+      expect(await Promise.all(many)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
       // The pool carries on with a new worker.
       expect(await Promise.all([client.run({ op: 'add', a: 1, b: 2 }), client.run({ op: 'add', a: 3, b: 4 })])).toEqual([3, 7]);
       await client.drain();
       client.close();
       const done = await host;
       expect(done.code, done.stderr).toBe(0);
-      expect(JSON.parse(done.stdout)).toEqual({ tasks: 5000 + 1 + 2, deaths: 1 });
+      expect(JSON.parse(done.stdout)).toEqual({ tasks: 5000 + 1 + 2000 + 2, deaths: 1 });
     } finally {
       unlinkTaskChannels(name);
     }
