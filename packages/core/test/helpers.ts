@@ -43,7 +43,8 @@ export function runChild(file: string, args: string[], timeoutMs = 60_000,
       reject(new Error(`${file} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
     }, timeoutMs);
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': output may still be in the pipes when the process exits.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });

@@ -35,7 +35,8 @@ function run(args: string[]) {
   let stderr = '';
   child.stdout.on('data', (chunk) => { stdout += chunk; });
   child.stderr.on('data', (chunk) => { stderr += chunk; });
-  const done = once(child, 'exit').then(([code]) => ({ code, stdout, stderr }));
+  // 'close', not 'exit': the output may still be in the pipe when the process exits.
+  const done = once(child, 'close').then(([code]) => ({ code, stdout, stderr }));
   return { child, done, ready: once(child.stdout, 'data') };
 }
 
