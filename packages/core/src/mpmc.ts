@@ -513,7 +513,13 @@ export class MpmcSender extends Sender {
     else this.u8.set(data, at);
   }
 
+  protected override endedElsewhere(): boolean {
+    return (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0;
+  }
+
   protected write(data: Message, length: number, deferPublish = false): boolean {
+    // A queued send whose channel another sender ended meanwhile fails (ERR_RINGWIRE_CLOSED).
+    if (this.endedElsewhere()) this.ensureSendable();
     const header = this.claim(recordBytes(length));
     if (header < 0) return false;
     this.put(data, header + RECORD_HEADER_SIZE, length);
@@ -608,6 +614,7 @@ export class MpmcSender extends Sender {
     if (!Number.isInteger(length) || length < 0) throw invalidArg(`length must be a non-negative integer, got ${String(length)}`);
     if (length > this.maxMessage) throw this.tooLarge(length);
     if (this.claimedHeader >= 0) throw invalidArg('an mpmc sender holds one claim at a time: commit() it first');
+    if (this.endedElsewhere()) this.ensureSendable();
     if (this.queue.length !== 0) return -1;
     const header = this.claim(recordBytes(length));
     if (header < 0) return -1;

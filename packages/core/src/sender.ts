@@ -51,9 +51,14 @@ export abstract class Sender extends Endpoint<void> {
       `a ${length}-byte message can never fit channel '${this.name}' (at most ${this.maxMessage} bytes; create it with a larger capacity)`);
   }
 
+  /** MPMC: another sender's end() ended the channel for this one too. */
+  protected endedElsewhere(): boolean {
+    return false;
+  }
+
   protected ensureSendable(): void {
     this.ensureOpen();
-    if (this.endRequested) {
+    if (this.endRequested || this.endedElsewhere()) {
       throw new RingwireError('ERR_RINGWIRE_CLOSED', `channel '${this.name}' has ended; no more messages can be sent`);
     }
     if (this.pendingClaims !== 0) throw invalidArg('commit() the claimed messages first');

@@ -115,10 +115,17 @@ describe('mpmc in one process', () => {
     const pending = r2.recv({ timeout: 5000 });
     a.trySend('one');
     b.trySend('two');
+    const queued = b.send('x'.repeat(100), { timeout: 5000 });
     a.end();
     expect(() => a.trySend('x')).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_CLOSED' }));
-    const got = [await pending, await r1.recv({ timeout: 5000 }), await r1.recv({ timeout: 5000 }), await r2.recv()];
-    expect(got.filter((m) => m !== null).map((m) => Buffer.from(m!).toString()).sort()).toEqual(['one', 'two']);
+    // The end is the channel's: the other sender cannot send either.
+    expect(() => b.trySend('x')).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_CLOSED' }));
+    await expect(b.send('y')).rejects.toMatchObject({ code: 'ERR_RINGWIRE_CLOSED' });
+    await queued; // it went out before the end (the ring had room)
+    const got = [await pending];
+    for (let m = await r1.recv({ timeout: 5000 }); m !== null; m = await r1.recv({ timeout: 5000 })) got.push(m);
+    for (let m = await r2.recv({ timeout: 5000 }); m !== null; m = await r2.recv({ timeout: 5000 })) got.push(m);
+    expect(got.filter((m) => m !== null).map((m) => Buffer.from(m!).toString()).sort()).toEqual(['one', 'two', 'x'.repeat(100)]);
     expect(r1.ended && r2.ended).toBe(true);
     expect(r1.recvSync({ timeout: 10 })).toBeNull();
     expect(() => openSender(name)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_CLOSED' }));

@@ -587,6 +587,11 @@ class MpmcSender : public detail::MpmcEndpoint {
  private:
   bool attempt(const void* data, uint32_t length) {
     check_open();
+    // Any sender's end() ends the channel for all: a send after it fails rather than go
+    // into a stream its receivers may have finished reading.
+    if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
+      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by a sender");
+    }
     if (length > max_message_) {
       throw Error("ERR_RINGWIRE_TOO_LARGE", "a " + std::to_string(length) + "-byte message can never fit channel '" +
                                                 segment_->name() + "'");
