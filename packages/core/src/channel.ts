@@ -77,7 +77,7 @@ export interface EndpointStats {
   thread: number;
   /** True when `pid` is recorded but its lock is free: the endpoint died without closing. */
   dead: boolean;
-  /** Endpoints of this role parked now. */
+  /** Endpoints of this role parked now (MPMC: every parked endpoint of its kind, as sendersWaiting / receiversWaiting). */
   waiters: number;
 }
 
