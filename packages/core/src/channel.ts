@@ -147,8 +147,9 @@ export function stats(name: string): ChannelStats {
     if (mpmc) {
       const senders: EndpointStats[] = [];
       const receivers: EndpointStats[] = [];
-      let messagesSent = 0;
-      let messagesReceived = 0;
+      // Counts of slots that changed kind were retired to the SPSC counter words.
+      let messagesSent = validCount(f64[layout.OFF_MESSAGES_SENT >> 3]);
+      let messagesReceived = validCount(f64[layout.OFF_MESSAGES_RECEIVED >> 3]);
       for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
         const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
         const kind = word(base + layout.SLOT_KIND);

@@ -103,9 +103,13 @@ class MpmcRing {
    * a dead holder left before using its slot. ERR_RINGWIRE_BUSY if every slot is held.
    */
   private openSlot(kind: number): number {
-    for (let pass = 0; pass < 2; pass++) {
+    // Pass 0: clean slots last used by this kind (or never); 1: any clean slot; 2: any.
+    for (let pass = 0; pass < 3; pass++) {
       for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
-        if (pass === 0 && Atomics.load(this.i32, slotField(slot, layout.SLOT_PID) >> 2) !== 0) continue;
+        const pid = Atomics.load(this.i32, slotField(slot, layout.SLOT_PID) >> 2);
+        const was = Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2);
+        if (pass < 2 && pid !== 0) continue;
+        if (pass === 0 && was !== kind && was !== 0) continue;
         if (this.takeSlot(slot, kind)) return slot;
       }
     }
@@ -118,6 +122,15 @@ class MpmcRing {
     const word = (field: number) => slotField(slot, field) >> 2;
     // A pid left behind: its holder died without closing. We own its leftovers now.
     if (Atomics.load(this.i32, word(layout.SLOT_PID)) !== 0) this.repairSlot(slot);
+    const was = Atomics.load(this.i32, word(layout.SLOT_KIND));
+    if (was !== kind && was !== 0) {
+      // The slot's count was of the other kind: it moves to the channel's retired total
+      // (kept on the SPSC counter words, unused by MPMC) and the slot starts from zero.
+      const count = slotField(slot, layout.SLOT_MESSAGES) >> 3;
+      const retired = (was === layout.KIND_SENDER ? layout.OFF_MESSAGES_SENT : layout.OFF_MESSAGES_RECEIVED) >> 3;
+      this.f64[retired] = validCount(this.f64[retired]) + validCount(this.f64[count]);
+      this.f64[count] = 0;
+    }
     Atomics.store(this.i32, word(layout.SLOT_KIND), kind);
     Atomics.store(this.i32, word(layout.SLOT_THREAD), threadId);
     Atomics.store(this.i32, word(layout.SLOT_INTENT), 0);
@@ -282,6 +295,13 @@ class MpmcRing {
     }
   }
 
+  private coveredByOther(slot: number, position: number): boolean {
+    for (let other = 0; other < layout.MAX_SLOTS; other++) {
+      if (other !== slot && this.covers(other, position)) return true;
+    }
+    return false;
+  }
+
   /** Whether `slot` is a receiver whose intent (a taken run) covers `position`. */
   private covers(slot: number, position: number): boolean {
     if (Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2) !== layout.KIND_RECEIVER) return false;
@@ -296,7 +316,7 @@ class MpmcRing {
    * With `slot`'s lock held: releases every record of its taken run not yet released (from
    * R on: what is before R was released), then clears its intent.
    */
-  private releaseRun(slot: number): void {
+  private releaseRun(slot: number, soleOwner = false): void {
     const intent = Atomics.load(this.i32, slotField(slot, layout.SLOT_INTENT) >> 2);
     const end = Atomics.load(this.i32, slotField(slot, layout.SLOT_SIZE_OR_END) >> 2);
     let position = intent & ~ALIGN_MASK;
@@ -315,7 +335,12 @@ class MpmcRing {
         || (state !== COMMITTED && state !== ABANDONED && state !== RELEASED)) {
         throw corrupt(this.name, `the run endpoint slot ${slot} took holds an impossible record at ${position >>> 0}`);
       }
-      if (state !== RELEASED) this.release(position, index << 2, size, true);
+      // An opener repairing its slot leaves a record another slot also covers (a stale
+      // intent, or a live receiver's) to repairTaken(), whose lowest-slot rule keeps two
+      // repairers apart.
+      if (state !== RELEASED && !(soleOwner && this.coveredByOther(slot, position))) {
+        this.release(position, index << 2, size, true);
+      }
       position = (position + size) | 0;
     }
     Atomics.store(this.i32, slotField(slot, layout.SLOT_INTENT) >> 2, 0);
@@ -329,7 +354,7 @@ class MpmcRing {
     if ((intent & layout.INTENT_VALID) === 0) return;
     const kind = Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2);
     if (kind === layout.KIND_RECEIVER) {
-      this.releaseRun(slot);
+      this.releaseRun(slot, true);
       return;
     }
     const position = intent & ~ALIGN_MASK;
@@ -492,7 +517,17 @@ export class MpmcSender extends Sender {
       if (padding) {
         i32[index] = SKIP | claimSize;
         Atomics.store(i32, index + 1, lap | ring.ownerBits | COMMITTED);
+        // Receivers must pass the skip record for R to reach the space after it.
+        this.wakePeer();
         continue;
+      }
+      // A claim racing another sender's end(): a receiver that saw the end with nothing at
+      // T may have finished; give the claim up rather than send into a finished stream.
+      if ((Atomics.load(i32, STATE_WORD) & STATE_ENDED) !== 0) {
+        i32[index] = SKIP | claimSize;
+        Atomics.store(i32, index + 1, lap | ring.ownerBits | ABANDONED);
+        this.wakePeer();
+        this.ensureSendable();
       }
       if (STALL_AFTER_CLAIM !== 0 && ++this.claims === STALL_AFTER_CLAIM) stallForever();
       this.claimedPosition = c;
@@ -834,7 +869,10 @@ export class MpmcReceiver extends Receiver {
   }
 
   protected isReady(): boolean {
-    return this.stateAtT() === 1 || (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0;
+    // Not while a claim at T is uncommitted, ended or not: parking is what lets checkPeer
+    // repair a dead sender's claim, and a live sender's commit wakes us.
+    const state = this.stateAtT();
+    return state === 1 || (state === 0 && (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0);
   }
 
   /**

@@ -14,6 +14,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { createChannel, openReceiver, openSender, unlinkChannel } from './channel.js';
 import { invalidArg, RingwireError } from './errors.js';
+import { layout } from './native.js';
 import type { Receiver } from './receiver.js';
 import type { Sender } from './sender.js';
 import type { WaitOption } from './options.js';
@@ -104,8 +105,14 @@ interface Decoded {
   value: unknown;
 }
 
+class MalformedTaskMessage extends RingwireError {
+  constructor() {
+    super('ERR_RINGWIRE_CORRUPT', 'a task message that no ringwire/pool endpoint wrote');
+  }
+}
+
 function malformed(): RingwireError {
-  return new RingwireError('ERR_RINGWIRE_CORRUPT', 'a task message that no ringwire/pool endpoint wrote');
+  return new MalformedTaskMessage();
 }
 
 function decode(message: Uint8Array): Decoded {
@@ -177,6 +184,8 @@ export class TaskClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
+  /** Why results can no longer arrive (submit() then rejects with it). */
+  private broken: unknown = undefined;
   private readonly loop: Promise<void>;
   private drainWaiters: Array<() => void> = [];
 
@@ -205,8 +214,10 @@ export class TaskClient {
   /**
    * Sends a task and resolves with what the handler returned; waits for room in the task
    * channel first (backpressure). Rejects with ERR_RINGWIRE_TASK_FAILED if the handler
-   * threw, ERR_RINGWIRE_WORKER_DIED if its worker died, ERR_RINGWIRE_TIMEOUT after
-   * `timeout` ms (a result arriving later is dropped), or an AbortError.
+   * threw, ERR_RINGWIRE_WORKER_DIED if its worker died, ERR_RINGWIRE_PEER_DEAD if every
+   * pool serving the channel died, ERR_RINGWIRE_TIMEOUT when no result came `timeout` ms
+   * after the task went into the channel (a result arriving later is dropped), or an
+   * AbortError when `signal` aborts the wait for room (a task already sent runs anyway).
    */
   async run(payload: unknown, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<unknown> {
     return (await this.submit(payload, options)).result;
@@ -218,18 +229,23 @@ export class TaskClient {
    * with `result`, the promise run() would return.
    */
   async submit(payload: unknown, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<{ result: Promise<unknown> }> {
-    if (this.closed) throw new RingwireError('ERR_RINGWIRE_CLOSED', `task client '${this.name}' is closed`);
+    this.ensureUsable();
     const id = ++this.nextId;
     const message = encode(id, 0, this.codec, payload);
-    const result = this.expect(id, options.timeout ?? this.timeout);
+    const result = this.expect(id);
     try {
       if (!this.sender.trySend(message)) await this.sender.send(message, { signal: options.signal });
     } catch (error) {
       this.settle(id);
-      result.catch(() => {});
       throw error;
     }
+    this.arm(id, options.timeout ?? this.timeout);
     return { result };
+  }
+
+  private ensureUsable(): void {
+    if (this.closed) throw new RingwireError('ERR_RINGWIRE_CLOSED', `task client '${this.name}' is closed`);
+    if (this.broken !== undefined) throw this.broken;
   }
 
   /**
@@ -238,50 +254,55 @@ export class TaskClient {
    * once all are in the channel, with their result promises in order.
    */
   async submitMany(payloads: readonly unknown[], options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Array<Promise<unknown>>> {
-    if (this.closed) throw new RingwireError('ERR_RINGWIRE_CLOSED', `task client '${this.name}' is closed`);
+    this.ensureUsable();
     if (!Array.isArray(payloads)) throw invalidArg('payloads must be an array');
-    const messages: Array<Uint8Array | string> = [];
-    const results: Array<Promise<unknown>> = [];
-    const ids: number[] = [];
-    for (const payload of payloads) {
-      const id = ++this.nextId;
-      messages.push(encode(id, 0, this.codec, payload));
-      ids.push(id);
-      results.push(this.expect(id, options.timeout ?? this.timeout));
-    }
+    // Encode them all before registering any: a payload that cannot be encoded leaves
+    // nothing behind.
+    const first = this.nextId + 1;
+    const messages = payloads.map((payload, k) => encode(first + k, 0, this.codec, payload));
+    this.nextId += messages.length;
+    const ids = messages.map((_, k) => first + k);
+    const results = ids.map((id) => this.expect(id));
+    const timeout = options.timeout ?? this.timeout;
     let sent = 0;
     try {
       while (sent < messages.length) {
         const n = this.sender.trySendMany(messages, sent);
         if (n !== 0) {
+          for (let k = sent; k < sent + n; k++) this.arm(ids[k], timeout);
           sent += n;
         } else {
           await this.sender.send(messages[sent], { signal: options.signal });
-          sent++;
+          this.arm(ids[sent++], timeout);
         }
       }
     } catch (error) {
-      for (let k = sent; k < ids.length; k++) {
-        this.settle(ids[k]);
-        results[k].catch(() => {});
-      }
+      for (let k = sent; k < ids.length; k++) this.settle(ids[k]);
       throw error;
     }
     return results;
   }
 
-  /** Registers task `id` and returns the promise of its result. */
-  private expect(id: number, timeout: number): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
-      const entry: Pending = { resolve, reject, timer: undefined };
-      if (timeout !== Infinity) {
-        entry.timer = setTimeout(() => {
-          this.settle(id)?.reject(new RingwireError('ERR_RINGWIRE_TIMEOUT',
-            `task ${id} on '${this.name}' got no result within ${timeout} ms`));
-        }, timeout);
-      }
-      this.pending.set(id, entry);
+  /**
+   * Registers task `id` and returns the promise of its result. The promise is marked
+   * handled: a caller that drops it does not bring the process down when it rejects.
+   */
+  private expect(id: number): Promise<unknown> {
+    const result = new Promise<unknown>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, timer: undefined });
     });
+    result.catch(() => {});
+    return result;
+  }
+
+  /** Starts task `id`'s timeout, once it is in the channel. */
+  private arm(id: number, timeout: number): void {
+    const entry = this.pending.get(id);
+    if (entry === undefined || timeout === Infinity) return;
+    entry.timer = setTimeout(() => {
+      this.settle(id)?.reject(new RingwireError('ERR_RINGWIRE_TIMEOUT',
+        `task ${id} on '${this.name}' got no result within ${timeout} ms`));
+    }, timeout);
   }
 
   private settle(id: number): Pending | undefined {
@@ -314,20 +335,35 @@ export class TaskClient {
       if (view === undefined) view = new DataView(bytes.buffer);
       this.deliver(decodeAt(view, bytes, offset, length));
     };
-    try {
-      for (;;) {
+    while (!this.closed) {
+      try {
         // Results decoded in place, a batch at a time; waiting only when there are none.
         if (receiver.poll(onResult, 256) !== 0) continue;
         const message = await receiver.recv();
         if (message === null) break;
         this.deliver(decode(message));
+      } catch (error) {
+        if (this.closed) return;
+        const code = (error as RingwireError).code;
+        if (code === 'ERR_RINGWIRE_PEER_DEAD') {
+          // Every pool serving the channel died: what is in flight is lost. A new pool may
+          // come; keep listening (checking again every few tenths of a second).
+          this.failAll(error);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        } else if (error instanceof MalformedTaskMessage) {
+          // A message no ringwire/pool endpoint wrote: it was taken; drop it and go on.
+          continue;
+        } else {
+          this.broken = error;
+          this.failAll(error);
+          return;
+        }
       }
-    } catch (error) {
-      if (!this.closed) this.failAll(error);
-      return;
     }
+    if (this.closed) return;
     // The result channel was ended: nothing more will come.
-    this.failAll(new RingwireError('ERR_RINGWIRE_CLOSED', `the result channel of '${this.name}' has ended`));
+    this.broken = new RingwireError('ERR_RINGWIRE_CLOSED', `the result channel of '${this.name}' has ended`);
+    this.failAll(this.broken);
   }
 
   private failAll(error: unknown): void {
@@ -399,9 +435,25 @@ export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<n
     let count = 0;
     const batch: Decoded[] = [];
     let view: DataView | undefined;
+    // Each task is recorded in the shared slot as it is taken, before anything can fail.
+    const hold = (task: Decoded) => {
+      batch.push(task);
+      if (flags !== undefined) {
+        flags[3 + batch.length - 1] = task.id;
+        flags[1] = batch.length;
+        flags[0] = 1; // (plain float64 stores: servePool reads them after this thread died)
+      }
+    };
     const takeTask = (bytes: Uint8Array, offset: number, length: number) => {
       if (view === undefined) view = new DataView(bytes.buffer);
-      batch.push(decodeAt(view, bytes, offset, length));
+      let task: Decoded;
+      try {
+        task = decodeAt(view, bytes, offset, length);
+      } catch (error) {
+        if (error instanceof MalformedTaskMessage) return; // not a task: dropped
+        throw error;
+      }
+      hold(task);
     };
     const replies: Array<Uint8Array | string> = [];
     try {
@@ -412,12 +464,8 @@ export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<n
         if (batch.length === 0) {
           const message = await receiver.recv();
           if (message === null) break;
-          batch.push(decode(message));
-        }
-        if (flags !== undefined) {
-          for (let k = 0; k < batch.length; k++) flags[3 + k] = batch[k].id;
-          flags[1] = batch.length;
-          flags[0] = 1; // (the float64 stores are plain: servePool reads them after our death)
+          takeTask(message, 0, message.length);
+          if (batch.length === 0) continue;
         }
         const started = performance.now();
         replies.length = 0;
@@ -432,9 +480,15 @@ export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<n
         }
         let sent = 0;
         while (sent < replies.length) {
-          const n = sender.trySendMany(replies, sent);
-          if (n !== 0) sent += n;
-          else await sender.send(replies[sent++]);
+          try {
+            const n = sender.trySendMany(replies, sent);
+            if (n !== 0) sent += n;
+            else await sender.send(replies[sent++]);
+          } catch (error) {
+            // A result too big for the result channel: the task ran; report that instead.
+            if ((error as RingwireError).code !== 'ERR_RINGWIRE_TOO_LARGE') throw error;
+            replies[sent] = encode(batch[sent].id, STATUS_FAILED, 'json', report(error));
+          }
         }
         count += batch.length;
         if (flags !== undefined) {
@@ -485,9 +539,13 @@ export interface ServePoolResult {
  */
 export async function servePool(pool: PoolLike, name: string, options: ServePoolOptions = {}): Promise<ServePoolResult> {
   const { results } = taskChannelNames(name);
-  const loops = options.loops
-    ?? Math.max(1, (pool.options?.maxThreads ?? 1) * (pool.options?.concurrentTasksPerWorker ?? 1));
-  if (!Number.isInteger(loops) || loops < 1) throw invalidArg('loops must be a positive integer');
+  // Each loop holds a slot on both channels, beside this reporter and the client.
+  const most = layout.MAX_SLOTS - 2;
+  const loops = options.loops ?? Math.min(most, Math.max(1, Math.floor(
+    (pool.options?.maxThreads ?? 1) * (pool.options?.concurrentTasksPerWorker ?? 1))));
+  if (!Number.isInteger(loops) || loops < 1 || loops > most) {
+    throw invalidArg(`loops must be an integer from 1 to ${most}`);
+  }
   const spec = { channel: name, codec: options.codec ?? 'json' };
   const runOptions = { name: options.exportName ?? 'default' };
   // Reports for tasks lost with a worker go out on the result channel from here.
@@ -502,22 +560,29 @@ export async function servePool(pool: PoolLike, name: string, options: ServePool
         return;
       } catch (error) {
         const flags = new Float64Array(slot);
-        if (flags[0] !== 1) throw error; // not a death mid-batch: surface it
-        outcome.deaths++;
         outcome.tasks += flags[2];
-        // Every task of the batch it held (those already answered are ignored by the client).
-        for (let k = 0; k < flags[1]; k++) {
+        // The loop's own failure (a channel it cannot open, a peer breaking the protocol):
+        // surface it; a new loop would fail the same way.
+        if (error instanceof RingwireError && flags[0] !== 1) throw error;
+        // Its thread died: report every task of the batch it held (those already answered
+        // are ignored by the client), then start a new loop on the pool's new thread.
+        outcome.deaths++;
+        for (let k = 0; flags[0] === 1 && k < flags[1]; k++) {
           const lost = encode(flags[3 + k], STATUS_DIED, 'json', report(error));
           if (!reporter.trySend(lost)) await reporter.send(lost);
         }
       }
     }
   };
+  let failure: unknown;
   try {
-    // The result channel is left open: other pools may still be answering on it.
-    await Promise.all(Array.from({ length: loops }, serveOne));
+    // Every loop runs to its end, whatever another one does; the first failure is surfaced
+    // after. The result channel is left open: other pools may still be answering on it.
+    const settled = await Promise.allSettled(Array.from({ length: loops }, serveOne));
+    failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
   } finally {
     reporter.close();
   }
+  if (failure !== undefined) throw failure;
   return outcome;
 }

@@ -221,6 +221,43 @@ describe('mpmc in one process', () => {
     receiver.close();
   });
 
+  it('after end(), a receiver waits for a claim still being written instead of spinning', async () => {
+    const name = channelName('mp-endclaim');
+    createChannel(name, { mode: 'mpmc', capacity: 1024 });
+    const a = openSender(name);
+    const b = openSender(name);
+    const receiver = openReceiver(name);
+    const at = a.tryClaim(5);
+    b.end();
+    setTimeout(() => {
+      a.buffer.set(Buffer.from('hello'), at);
+      a.commit();
+    }, 50);
+    // The event loop must stay free for the commit above, and recv() must then get it.
+    expect(Buffer.from((await receiver.recv({ timeout: 5000 }))!).toString()).toBe('hello');
+    expect(await receiver.recv({ timeout: 5000 })).toBeNull();
+    for (const e of [a, b, receiver]) e.close();
+  });
+
+  it('message counts survive a slot changing hands between a receiver and a sender', () => {
+    const name = channelName('mp-counts');
+    createChannel(name, { mode: 'mpmc', capacity: 1024 });
+    const sender = openSender(name);
+    const receiver = openReceiver(name);
+    for (let i = 0; i < 5; i++) sender.trySend('x');
+    for (let i = 0; i < 5; i++) receiver.tryRecv();
+    receiver.close();
+    sender.close();
+    // Both slots are free now; a sender may land in the receiver's old one.
+    const a = openSender(name);
+    const b = openSender(name);
+    a.trySend('y');
+    b.trySend('z');
+    expect(stats(name)).toMatchObject({ messagesSent: 7, messagesReceived: 5 });
+    a.close();
+    b.close();
+  });
+
   it('refuses more than 48 open endpoints with ERR_RINGWIRE_BUSY, and reuses closed slots', () => {
     const name = channelName('mp-slots');
     createChannel(name, { mode: 'mpmc', capacity: 1024 });

@@ -105,6 +105,28 @@ describe('ringwire/pool with piscina', () => {
     }
   });
 
+  it('a payload that cannot be encoded, and a result too big for its channel, are reported', async () => {
+    const name = taskName();
+    createTaskChannels(name, { capacity: 4096 });
+    try {
+      const host = runChild('pool-host.mjs', [name, '1'], 60_000);
+      const client = new TaskClient(name, { timeout: 20_000 });
+      await expect(client.submitMany([{ op: 'add', a: 1, b: 2 }, { op: 'echo', big: 1n }])).rejects.toThrow(/BigInt/);
+      expect(client.inFlight).toBe(0); // nothing registered, nothing sent
+      await expect(client.run({ op: 'big', n: 5000 })).rejects.toMatchObject({
+        code: 'ERR_RINGWIRE_TASK_FAILED', message: expect.stringContaining('can never fit'),
+      });
+      expect(await client.run({ op: 'add', a: 20, b: 22 })).toBe(42);
+      await client.drain();
+      client.close();
+      const done = await host;
+      expect(done.code, done.stderr).toBe(0);
+      expect(JSON.parse(done.stdout)).toEqual({ tasks: 2, deaths: 0 });
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+
   it('a task whose result does not come in time rejects with ERR_RINGWIRE_TIMEOUT', async () => {
     const name = taskName();
     createTaskChannels(name);
