@@ -598,6 +598,16 @@ class MpmcSender : public detail::MpmcEndpoint {
     }
     uint32_t c;
     if (!claim(layout::record_size(length), c)) return false;
+    // A claim racing another sender's end(): a receiver that saw the end with nothing at T
+    // may have finished. Give the claim up (a skip record) rather than send into that.
+    if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
+      __atomic_store_n(unit(c),
+                       detail::unit_value(layout::SKIP | layout::record_size(length),
+                                          lap(c) | slot_ << layout::SLOT_SHIFT | layout::REC_ABANDONED),
+                       __ATOMIC_SEQ_CST);
+      wake(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS);
+      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by a sender");
+    }
     detail::copy_in(ring_ + (c & mask_) + layout::RECORD_HEADER_SIZE, data, length);
     RINGWIRE_MPMC_TEST_POINT("committing");
     // word0 and word1 in one seq_cst store: publishes the payload (release) and must not pass
