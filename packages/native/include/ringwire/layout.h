@@ -113,6 +113,10 @@
 //     has, it CASes the word back and retries. What remains is a reader copying that record
 //     during the instant between the two CASes, after a pause of a whole lap at exactly the
 //     wrong instruction: a known limit of the format, like the 32-bit positions.
+//     Ending: after its claim, a sender loads `state`; if STATE_ENDED is set (another
+//     sender's end() raced it) it gives the claim up as a skip record (word0 = SKIP | size,
+//     ABANDONED) and the send fails: a receiver that saw the end with nothing at T may
+//     already have finished reading.
 //   commit: write the payload and word0 (a batch writes each record of its run, headers
 //     committed with plain stores, word0 and state of the first record last) and store
 //     word1 = lap | s | COMMITTED (seq_cst: release publishes everything before it). Then
