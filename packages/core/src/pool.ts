@@ -116,12 +116,13 @@ function malformed(): RingwireError {
 }
 
 function decode(message: Uint8Array): Decoded {
-  return decodeAt(new DataView(message.buffer), message, message.byteOffset, message.length);
+  return decodeAt(new DataView(message.buffer, message.byteOffset, message.byteLength), message, 0, message.length);
 }
 
 /**
- * Decodes the message at bytes[offset, offset + length) (`view` over the same buffer): in
- * place, as poll() hands messages out; the value it returns owns its bytes.
+ * Decodes the message at bytes[offset, offset + length), `view` being a DataView that starts
+ * where `bytes` does: in place, as poll() hands messages out; the value it returns owns its
+ * bytes.
  */
 function decodeAt(view: DataView, bytes: Uint8Array, offset: number, length: number): Decoded {
   if (length === 0) throw malformed();
@@ -444,11 +445,12 @@ export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<n
         flags[0] = 1; // (plain float64 stores: servePool reads them after this thread died)
       }
     };
-    const takeTask = (bytes: Uint8Array, offset: number, length: number) => {
-      if (view === undefined) view = new DataView(bytes.buffer);
+    const takeTask = (bytes: Uint8Array, offset: number, length: number, own?: DataView) => {
+      // poll() hands out views of the mapping (one DataView for all); recv() a copy.
+      if (own === undefined && view === undefined) view = new DataView(bytes.buffer);
       let task: Decoded;
       try {
-        task = decodeAt(view, bytes, offset, length);
+        task = decodeAt(own ?? view!, bytes, offset, length);
       } catch (error) {
         if (error instanceof MalformedTaskMessage) return; // not a task: dropped
         throw error;
@@ -464,7 +466,7 @@ export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<n
         if (batch.length === 0) {
           const message = await receiver.recv();
           if (message === null) break;
-          takeTask(message, 0, message.length);
+          takeTask(message, 0, message.length, new DataView(message.buffer, message.byteOffset, message.byteLength));
           if (batch.length === 0) continue;
         }
         const started = performance.now();

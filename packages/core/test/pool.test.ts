@@ -77,6 +77,16 @@ describe('ringwire/pool with piscina', () => {
       new DataView(task.buffer).setFloat64(8, 2, true);
       const out = await client.run(task) as Uint8Array;
       expect(new DataView(out.buffer, out.byteOffset).getFloat64(0, true)).toBe(3.25);
+      // The worker took that one waiting (recv); now many queued at once (poll, in batches).
+      const tasks = Array.from({ length: 300 }, (_, i) => {
+        const t = new Uint8Array(16);
+        new DataView(t.buffer).setFloat64(0, i, true);
+        new DataView(t.buffer).setFloat64(8, 0.5, true);
+        return t;
+      });
+      const sums = await Promise.all(await client.submitMany(tasks)) as Uint8Array[];
+      expect(sums.map((o) => new DataView(o.buffer, o.byteOffset).getFloat64(0, true)))
+        .toEqual(Array.from({ length: 300 }, (_, i) => i + 0.5));
       await expect(client.run('not bytes')).rejects.toMatchObject({ code: 'ERR_RINGWIRE_INVALID_ARG' });
       await client.drain();
       client.close();
