@@ -9,7 +9,6 @@ import { threadId } from 'node:worker_threads';
 import { corrupt, invalidArg, RingwireError } from './errors.js';
 import { layout, type NativeSegment } from './native.js';
 import type { ResolvedEndpoint } from './options.js';
-import { unpublished } from './endpoint.js';
 import { Receiver } from './receiver.js';
 import { type Message, Sender } from './sender.js';
 import {
@@ -644,10 +643,7 @@ export class MpmcSender extends Sender {
    * time (receivers wait at an uncommitted claim: commit promptly).
    */
   tryClaim(length: number): number {
-    this.ensureOpen();
-    if (this.endRequested) this.ensureSendable();
-    if (!Number.isInteger(length) || length < 0) throw invalidArg(`length must be a non-negative integer, got ${String(length)}`);
-    if (length > this.maxMessage) throw this.tooLarge(length);
+    this.checkClaim(length);
     if (this.claimedHeader >= 0) throw invalidArg('an mpmc sender holds one claim at a time: commit() it first');
     if (this.endedElsewhere()) this.ensureSendable();
     if (this.queue.length !== 0) return -1;
@@ -718,12 +714,6 @@ export class MpmcReceiver extends Receiver {
   private holding = false;
   /** Bytes released since senders were last woken; in `unpublished` while nonzero. */
   private unwoken = 0;
-  private wakeQueued = false;
-  private registered = false;
-  private readonly wakeLater = (): void => {
-    this.wakeQueued = false;
-    if (!this.closed) this.publishNow();
-  };
 
   /** @internal Use openReceiver(). */
   constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
@@ -830,26 +820,13 @@ export class MpmcReceiver extends Receiver {
   /** Space came back: wake parked senders now, or soon (see WAKE_EVERY). */
   private wakeSoon(bytes: number): void {
     this.unwoken += bytes + 1;
-    if (this.unwoken >= this.capacity >>> WAKE_FRACTION_SHIFT) {
-      this.publishNow();
-      return;
-    }
-    if (!this.registered) {
-      this.registered = true;
-      unpublished.add(this);
-    }
-    if (!this.wakeQueued) {
-      this.wakeQueued = true;
-      queueMicrotask(this.wakeLater);
-    }
+    if (this.unwoken >= this.capacity >>> WAKE_FRACTION_SHIFT) this.publishNow();
+    else this.publishLater();
   }
 
   /** @internal Wakes senders for the space released so far (before this thread blocks). */
   publishNow(): void {
-    if (this.registered) {
-      this.registered = false;
-      unpublished.delete(this);
-    }
+    this.published();
     if (this.unwoken === 0) return;
     this.unwoken = 0;
     this.wakePeer();

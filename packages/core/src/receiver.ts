@@ -24,6 +24,13 @@ const PUBLISH_EVERY = 32;
 export abstract class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterable<Uint8Array> {
   /** Inside a poll() handler, whose view must stay valid: receiving again is refused. */
   private polling = false;
+  /** In `unpublished`: released space waits for publishNow() (end of task, or a block). */
+  private deferred = false;
+  private flushQueued = false;
+  private readonly flushLater = (): void => {
+    this.flushQueued = false;
+    if (this.deferred && !this.closed) this.publishNow();
+  };
   /** Payload length of the record peek() returned. */
   protected recordLength = 0;
 
@@ -44,6 +51,36 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
   protected abstract readonly pidOffset: number;
   /** Gives back what the ring protocol holds before closing. */
   protected releaseRing(): void {}
+
+  /**
+   * @internal Publishes what this receiver has released but not yet made known (before
+   * this thread blocks elsewhere, or at the end of the task).
+   */
+  abstract publishNow(): void;
+
+  /**
+   * Leaves what was released to publishNow(): at the end of the current task, or before
+   * this thread blocks in a sync wait, whichever comes first. (A thread blocked on one
+   * channel must not hold back space a peer needs on another.)
+   */
+  protected publishLater(): void {
+    if (!this.deferred) {
+      this.deferred = true;
+      unpublished.add(this);
+    }
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushLater);
+    }
+  }
+
+  /** To be called by publishNow(): nothing is deferred any more. */
+  protected published(): void {
+    if (this.deferred) {
+      this.deferred = false;
+      unpublished.delete(this);
+    }
+  }
 
   private next(): number {
     for (;;) {
@@ -231,18 +268,11 @@ export class SpscReceiver extends Receiver {
   private position: number;
   private publishedPosition: number;
   private unpublished = 0;
-  /** In `unpublished` (to be published before the thread blocks, or by the microtask). */
-  private registered = false;
-  private microtaskQueued = false;
   /** The producer position as last read and validated. */
   private cachedProducer: number;
   /** Messages taken: the stats counter, stored with each publish. */
   private received = 0;
   private readonly publishBytes: number;
-  private readonly flush = (): void => {
-    this.microtaskQueued = false;
-    if (this.registered && !this.closed) this.publishPosition();
-  };
 
   /** @internal Use openReceiver(). */
   constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
@@ -313,13 +343,8 @@ export class SpscReceiver extends Receiver {
     if ((++this.unpublished >= PUBLISH_EVERY && !inBatch)
       || ((this.position - this.publishedPosition) | 0) >= this.publishBytes) {
       this.publishPosition();
-    } else if (!this.registered) {
-      this.registered = true;
-      unpublished.add(this);
-      if (!this.microtaskQueued) {
-        this.microtaskQueued = true;
-        queueMicrotask(this.flush);
-      }
+    } else {
+      this.publishLater();
     }
   }
 
@@ -329,10 +354,7 @@ export class SpscReceiver extends Receiver {
   }
 
   private publishPosition(): void {
-    if (this.registered) {
-      this.registered = false;
-      unpublished.delete(this);
-    }
+    this.published();
     if (this.position === this.publishedPosition) return;
     this.publishedPosition = this.position;
     this.unpublished = 0;
@@ -369,6 +391,5 @@ export class SpscReceiver extends Receiver {
 
   protected override releaseRing(): void {
     this.publishPosition();
-    unpublished.delete(this);
   }
 }

@@ -46,6 +46,14 @@ export abstract class Sender extends Endpoint<void> {
     return length;
   }
 
+  /** tryClaim()'s checks, the same in both modes. */
+  protected checkClaim(length: number): void {
+    this.ensureOpen();
+    if (this.endRequested) this.ensureSendable();
+    if (!Number.isInteger(length) || length < 0) throw invalidArg(`length must be a non-negative integer, got ${String(length)}`);
+    if (length > this.maxMessage) throw this.tooLarge(length);
+  }
+
   protected tooLarge(length: number): RingwireError {
     return new RingwireError('ERR_RINGWIRE_TOO_LARGE',
       `a ${length}-byte message can never fit channel '${this.name}' (at most ${this.maxMessage} bytes; create it with a larger capacity)`);
@@ -313,10 +321,7 @@ export class SpscSender extends Sender {
    * send may come between a claim and its commit.
    */
   tryClaim(length: number): number {
-    this.ensureOpen();
-    if (this.endRequested) this.ensureSendable();
-    if (!Number.isInteger(length) || length < 0) throw invalidArg(`length must be a non-negative integer, got ${String(length)}`);
-    if (length > this.maxMessage) throw this.tooLarge(length);
+    this.checkClaim(length);
     if (this.queue.length !== 0) return -1;
     const size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
     const offset = this.claim(size);

@@ -310,26 +310,7 @@ class MpmcEndpoint {
       e = load_seq_cst(epoch);
       sleep = (e & 1) == 0;  // still odd: a wake came in between, re-check instead
     }
-    if (sleep && !ready()) {
-      int64_t slice = kParkSliceMs;
-      if (deadline_ms >= 0) slice = std::min<int64_t>(slice, deadline_ms - monotonic_ms());
-      if (slice > 0) {
-        timespec ts{static_cast<time_t>(slice / 1000), static_cast<long>((slice % 1000) * 1'000'000)};
-        if (segment_->identity().wait_mechanism == layout::WAIT_FUTEX) {
-          syscall(SYS_futex, epoch, FUTEX_WAIT, e, &ts, nullptr, 0);
-        } else if (load_seq_cst(epoch) == e) {
-          timespec abs;
-          clock_gettime(CLOCK_MONOTONIC, &abs);
-          abs.tv_sec += ts.tv_sec;
-          abs.tv_nsec += ts.tv_nsec;
-          if (abs.tv_nsec >= 1'000'000'000) {
-            abs.tv_sec++;
-            abs.tv_nsec -= 1'000'000'000;
-          }
-          sem_clockwait(segment_->semaphore_for(epoch_offset), CLOCK_MONOTONIC, &abs);
-        }
-      }
-    }
+    if (sleep && !ready()) sleep_on(*segment_, epoch_offset, e, kParkSliceMs, deadline_ms);
     __atomic_sub_fetch(word(waiters_offset), 1, __ATOMIC_SEQ_CST);
   }
 

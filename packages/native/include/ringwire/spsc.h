@@ -59,6 +59,31 @@ inline int64_t monotonic_ms() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
+// One park slice: sleeps on the signal word at `signal_offset` while it holds `expected`, for
+// at most `slice_ms` (capped by `deadline_ms`, -1 for none): a futex wait, or for semaphore
+// channels a wait on the word's semaphore if the word still holds `expected`.
+inline void sleep_on(const MappedSegment& segment, uint32_t signal_offset, uint32_t expected,
+                     int64_t slice_ms, int64_t deadline_ms) {
+  if (deadline_ms >= 0) slice_ms = std::min<int64_t>(slice_ms, deadline_ms - monotonic_ms());
+  if (slice_ms <= 0) return;
+  uint32_t* word = segment.word(signal_offset);
+  timespec ts{static_cast<time_t>(slice_ms / 1000), static_cast<long>((slice_ms % 1000) * 1'000'000)};
+  if (segment.identity().wait_mechanism == layout::WAIT_FUTEX) {
+    syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, nullptr, 0);
+    return;
+  }
+  if (load_acquire(word) != expected) return;
+  timespec abs;
+  clock_gettime(CLOCK_MONOTONIC, &abs);
+  abs.tv_sec += ts.tv_sec;
+  abs.tv_nsec += ts.tv_nsec;
+  if (abs.tv_nsec >= 1'000'000'000) {
+    abs.tv_sec++;
+    abs.tv_nsec -= 1'000'000'000;
+  }
+  sem_clockwait(segment.semaphore_for(signal_offset), CLOCK_MONOTONIC, &abs);
+}
+
 // What one end of a channel shares with the other: parking on its own signal and waking the
 // peer's, per layout.h ("parking"), with the channel's mechanism (futex or semaphore).
 class Endpoint {
@@ -125,24 +150,7 @@ class Endpoint {
     store_seq_cst(word(own_signal_), 0);
     bool peer_dead = false;
     if (!ready() && !(peer_dead = check_peer(ready))) {
-      int64_t slice = kParkSliceMs;
-      if (deadline_ms >= 0) slice = std::min<int64_t>(slice, deadline_ms - monotonic_ms());
-      if (slice > 0) {
-        timespec ts{static_cast<time_t>(slice / 1000), static_cast<long>((slice % 1000) * 1'000'000)};
-        if (segment_->identity().wait_mechanism == layout::WAIT_FUTEX) {
-          syscall(SYS_futex, word(own_signal_), FUTEX_WAIT, 0, &ts, nullptr, 0);
-        } else if (load_acquire(word(own_signal_)) == 0) {
-          timespec abs;
-          clock_gettime(CLOCK_MONOTONIC, &abs);
-          abs.tv_sec += ts.tv_sec;
-          abs.tv_nsec += ts.tv_nsec;
-          if (abs.tv_nsec >= 1'000'000'000) {
-            abs.tv_sec++;
-            abs.tv_nsec -= 1'000'000'000;
-          }
-          sem_clockwait(segment_->semaphore_for(own_signal_), CLOCK_MONOTONIC, &abs);
-        }
-      }
+      sleep_on(*segment_, own_signal_, 0, kParkSliceMs, deadline_ms);
     }
     __atomic_sub_fetch(word(own_waiters_), 1, __ATOMIC_SEQ_CST);
     if (peer_dead) {
@@ -179,6 +187,7 @@ class Endpoint {
   uint8_t* ring_ = nullptr;
   uint32_t own_signal_, own_waiters_, peer_signal_, peer_waiters_, own_pid_;
 };
+
 
 }  // namespace detail
 
