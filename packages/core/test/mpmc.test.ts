@@ -297,10 +297,11 @@ describe('mpmc across processes', () => {
     const receivers = ['iterate', 'poll', 'into', 'try'].map((how) => runChild('mpmc-recv.mjs', [name, how], 120_000));
     const senders = [runChild('mpmc-send.mjs', [name, '1', '60000', 'claim'], 120_000),
       runChild('mpmc-send.mjs', [name, '2', '60000', 'sync'], 120_000),
-      runChild('mpmc-send.mjs', [name, '3', '60000', 'async', 'end'], 120_000)];
-    // The third ends the channel when done: wait for the others first so nothing is refused.
+      runChild('mpmc-send.mjs', [name, '3', '60000', 'async'], 120_000)];
+    // end() ends an mpmc channel for every sender: only once all three are done.
     const done = await Promise.all(senders);
     for (const result of done) expect(result.code, result.stderr).toBe(0);
+    endChannel(name);
     const results = await Promise.all(receivers);
     for (const result of results) expect(result.code, result.stderr).toBe(0);
     expectExactlyOnce(results.map((r) => tallyOf(r.stdout)), { 1: 60_000, 2: 60_000, 3: 60_000 });
