@@ -14,15 +14,22 @@ export type RingwireErrorCode =
   | 'ERR_RINGWIRE_PERMISSION'
   | 'ERR_RINGWIRE_PEER_DEAD'
   | 'ERR_RINGWIRE_SYSTEM'
+  | 'ERR_RINGWIRE_NO_SPACE'
   | 'ERR_RINGWIRE_TASK_FAILED'
   | 'ERR_RINGWIRE_WORKER_DIED';
 
 export class RingwireError extends Error {
   readonly code: RingwireErrorCode;
-  constructor(code: RingwireErrorCode, message: string) {
-    super(message);
+  /** For errors caused by a failed system call (ERR_RINGWIRE_SYSTEM and others): its errno. */
+  readonly errno?: number;
+  /** ...and which call failed ('shm_open', 'posix_fallocate', ...). */
+  readonly syscall?: string;
+  constructor(code: RingwireErrorCode, message: string, options?: { errno?: number; syscall?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RingwireError';
     this.code = code;
+    if (options?.errno !== undefined) this.errno = options.errno;
+    if (options?.syscall !== undefined) this.syscall = options.syscall;
   }
 }
 

@@ -1,6 +1,7 @@
 // The addon's surface, declared once (the C++ lives in packages/native). Everything else in
 // core sees these typed functions; nothing else touches the addon.
 import { createRequire } from 'node:module';
+import { RingwireError, type RingwireErrorCode } from './errors.js';
 
 /** Offsets (bytes) and constants of the segment layout, from ringwire/layout.h. */
 export interface Layout {
@@ -37,6 +38,13 @@ export interface Layout {
   readonly OFF_RECEIVER_THREAD: number;
   readonly OFF_MESSAGES_SENT: number;
   readonly OFF_MESSAGES_RECEIVED: number;
+  readonly OFF_DELIVERED_POSITION: number;
+  readonly OFF_MESSAGES_DELIVERED: number;
+  readonly OFF_DATA_SEMAPHORE: number;
+  readonly OFF_SPACE_SEMAPHORE: number;
+  readonly SEMAPHORE_BYTES: number;
+  readonly OFF_RECEIVER_WAITERS_HIGH: number;
+  readonly OFF_SENDER_WAITERS_HIGH: number;
   readonly STATE_ENDED: number;
   readonly FLAG_PERSISTENT: number;
   readonly MODE_SPSC: number;
@@ -121,6 +129,8 @@ export interface NativeSegment {
   waitAsync(signalOffset: number, timeoutMs: number, expected?: number): number;
   /** True when the wait was pending; its result will never be dispatched. */
   cancelWait(id: number): boolean;
+  /** Tokens waiting on a semaphore channel's signal (-1 on a futex channel). */
+  semaphoreValue(signalOffset: number): number;
   /** Detaches `buffer`, drops role locks, unmaps once no wait needs the memory. */
   close(): void;
 }
@@ -132,9 +142,14 @@ export interface NativeAddon {
     defaultWait: number, flags: number): void;
   unlinkSegment(name: string): boolean;
   setWaitDispatcher(dispatch: (id: number, status: number) => void): void;
+  /** How the addon makes the errors it throws. */
+  setErrorFactory(make: (code: string, message: string, errno?: number, syscall?: string) => Error): void;
   Segment: new (name: string) => NativeSegment;
 }
 
 const require = createRequire(import.meta.url);
 export const native: NativeAddon = require('@ringwire/native');
 export const layout: Layout = native.layout;
+// Every error the addon throws is a RingwireError with its stable code.
+native.setErrorFactory((code, message, errno, syscall) =>
+  new RingwireError(code as RingwireErrorCode, message, { errno, syscall }));

@@ -1,19 +1,20 @@
-// The suite must leave /dev/shm as it found it: every segment and semaphore a test makes,
-// it removes. This compares the ringwire entries before and after the whole run.
+// The suite must leave /dev/shm as it found it: every channel a test makes, it removes. Every
+// name this run makes starts with one prefix (RINGWIRE_TEST_PREFIX, random per run unless
+// given), and only entries with it are judged: channels of other processes come and go as
+// they like.
+import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 
 const SHM = '/dev/shm';
-const ours = (entry: string) => /^(rw\.|sem\.rw[ds]\.)/.test(entry);
-const list = () => new Set(readdirSync(SHM).filter(ours));
-
-let before = new Set<string>();
 
 export function setup(): void {
-  before = list();
+  // Inherited by the test workers, which are started after this runs.
+  process.env.RINGWIRE_TEST_PREFIX ??= `t${randomBytes(4).readUInt32LE(0).toString(36).slice(0, 5)}.`;
 }
 
 export function teardown(): void {
-  const left = [...list()].filter((entry) => !before.has(entry));
+  const prefix = `rw.${process.env.RINGWIRE_TEST_PREFIX}`;
+  const left = readdirSync(SHM).filter((entry) => entry.startsWith(prefix));
   if (left.length > 0) {
     throw new Error(`the test suite left ${left.length} entries in ${SHM}: ${left.join(', ')}`);
   }

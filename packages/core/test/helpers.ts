@@ -7,9 +7,22 @@ import { unlinkChannel } from '../src/index.js';
 const created: string[] = [];
 let counter = 0;
 
+/**
+ * The prefix of every name this test run makes (see global-setup.ts), with this worker's own
+ * part: test files run in parallel workers.
+ */
+const runPrefix = process.env.RINGWIRE_TEST_PREFIX;
+if (runPrefix === undefined) throw new Error('RINGWIRE_TEST_PREFIX is unset: run the tests through vitest (global-setup.ts)');
+export const RUN_PREFIX = `${runPrefix}${(process.pid % 1296).toString(36)}.`;
+
+/** A fresh name with this run's prefix, at most `max` characters (the tag may be cut). */
+export function freshName(tag: string, max = 26): string {
+  return `${RUN_PREFIX}${(counter++).toString(36)}.${tag}`.slice(0, max);
+}
+
 /** A fresh channel name, unlinked after the current test whatever happens. */
 export function channelName(tag: string): string {
-  const name = `t${process.pid % 100000}.${tag}.${counter++}`.slice(0, 26);
+  const name = freshName(tag);
   created.push(name);
   return name;
 }

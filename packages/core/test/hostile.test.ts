@@ -46,7 +46,8 @@ describe('opening what is not a ringwire channel', () => {
     bytes.writeUInt32LE(layout.VERSION + 1, layout.OFF_VERSION);
     writeFileSync(segmentFile(name), bytes, { mode: 0o600 });
     expect(() => openSender(name)).toThrow(code('ERR_RINGWIRE_INCOMPATIBLE'));
-    expect(() => openSender(name)).toThrow(/version 2; this ringwire reads version 1/);
+    expect(() => openSender(name)).toThrow(
+      new RegExp(`version ${layout.VERSION + 1}; this ringwire reads version ${layout.VERSION}`));
   });
 
   it('a truncated file (smaller than the header, or empty): ERR_RINGWIRE_CORRUPT', () => {
@@ -72,16 +73,6 @@ describe('opening what is not a ringwire channel', () => {
       writeFileSync(segmentFile(name), bytes, { mode: 0o600 });
       expect(() => openReceiver(name)).toThrow(code('ERR_RINGWIRE_CORRUPT'));
     }
-  });
-
-  it('a semaphore channel whose semaphores are gone: ERR_RINGWIRE_CORRUPT', () => {
-    const name = channelName('nosem');
-    createChannel(name, { capacity: 4096, wait: 'semaphore' });
-    const bytes = readFileSync(segmentFile(name));
-    const other = channelName('nosem2');
-    writeFileSync(segmentFile(other), bytes, { mode: 0o600 });
-    expect(() => openReceiver(other)).toThrow(code('ERR_RINGWIRE_CORRUPT'));
-    expect(() => openReceiver(other)).toThrow(/semaphores/);
   });
 
   it.skipIf(process.getuid?.() !== 0)('a segment owned by another user: ERR_RINGWIRE_PERMISSION', () => {

@@ -2,12 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { createTaskChannels, TaskClient, unlinkTaskChannels } from '../src/pool.js';
 import { stats } from '../src/index.js';
-import { runChild } from './helpers.js';
+import { freshName, runChild } from './helpers.js';
 
-let counter = 0;
-function taskName(): string {
-  return `p${process.pid % 100000}.${counter++}`;
-}
+/** Two channels are made from it: at most 24 characters. */
+const taskName = () => freshName('p', 24);
 
 describe('ringwire/pool with piscina', () => {
   it('runs tasks in a pool in another process; failures and dead workers are reported, not lost', async () => {

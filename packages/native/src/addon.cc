@@ -19,6 +19,18 @@ Napi::Value SetWaitDispatcher(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setErrorFactory((code, message, errno?, syscall?) => Error): how the addon makes the errors
+// it throws (the TypeScript's RingwireError).
+Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
+  auto* state = info.Env().GetInstanceData<AddonState>();
+  if (!info[0].IsFunction()) {
+    Napi::TypeError::New(info.Env(), "error factory must be a function").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  state->error_factory = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
 Napi::Object Layout(Napi::Env env) {
   namespace L = layout;
   Napi::Object o = Napi::Object::New(env);
@@ -56,6 +68,13 @@ Napi::Object Layout(Napi::Env env) {
   RINGWIRE_EXPORT(OFF_RECEIVER_THREAD);
   RINGWIRE_EXPORT(OFF_MESSAGES_SENT);
   RINGWIRE_EXPORT(OFF_MESSAGES_RECEIVED);
+  RINGWIRE_EXPORT(OFF_DELIVERED_POSITION);
+  RINGWIRE_EXPORT(OFF_MESSAGES_DELIVERED);
+  RINGWIRE_EXPORT(OFF_DATA_SEMAPHORE);
+  RINGWIRE_EXPORT(OFF_SPACE_SEMAPHORE);
+  RINGWIRE_EXPORT(SEMAPHORE_BYTES);
+  RINGWIRE_EXPORT(OFF_RECEIVER_WAITERS_HIGH);
+  RINGWIRE_EXPORT(OFF_SENDER_WAITERS_HIGH);
   RINGWIRE_EXPORT(STATE_ENDED);
   RINGWIRE_EXPORT(FLAG_PERSISTENT);
   RINGWIRE_EXPORT(MODE_SPSC);
@@ -112,6 +131,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createSegment", Napi::Function::New<CreateSegment>(env, "createSegment"));
   exports.Set("unlinkSegment", Napi::Function::New<UnlinkSegment>(env, "unlinkSegment"));
   exports.Set("setWaitDispatcher", Napi::Function::New<SetWaitDispatcher>(env, "setWaitDispatcher"));
+  exports.Set("setErrorFactory", Napi::Function::New<SetErrorFactory>(env, "setErrorFactory"));
   exports.Set("Segment", Segment::Define(env));
 #ifdef __linux__
   exports.Set("platformHasFutex", Napi::Boolean::New(env, true));

@@ -1,10 +1,9 @@
-// Resources shared between a Segment, the ArrayBuffer over its memory and pending waits.
-// Each is released when its last owner lets go, so a wait that outlives close() never
-// touches unmapped memory or a closed semaphore.
+// The mapping shared between a Segment, the ArrayBuffer over its memory and pending waits
+// (futex words and semaphores live in it): unmapped when its last owner lets go, so a wait
+// that outlives close() never touches unmapped memory.
 #ifndef RINGWIRE_MAPPING_H
 #define RINGWIRE_MAPPING_H
 
-#include <semaphore.h>
 #include <sys/mman.h>
 
 #include <cstddef>
@@ -22,13 +21,6 @@ struct Mapping {
   uint32_t* word(uint32_t offset) const { return reinterpret_cast<uint32_t*>(base + offset); }
 };
 
-struct NamedSemaphore {
-  sem_t* sem;
-  explicit NamedSemaphore(sem_t* s) : sem(s) {}
-  ~NamedSemaphore() { sem_close(sem); }
-  NamedSemaphore(const NamedSemaphore&) = delete;
-  NamedSemaphore& operator=(const NamedSemaphore&) = delete;
-};
 
 }  // namespace ringwire
 

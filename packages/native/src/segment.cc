@@ -18,7 +18,7 @@ auto Translated(Napi::Env env, F&& body) -> decltype(body()) {
   try {
     return body();
   } catch (const Error& e) {
-    ThrowCoded(env, e.code().c_str(), e.what());
+    ThrowCoded(env, e.code().c_str(), e.what(), e.sys_errno(), e.syscall());
   }
 }
 
@@ -70,6 +70,7 @@ Napi::Function Segment::Define(Napi::Env env) {
                          InstanceMethod<&Segment::WaitSync>("waitSync"),
                          InstanceMethod<&Segment::WaitAsync>("waitAsync"),
                          InstanceMethod<&Segment::CancelWait>("cancelWait"),
+                         InstanceMethod<&Segment::SemaphoreValue>("semaphoreValue"),
                          InstanceMethod<&Segment::Close>("close"),
                      });
 }
@@ -82,10 +83,6 @@ Segment::Segment(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Segment>(inf
   const size_t size = opened_->size();
   void* base = opened_->take_mapping();
   mapping_ = std::make_shared<Mapping>(static_cast<uint8_t*>(base), size);
-  if (identity_.wait_mechanism == L::WAIT_SEMAPHORE) {
-    data_semaphore_ = std::make_shared<NamedSemaphore>(opened_->take_semaphore(L::OFF_DATA_SIGNAL));
-    space_semaphore_ = std::make_shared<NamedSemaphore>(opened_->take_semaphore(L::OFF_SPACE_SIGNAL));
-  }
   const Identity& id = identity_;
 
   buffer_hold_ = new BufferHold{mapping_};
@@ -123,8 +120,9 @@ uint32_t Segment::SignalOffset(Napi::Env env, const Napi::Value& offset) const {
   return off;
 }
 
-std::shared_ptr<NamedSemaphore> Segment::SignalSemaphore(uint32_t offset) const {
-  return offset == L::OFF_DATA_SIGNAL ? data_semaphore_ : space_semaphore_;
+sem_t* Segment::SignalSemaphore(uint32_t offset) const {
+  return reinterpret_cast<sem_t*>(mapping_->base +
+                                  (offset == L::OFF_DATA_SIGNAL ? L::OFF_DATA_SEMAPHORE : L::OFF_SPACE_SEMAPHORE));
 }
 
 static uint32_t ExpectedArg(const Napi::Value& value) {
@@ -138,9 +136,6 @@ static int64_t TimeoutArg(const Napi::Value& value) {
   return ms > 1e12 ? static_cast<int64_t>(1e12) : static_cast<int64_t>(ms);
 }
 
-// lock(role): takes this endpoint's role lock (an open-file-description lock on byte `role`
-// of the segment file, released by the kernel when the process dies). False if another
-// endpoint holds it.
 // lock(role): takes this endpoint's role lock (released by the kernel when the process
 // dies). False if another endpoint holds it.
 Napi::Value Segment::Lock(const Napi::CallbackInfo& info) {
@@ -172,7 +167,9 @@ Napi::Value Segment::Inode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnsureOpen(env);
   struct stat st;
-  if (fstat(opened_->fd(), &st) != 0) ThrowCoded(env, "ERR_RINGWIRE_SYSTEM", "cannot inspect channel '" + name_ + "'");
+  if (fstat(opened_->fd(), &st) != 0) {
+    ThrowCoded(env, "ERR_RINGWIRE_SYSTEM", "cannot inspect channel '" + name_ + "'", errno, "fstat");
+  }
   return Napi::Number::New(env, static_cast<double>(st.st_ino));
 }
 
@@ -182,12 +179,10 @@ Napi::Value Segment::Wake(const Napi::CallbackInfo& info) {
   const uint32_t offset = SignalOffset(env, info[0]);
   uint32_t* word = mapping_->word(offset);
   if (identity_.wait_mechanism == L::WAIT_FUTEX) return Napi::Number::New(env, FutexWake(word));
-  // A semaphore wakes one sleeper per post: post once per counted waiter (at least one).
+  // A semaphore wakes one sleeper per token: one per parked endpoint (at least one), less
+  // the tokens not yet taken.
   uint32_t waiters = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 1;
-  waiters = waiters == 0 ? 1 : (waiters > 1024 ? 1024 : waiters);
-  sem_t* sem = SignalSemaphore(offset)->sem;
-  for (uint32_t i = 0; i < waiters; i++) sem_post(sem);
-  return Napi::Number::New(env, waiters);
+  return Napi::Number::New(env, SemaphoreWake(SignalSemaphore(offset), waiters == 0 ? 1 : waiters));
 }
 
 // waitSync(signalOffset, timeoutMs, expected = 0): blocks this thread while the signal word
@@ -203,8 +198,7 @@ Napi::Value Segment::WaitSync(const Napi::CallbackInfo& info) {
   }
   // acquire: pairs with the waker's CAS of the signal.
   if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected) return Napi::Number::New(env, WAIT_SIGNALLED);
-  auto sem = SignalSemaphore(offset);
-  return Napi::Number::New(env, SemaphoreWaitSync(sem->sem, timeout_ms < 0 ? INT32_MAX : timeout_ms));
+  return Napi::Number::New(env, SemaphoreWaitSync(SignalSemaphore(offset), timeout_ms < 0 ? INT32_MAX : timeout_ms));
 }
 
 // waitAsync(signalOffset, timeoutMs, expected = 0): parks on a native waiter thread; the environment's
@@ -221,9 +215,19 @@ Napi::Value Segment::WaitAsync(const Napi::CallbackInfo& info) {
   if (identity_.wait_mechanism == L::WAIT_FUTEX) {
     id = StartFutexWait(env, state, mapping_, word, expected, deadline);
   } else {
-    id = StartSemaphoreWait(env, state, SignalSemaphore(offset), deadline);
+    id = StartSemaphoreWait(env, state, mapping_, SignalSemaphore(offset), deadline);
   }
   return Napi::Number::New(env, id);
+}
+
+// semaphoreValue(signalOffset): the tokens waiting on a semaphore channel's signal (-1 for a
+// futex channel); for stats and tests.
+Napi::Value Segment::SemaphoreValue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint32_t offset = SignalOffset(env, info[0]);
+  int value = -1;
+  if (identity_.wait_mechanism == L::WAIT_SEMAPHORE && sem_getvalue(SignalSemaphore(offset), &value) != 0) value = -1;
+  return Napi::Number::New(env, value);
 }
 
 Napi::Value Segment::CancelWait(const Napi::CallbackInfo& info) {
@@ -246,8 +250,6 @@ void Segment::Release() {
   buffer_.Value().Detach();
   buffer_.Reset();
   mapping_.reset();
-  data_semaphore_.reset();
-  space_semaphore_.reset();
   opened_.reset();  // closes the descriptor: drops the role locks
 }
 

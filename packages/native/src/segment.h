@@ -29,21 +29,20 @@ class Segment : public Napi::ObjectWrap<Segment> {
   Napi::Value WaitSync(const Napi::CallbackInfo& info);
   Napi::Value WaitAsync(const Napi::CallbackInfo& info);
   Napi::Value CancelWait(const Napi::CallbackInfo& info);
+  Napi::Value SemaphoreValue(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   void EnsureOpen(Napi::Env env) const;
   uint32_t SignalOffset(Napi::Env env, const Napi::Value& offset) const;
-  std::shared_ptr<NamedSemaphore> SignalSemaphore(uint32_t offset) const;
+  sem_t* SignalSemaphore(uint32_t offset) const;
   void Release();
 
   std::string name_;
-  // The opened segment without its mapping and semaphores (moved into the shared owners
-  // below): its descriptor carries the role locks.
+  // The opened segment without its mapping (moved into the shared owner below): its
+  // descriptor carries the role locks.
   std::unique_ptr<MappedSegment> opened_;
   Identity identity_{};
   std::shared_ptr<Mapping> mapping_;
-  std::shared_ptr<NamedSemaphore> data_semaphore_;
-  std::shared_ptr<NamedSemaphore> space_semaphore_;
   // The ArrayBuffer's own claim on the mapping; dropped at close (after detaching) or when
   // the ArrayBuffer is collected, whichever comes first.
   struct BufferHold {
@@ -55,7 +54,7 @@ class Segment : public Napi::ObjectWrap<Segment> {
 
 // createSegment(name, capacity, mode, waitMechanism, defaultWait, flags): creates exclusively.
 Napi::Value CreateSegment(const Napi::CallbackInfo& info);
-// unlinkSegment(name): removes the segment and its semaphores; true if the segment existed.
+// unlinkSegment(name): removes the segment's name; true if it existed.
 Napi::Value UnlinkSegment(const Napi::CallbackInfo& info);
 
 }  // namespace ringwire

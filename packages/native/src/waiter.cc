@@ -1,5 +1,8 @@
 #include "waiter.h"
 
+#include "errors.h"
+#include "ringwire/segment.h"
+
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -268,7 +271,7 @@ uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mappin
   } catch (const std::system_error& e) {
     state->waits.erase(id);
     if (--state->pending == 0) napi_unref_threadsafe_function(env, state->link->tsfn);
-    throw Napi::Error::New(env, std::string("cannot start a waiter thread: ") + e.what());
+    ThrowCoded(env, "ERR_RINGWIRE_SYSTEM", std::string("cannot start a waiter thread: ") + e.what());
   }
   pool->push_back(thread);
   thread->TryAdd(std::move(entry));
@@ -276,8 +279,8 @@ uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mappin
   return id;
 }
 
-uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state,
-                            std::shared_ptr<NamedSemaphore> semaphore, int64_t deadline_ns) {
+uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
+                            sem_t* sem, int64_t deadline_ns) {
   auto wait = std::make_shared<PendingWait>();
   wait->semaphore_state = std::make_shared<std::atomic<int>>(SEM_PENDING);
   const uint32_t id = Register(env, state, wait);
@@ -286,7 +289,7 @@ uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state,
     return st.compare_exchange_strong(expected, SEM_FINISHED);
   };
   try {
-    std::thread([id, semaphore, deadline_ns, finish, link = state->link,
+    std::thread([id, mapping, sem, deadline_ns, finish, link = state->link,
                  st = wait->semaphore_state] {
       while (st->load() == SEM_PENDING) {
         const int64_t now = MonotonicNowNs();
@@ -297,11 +300,11 @@ uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state,
         int64_t until = now + kSemaphoreSliceNs;
         if (deadline_ns >= 0) until = std::min(until, deadline_ns);
         timespec ts = ToTimespec(until);
-        if (sem_clockwait(semaphore->sem, CLOCK_MONOTONIC, &ts) == 0) {
+        if (sem_clockwait(sem, CLOCK_MONOTONIC, &ts) == 0) {
           if (finish(*st)) {
             Deliver(link, id, WAIT_SIGNALLED);
           } else {
-            sem_post(semaphore->sem);  // cancelled meanwhile: the token is someone else's
+            sem_post(sem);  // cancelled meanwhile: the token is someone else's
           }
           return;
         }
@@ -314,7 +317,7 @@ uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state,
     }).detach();
   } catch (const std::system_error& e) {
     CancelWait(env, state, id);
-    throw Napi::Error::New(env, std::string("cannot start a wait thread: ") + e.what());
+    ThrowCoded(env, "ERR_RINGWIRE_SYSTEM", std::string("cannot start a wait thread: ") + e.what());
   }
   return id;
 }
@@ -350,6 +353,8 @@ int32_t SemaphoreWaitSync(sem_t* sem, int64_t timeout_ms) {
     if (errno != EINTR) return WAIT_SIGNALLED;  // let the caller re-check its condition
   }
 }
+
+int SemaphoreWake(sem_t* sem, uint32_t waiters) { return detail::post_tokens(sem, waiters); }
 
 int FutexWake(uint32_t* addr) {
   return static_cast<int>(syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0));

@@ -7,6 +7,7 @@
 #define RINGWIRE_WAITER_H
 
 #include <napi.h>
+#include <semaphore.h>
 
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,7 @@ struct AddonState {
   uint32_t pending = 0;  // waits started and not yet delivered or cancelled
   std::unordered_map<uint32_t, std::shared_ptr<PendingWait>> waits;
   Napi::FunctionReference segment_constructor;
+  Napi::FunctionReference error_factory;  // (code, message, errno?, syscall?) => Error
 };
 
 void InitWaiter(Napi::Env env, AddonState* state);
@@ -45,8 +47,9 @@ void InitWaiter(Napi::Env env, AddonState* state);
 // is woken (a woken wait ends even if the word has meanwhile gone back to `expected`).
 uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
                         uint32_t* addr, uint32_t expected, int64_t deadline_ns);
-uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state,
-                            std::shared_ptr<NamedSemaphore> semaphore, int64_t deadline_ns);
+// `sem` is a semaphore inside `mapping`, which the wait keeps mapped.
+uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
+                            sem_t* sem, int64_t deadline_ns);
 // True when the wait was still pending; its result will not be delivered.
 bool CancelWait(Napi::Env env, AddonState* state, uint32_t id);
 
@@ -54,6 +57,9 @@ bool CancelWait(Napi::Env env, AddonState* state, uint32_t id);
 int32_t FutexWaitSync(uint32_t* addr, uint32_t expected, int64_t timeout_ms);
 int32_t SemaphoreWaitSync(sem_t* sem, int64_t timeout_ms);
 int FutexWake(uint32_t* addr);
+// Posts so that `waiters` parked endpoints each find a token: as many as are missing from the
+// semaphore's value (tokens left unconsumed count), never piling up. Returns the posts.
+int SemaphoreWake(sem_t* sem, uint32_t waiters);
 
 int64_t MonotonicNowNs();
 

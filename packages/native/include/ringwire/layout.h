@@ -1,4 +1,4 @@
-// ringwire/layout.h — the shared-memory layout of a ringwire channel, version 1.
+// ringwire/layout.h — the shared-memory layout of a ringwire channel, version 2.
 //
 // This file is the single source of truth for the segment format. The addon exports
 // every constant below to TypeScript at load time; C and C++ peers include it directly.
@@ -10,10 +10,14 @@
 //   | identity line      (0..127)     written once by the creator      |  data ring          |
 //   | producer line      (128..255)   producer position, messages sent |  `capacity` bytes,  |
 //   | consumer line      (256..383)   consumer position, messages recv |  a power of two     |
-//   | receiver wait line (384..511)   data signal, receiver waiters    |                     |
-//   | sender wait line   (512..639)   space signal, sender waiters     |                     |
+//   | receiver wait line (384..511)   data signal, receiver waiters,   |                     |
+//   |                                 data semaphore (at 448)          |                     |
+//   | sender wait line   (512..639)   space signal, sender waiters,    |                     |
+//   |                                 space semaphore (at 576)         |                     |
 //   | state line         (640..767)   end flag, endpoint pids, threads |                     |
-//   | reserved           (768..4095)  MPMC only: release line, slots    |                     |
+//   | release line       (768..895)   MPMC: release position           |                     |
+//   | delivered line     (896..1023)  SPSC: what the receiver delivered|                     |
+//   | slot table         (1024..4095) MPMC: endpoint slots             |                     |
 //   +------------------------------------------------------------------+---------------------+
 //
 // Identity line (all uint32, native endianness, written before `magic` is published):
@@ -22,6 +26,19 @@
 //   24 default_wait  28 max_message  32 creator_uid  36 creator_pid
 //   40 created_at_ms_low  44 created_at_ms_high  48 record_alignment  52 record_header_size
 //   56 flags  60 identity_check (xor of words 1..14 with IDENTITY_SALT)
+//
+// Creation is atomic (Linux): the object is built nameless (O_TMPFILE in /dev/shm), its pages
+// reserved (posix_fallocate, so a full /dev/shm fails creation instead of raising SIGBUS at
+// the first write), its identity and semaphores written, and only then linked to its name
+// (linkat, which fails with EEXIST if the name is taken). A creator killed at any instant
+// leaves either nothing or a complete channel. Where that is unavailable (no O_TMPFILE) the
+// object is created under its name with O_EXCL and openers wait up to 200 ms for the magic.
+//
+// Semaphores (wait mechanism SEMAPHORE) are unnamed, process-shared POSIX semaphores inside
+// the header (sem_init with pshared = 1), one per signal word: nothing outside the segment to
+// leak, plant or forget. A waker posts at most as many tokens as there are parked endpoints
+// minus the tokens still unconsumed, so tokens never pile up (a woken endpoint that finds its
+// condition already true leaves its token for its next park).
 //
 // Each mutable word sits on its own 128-byte line (two 64-byte lines, so adjacent-line
 // prefetch does not make producer and consumer share one) and is only accessed atomically.
@@ -54,11 +71,24 @@
 //             at least every 32 records or a quarter of the ring, and always before it parks,
 //             blocks, or finds the ring empty; then load sender_waiters (seq_cst) and wake
 //             space_signal the same way.
-//   parking:  increment own waiters (seq_cst); store 0 to own signal; re-check the
+//   parking:  increment own waiters (seq_cst; SPSC counts are 0 or 1, and an opener that took
+//             the role lock resets its own to 0: one left by an endpoint that died parked);
+//             store 0 to own signal; re-check the
 //             condition (seq_cst load of the peer position); sleep while signal == 0;
 //             decrement waiters. The seq_cst increment and the waker's seq_cst load after
 //             its position store form a Dekker pair: either the waker sees the waiter, or
 //             the waiter's re-check sees the new position. No wake is lost.
+//   delivered: after each message it hands out (and after each padding record it passes) the
+//             consumer stores its position to `delivered_position` and its count to
+//             `messages_delivered` (relaxed: only a later receiver reads them, after it has
+//             taken the role lock the dead one held, which orders them). The producer never
+//             reads that line, so this costs no cache-line traffic between the two. A receiver
+//             that opens takes max(consumer position, delivered position) as its own, once the
+//             delivered one is checked to lie between the consumer and producer positions and
+//             to be aligned, and publishes it. So when a receiver dies, at most the one message
+//             it held is lost (taken with try_recv, not yet used) or delivered again (a poll()
+//             handler that died inside the handler), although the consumer position is
+//             published lazily: up to 32 records or a quarter of the ring behind.
 //   end:      the sender sets STATE_ENDED in `state` after its last position store; a
 //             receiver that finds the ring empty and STATE_ENDED set re-reads the producer
 //             position once more before it reports end of stream.
@@ -69,8 +99,8 @@
 //
 //   producer line  (128)  claim position C  (a hint: where the next claim is tried)
 //   consumer line  (256)  take position T   (records before T are taken)
-//   receiver wait  (384)  data epoch, receiver waiters
-//   sender wait    (512)  space epoch, sender waiters
+//   receiver wait  (384)  data epoch; parked receivers: a bit per slot (392: slots 32..47)
+//   sender wait    (512)  space epoch; parked senders: a bit per slot (520: slots 32..47)
 //   state line     (640)  STATE_ENDED (set by any sender's end())
 //   release line   (768)  release position R (space before R is free for producers)
 //   slot table     (1024..4095)  MAX_SLOTS slots of SLOT_SIZE bytes, one per open endpoint:
@@ -159,10 +189,15 @@
 // check the owner's lock before every park and after every park slice.
 //
 // Waking with several sleepers: a data or space word is an epoch, not a flag. A parker
-// increments the waiters count (seq_cst), loads the epoch; if it is odd (signalled) it CASes
+// sets its slot's bit in the parked mask of its kind (an atomic OR, seq_cst), loads the epoch; if it is odd (signalled) it CASes
 // it to the next even value (armed) and loads it again; re-checks its condition; sleeps
-// while the word equals the even value it loaded. A waker, after its seq_cst publish, loads
-// the waiters count and, if nonzero, CASes an even epoch to odd and wakes every sleeper.
+// while the word equals the even value it loaded, and clears its bit (atomic AND). A waker,
+// after its seq_cst publish, loads both mask words and, if either is nonzero, CASes an even
+// epoch to odd and wakes every sleeper (semaphores: one token per bit set). A bit per slot
+// rather than a count: an endpoint that dies parked leaves exactly its own bit, which anyone
+// holding that slot's lock clears (an opener taking the slot, or a live endpoint's liveness
+// check, which takes the lock of every slot whose bit is set and whose lock is free), so
+// dead sleepers stop costing wake-ups within a park slice.
 // Unlike a 0/1 flag, an epoch never returns to a value a sleeper loaded, so one receiver
 // re-arming cannot swallow the wake meant for another.
 //
@@ -190,7 +225,7 @@ namespace ringwire {
 namespace layout {
 
 constexpr uint32_t MAGIC = 0x52574952u;  // "RIWR" read as little-endian bytes 'R','I','W','R'
-constexpr uint32_t VERSION = 1;
+constexpr uint32_t VERSION = 2;
 constexpr uint32_t HEADER_SIZE = 4096;
 constexpr uint32_t LINE_SIZE = 128;
 constexpr uint32_t IDENTITY_SALT = 0x9E3779B9u;
@@ -233,11 +268,24 @@ constexpr uint32_t OFF_RECEIVER_THREAD = 5 * LINE_SIZE + 16;
 // publish; the receiver's beside the consumer position, updated with every publish.
 constexpr uint32_t OFF_MESSAGES_SENT = 1 * LINE_SIZE + 8;
 constexpr uint32_t OFF_MESSAGES_RECEIVED = 2 * LINE_SIZE + 8;
+// SPSC: what the receiver has handed out (see "delivered" in the protocol), on a line of its
+// own that the producer never reads.
+constexpr uint32_t OFF_DELIVERED_POSITION = 7 * LINE_SIZE;
+constexpr uint32_t OFF_MESSAGES_DELIVERED = 7 * LINE_SIZE + 8;
+// Wait mechanism SEMAPHORE: an unnamed process-shared sem_t per signal word, in the second
+// half of that word's line.
+constexpr uint32_t OFF_DATA_SEMAPHORE = 3 * LINE_SIZE + 64;
+constexpr uint32_t OFF_SPACE_SEMAPHORE = 4 * LINE_SIZE + 64;
+constexpr uint32_t SEMAPHORE_BYTES = 64;
 
 // MPMC (see the protocol above).
 constexpr uint32_t OFF_CLAIM_POSITION = OFF_PRODUCER_POSITION;
 constexpr uint32_t OFF_TAKE_POSITION = OFF_CONSUMER_POSITION;
 constexpr uint32_t OFF_RELEASE_POSITION = 6 * LINE_SIZE;
+// Parked MPMC endpoints: bit (slot & 31) of the word for slots 0..31 (the SPSC waiter count's
+// word) or 32..47 (the next word), per kind.
+constexpr uint32_t OFF_RECEIVER_WAITERS_HIGH = 3 * LINE_SIZE + 8;
+constexpr uint32_t OFF_SENDER_WAITERS_HIGH = 4 * LINE_SIZE + 8;
 constexpr uint32_t OFF_SLOTS = 8 * LINE_SIZE;
 constexpr uint32_t SLOT_SIZE = 64;
 constexpr uint32_t MAX_SLOTS = (HEADER_SIZE - OFF_SLOTS) / SLOT_SIZE;  // 48
@@ -291,8 +339,8 @@ constexpr uint32_t MIN_CAPACITY = 1u << 10;
 constexpr uint32_t MAX_CAPACITY = 1u << 30;
 constexpr uint32_t DEFAULT_CAPACITY = 1u << 20;
 
-// Names: "/rw." + name for the segment, "/rwd." and "/rws." + name for the semaphores of
-// the data and space signals. macOS limits these names to 31 characters.
+// Names: "/rw." + name for the segment (/dev/shm/rw.<name> on Linux). macOS limits shared-
+// memory names to 31 characters.
 constexpr uint32_t MAX_NAME_LENGTH = 26;
 
 // Endpoint roles: each open endpoint holds a lock on byte `role` of its segment file.
@@ -306,6 +354,18 @@ inline constexpr uint32_t max_message_for(uint32_t capacity) {
 inline constexpr uint32_t record_size(uint32_t payload_length) {
   return (RECORD_HEADER_SIZE + payload_length + RECORD_ALIGNMENT - 1) & ~(RECORD_ALIGNMENT - 1);
 }
+
+// The layout's invariants.
+static_assert(MAX_SLOTS <= 48 && SLOT_LOCK_BASE + MAX_SLOTS <= 64, "lock bytes 0..63 hold the roles and slots");
+static_assert(MAX_SLOTS <= 64, "two 32-bit parked masks per kind");
+static_assert(OFF_SLOTS + MAX_SLOTS * SLOT_SIZE <= HEADER_SIZE, "the slot table fits the header");
+static_assert(OFF_DELIVERED_POSITION >= OFF_RELEASE_POSITION + LINE_SIZE &&
+                  OFF_DELIVERED_POSITION + LINE_SIZE <= OFF_SLOTS,
+              "the delivered line sits between the release line and the slots");
+static_assert(OFF_DATA_SEMAPHORE + SEMAPHORE_BYTES <= OFF_SPACE_SIGNAL &&
+                  OFF_SPACE_SEMAPHORE + SEMAPHORE_BYTES <= OFF_STATE,
+              "each semaphore stays on its signal's line");
+static_assert(OFF_DATA_SEMAPHORE % 16 == 0 && OFF_SPACE_SEMAPHORE % 16 == 0, "semaphores are aligned");
 
 }  // namespace layout
 }  // namespace ringwire

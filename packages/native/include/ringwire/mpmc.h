@@ -294,7 +294,7 @@ class MpmcEndpoint {
       syscall(SYS_futex, epoch, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
     } else {
       sem_t* sem = segment_->semaphore_for(epoch_offset);
-      for (uint32_t i = 0; i < waiters && i < 1024; i++) sem_post(sem);
+      post_tokens(sem, waiters);
     }
   }
 

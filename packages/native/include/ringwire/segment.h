@@ -8,14 +8,16 @@
 #include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
-#include <memory>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -25,11 +27,17 @@ namespace ringwire {
 
 class Error : public std::runtime_error {
  public:
-  Error(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
+  Error(std::string code, const std::string& message, int sys_errno = 0, std::string syscall = {})
+      : std::runtime_error(message), code_(std::move(code)), errno_(sys_errno), syscall_(std::move(syscall)) {}
   const std::string& code() const { return code_; }
+  // For ERR_RINGWIRE_SYSTEM (and others caused by a failed system call): the errno and the call.
+  int sys_errno() const { return errno_; }
+  const std::string& syscall() const { return syscall_; }
 
  private:
   std::string code_;
+  int errno_;
+  std::string syscall_;
 };
 
 // The identity line as an opener validated it. Peers may scribble on the shared copy later;
@@ -48,20 +56,64 @@ inline const char* code_for_errno(int err) {
     case ENOENT: return "ERR_RINGWIRE_NOT_FOUND";
     case EACCES:
     case EPERM: return "ERR_RINGWIRE_PERMISSION";
+    case ENOSPC: return "ERR_RINGWIRE_NO_SPACE";
     case ENAMETOOLONG:
     case EINVAL: return "ERR_RINGWIRE_INVALID_ARG";
     default: return "ERR_RINGWIRE_SYSTEM";
   }
 }
 
-[[noreturn]] inline void throw_errno(int err, const std::string& what) {
-  throw Error(code_for_errno(err), what + ": " + std::strerror(err));
+// The symbolic name of an errno value, for messages ("EMFILE").
+inline const char* errno_name(int err) {
+  switch (err) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EINTR: return "EINTR";
+    case EIO: return "EIO";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EEXIST: return "EEXIST";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EINVAL: return "EINVAL";
+    case ENFILE: return "ENFILE";
+    case EMFILE: return "EMFILE";
+    case EFBIG: return "EFBIG";
+    case ENOSPC: return "ENOSPC";
+    case EROFS: return "EROFS";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOSYS: return "ENOSYS";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EOVERFLOW: return "EOVERFLOW";
+    default: return "E?";
+  }
+}
+
+// Throws the error for a failed system call: `what` says what we were doing, `syscall` which
+// call failed; the code follows errno (ERR_RINGWIRE_SYSTEM for anything without its own).
+[[noreturn]] inline void throw_errno(int err, const std::string& what, const char* syscall) {
+  throw Error(code_for_errno(err), what + ": " + syscall + " failed with " + errno_name(err) + " (" + std::strerror(err) + ")",
+              err, syscall);
 }
 
 inline uint32_t identity_check(const uint32_t* words) {
   uint32_t check = layout::IDENTITY_SALT;
   for (uint32_t i = 1; i < layout::IDENTITY_WORDS - 1; i++) check ^= words[i] * (2 * i + 1);
   return check;
+}
+
+// Wakes `waiters` endpoints parked on a semaphore: posts one token for each, less the tokens
+// still unconsumed (a woken endpoint that found its condition true leaves its token for its
+// next park), so tokens never pile up however many wakes find nobody asleep. At most 1024.
+inline int post_tokens(sem_t* sem, uint32_t waiters) {
+  int value = 0;
+  if (sem_getvalue(sem, &value) != 0 || value < 0) value = 0;
+  const uint32_t want = waiters > 1024 ? 1024 : waiters;
+  int posted = 0;
+  for (uint32_t i = static_cast<uint32_t>(value); i < want; i++, posted++) sem_post(sem);
+  return posted;
 }
 
 inline void sleep_ms(int ms) {
@@ -87,8 +139,9 @@ inline void check_name(const std::string& name) {
 }
 
 inline std::string segment_path(const std::string& name) { return "/rw." + name; }
-inline std::string data_semaphore_path(const std::string& name) { return "/rwd." + name; }
-inline std::string space_semaphore_path(const std::string& name) { return "/rws." + name; }
+
+// Where shm_open keeps its objects on Linux (glibc and musl alike): "/rw.x" is this folder's rw.x.
+constexpr const char* kShmDir = "/dev/shm";
 
 struct CreateOptions {
   uint32_t capacity = layout::DEFAULT_CAPACITY;
@@ -98,51 +151,56 @@ struct CreateOptions {
   uint32_t flags = 0;
 };
 
-// Creates a channel exclusively (mode 0600). Throws ERR_RINGWIRE_EXISTS if the name is taken.
-inline void create_segment(const std::string& name, const CreateOptions& o) {
+namespace detail {
+
+inline std::string size_text(double bytes) {
+  char text[32];
+  if (bytes >= 1 << 30) std::snprintf(text, sizeof text, "%.1f GiB", bytes / (1 << 30));
+  else if (bytes >= 1 << 20) std::snprintf(text, sizeof text, "%.1f MiB", bytes / (1 << 20));
+  else std::snprintf(text, sizeof text, "%.0f KiB", bytes / 1024);
+  return text;
+}
+
+// Reserves every page of the object now, so that a full /dev/shm fails creation here rather
+// than killing the first process to touch a page tmpfs cannot supply (SIGBUS).
+inline void reserve(int fd, const std::string& name, size_t size) {
+  const int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
+  if (err == 0) return;
+  if (err == ENOSPC) {
+    struct statvfs vfs;
+    const double free_bytes = fstatvfs(fd, &vfs) == 0 ? static_cast<double>(vfs.f_bavail) * vfs.f_frsize : -1;
+    throw Error("ERR_RINGWIRE_NO_SPACE",
+                "cannot create channel '" + name + "': it needs " + size_text(static_cast<double>(size)) + " of shared memory and " +
+                    std::string(kShmDir) + " has " + (free_bytes < 0 ? std::string("less") : size_text(free_bytes)) +
+                    " free; remove channels no longer used (gc()), choose a smaller capacity, or give " + kShmDir +
+                    " more room (Docker: --shm-size=1g; Kubernetes: an emptyDir with medium Memory mounted there; "
+                    "otherwise mount -o remount,size=1G " + kShmDir + ")",
+                err, "posix_fallocate");
+  }
+  if (err == EOPNOTSUPP || err == EINVAL) {
+    // A file system without fallocate (not tmpfs): size it sparse, as before.
+    if (ftruncate(fd, static_cast<off_t>(size)) == 0) return;
+    throw_errno(errno, "cannot size channel '" + name + "'", "ftruncate");
+  }
+  throw_errno(err, "cannot size channel '" + name + "'", "posix_fallocate");
+}
+
+// Writes the identity line (magic last, with release) and initialises the semaphores.
+inline void write_header(int fd, const std::string& name, const CreateOptions& o) {
   namespace L = layout;
-  check_name(name);
-  if (!L::is_power_of_two(o.capacity) || o.capacity < L::MIN_CAPACITY || o.capacity > L::MAX_CAPACITY) {
-    throw Error("ERR_RINGWIRE_INVALID_ARG", "capacity must be a power of two from " +
-                                                std::to_string(L::MIN_CAPACITY) + " to " + std::to_string(L::MAX_CAPACITY));
-  }
-  if ((o.mode != L::MODE_SPSC && o.mode != L::MODE_MPMC) ||
-      (o.wait_mechanism != L::WAIT_FUTEX && o.wait_mechanism != L::WAIT_SEMAPHORE) ||
-      (o.default_wait != L::DEFAULT_WAIT_PARK && o.default_wait != L::DEFAULT_WAIT_SPIN)) {
-    throw Error("ERR_RINGWIRE_INVALID_ARG", "unknown mode or wait strategy");
-  }
-  const std::string path = segment_path(name);
-  int fd = shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) {
-      throw Error("ERR_RINGWIRE_EXISTS", "channel '" + name +
-                                             "' exists; open it with openSender/openReceiver or unlinkChannel('" +
-                                             name + "') first");
-    }
-    detail::throw_errno(errno, "cannot create channel '" + name + "'");
-  }
-  // From here the name is ours: undo everything on failure.
-  auto fail = [&](int err, const std::string& what) {
-    close(fd);
-    shm_unlink(path.c_str());
-    sem_unlink(data_semaphore_path(name).c_str());
-    sem_unlink(space_semaphore_path(name).c_str());
-    detail::throw_errno(err, what);
-  };
-  if (fchmod(fd, 0600) != 0) fail(errno, "cannot set the mode of channel '" + name + "'");
-  const size_t size = static_cast<size_t>(L::HEADER_SIZE) + o.capacity;
-  if (ftruncate(fd, static_cast<off_t>(size)) != 0) fail(errno, "cannot size channel '" + name + "'");
-  if (o.wait_mechanism == L::WAIT_SEMAPHORE) {
-    for (const std::string& sem_path : {data_semaphore_path(name), space_semaphore_path(name)}) {
-      sem_unlink(sem_path.c_str());  // a leftover of a creator that died half-way
-      sem_t* sem = sem_open(sem_path.c_str(), O_CREAT | O_EXCL, 0600, 0);
-      if (sem == SEM_FAILED) fail(errno, "cannot create semaphore " + sem_path);
-      sem_close(sem);
-    }
-  }
   void* base = mmap(nullptr, L::HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (base == MAP_FAILED) fail(errno, "cannot map channel '" + name + "'");
+  if (base == MAP_FAILED) throw_errno(errno, "cannot map channel '" + name + "'", "mmap");
+  auto* bytes = static_cast<uint8_t*>(base);
   auto* words = static_cast<uint32_t*>(base);
+  if (o.wait_mechanism == L::WAIT_SEMAPHORE) {
+    for (uint32_t offset : {L::OFF_DATA_SEMAPHORE, L::OFF_SPACE_SEMAPHORE}) {
+      if (sem_init(reinterpret_cast<sem_t*>(bytes + offset), 1, 0) != 0) {
+        const int err = errno;
+        munmap(base, L::HEADER_SIZE);
+        throw_errno(err, "cannot create the semaphores of channel '" + name + "'", "sem_init");
+      }
+    }
+  }
   timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   const uint64_t created_ms = static_cast<uint64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
@@ -160,26 +218,106 @@ inline void create_segment(const std::string& name, const CreateOptions& o) {
   words[L::OFF_RECORD_ALIGNMENT / 4] = L::RECORD_ALIGNMENT;
   words[L::OFF_RECORD_HEADER_SIZE / 4] = L::RECORD_HEADER_SIZE;
   words[L::OFF_FLAGS / 4] = o.flags;
-  words[L::OFF_IDENTITY_CHECK / 4] = detail::identity_check(words);
+  words[L::OFF_IDENTITY_CHECK / 4] = identity_check(words);
   // release: an opener that acquires the magic sees the whole identity line.
   __atomic_store_n(&words[L::OFF_MAGIC / 4], L::MAGIC, __ATOMIC_RELEASE);
   munmap(base, L::HEADER_SIZE);
-  close(fd);
 }
 
-// Removes the name (and semaphores); mappings stay valid. False if there was none.
+[[noreturn]] inline void throw_exists(const std::string& name) {
+  throw Error("ERR_RINGWIRE_EXISTS", "channel '" + name + "' exists; open it with openSender/openReceiver or unlinkChannel('" +
+                                         name + "') first");
+}
+
+#ifdef __linux__
+// Gives the nameless object open as `fd` its name; false if this system cannot (then the
+// caller creates it under its name instead). Throws ERR_RINGWIRE_EXISTS if the name is taken.
+inline bool link_nameless(int fd, const std::string& name) {
+  const std::string target = std::string(kShmDir) + segment_path(name);
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  if (linkat(AT_FDCWD, self.c_str(), AT_FDCWD, target.c_str(), AT_SYMLINK_FOLLOW) == 0) return true;
+  int err = errno;
+  if (err == ENOENT) {
+    // No /proc: linking a descriptor directly needs CAP_DAC_READ_SEARCH.
+    if (linkat(fd, "", AT_FDCWD, target.c_str(), AT_EMPTY_PATH) == 0) return true;
+    err = errno;
+    if (err == ENOENT || err == EPERM) return false;
+  }
+  if (err == EEXIST) throw_exists(name);
+  throw_errno(err, "cannot name channel '" + name + "'", "linkat");
+}
+#endif
+
+}  // namespace detail
+
+// Creates a channel exclusively (mode 0600), atomically where the system allows (layout.h):
+// a creator killed at any instant leaves nothing, or a complete channel. Throws
+// ERR_RINGWIRE_EXISTS if the name is taken, ERR_RINGWIRE_NO_SPACE if /dev/shm cannot hold it.
+inline void create_segment(const std::string& name, const CreateOptions& o) {
+  namespace L = layout;
+  check_name(name);
+  if (!L::is_power_of_two(o.capacity) || o.capacity < L::MIN_CAPACITY || o.capacity > L::MAX_CAPACITY) {
+    throw Error("ERR_RINGWIRE_INVALID_ARG", "capacity must be a power of two from " +
+                                                std::to_string(L::MIN_CAPACITY) + " to " + std::to_string(L::MAX_CAPACITY));
+  }
+  if ((o.mode != L::MODE_SPSC && o.mode != L::MODE_MPMC) ||
+      (o.wait_mechanism != L::WAIT_FUTEX && o.wait_mechanism != L::WAIT_SEMAPHORE) ||
+      (o.default_wait != L::DEFAULT_WAIT_PARK && o.default_wait != L::DEFAULT_WAIT_SPIN)) {
+    throw Error("ERR_RINGWIRE_INVALID_ARG", "unknown mode or wait strategy");
+  }
+  const std::string path = segment_path(name);
+  const size_t size = static_cast<size_t>(L::HEADER_SIZE) + o.capacity;
+  // Built nameless first, named last (layout.h, "Creation is atomic").
+  for (int attempt = 0;; attempt++) {
+    int fd = -1;
+    bool nameless = false;
+#ifdef __linux__
+    if (attempt == 0) {
+      fd = open(kShmDir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+      if (fd >= 0) {
+        nameless = true;
+      } else if (errno == EMFILE || errno == ENFILE || errno == ENOSPC || errno == ENOMEM) {
+        detail::throw_errno(errno, "cannot create channel '" + name + "'", "open");
+      }
+    }
+#endif
+    if (!nameless) {
+      fd = shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+      if (fd < 0) {
+        if (errno == EEXIST) detail::throw_exists(name);
+        detail::throw_errno(errno, "cannot create channel '" + name + "'", "shm_open");
+      }
+    }
+    try {
+      if (fchmod(fd, 0600) != 0) detail::throw_errno(errno, "cannot set the mode of channel '" + name + "'", "fchmod");
+      detail::reserve(fd, name, size);
+      detail::write_header(fd, name, o);
+#ifdef __linux__
+      if (nameless && !detail::link_nameless(fd, name)) {
+        close(fd);
+        continue;  // cannot name a nameless object here: create it under its name
+      }
+#endif
+    } catch (...) {
+      close(fd);
+      if (!nameless) shm_unlink(path.c_str());
+      throw;
+    }
+    close(fd);
+    return;
+  }
+}
+
+// Removes the name; mappings stay valid. False if there was none.
 inline bool unlink_segment(const std::string& name) {
   check_name(name);
-  const bool existed = shm_unlink(segment_path(name).c_str()) == 0;
-  const int err = errno;
-  sem_unlink(data_semaphore_path(name).c_str());
-  sem_unlink(space_semaphore_path(name).c_str());
-  if (!existed && err != ENOENT) detail::throw_errno(err, "cannot unlink channel '" + name + "'");
-  return existed;
+  if (shm_unlink(segment_path(name).c_str()) == 0) return true;
+  if (errno != ENOENT) detail::throw_errno(errno, "cannot unlink channel '" + name + "'", "shm_unlink");
+  return false;
 }
 
 // An open, validated mapping of a whole channel (header and ring), with its descriptor (for
-// role locks) and, for semaphore channels, its semaphores. Move-only.
+// role locks). Move-only.
 class MappedSegment {
  public:
   // Opens and checks everything an opener can: owner, size, magic, version, every field.
@@ -192,21 +330,22 @@ class MappedSegment {
         throw Error("ERR_RINGWIRE_NOT_FOUND",
                     "channel '" + name + "' does not exist; create it with createChannel('" + name + "')");
       }
-      detail::throw_errno(errno, "cannot open channel '" + name + "'");
+      detail::throw_errno(errno, "cannot open channel '" + name + "'", "shm_open");
     }
     try {
       uint32_t words[L::IDENTITY_WORDS] = {};
       struct stat st;
-      // A creator fills the segment between shm_open and publishing the magic: wait briefly.
+      // Where creation cannot be atomic (layout.h) a creator fills the segment under its name
+      // before publishing the magic: wait briefly for it.
       for (int waited = 0;; waited++) {
-        if (fstat(fd_, &st) != 0) refuse("ERR_RINGWIRE_SYSTEM", "cannot be inspected");
+        if (fstat(fd_, &st) != 0) detail::throw_errno(errno, "channel '" + name + "' cannot be inspected", "fstat");
         if (st.st_uid != geteuid()) {
           refuse("ERR_RINGWIRE_PERMISSION", "belongs to uid " + std::to_string(st.st_uid) +
                                                 ", not to this process (uid " + std::to_string(geteuid()) + ")");
         }
         if (st.st_size >= static_cast<off_t>(L::HEADER_SIZE)) {
           void* head = mmap(nullptr, L::HEADER_SIZE, PROT_READ, MAP_SHARED, fd_, 0);
-          if (head == MAP_FAILED) refuse("ERR_RINGWIRE_SYSTEM", "cannot be mapped");
+          if (head == MAP_FAILED) detail::throw_errno(errno, "channel '" + name + "' cannot be mapped", "mmap");
           const auto* shared = static_cast<const uint32_t*>(head);
           // acquire: pairs with the creator's release store of the magic.
           words[0] = __atomic_load_n(&shared[0], __ATOMIC_ACQUIRE);
@@ -258,13 +397,8 @@ class MappedSegment {
                                            std::to_string(size_));
       }
       void* base = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-      if (base == MAP_FAILED) refuse("ERR_RINGWIRE_SYSTEM", "cannot be mapped");
+      if (base == MAP_FAILED) detail::throw_errno(errno, "channel '" + name + "' cannot be mapped", "mmap");
       base_ = static_cast<uint8_t*>(base);
-      if (id.wait_mechanism == L::WAIT_SEMAPHORE) {
-        data_sem_ = sem_open(data_semaphore_path(name).c_str(), 0);
-        space_sem_ = data_sem_ == SEM_FAILED ? SEM_FAILED : sem_open(space_semaphore_path(name).c_str(), 0);
-        if (space_sem_ == SEM_FAILED) refuse("ERR_RINGWIRE_CORRUPT", "uses semaphores, and they are missing");
-      }
     } catch (...) {
       release();
       throw;
@@ -282,11 +416,8 @@ class MappedSegment {
       fd_ = other.fd_;
       base_ = other.base_;
       size_ = other.size_;
-      data_sem_ = other.data_sem_;
-      space_sem_ = other.space_sem_;
       other.fd_ = -1;
       other.base_ = nullptr;
-      other.data_sem_ = other.space_sem_ = SEM_FAILED;
     }
     return *this;
   }
@@ -300,9 +431,10 @@ class MappedSegment {
   size_t size() const { return size_; }
   int fd() const { return fd_; }
   uint32_t* word(uint32_t offset) const { return reinterpret_cast<uint32_t*>(base_ + offset); }
-  // The semaphore behind a signal word (semaphore channels only; SEM_FAILED otherwise).
+  // The semaphore behind a signal word (semaphore channels only: it lives in the header).
   sem_t* semaphore_for(uint32_t signal_offset) const {
-    return signal_offset == layout::OFF_DATA_SIGNAL ? data_sem_ : space_sem_;
+    return reinterpret_cast<sem_t*>(base_ + (signal_offset == layout::OFF_DATA_SIGNAL ? layout::OFF_DATA_SEMAPHORE
+                                                                                         : layout::OFF_SPACE_SEMAPHORE));
   }
 
   // Takes the role lock: an open-file-description lock on byte `role` of the segment file,
@@ -319,7 +451,7 @@ class MappedSegment {
     const int err = errno;
     roles_->fetch_and(~bit);
     if (err == EAGAIN || err == EACCES) return false;
-    detail::throw_errno(err, "cannot lock channel '" + name_ + "'");
+    detail::throw_errno(err, "cannot lock channel '" + name_ + "'", "fcntl");
   }
 
   // Gives a role back (an endpoint closing while the mapping lives on).
@@ -338,19 +470,16 @@ class MappedSegment {
   // Whether a descriptor other than ours holds the role lock.
   bool role_locked_by_other(uint32_t role) const {
     struct flock fl = role_lock(role);
-    if (fcntl(fd_, F_OFD_GETLK, &fl) != 0) detail::throw_errno(errno, "cannot inspect channel '" + name_ + "'");
+    if (fcntl(fd_, F_OFD_GETLK, &fl) != 0) detail::throw_errno(errno, "cannot inspect channel '" + name_ + "'", "fcntl");
     return fl.l_type != F_UNLCK;
   }
 
-  // Unmaps, closes the descriptor (dropping role locks) and the semaphores. Idempotent.
+  // Unmaps and closes the descriptor (dropping role locks). Idempotent.
   void release() {
     if (base_ != nullptr) munmap(base_, size_);
     if (fd_ >= 0) close(fd_);
-    if (data_sem_ != SEM_FAILED) sem_close(data_sem_);
-    if (space_sem_ != SEM_FAILED) sem_close(space_sem_);
     base_ = nullptr;
     fd_ = -1;
-    data_sem_ = space_sem_ = SEM_FAILED;
   }
 
   // Hands the mapping to another owner (the addon's reference-counted mapping): after this,
@@ -359,12 +488,6 @@ class MappedSegment {
     uint8_t* base = base_;
     base_ = nullptr;
     return base;
-  }
-  sem_t* take_semaphore(uint32_t signal_offset) {
-    sem_t*& sem = signal_offset == layout::OFF_DATA_SIGNAL ? data_sem_ : space_sem_;
-    sem_t* taken = sem;
-    sem = SEM_FAILED;
-    return taken;
   }
 
  private:
@@ -390,8 +513,6 @@ class MappedSegment {
   int fd_ = -1;
   uint8_t* base_ = nullptr;
   size_t size_ = 0;
-  sem_t* data_sem_ = SEM_FAILED;
-  sem_t* space_sem_ = SEM_FAILED;
 };
 
 }  // namespace ringwire

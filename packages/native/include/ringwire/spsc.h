@@ -138,7 +138,7 @@ class Endpoint {
         syscall(SYS_futex, word(peer_signal_), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
       } else {
         sem_t* sem = segment_->semaphore_for(peer_signal_);
-        for (uint32_t i = 0; i < waiters && i < 1024; i++) sem_post(sem);
+        post_tokens(sem, waiters);
       }
     }
   }
