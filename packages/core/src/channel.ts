@@ -10,6 +10,7 @@ import {
 import { Receiver, SpscReceiver } from './receiver.js';
 import { Sender, SpscSender } from './sender.js';
 import { MpmcReceiver, MpmcSender } from './mpmc.js';
+import { popcount } from './endpoint.js';
 
 /** Creates a channel exclusively (mode 0600). ERR_RINGWIRE_EXISTS if the name is taken. */
 export function createChannel(name: string, options?: CreateChannelOptions): void {
@@ -77,7 +78,7 @@ export interface EndpointStats {
   thread: number;
   /** True when `pid` is recorded but its lock is free: the endpoint died without closing. */
   dead: boolean;
-  /** Endpoints of this role parked now (MPMC: every parked endpoint of its kind, as sendersWaiting / receiversWaiting). */
+  /** Whether this endpoint is parked now: 1 or 0 (SPSC: the role's count of parked endpoints). */
   waiters: number;
 }
 
@@ -121,13 +122,16 @@ export function stats(name: string): ChannelStats {
     const used = (word(layout.OFF_PRODUCER_POSITION)
       - word(mpmc ? layout.OFF_RELEASE_POSITION : layout.OFF_CONSUMER_POSITION)) | 0;
     const f64 = new Float64Array(segment.buffer, 0, layout.HEADER_SIZE >> 3);
-    const endpoint = (role: number, pid: number, thread: number, waiters: number): EndpointStats => {
+    const endpoint = (role: number, pid: number, thread: number, waiters: number, parked?: number): EndpointStats => {
       // The pid, then the lock, then the pid again: an opener locks before writing its pid,
       // and a clean close clears the pid before dropping the lock.
       const before = word(pid);
       const open = segment.isLockedByOther(role);
       const after = word(pid);
-      return { open, pid: after, thread: word(thread), dead: !open && before !== 0 && before === after, waiters: word(waiters) };
+      return {
+        open, pid: after, thread: word(thread), dead: !open && before !== 0 && before === after,
+        waiters: parked === undefined ? word(waiters) : (word(waiters) >>> parked) & 1,
+      };
     };
     const common = {
       name,
@@ -141,8 +145,11 @@ export function stats(name: string): ChannelStats {
       persistent: (info.flags & layout.FLAG_PERSISTENT) !== 0,
       createdAt: new Date(info.createdAt),
       creatorPid: info.creatorPid,
-      sendersWaiting: word(layout.OFF_SENDER_WAITERS),
-      receiversWaiting: word(layout.OFF_RECEIVER_WAITERS),
+      // MPMC: masks of parked slots (layout.h); SPSC: counts.
+      sendersWaiting: mpmc ? popcount(word(layout.OFF_SENDER_WAITERS)) + popcount(word(layout.OFF_SENDER_WAITERS_HIGH))
+        : word(layout.OFF_SENDER_WAITERS),
+      receiversWaiting: mpmc ? popcount(word(layout.OFF_RECEIVER_WAITERS)) + popcount(word(layout.OFF_RECEIVER_WAITERS_HIGH))
+        : word(layout.OFF_RECEIVER_WAITERS),
     };
     if (mpmc) {
       const senders: EndpointStats[] = [];
@@ -157,8 +164,11 @@ export function stats(name: string): ChannelStats {
         if (kind === layout.KIND_SENDER) messagesSent += count;
         else if (kind === layout.KIND_RECEIVER) messagesReceived += count;
         else continue;
+        const parkedMask = kind === layout.KIND_SENDER
+          ? (slot < 32 ? layout.OFF_SENDER_WAITERS : layout.OFF_SENDER_WAITERS_HIGH)
+          : (slot < 32 ? layout.OFF_RECEIVER_WAITERS : layout.OFF_RECEIVER_WAITERS_HIGH);
         const e = endpoint(layout.SLOT_LOCK_BASE + slot, base + layout.SLOT_PID, base + layout.SLOT_THREAD,
-          kind === layout.KIND_SENDER ? layout.OFF_SENDER_WAITERS : layout.OFF_RECEIVER_WAITERS);
+          parkedMask, slot & 31);
         if (e.open || e.dead) (kind === layout.KIND_SENDER ? senders : receivers).push(e);
       }
       return { ...common, messagesSent, messagesReceived, senders, receivers };

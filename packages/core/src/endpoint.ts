@@ -70,9 +70,19 @@ export interface Signals {
   ownThread: number;
   /**
    * MPMC: the signal words are epochs (layout.h, "Waking with several sleepers"), and the
-   * waiter counts are shared with other endpoints of the same kind.
+   * waiter words are masks of parked slots: ownWaiters/peerWaiters hold slots 0..31, these
+   * 32..47 (see setParkSlot()).
    */
   epochs?: boolean;
+  ownWaitersHigh?: number;
+  peerWaitersHigh?: number;
+}
+
+/** Set bits in a 32-bit word. */
+export function popcount(bits: number): number {
+  bits -= (bits >>> 1) & 0x55555555;
+  bits = (bits & 0x33333333) + ((bits >>> 2) & 0x33333333);
+  return (Math.imul((bits + (bits >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
 }
 
 export abstract class Endpoint<T> {
@@ -90,6 +100,11 @@ export abstract class Endpoint<T> {
   private readonly signals: Signals;
   /** The epoch this endpoint armed before parking (0 for the SPSC flag). */
   private armed = 0;
+  /** MPMC: the Int32Array index of the mask word holding this endpoint's parked bit, and the bit. */
+  private parkWord = -1;
+  private parkBit = 0;
+  /** Parks in progress (an async park and a sync wait may overlap): the bit is set while > 0. */
+  private parkDepth = 0;
   private parkId = 0;
   private pollTimer: NodeJS.Immediate | undefined;
   private lastPeerCheck = 0;
@@ -119,6 +134,13 @@ export abstract class Endpoint<T> {
     }
   }
 
+  /** MPMC: this endpoint's slot, whose bit it sets in its kind's parked mask while parked. */
+  protected setParkSlot(slot: number): void {
+    const { ownWaiters, ownWaitersHigh } = this.signals;
+    this.parkWord = (slot < 32 ? ownWaiters : ownWaitersHigh!) >> 2;
+    this.parkBit = 1 << (slot & 31);
+  }
+
   /** True when what this endpoint waits for may have happened (re-checked before parking). */
   protected abstract isReady(): boolean;
   /** Settles as many queued operations as the ring allows now. */
@@ -134,21 +156,23 @@ export abstract class Endpoint<T> {
   protected wakePeer(): void {
     const { peerSignal, peerWaiters } = this.signals;
     // seq_cst load after the caller's seq_cst store of its position: pairs with the peer's
-    // increment of its waiter count before its re-check (Dekker), so no wake is lost.
+    // increment of its waiter count (MPMC: the OR of its parked bit) before its re-check
+    // (Dekker), so no wake is lost.
     const waiters = Atomics.load(this.i32, peerWaiters >> 2);
-    if (waiters === 0) return;
     if (this.signals.epochs !== true) {
-      if (Atomics.compareExchange(this.i32, peerSignal >> 2, 0, 1) === 0) {
+      if (waiters !== 0 && Atomics.compareExchange(this.i32, peerSignal >> 2, 0, 1) === 0) {
         this.segment.wake(peerSignal, waiters);
       }
       return;
     }
+    const high = Atomics.load(this.i32, this.signals.peerWaitersHigh! >> 2);
+    if ((waiters | high) === 0) return;
     // An even epoch is armed: make it odd and wake every sleeper. Odd: already signalled,
     // and every sleeper on the armed value is being woken.
     const epoch = Atomics.load(this.i32, peerSignal >> 2);
     if ((epoch & 1) === 0
       && Atomics.compareExchange(this.i32, peerSignal >> 2, epoch, (epoch + 1) | 0) === epoch) {
-      this.segment.wake(peerSignal, waiters);
+      this.segment.wake(peerSignal, popcount(waiters) + popcount(high));
     }
   }
 
@@ -181,11 +205,13 @@ export abstract class Endpoint<T> {
   /** Counts this endpoint as parked and arms its signal; false if it could not arm. */
   private announce(): boolean {
     const { ownWaiters, ownSignal } = this.signals;
-    Atomics.add(this.i32, ownWaiters >> 2, 1);
     if (this.signals.epochs !== true) {
+      Atomics.add(this.i32, ownWaiters >> 2, 1);
       Atomics.store(this.i32, ownSignal >> 2, 0);
       return true;
     }
+    // seq_cst OR: the Dekker partner of the waker's load of the mask (see wakePeer()).
+    if (this.parkDepth++ === 0) Atomics.or(this.i32, this.parkWord, this.parkBit);
     let epoch = Atomics.load(this.i32, ownSignal >> 2);
     if ((epoch & 1) !== 0) {
       Atomics.compareExchange(this.i32, ownSignal >> 2, epoch, (epoch + 1) | 0);
@@ -197,7 +223,8 @@ export abstract class Endpoint<T> {
   }
 
   private withdraw(): void {
-    Atomics.sub(this.i32, this.signals.ownWaiters >> 2, 1);
+    if (this.signals.epochs !== true) Atomics.sub(this.i32, this.signals.ownWaiters >> 2, 1);
+    else if (--this.parkDepth === 0) Atomics.and(this.i32, this.parkWord, ~this.parkBit);
   }
 
   private spinUntilReady(micros: number): boolean {
@@ -311,13 +338,16 @@ export abstract class Endpoint<T> {
       this.withdraw();
       return false;
     }
+    // Cleared before the check: one that throws must not make the next park check at once
+    // (a caller retrying after ERR_RINGWIRE_PEER_DEAD would spin).
+    const force = this.sliceExpired;
+    this.sliceExpired = false;
     try {
-      this.checkPeer(this.sliceExpired);
+      this.checkPeer(force);
     } catch (error) {
       this.withdraw();
       throw error;
     }
-    this.sliceExpired = false;
     const id = this.segment.waitAsync(this.signals.ownSignal, PARK_SLICE_MS, this.armed);
     this.parkId = id;
     wakeHandlers.set(id, (status) => {
@@ -358,8 +388,9 @@ export abstract class Endpoint<T> {
     const armed = this.announce();
     try {
       if (!armed || this.isReady()) return;
-      this.checkPeer(this.sliceExpired);
+      const force = this.sliceExpired;
       this.sliceExpired = false;
+      this.checkPeer(force);
       const remaining = deadline - performance.now();
       if (remaining <= 0) return;
       const slice = Math.ceil(Math.min(remaining, PARK_SLICE_MS));

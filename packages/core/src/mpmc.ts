@@ -9,6 +9,7 @@ import { threadId } from 'node:worker_threads';
 import { corrupt, invalidArg, RingwireError } from './errors.js';
 import { layout, type NativeSegment } from './native.js';
 import type { ResolvedEndpoint } from './options.js';
+import { popcount } from './endpoint.js';
 import { Receiver } from './receiver.js';
 import { type Message, Sender } from './sender.js';
 import {
@@ -61,6 +62,12 @@ export interface PeerCount {
   live: number;
   dead: number;
 }
+
+/** The parked masks (layout.h): per kind, the words for slots 0..31 and 32..47. */
+const PARKED_MASKS = [
+  [layout.OFF_RECEIVER_WAITERS, layout.OFF_RECEIVER_WAITERS_HIGH],
+  [layout.OFF_SENDER_WAITERS, layout.OFF_SENDER_WAITERS_HIGH],
+] as const;
 
 /** Byte offset of slot `slot`'s field at `field`. */
 const slotField = (slot: number, field: number) => layout.OFF_SLOTS + slot * layout.SLOT_SIZE + field;
@@ -130,6 +137,8 @@ class MpmcRing {
       this.f64[retired] = validCount(this.f64[retired]) + validCount(this.f64[count]);
       this.f64[count] = 0;
     }
+    // A holder that died parked left its bit in a parked mask: clear it (we hold the lock).
+    for (const mask of PARKED_MASKS) Atomics.and(this.i32, mask[slot < 32 ? 0 : 1] >> 2, ~(1 << (slot & 31)));
     Atomics.store(this.i32, word(layout.SLOT_KIND), kind);
     Atomics.store(this.i32, word(layout.SLOT_THREAD), threadId);
     Atomics.store(this.i32, word(layout.SLOT_INTENT), 0);
@@ -137,8 +146,14 @@ class MpmcRing {
     return true;
   }
 
-  /** Int32Array index of the header (word0) of the record at `position`. */
+  /**
+   * Int32Array index of the header (word0) of the record at `position`, which was read from
+   * the segment: a position that is not 8-byte aligned names no header (and its word1 could
+   * lie past the end of the ring), so it is ERR_RINGWIRE_CORRUPT. Positions are never
+   * misaligned in passing, so there is nothing to re-read.
+   */
   headerWord(position: number): number {
+    if ((position & ALIGN_MASK) !== 0) throw corrupt(this.name, `position ${position >>> 0} is not ${ALIGN_MASK + 1}-byte aligned`);
     return (HEADER_SIZE + (position & this.mask)) >> 2;
   }
 
@@ -365,17 +380,46 @@ class MpmcRing {
   }
 
   wakeAll(): void {
-    this.wake(layout.OFF_DATA_SIGNAL, layout.OFF_RECEIVER_WAITERS);
-    this.wake(layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS);
+    this.wake(layout.OFF_DATA_SIGNAL, layout.OFF_RECEIVER_WAITERS, layout.OFF_RECEIVER_WAITERS_HIGH);
+    this.wake(layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS, layout.OFF_SENDER_WAITERS_HIGH);
   }
 
-  private wake(signal: number, waitersOffset: number): void {
-    const waiters = Atomics.load(this.i32, waitersOffset >> 2);
+  private wake(signal: number, low: number, high: number): void {
+    const waiters = popcount(Atomics.load(this.i32, low >> 2)) + popcount(Atomics.load(this.i32, high >> 2));
     if (waiters === 0) return;
     const epoch = Atomics.load(this.i32, signal >> 2);
     if ((epoch & 1) === 0
       && Atomics.compareExchange(this.i32, signal >> 2, epoch, (epoch + 1) | 0) === epoch) {
       this.segment.wake(signal, waiters);
+    }
+  }
+
+  /**
+   * Clears the parked bits of endpoints that died parked (layout.h, "Waking with several
+   * sleepers"): a bit whose slot's lock we can take belongs to nobody alive. Otherwise every
+   * wake would go on counting them (a semaphore token each).
+   */
+  reconcileParked(): void {
+    for (const mask of PARKED_MASKS) {
+      for (let half = 0; half < 2; half++) {
+        const index = mask[half] >> 2;
+        let bits = Atomics.load(this.i32, index);
+        while (bits !== 0) {
+          const bit = bits & -bits;
+          bits ^= bit;
+          const slot = half * 32 + (31 - Math.clz32(bit));
+          if (slot === this.slot || slot >= layout.MAX_SLOTS) {
+            if (slot >= layout.MAX_SLOTS) Atomics.and(this.i32, index, ~bit); // no such slot: a peer's scribble
+            continue;
+          }
+          if (!this.segment.lock(layout.SLOT_LOCK_BASE + slot)) continue; // alive
+          try {
+            Atomics.and(this.i32, index, ~bit);
+          } finally {
+            this.segment.unlock(layout.SLOT_LOCK_BASE + slot);
+          }
+        }
+      }
     }
   }
 
@@ -421,6 +465,23 @@ export class MpmcSender extends Sender {
   private claimedPosition = 0;
   /** R when a send last found the ring full: space has come back once it moves. */
   private blockedRelease = 0;
+  /**
+   * @internal For ringwire/pool: called with each message as it is written (by any send
+   * path but tryClaim) and the channel position just after its record. Records before the
+   * take position (takePosition()) have been taken by a receiver.
+   */
+  written: ((message: Message, end: number) => void) | undefined;
+
+  /** @internal The ring's size in bytes. */
+  get capacityBytes(): number {
+    return this.capacity;
+  }
+
+  /** @internal The take position T: every record ending at or before it was taken. */
+  takePosition(): number {
+    this.ensureOpen();
+    return Atomics.load(this.i32, TAKE_WORD);
+  }
 
   /** @internal Use openSender(). */
   constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
@@ -434,9 +495,12 @@ export class MpmcSender extends Sender {
       ownThread: 0,
       peerName: 'receiver',
       epochs: true,
+      ownWaitersHigh: layout.OFF_SENDER_WAITERS_HIGH,
+      peerWaitersHigh: layout.OFF_RECEIVER_WAITERS_HIGH,
     }, 'sender');
     this.ring = new MpmcRing(segment, this.i32, this.f64, this.capacity, this.maxMessage,
       this.name, layout.KIND_SENDER);
+    this.setParkSlot(this.ring.slot);
     this.pidOffset = this.ring.pidOffset;
     this.bytes = Buffer.from(segment.buffer);
     this.sent = this.ring.initialCount();
@@ -462,7 +526,7 @@ export class MpmcSender extends Sender {
       // after R is at least as new as R says.
       const r = Atomics.load(i32, RELEASE_WORD);
       const offset = c & mask;
-      const index = (HEADER_SIZE + offset) >> 2;
+      const index = ring.headerWord(c);
       const lap = c & ~mask;
       const word1 = Atomics.load(i32, index + 1);
       if (ring.isRecordOfLap(word1, lap)) {
@@ -470,7 +534,7 @@ export class MpmcSender extends Sender {
         const state = word1 & STATE_MASK;
         const claimed = state === CLAIMED ? ring.claimSize(c, word1)
           : state <= ABANDONED ? ring.recordSize(i32[index], offset) : -1;
-        if (claimed < 0 || (c & ALIGN_MASK) !== 0) {
+        if (claimed < 0) {
           ring.recheck(CLAIM_WORD, c, `record at claim position ${c >>> 0} has an impossible header`);
           continue;
         }
@@ -478,7 +542,7 @@ export class MpmcSender extends Sender {
         continue;
       }
       const used = (c - r) | 0;
-      if (used < 0 || used > capacity || (c & ALIGN_MASK) !== 0) {
+      if (used < 0 || used > capacity) {
         ring.recheck(CLAIM_WORD, c, `claim position ${c >>> 0} is impossible with release position ${r >>> 0}`);
         continue;
       }
@@ -559,6 +623,7 @@ export class MpmcSender extends Sender {
     this.put(data, header + RECORD_HEADER_SIZE, length);
     this.publish(header, length);
     this.ring.count(++this.sent);
+    if (this.written !== undefined) this.written(data, (this.claimedPosition + recordBytes(length)) | 0);
     if (!deferPublish) this.wakePeer();
     return true;
   }
@@ -628,6 +693,13 @@ export class MpmcSender extends Sender {
         position += recordBytes(length);
       }
       this.publish(first, lengths[0]);
+      if (this.written !== undefined) {
+        let end = this.claimedPosition;
+        for (let k = 0; k < lengths.length; k++) {
+          end = (end + recordBytes(lengths[k])) | 0;
+          this.written(messages[start + sent + k], end);
+        }
+      }
       sent += lengths.length;
       this.sent += lengths.length;
       this.ring.count(this.sent);
@@ -675,6 +747,7 @@ export class MpmcSender extends Sender {
    * moving R past what it released) holds all space back; repair it. With no receiver alive and one dead, ERR_RINGWIRE_PEER_DEAD.
    */
   protected override checkLiveness(): void {
+    this.ring.reconcileParked();
     // A receiver that died between releasing a poll() batch and moving R left R behind.
     this.ring.advanceRelease();
     if (this.isReady() || this.ring.repairTaken() || this.isReady()) return;
@@ -715,6 +788,22 @@ export class MpmcReceiver extends Receiver {
   /** Bytes released since senders were last woken; in `unpublished` while nonzero. */
   private unwoken = 0;
 
+  /**
+   * @internal For ringwire/pool: takes the channel's exclusive-receiver lock (lock byte
+   * ROLE_RECEIVER, unused by MPMC slots) for as long as this receiver is open; false if
+   * another endpoint holds it.
+   */
+  lockExclusive(): boolean {
+    this.ensureOpen();
+    return this.segment.lock(layout.ROLE_RECEIVER);
+  }
+
+  /** @internal Senders alive now (their slot's lock is held), this process's included. */
+  liveSenders(): number {
+    this.ensureOpen();
+    return this.ring.peers(layout.KIND_SENDER).live;
+  }
+
   /** @internal Use openReceiver(). */
   constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
     super(segment, strategy, {
@@ -727,9 +816,12 @@ export class MpmcReceiver extends Receiver {
       ownThread: 0,
       peerName: 'sender',
       epochs: true,
+      ownWaitersHigh: layout.OFF_RECEIVER_WAITERS_HIGH,
+      peerWaitersHigh: layout.OFF_SENDER_WAITERS_HIGH,
     }, 'receiver');
     this.ring = new MpmcRing(segment, this.i32, this.f64, this.capacity, this.maxMessage,
       this.name, layout.KIND_RECEIVER);
+    this.setParkSlot(this.ring.slot);
     this.pidOffset = this.ring.pidOffset;
     this.received = this.ring.initialCount();
   }
@@ -744,7 +836,7 @@ export class MpmcReceiver extends Receiver {
     for (;;) {
       const t = Atomics.load(i32, TAKE_WORD);
       const offset = t & mask;
-      const index = (HEADER_SIZE + offset) >> 2;
+      const index = this.ring.headerWord(t);
       // acquire: pairs with the sender's commit; its payload and length are visible.
       const word1 = Atomics.load(i32, index + 1);
       if ((word1 & ~mask) !== (t & ~mask)) return -1;
@@ -752,7 +844,7 @@ export class MpmcReceiver extends Receiver {
       if (state === FREE || state === CLAIMED) return -1;
       const word0 = i32[index];
       const size = this.ring.recordSize(word0, offset);
-      if (size < 0 || (state !== COMMITTED && state !== ABANDONED) || (t & ALIGN_MASK) !== 0) {
+      if (size < 0 || (state !== COMMITTED && state !== ABANDONED)) {
         this.ring.recheck(TAKE_WORD, t, `record at take position ${t >>> 0} has an impossible header`);
         continue;
       }
@@ -857,6 +949,7 @@ export class MpmcReceiver extends Receiver {
    * repair it. With nothing to take, no sender alive and one dead, ERR_RINGWIRE_PEER_DEAD.
    */
   protected override checkLiveness(): void {
+    this.ring.reconcileParked();
     const t = Atomics.load(this.i32, TAKE_WORD);
     const word1 = Atomics.load(this.i32, this.ring.headerWord(t) + 1);
     if ((word1 & ~this.mask) === (t & ~this.mask) && (word1 & STATE_MASK) === CLAIMED) {

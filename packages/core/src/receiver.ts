@@ -5,8 +5,8 @@ import { corrupt, invalidArg, RingwireError } from './errors.js';
 import { Endpoint, unpublished } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
-  ALIGN_MASK, CONSUMER_WORD, HEADER_SIZE, MESSAGES_RECEIVED_SLOT, PADDING, PRODUCER_WORD, RECORD_HEADER_SIZE,
-  STATE_ENDED, STATE_WORD, validCount,
+  ALIGN_MASK, CONSUMER_WORD, DELIVERED_WORD, HEADER_SIZE, MESSAGES_DELIVERED_SLOT, MESSAGES_RECEIVED_SLOT, PADDING,
+  PRODUCER_WORD, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, validCount,
 } from './words.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
 
@@ -286,13 +286,27 @@ export class SpscReceiver extends Receiver {
       ownThread: layout.OFF_RECEIVER_THREAD,
       peerName: 'sender',
     }, 'receiver');
-    this.position = Atomics.load(this.i32, CONSUMER_WORD);
-    this.publishedPosition = this.position;
-    this.cachedProducer = this.position;
-    if ((this.position & ALIGN_MASK) !== 0) throw corrupt(this.name, 'misaligned consumer position');
+    const consumer = Atomics.load(this.i32, CONSUMER_WORD);
+    if ((consumer & ALIGN_MASK) !== 0) throw corrupt(this.name, 'misaligned consumer position');
+    this.position = consumer;
+    this.publishedPosition = consumer;
+    this.cachedProducer = consumer;
     this.publishBytes = this.capacity >>> 2;
     this.received = validCount(this.f64[MESSAGES_RECEIVED_SLOT]);
     Atomics.store(this.i32, layout.OFF_RECEIVER_PID >> 2, process.pid);
+    // The last receiver may have died with its position published lazily: resume from what
+    // it handed out (layout.h, "delivered"), if that is a position it could have reached.
+    const delivered = Atomics.load(this.i32, DELIVERED_WORD);
+    const published = (Atomics.load(this.i32, PRODUCER_WORD) - consumer) >>> 0;
+    if ((delivered & ALIGN_MASK) === 0 && published <= this.capacity
+      && ((delivered - consumer) >>> 0) <= published && delivered !== consumer) {
+      this.position = delivered;
+      this.cachedProducer = delivered;
+      this.received = Math.max(this.received, validCount(this.f64[MESSAGES_DELIVERED_SLOT]));
+      this.publishPosition();
+    }
+    this.i32[DELIVERED_WORD] = this.position;
+    this.f64[MESSAGES_DELIVERED_SLOT] = this.received;
   }
 
   /**
@@ -340,6 +354,10 @@ export class SpscReceiver extends Receiver {
    */
   private advance(size: number, inBatch = false): void {
     this.position = (this.position + size) | 0;
+    // Plain stores on a line the sender never reads: only a receiver opening after this one
+    // died reads them (see layout.h, "delivered"), after taking the lock this one held.
+    this.i32[DELIVERED_WORD] = this.position;
+    this.f64[MESSAGES_DELIVERED_SLOT] = this.received;
     if ((++this.unpublished >= PUBLISH_EVERY && !inBatch)
       || ((this.position - this.publishedPosition) | 0) >= this.publishBytes) {
       this.publishPosition();

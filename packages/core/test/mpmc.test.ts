@@ -9,7 +9,8 @@ import {
 } from '../src/index.js';
 // @ts-expect-error: a plain ESM fixture without types
 import { makeTagged, readTagged, Tally } from './fixtures/tagged.mjs';
-import { channelName, fixture, runChild } from './helpers.js';
+import { channelName, fixture, runChild, until } from './helpers.js';
+import { layout, native } from '../src/native.js';
 
 interface TallyJSON {
   count: number;
@@ -354,6 +355,40 @@ function reported(stdout: string): Array<[number, number]> {
 }
 
 describe('mpmc with endpoints that die', () => {
+  it('receivers killed while parked stop counting as parked: wakes go to the living, no tokens pile up', async () => {
+    const name = channelName('mp-parkkill');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 14, wait: 'semaphore' });
+    const victims = [0, 1, 2].map(() => runChild('park-recv.mjs', [name], 60_000));
+    await until(() => stats(name).receiversWaiting === 3, 20_000, 'three parked receivers');
+    for (const victim of victims) process.kill(victim.pid, 'SIGKILL');
+    for (const victim of victims) expect((await victim).signal).toBe('SIGKILL');
+    expect(stats(name).receiversWaiting).toBe(3); // what they left behind
+    const receiver = openReceiver(name, { spinMicros: 0 });
+    const sender = openSender(name);
+    // Parking, the live receiver checks the others' liveness and clears what the dead left.
+    const first = receiver.recv();
+    await until(() => stats(name).receiversWaiting === 1, 10_000, "the dead receivers' parked bits to be cleared");
+    const { receivers } = stats(name);
+    expect(receivers.filter((r) => r.open)).toEqual([expect.objectContaining({ pid: process.pid, waiters: 1 })]);
+    expect(receivers.filter((r) => r.dead).map((r) => r.waiters)).toEqual([0, 0, 0]);
+    sender.trySend('wake');
+    expect(Buffer.from((await first)!).toString()).toBe('wake');
+    // Round trips, each waking the parked receiver: one token each, not one per dead receiver.
+    for (let round = 0; round < 300; round++) {
+      const next = receiver.recv();
+      sender.trySend(`round ${round}`);
+      expect(Buffer.from((await next)!).toString()).toBe(`round ${round}`);
+    }
+    const raw = new native.Segment(name);
+    try {
+      expect(raw.semaphoreValue(layout.OFF_DATA_SIGNAL)).toBeLessThanOrEqual(1);
+    } finally {
+      raw.close();
+    }
+    sender.close();
+    receiver.close();
+  });
+
   it('a sender killed between claim and commit: receivers skip its claim and get all it committed', async () => {
     const name = channelName('mp-claimkill');
     createChannel(name, { mode: 'mpmc', capacity: 1 << 14 });

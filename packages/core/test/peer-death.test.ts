@@ -1,9 +1,45 @@
 // A peer that dies without closing must not leave the other end waiting forever.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChannel, gc, openReceiver, openSender, stats, unlinkChannel } from '../src/index.js';
-import { channelName, holder } from './helpers.js';
+import { channelName, holder, runChild, until } from './helpers.js';
 
 const text = (bytes: Uint8Array | null) => Buffer.from(bytes!).toString();
+
+/** A 16-byte message carrying `seq` in its first four bytes. */
+function numbered(seq: number): Uint8Array {
+  const message = new Uint8Array(16);
+  new DataView(message.buffer).setUint32(0, seq, true);
+  return message;
+}
+const seqOf = (message: Uint8Array) => new DataView(message.buffer, message.byteOffset, 4).getUint32(0, true);
+
+describe('a receiver that dies with its position not yet published', () => {
+  // The consumer position is published lazily (every 32 records, a quarter ring, the end of a
+  // task): the next receiver resumes from what the dead one handed out, so at most the one
+  // message it held is lost (taken, not used) or delivered again (a poll() handler that died).
+  for (const [how, count, expectFirst] of [['try', 10, 10], ['into', 20, 20], ['poll', 3000, 2999]] as const) {
+    it(`taken with ${how === 'try' ? 'tryRecv' : how === 'into' ? 'tryRecvInto' : 'poll'}: the next receiver starts at ${how === 'poll' ? 'the message the handler held' : 'the next message'}`, async () => {
+      const name = channelName(`redeliver${how}`);
+      createChannel(name, { capacity: 1 << 17 });
+      const sender = openSender(name);
+      for (let seq = 0; seq < 3500; seq++) expect(sender.trySend(numbered(seq))).toBe(true);
+      const victim = runChild('take-then-die.mjs', [name, String(count), how], 30_000);
+      await until(() => /(took|holding) \d+/.test(victim.output()), 20_000, 'the receiver to take its messages');
+      process.kill(victim.pid, 'SIGKILL');
+      expect((await victim).signal).toBe('SIGKILL');
+      const last = Number(/(?:took|holding) (\d+)/.exec(victim.output())![1]);
+      expect(last).toBe(count - 1);
+      const next = openReceiver(name);
+      const first = seqOf(next.tryRecv()!);
+      expect(first).toBe(expectFirst);
+      for (let seq = first + 1; seq < 3500; seq++) expect(seqOf(next.tryRecv()!)).toBe(seq);
+      expect(next.tryRecv()).toBeUndefined();
+      expect(stats(name).messagesReceived).toBe(3500);
+      next.close();
+      sender.close();
+    });
+  }
+});
 
 describe('a peer that dies', () => {
   it('the receiver drains what a killed sender sent, then recv() rejects with ERR_RINGWIRE_PEER_DEAD', async () => {

@@ -1,11 +1,21 @@
 // ringwire/pool: a piscina pool in another process fed from a task channel, results back.
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { createTaskChannels, TaskClient, unlinkTaskChannels } from '../src/pool.js';
-import { stats } from '../src/index.js';
-import { freshName, runChild } from './helpers.js';
+import { createChannel, RingwireError, stats, unlinkChannel } from '../src/index.js';
+import { freshName, runChild, until, type ChildResult } from './helpers.js';
 
 /** Two channels are made from it: at most 24 characters. */
 const taskName = () => freshName('p', 24);
+
+/** What pool-host.mjs printed last: servePool's result (with `runs`) or its error. */
+const hostResult = (run: ChildResult) => JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+
+/** CPU seconds a process has used (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: clock ticks (USER_HZ = 100)
+}
 
 describe('ringwire/pool with piscina', () => {
   it('runs tasks in a pool in another process; failures and dead workers are reported, not lost', async () => {
@@ -29,7 +39,7 @@ describe('ringwire/pool with piscina', () => {
       client.close();
       const done = await host;
       expect(done.code, done.stderr).toBe(0);
-      expect(JSON.parse(done.stdout)).toEqual({ tasks: 5000 + 1 + 2000 + 2, deaths: 1 });
+      expect(hostResult(done)).toEqual({ tasks: 5000 + 1 + 2000 + 2, deaths: 1, runs: 3 });
     } finally {
       unlinkTaskChannels(name);
     }
@@ -107,7 +117,7 @@ describe('ringwire/pool with piscina', () => {
       client.close();
       const done = await Promise.all(hosts);
       for (const d of done) expect(d.code, d.stderr).toBe(0);
-      expect(done.map((d) => JSON.parse(d.stdout).tasks).reduce((a, b) => a + b, 0)).toBe(3000);
+      expect(done.map((d) => hostResult(d).tasks).reduce((a, b) => a + b, 0)).toBe(3000);
     } finally {
       unlinkTaskChannels(name);
     }
@@ -129,7 +139,7 @@ describe('ringwire/pool with piscina', () => {
       client.close();
       const done = await host;
       expect(done.code, done.stderr).toBe(0);
-      expect(JSON.parse(done.stdout)).toEqual({ tasks: 2, deaths: 0 });
+      expect(hostResult(done)).toEqual({ tasks: 2, deaths: 0, runs: 1 });
     } finally {
       unlinkTaskChannels(name);
     }
@@ -147,6 +157,147 @@ describe('ringwire/pool with piscina', () => {
       await client.drain();
       client.close();
       expect((await host).code).toBe(0);
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+});
+
+describe('ringwire/pool when processes die', () => {
+  it('a loop that fails on its own (no task channel): servePool rejects with its RingwireError, no restarts', async () => {
+    const name = taskName();
+    createChannel(`${name}.r`, { mode: 'mpmc' }); // the result channel only
+    try {
+      const done = await runChild('pool-host.mjs', [name, '2'], 30_000);
+      expect(done.code, done.stderr).toBe(0);
+      expect(hostResult(done)).toEqual({
+        error: expect.objectContaining({ code: 'ERR_RINGWIRE_NOT_FOUND', name: 'RingwireError', ringwire: true }),
+        runs: 2, // one per loop: a loop's own failure is not a thread death
+      });
+    } finally {
+      unlinkChannel(`${name}.r`);
+    }
+  });
+
+  it('a pool whose client was killed waits for a new client, asleep, and serves it', async () => {
+    const name = taskName();
+    createTaskChannels(name, { capacity: 1 << 14 });
+    try {
+      const host = runChild('pool-host.mjs', [name, '2'], 60_000);
+      const old = runChild('pool-client.mjs', [name, '3', '1'], 30_000);
+      await until(() => old.output().includes('submitted'), 20_000, 'the first client to submit');
+      process.kill(old.pid, 'SIGKILL');
+      expect((await old).signal).toBe('SIGKILL');
+      // Both loops drain the channel, find their client dead, and park waiting for the next.
+      await until(() => stats(`${name}.t`).messagesReceived === 3 && stats(`${name}.t`).receiversWaiting === 2,
+        20_000, 'both loops to park');
+      // Asleep: over a window of 1.5 s (a window is what "idle" means), the host uses next to
+      // no CPU. A host restarting its loops, or polling, would use a large share of a core.
+      const before = cpuSeconds(host.pid);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(cpuSeconds(host.pid) - before).toBeLessThan(0.15);
+      // A new client is served by the same loops.
+      const client = new TaskClient(name, { timeout: 20_000 });
+      expect(await Promise.all([client.run({ op: 'add', a: 1, b: 2 }), client.run({ op: 'add', a: 5, b: 5 })])).toEqual([3, 10]);
+      await client.drain();
+      client.close();
+      const done = await host;
+      expect(done.code, done.stderr).toBe(0);
+      expect(hostResult(done)).toEqual({ tasks: 5, deaths: 0, runs: 2 });
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+
+  it("whenClientDies 'end': a pool whose client was killed finishes what is in the channel and ends", async () => {
+    const name = taskName();
+    createTaskChannels(name, { capacity: 1 << 14 });
+    try {
+      const host = runChild('pool-host.mjs', [name, '2', 'default', 'v8', 'end'], 60_000);
+      const old = runChild('pool-client.mjs', [name, '4', '1'], 30_000);
+      await until(() => old.output().includes('submitted'), 20_000, 'the client to submit');
+      process.kill(old.pid, 'SIGKILL');
+      const done = await host;
+      expect(done.code, done.stderr).toBe(0);
+      expect(hostResult(done)).toEqual({ tasks: 4, deaths: 0, runs: 2 });
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+
+  it('a pool killed with tasks queued: they run on the next pool; only the task it held rejects, and never runs', async () => {
+    const name = taskName();
+    createTaskChannels(name, { capacity: 1 << 14 });
+    try {
+      const first = runChild('pool-host.mjs', [name, '1'], 60_000);
+      const client = new TaskClient(name, { timeout: 20_000 });
+      const held = client.run({ op: 'slow', ms: 60_000, n: 'held' });
+      // The single loop takes it (and holds it for a minute)...
+      await until(() => stats(`${name}.t`).messagesReceived === 1, 20_000, 'the pool to take the first task');
+      // ...so these wait in the channel.
+      const queued = [client.run({ op: 'add', a: 1, b: 1 }), client.run({ op: 'add', a: 2, b: 2 })];
+      process.kill(first.pid, 'SIGKILL');
+      await expect(held).rejects.toMatchObject({ code: 'ERR_RINGWIRE_PEER_DEAD' });
+      // With no pool up, a new task waits in the channel for one (its timeout is 5 s).
+      const late = client.run({ op: 'add', a: 3, b: 3 }, { timeout: 5000 });
+      let settled = false;
+      void late.finally(() => { settled = true; });
+      await until(() => stats(`${name}.r`).receiversWaiting === 1 && stats(`${name}.t`).bytesUsed > 0, 10_000, 'the client to listen');
+      expect(settled).toBe(false);
+      const second = runChild('pool-host.mjs', [name, '1'], 60_000);
+      expect(await Promise.all([...queued, late])).toEqual([2, 4, 6]);
+      await client.drain();
+      client.close();
+      const done = await second;
+      expect(done.code, done.stderr).toBe(0);
+      // The held task did not run again: the second pool ran exactly the three others.
+      expect(hostResult(done)).toEqual({ tasks: 3, deaths: 0, runs: 1 });
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+
+  it('a second TaskClient on the same channel: ERR_RINGWIRE_BUSY while the first is open', async () => {
+    const name = taskName();
+    createTaskChannels(name, { capacity: 1 << 14 });
+    try {
+      const first = new TaskClient(name);
+      let second: unknown;
+      try {
+        second = new TaskClient(name);
+      } catch (error) {
+        second = error;
+      }
+      expect(second).toBeInstanceOf(RingwireError);
+      expect(second).toMatchObject({ code: 'ERR_RINGWIRE_BUSY' });
+      first.close();
+      const third = new TaskClient(name);
+      const host = runChild('pool-host.mjs', [name, '1'], 60_000);
+      expect(await third.run({ op: 'add', a: 20, b: 22 })).toBe(42);
+      await third.drain();
+      third.close();
+      expect((await host).code).toBe(0);
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+
+  it("results meant for a killed client are never taken for a new client's tasks", async () => {
+    const name = taskName();
+    createTaskChannels(name, { capacity: 1 << 14 });
+    try {
+      const host = runChild('pool-host.mjs', [name, '1'], 60_000);
+      // The old client's tasks take 100 ms each: their results come after it died.
+      const old = runChild('pool-client.mjs', [name, '5', '100'], 30_000);
+      await until(() => old.output().includes('submitted'), 20_000, 'the old client to submit');
+      process.kill(old.pid, 'SIGKILL');
+      expect((await old).signal).toBe('SIGKILL');
+      const client = new TaskClient(name, { timeout: 20_000 });
+      const mine = Array.from({ length: 5 }, (_, k) => client.run({ op: 'slow', ms: 1, n: `new ${k}` }));
+      expect(await Promise.all(mine)).toEqual(Array.from({ length: 5 }, (_, k) => `new ${k}`));
+      await client.drain();
+      client.close();
+      expect(hostResult(await host)).toEqual({ tasks: 10, deaths: 0, runs: 1 });
     } finally {
       unlinkTaskChannels(name);
     }

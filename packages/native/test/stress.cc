@@ -4,13 +4,24 @@
 // mapping (what ThreadSanitizer can follow) or between two processes.
 //
 //   stress threads|processes futex|semaphore <messages>
+//   stress receiver-kill futex|semaphore [rounds]
+//       receivers SIGKILLed at random moments: each next one resumes right after the last
+//       message its predecessor handed out (at most the one it held is lost, none repeated)
+//   stress hostile futex|semaphore
+//       impossible positions and lengths poked into live channels: ERR_RINGWIRE_CORRUPT,
+//       never an access outside the ring
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,24 +76,347 @@ bool consume(ringwire::SpscReceiver& receiver, uint32_t count) {
   return i == count;
 }
 
+// --- receiver-kill: the delivered position (layout.h, "delivered") ---------------------
+
+// Message i for receiver-kill: its sequence number, then fill()'s bytes (4 fewer at most).
+void fill_numbered(std::vector<uint8_t>& m, uint32_t i) {
+  fill(m, i);
+  m.resize(std::min<size_t>(m.size(), ringwire::layout::max_message_for(kCapacity) - 4) + 4);
+  std::memmove(m.data() + 4, m.data(), m.size() - 4);
+  std::memcpy(m.data(), &i, 4);
+}
+
+constexpr uint32_t kEndMark = 0xFFFFFFFFu, kDamagedMark = 0xFFFFFFFEu;
+
+// A receiver process: reports the number of every message try_recv returns (after it
+// returned) through `report`; kEndMark at the end of the stream. It pauses now and then, so
+// that the sender fills the ring and it mostly reads a full one, where the consumer position
+// it publishes lags behind what it took.
+[[noreturn]] void report_receiver(const std::string& name, int report) {
+  int code = 1;
+  try {
+    ringwire::SpscReceiver receiver{ringwire::MappedSegment(name)};
+    std::vector<uint8_t> m, expected;
+    for (uint32_t n = 1;; n++) {
+      if (n % 8 == 0) usleep(100);
+      auto status = receiver.try_recv(m);
+      if (status == ringwire::SpscReceiver::Status::kEmpty) status = receiver.recv(m, kTimeoutMs);
+      uint32_t seq = kEndMark;
+      if (status == ringwire::SpscReceiver::Status::kMessage) {
+        if (m.size() >= 4) std::memcpy(&seq, m.data(), 4);
+        if (m.size() >= 4) fill_numbered(expected, seq);
+        if (m.size() < 4 || m != expected) seq = kDamagedMark;
+      } else if (status != ringwire::SpscReceiver::Status::kEnded) {
+        std::fprintf(stderr, "stress receiver-kill: a receiver timed out\n");
+        break;
+      }
+      if (write(report, &seq, 4) != 4 || seq == kDamagedMark) break;
+      if (seq == kEndMark) {
+        code = 0;
+        break;
+      }
+    }
+  } catch (const ringwire::Error& e) {
+    std::fprintf(stderr, "stress receiver-kill child: %s: %s\n", e.code().c_str(), e.what());
+  }
+  _exit(code);
+}
+
+// The sender process: messages 0 .. count-1, then the end. While no receiver is open its
+// sends report the dead one (ERR_RINGWIRE_PEER_DEAD); it waits for the next.
+[[noreturn]] void numbered_sender(const std::string& name, uint32_t count) {
+  try {
+    ringwire::SpscSender sender{ringwire::MappedSegment(name)};
+    std::vector<uint8_t> m;
+    for (uint32_t i = 0; i < count; i++) {
+      fill_numbered(m, i);
+      for (;;) {
+        try {
+          if (sender.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs)) break;
+          std::fprintf(stderr, "stress receiver-kill: send %u timed out\n", i);
+          _exit(1);
+        } catch (const ringwire::Error& e) {
+          if (e.code() != "ERR_RINGWIRE_PEER_DEAD") throw;
+          usleep(1000);
+        }
+      }
+    }
+    sender.end();
+    _exit(0);
+  } catch (const ringwire::Error& e) {
+    std::fprintf(stderr, "stress receiver-kill sender: %s: %s\n", e.code().c_str(), e.what());
+    _exit(1);
+  }
+}
+
+// Reads one report (false at EOF, or after kTimeoutMs without one).
+bool read_report(int fd, uint32_t& seq) {
+  struct pollfd p = {fd, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(kTimeoutMs)) != 1) return false;
+  size_t got = 0;
+  while (got < 4) {
+    const ssize_t n = read(fd, reinterpret_cast<uint8_t*>(&seq) + got, 4 - got);
+    if (n <= 0) return false;
+    got += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Rounds of: a receiver takes messages and is SIGKILLed after a random number of reports (it
+// is ahead of us by then: a random moment). Its successor's first message must follow the
+// last one it reported, or the one after (the message it may have taken and not reported);
+// without the delivered position it would start from the lazily published consumer position,
+// up to 32 records earlier. A last receiver takes the rest, in order, to the end.
+bool run_receiver_kill(const std::string& name, uint32_t rounds) {
+  const uint32_t count = 25'000;
+  std::mt19937 random(static_cast<uint32_t>(getpid()));
+  const pid_t sender = fork();
+  if (sender == 0) numbered_sender(name, count);
+  bool ok = sender > 0;
+  int64_t last = -1;  // the last message reported
+  uint32_t lost = 0;
+  for (uint32_t round = 0; round <= rounds && ok; round++) {
+    const bool final_round = round == rounds;
+    int fds[2];
+    if (pipe(fds) != 0) return false;
+    const pid_t child = fork();
+    if (child == 0) {
+      close(fds[0]);
+      report_receiver(name, fds[1]);
+    }
+    close(fds[1]);
+    const uint32_t kill_after = 1 + random() % 1500;
+    bool first = true, ended = false;
+    uint32_t seq = 0;
+    for (uint32_t n = 0; ok && read_report(fds[0], seq); n++) {
+      if (seq == kEndMark) {
+        ended = true;
+        break;
+      }
+      const bool in_order = first ? seq == last + 1 || seq == last + 2 : seq == last + 1;
+      if (seq == kDamagedMark || !in_order) {
+        std::fprintf(stderr, "stress receiver-kill: round %u: message %u after %lld%s\n", round, seq,
+                     static_cast<long long>(last), first ? " (its first)" : "");
+        ok = false;
+        break;
+      }
+      if (first) lost += static_cast<uint32_t>(seq - (last + 1));
+      first = false;
+      last = seq;
+      if (!final_round && n + 1 == kill_after) kill(child, SIGKILL);
+    }
+    close(fds[0]);
+    int status = 0;
+    if (!ok) kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+    if (ok && (final_round ? !(ended && WIFEXITED(status) && WEXITSTATUS(status) == 0 && last == count - 1)
+                           : !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))) {
+      std::fprintf(stderr, "stress receiver-kill: round %u: receiver status %d, ended %d, last message %lld\n", round,
+                   status, ended, static_cast<long long>(last));
+      ok = false;
+    }
+  }
+  int status = 0;
+  if (!ok && sender > 0) kill(sender, SIGKILL);
+  if (sender > 0) waitpid(sender, &status, 0);
+  ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  std::printf("stress receiver-kill: %u receivers killed, %u messages lost with them\n", rounds, lost);
+  return ok;
+}
+
+// --- hostile: impossible values in the shared header ---------------------------------
+
+namespace L = ringwire::layout;
+
+uint32_t* shared_word(const ringwire::MappedSegment& s, uint32_t offset) { return s.word(offset); }
+void poke(const ringwire::MappedSegment& s, uint32_t offset, uint32_t value) {
+  __atomic_store_n(shared_word(s, offset), value, __ATOMIC_SEQ_CST);
+}
+uint32_t peek(const ringwire::MappedSegment& s, uint32_t offset) {
+  return __atomic_load_n(shared_word(s, offset), __ATOMIC_SEQ_CST);
+}
+
+// A fresh channel; `body` gets its mapping and returns true if all went as expected.
+bool with_channel(const std::string& name, uint32_t wait, const char* what,
+                  const std::function<bool(std::shared_ptr<ringwire::MappedSegment>)>& body) {
+  ringwire::CreateOptions options;
+  options.capacity = kCapacity;
+  options.wait_mechanism = wait;
+  ringwire::create_segment(name, options);
+  bool ok = false;
+  try {
+    ok = body(std::make_shared<ringwire::MappedSegment>(name));
+  } catch (const ringwire::Error& e) {
+    std::fprintf(stderr, "stress hostile: %s: unexpected %s: %s\n", what, e.code().c_str(), e.what());
+  }
+  ringwire::unlink_segment(name);
+  if (!ok) std::fprintf(stderr, "stress hostile: %s: FAILED\n", what);
+  return ok;
+}
+
+bool expect_corrupt(const char* what, const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const ringwire::Error& e) {
+    if (e.code() == "ERR_RINGWIRE_CORRUPT") return true;
+    std::fprintf(stderr, "stress hostile: %s: expected ERR_RINGWIRE_CORRUPT, got %s: %s\n", what, e.code().c_str(), e.what());
+    return false;
+  }
+  std::fprintf(stderr, "stress hostile: %s: expected ERR_RINGWIRE_CORRUPT, got nothing\n", what);
+  return false;
+}
+
+void send_some(ringwire::SpscSender& sender, uint32_t from, uint32_t n) {
+  std::vector<uint8_t> m;
+  for (uint32_t i = from; i < from + n; i++) {
+    fill_numbered(m, i);
+    if (!sender.try_send(m.data(), static_cast<uint32_t>(m.size()))) throw std::runtime_error("no room");
+  }
+}
+
+// The next message a receiver gets (kEndMark if none).
+uint32_t next_number(ringwire::SpscReceiver& receiver) {
+  std::vector<uint8_t> m;
+  uint32_t seq = kEndMark;
+  if (receiver.try_recv(m) == ringwire::SpscReceiver::Status::kMessage && m.size() >= 4) std::memcpy(&seq, m.data(), 4);
+  return seq;
+}
+
+int run_hostile(const std::string& name, uint32_t wait) {
+  bool ok = true;
+  const uint32_t last4 = kCapacity - 4;  // a position whose ring offset is in the last 4 bytes
+  // The receiver: a producer position it must not follow.
+  for (uint32_t producer : {last4, kCapacity + 8, 12u}) {
+    const std::string what = "producer position " + std::to_string(producer);
+    ok &= with_channel(name, wait, what.c_str(), [&](std::shared_ptr<ringwire::MappedSegment> s) {
+      ringwire::SpscReceiver receiver(s);
+      poke(*s, L::OFF_PRODUCER_POSITION, producer);
+      return expect_corrupt(what.c_str(), [&] { next_number(receiver); });
+    });
+  }
+  // Record headers that claim more than was published, or more than the ring holds.
+  struct Record {
+    const char* what;
+    uint32_t at, length, published;
+  };
+  const Record records[] = {
+      {"a length beyond max_message", 0, 0x7FFFFFF0u, 64},
+      {"a record beyond the published end", 0, 100, 24},
+      {"a record straddling the ring's end", kCapacity - 16, 100, 120},
+      {"padding beyond the published end", kCapacity - 16, L::PADDING_LENGTH, 8},
+  };
+  for (const Record& r : records) {
+    ok &= with_channel(name, wait, r.what, [&](std::shared_ptr<ringwire::MappedSegment> s) {
+      poke(*s, L::OFF_CONSUMER_POSITION, r.at);
+      poke(*s, L::OFF_DELIVERED_POSITION, r.at);
+      ringwire::SpscReceiver receiver(s);
+      std::memcpy(s->base() + L::HEADER_SIZE + r.at, &r.length, 4);
+      poke(*s, L::OFF_PRODUCER_POSITION, r.at + r.published);
+      return expect_corrupt(r.what, [&] { next_number(receiver); });
+    });
+  }
+  // Openers: positions that cannot be.
+  ok &= with_channel(name, wait, "receiver opening at a misaligned consumer position", [&](auto s) {
+    poke(*s, L::OFF_CONSUMER_POSITION, last4);
+    return expect_corrupt("receiver open", [&] { ringwire::SpscReceiver receiver(s); });
+  });
+  for (uint32_t consumer : {last4, 8u}) {
+    ok &= with_channel(name, wait, "sender opening beside an impossible consumer position", [&](auto s) {
+      poke(*s, L::OFF_CONSUMER_POSITION, consumer);  // misaligned, or past the producer
+      return expect_corrupt("sender open", [&] { ringwire::SpscSender sender(s); });
+    });
+  }
+  ok &= with_channel(name, wait, "sender opening at a misaligned producer position", [&](auto s) {
+    poke(*s, L::OFF_PRODUCER_POSITION, last4);
+    poke(*s, L::OFF_CONSUMER_POSITION, last4);
+    return expect_corrupt("sender open", [&] { ringwire::SpscSender sender(s); });
+  });
+  // A live sender with a full ring looks at the consumer position again.
+  ok &= with_channel(name, wait, "a full sender finding a misaligned consumer position", [&](auto s) {
+    ringwire::SpscSender sender(s);
+    std::vector<uint8_t> big(L::max_message_for(kCapacity));
+    if (!sender.try_send(big.data(), static_cast<uint32_t>(big.size()))) return false;
+    poke(*s, L::OFF_CONSUMER_POSITION, 4);
+    return expect_corrupt("full sender", [&] { sender.try_send(nullptr, 0); });
+  });
+  // The delivered line: adopted only between the consumer and producer positions, aligned;
+  // anything else is ignored (the receiver starts at the consumer position).
+  ok &= with_channel(name, wait, "delivered positions", [&](auto s) {
+    ringwire::SpscSender sender(s);
+    send_some(sender, 0, 5);  // 5 records, each record_size(4 + size_of(i)) bytes
+    std::vector<uint32_t> at = {0};
+    for (uint32_t i = 0; i < 5; i++) at.push_back(at.back() + L::record_size(4 + size_of(i)));
+    bool good = true;
+    const uint32_t ignored[] = {last4, at[2] + 4, at[5] + 8, 0u - 8u, kCapacity};
+    for (uint32_t delivered : ignored) {
+      poke(*s, L::OFF_DELIVERED_POSITION, delivered);
+      uint32_t first;
+      {
+        ringwire::SpscReceiver receiver(s);
+        first = next_number(receiver);
+      }
+      if (first != 0) {
+        std::fprintf(stderr, "stress hostile: delivered %u was adopted (first message %u)\n", delivered, first);
+        good = false;
+      }
+      poke(*s, L::OFF_CONSUMER_POSITION, 0);  // as if it had taken nothing
+      ringwire::detail::store_count(s->base(), L::OFF_MESSAGES_RECEIVED, 0);
+    }
+    // A valid one is adopted, with its count, and published at once.
+    poke(*s, L::OFF_DELIVERED_POSITION, at[3]);
+    ringwire::detail::store_count(s->base(), L::OFF_MESSAGES_DELIVERED, 3);
+    ringwire::SpscReceiver receiver(s);
+    if (peek(*s, L::OFF_CONSUMER_POSITION) != at[3] || ringwire::detail::load_count(s->base(), L::OFF_MESSAGES_RECEIVED) != 3 ||
+        next_number(receiver) != 3) {
+      std::fprintf(stderr, "stress hostile: a valid delivered position was not adopted\n");
+      good = false;
+    }
+    return good;
+  });
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4 || (std::strcmp(argv[1], "threads") && std::strcmp(argv[1], "processes")) ||
-      (std::strcmp(argv[2], "futex") && std::strcmp(argv[2], "semaphore"))) {
-    std::fprintf(stderr, "usage: stress threads|processes futex|semaphore <messages>\n");
+  const char* usage =
+      "usage: stress threads|processes futex|semaphore <messages>\n"
+      "       stress receiver-kill futex|semaphore [rounds]\n"
+      "       stress hostile futex|semaphore\n";
+  const std::string mode = argc > 1 ? argv[1] : "";
+  const bool streaming = mode == "threads" || mode == "processes";
+  if (argc < 3 || (std::strcmp(argv[2], "futex") && std::strcmp(argv[2], "semaphore")) ||
+      (streaming && argc != 4) || (mode == "receiver-kill" && argc > 4) || (mode == "hostile" && argc != 3) ||
+      (!streaming && mode != "receiver-kill" && mode != "hostile")) {
+    std::fputs(usage, stderr);
     return 2;
   }
-  const bool threads = std::strcmp(argv[1], "threads") == 0;
-  const uint32_t count = static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10));
+  const bool threads = mode == "threads";
+  const uint32_t count = argc > 3 ? static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10)) : 0;
   const std::string name = "stress-" + std::to_string(getpid());
   ringwire::CreateOptions options;
   options.capacity = kCapacity;
   options.wait_mechanism = std::strcmp(argv[2], "futex") == 0 ? ringwire::layout::WAIT_FUTEX
                                                               : ringwire::layout::WAIT_SEMAPHORE;
+  if (mode == "hostile") {
+    int code = 1;
+    try {
+      code = run_hostile(name, options.wait_mechanism);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "stress hostile: %s\n", e.what());
+    }
+    std::printf("stress hostile %s: %s\n", argv[2], code == 0 ? "ok" : "FAILED");
+    return code;
+  }
   bool ok = false;
   try {
     ringwire::create_segment(name, options);
+    if (mode == "receiver-kill") {
+      ok = run_receiver_kill(name, count ? count : 20);
+      ringwire::unlink_segment(name);
+      std::printf("stress receiver-kill %s: %s\n", argv[2], ok ? "ok" : "FAILED");
+      return ok ? 0 : 1;
+    }
     if (threads) {
       auto segment = std::make_shared<ringwire::MappedSegment>(name);
       {

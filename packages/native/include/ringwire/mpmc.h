@@ -183,6 +183,8 @@ class MpmcEndpoint {
     slot_ = i;
     locked_ = true;  // from here close() gives the slot back, also if a constructor throws
     try {
+      // Its last holder may have died parked: its bit is ours to clear (we hold the lock).
+      for (uint32_t parked : {L::OFF_RECEIVER_WAITERS, L::OFF_SENDER_WAITERS}) clear_parked(parked, i);
       // A pid left in the slot: its last holder died without closing. We hold its lock, so its
       // leftovers are ours to repair (layout.h, "Liveness and repair").
       if (load_seq_cst(slot_word(i, L::SLOT_PID)) != 0) repair_slot(i);
@@ -244,13 +246,22 @@ class MpmcEndpoint {
            size <= capacity_ - (c & mask_);
   }
 
+  // The position a valid intent of slot x names. Intents are a position | INTENT_VALID: any
+  // other low bit set is nonsense.
+  uint32_t intent_position(uint32_t x, uint32_t intent) const {
+    if ((intent & (layout::RECORD_ALIGNMENT - 1)) != layout::INTENT_VALID) {
+      corrupt("endpoint slot " + std::to_string(x) + " holds a misaligned intent " + std::to_string(intent));
+    }
+    return intent & ~(layout::RECORD_ALIGNMENT - 1);
+  }
+
   // Whether slot y is a receiver whose intent (the run it took) covers position p.
   bool covers(uint32_t y, uint32_t p) const {
     namespace L = layout;
     if (slot_load(y, L::SLOT_KIND) != L::KIND_RECEIVER) return false;
     const uint32_t intent = slot_load(y, L::SLOT_INTENT);
     if ((intent & L::INTENT_VALID) == 0) return false;
-    const uint32_t start = intent & ~(L::RECORD_ALIGNMENT - 1);
+    const uint32_t start = intent_position(y, intent);
     const uint32_t end = slot_load(y, L::SLOT_SIZE_OR_END);
     return static_cast<int32_t>(p - start) >= 0 && static_cast<int32_t>(end - p) > 0;
   }
@@ -280,11 +291,24 @@ class MpmcEndpoint {
 
   // --- waking and parking (layout.h, "Waking with several sleepers") --------------------
 
-  // After a seq_cst publish: the seq_cst load of the waiters pairs with a parker's increment
-  // (Dekker): either we see it, or its re-check sees what we published.
-  void wake(uint32_t epoch_offset, uint32_t waiters_offset) {
-    const uint32_t waiters = load_seq_cst(word(waiters_offset));
-    if (waiters == 0) return;
+  // The word of a kind's parked mask (OFF_RECEIVER_WAITERS or OFF_SENDER_WAITERS) that holds
+  // slot s's bit: slots 0..31 in that word, 32..47 in its _HIGH word.
+  static uint32_t parked_word(uint32_t parked_offset, uint32_t s) {
+    if (s < 32) return parked_offset;
+    return parked_offset == layout::OFF_RECEIVER_WAITERS ? layout::OFF_RECEIVER_WAITERS_HIGH
+                                                         : layout::OFF_SENDER_WAITERS_HIGH;
+  }
+  void clear_parked(uint32_t parked_offset, uint32_t s) {
+    // seq_cst like the parker's own AND; only slot s's lock holder touches this bit.
+    __atomic_and_fetch(word(parked_word(parked_offset, s)), ~(1u << (s & 31)), __ATOMIC_SEQ_CST);
+  }
+
+  // After a seq_cst publish: the seq_cst loads of the parked masks pair with a parker's OR of
+  // its bit (Dekker): either we see the bit, or its re-check sees what we published.
+  void wake(uint32_t epoch_offset, uint32_t parked_offset) {
+    const uint32_t low = load_seq_cst(word(parked_word(parked_offset, 0)));
+    const uint32_t high = load_seq_cst(word(parked_word(parked_offset, 32)));
+    if ((low | high) == 0) return;
     uint32_t* epoch = word(epoch_offset);
     const uint32_t e = load_seq_cst(epoch);
     // Odd: signalled and not re-armed since; whoever made it odd woke the sleepers. A failed
@@ -294,15 +318,25 @@ class MpmcEndpoint {
       syscall(SYS_futex, epoch, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
     } else {
       sem_t* sem = segment_->semaphore_for(epoch_offset);
-      post_tokens(sem, waiters);
+      post_tokens(sem, static_cast<uint32_t>(__builtin_popcount(low) + __builtin_popcount(high)));
     }
   }
 
   // Sleeps until `ready()` may hold, a wake, a slice (kParkSliceMs) or `deadline_ms` passes.
+  // First (so also after each slice, at most every kRepairCheckMs) clears the bits of
+  // endpoints that died parked.
   template <typename Ready>
-  void park(uint32_t epoch_offset, uint32_t waiters_offset, Ready&& ready, int64_t deadline_ms) {
+  void park(uint32_t epoch_offset, uint32_t parked_offset, Ready&& ready, int64_t deadline_ms) {
+    const int64_t now = monotonic_ms();
+    if (now - last_parked_check_ms_ >= kRepairCheckMs) {
+      last_parked_check_ms_ = now;
+      clear_dead_parked();
+    }
     uint32_t* epoch = word(epoch_offset);
-    __atomic_add_fetch(word(waiters_offset), 1, __ATOMIC_SEQ_CST);
+    uint32_t* mask = word(parked_word(parked_offset, slot_));
+    const uint32_t bit = 1u << (slot_ & 31);
+    // seq_cst: pairs with wake()'s loads of the masks after its publish (Dekker, see wake()).
+    __atomic_or_fetch(mask, bit, __ATOMIC_SEQ_CST);
     uint32_t e = load_seq_cst(epoch);
     bool sleep = true;
     if ((e & 1) != 0) {
@@ -311,7 +345,29 @@ class MpmcEndpoint {
       sleep = (e & 1) == 0;  // still odd: a wake came in between, re-check instead
     }
     if (sleep && !ready()) sleep_on(*segment_, epoch_offset, e, kParkSliceMs, deadline_ms);
-    __atomic_sub_fetch(word(waiters_offset), 1, __ATOMIC_SEQ_CST);
+    __atomic_and_fetch(mask, ~bit, __ATOMIC_SEQ_CST);  // as the OR: wakers stop counting us
+  }
+
+  // A bit stays set where an endpoint died parked, and costs every wake a futex call or a
+  // semaphore token until someone holding that slot's lock clears it (layout.h, "Waking with
+  // several sleepers"). If we can take the lock, the holder is dead (or gone): clear it. Two
+  // loads per kind when nothing is set; a lock attempt (a system call) per parked endpoint.
+  void clear_dead_parked() {
+    namespace L = layout;
+    for (uint32_t parked : {L::OFF_RECEIVER_WAITERS, L::OFF_SENDER_WAITERS}) {
+      for (uint32_t base : {0u, 32u}) {
+        // Relaxed: only a hint of whom to look at; the lock decides.
+        uint32_t bits = __atomic_load_n(word(parked_word(parked, base)), __ATOMIC_RELAXED);
+        for (; bits != 0; bits &= bits - 1) {
+          const uint32_t s = base + static_cast<uint32_t>(__builtin_ctz(bits));
+          if (s >= L::MAX_SLOTS) corrupt("a parked mask names endpoint slot " + std::to_string(s));
+          if (s == slot_ || segment_->role_held_here(L::SLOT_LOCK_BASE + s)) continue;
+          if (!segment_->lock_role(L::SLOT_LOCK_BASE + s)) continue;  // alive
+          clear_parked(parked, s);
+          segment_->unlock_role(L::SLOT_LOCK_BASE + s);
+        }
+      }
+    }
   }
 
   [[noreturn]] void timed_out(const char* what) const {
@@ -417,7 +473,7 @@ class MpmcEndpoint {
     namespace L = layout;
     const uint32_t intent = slot_load(x, L::SLOT_INTENT);
     if ((intent & L::INTENT_VALID) != 0) {
-      const uint32_t start = intent & ~(L::RECORD_ALIGNMENT - 1);
+      const uint32_t start = intent_position(x, intent);
       const uint32_t end = slot_load(x, L::SLOT_SIZE_OR_END);
       if (end - start > capacity_ || (end & (L::RECORD_ALIGNMENT - 1)) != 0) {
         corrupt("endpoint slot " + std::to_string(x) + " holds an impossible run");
@@ -482,7 +538,7 @@ class MpmcEndpoint {
       }
       disown(held);
     } else if (kind == L::KIND_SENDER) {
-      repair_claim(intent & ~(L::RECORD_ALIGNMENT - 1), x);
+      repair_claim(intent_position(x, intent), x);
     }
   }
 
@@ -514,6 +570,7 @@ class MpmcEndpoint {
   uint8_t* ring_ = nullptr;
   double messages_ = 0;
   int64_t last_repair_check_ms_ = INT64_MIN / 2;
+  int64_t last_parked_check_ms_ = INT64_MIN / 2;
 };
 
 }  // namespace detail
@@ -695,18 +752,18 @@ class MpmcSender : public detail::MpmcEndpoint {
     if (static_cast<int32_t>(t - r) <= 0) return false;  // not taken: the receivers are slow
     uint64_t held = 0;
     uint32_t lowest = L::MAX_SLOTS;
-    for (uint32_t y = 0; y < L::MAX_SLOTS; y++) {
-      if (y == slot_ || !covers(y, r)) continue;
-      if (!adopt(y)) {  // alive (still copying), or another repairer on it: wait
-        disown(held);
-        return false;
-      }
-      held |= uint64_t{1} << y;
-      if (lowest == L::MAX_SLOTS) lowest = y;
-    }
-    if (lowest == L::MAX_SLOTS) return false;
     bool moved = false;
     try {
+      for (uint32_t y = 0; y < L::MAX_SLOTS; y++) {
+        if (y == slot_ || !covers(y, r)) continue;
+        if (!adopt(y)) {  // alive (still copying), or another repairer on it: wait
+          disown(held);
+          return false;
+        }
+        held |= uint64_t{1} << y;
+        if (lowest == L::MAX_SLOTS) lowest = y;
+      }
+      if (lowest == L::MAX_SLOTS) return false;
       // Under the locks: still taken and not released, and covered (the lowest is used, so
       // two repairers never work on one run).
       if (load_unit(r, __ATOMIC_SEQ_CST) == h && covers(lowest, r)) {

@@ -301,10 +301,25 @@ class SpscReceiver : public detail::Endpoint {
       : Endpoint(std::move(segment), layout::ROLE_RECEIVER, layout::OFF_DATA_SIGNAL,
                  layout::OFF_RECEIVER_WAITERS, layout::OFF_SPACE_SIGNAL, layout::OFF_SENDER_WAITERS,
                  layout::OFF_RECEIVER_PID, layout::OFF_RECEIVER_THREAD) {
-    received_ = detail::load_count(segment_->base(), layout::OFF_MESSAGES_RECEIVED);
-    position_ = detail::load_seq_cst(word(layout::OFF_CONSUMER_POSITION));
-    if ((position_ & (layout::RECORD_ALIGNMENT - 1)) != 0) corrupt("misaligned consumer position");
+    namespace L = layout;
+    received_ = detail::load_count(segment_->base(), L::OFF_MESSAGES_RECEIVED);
+    position_ = detail::load_seq_cst(word(L::OFF_CONSUMER_POSITION));
+    if ((position_ & (L::RECORD_ALIGNMENT - 1)) != 0) corrupt("misaligned consumer position");
     cached_producer_ = published_ = position_;
+    // Resume from what the last receiver handed out (layout.h, "delivered"): its consumer
+    // position may lag up to 32 records behind, and those were delivered already. Trusted only
+    // between the consumer and producer positions, and aligned. Relaxed: we hold the role lock
+    // it held, which orders its stores before these loads.
+    const uint32_t producer = detail::load_seq_cst(word(L::OFF_PRODUCER_POSITION));
+    const uint32_t delivered = __atomic_load_n(word(L::OFF_DELIVERED_POSITION), __ATOMIC_RELAXED);
+    const uint32_t published = producer - position_;
+    if ((delivered & (L::RECORD_ALIGNMENT - 1)) == 0 && published <= capacity_ && delivered - position_ <= published) {
+      received_ = std::max(received_, detail::load_count(segment_->base(), L::OFF_MESSAGES_DELIVERED));
+      cached_producer_ = position_ = delivered;
+      publish(/*force=*/true);
+    } else {
+      store_delivered();  // nonsense there: never let a later receiver adopt it
+    }
   }
   ~SpscReceiver() { publish(); }
 
@@ -367,15 +382,25 @@ class SpscReceiver : public detail::Endpoint {
     }
   }
 
+  // Past a message we handed out (copied out already) or a padding record.
   void advance(uint32_t size) {
     position_ += size;
+    store_delivered();
     if (++unpublished_ >= kPublishEvery || position_ - published_ >= capacity_ / 4) publish();
   }
 
-  void publish() {
-    if (position_ == published_) return;
+  // What we handed out, for the next receiver if we die (layout.h, "delivered"). Relaxed: only
+  // a receiver that took the role lock after us reads it; the producer never does.
+  void store_delivered() {
+    __atomic_store_n(word(layout::OFF_DELIVERED_POSITION), position_, __ATOMIC_RELAXED);
+    detail::store_count(segment_->base(), layout::OFF_MESSAGES_DELIVERED, received_);
+  }
+
+  void publish(bool force = false) {
+    if (position_ == published_ && !force) return;
     published_ = position_;
     unpublished_ = 0;
+    store_delivered();  // already so after advance(); not yet after adopting it at open
     detail::store_count(segment_->base(), layout::OFF_MESSAGES_RECEIVED, received_);
     // seq_cst (not just release): frees the space and must not pass wake_peer's load.
     detail::store_seq_cst(word(layout::OFF_CONSUMER_POSITION), position_);

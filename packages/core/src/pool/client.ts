@@ -1,0 +1,357 @@
+// The producing side of ringwire/pool: TaskClient sends tasks into the task channel and
+// resolves each from the result channel by its id.
+import { randomInt } from 'node:crypto';
+import { createChannel, openReceiver, openSender, unlinkChannel } from '../channel.js';
+import { invalidArg, RingwireError } from '../errors.js';
+import type { MpmcReceiver, MpmcSender } from '../mpmc.js';
+import type { WaitOption } from '../options.js';
+import type { Message } from '../sender.js';
+import {
+  CODECS, decode, decodeAt, type Decoded, encode, type FailureReport, MalformedTaskMessage, STATUS_DIED, STATUS_OK,
+  type TaskCodec,
+} from './codec.js';
+
+/** The two channels behind a task channel named `name`. */
+export function taskChannelNames(name: string): { tasks: string; results: string } {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 24) {
+    throw invalidArg('a task channel name must be a string of 1 to 24 characters (two channels are made from it)');
+  }
+  return { tasks: `${name}.t`, results: `${name}.r` };
+}
+
+export interface CreateTaskChannelsOptions {
+  /** Bytes of each ring (default 1 MiB). */
+  capacity?: number;
+  wait?: WaitOption;
+}
+
+/** Creates the task and result channels (MPMC) for `name`. */
+export function createTaskChannels(name: string, options: CreateTaskChannelsOptions = {}): void {
+  const { tasks, results } = taskChannelNames(name);
+  createChannel(tasks, { mode: 'mpmc', capacity: options.capacity, wait: options.wait });
+  try {
+    createChannel(results, { mode: 'mpmc', capacity: options.capacity, wait: options.wait });
+  } catch (error) {
+    unlinkChannel(tasks);
+    throw error;
+  }
+}
+
+/** Removes both channels' names. */
+export function unlinkTaskChannels(name: string): void {
+  const { tasks, results } = taskChannelNames(name);
+  unlinkChannel(tasks);
+  unlinkChannel(results);
+}
+
+export interface TaskClientOptions {
+  /** How payloads and results are encoded (default 'json'; see TaskCodec). */
+  codec?: TaskCodec;
+  /** Default per-task timeout in ms for run() (default: none). */
+  timeout?: number;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  timer: NodeJS.Timeout | undefined;
+  /** Where its record ends in the task channel, once written (see MpmcSender.written). */
+  end: number | undefined;
+}
+
+/** Ids are session × 2^32 + a counter: results meant for an earlier client are never taken for ours. */
+const SESSION_SPAN = 2 ** 32;
+
+/**
+ * The producing side: run(payload) sends a task and resolves with its result. One client per
+ * task channel at a time (ERR_RINGWIRE_BUSY for a second): results come back to whoever
+ * holds the result channel's receiver.
+ */
+export class TaskClient {
+  readonly name: string;
+  private readonly sender: MpmcSender;
+  private readonly receiver: MpmcReceiver;
+  private readonly codec: TaskCodec;
+  private readonly timeout: number;
+  private readonly pending = new Map<number, Pending>();
+  /** Messages handed to the sender and not yet written, and their task ids. */
+  private readonly unwritten = new Map<Message, number>();
+  private readonly session = randomInt(1, 2 ** 21);
+  private nextId = 0;
+  private closed = false;
+  /** Why results can no longer arrive (submit() then rejects with it). */
+  private broken: unknown = undefined;
+  private readonly loop: Promise<void>;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(name: string, options: TaskClientOptions = {}) {
+    const { tasks, results } = taskChannelNames(name);
+    this.name = name;
+    this.codec = options.codec ?? 'json';
+    if (!CODECS.includes(this.codec)) throw invalidArg("codec must be 'json', 'v8' or 'raw'");
+    this.timeout = options.timeout ?? Infinity;
+    if (!(this.timeout > 0)) throw invalidArg('timeout must be a positive number of milliseconds');
+    const receiver = openReceiver(results) as MpmcReceiver;
+    try {
+      if (typeof receiver.lockExclusive !== 'function') {
+        throw new RingwireError('ERR_RINGWIRE_INCOMPATIBLE', `'${results}' is not an mpmc channel; create it with createTaskChannels('${name}')`);
+      }
+      if (!receiver.lockExclusive()) {
+        throw new RingwireError('ERR_RINGWIRE_BUSY',
+          `task channel '${name}' already has a TaskClient (one at a time: results go to whoever holds the result channel); close it first`);
+      }
+      this.sender = openSender(tasks) as MpmcSender;
+    } catch (error) {
+      receiver.close();
+      throw error;
+    }
+    this.receiver = receiver;
+    this.sender.written = (message, end) => {
+      const id = this.unwritten.get(message);
+      if (id === undefined) return;
+      this.unwritten.delete(message);
+      const entry = this.pending.get(id);
+      if (entry !== undefined) entry.end = end;
+    };
+    this.loop = this.collect();
+  }
+
+  /** Tasks sent whose results have not come back. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Sends a task and resolves with what the handler returned; waits for room in the task
+   * channel first (backpressure). Rejects with ERR_RINGWIRE_TASK_FAILED if the handler
+   * threw, ERR_RINGWIRE_WORKER_DIED if the worker thread running it died,
+   * ERR_RINGWIRE_PEER_DEAD if a pool took it and died (every pool serving the channel died),
+   * ERR_RINGWIRE_TIMEOUT when no result came `timeout` ms after the task went into the
+   * channel (a result arriving later is dropped), or an AbortError when `signal` aborts the
+   * wait for room. A task still in the channel when its pools die waits for the next pool.
+   */
+  async run(payload: unknown, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<unknown> {
+    return (await this.submit(payload, options)).result;
+  }
+
+  /**
+   * Sends a task and resolves once it is in the task channel — the backpressure point: a
+   * producer that awaits submit() runs no further ahead of the pool than the channel holds —
+   * with `result`, the promise run() would return.
+   */
+  async submit(payload: unknown, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<{ result: Promise<unknown> }> {
+    this.ensureUsable();
+    const id = this.newId();
+    const message = encode(id, 0, this.codec, payload);
+    const result = this.expect(id);
+    this.unwritten.set(message, id);
+    try {
+      if (!this.sender.trySend(message)) await this.sendWaiting(message, options.signal);
+    } catch (error) {
+      this.unwritten.delete(message);
+      this.settle(id);
+      throw error;
+    }
+    this.arm(id, options.timeout ?? this.timeout);
+    return { result };
+  }
+
+  /**
+   * Waits for room. With every pool dead, a full channel has no one to make room: keep
+   * waiting for the next pool (the sender re-checks once a park slice), as a task already in
+   * the channel does; `signal` bounds the wait.
+   */
+  private async sendWaiting(message: Message, signal: AbortSignal | undefined): Promise<void> {
+    for (;;) {
+      try {
+        await this.sender.send(message, { signal });
+        return;
+      } catch (error) {
+        if ((error as RingwireError).code !== 'ERR_RINGWIRE_PEER_DEAD' || this.closed) throw error;
+      }
+    }
+  }
+
+  private newId(): number {
+    this.nextId = (this.nextId + 1) % SESSION_SPAN;
+    return this.session * SESSION_SPAN + this.nextId;
+  }
+
+  private ensureUsable(): void {
+    if (this.closed) throw new RingwireError('ERR_RINGWIRE_CLOSED', `task client '${this.name}' is closed`);
+    if (this.broken !== undefined) throw this.broken;
+  }
+
+  /**
+   * submit() for many tasks at once: they go into the task channel in runs (one claim and
+   * at most one wake per run rather than per task), waiting for room as needed. Resolves
+   * once all are in the channel, with their result promises in order.
+   */
+  async submitMany(payloads: readonly unknown[], options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Array<Promise<unknown>>> {
+    this.ensureUsable();
+    if (!Array.isArray(payloads)) throw invalidArg('payloads must be an array');
+    // Encode them all before registering any: a payload that cannot be encoded leaves
+    // nothing behind.
+    const ids: number[] = [];
+    const messages = payloads.map((payload) => {
+      const id = this.newId();
+      ids.push(id);
+      return encode(id, 0, this.codec, payload);
+    });
+    const results = ids.map((id) => this.expect(id));
+    for (let k = 0; k < ids.length; k++) this.unwritten.set(messages[k], ids[k]);
+    const timeout = options.timeout ?? this.timeout;
+    let sent = 0;
+    try {
+      while (sent < messages.length) {
+        const n = this.sender.trySendMany(messages, sent);
+        if (n !== 0) {
+          for (let k = sent; k < sent + n; k++) this.arm(ids[k], timeout);
+          sent += n;
+        } else {
+          await this.sendWaiting(messages[sent], options.signal);
+          this.arm(ids[sent++], timeout);
+        }
+      }
+    } catch (error) {
+      for (let k = sent; k < ids.length; k++) {
+        this.unwritten.delete(messages[k]);
+        this.settle(ids[k]);
+      }
+      throw error;
+    }
+    return results;
+  }
+
+  /**
+   * Registers task `id` and returns the promise of its result. The promise is marked
+   * handled: a caller that drops it does not bring the process down when it rejects.
+   */
+  private expect(id: number): Promise<unknown> {
+    const result = new Promise<unknown>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, timer: undefined, end: undefined });
+    });
+    result.catch(() => {});
+    return result;
+  }
+
+  /** Starts task `id`'s timeout, once it is in the channel. */
+  private arm(id: number, timeout: number): void {
+    const entry = this.pending.get(id);
+    if (entry === undefined || timeout === Infinity) return;
+    entry.timer = setTimeout(() => {
+      this.settle(id)?.reject(new RingwireError('ERR_RINGWIRE_TIMEOUT',
+        `task ${this.shortId(id)} on '${this.name}' got no result within ${timeout} ms`));
+    }, timeout);
+  }
+
+  private shortId(id: number): number {
+    return id % SESSION_SPAN;
+  }
+
+  private settle(id: number): Pending | undefined {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return undefined;
+    this.pending.delete(id);
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    if (this.pending.size === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+    return entry;
+  }
+
+  private deliver({ id, status, value }: Decoded): void {
+    const entry = this.settle(id);
+    if (entry === undefined) return; // timed out meanwhile, or another client's
+    if (status === STATUS_OK) {
+      entry.resolve(value);
+      return;
+    }
+    const failure = value as FailureReport;
+    const error = new RingwireError(status === STATUS_DIED ? 'ERR_RINGWIRE_WORKER_DIED' : 'ERR_RINGWIRE_TASK_FAILED',
+      status === STATUS_DIED ? `task ${this.shortId(id)} on '${this.name}' was lost: ${failure.message}`
+        : `task ${this.shortId(id)} on '${this.name}' failed: ${failure.name}: ${failure.message}`);
+    entry.reject(Object.assign(error, { cause: failure }));
+  }
+
+  private async collect(): Promise<void> {
+    const receiver = this.receiver;
+    let view: DataView | undefined;
+    const onResult = (bytes: Uint8Array, offset: number, length: number) => {
+      if (view === undefined) view = new DataView(bytes.buffer);
+      this.deliver(decodeAt(view, bytes, offset, length));
+    };
+    while (!this.closed) {
+      try {
+        // Results decoded in place, a batch at a time; waiting only when there are none.
+        if (receiver.poll(onResult, 256) !== 0) continue;
+        const message = await receiver.recv();
+        if (message === null) break;
+        this.deliver(decode(message));
+      } catch (error) {
+        if (this.closed) return;
+        const code = (error as RingwireError).code;
+        if (code === 'ERR_RINGWIRE_PEER_DEAD') {
+          // Every pool serving the channel died. The tasks they had taken are lost; those
+          // still in the channel wait for the next pool. Keep listening (recv() parks, and
+          // re-checks once a park slice).
+          this.failTaken(error as RingwireError);
+        } else if (error instanceof MalformedTaskMessage) {
+          // A message no ringwire/pool endpoint wrote: it was taken; drop it and go on.
+          continue;
+        } else {
+          this.broken = error;
+          this.failAll(error);
+          return;
+        }
+      }
+    }
+    if (this.closed) return;
+    // The result channel was ended: nothing more will come.
+    this.broken = new RingwireError('ERR_RINGWIRE_CLOSED', `the result channel of '${this.name}' has ended`);
+    this.failAll(this.broken);
+  }
+
+  /**
+   * With no pool alive: rejects the tasks a pool took (their records are behind the take
+   * position) and that were never answered; they will never run again. The take position is
+   * read before the pools' liveness: a pool opens its result sender before it takes a task,
+   * so if none is alive after T was read, nothing took a task since.
+   */
+  private failTaken(cause: RingwireError): void {
+    const t = this.sender.takePosition();
+    if (this.receiver.liveSenders() !== 0) return; // a pool came meanwhile: it will answer
+    const capacity = this.sender.capacityBytes;
+    for (const [id, entry] of [...this.pending]) {
+      if (entry.end === undefined) continue; // not in the channel yet
+      const ahead = (entry.end - t) | 0;
+      if (ahead > 0 && ahead <= capacity) continue; // still in the channel, for the next pool
+      this.settle(id)?.reject(new RingwireError('ERR_RINGWIRE_PEER_DEAD',
+        `task ${this.shortId(id)} on '${this.name}' was taken by a pool that died before answering; it will not run again`,
+        { cause }));
+    }
+  }
+
+  private failAll(error: unknown): void {
+    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(error);
+  }
+
+  /**
+   * Ends the task stream (the workers finish what was sent, then stop) and resolves once
+   * every task in flight has settled.
+   */
+  async drain(): Promise<void> {
+    if (!this.closed) this.sender.end();
+    if (this.pending.size !== 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Closes both endpoints; tasks in flight reject with ERR_RINGWIRE_CLOSED. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new RingwireError('ERR_RINGWIRE_CLOSED', `task client '${this.name}' was closed`));
+    this.unwritten.clear();
+    this.sender.written = undefined;
+    this.sender.close();
+    this.receiver.close();
+    void this.loop;
+  }
+}

@@ -1,0 +1,114 @@
+// How tasks and results travel through the two channels of ringwire/pool.
+import { deserialize, serialize } from 'node:v8';
+import { invalidArg, RingwireError } from '../errors.js';
+
+/**
+ * How payloads travel: JSON text (the default: fastest for small plain values), V8
+ * structured-clone serialization (Maps, Dates, typed arrays, BigInts...), or bytes as they
+ * are (Uint8Arrays only).
+ */
+export type TaskCodec = 'json' | 'v8' | 'raw';
+export const CODECS: readonly TaskCodec[] = ['json', 'v8', 'raw'];
+
+export const STATUS_OK = 0;
+export const STATUS_FAILED = 1;
+export const STATUS_DIED = 2;
+
+/**
+ * Task and result messages. Binary ('raw', 'v8'): uint8 tag, 3 bytes zero, uint32 status,
+ * float64 id, then the payload. JSON: the text "J<status> <id> <json>", written into the
+ * ring as UTF-8 with no intermediate buffer.
+ */
+const HEAD = 16;
+const TAG_RAW = 1;
+const TAG_V8 = 2;
+const TAG_JSON = 0x4a; // 'J'
+const utf8 = new TextDecoder();
+
+export function encode(id: number, status: number, codec: TaskCodec, value: unknown): Uint8Array | string {
+  if (codec === 'json') {
+    const json = JSON.stringify(value);
+    return `J${status} ${id} ${json === undefined ? 'null' : json}`;
+  }
+  let body: Uint8Array;
+  if (codec === 'raw') {
+    if (!(value instanceof Uint8Array)) throw invalidArg("with codec 'raw', payloads and results must be Uint8Arrays");
+    body = value;
+  } else {
+    body = serialize(value);
+  }
+  const message = new Uint8Array(HEAD + body.length);
+  const view = new DataView(message.buffer);
+  message[0] = codec === 'raw' ? TAG_RAW : TAG_V8;
+  view.setUint32(4, status, true);
+  view.setFloat64(8, id, true);
+  message.set(body, HEAD);
+  return message;
+}
+
+export interface Decoded {
+  id: number;
+  status: number;
+  value: unknown;
+}
+
+/** A message that no ringwire/pool endpoint wrote: it is dropped where it is found. */
+export class MalformedTaskMessage extends RingwireError {
+  constructor() {
+    super('ERR_RINGWIRE_CORRUPT', 'a task message that no ringwire/pool endpoint wrote');
+  }
+}
+
+export function decode(message: Uint8Array): Decoded {
+  return decodeAt(new DataView(message.buffer, message.byteOffset, message.byteLength), message, 0, message.length);
+}
+
+/**
+ * Decodes the message at bytes[offset, offset + length), `view` being a DataView that starts
+ * where `bytes` does: in place, as poll() hands messages out; the value it returns owns its
+ * bytes.
+ */
+export function decodeAt(view: DataView, bytes: Uint8Array, offset: number, length: number): Decoded {
+  if (length === 0) throw new MalformedTaskMessage();
+  const tag = bytes[offset];
+  if (tag === TAG_JSON) {
+    const text = utf8.decode(bytes.subarray(offset, offset + length));
+    const space1 = text.indexOf(' ');
+    const space2 = text.indexOf(' ', space1 + 1);
+    if (space1 < 0 || space2 < 0) throw new MalformedTaskMessage();
+    let value: unknown;
+    try {
+      value = JSON.parse(text.slice(space2 + 1));
+    } catch {
+      throw new MalformedTaskMessage();
+    }
+    return { status: Number(text.slice(1, space1)), id: Number(text.slice(space1 + 1, space2)), value };
+  }
+  if (length < HEAD || (tag !== TAG_RAW && tag !== TAG_V8)) throw new MalformedTaskMessage();
+  const body = bytes.slice(offset + HEAD, offset + length);
+  let value: unknown = body;
+  if (tag === TAG_V8) {
+    try {
+      value = deserialize(body);
+    } catch {
+      throw new MalformedTaskMessage();
+    }
+  }
+  return { status: view.getUint32(offset + 4, true), id: view.getFloat64(offset + 8, true), value };
+}
+
+/** A failure as it crosses a channel or piscina's worker boundary (where class and code are lost). */
+export interface FailureReport {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+}
+
+export function report(error: unknown): FailureReport {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, message: error.message, stack: error.stack, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: 'Error', message: String(error) };
+}
