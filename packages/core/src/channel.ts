@@ -10,7 +10,7 @@ import {
 import { Receiver, SpscReceiver } from './receiver.js';
 import { Sender, SpscSender } from './sender.js';
 import { MpmcReceiver, MpmcSender } from './mpmc.js';
-import { popcount } from './endpoint.js';
+import { popcount, trackEndpoint } from './endpoint.js';
 
 /** Creates a channel exclusively (mode 0600). ERR_RINGWIRE_EXISTS if the name is taken. */
 export function createChannel(name: string, options?: CreateChannelOptions): void {
@@ -25,7 +25,7 @@ export function unlinkChannel(name: string): boolean {
   return native.unlinkSegment(name);
 }
 
-function openEndpoint<E>(name: string, options: EndpointOptions | undefined, role: number,
+function openEndpoint<E extends object>(name: string, options: EndpointOptions | undefined, role: number,
   roleName: string, make: (segment: NativeSegment, strategy: ResolvedEndpoint) => E): E {
   const segment = new native.Segment(checkName(name));
   try {
@@ -36,7 +36,9 @@ function openEndpoint<E>(name: string, options: EndpointOptions | undefined, rol
       throw new RingwireError('ERR_RINGWIRE_BUSY',
         `channel '${name}' already has a ${roleName} (spsc allows one at a time); close it first`);
     }
-    return make(segment, strategy);
+    const endpoint = make(segment, strategy);
+    trackEndpoint(endpoint, segment, `a ${roleName} of channel '${name}'`);
+    return endpoint;
   } catch (error) {
     segment.close();
     throw error;

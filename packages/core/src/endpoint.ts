@@ -46,6 +46,25 @@ function publishAll(): void {
   unpublished.clear();
 }
 
+/**
+ * Endpoints dropped without close() (unreachable, then collected) are released here: their
+ * mapping and descriptor closed, which drops their locks as a process's death would. Their
+ * pid stays recorded, so peers treat them as died without closing: they repair what it held
+ * (an uncommitted claim, a taken record), report ERR_RINGWIRE_PEER_DEAD where nothing else
+ * can come, and a new endpoint may open in its place. A warning says which.
+ */
+const lost = new FinalizationRegistry<{ segment: NativeSegment; what: string }>(({ segment, what }) => {
+  segment.close();
+  process.emitWarning(`${what} was garbage-collected without close(); it was released as if its process had died `
+    + '(its peers may report ERR_RINGWIRE_PEER_DEAD). Close endpoints when done with them.',
+  { type: 'RingwireWarning', code: 'RINGWIRE_ENDPOINT_NOT_CLOSED' });
+});
+
+/** Called once an endpoint is fully open: from here on, losing it without close() is noticed. */
+export function trackEndpoint(endpoint: object, segment: NativeSegment, what: string): void {
+  lost.register(endpoint, { segment, what }, endpoint);
+}
+
 export interface PendingOp<T> {
   resolve(value: T): void;
   reject(error: unknown): void;
@@ -414,6 +433,7 @@ export abstract class Endpoint<T> {
     if (this.closed) return;
     this.failAll(closed(this.name, this.role));
     this.closed = true;
+    lost.unregister(this);
     Atomics.compareExchange(this.i32, pidOffset >> 2, process.pid, 0);
     this.segment.close();
   }

@@ -1,4 +1,6 @@
 // A peer that dies without closing must not leave the other end waiting forever.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChannel, gc, openReceiver, openSender, stats, unlinkChannel } from '../src/index.js';
 import { channelName, holder, runChild, until } from './helpers.js';
@@ -168,5 +170,42 @@ describe('stats and gc', () => {
     expect(stats(revived).sender).toMatchObject({ open: true, dead: false, pid: process.pid });
     successor.close();
     receiver.close();
+  });
+});
+
+describe('an endpoint lost without close()', () => {
+  it('is released once garbage-collected (its locks dropped, as a death would), with a warning', async () => {
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const name = channelName('lost');
+    createChannel(name, { capacity: 4096 });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      (() => {
+        const sender = openSender(name);
+        sender.trySend('sent before it was lost');
+      })();
+      const receiver = openReceiver(name);
+      expect(() => openSender(name)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_BUSY' }));
+      // No event says "collected" but the warning: collect until it comes.
+      await until(() => {
+        collect();
+        return warnings.some((w) => (w as { code?: string }).code === 'RINGWIRE_ENDPOINT_NOT_CLOSED');
+      }, 20_000, 'the lost sender to be collected');
+      expect(warnings[0].message).toMatch(new RegExp(`a sender of channel '${name}' was garbage-collected without close\\(\\)`));
+      // Released as a death: what it sent arrives, then the receiver learns it is gone...
+      expect(text(await receiver.recv({ timeout: 5000 }))).toBe('sent before it was lost');
+      await expect(receiver.recv({ timeout: 5000 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_PEER_DEAD' });
+      // ...and a new sender can open in its place.
+      const next = openSender(name);
+      next.trySend('from the next sender');
+      expect(text(await receiver.recv({ timeout: 5000 }))).toBe('from the next sender');
+      next.close();
+      receiver.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
