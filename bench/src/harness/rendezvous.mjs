@@ -9,9 +9,12 @@ import { cleanUp, onCleanup } from './cleanup.mjs';
 
 let counter = 0;
 
-/** A channel name of our own: the pid makes it ours; a counter makes it new. */
+/**
+ * A channel name of our own: the pid makes it ours; a counter makes it new. A run that judges
+ * what it leaves in /dev/shm (.ci/run) sets RINGWIRE_TEST_PREFIX for every name it makes.
+ */
 export function channelName() {
-  return `rwb-${process.pid}-${++counter}`;
+  return `${process.env.RINGWIRE_TEST_PREFIX ?? ''}rwb-${process.pid}-${++counter}`;
 }
 
 /** Creates a channel, registered for removal; returns its name. */

@@ -316,13 +316,23 @@ class MpmcRing {
     return false;
   }
 
+  /**
+   * The position `slot`'s intent names, or -1 if it has none. An intent is an aligned position
+   * | INTENT_VALID: any other low bit set is a peer's scribble (ERR_RINGWIRE_CORRUPT).
+   */
+  private intentOf(slot: number): number {
+    const intent = Atomics.load(this.i32, slotField(slot, layout.SLOT_INTENT) >> 2);
+    if ((intent & layout.INTENT_VALID) === 0) return -1;
+    if ((intent & ALIGN_MASK) !== layout.INTENT_VALID) throw corrupt(this.name, `endpoint slot ${slot} holds an impossible intent`);
+    return intent & ~ALIGN_MASK;
+  }
+
   /** Whether `slot` is a receiver whose intent (a taken run) covers `position`. */
   private covers(slot: number, position: number): boolean {
     if (Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2) !== layout.KIND_RECEIVER) return false;
-    const intent = Atomics.load(this.i32, slotField(slot, layout.SLOT_INTENT) >> 2);
-    if ((intent & layout.INTENT_VALID) === 0) return false;
+    const start = this.intentOf(slot);
+    if (start < 0) return false;
     const end = Atomics.load(this.i32, slotField(slot, layout.SLOT_SIZE_OR_END) >> 2);
-    const start = intent & ~ALIGN_MASK;
     return ((position - start) | 0) >= 0 && ((end - position) | 0) > 0;
   }
 
@@ -331,9 +341,9 @@ class MpmcRing {
    * R on: what is before R was released), then clears its intent.
    */
   private releaseRun(slot: number, soleOwner = false): void {
-    const intent = Atomics.load(this.i32, slotField(slot, layout.SLOT_INTENT) >> 2);
+    let position = this.intentOf(slot);
+    if (position < 0) return;
     const end = Atomics.load(this.i32, slotField(slot, layout.SLOT_SIZE_OR_END) >> 2);
-    let position = intent & ~ALIGN_MASK;
     const r = Atomics.load(this.i32, RELEASE_WORD);
     const t = Atomics.load(this.i32, TAKE_WORD);
     if (((r - position) | 0) > 0) position = r;
@@ -364,14 +374,13 @@ class MpmcRing {
 
   /** An endpoint opening into a dead holder's slot: repairs what its intent covers. */
   private repairSlot(slot: number): void {
-    const intent = Atomics.load(this.i32, slotField(slot, layout.SLOT_INTENT) >> 2);
-    if ((intent & layout.INTENT_VALID) === 0) return;
+    const position = this.intentOf(slot);
+    if (position < 0) return;
     const kind = Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2);
     if (kind === layout.KIND_RECEIVER) {
       this.releaseRun(slot, true);
       return;
     }
-    const position = intent & ~ALIGN_MASK;
     const word1 = Atomics.load(this.i32, this.headerWord(position) + 1);
     if (kind === layout.KIND_SENDER && (word1 & ~this.mask) === (position & ~this.mask)
       && (word1 & STATE_MASK) === CLAIMED && ((word1 >>> SLOT_SHIFT) & 63) === slot) {

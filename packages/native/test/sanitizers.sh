@@ -17,6 +17,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 TSAN_OPTIONS=halt_on_error=1
 for wait in futex semaphore; do
   "$out/stress-asan" threads "$wait" 300000
   "$out/stress-asan" processes "$wait" 300000
+  "$out/stress-asan" receiver-kill "$wait" 20
+  "$out/stress-asan" hostile "$wait"
   # ThreadSanitizer follows the protocol only within one mapping: threads share one.
   "$out/stress-tsan" threads "$wait" 200000
   # MPMC: 3 producers and 3 consumers (per-producer message counts), then other shapes.
@@ -26,6 +28,8 @@ for wait in futex semaphore; do
   "$out/stress_mpmc-asan" processes "$wait" 30000 2 5
   "$out/stress_mpmc-asan" repair "$wait"
   "$out/stress_mpmc-asan" kill "$wait" 50000 30
+  "$out/stress_mpmc-asan" parked-kill "$wait"
+  "$out/stress_mpmc-asan" hostile "$wait"
   "$out/stress_mpmc-tsan" threads "$wait" 50000
   "$out/stress_mpmc-tsan" threads "$wait" 10000 6 6
 done

@@ -13,6 +13,13 @@
 //       kills an endpoint at each step of the protocol (test points in mpmc.h) and checks
 //       that a waiting peer, and an endpoint opening into the dead one's slot, repair it; and
 //       stalls an endpoint for a lap just before its claim or take CAS (see stale_cas)
+//   stress_mpmc parked-kill futex|semaphore
+//       receivers SIGKILLed while parked leave their bits in the parked mask: an endpoint
+//       taking a dead one's slot clears its bit, a live receiver parking clears the others';
+//       then semaphore tokens stay within the live parked endpoints
+//   stress_mpmc hostile futex|semaphore
+//       impossible positions, headers, intents and slot numbers poked into live channels:
+//       ERR_RINGWIRE_CORRUPT, never an access outside the ring
 //
 // Every message carries its producer, its sequence number and a checksum; consumers check
 // the order of each producer's messages, and all runs check that none is lost or duplicated.
@@ -23,9 +30,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -760,13 +769,314 @@ int run_repair(const std::string& name, uint32_t wait) {
   return ok ? 0 : 1;
 }
 
+// --- parked-kill: bits left by endpoints that died parked -------------------------------
+
+// Whether slot x's bit is set in the receivers' parked mask; how many are.
+bool receiver_parked(const ringwire::MappedSegment& s, uint32_t x) {
+  return (position(s, x < 32 ? L::OFF_RECEIVER_WAITERS : L::OFF_RECEIVER_WAITERS_HIGH) >> (x & 31) & 1) != 0;
+}
+uint32_t receivers_parked(const ringwire::MappedSegment& s) {
+  return static_cast<uint32_t>(__builtin_popcount(position(s, L::OFF_RECEIVER_WAITERS)) +
+                               __builtin_popcount(position(s, L::OFF_RECEIVER_WAITERS_HIGH)));
+}
+
+// Polls `done` for up to `ms`.
+bool wait_for(const std::function<bool()>& done, int64_t ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    usleep(1000);
+  }
+  return true;
+}
+
+struct Parked {
+  uint32_t slots[8];  // the slot each receiver process got (~0u: not yet)
+  uint32_t received;  // messages the live receiver took
+};
+
+// Receivers park on an empty channel in slots 30..34 (both mask words) and are killed there.
+// No one clears their bits until an endpoint takes the lowest one's slot (its bit goes at
+// once) and a live receiver parks (the other four go within a few park slices). Then a burst
+// of messages goes through; and one more while the live receiver sleeps (stopped), after
+// which a semaphore holds no more tokens than there are live parked endpoints (with the dead
+// bits left, the wake would post one per dead receiver too, each a spurious wake-up later).
+bool run_parked_kill(const std::string& name, uint32_t wait) {
+  constexpr uint32_t kDoomed = 5, kBurst = 400, kLate = 10;
+  create(name, wait);
+  auto* shared = static_cast<Parked*>(mmap(nullptr, sizeof(Parked), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  if (shared == MAP_FAILED) return false;
+  for (uint32_t& slot : shared->slots) slot = ~0u;
+  auto slot_of = [&](uint32_t k) { return __atomic_load_n(&shared->slots[k], __ATOMIC_SEQ_CST); };
+  bool ok = true;
+  auto fail = [&](const char* what) {
+    std::fprintf(stderr, "stress_mpmc parked-kill: %s\n", what);
+    ok = false;
+  };
+  {
+    auto segment = std::make_shared<ringwire::MappedSegment>(name);
+    std::vector<std::unique_ptr<ringwire::MpmcSender>> fillers;
+    for (uint32_t i = 0; i < 30; i++) fillers.push_back(std::make_unique<ringwire::MpmcSender>(segment));
+    std::vector<pid_t> doomed;
+    for (uint32_t k = 0; k < kDoomed; k++) {
+      doomed.push_back(spawn([&, k] {
+        ringwire::MpmcReceiver receiver{ringwire::MappedSegment(name)};
+        __atomic_store_n(&shared->slots[k], receiver.slot(), __ATOMIC_SEQ_CST);
+        std::vector<uint8_t> m;
+        receiver.recv(m, 60'000);  // parks: nothing comes
+        return false;
+      }));
+    }
+    auto all_parked = [&] {
+      for (uint32_t k = 0; k < kDoomed; k++) {
+        if (slot_of(k) == ~0u || !receiver_parked(*segment, slot_of(k))) return false;
+      }
+      return true;
+    };
+    // Stopped while every bit is set (a receiver between two park slices has it clear).
+    for (int attempt = 0; ok; attempt++) {
+      if (attempt == 20 || !wait_for(all_parked, 10'000)) fail("the parked receivers' bits were never all set");
+      for (pid_t pid : doomed) {
+        kill(pid, SIGSTOP);
+        waitpid(pid, nullptr, WUNTRACED);
+      }
+      if (all_parked()) break;
+      for (pid_t pid : doomed) kill(pid, SIGCONT);
+    }
+    for (pid_t pid : doomed) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    fillers.clear();
+    uint32_t lowest = ~0u;
+    for (uint32_t k = 0; k < kDoomed; k++) lowest = std::min(lowest, slot_of(k));
+    if (ok && (lowest != 30 || !all_parked())) fail("the dead receivers' bits are not as they were left");
+    // An opener taking a dead parked slot (openers take the lowest such when no other is free).
+    if (ok) {
+      std::vector<std::shared_ptr<void>> others;
+      auto taker = open_into<ringwire::MpmcSender>(segment, lowest, others);
+      if (receiver_parked(*segment, lowest)) {
+        fail("an endpoint taking a dead parked slot left its bit");
+      } else if (receivers_parked(*segment) != kDoomed - 1) {
+        fail("an endpoint taking one slot cleared others' bits");
+      }
+    }
+    // A live receiver clears the rest when it parks: before parking, and after each slice.
+    const pid_t live = spawn([&] {
+      ringwire::MpmcReceiver receiver{ringwire::MappedSegment(name)};
+      __atomic_store_n(&shared->slots[kDoomed], receiver.slot(), __ATOMIC_SEQ_CST);
+      std::vector<uint8_t> m;
+      while (receiver.recv(m, kTimeoutMs)) {
+        uint32_t p, seq;
+        if (!decode(m, 1, p, seq)) return false;
+        __atomic_add_fetch(&shared->received, 1, __ATOMIC_SEQ_CST);
+      }
+      return true;
+    });
+    auto live_parked = [&] { return slot_of(kDoomed) != ~0u && receiver_parked(*segment, slot_of(kDoomed)); };
+    if (ok && !wait_for([&] { return live_parked() && receivers_parked(*segment) == 1; }, 10'000)) {
+      fail("a parked receiver left the dead receivers' bits set");
+    }
+    // Messages still flow, and wakes count only the live.
+    {
+      ringwire::MpmcSender sender(segment);
+      std::vector<uint8_t> m;
+      for (uint32_t seq = 0; seq < kBurst && ok; seq++) {
+        fill(m, 0, seq);
+        sender.send(m.data(), static_cast<uint32_t>(m.size()), 5'000);
+      }
+      auto received = [&] { return __atomic_load_n(&shared->received, __ATOMIC_SEQ_CST); };
+      if (ok && !wait_for([&] { return received() == kBurst && live_parked(); }, 10'000)) fail("the burst did not arrive");
+      // Asleep by now (nothing has come for 50 ms): stopped there, it takes no token while
+      // the next messages wake it.
+      usleep(50'000);
+      kill(live, SIGSTOP);
+      waitpid(live, nullptr, WUNTRACED);
+      for (uint32_t seq = kBurst; seq < kBurst + kLate && ok; seq++) {
+        fill(m, 0, seq);
+        sender.send(m.data(), static_cast<uint32_t>(m.size()), 5'000);
+      }
+      if (ok && wait == L::WAIT_SEMAPHORE) {
+        int data = -1, space = -1;
+        sem_getvalue(segment->semaphore_for(L::OFF_DATA_SIGNAL), &data);
+        sem_getvalue(segment->semaphore_for(L::OFF_SPACE_SIGNAL), &space);
+        // One live receiver parked; the one sender may have left a token it did not need.
+        if (data > 1 || space > 1) {
+          std::fprintf(stderr, "stress_mpmc parked-kill: semaphore values %d (data) and %d (space), %u parked\n", data,
+                       space, receivers_parked(*segment));
+          ok = false;
+        }
+      }
+      kill(live, SIGCONT);
+      if (ok && !wait_for([&] { return received() == kBurst + kLate; }, 10'000)) fail("the late messages did not arrive");
+      sender.end();
+    }
+    ok &= reap(live, "live receiver");
+    if (ok && __atomic_load_n(&shared->received, __ATOMIC_SEQ_CST) != kBurst + kLate) fail("messages after the end");
+  }
+  munmap(shared, sizeof(Parked));
+  ringwire::unlink_segment(name);
+  return ok;
+}
+
+// --- hostile: impossible values in the shared header and ring --------------------------
+
+void poke(const ringwire::MappedSegment& s, uint32_t offset, uint32_t value) {
+  __atomic_store_n(s.word(offset), value, __ATOMIC_SEQ_CST);
+}
+void poke_slot(const ringwire::MappedSegment& s, uint32_t x, uint32_t field, uint32_t value) {
+  poke(s, L::OFF_SLOTS + x * L::SLOT_SIZE + field, value);
+}
+// A record header at `position`.
+void poke_header(const ringwire::MappedSegment& s, uint32_t position, uint32_t word0, uint32_t word1) {
+  auto* unit = reinterpret_cast<uint64_t*>(s.base() + L::HEADER_SIZE + (position & (kCapacity - 1)));
+  __atomic_store_n(unit, static_cast<uint64_t>(word0) | static_cast<uint64_t>(word1) << 32, __ATOMIC_SEQ_CST);
+}
+void poke_positions(const ringwire::MappedSegment& s, uint32_t r, uint32_t t, uint32_t c) {
+  poke(s, L::OFF_RELEASE_POSITION, r);
+  poke(s, L::OFF_TAKE_POSITION, t);
+  poke(s, L::OFF_CLAIM_POSITION, c);
+}
+
+struct Hostile {
+  const char* what;
+  std::function<void(const std::shared_ptr<ringwire::MappedSegment>&)> run;  // must throw CORRUPT
+};
+
+int run_hostile(const std::string& name, uint32_t wait) {
+  using Segment = std::shared_ptr<ringwire::MappedSegment>;
+  using ringwire::MpmcReceiver;
+  using ringwire::MpmcSender;
+  const uint32_t last4 = 2 * kCapacity - 4;  // a position whose ring offset is in the last 4 bytes
+  const uint32_t claimed_by_63 = 63u << L::SLOT_SHIFT | L::REC_CLAIMED;
+  auto try_send = [](const Segment& s) {
+    MpmcSender sender(s);
+    sender.try_send("x", 1);
+  };
+  auto try_recv = [](const Segment& s) {
+    MpmcReceiver receiver(s);
+    std::vector<uint8_t> m;
+    receiver.try_recv(m);
+  };
+  const std::vector<Hostile> cases = {
+      {"claim position in the ring's last 4 bytes", [&](const Segment& s) { poke_positions(*s, 0, 0, last4); try_send(s); }},
+      {"take position in the ring's last 4 bytes", [&](const Segment& s) { poke_positions(*s, 0, last4, 0); try_recv(s); }},
+      {"release position in the ring's last 4 bytes (sender)",
+       [&](const Segment& s) { poke_positions(*s, last4, 0, 0); try_send(s); }},
+      {"release position in the ring's last 4 bytes (receiver)",
+       [&](const Segment& s) { poke_positions(*s, last4, 0, 0); try_recv(s); }},
+      {"claim position beyond R + capacity",
+       [&](const Segment& s) { poke_positions(*s, 0, 0, kCapacity + 8); try_send(s); }},
+      {"take position beyond R + capacity",
+       [&](const Segment& s) { poke_positions(*s, 0, kCapacity + 8, kCapacity + 8); try_recv(s); }},
+      {"a committed length beyond max_message", [&](const Segment& s) {
+         poke_header(*s, 0, L::max_message_for(kCapacity) + 1, L::REC_COMMITTED);
+         poke_positions(*s, 0, 0, kCapacity);
+         try_recv(s);
+       }},
+      {"a committed record straddling the ring's end", [&](const Segment& s) {
+         poke_positions(*s, kCapacity - 16, kCapacity - 16, kCapacity - 16);
+         poke_header(*s, kCapacity - 16, 100, L::REC_COMMITTED);
+         try_recv(s);
+       }},
+      {"a skip record of a misaligned size", [&](const Segment& s) {
+         poke_header(*s, 0, L::SKIP | 12, L::REC_COMMITTED);
+         poke_positions(*s, 0, 0, 16);
+         try_recv(s);
+       }},
+      {"a claim at T naming slot 63", [&](const Segment& s) {
+         poke_header(*s, 0, 0, claimed_by_63);
+         poke_positions(*s, 0, 0, 24);
+         try_recv(s);
+       }},
+      {"a claim at C naming slot 63", [&](const Segment& s) {
+         poke_header(*s, 0, 0, claimed_by_63);
+         try_send(s);
+       }},
+      {"a claim at C whose owner's intent is misaligned", [&](const Segment& s) {
+         poke_header(*s, 0, 0, 5u << L::SLOT_SHIFT | L::REC_CLAIMED);
+         poke_slot(*s, 5, L::SLOT_SIZE_OR_END, 24);
+         poke_slot(*s, 5, L::SLOT_INTENT, 0 | L::INTENT_VALID | 4);
+         try_send(s);
+       }},
+      {"a dead claim at T whose owner's size overruns the ring", [&](const Segment& s) {
+         poke_header(*s, 0, 0, 7u << L::SLOT_SHIFT | L::REC_CLAIMED);
+         poke_slot(*s, 7, L::SLOT_PID, 1);
+         poke_slot(*s, 7, L::SLOT_KIND, L::KIND_SENDER);
+         poke_slot(*s, 7, L::SLOT_SIZE_OR_END, 2 * kCapacity);
+         poke_slot(*s, 7, L::SLOT_INTENT, 0 | L::INTENT_VALID);
+         try_recv(s);
+       }},
+      {"opening into a dead receiver's slot with a misaligned intent", [&](const Segment& s) {
+         for (uint32_t x = 0; x < L::MAX_SLOTS; x++) poke_slot(*s, x, L::SLOT_PID, 1);  // all dead: slot 0 is taken
+         poke_slot(*s, 0, L::SLOT_KIND, L::KIND_RECEIVER);
+         poke_slot(*s, 0, L::SLOT_SIZE_OR_END, 16);
+         poke_slot(*s, 0, L::SLOT_INTENT, 8 | L::INTENT_VALID | 2);
+         MpmcReceiver receiver(s);
+       }},
+      {"opening into a dead receiver's slot with a run longer than the ring", [&](const Segment& s) {
+         for (uint32_t x = 0; x < L::MAX_SLOTS; x++) poke_slot(*s, x, L::SLOT_PID, 1);
+         poke_slot(*s, 0, L::SLOT_KIND, L::KIND_RECEIVER);
+         poke_slot(*s, 0, L::SLOT_SIZE_OR_END, 2 * kCapacity);
+         poke_slot(*s, 0, L::SLOT_INTENT, 0 | L::INTENT_VALID);
+         MpmcReceiver receiver(s);
+       }},
+      {"a full sender finding a taken record covered by a misaligned intent", [&](const Segment& s) {
+         MpmcSender sender(s);  // slot 0
+         poke_header(*s, 0, L::max_message_for(kCapacity), L::REC_COMMITTED);
+         poke_positions(*s, 0, kCapacity, kCapacity);
+         poke_slot(*s, 3, L::SLOT_KIND, L::KIND_RECEIVER);
+         poke_slot(*s, 3, L::SLOT_SIZE_OR_END, kCapacity);
+         poke_slot(*s, 3, L::SLOT_INTENT, 0 | L::INTENT_VALID | 2);
+         sender.try_send("x", 1);
+       }},
+      {"a full sender finding a released record of a misaligned size", [&](const Segment& s) {
+         poke_header(*s, 0, L::SKIP | 12, L::REC_RELEASED);
+         poke_positions(*s, 0, kCapacity, kCapacity);
+         try_send(s);
+       }},
+  };
+  bool ok = true;
+  for (const Hostile& c : cases) {
+    create(name, wait);
+    try {
+      auto segment = std::make_shared<ringwire::MappedSegment>(name);
+      ok &= expect_error("ERR_RINGWIRE_CORRUPT", [&] { c.run(segment); }) ||
+            (std::fprintf(stderr, "stress_mpmc hostile: %s: FAILED\n", c.what), false);
+    } catch (const ringwire::Error& e) {
+      std::fprintf(stderr, "stress_mpmc hostile: %s: %s: %s\n", c.what, e.code().c_str(), e.what());
+      ok = false;
+    }
+    ringwire::unlink_segment(name);
+  }
+  // Parked bits for slots that do not exist (48..63) are a scribble: the next park clears them.
+  create(name, wait);
+  {
+    auto segment = std::make_shared<ringwire::MappedSegment>(name);
+    poke(*segment, L::OFF_RECEIVER_WAITERS_HIGH, 1u << 31 | 1u << 16);
+    MpmcReceiver receiver(segment);
+    std::vector<uint8_t> m;
+    try {
+      receiver.recv(m, 200);  // parks: scans the masks first
+    } catch (const ringwire::Error& e) {
+      if (e.code() != "ERR_RINGWIRE_TIMEOUT") throw;
+    }
+    if (__atomic_load_n(segment->word(L::OFF_RECEIVER_WAITERS_HIGH), __ATOMIC_SEQ_CST) != 0) {
+      std::fprintf(stderr, "stress_mpmc hostile: parked bits for slots 48 and 63 were not cleared\n");
+      ok = false;
+    }
+  }
+  ringwire::unlink_segment(name);
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const char* usage =
       "usage: stress_mpmc threads|processes futex|semaphore <messages> [producers consumers]\n"
       "       stress_mpmc kill futex|semaphore <messages> [rounds]\n"
-      "       stress_mpmc repair futex|semaphore\n";
+      "       stress_mpmc repair|parked-kill|hostile futex|semaphore\n";
   if (argc < 3 || (std::strcmp(argv[2], "futex") && std::strcmp(argv[2], "semaphore"))) {
     std::fputs(usage, stderr);
     return 2;
@@ -777,9 +1087,10 @@ int main(int argc, char** argv) {
   const uint32_t producers = argc > 4 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : 3;
   const uint32_t consumers = argc > 5 ? static_cast<uint32_t>(std::strtoul(argv[5], nullptr, 10)) : 3;
   const bool streaming = mode == "threads" || mode == "processes";
+  const bool own_channels = mode == "repair" || mode == "parked-kill" || mode == "hostile";
   if ((streaming && (argc < 4 || argc > 6 || producers == 0 || consumers == 0 || producers > kMaxProducers)) ||
       (mode == "kill" && (argc < 4 || argc > 5 || producers + 1 > kMaxProducers)) ||
-      (mode == "repair" && argc != 3) || (!streaming && mode != "kill" && mode != "repair")) {
+      (own_channels && argc != 3) || (!streaming && mode != "kill" && !own_channels)) {
     std::fputs(usage, stderr);
     return 2;
   }
@@ -788,6 +1099,10 @@ int main(int argc, char** argv) {
   try {
     if (mode == "repair") {
       code = run_repair(name, wait);
+    } else if (mode == "parked-kill") {
+      code = run_parked_kill(name, wait) ? 0 : 1;
+    } else if (mode == "hostile") {
+      code = run_hostile(name, wait);
     } else {
       ringwire::CreateOptions o;
       o.capacity = kCapacity;

@@ -10,10 +10,11 @@
 //   | identity line      (0..127)     written once by the creator      |  data ring          |
 //   | producer line      (128..255)   producer position, messages sent |  `capacity` bytes,  |
 //   | consumer line      (256..383)   consumer position, messages recv |  a power of two     |
-//   | receiver wait line (384..511)   data signal, receiver waiters,   |                     |
+//   | receiver wait line (384..511)   data signal, receiver waiters    |                     |
+//   |                                 (SPSC a count, MPMC parked masks),|                     |
 //   |                                 data semaphore (at 448)          |                     |
-//   | sender wait line   (512..639)   space signal, sender waiters,    |                     |
-//   |                                 space semaphore (at 576)         |                     |
+//   | sender wait line   (512..639)   space signal, sender waiters     |                     |
+//   |                                 (likewise), space semaphore (576)|                     |
 //   | state line         (640..767)   end flag, endpoint pids, threads |                     |
 //   | release line       (768..895)   MPMC: release position           |                     |
 //   | delivered line     (896..1023)  SPSC: what the receiver delivered|                     |
@@ -85,7 +86,8 @@
 //             reads that line, so this costs no cache-line traffic between the two. A receiver
 //             that opens takes max(consumer position, delivered position) as its own, once the
 //             delivered one is checked to lie between the consumer and producer positions and
-//             to be aligned, and publishes it. So when a receiver dies, at most the one message
+//             to be aligned, and publishes it; either way it then stores its own position
+//             there, so a value it rejected is never adopted later. So when a receiver dies, at most the one message
 //             it held is lost (taken with try_recv, not yet used) or delivered again (a poll()
 //             handler that died inside the handler), although the consumer position is
 //             published lazily: up to 32 records or a quarter of the ring behind.
@@ -186,7 +188,25 @@
 // An endpoint opening into a slot whose pid is nonzero (its last holder died without
 // closing) repairs what that slot's intent covers the same way before using the slot.
 // Receivers waiting at a CLAIMED record, and senders waiting for space at a taken one,
-// check the owner's lock before every park and after every park slice.
+// check the owner's lock before every park and after every park slice. Parking endpoints also
+// clear the parked bits of slots whose lock they can take (their holder died parked), and
+// bits of slots that do not exist (48..63: a peer's scribble); see "Waking with several
+// sleepers".
+//
+// What a death costs (SPSC and MPMC; the README's "When a process dies" says the same):
+//   - a sender: everything it published is delivered; a record it had not published (SPSC)
+//     or committed (MPMC: skipped once a waiting receiver finds the claimer dead) never is.
+//     With no sender left and one dead, receivers' waits fail with ERR_RINGWIRE_PEER_DEAD
+//     once they have taken everything.
+//   - a receiver: at most the one message it held. SPSC: resumed from the delivered line, so
+//     one message taken and not used is lost, or one whose poll() handler it died in is
+//     delivered again. MPMC: a taken record not yet released is released by a repairer and
+//     its message lost (at most once). With no receiver left and one dead, senders' waits for
+//     space fail with ERR_RINGWIRE_PEER_DEAD.
+//   - an endpoint parked: SPSC, the next holder of its role resets the count; MPMC, its
+//     parked bit is cleared within a park slice of a live endpoint parking.
+//   - a creator: nothing, or a complete channel (creation is atomic).
+// C++ endpoints follow the same rules (spsc.h, mpmc.h).
 //
 // Waking with several sleepers: a data or space word is an epoch, not a flag. A parker
 // sets its slot's bit in the parked mask of its kind (an atomic OR, seq_cst), loads the epoch; if it is odd (signalled) it CASes
@@ -211,9 +231,12 @@
 // variable records, and the claim position is only a hint that anyone advances. Taking is
 // one CAS on T, and both sides can move a run of records per CAS (batches).
 //
-// Nothing read from the segment is trusted: readers check every position distance against
-// capacity, every length against max_message and the bytes actually published, and report
-// ERR_RINGWIRE_CORRUPT otherwise. (What no check can stop: a peer with write access to the
+// Nothing read from the segment is trusted: readers check every position for alignment
+// before they read the header it names (a position whose ring offset is in the last 4 bytes
+// would put word1 past the ring), every position distance against capacity, every length
+// against max_message and the bytes actually published, every slot index against MAX_SLOTS,
+// and every intent for the form position | INTENT_VALID, and report ERR_RINGWIRE_CORRUPT
+// otherwise. (What no check can stop: a peer with write access to the
 // object may shrink it with ftruncate, and touching the lost pages raises SIGBUS. Objects
 // from shm_open cannot be sealed against that; the 0600 mode limits peers to the same user.)
 #ifndef RINGWIRE_LAYOUT_H

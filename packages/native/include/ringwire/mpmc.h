@@ -360,7 +360,11 @@ class MpmcEndpoint {
         uint32_t bits = __atomic_load_n(word(parked_word(parked, base)), __ATOMIC_RELAXED);
         for (; bits != 0; bits &= bits - 1) {
           const uint32_t s = base + static_cast<uint32_t>(__builtin_ctz(bits));
-          if (s >= L::MAX_SLOTS) corrupt("a parked mask names endpoint slot " + std::to_string(s));
+          if (s >= L::MAX_SLOTS) {
+            // No endpoint has that slot: a peer's scribble. Clear it, as the TypeScript does.
+            __atomic_and_fetch(word(parked_word(parked, base)), ~(1u << (s - base)), __ATOMIC_SEQ_CST);
+            continue;
+          }
           if (s == slot_ || segment_->role_held_here(L::SLOT_LOCK_BASE + s)) continue;
           if (!segment_->lock_role(L::SLOT_LOCK_BASE + s)) continue;  // alive
           clear_parked(parked, s);

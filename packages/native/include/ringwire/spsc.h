@@ -318,7 +318,7 @@ class SpscReceiver : public detail::Endpoint {
       cached_producer_ = position_ = delivered;
       publish(/*force=*/true);
     } else {
-      store_delivered();  // nonsense there: never let a later receiver adopt it
+      store_delivered();  // nonsense there: no later receiver may adopt it
     }
   }
   ~SpscReceiver() { publish(); }
@@ -400,7 +400,7 @@ class SpscReceiver : public detail::Endpoint {
     if (position_ == published_ && !force) return;
     published_ = position_;
     unpublished_ = 0;
-    store_delivered();  // already so after advance(); not yet after adopting it at open
+    store_delivered();  // the position is there already (advance); at open, the count may not be
     detail::store_count(segment_->base(), layout::OFF_MESSAGES_RECEIVED, received_);
     // seq_cst (not just release): frees the space and must not pass wake_peer's load.
     detail::store_seq_cst(word(layout::OFF_CONSUMER_POSITION), position_);
