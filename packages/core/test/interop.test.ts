@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, openReceiver, openSender, stats } from '../src/index.js';
-import { channelName, holder, until } from './helpers.js';
+import { channelName, holder, runChild, until } from './helpers.js';
 
 const native = fileURLToPath(new URL('../../native/', import.meta.url));
 let dir: string;
@@ -37,7 +37,9 @@ function run(args: string[]) {
   child.stderr.on('data', (chunk) => { stderr += chunk; });
   // 'close', not 'exit': the output may still be in the pipe when the process exits.
   const done = once(child, 'close').then(([code]) => ({ code, stdout, stderr }));
-  return { child, done, ready: once(child.stdout, 'data') };
+  return {
+    child, done, ready: once(child.stdout, 'data'), output: () => stdout, kill: () => child.kill('SIGKILL'),
+  };
 }
 
 const COUNT = 20_000;
@@ -76,6 +78,38 @@ describe('Node and C++ on one channel', () => {
       expect(stats(name)).toMatchObject({ messagesSent: COUNT, messagesReceived: COUNT });
     });
   }
+
+  it('a C++ receiver resumes where a killed Node receiver stopped (the delivered line)', async () => {
+    const name = channelName('resume-nc');
+    createChannel(name, { capacity: 1 << 20 });
+    const sender = openSender(name);
+    for (let i = 0; i < 500; i++) expect(sender.trySend(message(i))).toBe(true);
+    sender.end();
+    sender.close();
+    // A Node receiver takes 10 (its position unpublished) and is killed.
+    const victim = runChild('take-then-die.mjs', [name, '10', 'try'], 30_000);
+    await until(() => victim.output().includes('took'), 20_000, 'the Node receiver to take 10');
+    process.kill(victim.pid, 'SIGKILL');
+    await victim;
+    const peer = run(['recv', name, '10']);
+    expect(await peer.done).toEqual({ code: 0, stdout: 'ready\nreceived 490\n', stderr: '' });
+  });
+
+  it('a Node receiver resumes where a killed C++ receiver stopped', async () => {
+    const name = channelName('resume-cn');
+    createChannel(name, { capacity: 1 << 20 });
+    const sender = openSender(name);
+    for (let i = 0; i < 500; i++) expect(sender.trySend(message(i))).toBe(true);
+    const peer = run(['recv', name, '0', '10']);
+    await until(() => peer.output().includes('took 10'), 20_000, 'the C++ receiver to take 10');
+    peer.kill();
+    await peer.done;
+    const receiver = openReceiver(name);
+    for (let i = 10; i < 500; i++) expect(receiver.tryRecv()).toEqual(message(i));
+    expect(receiver.tryRecv()).toBeUndefined();
+    receiver.close();
+    sender.close();
+  });
 
   it('a C++ peer refuses a second sender with ERR_RINGWIRE_BUSY', async () => {
     const name = channelName('cbusy');

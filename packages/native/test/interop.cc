@@ -2,7 +2,10 @@
 // channel, with the header-only protocol in include/ringwire.
 //
 //   interop send <name> <count>   sends <count> checkable messages, then ends the stream
-//   interop recv <name>           receives to the end, checks every message, prints the count
+//   interop recv <name> [first [stop]]
+//                                 receives to the end, checks every message (the first being
+//                                 message <first>), prints the count; with <stop>, prints
+//                                 "took <stop>" after that many and pauses until killed
 //
 // MPMC channels (any number of either, in any mix of Node and C++):
 //
@@ -12,6 +15,8 @@
 //       prints "ready", receives to the end of the stream and prints "received <n>". Each
 //       message must be some message of the rule (its index is worked out from its length and
 //       first byte); with ordered=1 (one sender, one receiver) message k must be message k.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -46,7 +51,7 @@ static bool is_some_message(const std::vector<uint8_t>& m) {
 
 int main(int argc, char** argv) {
   const char* usage =
-      "usage: interop send <name> <count> | interop recv <name> |\n"
+      "usage: interop send <name> <count> | interop recv <name> [first [stop]] |\n"
       "       interop mpmc-send <name> <count> <end:0|1> | interop mpmc-recv <name> [ordered:0|1]\n";
   if (argc < 3) {
     std::fputs(usage, stderr);
@@ -68,7 +73,9 @@ int main(int argc, char** argv) {
       std::printf("sent %u\n", count);
       return 0;
     }
-    if (std::strcmp(argv[1], "recv") == 0) {
+    if (std::strcmp(argv[1], "recv") == 0 && argc <= 5) {
+      const uint32_t first = argc >= 4 ? static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10)) : 0;
+      const uint32_t stop = argc == 5 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : 0;
       ringwire::SpscReceiver receiver{ringwire::MappedSegment(argv[2])};
       std::printf("ready\n");
       std::fflush(stdout);
@@ -81,12 +88,17 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "timed out after %u messages\n", count);
           return 1;
         }
-        fill(expected, count);
+        fill(expected, first + count);
         if (message != expected) {
-          std::fprintf(stderr, "message %u differs (%zu bytes, expected %zu)\n", count, message.size(), expected.size());
+          std::fprintf(stderr, "message %u differs (%zu bytes, expected %zu)\n", first + count, message.size(),
+                       expected.size());
           return 1;
         }
-        count++;
+        if (++count == stop) {
+          std::printf("took %u\n", count);
+          std::fflush(stdout);
+          for (;;) pause();  // holding what it took, unpublished, until killed
+        }
       }
       std::printf("received %u\n", count);
       return 0;
