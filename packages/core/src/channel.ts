@@ -1,6 +1,6 @@
 // Creating, opening, inspecting and removing channels by name.
 import { invalidArg, RingwireError } from './errors.js';
-import { readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { layout, native, type NativeSegment } from './native.js';
 import { validCount } from './words.js';
 import {
@@ -19,7 +19,7 @@ export function createChannel(name: string, options?: CreateChannelOptions): voi
   native.createSegment(name, o.capacity, o.mode, o.waitMechanism, o.defaultWait, o.flags);
 }
 
-/** Removes a channel's name (and semaphores); open endpoints keep working. False if absent. */
+/** Removes a channel's name; open endpoints keep working. False if absent. */
 export function unlinkChannel(name: string): boolean {
   checkName(name);
   return native.unlinkSegment(name);
@@ -202,6 +202,33 @@ function sameInode(entry: string, inode: number): boolean {
   }
 }
 
+/** A creator has this long to publish the magic where creation is not atomic (layout.h). */
+const HALF_MADE_GRACE_MS = 10_000;
+
+/**
+ * Whether /dev/shm/<entry> is what a creator killed before publishing the magic leaves (only
+ * where creation cannot be atomic, see layout.h): shorter than a header, or no magic, and
+ * untouched for longer than any creation takes.
+ */
+function halfMade(entry: string): boolean {
+  try {
+    const path = `${SHM_DIR}/${entry}`;
+    const info = statSync(path);
+    if (!info.isFile() || Date.now() - info.mtimeMs < HALF_MADE_GRACE_MS) return false;
+    if (info.size < layout.HEADER_SIZE) return true;
+    const magic = Buffer.alloc(4);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, magic, 0, 4, layout.OFF_MAGIC);
+    } finally {
+      closeSync(fd);
+    }
+    return magic.readUInt32LE(0) === 0;
+  } catch {
+    return false;
+  }
+}
+
 function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -212,7 +239,7 @@ function processExists(pid: number): boolean {
 }
 
 /**
- * Removes channels (segment and semaphores) left behind by dead processes: not persistent, no
+ * Removes channels left behind by dead processes: not persistent, no
  * endpoint open now, and either an endpoint died without closing (what it sent and nobody
  * took is dropped with the channel) or the channel was never used and its creator has exited.
  * Channels whose endpoints closed cleanly are kept: a receiver may still come for their
@@ -225,14 +252,26 @@ export function gc(options?: { prefix?: string }): string[] {
   const prefix = options?.prefix ?? '';
   if (typeof prefix !== 'string') throw invalidArg('prefix must be a string');
   const removed: string[] = [];
-  for (const entry of readdirSync(SHM_DIR)) {
+  let entries: string[];
+  try {
+    entries = readdirSync(SHM_DIR);
+  } catch (error) {
+    const { code, errno } = error as NodeJS.ErrnoException;
+    if (code === 'ENOENT') return removed; // no /dev/shm: nothing of ours can be there
+    throw new RingwireError(code === 'EACCES' ? 'ERR_RINGWIRE_PERMISSION' : 'ERR_RINGWIRE_SYSTEM',
+      `cannot list ${SHM_DIR}: ${(error as Error).message}`, { errno: errno === undefined ? undefined : -errno, syscall: 'scandir' });
+  }
+  for (const entry of entries) {
     if (!entry.startsWith(`rw.${prefix}`)) continue;
     const name = entry.slice(3);
     let segment: NativeSegment;
     try {
       segment = new native.Segment(checkName(name));
     } catch {
-      continue; // not a channel we can judge (corrupt, foreign, or just removed): leave it
+      // Not a channel we can judge (corrupt, foreign, or just removed): leave it, unless it
+      // is what a creator killed half-way leaves where creation cannot be atomic.
+      if (halfMade(entry) && native.unlinkSegment(name)) removed.push(name);
+      continue;
     }
     try {
       // Hold every role (MPMC: every slot) while deciding and unlinking: an endpoint opening

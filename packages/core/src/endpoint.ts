@@ -367,7 +367,13 @@ export abstract class Endpoint<T> {
       this.withdraw();
       throw error;
     }
-    const id = this.segment.waitAsync(this.signals.ownSignal, PARK_SLICE_MS, this.armed);
+    let id: number;
+    try {
+      id = this.segment.waitAsync(this.signals.ownSignal, PARK_SLICE_MS, this.armed);
+    } catch (error) {
+      this.withdraw(); // a wait that never started must not stay counted as parked
+      throw error;
+    }
     this.parkId = id;
     wakeHandlers.set(id, (status) => {
       this.parkId = 0;
@@ -395,6 +401,13 @@ export abstract class Endpoint<T> {
    * without saying which: the caller re-checks its condition and its deadline.
    */
   protected waitSync(deadline: number): void {
+    // One sleeper per endpoint: an async park pending (earlier recv()/send() calls) is put
+    // aside while this thread blocks, and taken up again after. (A semaphore holds one token
+    // per parked endpoint, so two sleepers of one endpoint would share one wake.)
+    if (this.parkId !== 0 || this.pollTimer !== undefined) {
+      this.unpark();
+      queueMicrotask(() => this.serve());
+    }
     if (this.strategy.spinOnly) {
       publishAll();
       if (performance.now() - this.lastPeerCheck >= PARK_SLICE_MS) this.checkPeer(true);

@@ -63,6 +63,9 @@ export interface PeerCount {
   dead: number;
 }
 
+/** How often an endpoint looks for parked bits left by dead endpoints (see reconcileParked). */
+const RECONCILE_EVERY_MS = 1000;
+
 /** The parked masks (layout.h): per kind, the words for slots 0..31 and 32..47. */
 const PARKED_MASKS = [
   [layout.OFF_RECEIVER_WAITERS, layout.OFF_RECEIVER_WAITERS_HIGH],
@@ -86,6 +89,7 @@ class MpmcRing {
   private readonly mask: number;
   private freeLap = 0;
   private freeValue = 0n;
+  private lastReconcile = -Infinity;
 
   constructor(private readonly segment: NativeSegment, private readonly i32: Int32Array,
     private readonly f64: Float64Array, private readonly capacity: number,
@@ -126,6 +130,9 @@ class MpmcRing {
   private takeSlot(slot: number, kind: number): boolean {
     if (!this.segment.lock(layout.SLOT_LOCK_BASE + slot)) return false;
     const word = (field: number) => slotField(slot, field) >> 2;
+    // A holder that died parked left its bit in a parked mask: clear it (we hold the lock),
+    // before the repair below wakes sleepers.
+    for (const mask of PARKED_MASKS) Atomics.and(this.i32, mask[slot < 32 ? 0 : 1] >> 2, ~(1 << (slot & 31)));
     // A pid left behind: its holder died without closing. We own its leftovers now.
     if (Atomics.load(this.i32, word(layout.SLOT_PID)) !== 0) this.repairSlot(slot);
     const was = Atomics.load(this.i32, word(layout.SLOT_KIND));
@@ -137,8 +144,6 @@ class MpmcRing {
       this.f64[retired] = validCount(this.f64[retired]) + validCount(this.f64[count]);
       this.f64[count] = 0;
     }
-    // A holder that died parked left its bit in a parked mask: clear it (we hold the lock).
-    for (const mask of PARKED_MASKS) Atomics.and(this.i32, mask[slot < 32 ? 0 : 1] >> 2, ~(1 << (slot & 31)));
     Atomics.store(this.i32, word(layout.SLOT_KIND), kind);
     Atomics.store(this.i32, word(layout.SLOT_THREAD), threadId);
     Atomics.store(this.i32, word(layout.SLOT_INTENT), 0);
@@ -409,6 +414,10 @@ class MpmcRing {
    * wake would go on counting them (a semaphore token each).
    */
   reconcileParked(): void {
+    // A lock attempt (a system call) per parked endpoint: once a park slice is enough.
+    const now = performance.now();
+    if (now - this.lastReconcile < RECONCILE_EVERY_MS) return;
+    this.lastReconcile = now;
     for (const mask of PARKED_MASKS) {
       for (let half = 0; half < 2; half++) {
         const index = mask[half] >> 2;
@@ -480,6 +489,11 @@ export class MpmcSender extends Sender {
    * take position (takePosition()) have been taken by a receiver.
    */
   written: ((message: Message, end: number) => void) | undefined;
+
+  /** @internal This sender's endpoint slot (its lock byte is SLOT_LOCK_BASE + slot). */
+  get slotIndex(): number {
+    return this.ring.slot;
+  }
 
   /** @internal The ring's size in bytes. */
   get capacityBytes(): number {
@@ -677,13 +691,21 @@ export class MpmcSender extends Sender {
         bytes += recordBytes(length);
       }
       if (lengths.length === 0) break;
-      let header = this.claim(bytes);
-      // Too full for the run: try its first half, and so on.
-      while (header < 0 && lengths.length > 1) {
-        lengths.length = lengths.length >> 1;
-        bytes = 0;
-        for (const length of lengths) bytes += recordBytes(length);
+      let header: number;
+      try {
         header = this.claim(bytes);
+        // Too full for the run: try its first half, and so on.
+        while (header < 0 && lengths.length > 1) {
+          lengths.length = lengths.length >> 1;
+          bytes = 0;
+          for (const length of lengths) bytes += recordBytes(length);
+          header = this.claim(bytes);
+        }
+      } catch (error) {
+        // (Another sender's end(), a peer breaking the protocol.) What went out counts: the
+        // caller learns of the failure when it sends what is left.
+        if (sent === 0) throw error;
+        break;
       }
       if (header < 0) break;
       // The records after the first are committed with plain stores; the first one's
@@ -805,6 +827,25 @@ export class MpmcReceiver extends Receiver {
   lockExclusive(): boolean {
     this.ensureOpen();
     return this.segment.lock(layout.ROLE_RECEIVER);
+  }
+
+  /**
+   * @internal Whether the sender that held endpoint slot `slot` as process `pid` is still
+   * there: the slot still names that pid, and its lock is held.
+   */
+  senderAlive(slot: number, pid: number): boolean {
+    this.ensureOpen();
+    if (!Number.isInteger(slot) || slot < 0 || slot >= layout.MAX_SLOTS) return false;
+    const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
+    if (Atomics.load(this.i32, (base + layout.SLOT_PID) >> 2) !== pid
+      || Atomics.load(this.i32, (base + layout.SLOT_KIND) >> 2) !== layout.KIND_SENDER) return false;
+    return this.segment.isLockedByOther(layout.SLOT_LOCK_BASE + slot);
+  }
+
+  /** @internal Nothing at the take position: every committed record has been taken. */
+  isEmpty(): boolean {
+    this.ensureOpen();
+    return this.stateAtT() === 0;
   }
 
   /** @internal Senders alive now (their slot's lock is held), this process's included. */

@@ -11,8 +11,8 @@ export interface CreateChannelOptions {
   /** 'spsc' (default): one sender and one receiver at a time. */
   mode?: ModeOption;
   /**
-   * How endpoints wait: 'auto' (default; the futex on Linux), 'futex', 'semaphore' (named
-   * POSIX semaphores, the fallback where there is no futex), or 'spin' (never park).
+   * How endpoints wait: 'auto' (default; the futex on Linux), 'futex', 'semaphore' (POSIX
+   * semaphores inside the segment, the fallback where there is no futex), or 'spin' (never park).
    */
   wait?: WaitOption;
   /** gc() never removes a persistent channel; default false. */

@@ -1,13 +1,13 @@
 // Creating channels when the system pushes back: a /dev/shm too small, a creator killed at any
 // instant, descriptors running out, and every error the native layer raises.
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, readdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   createChannel, gc, openReceiver, openSender, RingwireError, stats, unlinkChannel,
 } from '../src/index.js';
-import { channelName, fixture, freshName } from './helpers.js';
+import { channelName, fixture, freshName, RUN_PREFIX } from './helpers.js';
 
 interface Run {
   code: number | null;
@@ -90,6 +90,29 @@ describe('creating a channel', () => {
     expect(semaphores().filter((e) => !semaphoresBefore.has(e))).toEqual([]);
     expect(complete).toBeGreaterThan(0); // some kills came between a create and its unlink
   }, 120_000);
+});
+
+describe('gc() and what a creator left half-made where creation cannot be atomic', () => {
+  it('removes an object with no magic once it is older than any creation takes; keeps fresh and foreign ones', () => {
+    const file = (name: string) => `/dev/shm/rw.${name}`;
+    const past = new Date(Date.now() - 60_000);
+    const empty = channelName('half0');
+    writeFileSync(file(empty), Buffer.alloc(0), { mode: 0o600 });
+    utimesSync(file(empty), past, past);
+    const noMagic = channelName('half1');
+    writeFileSync(file(noMagic), Buffer.alloc(8192), { mode: 0o600 });
+    utimesSync(file(noMagic), past, past);
+    const fresh = channelName('half2');
+    writeFileSync(file(fresh), Buffer.alloc(0), { mode: 0o600 });
+    const foreign = channelName('half3');
+    writeFileSync(file(foreign), Buffer.concat([Buffer.from('not ours'), randomBytes(8184)]), { mode: 0o600 });
+    utimesSync(file(foreign), past, past);
+    const removed = gc({ prefix: RUN_PREFIX });
+    expect(removed).toEqual(expect.arrayContaining([empty, noMagic]));
+    expect(removed).not.toContain(fresh);
+    expect(removed).not.toContain(foreign);
+    expect([empty, noMagic, fresh, foreign].map((n) => existsSync(file(n)))).toEqual([false, false, true, true]);
+  });
 });
 
 describe('errors from the native layer', () => {

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createTaskChannels, TaskClient, unlinkTaskChannels } from '../src/pool.js';
-import { createChannel, RingwireError, stats, unlinkChannel } from '../src/index.js';
+import { createChannel, openReceiver, openSender, RingwireError, stats, unlinkChannel } from '../src/index.js';
+import { serveTasks } from '../src/pool.js';
 import { freshName, runChild, until, type ChildResult } from './helpers.js';
 
 /** Two channels are made from it: at most 24 characters. */
@@ -298,6 +299,108 @@ describe('ringwire/pool when processes die', () => {
       await client.drain();
       client.close();
       expect(hostResult(await host)).toEqual({ tasks: 10, deaths: 0, runs: 1 });
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+
+  it('a pool process killed while another pool lives: the tasks it held reject with ERR_RINGWIRE_PEER_DEAD, the rest go on', async () => {
+    const name = taskName();
+    createTaskChannels(name, { capacity: 1 << 14 });
+    try {
+      const doomed = runChild('pool-host.mjs', [name, '1'], 60_000);
+      const client = new TaskClient(name, { timeout: 30_000 });
+      const held = client.run({ op: 'slow', ms: 60_000, n: 'held' });
+      await until(() => stats(`${name}.t`).messagesReceived === 1, 20_000, 'the first pool to take the task');
+      // A second pool comes up, then the first dies: the client never sees every pool gone.
+      const survivor = runChild('pool-host.mjs', [name, '1'], 60_000);
+      await until(() => stats(`${name}.t`).receivers.filter((r) => r.open).length === 2, 20_000, 'the second pool to open');
+      process.kill(doomed.pid, 'SIGKILL');
+      await expect(held).rejects.toMatchObject({ code: 'ERR_RINGWIRE_PEER_DEAD', message: expect.stringContaining('pool worker') });
+      expect(await Promise.all([client.run({ op: 'add', a: 1, b: 2 }), client.run({ op: 'add', a: 3, b: 4 })])).toEqual([3, 7]);
+      await client.drain();
+      client.close();
+      const done = await survivor;
+      expect(hostResult(done)).toEqual({ tasks: 2, deaths: 0, runs: 1 }); // the held task never ran again
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+
+  it('replies too big for a tiny result channel become short failure reports (never a loop that spins)', async () => {
+    const name = taskName();
+    createTaskChannels(name, { capacity: 1024 });
+    try {
+      const host = runChild('pool-host.mjs', [name, '1'], 60_000);
+      const client = new TaskClient(name, { timeout: 20_000 });
+      await expect(client.run({ op: 'big', n: 5000 })).rejects.toMatchObject({
+        code: 'ERR_RINGWIRE_TASK_FAILED', message: expect.stringContaining('can never fit'),
+      });
+      await expect(client.run({ op: 'throwLong', n: 5000 })).rejects.toMatchObject({
+        code: 'ERR_RINGWIRE_TASK_FAILED', message: expect.stringMatching(/RangeError: x{400}…$/),
+      });
+      expect(await client.run({ op: 'add', a: 1, b: 1 })).toBe(2);
+      await client.drain();
+      client.close();
+      expect(hostResult(await host)).toEqual({ tasks: 3, deaths: 0, runs: 1 });
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+
+  it('a task whose payload cannot be decoded is answered as failed, not dropped', async () => {
+    const name = taskName();
+    createTaskChannels(name, { capacity: 1 << 14 });
+    try {
+      // The loop in this process; this test speaks the wire format itself.
+      const loop = serveTasks((value) => value)({ channel: name });
+      const tasks = openSender(`${name}.t`);
+      const results = openReceiver(`${name}.r`);
+      const v8Garbage = new Uint8Array(24);
+      v8Garbage[0] = 2; // the v8 tag
+      new DataView(v8Garbage.buffer).setFloat64(8, 8, true);
+      v8Garbage.fill(0xff, 16);
+      tasks.trySend('J0 7 {not json');
+      tasks.trySend(v8Garbage);
+      tasks.trySend('J0 9 "fine"');
+      tasks.end();
+      const texts: string[] = [];
+      for (let m = await results.recv({ timeout: 20_000 }); texts.push(Buffer.from(m!).toString()) < 6;) {
+        m = await results.recv({ timeout: 20_000 });
+      }
+      const answers = texts.filter((t) => !t.startsWith('J3 ')); // notices of what the loop took
+      expect(answers).toEqual([
+        expect.stringMatching(/^J1 7 \{"name":"RingwireError".*task message/),
+        expect.stringMatching(/^J1 8 \{"name":"RingwireError"/),
+        'J0 9 "fine"',
+      ]);
+      expect(await loop).toEqual({ tasks: 3 });
+      tasks.close();
+      results.close();
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+
+  it('submitMany aborted part way: the error carries the results of the tasks that went in', async () => {
+    const name = taskName();
+    createTaskChannels(name, { capacity: 1024 });
+    try {
+      const client = new TaskClient(name, { timeout: 30_000 });
+      const controller = new AbortController();
+      const many = client.submitMany(Array.from({ length: 100 }, (_, i) => ({ op: 'add', a: i, b: 0 })), { signal: controller.signal });
+      await until(() => stats(`${name}.t`).bytesUsed > 512, 10_000, 'the task channel to fill');
+      controller.abort();
+      const error = await many.then(() => undefined, (e: unknown) => e) as { name: string; submitted: Array<Promise<unknown>> };
+      expect(error.name).toBe('AbortError');
+      expect(error.submitted.length).toBeGreaterThan(0);
+      expect(error.submitted.length).toBeLessThan(100);
+      expect(client.inFlight).toBe(error.submitted.length);
+      const host = runChild('pool-host.mjs', [name, '1'], 60_000);
+      expect(await Promise.all(error.submitted)).toEqual(error.submitted.map((_, i) => i));
+      await client.drain();
+      client.close();
+      expect(hostResult(await host).tasks).toBe(error.submitted.length);
     } finally {
       unlinkTaskChannels(name);
     }

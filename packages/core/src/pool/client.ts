@@ -8,7 +8,7 @@ import type { WaitOption } from '../options.js';
 import type { Message } from '../sender.js';
 import {
   CODECS, decode, decodeAt, type Decoded, encode, type FailureReport, MalformedTaskMessage, STATUS_DIED, STATUS_OK,
-  type TaskCodec,
+  STATUS_TAKEN, type TaskCodec,
 } from './codec.js';
 
 /** The two channels behind a task channel named `name`. */
@@ -59,8 +59,24 @@ interface Pending {
   end: number | undefined;
 }
 
-/** Ids are session × 2^32 + a counter: results meant for an earlier client are never taken for ours. */
-const SESSION_SPAN = 2 ** 32;
+/**
+ * Ids are session × 2^24 + a counter, the session a random 29-bit number per client: results
+ * meant for an earlier client are not taken for ours (a chance of one in 500 million that two
+ * clients draw the same session). Exact in a float64: below 2^53.
+ */
+const SESSION_SPAN = 2 ** 24;
+const SESSIONS = 2 ** 29;
+/** How often the client looks at the pool workers holding its tasks, while any do. */
+const HOLDER_CHECK_MS = 1000;
+
+/** A pool worker's loop holding some of our tasks: its result sender's slot and process. */
+interface Holder {
+  slot: number;
+  pid: number;
+  ids: Set<number>;
+  /** Found dead at the last check: rejected at the next, if its tasks are still unanswered. */
+  suspect: boolean;
+}
 
 /**
  * The producing side: run(payload) sends a task and resolves with its result. One client per
@@ -76,7 +92,11 @@ export class TaskClient {
   private readonly pending = new Map<number, Pending>();
   /** Messages handed to the sender and not yet written, and their task ids. */
   private readonly unwritten = new Map<Message, number>();
-  private readonly session = randomInt(1, 2 ** 21);
+  private readonly session = randomInt(1, SESSIONS);
+  /** Loops that said they took our tasks (STATUS_TAKEN notices), by "slot:pid". */
+  private readonly holders = new Map<string, Holder>();
+  private readonly holderOf = new Map<number, Holder>();
+  private holderTimer: NodeJS.Timeout | undefined;
   private nextId = 0;
   private closed = false;
   /** Why results can no longer arrive (submit() then rejects with it). */
@@ -113,7 +133,13 @@ export class TaskClient {
       const entry = this.pending.get(id);
       if (entry !== undefined) entry.end = end;
     };
-    this.loop = this.collect();
+    // collect() handles its own errors; anything escaping it breaks the client rather than
+    // becoming an unhandled rejection.
+    this.loop = this.collect().catch((error) => {
+      if (this.closed) return;
+      this.broken = error;
+      this.failAll(error);
+    });
   }
 
   /** Tasks sent whose results have not come back. */
@@ -185,7 +211,9 @@ export class TaskClient {
   /**
    * submit() for many tasks at once: they go into the task channel in runs (one claim and
    * at most one wake per run rather than per task), waiting for room as needed. Resolves
-   * once all are in the channel, with their result promises in order.
+   * once all are in the channel, with their result promises in order. If it fails part way
+   * (an abort while waiting for room), the error's `submitted` holds the result promises of
+   * the tasks that went in — they will run — in order.
    */
   async submitMany(payloads: readonly unknown[], options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Array<Promise<unknown>>> {
     this.ensureUsable();
@@ -218,6 +246,9 @@ export class TaskClient {
         this.unwritten.delete(messages[k]);
         this.settle(ids[k]);
       }
+      // The tasks already in the channel will run: their results go with the error, so a
+      // caller retrying sends only the rest.
+      if (error !== null && typeof error === 'object') Object.assign(error, { submitted: results.slice(0, sent) });
       throw error;
     }
     return results;
@@ -254,11 +285,21 @@ export class TaskClient {
     if (entry === undefined) return undefined;
     this.pending.delete(id);
     if (entry.timer !== undefined) clearTimeout(entry.timer);
+    const holder = this.holderOf.get(id);
+    if (holder !== undefined) {
+      this.holderOf.delete(id);
+      holder.ids.delete(id);
+      if (holder.ids.size === 0) this.dropHolder(holder);
+    }
     if (this.pending.size === 0) for (const wake of this.drainWaiters.splice(0)) wake();
     return entry;
   }
 
   private deliver({ id, status, value }: Decoded): void {
+    if (status === STATUS_TAKEN) {
+      this.noteTaken(id, value);
+      return;
+    }
     const entry = this.settle(id);
     if (entry === undefined) return; // timed out meanwhile, or another client's
     if (status === STATUS_OK) {
@@ -330,6 +371,65 @@ export class TaskClient {
     }
   }
 
+  /** A loop (result sender slot `slot`) took tasks: remember who holds which of ours. */
+  private noteTaken(slot: number, value: unknown): void {
+    const { pid, ids } = (value ?? {}) as { pid?: unknown; ids?: unknown };
+    if (!Number.isInteger(slot) || typeof pid !== 'number' || !Array.isArray(ids)) return; // not ours to judge
+    const key = `${slot}:${pid}`;
+    let holder = this.holders.get(key);
+    for (const id of ids) {
+      if (typeof id !== 'number' || !this.pending.has(id) || this.holderOf.has(id)) continue;
+      if (holder === undefined) {
+        holder = { slot, pid, ids: new Set(), suspect: false };
+        this.holders.set(key, holder);
+      }
+      holder.ids.add(id);
+      this.holderOf.set(id, holder);
+    }
+    if (this.holders.size !== 0 && this.holderTimer === undefined) {
+      this.holderTimer = setInterval(() => this.checkHolders(), HOLDER_CHECK_MS);
+      this.holderTimer.unref();
+    }
+  }
+
+  private dropHolder(holder: Holder): void {
+    this.holders.delete(`${holder.slot}:${holder.pid}`);
+    if (this.holders.size === 0 && this.holderTimer !== undefined) {
+      clearInterval(this.holderTimer);
+      this.holderTimer = undefined;
+    }
+  }
+
+  /**
+   * Rejects the tasks of loops that died holding them (their pool process died, or a thread
+   * whose death servePool could not report): dead at two checks in a row (servePool reports
+   * a thread's death at once, as WORKER_DIED), and only once the result channel is empty — a
+   * dead loop publishes nothing more, so by then every result it sent has been read.
+   */
+  private checkHolders(): void {
+    if (this.closed) return;
+    try {
+      const dead = [...this.holders.values()].filter((h) => !this.receiver.senderAlive(h.slot, h.pid));
+      for (const holder of this.holders.values()) if (!dead.includes(holder)) holder.suspect = false;
+      if (dead.length === 0 || !this.receiver.isEmpty()) return;
+      for (const holder of dead) {
+        if (!holder.suspect) {
+          holder.suspect = true;
+          continue;
+        }
+        for (const id of [...holder.ids]) {
+          this.settle(id)?.reject(new RingwireError('ERR_RINGWIRE_PEER_DEAD',
+            `task ${this.shortId(id)} on '${this.name}' was taken by a pool worker (pid ${holder.pid}) that died before answering; it will not run again`));
+        }
+        this.dropHolder(holder);
+      }
+    } catch (error) {
+      if (this.closed) return;
+      this.broken = error;
+      this.failAll(error);
+    }
+  }
+
   private failAll(error: unknown): void {
     for (const id of [...this.pending.keys()]) this.settle(id)?.reject(error);
   }
@@ -348,6 +448,8 @@ export class TaskClient {
     if (this.closed) return;
     this.closed = true;
     this.failAll(new RingwireError('ERR_RINGWIRE_CLOSED', `task client '${this.name}' was closed`));
+    if (this.holderTimer !== undefined) clearInterval(this.holderTimer);
+    this.holderTimer = undefined;
     this.unwritten.clear();
     this.sender.written = undefined;
     this.sender.close();

@@ -13,6 +13,12 @@ export const CODECS: readonly TaskCodec[] = ['json', 'v8', 'raw'];
 export const STATUS_OK = 0;
 export const STATUS_FAILED = 1;
 export const STATUS_DIED = 2;
+/**
+ * A notice a loop sends on the result channel before it runs the tasks it took: the "id" is
+ * its result sender's endpoint slot, the value { pid, ids }. If that sender dies before their
+ * results come, the client knows exactly which tasks were lost.
+ */
+export const STATUS_TAKEN = 3;
 
 /**
  * Task and result messages. Binary ('raw', 'v8'): uint8 tag, 3 bytes zero, uint32 status,
@@ -27,7 +33,12 @@ const utf8 = new TextDecoder();
 
 export function encode(id: number, status: number, codec: TaskCodec, value: unknown): Uint8Array | string {
   if (codec === 'json') {
-    const json = JSON.stringify(value);
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch (error) {
+      throw new RingwireError('ERR_RINGWIRE_INVALID_ARG', `cannot encode as JSON: ${(error as Error).message}`, { cause: error });
+    }
     return `J${status} ${id} ${json === undefined ? 'null' : json}`;
   }
   let body: Uint8Array;
@@ -35,7 +46,11 @@ export function encode(id: number, status: number, codec: TaskCodec, value: unkn
     if (!(value instanceof Uint8Array)) throw invalidArg("with codec 'raw', payloads and results must be Uint8Arrays");
     body = value;
   } else {
-    body = serialize(value);
+    try {
+      body = serialize(value);
+    } catch (error) {
+      throw new RingwireError('ERR_RINGWIRE_INVALID_ARG', `cannot serialize: ${(error as Error).message}`, { cause: error });
+    }
   }
   const message = new Uint8Array(HEAD + body.length);
   const view = new DataView(message.buffer);
@@ -57,6 +72,27 @@ export class MalformedTaskMessage extends RingwireError {
   constructor() {
     super('ERR_RINGWIRE_CORRUPT', 'a task message that no ringwire/pool endpoint wrote');
   }
+}
+
+/**
+ * The id of the message at bytes[offset, offset + length) without decoding its payload (so a
+ * loop can record a task as held before anything else can fail), or NaN if it has none.
+ */
+export function peekId(view: DataView, bytes: Uint8Array, offset: number, length: number): number {
+  if (length === 0) return NaN;
+  const tag = bytes[offset];
+  if (tag === TAG_JSON) {
+    // "J<status> <id> ...": the id is ASCII digits.
+    let i = offset + 1;
+    const end = offset + Math.min(length, 40);
+    while (i < end && bytes[i] !== 0x20) i++;
+    let id = 0;
+    let digits = 0;
+    for (i++; i < end && bytes[i] >= 0x30 && bytes[i] <= 0x39; i++, digits++) id = id * 10 + bytes[i] - 0x30;
+    return digits !== 0 && digits <= 16 && i < end && bytes[i] === 0x20 ? id : NaN;
+  }
+  if (length < HEAD || (tag !== TAG_RAW && tag !== TAG_V8)) return NaN;
+  return view.getFloat64(offset + 8, true);
 }
 
 export function decode(message: Uint8Array): Decoded {
@@ -103,6 +139,16 @@ export interface FailureReport {
   message: string;
   code?: string;
   stack?: string;
+}
+
+/** The longest message a report carries across a channel (and no stack): it must fit the smallest ring. */
+const REPORT_MESSAGE_MAX = 400;
+
+/** A report small enough for any result channel (capacity >= 1 KiB). */
+export function compactReport(error: unknown): FailureReport {
+  const { name, message, code } = report(error);
+  const short = message.length > REPORT_MESSAGE_MAX ? `${message.slice(0, REPORT_MESSAGE_MAX)}…` : message;
+  return { name: name.slice(0, 64), message: short, ...(code !== undefined ? { code: code.slice(0, 64) } : {}) };
 }
 
 export function report(error: unknown): FailureReport {

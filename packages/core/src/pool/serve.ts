@@ -4,9 +4,10 @@ import { openReceiver, openSender } from '../channel.js';
 import { invalidArg, RingwireError, type RingwireErrorCode } from '../errors.js';
 import { layout } from '../native.js';
 import type { Sender } from '../sender.js';
+import type { MpmcSender } from '../mpmc.js';
 import {
-  decodeAt, type Decoded, encode, type FailureReport, MalformedTaskMessage, report, STATUS_DIED, STATUS_FAILED,
-  STATUS_OK, type TaskCodec,
+  compactReport, decodeAt, encode, type FailureReport, peekId, report, STATUS_DIED, STATUS_FAILED, STATUS_OK,
+  STATUS_TAKEN, type TaskCodec,
 } from './codec.js';
 import { taskChannelNames } from './client.js';
 
@@ -93,30 +94,42 @@ async function serve(handler: TaskHandler, spec: ServeSpec, flags: Float64Array 
     throw error;
   }
   let count = 0;
-  const batch: Decoded[] = [];
+  /** The tasks taken: an id each, and the payload, or why it could not be decoded. */
+  const batch: Array<{ id: number; value?: unknown; unreadable?: unknown; failure?: unknown }> = [];
   let view: DataView | undefined;
-  // Each task is recorded in the shared slot as it is taken, before anything can fail.
-  const hold = (task: Decoded) => {
-    batch.push(task);
-    if (flags !== undefined) {
-      flags[IDS + batch.length - 1] = task.id;
-      flags[HELD] = batch.length;
-      flags[HOLDING] = 1;
-    }
-  };
   const takeTask = (bytes: Uint8Array, offset: number, length: number, own?: DataView) => {
     // poll() hands out views of the mapping (one DataView for all); recv() a copy.
     if (own === undefined && view === undefined) view = new DataView(bytes.buffer);
-    let task: Decoded;
+    const at = own ?? view!;
+    const id = peekId(at, bytes, offset, length);
+    if (Number.isNaN(id)) return; // not a task: dropped
+    // Recorded as held (shared with servePool) before its payload is decoded: a thread that
+    // dies from here on has the task reported.
+    batch.push({ id });
+    if (flags !== undefined) {
+      flags[IDS + batch.length - 1] = id;
+      flags[HELD] = batch.length;
+      flags[HOLDING] = 1;
+    }
     try {
-      task = decodeAt(own ?? view!, bytes, offset, length);
+      batch[batch.length - 1].value = decodeAt(at, bytes, offset, length).value;
     } catch (error) {
-      if (error instanceof MalformedTaskMessage) return; // not a task: dropped
+      batch[batch.length - 1].unreadable = error;
+    }
+  };
+  // Our result sender's slot: the client checks it to tell whether we are alive.
+  const slot = (sender as MpmcSender).slotIndex;
+  const replies: Array<Uint8Array | string> = [];
+  /** Sends, waiting for room; false if the client is gone (nobody will read it). */
+  const deliver = async (message: Uint8Array | string): Promise<boolean> => {
+    try {
+      if (!sender.trySend(message)) await sender.send(message);
+      return true;
+    } catch (error) {
+      if (isPeerDead(error)) return false;
       throw error;
     }
-    hold(task);
   };
-  const replies: Array<Uint8Array | string> = [];
   try {
     for (;;) {
       // Whatever is queued, up to a batch, without a promise's detour; else wait for one.
@@ -137,30 +150,46 @@ async function serve(handler: TaskHandler, spec: ServeSpec, flags: Float64Array 
         takeTask(message, 0, message.length, new DataView(message.buffer, message.byteOffset, message.byteLength));
         if (batch.length === 0) continue;
       }
+      // Tell the client which tasks this loop holds before running them: if it dies running
+      // them, the client rejects exactly these (ERR_RINGWIRE_PEER_DEAD).
+      await deliver(encode(slot, STATUS_TAKEN, 'json', { pid: process.pid, ids: batch.map((task) => task.id) }));
       const started = performance.now();
       replies.length = 0;
-      for (const { id, value } of batch) {
+      for (const task of batch) {
+        if (task.unreadable !== undefined) {
+          replies.push(encode(task.id, STATUS_FAILED, 'json', compactReport(task.unreadable)));
+          continue;
+        }
         try {
-          let result = handler(value, { id });
+          let result = handler(task.value, { id: task.id });
           if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') result = await result;
-          replies.push(encode(id, STATUS_OK, codec, result));
+          replies.push(encode(task.id, STATUS_OK, codec, result));
         } catch (error) {
-          replies.push(encode(id, STATUS_FAILED, 'json', report(error)));
+          task.failure = error;
+          replies.push(encode(task.id, STATUS_FAILED, 'json', report(error)));
         }
       }
       let sent = 0;
+      let compacted = -1;
       while (sent < replies.length) {
         try {
           const n = sender.trySendMany(replies, sent);
           if (n !== 0) sent += n;
-          else await sender.send(replies[sent++]);
+          else if (await deliver(replies[sent])) sent++;
+          else break; // the client that sent these died: nobody is left to read them
         } catch (error) {
-          // The client that sent these died with the result channel full: nobody is left to
-          // read them. Drop them; a new client does not know their ids.
           if (isPeerDead(error)) break;
-          // A result too big for the result channel: the task ran; report that instead.
           if ((error as RingwireError).code !== 'ERR_RINGWIRE_TOO_LARGE') throw error;
-          replies[sent] = encode(batch[sent].id, STATUS_FAILED, 'json', report(error));
+          // A reply too big for the result channel: the task ran (or failed with a long
+          // report); send a short failure report instead, and if even that cannot fit (a
+          // tiny ring), nothing: never the same attempt twice.
+          if (compacted === sent) {
+            sent++;
+            continue;
+          }
+          compacted = sent;
+          const { id, unreadable, failure } = batch[sent];
+          replies[sent] = encode(id, STATUS_FAILED, 'json', compactReport(unreadable ?? failure ?? error));
         }
       }
       count += batch.length;
@@ -244,6 +273,22 @@ export async function servePool(pool: PoolLike, name: string, options: ServePool
   // Reports for tasks lost with a worker go out on the result channel from here.
   const reporter = openSender(results);
   const outcome: ServePoolResult = { tasks: 0, deaths: 0 };
+  /**
+   * Reports the tasks a loop held when it ended without answering them (its thread died, or
+   * it failed): each rejects with ERR_RINGWIRE_WORKER_DIED at the client (answered ones are
+   * ignored there). Stops if the client is gone.
+   */
+  const reportHeld = async (flags: Float64Array, cause: unknown): Promise<void> => {
+    for (let k = 0; flags[HOLDING] === 1 && k < flags[HELD]; k++) {
+      const lost = encode(flags[IDS + k], STATUS_DIED, 'json', compactReport(cause));
+      try {
+        if (!reporter.trySend(lost)) await reporter.send(lost);
+      } catch (error) {
+        if (isPeerDead(error)) return; // the client is gone too
+        throw error;
+      }
+    }
+  };
   const serveOne = async (): Promise<void> => {
     let delay = 0;
     for (;;) {
@@ -260,19 +305,12 @@ export async function servePool(pool: PoolLike, name: string, options: ServePool
           throw new RingwireError('ERR_RINGWIRE_WORKER_DIED',
             `the pool did not run a task loop for '${name}': ${(error as Error)?.message ?? String(error)}`, { cause: error });
         }
-        // Its thread died: report every task it held (those already answered are ignored by
-        // the client), then start a new loop on the pool's new thread.
+        // Its thread died: report every task it held, then start a new loop on the pool's
+        // new thread.
         outcome.tasks += flags[DONE];
         outcome.deaths++;
         const progressed = flags[DONE] > 0 || flags[HOLDING] === 1;
-        for (let k = 0; flags[HOLDING] === 1 && k < flags[HELD]; k++) {
-          const lost = encode(flags[IDS + k], STATUS_DIED, 'json', report(error));
-          try {
-            if (!reporter.trySend(lost)) await reporter.send(lost);
-          } catch (sendError) {
-            if (!isPeerDead(sendError)) throw sendError; // the client is gone too
-          }
-        }
+        await reportHeld(flags, error);
         // Deaths that take tasks with them pace themselves; deaths without progress (a
         // worker that dies on starting) must not turn into a restart loop.
         delay = progressed ? 0 : Math.min(RESTART_DELAY_MAX_MS, delay === 0 ? RESTART_DELAY_MS : delay * 2);
@@ -285,7 +323,11 @@ export async function servePool(pool: PoolLike, name: string, options: ServePool
           `the pool's '${runOptions.name}' export is not a serveTasks() loop (it returned ${String(ran)})`);
       }
       outcome.tasks += result.tasks;
-      if (result.error !== undefined) throw loopError(result.error);
+      if (result.error !== undefined) {
+        const failure = loopError(result.error);
+        await reportHeld(flags, failure);
+        throw failure;
+      }
       return;
     }
   };

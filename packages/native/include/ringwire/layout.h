@@ -198,9 +198,9 @@
 //     or committed (MPMC: skipped once a waiting receiver finds the claimer dead) never is.
 //     With no sender left and one dead, receivers' waits fail with ERR_RINGWIRE_PEER_DEAD
 //     once they have taken everything.
-//   - a receiver: at most the one message it held. SPSC: resumed from the delivered line, so
-//     one message taken and not used is lost, or one whose poll() handler it died in is
-//     delivered again. MPMC: a taken record not yet released is released by a repairer and
+//   - a receiver: at most the message it held (one per operation it had pending: a C++
+//     receiver has one). SPSC: resumed from the delivered line, so a message taken and not
+//     used is lost, or one whose poll() handler it died in is delivered again. MPMC: a taken record not yet released is released by a repairer and
 //     its message lost (at most once). With no receiver left and one dead, senders' waits for
 //     space fail with ERR_RINGWIRE_PEER_DEAD.
 //   - an endpoint parked: SPSC, the next holder of its role resets the count; MPMC, its

@@ -143,6 +143,10 @@ inline std::string segment_path(const std::string& name) { return "/rw." + name;
 // Where shm_open keeps its objects on Linux (glibc and musl alike): "/rw.x" is this folder's rw.x.
 constexpr const char* kShmDir = "/dev/shm";
 
+// The semaphores live in the header (layout.h); a libc whose sem_t is bigger cannot use them.
+// (glibc's sem_t is 32 bytes; peers on one semaphore channel must agree on one libc's format.)
+static_assert(sizeof(sem_t) <= layout::SEMAPHORE_BYTES, "sem_t fits its place in the header");
+
 struct CreateOptions {
   uint32_t capacity = layout::DEFAULT_CAPACITY;
   uint32_t mode = layout::MODE_SPSC;
@@ -164,7 +168,10 @@ inline std::string size_text(double bytes) {
 // Reserves every page of the object now, so that a full /dev/shm fails creation here rather
 // than killing the first process to touch a page tmpfs cannot supply (SIGBUS).
 inline void reserve(int fd, const std::string& name, size_t size) {
-  const int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
+  int err;
+  // tmpfs gives up with EINTR when a signal arrives during a large allocation: try again.
+  do err = posix_fallocate(fd, 0, static_cast<off_t>(size));
+  while (err == EINTR);
   if (err == 0) return;
   if (err == ENOSPC) {
     struct statvfs vfs;
