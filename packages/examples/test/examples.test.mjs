@@ -10,8 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-// The examples' channels (and, with wait: 'semaphore', their semaphores) in /dev/shm.
-const EXAMPLE_ENTRY = /^(?:rw|sem\.rw[ds])\.((?:basics|rpc-re[qs]|fanin|cpeer-re[qs])-\d+|ex-pool-\d+\.[tr])$/;
+// The examples' channels in /dev/shm (one object each: semaphores live inside).
+const EXAMPLE_ENTRY = /^rw\.((?:basics|rpc-re[qs]|fanin|cpeer-re[qs])-\d+|ex-pool-\d+\.[tr])$/;
 const exampleEntries = () => readdirSync('/dev/shm').filter((entry) => EXAMPLE_ENTRY.test(entry));
 
 /**
