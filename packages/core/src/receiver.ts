@@ -5,7 +5,7 @@ import { corrupt, invalidArg, RingwireError } from './errors.js';
 import { Endpoint, unpublished } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
-  ALIGN_MASK, CONSUMER_WORD, DELIVERED_WORD, HEADER_SIZE, MESSAGES_DELIVERED_SLOT, MESSAGES_RECEIVED_SLOT, PADDING,
+  ALIGN_MASK, CONSUMER_WORD, DELIVERED_WORD, HEADER_SIZE, MESSAGES_RECEIVED_SLOT, PADDING,
   PRODUCER_WORD, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, validCount,
 } from './words.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
@@ -295,18 +295,46 @@ export class SpscReceiver extends Receiver {
     this.received = validCount(this.f64[MESSAGES_RECEIVED_SLOT]);
     Atomics.store(this.i32, layout.OFF_RECEIVER_PID >> 2, process.pid);
     // The last receiver may have died with its position published lazily: resume from what
-    // it handed out (layout.h, "delivered"), if that is a position it could have reached.
+    // it handed out (layout.h, "delivered").
     const delivered = Atomics.load(this.i32, DELIVERED_WORD);
-    const published = (Atomics.load(this.i32, PRODUCER_WORD) - consumer) >>> 0;
-    if ((delivered & ALIGN_MASK) === 0 && published <= this.capacity
-      && ((delivered - consumer) >>> 0) <= published && delivered !== consumer) {
+    const taken = this.recordsUpTo(delivered);
+    if (taken > 0) {
       this.position = delivered;
       this.cachedProducer = delivered;
-      this.received = Math.max(this.received, validCount(this.f64[MESSAGES_DELIVERED_SLOT]));
+      this.received += taken;
       this.publishPosition();
     }
     this.i32[DELIVERED_WORD] = this.position;
-    this.f64[MESSAGES_DELIVERED_SLOT] = this.received;
+  }
+
+  /**
+   * How many messages lie between our position and `delivered`, walking the records the
+   * producer published there (they stay intact: the producer never writes past our published
+   * position); 0 if `delivered` is not a record boundary the walk reaches exactly.
+   */
+  private recordsUpTo(delivered: number): number {
+    const published = (Atomics.load(this.i32, PRODUCER_WORD) - this.position) >>> 0;
+    if ((delivered & ALIGN_MASK) !== 0 || published > this.capacity
+      || ((delivered - this.position) >>> 0) > published) return 0;
+    let position = this.position;
+    let messages = 0;
+    while (position !== delivered) {
+      const left = (delivered - position) >>> 0;
+      const offset = position & this.mask;
+      const word = this.i32[(HEADER_SIZE + offset) >> 2];
+      let size: number;
+      if (word === PADDING) {
+        size = this.capacity - offset;
+      } else {
+        const length = word >>> 0;
+        if (length > this.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - offset) return 0;
+        size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
+        messages++;
+      }
+      if (size > left) return 0;
+      position = (position + size) | 0;
+    }
+    return messages;
   }
 
   /**
@@ -357,7 +385,6 @@ export class SpscReceiver extends Receiver {
     // Plain stores on a line the sender never reads: only a receiver opening after this one
     // died reads them (see layout.h, "delivered"), after taking the lock this one held.
     this.i32[DELIVERED_WORD] = this.position;
-    this.f64[MESSAGES_DELIVERED_SLOT] = this.received;
     if ((++this.unpublished >= PUBLISH_EVERY && !inBatch)
       || ((this.position - this.publishedPosition) | 0) >= this.publishBytes) {
       this.publishPosition();

@@ -20,7 +20,6 @@ export const MESSAGES_SENT_SLOT = layout.OFF_MESSAGES_SENT >> 3;
 export const MESSAGES_RECEIVED_SLOT = layout.OFF_MESSAGES_RECEIVED >> 3;
 /** SPSC: what the receiver has handed out (layout.h, "delivered"). */
 export const DELIVERED_WORD = layout.OFF_DELIVERED_POSITION >> 2;
-export const MESSAGES_DELIVERED_SLOT = layout.OFF_MESSAGES_DELIVERED >> 3;
 
 /** A counter read back from shared memory, or 0 if a peer left nonsense there. */
 export function validCount(value: number): number {

@@ -29,7 +29,7 @@ const HEADER_TARGETS = [
   layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS, layout.OFF_SENDER_WAITERS_HIGH,
   layout.OFF_STATE, layout.OFF_SENDER_PID, layout.OFF_RECEIVER_PID, layout.OFF_SENDER_THREAD,
   layout.OFF_DELIVERED_POSITION, layout.OFF_MESSAGES_SENT + 4, layout.OFF_MESSAGES_RECEIVED + 4,
-  layout.OFF_MESSAGES_DELIVERED + 4, layout.OFF_CAPACITY, layout.OFF_MAX_MESSAGE,
+  layout.OFF_CAPACITY, layout.OFF_MAX_MESSAGE,
   ...[0, 1, 2, 3, 47].flatMap((s) => [layout.SLOT_PID, layout.SLOT_KIND, layout.SLOT_INTENT,
     layout.SLOT_SIZE_OR_END, layout.SLOT_MESSAGES + 4].map((f) => slot(s, f))),
 ];

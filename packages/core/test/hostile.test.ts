@@ -3,7 +3,7 @@
 import { chownSync, closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createChannel, layout, openReceiver, openSender } from '../src/index.js';
+import { createChannel, layout, openReceiver, openSender, stats } from '../src/index.js';
 import { channelName } from './helpers.js';
 
 const segmentFile = (name: string) => `/dev/shm/rw.${name}`;
@@ -199,5 +199,34 @@ describe('mpmc peers that write nonsense', () => {
     poke(name, H + 4, (63 << layout.SLOT_SHIFT) | layout.REC_CLAIMED);
     await expect(receiver.recv({ timeout: 5000 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_CORRUPT' });
     receiver.close();
+  });
+
+  it('a delivered position that is no record boundary (or beyond what was sent) is ignored; a true one is resumed from', () => {
+    const name = channelName('hdeliv');
+    createChannel(name, { capacity: 4096 });
+    const sender = openSender(name);
+    for (let i = 0; i < 5; i++) sender.trySend(new Uint8Array(20).fill(i)); // records of 32 bytes
+    const first = () => {
+      const receiver = openReceiver(name);
+      const message = receiver.tryRecv();
+      receiver.close();
+      // As if it had taken nothing.
+      poke(name, layout.OFF_CONSUMER_POSITION, 0);
+      poke(name, layout.OFF_MESSAGES_RECEIVED, 0);
+      poke(name, layout.OFF_MESSAGES_RECEIVED + 4, 0);
+      return message?.[0];
+    };
+    for (const delivered of [8, 36, 40, 32 * 5 + 32, 4096 - 4, 0xfffffff8]) {
+      poke(name, layout.OFF_DELIVERED_POSITION, delivered);
+      poke(name, layout.OFF_CONSUMER_POSITION, 0);
+      expect(first(), `delivered ${delivered}`).toBe(0);
+    }
+    poke(name, layout.OFF_CONSUMER_POSITION, 0);
+    poke(name, layout.OFF_DELIVERED_POSITION, 32 * 3);
+    const receiver = openReceiver(name);
+    expect(stats(name).messagesReceived).toBe(3); // the three walked over, published at once
+    expect(receiver.tryRecv()?.[0]).toBe(3);
+    receiver.close();
+    sender.close();
   });
 });

@@ -80,17 +80,18 @@
 //             its position store form a Dekker pair: either the waker sees the waiter, or
 //             the waiter's re-check sees the new position. No wake is lost.
 //   delivered: after each message it hands out (and after each padding record it passes) the
-//             consumer stores its position to `delivered_position` and its count to
-//             `messages_delivered` (relaxed: only a later receiver reads them, after it has
-//             taken the role lock the dead one held, which orders them). The producer never
-//             reads that line, so this costs no cache-line traffic between the two. A receiver
-//             that opens takes max(consumer position, delivered position) as its own, once the
-//             delivered one is checked to lie between the consumer and producer positions and
-//             to be aligned, and publishes it; either way it then stores its own position
-//             there, so a value it rejected is never adopted later. So when a receiver dies, at most the one message
-//             it held is lost (taken with try_recv, not yet used) or delivered again (a poll()
-//             handler that died inside the handler), although the consumer position is
-//             published lazily: up to 32 records or a quarter of the ring behind.
+//             consumer stores its position to `delivered_position` (relaxed: only a later
+//             receiver reads it, after it has taken the role lock the dead one held, which
+//             orders it). The producer never reads that line, so this costs no cache-line
+//             traffic between the two. A receiver that opens walks the records from the
+//             consumer position towards the delivered one (they are intact: the producer never
+//             writes past the consumer position), checking each header; if the walk lands on it
+//             exactly, the delivered position is its own (and the messages walked are added to
+//             the count), and it publishes it at once. Either way it then stores its own
+//             position there, so a value it rejected is never adopted later. So when a receiver
+//             dies, at most the one message it held is lost (taken with try_recv, not yet used)
+//             or delivered again (a poll() handler that died inside the handler), although the
+//             consumer position is published lazily: up to 32 records or a quarter ring behind.
 //   end:      the sender sets STATE_ENDED in `state` after its last position store; a
 //             receiver that finds the ring empty and STATE_ENDED set re-reads the producer
 //             position once more before it reports end of stream.
@@ -200,8 +201,8 @@
 //     once they have taken everything.
 //   - a receiver: at most the message it held (one per operation it had pending: a C++
 //     receiver has one). SPSC: resumed from the delivered line, so a message taken and not
-//     used is lost, or one whose poll() handler it died in is delivered again. MPMC: a taken record not yet released is released by a repairer and
-//     its message lost (at most once). With no receiver left and one dead, senders' waits for
+//     used is lost, or one whose poll() handler it died in is delivered again. MPMC: a taken
+//     record not yet released is released by a repairer and its message lost (at most once). With no receiver left and one dead, senders' waits for
 //     space fail with ERR_RINGWIRE_PEER_DEAD.
 //   - an endpoint parked: SPSC, the next holder of its role resets the count; MPMC, its
 //     parked bit is cleared within a park slice of a live endpoint parking.
@@ -294,7 +295,6 @@ constexpr uint32_t OFF_MESSAGES_RECEIVED = 2 * LINE_SIZE + 8;
 // SPSC: what the receiver has handed out (see "delivered" in the protocol), on a line of its
 // own that the producer never reads.
 constexpr uint32_t OFF_DELIVERED_POSITION = 7 * LINE_SIZE;
-constexpr uint32_t OFF_MESSAGES_DELIVERED = 7 * LINE_SIZE + 8;
 // Wait mechanism SEMAPHORE: an unnamed process-shared sem_t per signal word, in the second
 // half of that word's line.
 constexpr uint32_t OFF_DATA_SEMAPHORE = 3 * LINE_SIZE + 64;

@@ -307,18 +307,16 @@ class SpscReceiver : public detail::Endpoint {
     if ((position_ & (L::RECORD_ALIGNMENT - 1)) != 0) corrupt("misaligned consumer position");
     cached_producer_ = published_ = position_;
     // Resume from what the last receiver handed out (layout.h, "delivered"): its consumer
-    // position may lag up to 32 records behind, and those were delivered already. Trusted only
-    // between the consumer and producer positions, and aligned. Relaxed: we hold the role lock
-    // it held, which orders its stores before these loads.
-    const uint32_t producer = detail::load_seq_cst(word(L::OFF_PRODUCER_POSITION));
+    // position may lag up to 32 records behind, and those were delivered already. Relaxed: we
+    // hold the role lock it held, which orders its stores before this load.
     const uint32_t delivered = __atomic_load_n(word(L::OFF_DELIVERED_POSITION), __ATOMIC_RELAXED);
-    const uint32_t published = producer - position_;
-    if ((delivered & (L::RECORD_ALIGNMENT - 1)) == 0 && published <= capacity_ && delivered - position_ <= published) {
-      received_ = std::max(received_, detail::load_count(segment_->base(), L::OFF_MESSAGES_DELIVERED));
+    const uint32_t taken = records_up_to(delivered);
+    if (taken != 0) {
+      received_ += taken;
       cached_producer_ = position_ = delivered;
       publish(/*force=*/true);
     } else {
-      store_delivered();  // nonsense there: no later receiver may adopt it
+      store_delivered();  // nothing to resume (or nonsense there): no later receiver may adopt it
     }
   }
   ~SpscReceiver() { publish(); }
@@ -391,9 +389,32 @@ class SpscReceiver : public detail::Endpoint {
 
   // What we handed out, for the next receiver if we die (layout.h, "delivered"). Relaxed: only
   // a receiver that took the role lock after us reads it; the producer never does.
-  void store_delivered() {
-    __atomic_store_n(word(layout::OFF_DELIVERED_POSITION), position_, __ATOMIC_RELAXED);
-    detail::store_count(segment_->base(), layout::OFF_MESSAGES_DELIVERED, received_);
+  void store_delivered() { __atomic_store_n(word(layout::OFF_DELIVERED_POSITION), position_, __ATOMIC_RELAXED); }
+
+  // The messages between our position and `delivered`, walking the records published there
+  // (intact: the producer never writes past our published position); 0 unless `delivered` is
+  // a record boundary the walk reaches exactly. Everything read is checked first.
+  uint32_t records_up_to(uint32_t delivered) const {
+    const uint32_t published = detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION)) - position_;
+    if ((delivered & (layout::RECORD_ALIGNMENT - 1)) != 0 || published > capacity_ || delivered - position_ > published) {
+      return 0;
+    }
+    uint32_t messages = 0;
+    for (uint32_t position = position_; position != delivered;) {
+      const uint32_t offset = position & mask_;
+      uint32_t length, size;
+      std::memcpy(&length, ring_ + offset, sizeof length);
+      if (length == layout::PADDING_LENGTH) {
+        size = capacity_ - offset;
+      } else {
+        if (length > segment_->identity().max_message || layout::RECORD_HEADER_SIZE + length > capacity_ - offset) return 0;
+        size = layout::record_size(length);
+        messages++;
+      }
+      if (size > delivered - position) return 0;
+      position += size;
+    }
+    return messages;
   }
 
   void publish(bool force = false) {
