@@ -121,6 +121,10 @@ export class TaskClient {
           `task channel '${name}' already has a TaskClient (one at a time: results go to whoever holds the result channel); close it first`);
       }
       this.sender = openSender(tasks) as MpmcSender;
+      if (typeof this.sender.takePosition !== 'function') {
+        this.sender.close();
+        throw new RingwireError('ERR_RINGWIRE_INCOMPATIBLE', `'${tasks}' is not an mpmc channel; create it with createTaskChannels('${name}')`);
+      }
     } catch (error) {
       receiver.close();
       throw error;
