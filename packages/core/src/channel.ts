@@ -2,7 +2,7 @@
 import { invalidArg, RingwireError } from './errors.js';
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { layout, native, type NativeSegment } from './native.js';
-import { validCount } from './words.js';
+import { PARKED_RECEIVERS, PARKED_SENDERS, parkedBit, parkedCount, parkedIndex, validCount } from './words.js';
 import {
   checkName, resolveCreateOptions, resolveEndpointOptions, type CreateChannelOptions,
   type EndpointOptions, type ResolvedEndpoint,
@@ -10,7 +10,7 @@ import {
 import { Receiver, SpscReceiver } from './receiver.js';
 import { Sender, SpscSender } from './sender.js';
 import { MpmcReceiver, MpmcSender } from './mpmc.js';
-import { popcount, trackEndpoint } from './endpoint.js';
+import { trackEndpoint } from './endpoint.js';
 
 /** Creates a channel exclusively (mode 0600). ERR_RINGWIRE_EXISTS if the name is taken. */
 export function createChannel(name: string, options?: CreateChannelOptions): void {
@@ -124,7 +124,8 @@ export function stats(name: string): ChannelStats {
     const used = (word(layout.OFF_PRODUCER_POSITION)
       - word(mpmc ? layout.OFF_RELEASE_POSITION : layout.OFF_CONSUMER_POSITION)) | 0;
     const f64 = new Float64Array(segment.buffer, 0, layout.HEADER_SIZE >> 3);
-    const endpoint = (role: number, pid: number, thread: number, waiters: number, parked?: number): EndpointStats => {
+    // `waiters`: SPSC, the role's count word; MPMC, () => whether the slot's parked bit is set.
+    const endpoint = (role: number, pid: number, thread: number, waiters: number | (() => number)): EndpointStats => {
       // The pid, then the lock, then the pid again: an opener locks before writing its pid,
       // and a clean close clears the pid before dropping the lock.
       const before = word(pid);
@@ -132,7 +133,7 @@ export function stats(name: string): ChannelStats {
       const after = word(pid);
       return {
         open, pid: after, thread: word(thread), dead: !open && before !== 0 && before === after,
-        waiters: parked === undefined ? word(waiters) : (word(waiters) >>> parked) & 1,
+        waiters: typeof waiters === 'number' ? word(waiters) : waiters(),
       };
     };
     const common = {
@@ -148,10 +149,8 @@ export function stats(name: string): ChannelStats {
       createdAt: new Date(info.createdAt),
       creatorPid: info.creatorPid,
       // MPMC: masks of parked slots (layout.h); SPSC: counts.
-      sendersWaiting: mpmc ? popcount(word(layout.OFF_SENDER_WAITERS)) + popcount(word(layout.OFF_SENDER_WAITERS_HIGH))
-        : word(layout.OFF_SENDER_WAITERS),
-      receiversWaiting: mpmc ? popcount(word(layout.OFF_RECEIVER_WAITERS)) + popcount(word(layout.OFF_RECEIVER_WAITERS_HIGH))
-        : word(layout.OFF_RECEIVER_WAITERS),
+      sendersWaiting: mpmc ? parkedCount(i32, PARKED_SENDERS) : word(layout.OFF_SENDER_WAITERS),
+      receiversWaiting: mpmc ? parkedCount(i32, PARKED_RECEIVERS) : word(layout.OFF_RECEIVER_WAITERS),
     };
     if (mpmc) {
       const senders: EndpointStats[] = [];
@@ -166,11 +165,9 @@ export function stats(name: string): ChannelStats {
         if (kind === layout.KIND_SENDER) messagesSent += count;
         else if (kind === layout.KIND_RECEIVER) messagesReceived += count;
         else continue;
-        const parkedMask = kind === layout.KIND_SENDER
-          ? (slot < 32 ? layout.OFF_SENDER_WAITERS : layout.OFF_SENDER_WAITERS_HIGH)
-          : (slot < 32 ? layout.OFF_RECEIVER_WAITERS : layout.OFF_RECEIVER_WAITERS_HIGH);
+        const parked = kind === layout.KIND_SENDER ? PARKED_SENDERS : PARKED_RECEIVERS;
         const e = endpoint(layout.SLOT_LOCK_BASE + slot, base + layout.SLOT_PID, base + layout.SLOT_THREAD,
-          parkedMask, slot & 31);
+          () => ((Atomics.load(i32, parkedIndex(parked, slot)) & parkedBit(slot)) !== 0 ? 1 : 0));
         if (e.open || e.dead) (kind === layout.KIND_SENDER ? senders : receivers).push(e);
       }
       return { ...common, messagesSent, messagesReceived, senders, receivers };

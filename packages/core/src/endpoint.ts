@@ -6,6 +6,7 @@ import { AbortError, closed, RingwireError, timedOut } from './errors.js';
 import { threadId } from 'node:worker_threads';
 import { layout, native, type NativeSegment } from './native.js';
 import type { ResolvedEndpoint, ResolvedWait } from './options.js';
+import { type ParkedMask, parkedBit, parkedIndex, popcount } from './words.js';
 
 /** A parked endpoint re-checks at least this often, even if no wake comes. */
 const PARK_SLICE_MS = 1000;
@@ -89,19 +90,11 @@ export interface Signals {
   ownThread: number;
   /**
    * MPMC: the signal words are epochs (layout.h, "Waking with several sleepers"), and the
-   * waiter words are masks of parked slots: ownWaiters/peerWaiters hold slots 0..31, these
-   * 32..47 (see setParkSlot()).
+   * waiter words are the parked masks (ownWaiters/peerWaiters their first words).
    */
   epochs?: boolean;
-  ownWaitersHigh?: number;
-  peerWaitersHigh?: number;
-}
-
-/** Set bits in a 32-bit word. */
-export function popcount(bits: number): number {
-  bits -= (bits >>> 1) & 0x55555555;
-  bits = (bits & 0x33333333) + ((bits >>> 2) & 0x33333333);
-  return (Math.imul((bits + (bits >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+  ownParked?: ParkedMask;
+  peerParked?: ParkedMask;
 }
 
 export abstract class Endpoint<T> {
@@ -155,9 +148,8 @@ export abstract class Endpoint<T> {
 
   /** MPMC: this endpoint's slot, whose bit it sets in its kind's parked mask while parked. */
   protected setParkSlot(slot: number): void {
-    const { ownWaiters, ownWaitersHigh } = this.signals;
-    this.parkWord = (slot < 32 ? ownWaiters : ownWaitersHigh!) >> 2;
-    this.parkBit = 1 << (slot & 31);
+    this.parkWord = parkedIndex(this.signals.ownParked!, slot);
+    this.parkBit = parkedBit(slot);
   }
 
   /** True when what this endpoint waits for may have happened (re-checked before parking). */
@@ -184,7 +176,7 @@ export abstract class Endpoint<T> {
       }
       return;
     }
-    const high = Atomics.load(this.i32, this.signals.peerWaitersHigh! >> 2);
+    const high = Atomics.load(this.i32, this.signals.peerParked![1] >> 2);
     if ((waiters | high) === 0) return;
     // An even epoch is armed: make it odd and wake every sleeper. Odd: already signalled,
     // and every sleeper on the armed value is being woken.

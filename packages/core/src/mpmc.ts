@@ -9,11 +9,11 @@ import { threadId } from 'node:worker_threads';
 import { corrupt, invalidArg, RingwireError } from './errors.js';
 import { layout, type NativeSegment } from './native.js';
 import type { ResolvedEndpoint } from './options.js';
-import { popcount } from './endpoint.js';
 import { Receiver } from './receiver.js';
 import { type Message, Sender } from './sender.js';
 import {
-  ALIGN_MASK, HEADER_SIZE, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, validCount,
+  ALIGN_MASK, HEADER_SIZE, PARKED_RECEIVERS, PARKED_SENDERS, type ParkedMask, parkedBit, parkedCount, parkedIndex,
+  RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, validCount,
 } from './words.js';
 
 const CLAIM_WORD = layout.OFF_CLAIM_POSITION >> 2;
@@ -66,11 +66,7 @@ export interface PeerCount {
 /** How often an endpoint looks for parked bits left by dead endpoints (see reconcileParked). */
 const RECONCILE_EVERY_MS = 1000;
 
-/** The parked masks (layout.h): per kind, the words for slots 0..31 and 32..47. */
-const PARKED_MASKS = [
-  [layout.OFF_RECEIVER_WAITERS, layout.OFF_RECEIVER_WAITERS_HIGH],
-  [layout.OFF_SENDER_WAITERS, layout.OFF_SENDER_WAITERS_HIGH],
-] as const;
+const PARKED_MASKS = [PARKED_RECEIVERS, PARKED_SENDERS];
 
 /** Byte offset of slot `slot`'s field at `field`. */
 const slotField = (slot: number, field: number) => layout.OFF_SLOTS + slot * layout.SLOT_SIZE + field;
@@ -132,7 +128,7 @@ class MpmcRing {
     const word = (field: number) => slotField(slot, field) >> 2;
     // A holder that died parked left its bit in a parked mask: clear it (we hold the lock),
     // before the repair below wakes sleepers.
-    for (const mask of PARKED_MASKS) Atomics.and(this.i32, mask[slot < 32 ? 0 : 1] >> 2, ~(1 << (slot & 31)));
+    for (const mask of PARKED_MASKS) Atomics.and(this.i32, parkedIndex(mask, slot), ~parkedBit(slot));
     // A pid left behind: its holder died without closing. We own its leftovers now.
     if (Atomics.load(this.i32, word(layout.SLOT_PID)) !== 0) this.repairSlot(slot);
     const was = Atomics.load(this.i32, word(layout.SLOT_KIND));
@@ -394,12 +390,12 @@ class MpmcRing {
   }
 
   wakeAll(): void {
-    this.wake(layout.OFF_DATA_SIGNAL, layout.OFF_RECEIVER_WAITERS, layout.OFF_RECEIVER_WAITERS_HIGH);
-    this.wake(layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS, layout.OFF_SENDER_WAITERS_HIGH);
+    this.wake(layout.OFF_DATA_SIGNAL, PARKED_RECEIVERS);
+    this.wake(layout.OFF_SPACE_SIGNAL, PARKED_SENDERS);
   }
 
-  private wake(signal: number, low: number, high: number): void {
-    const waiters = popcount(Atomics.load(this.i32, low >> 2)) + popcount(Atomics.load(this.i32, high >> 2));
+  private wake(signal: number, parked: ParkedMask): void {
+    const waiters = parkedCount(this.i32, parked);
     if (waiters === 0) return;
     const epoch = Atomics.load(this.i32, signal >> 2);
     if ((epoch & 1) === 0
@@ -518,8 +514,8 @@ export class MpmcSender extends Sender {
       ownThread: 0,
       peerName: 'receiver',
       epochs: true,
-      ownWaitersHigh: layout.OFF_SENDER_WAITERS_HIGH,
-      peerWaitersHigh: layout.OFF_RECEIVER_WAITERS_HIGH,
+      ownParked: PARKED_SENDERS,
+      peerParked: PARKED_RECEIVERS,
     }, 'sender');
     this.ring = new MpmcRing(segment, this.i32, this.f64, this.capacity, this.maxMessage,
       this.name, layout.KIND_SENDER);
@@ -866,8 +862,8 @@ export class MpmcReceiver extends Receiver {
       ownThread: 0,
       peerName: 'sender',
       epochs: true,
-      ownWaitersHigh: layout.OFF_RECEIVER_WAITERS_HIGH,
-      peerWaitersHigh: layout.OFF_SENDER_WAITERS_HIGH,
+      ownParked: PARKED_RECEIVERS,
+      peerParked: PARKED_SENDERS,
     }, 'receiver');
     this.ring = new MpmcRing(segment, this.i32, this.f64, this.capacity, this.maxMessage,
       this.name, layout.KIND_RECEIVER);

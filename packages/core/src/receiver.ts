@@ -382,8 +382,8 @@ export class SpscReceiver extends Receiver {
    */
   private advance(size: number, inBatch = false): void {
     this.position = (this.position + size) | 0;
-    // Plain stores on a line the sender never reads: only a receiver opening after this one
-    // died reads them (see layout.h, "delivered"), after taking the lock this one held.
+    // A plain store on a line the sender never reads: only a receiver opening after this one
+    // died reads it (see layout.h, "delivered"), after taking the lock this one held.
     this.i32[DELIVERED_WORD] = this.position;
     if ((++this.unpublished >= PUBLISH_EVERY && !inBatch)
       || ((this.position - this.publishedPosition) | 0) >= this.publishBytes) {

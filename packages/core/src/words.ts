@@ -21,6 +21,29 @@ export const MESSAGES_RECEIVED_SLOT = layout.OFF_MESSAGES_RECEIVED >> 3;
 /** SPSC: what the receiver has handed out (layout.h, "delivered"). */
 export const DELIVERED_WORD = layout.OFF_DELIVERED_POSITION >> 2;
 
+/**
+ * MPMC parked masks (layout.h, "Waking with several sleepers"): per kind, the byte offsets of
+ * the words holding the bits of slots 0..31 and 32..47.
+ */
+export type ParkedMask = readonly [number, number];
+export const PARKED_RECEIVERS: ParkedMask = [layout.OFF_RECEIVER_WAITERS, layout.OFF_RECEIVER_WAITERS_HIGH];
+export const PARKED_SENDERS: ParkedMask = [layout.OFF_SENDER_WAITERS, layout.OFF_SENDER_WAITERS_HIGH];
+/** The Int32Array index of the word of `mask` holding `slot`'s bit, and that bit. */
+export const parkedIndex = (mask: ParkedMask, slot: number) => mask[slot < 32 ? 0 : 1] >> 2;
+export const parkedBit = (slot: number) => 1 << (slot & 31);
+
+/** Set bits in a 32-bit word. */
+export function popcount(bits: number): number {
+  bits -= (bits >>> 1) & 0x55555555;
+  bits = (bits & 0x33333333) + ((bits >>> 2) & 0x33333333);
+  return (Math.imul((bits + (bits >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
+/** Endpoints parked in `mask` now. */
+export function parkedCount(i32: Int32Array, mask: ParkedMask): number {
+  return popcount(Atomics.load(i32, mask[0] >> 2)) + popcount(Atomics.load(i32, mask[1] >> 2));
+}
+
 /** A counter read back from shared memory, or 0 if a peer left nonsense there. */
 export function validCount(value: number): number {
   return Number.isSafeInteger(value) && value >= 0 ? value : 0;

@@ -9,26 +9,26 @@
 namespace ringwire {
 namespace {
 
-Napi::Value SetWaitDispatcher(const Napi::CallbackInfo& info) {
+// Keeps a function the TypeScript registers once per environment.
+Napi::Value KeepFunction(const Napi::CallbackInfo& info, Napi::FunctionReference AddonState::*slot, const char* what) {
   auto* state = info.Env().GetInstanceData<AddonState>();
   if (!info[0].IsFunction()) {
-    Napi::TypeError::New(info.Env(), "dispatcher must be a function").ThrowAsJavaScriptException();
+    Napi::TypeError::New(info.Env(), std::string(what) + " must be a function").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
-  state->dispatcher = Napi::Persistent(info[0].As<Napi::Function>());
+  state->*slot = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
+}
+
+// setWaitDispatcher((id, status) => void): where finished async waits are reported.
+Napi::Value SetWaitDispatcher(const Napi::CallbackInfo& info) {
+  return KeepFunction(info, &AddonState::dispatcher, "dispatcher");
 }
 
 // setErrorFactory((code, message, errno?, syscall?) => Error): how the addon makes the errors
 // it throws (the TypeScript's RingwireError).
 Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
-  auto* state = info.Env().GetInstanceData<AddonState>();
-  if (!info[0].IsFunction()) {
-    Napi::TypeError::New(info.Env(), "error factory must be a function").ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  state->error_factory = Napi::Persistent(info[0].As<Napi::Function>());
-  return info.Env().Undefined();
+  return KeepFunction(info, &AddonState::error_factory, "error factory");
 }
 
 Napi::Object Layout(Napi::Env env) {

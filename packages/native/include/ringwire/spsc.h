@@ -314,7 +314,7 @@ class SpscReceiver : public detail::Endpoint {
     if (taken != 0) {
       received_ += taken;
       cached_producer_ = position_ = delivered;
-      publish(/*force=*/true);
+      publish();  // published_ is still the consumer position: this stores the new one
     } else {
       store_delivered();  // nothing to resume (or nonsense there): no later receiver may adopt it
     }
@@ -417,11 +417,10 @@ class SpscReceiver : public detail::Endpoint {
     return messages;
   }
 
-  void publish(bool force = false) {
-    if (position_ == published_ && !force) return;
+  void publish() {
+    if (position_ == published_) return;
     published_ = position_;
     unpublished_ = 0;
-    store_delivered();  // the position is there already (advance); at open, the count may not be
     detail::store_count(segment_->base(), layout::OFF_MESSAGES_RECEIVED, received_);
     // seq_cst (not just release): frees the space and must not pass wake_peer's load.
     detail::store_seq_cst(word(layout::OFF_CONSUMER_POSITION), position_);
