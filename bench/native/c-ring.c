@@ -3,11 +3,19 @@
 // the same message discipline as ringwire (see packages/native/include/ringwire/layout.h).
 //
 //   c-ring <size> <durationMs>
+//   c-ring --print <size> <seq> <tag>    one message as hex (for bench/src/tools/check-frames.mjs)
+//   c-ring --self-test                   the checker must catch torn, short and misordered messages
 //
 // The parent is the consumer and the forked child the producer. The consumer starts a
 // warm-up (10% of durationMs) at its first message, then measures durationMs and prints one
-// JSON line: {"size","messages","seconds","msgPerSec","bytesPerSec","bad"}. Exit status 1 if
-// any message arrived out of order or torn.
+// JSON line: {"size","messages","seconds","msgPerSec","bytesPerSec","bad","cpuProducer",
+// "cpuConsumer"} (the CPU seconds each process ran inside the window). Exit status 1 if any
+// message arrived out of order or torn.
+//
+// Messages are written and checked as the JS systems do (bench/src/workers/frames.mjs): the
+// producer writes every byte (a slice of a 251-periodic pattern, then an 8-byte stamp of the
+// seq at both ends); the consumer checks the length, the seq, both stamps of every message,
+// and every byte (memcmp) of one message in 16, rotating.
 #define _GNU_SOURCE
 #include <sched.h>
 #include <signal.h>
@@ -50,22 +58,45 @@ static inline void relax(unsigned *spins) {
   if ((++*spins & 1023) == 0) sched_yield();
 }
 
-// The message discipline of the JS systems: seq in bytes 0-3 (little-endian on x86) and its
-// low byte in the last byte; messages under 8 bytes carry only the low byte, in byte 0.
-static inline void stamp(unsigned char *m, uint32_t size, uint32_t seq) {
-  if (size >= 8) {
-    memcpy(m, &seq, 4);
-    m[size - 1] = (unsigned char)seq;
-  } else {
-    m[0] = (unsigned char)seq;
-  }
+// The message format of frames.mjs: bytes 0-7 and the last 8 bytes are the stamp (seq LE,
+// the tag, the low 24 bits of ~seq LE); bytes 8..size-8 are PATTERN[start + 8 ..] with
+// start = (seq + 31 * tag) mod 251, PATTERN[i] = ((i mod 251) * 73 + 41) mod 256.
+#define PERIOD 251u
+#define STAMP 8u
+static unsigned char *pattern;  // PERIOD + size bytes
+
+static void make_pattern(uint32_t size) {
+  pattern = malloc(PERIOD + size);
+  for (uint32_t i = 0; i < PERIOD + size; i++) pattern[i] = (unsigned char)(((i % PERIOD) * 73 + 41) & 0xff);
 }
 
-static inline int stamp_ok(const unsigned char *m, uint32_t size, uint32_t seq) {
-  if (size < 8) return m[0] == (unsigned char)seq;
-  uint32_t got;
-  memcpy(&got, m, 4);
-  return got == seq && m[size - 1] == (unsigned char)seq;
+static inline uint32_t pattern_start(uint32_t seq, uint32_t tag) { return (uint32_t)(((uint64_t)seq + 31u * tag) % PERIOD); }
+static inline int fully_checked(uint32_t seq) { return (seq & 15) == ((seq >> 4) & 15); }
+
+static inline void write_stamp(unsigned char *at, uint32_t seq, uint32_t tag) {
+  uint32_t not = ~seq;
+  memcpy(at, &seq, 4);  // little-endian on x86
+  at[4] = (unsigned char)tag;
+  at[5] = (unsigned char)not;
+  at[6] = (unsigned char)(not >> 8);
+  at[7] = (unsigned char)(not >> 16);
+}
+
+static inline void write_message(unsigned char *m, uint32_t size, uint32_t seq, uint32_t tag) {
+  if (size > 2 * STAMP) memcpy(m, pattern + pattern_start(seq, tag), size);
+  write_stamp(m, seq, tag);
+  write_stamp(m + size - STAMP, seq, tag);
+}
+
+// 1 if the message of `len` bytes is message `seq` of a `size`-byte stream, whole.
+static inline int message_ok(const unsigned char *m, uint32_t len, uint32_t size, uint32_t seq) {
+  if (len != size) return 0;
+  unsigned char want[STAMP];
+  write_stamp(want, seq, 0);
+  if (memcmp(m, want, STAMP) != 0 || memcmp(m + len - STAMP, want, STAMP) != 0) return 0;
+  if (len <= 2 * STAMP || !fully_checked(seq)) return 1;
+  uint32_t start = pattern_start(seq, 0);
+  return memcmp(m + STAMP, pattern + start + STAMP, len - 2 * STAMP) == 0;
 }
 
 static void produce(struct shared *sh, uint32_t cap, uint32_t size) {
@@ -74,7 +105,7 @@ static void produce(struct shared *sh, uint32_t cap, uint32_t size) {
   uint32_t head = 0, tail_cache = 0;  // rigtorp: re-read the consumer only when short of room
   unsigned spins = 0;
   for (uint32_t seq = 0;; seq++) {
-    stamp(msg, size, seq);
+    write_message(msg, size, seq, 0);
     uint32_t off = head & mask;
     uint32_t pad = off + rec > cap ? cap - off : 0;  // a record never straddles the end
     while (head + pad + rec - tail_cache > cap) {
@@ -98,8 +129,18 @@ static void produce(struct shared *sh, uint32_t cap, uint32_t size) {
   }
 }
 
+// CPU seconds a process has run (all its threads), from its CPU-time clock.
+static double cpu_s(clockid_t clock) {
+  struct timespec ts;
+  if (clock_gettime(clock, &ts) != 0) return -1;
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static int consume(struct shared *sh, uint32_t cap, uint32_t size, double duration_s,
                    pid_t child) {
+  clockid_t child_clock;
+  int have_child_clock = clock_getcpuclockid(child, &child_clock) == 0;
+  double cpu_c0 = 0, cpu_p0 = 0, cpu_c = -1, cpu_p = -1;
   unsigned char *own = malloc(size);  // the consumer copies each message out of the ring
   const uint32_t mask = cap - 1;
   uint32_t tail = 0, head_cache = 0, published = 0, unpublished = 0, expected = 0;
@@ -145,7 +186,7 @@ static int consume(struct shared *sh, uint32_t cap, uint32_t size, double durati
     }
     memcpy(own, r + RECORD_HEADER, size);
     tail += record_size(size);
-    if (!stamp_ok(own, size, expected)) bad++;
+    if (!message_ok(own, len, size, expected)) bad++;
     expected++;
     count++;
     // Free space every 32 records, or every quarter ring (big records: 32 may not fit).
@@ -158,29 +199,81 @@ static int consume(struct shared *sh, uint32_t cap, uint32_t size, double durati
       if (first == 0) {
         first = t;
       } else if (start == 0) {
-        if (t - first >= warmup_s) start = t, start_count = count;
+        if (t - first >= warmup_s) {
+          start = t, start_count = count;
+          cpu_c0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+          cpu_p0 = have_child_clock ? cpu_s(child_clock) : -1;
+        }
       } else {
         end = t, end_count = count;
-        if (end - start >= duration_s) break;
+        if (end - start >= duration_s) {
+          cpu_c = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - cpu_c0;
+          cpu_p = have_child_clock && cpu_p0 >= 0 ? cpu_s(child_clock) - cpu_p0 : -1;
+          break;
+        }
       }
     }
   }
   atomic_store_explicit(&sh->stop, 1, memory_order_relaxed);
   double seconds = end - start;
   uint64_t messages = end_count - start_count;
-  printf("{\"size\":%u,\"messages\":%llu,\"seconds\":%.6f,\"msgPerSec\":%.1f,\"bytesPerSec\":%.1f,\"bad\":%llu}\n",
+  printf("{\"size\":%u,\"messages\":%llu,\"seconds\":%.6f,\"msgPerSec\":%.1f,\"bytesPerSec\":%.1f,\"bad\":%llu,"
+         "\"cpuProducer\":%.6f,\"cpuConsumer\":%.6f}\n",
          size, (unsigned long long)messages, seconds, messages / seconds,
-         (double)messages * size / seconds, (unsigned long long)bad);
+         (double)messages * size / seconds, (unsigned long long)bad, cpu_p, cpu_c);
   return bad ? 1 : 0;
 }
 
+// The checker must catch what it is there to catch: a torn middle byte of a fully checked
+// message, a wrong last byte, a wrong length, a message out of order; and pass whole ones.
+static int self_test(void) {
+  const uint32_t size = 1024;
+  make_pattern(size);
+  unsigned char *m = malloc(size);
+  int failures = 0;
+  uint32_t full = 0, partial = 0;
+  for (uint32_t seq = 0; seq < 512; seq++) {
+    write_message(m, size, seq, 0);
+    if (!message_ok(m, size, size, seq)) failures++, fprintf(stderr, "whole message %u refused\n", seq);
+    m[size / 2] ^= 1;  // torn in the middle: caught exactly when the message is fully checked
+    if (message_ok(m, size, size, seq) == fully_checked(seq)) failures++, fprintf(stderr, "torn middle of %u\n", seq);
+    fully_checked(seq) ? full++ : partial++;
+    m[size / 2] ^= 1;
+    m[size - 1] ^= 0x80;
+    if (message_ok(m, size, size, seq)) failures++, fprintf(stderr, "wrong last byte of %u passed\n", seq);
+    m[size - 1] ^= 0x80;
+    if (message_ok(m, size - 1, size, seq)) failures++, fprintf(stderr, "wrong length of %u passed\n", seq);
+    if (message_ok(m, size, size, seq + 1)) failures++, fprintf(stderr, "%u passed as %u\n", seq, seq + 1);
+  }
+  if (full != 32) failures++, fprintf(stderr, "%u of 512 fully checked, not 32\n", full);
+  printf("{\"selfTest\":%s,\"fullyChecked\":%u,\"failures\":%d}\n", failures ? "false" : "true", full, failures);
+  (void)partial;
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--self-test") == 0) return self_test();
+  if (argc == 5 && strcmp(argv[1], "--print") == 0) {
+    uint32_t size = (uint32_t)atol(argv[2]), seq = (uint32_t)strtoul(argv[3], NULL, 10), tag = (uint32_t)atol(argv[4]);
+    if (size < 2 * STAMP) return 2;
+    make_pattern(size);
+    unsigned char *m = malloc(size);
+    write_message(m, size, seq, tag);
+    for (uint32_t i = 0; i < size; i++) printf("%02x", m[i]);
+    printf("\n");
+    return 0;
+  }
   if (argc != 3 || atol(argv[1]) < 1 || atol(argv[2]) < 1) {
     fprintf(stderr, "usage: c-ring <size bytes> <durationMs>\n");
     return 2;
   }
   const uint32_t size = (uint32_t)atol(argv[1]);
   const long duration_ms = atol(argv[2]);
+  if (size < 2 * STAMP) {
+    fprintf(stderr, "c-ring: messages are at least %u bytes\n", 2 * STAMP);
+    return 2;
+  }
+  make_pattern(size);
   const uint32_t cap = size > (256u << 10) ? 4u << 20 : 1u << 20;
   if (record_size(size) > cap) {
     fprintf(stderr, "c-ring: %u-byte messages do not fit a %u-byte ring\n", size, cap);

@@ -58,14 +58,17 @@ async function runProgram(file, args, timeoutMs) {
 /**
  * The C ceiling: S-byte messages through a 1 MiB shared ring (4 MiB above 256 KiB) between
  * two C processes, a warm-up of durationMs / 10, then durationMs measured by the consumer.
- * @returns {Promise<{msgPerSec:number, bytesPerSec:number, messages:number, seconds:number}>}
+ * Every byte of every message is written and checked as the JS systems do (frames.mjs).
+ * `cpu` is the CPU seconds of each process over the window ({ producer, consumer }).
+ * @returns {Promise<{msgPerSec:number, bytesPerSec:number, messages:number, seconds:number, cpu:object}>}
  */
 export async function cRing({ size, durationMs }) {
   checkSize(size, durationMs);
   const { cRing: file } = await buildNative(['cRing']);
   const r = await runProgram(file, [size, Math.round(durationMs)], durationMs * 1.1 + 10_000);
   if (r.bad !== 0) throw new Error(`c-ring: ${r.bad} messages out of order or torn`);
-  return { msgPerSec: r.msgPerSec, bytesPerSec: r.bytesPerSec, messages: r.messages, seconds: r.seconds };
+  const cpu = r.cpuProducer >= 0 && r.cpuConsumer >= 0 ? { producer: r.cpuProducer, consumer: r.cpuConsumer } : null;
+  return { msgPerSec: r.msgPerSec, bytesPerSec: r.bytesPerSec, messages: r.messages, seconds: r.seconds, cpu };
 }
 
 /**
@@ -120,7 +123,8 @@ let queueCount = 0;
  * and then blocks; 'block' always lets the kernel put the caller to sleep (see
  * posix-mq-worker.mjs for why spin is the default). Warm-up durationMs / 10, then durationMs
  * measured; `depth` is the queue's maxmsg. Throws if no queue can carry `size` bytes.
- * @returns {Promise<{msgPerSec:number, bytesPerSec:number, messages:number, seconds:number, depth:number}>}
+ * `cpu` is both processes' CPU seconds over the window ({ producer, consumer }).
+ * @returns {Promise<{msgPerSec:number, bytesPerSec:number, messages:number, seconds:number, depth:number, cpu:object}>}
  */
 export async function posixMq({ size, durationMs, wait = 'spin' }) {
   checkSize(size, durationMs);
@@ -149,7 +153,9 @@ export async function posixMq({ size, durationMs, wait = 'spin' }) {
         fail(new Error(`posix-mq ${role} exited with ${signal ?? `code ${code}`} before it reported`));
       });
       child.on('error', fail);
-      return (type) => new Promise((resolve) => messages.set(type, resolve));
+      const next = (type) => new Promise((resolve) => messages.set(type, resolve));
+      next.child = child;
+      return next;
     };
     const timer = setTimeout(() => fail(new Error('posix-mq: no result in time')), durationMs * 1.1 + 15_000);
     try {
@@ -157,11 +163,15 @@ export async function posixMq({ size, durationMs, wait = 'spin' }) {
       const ready = consumer('ready');
       const result = consumer('result');
       await Promise.race([ready, failed]);
-      start('producer');
+      const producer = start('producer');
+      // The consumer reads both processes' CPU time over its window (see posix-mq-worker.mjs).
+      consumer.child.send({ producerPid: producer.child.pid });
       const r = await Promise.race([result, failed]);
       if (r.bad !== 0) throw new Error(`posix-mq: ${r.bad} messages out of order or torn`);
       const msgPerSec = r.messages / r.seconds;
-      return { msgPerSec, bytesPerSec: msgPerSec * size, messages: r.messages, seconds: r.seconds, depth };
+      return {
+        msgPerSec, bytesPerSec: msgPerSec * size, messages: r.messages, seconds: r.seconds, depth, cpu: r.cpu ?? null,
+      };
     } finally {
       clearTimeout(timer);
     }

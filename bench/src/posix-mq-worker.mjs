@@ -14,6 +14,8 @@
 //     crosses cores), but the best choice on a loaded machine (~0.9 M msg/s).
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import { cpuBetween, groupCpu } from './harness/cputime.mjs';
+import { Checker, writeMessage } from './workers/frames.mjs';
 
 const SLICE_MS = 20;
 const SPIN_TRIES = 100; // ~50 us of retries: a consumer that is running catches up by then
@@ -46,43 +48,35 @@ function receive(target) {
 process.on('disconnect', () => process.exit(1)); // the parent is gone
 const yieldToEventLoop = () => new Promise((resolve) => setImmediate(resolve));
 
-// The message discipline of every system: seq (little-endian) in bytes 0-3 and its low byte
-// in the last byte; messages under 8 bytes carry only the low byte, in byte 0.
-function stamp(m, seq) {
-  m[0] = seq;
-  if (size < 8) return;
-  m[1] = seq >>> 8;
-  m[2] = seq >>> 16;
-  m[3] = seq >>> 24;
-  m[size - 1] = seq;
-}
-
-function stampOk(m, length, seq) {
-  if (length !== size) return false;
-  if (size < 8) return m[0] === (seq & 0xff);
-  return (m[0] | (m[1] << 8) | (m[2] << 16) | (m[3] << 24)) === (seq | 0) && m[size - 1] === (seq & 0xff);
-}
+// Every byte of every message written and checked as every system does (workers/frames.mjs).
+const checker = new Checker(size);
 
 async function produce() {
   const message = new Uint8Array(size); // mq_send copies it into the kernel: reuse it
   let seq = 0;
-  stamp(message, seq);
+  writeMessage(message, 0, size, seq);
   process.send({ type: 'ready' });
   for (;;) { // until the parent kills us
     const sliceEnd = performance.now() + SLICE_MS;
     for (let calls = 1; ; calls++) {
       const sent = send(message);
-      if (sent) stamp(message, ++seq);
+      if (sent) writeMessage(message, 0, size, ++seq);
       if ((!sent || (calls & 63) === 0) && performance.now() >= sliceEnd) break;
     }
     await yieldToEventLoop();
   }
 }
 
+// The CPU time of both processes over the window: posixMq() sends the producer's pid.
+let producerPid;
+let cpuAtStart = null;
+const pids = () => (producerPid === undefined ? null : { producer: producerPid, consumer: process.pid });
+process.on('message', (m) => {
+  if (Number.isInteger(m?.producerPid)) producerPid = m.producerPid;
+});
+
 async function consume() {
   const own = new Uint8Array(size); // mq_receive copies each message straight into it
-  let count = 0;
-  let bad = 0;
   let firstAt = -1;
   let startAt = -1;
   let startCount = 0;
@@ -92,9 +86,9 @@ async function consume() {
     for (let calls = 1; ; calls++) {
       const length = receive(own);
       if (length >= 0) {
-        if (!stampOk(own, length, count)) bad++;
-        count++;
+        checker.check(own, 0, length);
       }
+      const count = checker.count;
       // The clock costs little next to a system call, but not nothing: every 64 calls, and
       // after a call that found nothing (which may have waited SLICE_MS).
       if (length >= 0 && (calls & 63) !== 0) continue;
@@ -103,12 +97,14 @@ async function consume() {
       if (firstAt >= 0 && startAt < 0 && now - firstAt >= warmupMs) {
         startAt = now;
         startCount = count;
+        cpuAtStart = groupCpu(pids());
       }
       if (startAt >= 0 && now - startAt >= measureMs) {
         const seconds = (now - startAt) / 1000;
         const messages = count - startCount;
         // Stay until killed: exiting now could race the message to the parent.
-        process.send({ type: 'result', messages, seconds, bad });
+        const cpu = cpuBetween(cpuAtStart, groupCpu(pids()));
+        process.send({ type: 'result', messages, seconds, bad: checker.bad, cpu });
         return;
       }
       if (now >= sliceEnd) break;

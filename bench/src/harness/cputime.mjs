@@ -33,3 +33,41 @@ export function timesBetween(before, after) {
   });
   return { main: d('main'), others: d('others') };
 }
+
+/**
+ * CPU seconds (user + system, every thread: what schedstat says they ran) of each process of
+ * a group so far: `pids` is { role: pid } (a pid under two roles is read once, under the
+ * first). Returns { role: seconds }, or null if any process could not be read (not Linux,
+ * or gone).
+ */
+export function groupCpu(pids) {
+  if (!pids) return null;
+  const out = {};
+  const seen = new Set();
+  for (const [role, pid] of Object.entries(pids)) {
+    if (!Number.isInteger(pid) || seen.has(pid)) continue;
+    seen.add(pid);
+    const t = threadTimes(pid);
+    if (t === null) return null;
+    out[role] = t.main.run + t.others.run;
+  }
+  return out;
+}
+
+/** The CPU seconds per role between two groupCpu() samples (null if either is). */
+export function cpuBetween(before, after) {
+  if (!before || !after) return null;
+  const out = {};
+  for (const role of Object.keys(before)) {
+    if (after[role] === undefined) return null;
+    out[role] = Math.max(0, after[role] - before[role]);
+  }
+  return out;
+}
+
+/** Total CPU nanoseconds per message over a window, from cpuBetween()'s answer; null if none. */
+export function nsPerMessage(cpu, messages) {
+  if (!cpu || !(messages > 0)) return null;
+  const seconds = Object.values(cpu).reduce((a, b) => a + b, 0);
+  return seconds > 0 ? (seconds * 1e9) / messages : null;
+}

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { cpuBetween, groupCpu } from '../harness/cputime.mjs';
 
 /**
  * Busy loops hand control back to the event loop this often (ms), so that control messages
@@ -86,12 +87,14 @@ export function sampleEvery(size) {
  * The measurement window, kept by the consumer. Call sample(count) now and then with the
  * running count: the first call starts the warm-up, the first call after it opens the
  * window, and the last call before the window's length is reached closes it. The rate is
- * messages between those two calls over the time between them.
+ * messages between those two calls over the time between them. `onOpen`, if set, runs when
+ * the window opens (after the clock read that opens it).
  */
 export class Meter {
   constructor(warmupMs, measureMs) {
     this.warmupMs = warmupMs;
     this.measureMs = measureMs;
+    this.onOpen = null;
     this.firstAt = -1;
     this.startAt = -1;
     this.startCount = 0;
@@ -110,6 +113,7 @@ export class Meter {
       if (at - this.firstAt < this.warmupMs) return false;
       this.startAt = this.endAt = at;
       this.startCount = this.endCount = count;
+      this.onOpen?.();
       return false;
     }
     this.endAt = at;
@@ -125,8 +129,10 @@ export class Meter {
 }
 
 /**
- * A consumer's per-phase state: the checker, the meter, and when to sample. `onWindow` is
- * called once, when the window is complete, with the result message for the harness.
+ * A consumer's per-phase state: the checker, the meter, and when to sample. When the window
+ * closes it tells the harness the result: the rate, and the CPU time every process of the
+ * group (phase.pids, { role: pid }, from the harness) spent inside the window, read from
+ * /proc at the window's open and close (see harness/cputime.mjs).
  */
 export class PhaseState {
   constructor(phase, Checker) {
@@ -137,6 +143,11 @@ export class PhaseState {
     this.every = sampleEvery(phase.size);
     this.nextSample = 0;
     this.measuring = true;
+    this.pids = phase.pids ?? null;
+    this.cpuAtOpen = null;
+    this.meter.onOpen = () => {
+      this.cpuAtOpen = groupCpu(this.pids);
+    };
   }
 
   /** Samples if enough messages came since the last sample; true when the window closed now. */
@@ -146,7 +157,8 @@ export class PhaseState {
     this.nextSample = count + this.every;
     if (!this.measuring || !this.meter.sample(count)) return false;
     this.measuring = false;
-    tell({ ctl: 'result', from: 'consumer', i: this.i, ...this.meter.result(), bad: this.checker.bad });
+    const cpu = cpuBetween(this.cpuAtOpen, groupCpu(this.pids));
+    tell({ ctl: 'result', from: 'consumer', i: this.i, ...this.meter.result(), bad: this.checker.bad, cpu });
     return true;
   }
 

@@ -2,7 +2,7 @@
 // (and unlinks once every endpoint is open). Each message goes to exactly one consumer; a
 // producer's messages stay in order.
 //   mode 'single': trySend / tryRecvInto (a copy into a buffer the consumer owns and reuses)
-//   mode 'batch':  trySendMany over arrays of 256 pre-stamped messages / poll (zero-copy views)
+//   mode 'batch':  trySendMany over arrays of 256 messages (every byte written) / poll (zero-copy views)
 // Neither end spins on a full or empty ring: a producer that finds it full awaits send(), a
 // consumer that finds it empty awaits recv() (each spins for 50 µs, then parks), so the
 // process gives its core to the others (four busy processes share two cores here).
@@ -15,7 +15,7 @@ import { openReceiver, openSender } from 'ringwire';
 import {
   config, dieOnError, FanInState, finish, now, onControl, SLICE_MS, tell, yieldToEventLoop,
 } from './common.mjs';
-import { FanInChecker, stampFrom } from './frames.mjs';
+import { FanInChecker, writeMessage } from './frames.mjs';
 
 const BATCH = 256;
 const { role, id, target, mode, size, senders } = config();
@@ -35,7 +35,7 @@ async function produce(sender, isStopped) {
       let calls = 0;
       for (;;) {
         if (start === BATCH) {
-          for (let k = 0; k < BATCH; k++) stampFrom(messages[k], 0, size, sent + k, id);
+          for (let k = 0; k < BATCH; k++) writeMessage(messages[k], 0, size, sent + k, id);
           start = 0;
         }
         const n = sender.trySendMany(messages, start, BATCH);
@@ -57,17 +57,17 @@ async function produce(sender, isStopped) {
   }
   // trySend copies the bytes into the ring, so one message is reused throughout.
   const message = new Uint8Array(size);
-  stampFrom(message, 0, size, 0, id);
+  writeMessage(message, 0, size, 0, id);
   while (!isStopped()) {
     const sliceEnd = now() + SLICE_MS;
     for (;;) {
       if (sender.trySend(message)) {
-        stampFrom(message, 0, size, ++sent, id);
+        writeMessage(message, 0, size, ++sent, id);
         if ((sent & 1023) === 0 && now() >= sliceEnd) break;
       } else {
         waits++;
         await sender.send(message); // full: the message is copied before this settles
-        stampFrom(message, 0, size, ++sent, id);
+        writeMessage(message, 0, size, ++sent, id);
         if (now() >= sliceEnd) break;
       }
     }

@@ -14,7 +14,7 @@ import {
   config, dieOnError, FanInState, finish, now, onControl, SLICE_MS, tell,
 } from './common.mjs';
 import {
-  Coalescer, FanInChecker, FrameParser, LENGTH_PREFIX, prefix, SENDER_BYTE, stampFrom,
+  Coalescer, FanInChecker, FrameParser, LENGTH_PREFIX, prefix, writeMessage,
 } from './frames.mjs';
 
 const { role, id, paths, mode, size, senders } = config();
@@ -26,15 +26,6 @@ function fail(error) {
   process.exit(1);
 }
 
-/** A Coalescer whose messages also carry this producer's number. */
-class FanCoalescer extends Coalescer {
-  add(seq) {
-    const at = this.used + LENGTH_PREFIX;
-    super.add(seq);
-    this.buffer[at + SENDER_BYTE] = id;
-  }
-}
-
 async function produce() {
   const sockets = await Promise.all(paths.map((file) => new Promise((resolve, reject) => {
     const socket = net.createConnection(file);
@@ -43,7 +34,7 @@ async function produce() {
   })));
   for (const socket of sockets) socket.on('error', fail);
   const n = sockets.length;
-  const coalescers = mode === 'batch' ? sockets.map(() => new FanCoalescer(size)) : null;
+  const coalescers = mode === 'batch' ? sockets.map(() => new Coalescer(size, id)) : null;
   let seq = 0;
   let stopped = false;
   let stoppedSent = -1;
@@ -77,7 +68,7 @@ async function produce() {
       } else {
         const frame = Buffer.allocUnsafe(LENGTH_PREFIX + size);
         prefix(frame, 0, size);
-        stampFrom(frame, LENGTH_PREFIX, size, seq, id);
+        writeMessage(frame, LENGTH_PREFIX, size, seq, id);
         const socket = sockets[seq % n];
         seq++;
         if (!socket.write(frame)) return waitForDrain([socket]);

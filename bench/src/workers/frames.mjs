@@ -1,24 +1,110 @@
 // The message format every system carries, and the framing the byte-stream transports add.
 //
-// A message of `size` bytes holds its sequence number little-endian in bytes 0-3 and the
-// number's low byte again in its last byte: the consumer checks order and that the message
-// arrived whole. Stream transports (uds, tcp, pipe, fifo) and coalesced IPC batches put a
-// 4-byte little-endian length before each message; the length END_OF_PHASE marks the end of
-// a phase in the stream.
+// Every producer writes every byte of every message, and every consumer checks what it got,
+// the same way in every system (and in the C baselines: bench/native/c-ring.c and the POSIX
+// mq worker use this layout too), so that no system is measured writing or reading less:
+//
+//   bytes 0-7          the stamp: seq (u32 LE), then the tag (a producer's number in S5, else
+//                      0), then the low 24 bits of ~seq (LE)
+//   bytes 8..size-8    PATTERN[start + 8 ..], start = (seq + 31 * tag) mod 251 (a prime, so
+//                      neighbouring messages differ everywhere)
+//   the last 8 bytes   the stamp again
+//
+// (Messages are at least 16 bytes: at 16 the two stamps are the whole message.) A producer
+// writes the pattern slice with one TypedArray.set (a memcpy from one of 251 cached views, no
+// allocation) and then the two stamps. A consumer checks the length, the seq (order), both
+// stamps of every message, and every byte of one message in 16, rotating which one: the
+// message whose seq has (seq & 15) === ((seq >>> 4) & 15), one in every aligned block of 16
+// at a different place in each block (a Buffer.compare against the pattern: a memcmp).
+//
+// Stream transports (uds, tcp, pipe, fifo) and coalesced IPC batches put a 4-byte
+// little-endian length before each message; the length END_OF_PHASE marks the end of a
+// phase in the stream.
 import { Buffer } from 'node:buffer';
 
 export const LENGTH_PREFIX = 4;
 export const END_OF_PHASE = 0xffffffff;
 /** Coalesced writes are about this big. */
 export const BATCH_BYTES = 65536;
+/** The smallest message: room for the two 8-byte stamps. */
+export const MIN_SIZE = 16;
+/** The pattern's period: a prime, so that the slices of neighbouring seqs never line up. */
+export const PERIOD = 251;
+const STAMP = 8;
 
-/** Writes `seq` into the message of `size` bytes at bytes[offset]. */
-export function stamp(bytes, offset, size, seq) {
-  bytes[offset] = seq;
-  bytes[offset + 1] = seq >>> 8;
-  bytes[offset + 2] = seq >>> 16;
-  bytes[offset + 3] = seq >>> 24;
-  bytes[offset + size - 1] = seq;
+/** PATTERN[i]: 251 distinct values (73 is odd: k -> 73k + 41 is a bijection mod 256). */
+export const patternByte = (i) => (((i % PERIOD) * 73) + 41) & 0xff;
+
+let pattern = Buffer.alloc(0);
+
+/** The pattern, at least PERIOD + size bytes long (one per process, grown when needed). */
+export function patternFor(size) {
+  if (pattern.length < PERIOD + size) {
+    const grown = Buffer.alloc(PERIOD + Math.max(size, 2 * (pattern.length - PERIOD), 4096));
+    for (let i = 0; i < grown.length; i++) grown[i] = patternByte(i);
+    pattern = grown;
+  }
+  return pattern;
+}
+
+/** Where the middle of message `seq` (with `tag`) starts in the pattern, less 8. */
+export const patternStart = (seq, tag) => ((seq >>> 0) + 31 * tag) % PERIOD;
+
+/** Whether message `seq` is one of the one-in-16 whose every byte the consumer compares. */
+export const fullyChecked = (seq) => (seq & 15) === ((seq >>> 4) & 15);
+
+// The 251 slices of one size, cached for the size last written (a process writes one size
+// at a time): TypedArray.set from a cached view is a memcpy with no allocation.
+let viewsSize = -1;
+let views = [];
+
+function viewsFor(size) {
+  if (size !== viewsSize) {
+    const p = patternFor(size);
+    views = Array.from({ length: PERIOD }, (_, start) => p.subarray(start, start + size));
+    viewsSize = size;
+  }
+  return views;
+}
+
+function writeStamp(bytes, at, seq, tag) {
+  const not = ~seq;
+  bytes[at] = seq;
+  bytes[at + 1] = seq >>> 8;
+  bytes[at + 2] = seq >>> 16;
+  bytes[at + 3] = seq >>> 24;
+  bytes[at + 4] = tag;
+  bytes[at + 5] = not;
+  bytes[at + 6] = not >>> 8;
+  bytes[at + 7] = not >>> 16;
+}
+
+/**
+ * Writes every byte of message `seq` (`size` bytes, at least MIN_SIZE) at bytes[offset]:
+ * the pattern, then the stamp at both ends. `tag` (0-255) is the producer's number in S5.
+ */
+export function writeMessage(bytes, offset, size, seq, tag = 0) {
+  if (size > 2 * STAMP) bytes.set(viewsFor(size)[patternStart(seq, tag)], offset);
+  writeStamp(bytes, offset, seq, tag);
+  writeStamp(bytes, offset + size - STAMP, seq, tag);
+}
+
+/**
+ * Checks the message at bytes[offset, offset + length) whose stamp says `seq` (read by the
+ * caller) against the stamp `tag` and the `pattern` (patternFor(length)): the head's tag and
+ * ~seq, the tail stamp, and every byte when the message is one of the one-in-16.
+ */
+export function messageOk(bytes, offset, length, seq, tag, p) {
+  const not = ~seq;
+  if (bytes[offset + 4] !== tag || bytes[offset + 5] !== (not & 0xff)
+    || bytes[offset + 6] !== ((not >>> 8) & 0xff) || bytes[offset + 7] !== ((not >>> 16) & 0xff)) return false;
+  const t = offset + length - STAMP;
+  if (bytes[t] !== (seq & 0xff) || bytes[t + 1] !== ((seq >>> 8) & 0xff) || bytes[t + 2] !== ((seq >>> 16) & 0xff)
+    || bytes[t + 3] !== (seq >>> 24) || bytes[t + 4] !== tag || bytes[t + 5] !== (not & 0xff)
+    || bytes[t + 6] !== ((not >>> 8) & 0xff) || bytes[t + 7] !== ((not >>> 16) & 0xff)) return false;
+  if (length <= 2 * STAMP || !fullyChecked(seq)) return true;
+  const start = patternStart(seq, tag);
+  return p.compare(bytes, offset + STAMP, t, start + STAMP, start + length - STAMP) === 0;
 }
 
 /** Writes a length prefix (little-endian) at bytes[offset]. */
@@ -36,20 +122,23 @@ export function seqOf(bytes, offset) {
   return bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24);
 }
 
-/** Checks messages in order; `bad` counts those out of order, torn or of the wrong size. */
+/**
+ * Checks messages in order (see the top of this file for what is checked); `bad` counts
+ * those out of order, torn or of the wrong size.
+ */
 export class Checker {
   constructor(size) {
+    if (size < MIN_SIZE) throw new Error(`messages are at least ${MIN_SIZE} bytes, not ${size}`);
     this.size = size;
+    this.pattern = patternFor(size);
     this.expected = 0;
     this.bad = 0;
     this.count = 0;
   }
 
-  /** Reads the first four bytes and the last byte of the message at bytes[offset]. */
   check(bytes, offset, length) {
-    const seq = bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16)
-      | (bytes[offset + 3] << 24);
-    if (seq !== this.expected || length !== this.size || bytes[offset + length - 1] !== (seq & 0xff)) {
+    const seq = seqOf(bytes, offset);
+    if (length !== this.size || seq !== this.expected || !messageOk(bytes, offset, length, seq, 0, this.pattern)) {
       this.bad++;
     }
     this.expected = (seq + 1) | 0;
@@ -154,8 +243,10 @@ export class BufferPool {
  * A message bigger than that gets a buffer of its own.
  */
 export class Coalescer {
-  constructor(size) {
+  /** `tag`: the producer's number written into every message (S5), else 0. */
+  constructor(size, tag = 0) {
     this.size = size;
+    this.tag = tag;
     this.frameBytes = LENGTH_PREFIX + size;
     this.pool = new BufferPool(Math.max(BATCH_BYTES, this.frameBytes));
     this.buffer = this.pool.get();
@@ -169,7 +260,7 @@ export class Coalescer {
 
   add(seq) {
     prefix(this.buffer, this.used, this.size);
-    stamp(this.buffer, this.used + LENGTH_PREFIX, this.size, seq);
+    writeMessage(this.buffer, this.used + LENGTH_PREFIX, this.size, seq, this.tag);
     this.used += this.frameBytes;
   }
 
@@ -185,28 +276,25 @@ export class Coalescer {
 }
 
 /**
- * S5 (several producers): byte 4 of a message also holds the number of the producer that
- * sent it; its seq counts that producer's messages.
+ * S5 (several producers): the stamp's tag byte (byte 4, and 4 of the tail stamp) holds the
+ * number of the producer that sent the message; its seq counts that producer's messages.
  */
 export const SENDER_BYTE = 4;
-
-/** Writes `seq` and the producer number `from` into the message of `size` bytes at bytes[offset]. */
-export function stampFrom(bytes, offset, size, seq, from) {
-  stamp(bytes, offset, size, seq);
-  bytes[offset + SENDER_BYTE] = from;
-}
 
 /**
  * Checks messages from `senders` producers arriving at one of several consumers: each
  * consumer sees a subsequence of every producer's messages, so per producer the seqs it
- * gets must only grow (order kept) and the message must be whole and of the right size;
+ * gets must only grow (order kept) and the message must be whole and of the right size (the
+ * checks of Checker, with the producer's number as the tag);
  * `bad` counts those that are not. Per producer it keeps how many came, their seq sum and
  * xor and the highest seq: the harness adds these up over the consumers to check that every
  * message sent arrived exactly once (see exactlyOnce).
  */
 export class FanInChecker {
   constructor(size, senders) {
+    if (size < MIN_SIZE) throw new Error(`messages are at least ${MIN_SIZE} bytes, not ${size}`);
     this.size = size;
+    this.pattern = patternFor(size);
     this.senders = senders;
     this.last = new Array(senders).fill(-1);
     this.counts = new Array(senders).fill(0);
@@ -219,10 +307,9 @@ export class FanInChecker {
 
   check(bytes, offset, length) {
     this.count++;
-    const seq = bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16)
-      | (bytes[offset + 3] << 24);
+    const seq = seqOf(bytes, offset);
     const from = bytes[offset + SENDER_BYTE];
-    if (from >= this.senders || length !== this.size || bytes[offset + length - 1] !== (seq & 0xff)) {
+    if (from >= this.senders || length !== this.size || !messageOk(bytes, offset, length, seq, from, this.pattern)) {
       this.bad++;
       return;
     }

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { openReceiver, openSender } from 'ringwire';
 import { config, dieOnError, finish, now, onControl, tell } from './common.mjs';
-import { Checker, FrameParser, LENGTH_PREFIX, prefix, stamp } from './frames.mjs';
+import { Checker, FrameParser, LENGTH_PREFIX, prefix, writeMessage } from './frames.mjs';
 
 const SIZE = 64;
 /** The lag monitor's timer fires this often (ms); its own cost is part of what is measured. */
@@ -19,7 +19,7 @@ const clock = () => performance.timeOrigin + now();
 
 function message() {
   const bytes = Buffer.alloc(SIZE);
-  stamp(bytes, 0, SIZE, 0);
+  writeMessage(bytes, 0, SIZE, 0);
   return bytes;
 }
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import {
   adoptConsumer, config, dieOnError, finish, now, onControl, PhaseState, SLICE_MS, tell,
 } from './common.mjs';
-import { Checker, Coalescer, FrameParser, stamp } from './frames.mjs';
+import { Checker, Coalescer, FrameParser, writeMessage } from './frames.mjs';
 
 const settings = config();
 const { role, serialization } = settings;
@@ -56,7 +56,7 @@ function produce() {
         ok = coalescer.flush(channel);
       } else {
         const message = Buffer.allocUnsafe(size);
-        stamp(message, 0, size, phase.seq++);
+        writeMessage(message, 0, size, phase.seq++);
         pending++;
         ok = child.send(message, onSent);
       }

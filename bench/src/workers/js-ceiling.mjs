@@ -8,7 +8,7 @@
 import {
   config, dieOnError, finish, now, onControl, PhaseState, SLICE_MS, tell, yieldToEventLoop,
 } from './common.mjs';
-import { Checker, stamp } from './frames.mjs';
+import { Checker, writeMessage } from './frames.mjs';
 
 const HEADER = 128; // the two positions on separate cache lines, then the ring
 const PRODUCER = 0;
@@ -59,7 +59,7 @@ async function run(phase, state, isStopped) {
         position = (position + tail) | 0;
         at = HEADER;
       }
-      stamp(message, 0, size, produced++);
+      writeMessage(message, 0, size, produced++);
       i32[at >> 2] = size;
       u8.set(message, at + 4);
       position = (position + record) | 0;

@@ -9,7 +9,7 @@ import { isMainThread, MessageChannel, Worker } from 'node:worker_threads';
 import {
   adoptConsumer, config, dieOnError, finish, now, onControl, PhaseState, SLICE_MS, tell,
 } from './common.mjs';
-import { Checker, stamp } from './frames.mjs';
+import { Checker, writeMessage } from './frames.mjs';
 
 const BATCH = 256;
 const WINDOW_BYTES = 4 << 20;
@@ -39,11 +39,11 @@ function produce() {
     const { size, batch, window } = phase;
     for (let n = 1; phase.seq - phase.acked < window; n++) {
       if (batch !== null) {
-        for (let k = 0; k < BATCH; k++) stamp(batch[k], 0, size, phase.seq + k);
-        port1.postMessage(batch); // cloned now: the arrays can be stamped again at once
+        for (let k = 0; k < BATCH; k++) writeMessage(batch[k], 0, size, phase.seq + k);
+        port1.postMessage(batch); // cloned now: the arrays can be written again at once
         phase.seq += BATCH;
       } else {
-        stamp(phase.message, 0, size, phase.seq++);
+        writeMessage(phase.message, 0, size, phase.seq++);
         port1.postMessage(phase.message);
       }
       if ((n & 63) === 0 && now() >= sliceEnd) {

@@ -8,7 +8,7 @@ import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { openReceiver, openSender, stats } from 'ringwire';
 import { config, dieOnError, finish, tell } from './common.mjs';
-import { stamp } from './frames.mjs';
+import { writeMessage } from './frames.mjs';
 
 const SIZE = 64;
 const BATCH = 256;
@@ -27,10 +27,10 @@ if (!isMainThread) {
   // to the end: stats() reads the parked receiver's waiter count through it.
   tell({ ctl: 'opened', from: 'micro' });
   const frame = new Uint8Array(SIZE);
-  stamp(frame, 0, SIZE, 1);
+  writeMessage(frame, 0, SIZE, 1);
   const frames = Array.from({ length: BATCH }, (_, k) => {
     const f = new Uint8Array(SIZE);
-    stamp(f, 0, SIZE, k);
+    writeMessage(f, 0, SIZE, k);
     return f;
   });
   const text = 'ringwire-'.repeat(8).slice(0, 64); // 64 ASCII characters: UTF-8 encoded into the ring

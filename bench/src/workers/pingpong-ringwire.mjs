@@ -7,7 +7,7 @@
 //   default     default options; await send() / await recv()
 import { openReceiver, openSender } from 'ringwire';
 import { config, dieOnError, finish, now, tell } from './common.mjs';
-import { Checker, seqOf, stamp, STOP_SEQ } from './frames.mjs';
+import { Checker, seqOf, writeMessage, STOP_SEQ } from './frames.mjs';
 
 const SIZE = 64;
 const { role, variant, channels, warmup, warmupMs, iterations } = config();
@@ -114,7 +114,7 @@ if (role === 'pong') {
   const warmEnd = now() + warmupMs;
   let warm = 0;
   for (let n = 0, k = 0; k < iterations; n++) {
-    stamp(frame, 0, SIZE, n);
+    writeMessage(frame, 0, SIZE, n);
     const start = now();
     const reply = isSync ? ping(frame) : await ping(frame);
     const end = now();
@@ -122,7 +122,7 @@ if (role === 'pong') {
     if (warm < warmup || end < warmEnd) warm++;
     else samples[k++] = (end - start) * 1000;
   }
-  stamp(frame, 0, SIZE, STOP_SEQ);
+  writeMessage(frame, 0, SIZE, STOP_SEQ);
   if (isSync) ping(frame);
   else await ping(frame);
   sender.close();

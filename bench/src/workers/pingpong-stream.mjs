@@ -4,7 +4,7 @@
 import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { config, dieOnError, finish, now, tell } from './common.mjs';
-import { Checker, FrameParser, LENGTH_PREFIX, prefix, seqOf, stamp, STOP_SEQ } from './frames.mjs';
+import { Checker, FrameParser, LENGTH_PREFIX, prefix, seqOf, writeMessage, STOP_SEQ } from './frames.mjs';
 
 const SIZE = 64;
 const { role, transport, path: socketPath, peer, warmup, warmupMs, iterations } = config();
@@ -52,7 +52,7 @@ if (role === 'pong') {
   const send = (seq) => {
     const frame = Buffer.allocUnsafe(LENGTH_PREFIX + SIZE);
     prefix(frame, 0, SIZE);
-    stamp(frame, LENGTH_PREFIX, SIZE, seq);
+    writeMessage(frame, LENGTH_PREFIX, SIZE, seq);
     start = now();
     if (warmEnd === Infinity) warmEnd = start + warmupMs;
     socket.write(frame);

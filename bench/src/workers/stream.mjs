@@ -14,7 +14,7 @@ import {
   adoptConsumer, config, dieOnError, finish, now, onControl, PhaseState, SLICE_MS, tell,
 } from './common.mjs';
 import {
-  BufferPool, Checker, Coalescer, END_OF_PHASE, FrameParser, LENGTH_PREFIX, prefix, stamp,
+  BufferPool, Checker, Coalescer, END_OF_PHASE, FrameParser, LENGTH_PREFIX, prefix, writeMessage,
 } from './frames.mjs';
 
 const settings = config();
@@ -77,13 +77,13 @@ async function produce() {
       } else if (size + LENGTH_PREFIX <= SMALL) {
         const frame = Buffer.allocUnsafe(size + LENGTH_PREFIX);
         prefix(frame, 0, size);
-        stamp(frame, LENGTH_PREFIX, size, phase.seq++);
+        writeMessage(frame, LENGTH_PREFIX, size, phase.seq++);
         ok = writable.write(frame);
       } else {
         const pool = phase.pool;
         const frame = pool.get();
         prefix(frame, 0, size);
-        stamp(frame, LENGTH_PREFIX, size, phase.seq++);
+        writeMessage(frame, LENGTH_PREFIX, size, phase.seq++);
         pool.take(frame);
         ok = writable.write(frame, pool.release);
       }
