@@ -10,7 +10,7 @@ import {
 import { Receiver, SpscReceiver } from './receiver.js';
 import { Sender, SpscSender } from './sender.js';
 import { MpmcReceiver, MpmcSender } from './mpmc.js';
-import { trackEndpoint } from './endpoint.js';
+import { publishAll, trackEndpoint } from './endpoint.js';
 
 /** Creates a channel exclusively (mode 0600). ERR_RINGWIRE_EXISTS if the name is taken. */
 export function createChannel(name: string, options?: CreateChannelOptions): void {
@@ -66,6 +66,7 @@ export function openSender(name: string, options?: EndpointOptions): Sender {
  * receivers compete, and each message goes to exactly one of them.
  */
 export function openReceiver(name: string, options?: EndpointOptions): Receiver {
+  publishAll(); // what this thread's senders hold back is there for the new receiver
   return openEndpoint(name, options, layout.ROLE_RECEIVER, 'receiver', (segment, strategy) =>
     segment.info.mode === layout.MODE_MPMC
       ? new MpmcReceiver(segment, strategy) : new SpscReceiver(segment, strategy));
@@ -113,8 +114,12 @@ export interface ChannelStats {
   receiver?: EndpointStats;
 }
 
-/** A snapshot of a channel's state, read without opening an endpoint. */
+/**
+ * A snapshot of a channel's state, read without opening an endpoint. What this thread's
+ * endpoints hold back (a sender publishes every few messages) is published first.
+ */
 export function stats(name: string): ChannelStats {
+  publishAll();
   const segment = new native.Segment(checkName(name));
   try {
     const i32 = new Int32Array(segment.buffer);

@@ -7,11 +7,17 @@ import { threadId } from 'node:worker_threads';
 import { layout, native, type NativeSegment } from './native.js';
 import type { ResolvedEndpoint, ResolvedWait } from './options.js';
 import { type ParkedMask, parkedBit, parkedIndex, popcount } from './words.js';
+import { cpusForThisProcess } from './machine.js';
 
 /** A parked endpoint re-checks at least this often, even if no wake comes. */
 const PARK_SLICE_MS = 1000;
 /** Before parking, an endpoint checks its peer's liveness at most this often. */
 const PEER_CHECK_MS = 100;
+/**
+ * The shortest spin (µs) an endpoint keeps trying after its spins stopped paying: cheap, and
+ * enough to notice that the peer answers quickly again.
+ */
+const PROBE_SPIN_MICROS = 1;
 
 // Native waits report through one dispatcher per environment and addon; each id maps to its
 // endpoint. The map lives on the addon's exports so that two copies of this module loaded in
@@ -42,9 +48,23 @@ const UNPUBLISHED = Symbol.for('ringwire.unpublished');
 const registry = native as unknown as { [UNPUBLISHED]?: Set<{ publishNow(): void }> };
 export const unpublished: Set<{ publishNow(): void }> = registry[UNPUBLISHED] ??= new Set();
 
-function publishAll(): void {
+/**
+ * Publishes what every endpoint of this thread holds back: before the thread blocks, and when
+ * a ringwire call finds nothing to do (an empty tryRecv, a full trySend: the caller may be
+ * about to spin on a reply that a deferred publish is holding up).
+ */
+export function publishAll(): void {
+  if (unpublished.size === 0) return;
   for (const endpoint of unpublished) endpoint.publishNow();
   unpublished.clear();
+}
+
+// process.exit() runs no more microtasks: what is held back goes out on the way.
+const EXIT_HOOK = Symbol.for('ringwire.exitHook');
+const hooks = native as unknown as { [EXIT_HOOK]?: boolean };
+if (hooks[EXIT_HOOK] !== true) {
+  hooks[EXIT_HOOK] = true;
+  process.on('exit', publishAll);
 }
 
 /**
@@ -121,6 +141,22 @@ export abstract class Endpoint<T> {
   private pollTimer: NodeJS.Immediate | undefined;
   private lastPeerCheck = 0;
   private spunAlready = false;
+  /**
+   * How long (µs) the next spin lasts: the endpoint's spinMicros while spinning pays, halved
+   * after each spin that ended without the peer answering (down to PROBE_SPIN_MICROS), and
+   * back to spinMicros when a spin pays or a park is woken soon after it began.
+   */
+  private spinBudget: number;
+  /** When the current async park began (performance.now()). */
+  private parkedAt = 0;
+  /** In `unpublished`: progress waits for publishNow() (end of task, or a block). */
+  private deferred = false;
+  /** A microtask is queued for the end of this task (it publishes what is deferred then). */
+  protected flushQueued = false;
+  private readonly flushLater = (): void => {
+    this.flushQueued = false;
+    if (this.deferred && !this.closed) this.publishNow();
+  };
   /** The last park ended by its slice running out: check the peer before parking again. */
   private sliceExpired = false;
   private readonly role: string;
@@ -136,6 +172,7 @@ export abstract class Endpoint<T> {
     this.mask = this.capacity - 1;
     this.maxMessage = segment.info.maxMessage;
     this.strategy = strategy;
+    this.spinBudget = strategy.spinMicros;
     this.signals = signals;
     this.role = role;
     if (signals.epochs !== true) {
@@ -150,6 +187,41 @@ export abstract class Endpoint<T> {
   protected setParkSlot(slot: number): void {
     this.parkWord = parkedIndex(this.signals.ownParked!, slot);
     this.parkBit = parkedBit(slot);
+  }
+
+  /**
+   * @internal Publishes what this endpoint has done but not yet made known (before this
+   * thread blocks elsewhere, or at the end of the task). Endpoints that defer override it.
+   */
+  publishNow(): void {}
+
+  /**
+   * Leaves what was done to publishNow(): at the end of the current task, or before this
+   * thread blocks in a sync wait or finds a channel empty or full, whichever comes first. (A
+   * thread blocked on one channel must not hold back what a peer needs on another.)
+   */
+  protected publishLater(): void {
+    if (!this.deferred) {
+      this.deferred = true;
+      unpublished.add(this);
+    }
+    this.endOfTask();
+  }
+
+  /** Makes sure flushLater runs at the end of the current task. */
+  protected endOfTask(): void {
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushLater);
+    }
+  }
+
+  /** To be called by publishNow(): nothing is deferred any more. */
+  protected published(): void {
+    if (this.deferred) {
+      this.deferred = false;
+      unpublished.delete(this);
+    }
   }
 
   /** True when what this endpoint waits for may have happened (re-checked before parking). */
@@ -202,12 +274,17 @@ export abstract class Endpoint<T> {
     this.checkLiveness();
   }
 
+  /** The peer's holder died without closing: recover what it left (before isReady() decides). */
+  protected peerFoundDead(): void {}
+
   /** What checkPeer does once its rate limit lets it through (MPMC endpoints replace it). */
   protected checkLiveness(): void {
     const { peerPid, peerRole, peerName } = this.signals;
     const pid = Atomics.load(this.i32, peerPid >> 2);
     if (pid === 0 || this.segment.isLockedByOther(peerRole)) return;
-    if (Atomics.load(this.i32, peerPid >> 2) !== pid || this.isReady()) return;
+    if (Atomics.load(this.i32, peerPid >> 2) !== pid) return;
+    this.peerFoundDead();
+    if (this.isReady()) return;
     throw new RingwireError('ERR_RINGWIRE_PEER_DEAD',
       `the ${peerName} of channel '${this.name}' (pid ${pid}) exited without closing; `
       + `nothing more will arrive from it (a new ${peerName} may open the channel)`);
@@ -249,13 +326,37 @@ export abstract class Endpoint<T> {
   }
 
   /**
+   * Spins while spinning can pay, then says whether the endpoint is ready. Not at all when
+   * this process may use only one CPU (the peer cannot run while we spin: it needs this CPU);
+   * for less and less while spins keep ending with no answer (the peer is not running, or
+   * is slower than a park); at full length again once one pays.
+   */
+  private spin(): boolean {
+    const full = this.strategy.spinMicros;
+    if (full <= 0 || cpusForThisProcess() <= 1) return this.isReady();
+    if (this.spinUntilReady(this.spinBudget)) {
+      this.spinBudget = full;
+      return true;
+    }
+    this.spinBudget = Math.max(PROBE_SPIN_MICROS, Math.min(full, this.spinBudget / 2));
+    return false;
+  }
+
+  /** A park woken within twice the full spin would have been a spin that paid: spin again. */
+  private wokenSoon(): void {
+    if (performance.now() - this.parkedAt < (2 * this.strategy.spinMicros) / 1000) {
+      this.spinBudget = this.strategy.spinMicros;
+    }
+  }
+
+  /**
    * Before an async operation queues (a promise, a queue entry, maybe a park): spins for the
    * endpoint's budget in case the peer is about to answer. True if it may proceed now; the
    * park that may follow then skips its own spin.
    */
   protected spinBeforeQueueing(): boolean {
     if (this.strategy.spinOnly || this.strategy.spinMicros <= 0) return false;
-    const ready = this.spinUntilReady(this.strategy.spinMicros);
+    const ready = this.spin();
     this.spunAlready = !ready; // the park that follows a fruitless spin skips its own
     return ready;
   }
@@ -343,7 +444,7 @@ export abstract class Endpoint<T> {
     }
     const spun = this.spunAlready;
     this.spunAlready = false;
-    if (!spun && this.spinUntilReady(this.strategy.spinMicros)) return false;
+    if (!spun && this.spin()) return false;
     publishAll();
     if (!this.announce() || this.isReady()) {
       this.withdraw();
@@ -367,9 +468,11 @@ export abstract class Endpoint<T> {
       throw error;
     }
     this.parkId = id;
+    this.parkedAt = performance.now();
     wakeHandlers.set(id, (status) => {
       this.parkId = 0;
       this.sliceExpired = status === layout.WAIT_TIMED_OUT;
+      if (!this.sliceExpired) this.wokenSoon();
       this.withdraw();
       this.serve();
     });
@@ -407,7 +510,7 @@ export abstract class Endpoint<T> {
       while (!this.isReady() && performance.now() < until);
       return;
     }
-    if (this.spinUntilReady(this.strategy.spinMicros)) return;
+    if (this.spin()) return;
     publishAll();
     const armed = this.announce();
     try {
@@ -418,8 +521,10 @@ export abstract class Endpoint<T> {
       const remaining = deadline - performance.now();
       if (remaining <= 0) return;
       const slice = Math.ceil(Math.min(remaining, PARK_SLICE_MS));
+      this.parkedAt = performance.now();
       this.sliceExpired = this.segment.waitSync(this.signals.ownSignal, slice, this.armed)
         === layout.WAIT_TIMED_OUT;
+      if (!this.sliceExpired) this.wokenSoon();
     } finally {
       this.withdraw();
     }
@@ -438,6 +543,7 @@ export abstract class Endpoint<T> {
     if (this.closed) return;
     this.failAll(closed(this.name, this.role));
     this.closed = true;
+    this.published(); // nothing more to publish: out of the thread's set
     lost.unregister(this);
     Atomics.compareExchange(this.i32, pidOffset >> 2, process.pid, 0);
     this.segment.close();

@@ -647,7 +647,7 @@ export class MpmcSender extends Sender {
     return true;
   }
 
-  protected flush(): void {
+  protected publishBatch(): void {
     this.wakePeer();
   }
 
@@ -963,7 +963,7 @@ export class MpmcReceiver extends Receiver {
   }
 
   /** @internal Wakes senders for the space released so far (before this thread blocks). */
-  publishNow(): void {
+  override publishNow(): void {
     this.published();
     if (this.unwoken === 0) return;
     this.unwoken = 0;

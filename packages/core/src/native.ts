@@ -39,6 +39,7 @@ export interface Layout {
   readonly OFF_MESSAGES_SENT: number;
   readonly OFF_MESSAGES_RECEIVED: number;
   readonly OFF_DELIVERED_POSITION: number;
+  readonly OFF_WRITTEN_POSITION: number;
   readonly OFF_DATA_SEMAPHORE: number;
   readonly OFF_SPACE_SEMAPHORE: number;
   readonly SEMAPHORE_BYTES: number;

@@ -2,13 +2,14 @@
 // actually published before a byte of it is used: the segment is shared with a peer that
 // may be buggy, dead or hostile.
 import { corrupt, invalidArg, RingwireError } from './errors.js';
-import { Endpoint, unpublished } from './endpoint.js';
+import { Endpoint, publishAll, unpublished } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
   ALIGN_MASK, CONSUMER_WORD, DELIVERED_WORD, HEADER_SIZE, MESSAGES_RECEIVED_SLOT, PADDING,
-  PRODUCER_WORD, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, validCount,
+  PRODUCER_WORD, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, adoptWritten, validCount,
 } from './words.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
+import { copyOut } from './slab.js';
 
 /**
  * The consumer publishes its position every this many records (or a quarter of the ring,
@@ -24,13 +25,6 @@ const PUBLISH_EVERY = 32;
 export abstract class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterable<Uint8Array> {
   /** Inside a poll() handler, whose view must stay valid: receiving again is refused. */
   private polling = false;
-  /** In `unpublished`: released space waits for publishNow() (end of task, or a block). */
-  private deferred = false;
-  private flushQueued = false;
-  private readonly flushLater = (): void => {
-    this.flushQueued = false;
-    if (this.deferred && !this.closed) this.publishNow();
-  };
   /** Payload length of the record peek() returned. */
   protected recordLength = 0;
 
@@ -53,38 +47,20 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
   protected releaseRing(): void {}
 
   /**
-   * @internal Publishes what this receiver has released but not yet made known (before
-   * this thread blocks elsewhere, or at the end of the task).
+   * peek(), and when nothing is there, publishes what this thread's endpoints hold back and
+   * looks once more: a sender in this thread (maybe of this very channel) may have deferred
+   * the message, and the caller may be about to wait or spin for it.
    */
-  abstract publishNow(): void;
-
-  /**
-   * Leaves what was released to publishNow(): at the end of the current task, or before
-   * this thread blocks in a sync wait, whichever comes first. (A thread blocked on one
-   * channel must not hold back space a peer needs on another.)
-   */
-  protected publishLater(): void {
-    if (!this.deferred) {
-      this.deferred = true;
-      unpublished.add(this);
-    }
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.flushLater);
-    }
-  }
-
-  /** To be called by publishNow(): nothing is deferred any more. */
-  protected published(): void {
-    if (this.deferred) {
-      this.deferred = false;
-      unpublished.delete(this);
-    }
+  private peekPublishing(): number {
+    const at = this.peek();
+    if (at >= 0 || unpublished.size === 0) return at;
+    publishAll();
+    return this.peek();
   }
 
   private next(): number {
     for (;;) {
-      const at = this.peek();
+      const at = this.peekPublishing();
       if (at < 0 || this.acquire(at)) return at;
     }
   }
@@ -123,7 +99,7 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
     if (this.queue.length !== 0) return -1;
     if (this.polling) this.checkNotPolling();
     for (;;) {
-      const at = this.peek();
+      const at = this.peekPublishing();
       if (at < 0) return -1;
       const length = this.recordLength;
       if (length > target.length - offset) {
@@ -151,7 +127,7 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
     if (offset < 0) return undefined;
     const start = offset + RECORD_HEADER_SIZE;
     const length = this.recordLength;
-    const message = this.u8.slice(start, start + length);
+    const message = copyOut(this.u8, start, length);
     this.release(offset, length);
     return message;
   }
@@ -394,7 +370,7 @@ export class SpscReceiver extends Receiver {
   }
 
   /** @internal Publishes consumed space now (before this thread blocks elsewhere). */
-  publishNow(): void {
+  override publishNow(): void {
     if (!this.closed) this.publishPosition();
   }
 
@@ -407,7 +383,23 @@ export class SpscReceiver extends Receiver {
     // seq_cst store: the records before it are done with (the producer may overwrite them)
     // and it orders the waiter check in wakePeer.
     Atomics.store(this.i32, CONSUMER_WORD, this.position);
-    this.wakePeer();
+    // A parked sender is woken once a quarter of the ring is free (or all of it), not for
+    // every few records freed: each wake costs it a context switch, and on a shared CPU
+    // both processes one per batch. (A sender parked for less re-checks within a park slice.)
+    if (((this.cachedProducer - this.position) | 0) <= this.capacity - this.publishBytes) this.wakePeer();
+  }
+
+  /**
+   * The sender died: records it wrote and had not yet published are made visible while we
+   * hold its lock (layout.h, "written"); a sender opening meanwhile does it instead.
+   */
+  protected override peerFoundDead(): void {
+    if (!this.segment.lock(layout.ROLE_SENDER)) return;
+    try {
+      adoptWritten(this.i32, this.capacity, this.maxMessage);
+    } finally {
+      this.segment.unlock(layout.ROLE_SENDER);
+    }
   }
 
   protected isReady(): boolean {

@@ -2,15 +2,26 @@
 // over the mapped memory: a bounds check, a copy, one Atomics.store, one Atomics.load.
 import { Buffer } from 'node:buffer';
 import { corrupt, invalidArg, RingwireError } from './errors.js';
-import { Endpoint } from './endpoint.js';
+import { Endpoint, publishAll } from './endpoint.js';
+import { cpusForThisProcess } from './machine.js';
 import { layout, type NativeSegment } from './native.js';
 import {
   ALIGN_MASK, CONSUMER_WORD, HEADER_SIZE, MESSAGES_SENT_SLOT, PADDING, PRODUCER_WORD, RECORD_HEADER_SIZE,
-  STATE_ENDED, STATE_WORD, validCount,
+  STATE_ENDED, STATE_WORD, validCount, WRITTEN_WORD, adoptWritten,
 } from './words.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
 
 export type Message = Uint8Array | string;
+
+/**
+ * An SPSC sender publishes the first message of each JavaScript task at once, and the ones
+ * that follow it in the same task every this many messages (or a quarter of the ring), not
+ * each: a store per message makes both cores fight over the producer's cache line. What is
+ * held back goes out at the end of the task (as socket.cork() until the next tick does),
+ * before this thread waits, when a call finds a channel full or empty, on end(), close(),
+ * flush() and process exit, and at once while the receiver is parked and can run beside us.
+ */
+const PUBLISH_EVERY = 32;
 
 /** What send() returns when the message went out at once: one shared settled promise. */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -25,8 +36,8 @@ export abstract class Sender extends Endpoint<void> {
 
   /** Writes one record if it fits now; publishes it unless `deferPublish` (a batch). */
   protected abstract write(data: Message, length: number, deferPublish?: boolean): boolean;
-  /** Publishes what write(…, true) left unpublished. */
-  protected abstract flush(): void;
+  /** Publishes what write(…, true) left unpublished (trySendMany's batch). */
+  protected abstract publishBatch(): void;
   /** Offset of this endpoint's pid word (cleared on close). */
   protected abstract readonly pidOffset: number;
   /** Messages claimed with tryClaim and not committed. */
@@ -85,8 +96,18 @@ export abstract class Sender extends Endpoint<void> {
   trySend(data: Message): boolean {
     this.ensureSendable();
     const length = this.measure(data);
-    if (this.queue.length !== 0) return false;
-    return this.write(data, length);
+    if (this.queue.length === 0 && this.write(data, length)) return true;
+    publishAll(); // the caller may now spin on a reply that a deferred publish holds up
+    return false;
+  }
+
+  /**
+   * Publishes every message sent so far now. Sends publish on their own (see trySend); this
+   * is for a thread about to do something long without returning to the event loop.
+   */
+  flush(): void {
+    this.ensureOpen();
+    this.publishNow();
   }
 
   /**
@@ -111,7 +132,7 @@ export abstract class Sender extends Endpoint<void> {
     } catch (error) {
       if (sent === 0) throw error;
     }
-    if (sent !== 0) this.flush();
+    if (sent !== 0) this.publishBatch();
     return sent;
   }
 
@@ -163,6 +184,7 @@ export abstract class Sender extends Endpoint<void> {
   private markEnded(): void {
     if (this.endMarked) return;
     this.endMarked = true;
+    this.publishNow(); // every message before the end
     // seq_cst: after the last position store, so a receiver that sees the flag and then
     // re-reads the producer position has every message.
     Atomics.or(this.i32, STATE_WORD, STATE_ENDED);
@@ -192,6 +214,7 @@ export abstract class Sender extends Endpoint<void> {
   close(): void {
     if (this.closed) return;
     if (this.endRequested) this.markEnded();
+    else this.publishNow(); // what was sent is sent
     this.releaseRing();
     this.closeEndpoint(this.pidOffset);
   }
@@ -213,6 +236,10 @@ export class SpscSender extends Sender {
   private sent = 0;
   /** Record size (with padding to reach it) the blocked send waits for; see isReady(). */
   private blockedSize = 0;
+  /** The producer position last stored in the header, and messages written since. */
+  private publishedPosition: number;
+  private unpublished = 0;
+  private readonly publishBytes: number;
 
   /** @internal Use openSender(). */
   constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
@@ -227,9 +254,14 @@ export class SpscSender extends Sender {
       peerName: 'receiver',
     }, 'sender');
     this.bytes = Buffer.from(segment.buffer);
+    // What a sender before us wrote and did not publish (layout.h, "written"): we hold its lock.
+    adoptWritten(this.i32, this.capacity, this.maxMessage);
     this.position = Atomics.load(this.i32, PRODUCER_WORD);
     this.cachedConsumer = this.validConsumer(Atomics.load(this.i32, CONSUMER_WORD));
     if ((this.position & ALIGN_MASK) !== 0) throw corrupt(this.name, 'misaligned producer position');
+    this.i32[WRITTEN_WORD] = this.position;
+    this.publishedPosition = this.position;
+    this.publishBytes = this.capacity >>> 2;
     this.sent = validCount(this.f64[MESSAGES_SENT_SLOT]);
     Atomics.store(this.i32, layout.OFF_SENDER_PID >> 2, process.pid);
   }
@@ -282,6 +314,10 @@ export class SpscSender extends Sender {
 
   private publish(position: number): void {
     this.position = position;
+    this.i32[WRITTEN_WORD] = position;
+    this.publishedPosition = position;
+    this.unpublished = 0;
+    this.published();
     this.f64[MESSAGES_SENT_SLOT] = this.sent; // plain: published by the store below
     // seq_cst store: publishes the record bytes written before it (pairs with the
     // receiver's load of the producer position) and orders the waiter check in wakePeer.
@@ -293,8 +329,15 @@ export class SpscSender extends Sender {
     return this.uncommitted;
   }
 
-  protected flush(): void {
+  protected publishBatch(): void {
     this.publish(this.position);
+  }
+
+  /** @internal Publishes the messages written and held back (never uncommitted claims). */
+  override publishNow(): void {
+    if (this.closed || this.uncommitted !== 0) return;
+    if (this.position !== this.publishedPosition) this.publish(this.position);
+    else this.published();
   }
 
   protected write(data: Message, length: number, deferPublish = false): boolean {
@@ -302,6 +345,8 @@ export class SpscSender extends Sender {
     const offset = this.claim(size);
     if (offset < 0) {
       this.blockedSize = size;
+      // Full: what is held back goes out now, so the receiver can make room.
+      if (this.position !== this.publishedPosition) this.publish(this.position);
       return false;
     }
     this.i32[offset >> 2] = length;
@@ -309,9 +354,29 @@ export class SpscSender extends Sender {
     else this.u8.set(data, offset + RECORD_HEADER_SIZE);
     const position = (this.claimedPosition + size) | 0;
     this.sent++;
-    if (deferPublish) this.position = position;
-    else this.publish(position);
+    this.position = position;
+    // A plain store on a line the receiver never reads while we live: if we die before the
+    // publish, whoever takes our lock publishes this record (layout.h, "written").
+    this.i32[WRITTEN_WORD] = position;
+    if (deferPublish) return true;
+    if (this.flushQueued && ++this.unpublished < PUBLISH_EVERY
+      && ((position - this.publishedPosition) | 0) < this.publishBytes && !this.receiverCanRunNow()) {
+      this.publishLater(); // not the first in this task: goes with the next publish
+      return true;
+    }
+    this.publish(position);
+    this.endOfTask(); // marks where this task ends: until then, sends are batched
     return true;
+  }
+
+  /**
+   * True when the receiver is parked and could run beside us: then a message should reach it
+   * now, not 31 messages later. (With one CPU it cannot run until we stop: a wake per message
+   * would only switch back and forth, so the batch waits for its publish.)
+   */
+  private receiverCanRunNow(): boolean {
+    // A line the receiver writes only when it parks: reading it costs no cache-line transfer.
+    return Atomics.load(this.i32, layout.OFF_RECEIVER_WAITERS >> 2) !== 0 && cpusForThisProcess() > 1;
   }
 
   /**
@@ -323,6 +388,8 @@ export class SpscSender extends Sender {
   tryClaim(length: number): number {
     this.checkClaim(length);
     if (this.queue.length !== 0) return -1;
+    // Messages held back and claims never mix: commit() and close() know what to publish.
+    if (this.uncommitted === 0 && this.position !== this.publishedPosition) this.publish(this.position);
     const size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
     const offset = this.claim(size);
     if (offset < 0) {

@@ -20,6 +20,46 @@ export const MESSAGES_SENT_SLOT = layout.OFF_MESSAGES_SENT >> 3;
 export const MESSAGES_RECEIVED_SLOT = layout.OFF_MESSAGES_RECEIVED >> 3;
 /** SPSC: what the receiver has handed out (layout.h, "delivered"). */
 export const DELIVERED_WORD = layout.OFF_DELIVERED_POSITION >> 2;
+/** SPSC: the producer position including what the sender wrote and has not published ("written"). */
+export const WRITTEN_WORD = layout.OFF_WRITTEN_POSITION >> 2;
+
+/**
+ * layout.h, "written": called with the sender's role lock held and its last holder gone.
+ * Publishes the records that sender wrote after its last position store, if the walk from
+ * the producer position lands exactly on the written one, within a ring of the consumer.
+ * Returns true if the producer position moved.
+ */
+export function adoptWritten(i32: Int32Array, capacity: number, maxMessage: number): boolean {
+  const producer = Atomics.load(i32, PRODUCER_WORD);
+  const written = Atomics.load(i32, WRITTEN_WORD);
+  const consumer = Atomics.load(i32, CONSUMER_WORD);
+  const ahead = (written - producer) >>> 0;
+  if (ahead === 0 || ahead > capacity || ((written | producer) & ALIGN_MASK) !== 0
+    || ((producer - consumer) >>> 0) > capacity || ((written - consumer) >>> 0) > capacity) return false;
+  const mask = capacity - 1;
+  let messages = 0;
+  for (let position = producer; position !== written;) {
+    const offset = position & mask;
+    const word = i32[(HEADER_SIZE + offset) >> 2];
+    let size: number;
+    if (word === PADDING) {
+      size = capacity - offset;
+    } else {
+      const length = word >>> 0;
+      if (length > maxMessage || RECORD_HEADER_SIZE + length > capacity - offset) return false;
+      size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
+      messages++;
+    }
+    if (size > ((written - position) >>> 0)) return false;
+    position = (position + size) | 0;
+  }
+  // The sender's counter is ours to update while we hold its lock (plain: published below).
+  const f64 = new Float64Array(i32.buffer, 0, HEADER_SIZE >> 3);
+  f64[MESSAGES_SENT_SLOT] = validCount(f64[MESSAGES_SENT_SLOT]) + messages;
+  // seq_cst: publishes those records, as the sender's own store would have.
+  Atomics.store(i32, PRODUCER_WORD, written);
+  return true;
+}
 
 /**
  * MPMC parked masks (layout.h, "Waking with several sleepers"): per kind, the byte offsets of

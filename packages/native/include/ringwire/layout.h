@@ -16,7 +16,8 @@
 //   | sender wait line   (512..639)   space signal, sender waiters     |                     |
 //   |                                 (likewise), space semaphore (576)|                     |
 //   | state line         (640..767)   end flag, endpoint pids, threads |                     |
-//   | release line       (768..895)   MPMC: release position           |                     |
+//   | release line       (768..895)   MPMC: release position;          |                     |
+//   |                                 SPSC: what the sender wrote      |                     |
 //   | delivered line     (896..1023)  SPSC: what the receiver delivered|                     |
 //   | slot table         (1024..4095) MPMC: endpoint slots             |                     |
 //   +------------------------------------------------------------------+---------------------+
@@ -92,6 +93,18 @@
 //             dies, at most the one message it held is lost (taken with try_recv, not yet used)
 //             or delivered again (a poll() handler that died inside the handler), although the
 //             consumer position is published lazily: up to 32 records or a quarter ring behind.
+//   written:  a producer may hold back its position store (the TypeScript sender publishes
+//             the first message of a task at once and the rest of the task's messages every
+//             32, at the end of the task or before it waits). After each record it writes it
+//             stores its position, published or not, to `written_position` (relaxed: a line
+//             the consumer never reads while the producer lives). Whoever takes the sender's
+//             role lock after the producer died (a sender opening; a receiver that found the
+//             producer dead, for as long as it holds that lock) walks the records from the
+//             producer position to the written one, checking each header, and if the walk
+//             lands on it exactly and it is within a ring of the consumer position, stores it
+//             as the producer position. So a producer killed between a write and its
+//             publish loses nothing it wrote. (Implementations that publish every record
+//             store the same value to both words.)
 //   end:      the sender sets STATE_ENDED in `state` after its last position store; a
 //             receiver that finds the ring empty and STATE_ENDED set re-reads the producer
 //             position once more before it reports end of stream.
@@ -195,8 +208,9 @@
 // sleepers".
 //
 // What a death costs (SPSC and MPMC; the README's "When a process dies" says the same):
-//   - a sender: everything it published is delivered; a record it had not published (SPSC)
-//     or committed (MPMC: skipped once a waiting receiver finds the claimer dead) never is.
+//   - a sender: everything it wrote is delivered (SPSC: also what it had not yet published,
+//     from the written line); a record it had claimed and not committed (tryClaim without
+//     commit, SPSC; MPMC: skipped once a waiting receiver finds the claimer dead) never is.
 //     With no sender left and one dead, receivers' waits fail with ERR_RINGWIRE_PEER_DEAD
 //     once they have taken everything.
 //   - a receiver: at most the message it held (one per operation it had pending: a C++
@@ -305,6 +319,9 @@ constexpr uint32_t SEMAPHORE_BYTES = 64;
 constexpr uint32_t OFF_CLAIM_POSITION = OFF_PRODUCER_POSITION;
 constexpr uint32_t OFF_TAKE_POSITION = OFF_CONSUMER_POSITION;
 constexpr uint32_t OFF_RELEASE_POSITION = 6 * LINE_SIZE;
+// SPSC: the producer position including records written and not yet published ("written").
+// The release line is MPMC's; SPSC uses it for this.
+constexpr uint32_t OFF_WRITTEN_POSITION = 6 * LINE_SIZE;
 // Parked MPMC endpoints: bit (slot & 31) of the word for slots 0..31 (the SPSC waiter count's
 // word) or 32..47 (the next word), per kind.
 constexpr uint32_t OFF_RECEIVER_WAITERS_HIGH = 3 * LINE_SIZE + 8;

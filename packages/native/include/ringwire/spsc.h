@@ -172,7 +172,51 @@ class Endpoint {
     const uint32_t peer_pid = role_ == layout::ROLE_SENDER ? layout::OFF_RECEIVER_PID : layout::OFF_SENDER_PID;
     const uint32_t pid = load_seq_cst(word(peer_pid));
     if (pid == 0 || segment_->role_held_here(peer_role) || segment_->role_locked_by_other(peer_role)) return false;
-    return load_seq_cst(word(peer_pid)) == pid && !ready();
+    if (load_seq_cst(word(peer_pid)) != pid) return false;
+    // A dead sender may have written records it had not yet published: make them visible
+    // (layout.h, "written") while we hold its lock; a sender opening meanwhile does it instead.
+    if (peer_role == layout::ROLE_SENDER && segment_->lock_role(layout::ROLE_SENDER)) {
+      adopt_written();
+      segment_->unlock_role(layout::ROLE_SENDER);
+    }
+    return !ready();
+  }
+
+  // layout.h, "written": with the sender's role lock held and its holder gone, publishes the
+  // records it wrote after its last position store if they are exactly records, within a ring
+  // of the consumer. True if the producer position moved.
+  bool adopt_written() {
+    const uint32_t producer = load_seq_cst(word(layout::OFF_PRODUCER_POSITION));
+    const uint32_t written = __atomic_load_n(word(layout::OFF_WRITTEN_POSITION), __ATOMIC_RELAXED);
+    const uint32_t consumer = load_seq_cst(word(layout::OFF_CONSUMER_POSITION));
+    const uint32_t align = layout::RECORD_ALIGNMENT - 1;
+    const uint32_t ahead = written - producer;
+    if (ahead == 0 || ahead > capacity_ || ((written | producer) & align) != 0 || producer - consumer > capacity_ ||
+        written - consumer > capacity_) {
+      return false;
+    }
+    const uint32_t max_message = segment_->identity().max_message;
+    double messages = 0;
+    for (uint32_t position = producer; position != written;) {
+      const uint32_t offset = position & mask_;
+      uint32_t length;
+      std::memcpy(&length, ring_ + offset, sizeof length);
+      uint32_t size;
+      if (length == layout::PADDING_LENGTH) {
+        size = capacity_ - offset;
+      } else {
+        if (length > max_message || layout::RECORD_HEADER_SIZE + length > capacity_ - offset) return false;
+        size = layout::record_size(length);
+        messages++;
+      }
+      if (size > written - position) return false;
+      position += size;
+    }
+    // The sender's counter is ours to update while we hold its lock.
+    store_count(segment_->base(), layout::OFF_MESSAGES_SENT, load_count(segment_->base(), layout::OFF_MESSAGES_SENT) + messages);
+    // seq_cst: publishes those records to the receiver, as the sender's own store would have.
+    store_seq_cst(word(layout::OFF_PRODUCER_POSITION), written);
+    return true;
   }
 
   [[noreturn]] void corrupt(const std::string& what) const {
@@ -204,8 +248,10 @@ class SpscSender : public detail::Endpoint {
     if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
       throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by its sender");
     }
+    adopt_written();  // what a sender before us wrote and did not publish (layout.h, "written")
     position_ = detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION));
     if ((position_ & (layout::RECORD_ALIGNMENT - 1)) != 0) corrupt("misaligned producer position");
+    __atomic_store_n(word(layout::OFF_WRITTEN_POSITION), position_, __ATOMIC_RELAXED);
     cached_consumer_ = valid_consumer(detail::load_seq_cst(word(layout::OFF_CONSUMER_POSITION)));
   }
 
@@ -274,6 +320,8 @@ class SpscSender : public detail::Endpoint {
   }
   void publish(uint32_t position) {
     position_ = position;
+    // This sender publishes every record: the written line equals the producer position.
+    __atomic_store_n(word(layout::OFF_WRITTEN_POSITION), position, __ATOMIC_RELAXED);
     detail::store_count(segment_->base(), layout::OFF_MESSAGES_SENT, sent_);
     // seq_cst (not just release): publishes the record and must not pass wake_peer's load.
     detail::store_seq_cst(word(layout::OFF_PRODUCER_POSITION), position);
