@@ -136,6 +136,24 @@ describe('a C++ peer and a Node peer that dies', () => {
     expect(result.stderr).toMatch(/^ERR_RINGWIRE_PEER_DEAD/);
   });
 
+  it('a C++ receiver gets what a killed Node sender wrote and had not yet published (the written line)', async () => {
+    const name = channelName('cwritten');
+    createChannel(name, { capacity: 1 << 16 });
+    const sender = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/burst.mjs', import.meta.url)), name, '20', 'spin', 'interop'],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = once(sender, 'exit');
+    await once(sender.stdout!, 'data'); // all 20 written; most not yet published
+    expect(stats(name).messagesSent).toBeLessThan(20);
+    sender.kill('SIGKILL');
+    await exited;
+    const peer = run(['recv', name]);
+    const result = await peer.done;
+    // It checked each message against the pattern, then found the sender dead.
+    expect(result.stderr).toMatch(/^ERR_RINGWIRE_PEER_DEAD/);
+    expect(stats(name).messagesReceived).toBe(20);
+    expect(stats(name).messagesSent).toBe(20);
+  });
+
   it('a C++ sender blocked on a full ring gets ERR_RINGWIRE_PEER_DEAD when its Node receiver is killed', async () => {
     const name = channelName('cdeadR');
     createChannel(name, { capacity: 4096 });
