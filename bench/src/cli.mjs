@@ -3,49 +3,65 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXPECTED } from './systems/lists.mjs';
 
-export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'micro'];
+export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'micro'];
 
-export const USAGE = `usage: node bench/src/run.mjs [--quick] [--only=<system>[,<system>...]]
-       [--scenarios=S1,S2,S3,S4,S5,S6,S7,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
-  --quick      a short run (under a minute)
+export const USAGE = `usage: node bench/src/run.mjs [--quick] [--runs=N] [--only=<system>[,<system>...]]
+       [--scenarios=S1,...,S9,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
+  --quick      a short run (about two minutes; shorter windows, the same rows)
+  --runs       rounds of every throughput row (S1-S3, S5, S8, S9): each round runs every system
+               once, in fresh processes, interleaved; a row's value is the median (default 3;
+               check-results.mjs wants at least 3)
   --only       run only these systems (ringwire, uds, uds-batched, tcp, tcp-batched, pipe, fifo,
                ipc-json, ipc-advanced, messageport, posix-mq, c-ring, js-ceiling, c-spin, c-futex,
                piscina)
-  --scenarios  run only these scenarios
-  --sizes      the S3 sweep's message sizes in bytes (default: the full or quick sweep)
+  --scenarios  run only these scenarios (S8: one shared CPU; S9: noisy neighbours)
+  --sizes      the S3 sweep's message sizes in bytes, S8's S3-like rows too (default: the full
+               or quick sweep)
   --cpu-prof   write a V8 CPU profile of every worker process (default dir: <tmp>/ringwire-prof)
-  --out        where to write the JSON (and the SVG beside it); a filtered run (--only or
-               --scenarios) writes only when this is given, so it never replaces latest.json`;
+  --out        where to write the JSON (and the SVG beside it); a filtered run (--only,
+               --scenarios, --sizes or --runs below 3) writes only when this is given, so it never
+               replaces latest.json`;
 
+// Windows: `rate` for per-message and batch rows (S1, S2, and S8 / S9 per message), `sweep`
+// for S3-like rows; the first phase of every group of fresh processes warms up for
+// `firstWarmupMs` (the JIT starts cold in every round).
 const FULL = {
-  rate: { warmupMs: 500, measureMs: 2000 },
-  sweep: { warmupMs: 200, measureMs: 700 },
+  rate: { warmupMs: 250, measureMs: 1000 },
+  sweep: { warmupMs: 100, measureMs: 400 },
+  firstWarmupMs: 600,
   sizes: [16, 256, 1024, 4096, 16384, 65536, 1 << 20],
   pingpong: { warmup: 2000, warmupMs: 300, iterations: 20000, parkIterations: 20000 },
-  fan: { warmupMs: 500, measureMs: 2000 },
+  fan: { warmupMs: 400, measureMs: 1500 },
   // S6: tasks per row (after `warmup` tasks); pool.run() also runs `sweep` tasks per window tried.
   pool: { tasks: 1000000, warmup: 100000, sweep: 20000 },
   idleMs: 5000,
   microMs: 300,
 };
 
+// Quick: every row of the full run, in windows long enough to check that everything works
+// (CI runs it), not to quote.
 const QUICK = {
-  rate: { warmupMs: 400, measureMs: 200 },
-  sweep: { warmupMs: 80, measureMs: 80 },
-  sizes: [16, 256, 4096, 65536, 1 << 20],
-  pingpong: { warmup: 2000, warmupMs: 150, iterations: 5000, parkIterations: 2000 },
-  fan: { warmupMs: 300, measureMs: 300 },
-  pool: { tasks: 100000, warmup: 10000, sweep: 5000 },
-  idleMs: 2000,
+  rate: { warmupMs: 60, measureMs: 100 },
+  sweep: { warmupMs: 30, measureMs: 50 },
+  firstWarmupMs: 150,
+  sizes: [16, 4096, 65536, 1 << 20],
+  pingpong: { warmup: 1000, warmupMs: 100, iterations: 2000, parkIterations: 1000 },
+  fan: { warmupMs: 150, measureMs: 150 },
+  pool: { tasks: 50000, warmup: 5000, sweep: 2500 },
+  idleMs: 1500,
   microMs: 50,
 };
 
 const list = (value) => new Set(value.split(',').map((s) => s.trim()).filter(Boolean));
 
 export function parseArgs(argv) {
-  const options = { quick: false, only: null, wanted: new Set(SCENARIO_IDS), profDir: null, out: null };
+  const options = { quick: false, only: null, wanted: new Set(SCENARIO_IDS), profDir: null, out: null, runs: 3 };
   for (const arg of argv) {
     if (arg === '--quick') options.quick = true;
+    else if (arg.startsWith('--runs=')) {
+      options.runs = Number(arg.slice(7));
+      if (!Number.isInteger(options.runs) || options.runs < 1 || options.runs > 50) throw new Error('runs must be 1 to 50');
+    }
     else if (arg.startsWith('--only=')) {
       options.only = list(arg.slice(7));
       const known = new Set(Object.values(EXPECTED).flat());
@@ -65,6 +81,8 @@ export function parseArgs(argv) {
   }
   options.timing = options.quick ? QUICK : FULL;
   if (options.sizes) options.timing = { ...options.timing, sizes: options.sizes };
-  options.filtered = options.only !== null || options.wanted.size !== SCENARIO_IDS.length || Boolean(options.sizes);
+  // Fewer than 3 rounds is for trying things out: check-results.mjs would refuse it.
+  options.filtered = options.only !== null || options.wanted.size !== SCENARIO_IDS.length || Boolean(options.sizes)
+    || options.runs < 3;
   return options;
 }

@@ -2,8 +2,10 @@
 // talk (sockets, pipes, IPC, MessagePort) and with C floors and ceilings, measured in one
 // run. Each system runs in fresh worker processes (workers/*.mjs), one system at a time; this
 // process only creates and removes the rendezvous, relays control messages and collects.
+// Throughput rows (S1-S3, S5, S8, S9) are measured in --runs interleaved rounds (default 3)
+// and reported as the median with min-max and CPU time per message.
 //
-//   node bench/src/run.mjs [--quick] [--only=...] [--scenarios=...] [--cpu-prof[=dir]] [--out=...]
+//   node bench/src/run.mjs [--quick] [--runs=N] [--only=...] [--scenarios=...] [--cpu-prof[=dir]] [--out=...]
 //
 // Prints a table per scenario, writes bench/results/latest.json and latest.svg.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,7 +24,7 @@ import { buildResults } from './report/json.mjs';
 import { renderSvg } from './report/svg.mjs';
 import { printTables } from './report/table.mjs';
 import { printTargets } from './report/targets.mjs';
-import { runThroughput } from './scenarios/throughput.mjs';
+import { runNoisy, runSharedCpu, runThroughput } from './scenarios/throughput.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let options;
@@ -57,7 +59,7 @@ const ctx = {
 };
 
 console.log(`ringwire bench: ${machine.cpus} x ${machine.model}, node ${machine.node}, ${machine.os}`
-  + `${options.quick ? ' (quick)' : ''}`);
+  + `${options.quick ? ' (quick)' : ''}, ${options.runs} round${options.runs === 1 ? '' : 's'}`);
 if (options.profDir) {
   profiling.dir = options.profDir;
   console.log(`CPU profiles go to ${options.profDir}`);
@@ -69,6 +71,8 @@ try {
   if (options.wanted.has('S5')) await runFanOut(ctx);
   if (options.wanted.has('S6')) await runPool(ctx);
   if (options.wanted.has('S7')) await runIdle(ctx);
+  if (options.wanted.has('S8')) await runSharedCpu(ctx);
+  if (options.wanted.has('S9')) await runNoisy(ctx);
   if (options.wanted.has('micro') && (!options.only || options.only.has('ringwire'))) {
     micro.push(...await runMicro(ctx));
   }
@@ -77,7 +81,10 @@ try {
   process.exit(1); // the 'exit' handler kills the workers and removes what is left
 }
 
-const results = buildResults({ machine, quick: options.quick, rows, micro, wanted: options.wanted });
+const results = buildResults({
+  machine, quick: options.quick, runs: options.runs, rows, micro, wanted: options.wanted,
+  seconds: Number(((performance.now() - startedAt) / 1000).toFixed(1)),
+});
 printTables(results);
 printTargets(results);
 

@@ -3,7 +3,8 @@
 //
 //   harness -> consumer  phase i (size, mode, target, window)   consumer -> armed
 //   harness -> producer  phase i                                 (the producer streams)
-//   consumer -> result   when its measurement window closes
+//   consumer -> result   when its measurement window closes (with the CPU time the group's
+//                        processes spent inside it: the phase message carries their pids)
 //   harness -> producer  stop        producer -> done {sent}; consumer drains -> done {received, bad}
 //
 // Layouts: 'pair' (the harness forks both), 'relay' (the harness forks the producer, which
@@ -19,7 +20,8 @@ const PHASE_SLACK_MS = 30000;
 /**
  * Runs `phases` on `group` ({ name, worker, layout, config, opensPerPhase?, connected?() }).
  * Each phase is { i, size, mode, warmupMs, measureMs, own, prepare?() -> target, release?() }.
- * Calls onPhase(phase, result) after each; result is { rate, messages, seconds, sent }.
+ * Calls onPhase(phase, result) after each; result is { rate, messages, seconds, sent, cpu }
+ * (cpu: CPU seconds per role inside the window, or null where /proc cannot tell).
  */
 export async function runPhases(group, phases, onPhase) {
   const mailbox = new Mailbox(group.name);
@@ -33,6 +35,8 @@ export async function runPhases(group, phases, onPhase) {
     if (child.connected) child.send({ ...message, to: role });
   };
   let consumerPid;
+  /** The group's processes, by role, for the consumer to read their CPU time (cputime.mjs). */
+  let pids;
   try {
     if (group.layout === 'pair') {
       spawn('consumer');
@@ -40,6 +44,7 @@ export async function runPhases(group, phases, onPhase) {
       spawn('producer', { peer: ready.peer });
       await mailbox.take('producer', 'ready', undefined, SETUP_MS);
       group.connected?.(); // both ends connected: a socket path or fifo can go now
+      pids = { producer: procs.producer.pid, consumer: procs.consumer.pid };
     } else {
       spawn(group.layout === 'solo' ? 'solo' : 'producer');
       const [ready] = await Promise.all([
@@ -47,11 +52,15 @@ export async function runPhases(group, phases, onPhase) {
         mailbox.take('producer', 'ready', undefined, SETUP_MS),
       ]);
       consumerPid = ready.pid;
+      // A relayed consumer is the producer's child (its pid in 'ready') or its thread (none:
+      // the one process is the whole group); 'solo' is one process.
+      const main = procs.producer ?? procs.solo;
+      pids = consumerPid === undefined ? { process: main.pid } : { producer: main.pid, consumer: consumerPid };
     }
     for (const phase of phases) {
       const target = phase.prepare?.();
       const { i, size, mode, warmupMs, measureMs, own } = phase;
-      const message = { ctl: 'phase', i, size, mode, warmupMs, measureMs, own: Boolean(own), target };
+      const message = { ctl: 'phase', i, size, mode, warmupMs, measureMs, own: Boolean(own), target, pids };
       sendTo('consumer', message);
       await mailbox.take('consumer', 'armed', i, SETUP_MS);
       sendTo('producer', message);
@@ -77,7 +86,9 @@ export async function runPhases(group, phases, onPhase) {
       if (!(result.messages > 0)) {
         throw new Error(`${phase.system} ${phase.label}: no message arrived inside the measurement window`);
       }
-      onPhase(phase, { rate: result.rate, messages: result.messages, seconds: result.seconds, sent: done.sent });
+      onPhase(phase, {
+        rate: result.rate, messages: result.messages, seconds: result.seconds, sent: done.sent, cpu: result.cpu ?? null,
+      });
     }
     for (const child of Object.values(procs)) child.expectedExit = true;
     sendTo('consumer', { ctl: 'exit' });

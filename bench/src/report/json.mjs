@@ -1,7 +1,10 @@
 // The results document (bench/results/latest.json):
-// { machine, when, quick, scenarios: [{ id, title, unit, results: [row] }], micro: [{ name, nsPerOp }] }
+// { machine, when, quick, runs, seconds, scenarios: [{ id, title, unit, results: [row] }], micro: [{ name, nsPerOp }] }
+// Rows measured in rounds (S1-S3, S5, S8, S9) carry value (the median), min, max, samples
+// (every round's value, in round order), cpuNsPerMsg, cpuNsSamples and cpuSeconds (see
+// harness/samples.mjs); S8 and S9 rows also kind ('per-message' | 'S3') and unit.
 import { SCENARIO_ORDER as ORDER, SCENARIOS } from '../scenarios/meta.mjs';
-import { EXPECTED, FANOUT_VARIANTS, POOL_VARIANTS, RINGWIRE_VARIANTS } from '../systems/lists.mjs';
+import { EXPECTED, FANOUT_VARIANTS, KINDS, POOL_VARIANTS, RINGWIRE_VARIANTS } from '../systems/lists.mjs';
 
 function sortRows(id, rows) {
   const systems = EXPECTED[id] ?? [];
@@ -11,15 +14,21 @@ function sortRows(id, rows) {
   };
   const variants = id === 'S5' ? FANOUT_VARIANTS : id === 'S6' ? POOL_VARIANTS : RINGWIRE_VARIANTS;
   const variant = (row) => Math.max(0, variants.indexOf(row.variant ?? 'default'));
+  const kind = (row) => Math.max(0, KINDS.indexOf(row.kind));
+  // The size sweeps (S8, S9: per message first, then S3-like): by size, then system. The
+  // others: by system.
+  if (['S1', 'S3', 'S8', 'S9'].includes(id)) {
+    return [...rows].sort((a, b) => kind(a) - kind(b) || a.size - b.size || rank(a) - rank(b) || variant(a) - variant(b));
+  }
   return [...rows].sort((a, b) => rank(a) - rank(b) || a.size - b.size || variant(a) - variant(b));
 }
 
-export function buildResults({ machine, quick, rows, micro, wanted }) {
+export function buildResults({ machine, quick, runs, seconds, rows, micro, wanted }) {
   const scenarios = [];
   for (const id of ORDER) {
     if (!wanted.has(id)) continue;
     const { title, unit } = SCENARIOS[id];
     scenarios.push({ id, title, unit, results: sortRows(id, rows.get(id) ?? []) });
   }
-  return { machine, when: new Date().toISOString(), quick, scenarios, micro };
+  return { machine, when: new Date().toISOString(), quick, runs, seconds, scenarios, micro };
 }

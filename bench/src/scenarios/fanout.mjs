@@ -3,7 +3,11 @@
 // the harness sets for both). ringwire runs one mpmc channel, per message and batched; the
 // baseline is fan-in/fan-out over Unix domain sockets with no broker (every producer
 // connected to every consumer, messages round-robin over the connections), one write per
-// message and coalesced into ~64 KiB writes. Every run has four fresh worker processes.
+// message and coalesced into ~64 KiB writes. Every run has four fresh worker processes; the
+// four rows run in ctx.runs interleaved rounds (each round runs every row once), and a row
+// is the median of its rounds, with min, max and every sample (harness/samples.mjs). The
+// harness reads the CPU time of all four processes at the window's open and close: CPU time
+// per message is that (per second of the window) over the aggregate rate.
 //
 // Every message must arrive exactly once, whole, and in its producer's order at whichever
 // consumer got it, or the run fails: each message carries its producer's number and seq;
@@ -11,7 +15,9 @@
 // consumers' per-producer counts and sums against what each producer sent.
 import { performance } from 'node:perf_hooks';
 import { cleanUp } from '../harness/cleanup.mjs';
-import { formatValue } from '../harness/format.mjs';
+import { cpuBetween, groupCpu } from '../harness/cputime.mjs';
+import { formatCpuNs, formatValue } from '../harness/format.mjs';
+import { RowSamples } from '../harness/samples.mjs';
 import { capacityFor, channel, release, tmpPath } from '../harness/rendezvous.mjs';
 import { Mailbox, spawnWorker, withTimeout } from '../harness/spawn.mjs';
 import { exactlyOnce } from '../workers/frames.mjs';
@@ -49,7 +55,27 @@ export const FANOUT_RUNS = [
 const wallNow = () => performance.timeOrigin + performance.now();
 const names = (role, n) => Array.from({ length: n }, (_, id) => `${role}${id}`);
 
-/** One run: its four processes from start to exit. Returns { rate, rates, sent }. */
+/**
+ * Reads the CPU time of `procs` ({ who: child }) at the wall-clock instants `start` and `end`;
+ * resolves with { cpu: { who: seconds }, seconds } (seconds between the two reads), or null.
+ */
+function cpuOverWindow(procs, start, end) {
+  const pids = Object.fromEntries([...procs].map(([who, child]) => [who, child.pid]));
+  return new Promise((resolve) => {
+    let before = null;
+    let at = 0;
+    setTimeout(() => {
+      at = wallNow();
+      before = groupCpu(pids);
+    }, Math.max(0, start - wallNow())).unref();
+    setTimeout(() => {
+      const cpu = cpuBetween(before, groupCpu(pids));
+      resolve(cpu === null ? null : { cpu, seconds: (wallNow() - at) / 1000 });
+    }, Math.max(0, end - wallNow())).unref();
+  });
+}
+
+/** One run: its four processes from start to exit. Returns { rate, rates, sent, cpu }. */
 async function fanOut(run, { warmupMs, measureMs }) {
   const label = run.variant ? `${run.system} ${run.variant}` : run.system;
   const mailbox = new Mailbox(label);
@@ -90,7 +116,9 @@ async function fanOut(run, { warmupMs, measureMs }) {
     tellAll(producers, { ctl: 'go' });
     const start = wallNow() + warmupMs;
     tellAll(consumers, { ctl: 'window', start, end: start + measureMs });
+    const cpuRead = cpuOverWindow(procs, start, start + measureMs);
     const results = await all(consumers, 'result', warmupMs + measureMs + SLACK_MS);
+    const cpu = await cpuRead;
     tellAll(producers, { ctl: 'stop' });
     const stopped = await all(producers, 'stopped', SLACK_MS);
     // Only now that every producer has stopped may the stream end (an mpmc end() ends it
@@ -116,9 +144,14 @@ async function fanOut(run, { warmupMs, measureMs }) {
       `S5 ${label}: the workers did not exit within ${SETUP_MS} ms`);
     if (mailbox.failure) throw mailbox.failure;
     const rates = results.map((r) => r.rate);
+    const rate = rates.reduce((a, b) => a + b, 0);
+    // CPU seconds per second of the window, over messages per second: CPU time per message.
+    const sum = (prefix) => Object.entries(cpu?.cpu ?? {}).filter(([who]) => who.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
+    const cpuNsPerMsg = cpu && cpu.seconds > 0 && rate > 0 ? ((sum('') / cpu.seconds) * 1e9) / rate : null;
     return {
-      rate: rates.reduce((a, b) => a + b, 0), rates, sent: total, seconds: results.map((r) => r.seconds),
+      rate, rates, sent: total, seconds: results.map((r) => r.seconds),
       waits: { producers: stopped.map((s) => s.waits), consumers: done.map((d) => d.waits) },
+      cpuNsPerMsg, cpu: cpu ? { producers: sum('producer'), consumers: sum('consumer'), window: cpu.seconds } : null,
     };
   } finally {
     unlink();
@@ -127,21 +160,36 @@ async function fanOut(run, { warmupMs, measureMs }) {
 }
 
 export async function runFanOut(ctx) {
-  for (const run of FANOUT_RUNS) {
-    if (ctx.only && !ctx.only.has(run.system)) continue;
-    const m = await fanOut(run, ctx.timing.fan);
-    const r = { system: run.system, size: SIZE };
-    if (run.variant) r.variant = run.variant;
-    r.value = Math.round(m.rate);
-    r.consumers = m.rates.map(Math.round);
-    r.note = run.note;
-    ctx.record('S5', r);
-    const split = m.rates.map((x) => formatValue(x, 'msg/s')).join(' + ');
-    // How often an end found the ring full or empty (a socket's buffer full) and waited.
-    const waited = (role, counts, what) => (counts.every((n) => n === undefined) ? ''
-      : `; ${role} waited ${counts.join(' + ')} times for ${what}`);
-    ctx.log(`S5 ${run.system}${run.variant ? ` ${run.variant}` : ''} … ${formatValue(r.value, 'msg/s')} msg/s  `
-      + `(consumers ${split} over ${m.seconds.map((s) => s.toFixed(2)).join(' / ')} s; ${m.sent} sent and checked`
-      + `${waited('producers', m.waits.producers, 'room')}${waited('consumers', m.waits.consumers, 'messages')})`);
+  const runs = FANOUT_RUNS.filter((run) => !ctx.only || ctx.only.has(run.system));
+  const rows = new RowSamples();
+  const splits = new Map();
+  for (let round = 0; round < ctx.runs; round++) {
+    for (const run of runs) {
+      const m = await fanOut(run, ctx.timing.fan);
+      const fields = { system: run.system, size: SIZE };
+      if (run.variant) fields.variant = run.variant;
+      fields.note = run.note;
+      const cpuNsPerMsg = m.cpuNsPerMsg;
+      rows.add('S5', fields, { value: Math.round(m.rate), cpuNsPerMsg, cpu: cpuNsPerMsg ? m.cpu : null });
+      const label = `${run.system}${run.variant ? ` ${run.variant}` : ''}`;
+      if (!splits.has(label)) splits.set(label, []);
+      splits.get(label).push(m.rates.map(Math.round));
+      const split = m.rates.map((x) => formatValue(x, 'msg/s')).join(' + ');
+      // How often an end found the ring full or empty (a socket's buffer full) and waited.
+      const waited = (role, counts, what) => (counts.every((n) => n === undefined) ? ''
+        : `; ${role} waited ${counts.join(' + ')} times for ${what}`);
+      ctx.log(`S5 ${label} [${round + 1}/${ctx.runs}] … ${formatValue(m.rate, 'msg/s')} msg/s`
+        + `${cpuNsPerMsg ? `, ${formatCpuNs(cpuNsPerMsg)} CPU/msg` : ''}  `
+        + `(consumers ${split} over ${m.seconds.map((s) => s.toFixed(2)).join(' / ')} s; ${m.sent} sent and checked`
+        + `${waited('producers', m.waits.producers, 'room')}${waited('consumers', m.waits.consumers, 'messages')})`);
+    }
+  }
+  for (const { id, row } of rows.summaries()) {
+    // Each round's two consumer rates (their sum is that round's sample).
+    row.consumerSamples = splits.get(`${row.system}${row.variant ? ` ${row.variant}` : ''}`);
+    const { note } = row;
+    delete row.note;
+    row.note = note;
+    ctx.record(id, row);
   }
 }

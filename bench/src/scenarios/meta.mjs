@@ -1,12 +1,21 @@
 // What each scenario is called and its unit (plain data, like systems/lists.mjs).
 export const SCENARIOS = {
-  S1: { title: '64-byte messages, per-message API, 1 producer process -> 1 consumer process', unit: 'msg/s' },
+  S1: { title: 'per-message API by size (16 B - 4 KiB; other systems 64 B), 1 producer process -> 1 consumer process', unit: 'msg/s' },
   S2: { title: '64-byte messages, the fastest batch path each system offers', unit: 'msg/s' },
   S3: { title: 'throughput by message size; the consumer ends up with a copy it owns', unit: 'GB/s' },
   S4: { title: 'ping-pong round trip of 64 bytes between two processes (value = p50)', unit: 'us' },
   S5: { title: '64-byte messages, 2 producer processes x 2 consumer processes (aggregate received)', unit: 'msg/s' },
   S6: { title: 'tiny tasks (add two numbers) through a 2-thread piscina pool, fed by ringwire from another process or by pool.run()', unit: 'tasks/s' },
   S7: { title: 'an idle receiver waiting for a message: CPU time of its process (event-loop lag in extra fields)', unit: '%' },
+  // S8 and S9 rows carry their own unit: msg/s for kind 'per-message', GB/s for kind 'S3'.
+  S8: { title: 'one shared CPU: producer and consumer pinned to the same CPU (taskset), per message (msg/s) and S3-like (GB/s)', unit: 'msg/s | GB/s' },
+  S9: { title: 'noisy neighbours: two CPU-bound processes running the whole time, per message (msg/s) and S3-like (GB/s)', unit: 'msg/s | GB/s' },
 };
 
-export const SCENARIO_ORDER = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7'];
+/** The unit of a row: its own (S8, S9) or its scenario's. */
+export const unitOf = (id, row) => row.unit ?? SCENARIOS[id].unit;
+
+/** Scenarios measured once (not in rounds): their tables say so. */
+export const SINGLE_RUN = new Set(['S4', 'S6', 'S7']);
+
+export const SCENARIO_ORDER = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9'];

@@ -1,15 +1,25 @@
-// S1, S2 and S3: throughput. One system at a time; each system's producer and consumer
-// processes run all of its phases (S1 64 B, S2 64 B batched, S3 the size sweep) in turn, so
-// the sweep does not pay for two process start-ups per point.
-import { cleanUp } from '../harness/cleanup.mjs';
-import { formatValue, sizeLabel } from '../harness/format.mjs';
+// Throughput: S1 (per message, by size), S2 (batch paths), S3 (by size, a copy the consumer
+// owns), S8 (one shared CPU) and S9 (noisy neighbours).
+//
+// Every row is measured once per round, in `ctx.runs` rounds. A round runs every system once,
+// one after the other (ringwire, uds, uds-batched, ...), each in fresh worker processes that
+// run all of that system's phases of the scenario in turn (so a sweep does not pay for two
+// process start-ups per point); the next round starts over. A row's samples are therefore
+// never taken back to back, and a slow minute on a shared machine shows as spread in every
+// system's samples rather than as one system's bad luck. Rows are the median, min and max of
+// their samples (harness/samples.mjs), with the CPU time per message (every process of the
+// group, every thread, over the measurement window).
+import { spawn } from 'node:child_process';
+import { cleanUp, trackChild } from '../harness/cleanup.mjs';
+import { nsPerMessage } from '../harness/cputime.mjs';
+import { formatCpuNs, formatValue, sizeLabel } from '../harness/format.mjs';
 import { runPhases } from '../harness/phases.mjs';
+import { RowSamples } from '../harness/samples.mjs';
 import {
   groupCleanupKey, groupFor, modeFor, NATIVE_SYSTEMS, noteFor, SCENARIO_SYSTEMS, THROUGHPUT_SYSTEMS,
 } from '../systems/index.mjs';
 import { nativeThroughput } from '../systems/native.mjs';
-import { SCENARIOS } from './meta.mjs';
-
+import { S1_SIZES, S9_SIZES, SWEEP_SYSTEMS } from '../systems/lists.mjs';
 
 /**
  * S2 measures both of ringwire's batch paths: trySendMany over arrays of messages, and
@@ -19,78 +29,166 @@ const VARIANTS = {
   S2: { ringwire: [{ mode: 'batch', variant: 'trySendMany' }, { mode: 'claim', variant: 'tryClaim' }] },
 };
 
-function phasesFor(system, ctx) {
+/** S8 pins both processes of a group (and all their threads) to this CPU. */
+const SHARED_CPU = 0;
+/** S9's CPU-bound neighbours: unpinned, for the whole scenario. */
+const NEIGHBOURS = 2;
+
+function phase(ctx, fields) {
+  const { scenario, system, size, kind, variant } = fields;
+  // Per-message and batch rows in msg/s over the `rate` window; S3-like rows in GB/s.
+  const s3like = scenario === 'S3' || kind === 'S3';
+  const window = s3like ? ctx.timing.sweep : ctx.timing.rate;
+  const mode = fields.mode ?? modeFor(system, scenario);
+  return {
+    ...fields, mode, own: s3like, unit: s3like ? 'GB/s' : 'msg/s',
+    warmupMs: window.warmupMs, measureMs: window.measureMs,
+    label: `${kind ? `${kind} ` : ''}${sizeLabel(size)}${variant ? ` ${variant}` : ''}`,
+  };
+}
+
+/** S1, S2 and S3 phases of one system. */
+function classicPhases(system, ctx) {
   const phases = [];
-  for (const id of ['S1', 'S2', 'S3']) {
-    if (!ctx.wanted.has(id) || !SCENARIO_SYSTEMS[id].includes(system)) continue;
-    const sizes = id === 'S3' ? ctx.timing.sizes : [64];
-    const window = id === 'S3' ? ctx.timing.sweep : ctx.timing.rate;
-    const variants = VARIANTS[id]?.[system] ?? [{ mode: modeFor(system, id) }];
+  for (const scenario of ['S1', 'S2', 'S3']) {
+    if (!ctx.wanted.has(scenario) || !SCENARIO_SYSTEMS[scenario].includes(system)) continue;
+    const sizes = scenario === 'S3' ? ctx.timing.sizes
+      : scenario === 'S1' && SWEEP_SYSTEMS.includes(system) ? S1_SIZES : [64];
+    const variants = VARIANTS[scenario]?.[system] ?? [{}];
     for (const size of sizes) {
-      for (const { mode, variant } of variants) {
-        phases.push({
-          i: phases.length, scenario: id, system, size, mode, variant, own: id === 'S3',
-          warmupMs: window.warmupMs, measureMs: window.measureMs,
-          label: `${sizeLabel(size)}${variant ? ` ${variant}` : ''}`,
-        });
-      }
+      for (const { mode, variant } of variants) phases.push(phase(ctx, { scenario, system, size, mode, variant }));
     }
   }
   return phases;
 }
 
-/** The row for a measured rate (messages per second) of a phase. */
-function row(phase, msgPerSec) {
-  const value = phase.scenario === 'S3' ? (msgPerSec * phase.size) / 1e9 : Math.round(msgPerSec);
-  const r = { system: phase.system, size: phase.size, value };
-  if (phase.variant) r.variant = phase.variant;
-  const note = noteFor(phase.system, phase.scenario, phase.variant);
-  if (note) r.note = note;
-  return r;
+/** S8 or S9 phases of one system: per message, then S3-like, at each size. */
+function kindPhases(scenario, system, ctx) {
+  const perMessage = scenario === 'S8' ? S1_SIZES : S9_SIZES;
+  const s3 = scenario === 'S8' ? ctx.timing.sizes : S9_SIZES;
+  return [
+    ...perMessage.map((size) => phase(ctx, { scenario, system, size, kind: 'per-message' })),
+    ...s3.map((size) => phase(ctx, { scenario, system, size, kind: 'S3' })),
+  ];
 }
 
-function progress(ctx, phase, r, detail) {
-  const unit = SCENARIOS[phase.scenario].unit;
-  const shown = r.value === null ? `not run: ${r.reason}` : `${formatValue(r.value, unit)} ${unit}`;
-  ctx.log(`${phase.scenario} ${phase.system} ${phase.label} … ${shown}${detail ? `  (${detail})` : ''}`);
+/** One round's sample of a phase: { value, cpuNsPerMsg, cpu } in the phase's unit. */
+function sample(phase, rate, messages, cpu) {
+  const value = phase.unit === 'GB/s' ? (rate * phase.size) / 1e9 : Math.round(rate);
+  const cpuNsPerMsg = nsPerMessage(cpu, messages);
+  return { value, cpuNsPerMsg, cpu: cpuNsPerMsg === null ? null : cpu };
 }
 
+function fieldsOf(phase) {
+  const { scenario, system, size, variant, kind } = phase;
+  const fields = { system, size };
+  if (variant) fields.variant = variant;
+  if (kind) {
+    fields.kind = kind;
+    fields.unit = phase.unit;
+  }
+  const note = noteFor(system, kind === 'S3' ? 'S3' : kind ? 'S1' : scenario, variant);
+  if (note) fields.note = note;
+  return fields;
+}
+
+function progress(ctx, phase, round, s, detail) {
+  const shown = s.reason !== undefined ? `not run: ${s.reason}`
+    : `${formatValue(s.value, phase.unit)} ${phase.unit}${s.cpuNsPerMsg ? `, ${formatCpuNs(s.cpuNsPerMsg)} CPU/msg` : ''}`;
+  ctx.log(`${phase.scenario} ${phase.system} ${phase.label} [${round + 1}/${ctx.runs}] … ${shown}${detail ? `  (${detail})` : ''}`);
+}
+
+/** Runs one system's phases once, in fresh processes; each phase's sample goes to `rows`. */
+async function runOnce(ctx, system, phases, round, rows, extraConfig) {
+  if (NATIVE_SYSTEMS.has(system)) {
+    for (const p of phases) {
+      // The C helpers warm up for a tenth of the window themselves; nothing to JIT.
+      const m = await nativeThroughput(system, p.size, p.measureMs);
+      const s = m.reason === undefined ? sample(p, m.msgPerSec, m.messages, m.cpu) : { reason: m.reason };
+      rows.add(p.scenario, fieldsOf(p), s);
+      progress(ctx, p, round, s);
+    }
+    return;
+  }
+  const group = groupFor(system);
+  group.config = { ...group.config, ...extraConfig };
+  // Fresh processes: the first phase also warms the JIT up.
+  const own = phases.map((p, i) => ({ ...p, i, warmupMs: i === 0 ? Math.max(p.warmupMs, ctx.timing.firstWarmupMs) : p.warmupMs }));
+  if (group.prepare) {
+    for (const p of own) {
+      let made = null;
+      p.prepare = () => {
+        made = group.prepare(p.size);
+        return made.target;
+      };
+      p.release = () => made?.release();
+    }
+  }
+  try {
+    await runPhases(group, own, (p, result) => {
+      const s = sample(p, result.rate, result.messages, result.cpu);
+      rows.add(p.scenario, fieldsOf(p), s);
+      progress(ctx, p, round, s, `${result.messages} msgs in ${result.seconds.toFixed(2)} s; ${result.sent} sent and checked`);
+    });
+  } finally {
+    const key = groupCleanupKey(group);
+    if (key) cleanUp(key);
+  }
+}
+
+/** `plans` ([{ system, phases }]) in ctx.runs interleaved rounds; records the rows. */
+async function inRounds(ctx, plans, extraConfig = {}) {
+  const rows = new RowSamples();
+  for (let round = 0; round < ctx.runs; round++) {
+    for (const { system, phases } of plans) await runOnce(ctx, system, phases, round, rows, extraConfig);
+  }
+  for (const { id, row } of rows.summaries()) ctx.record(id, row);
+}
+
+const wantedSystems = (ctx, systems) => systems.filter((s) => !ctx.only || ctx.only.has(s));
+
+/** S1, S2, S3. */
 export async function runThroughput(ctx) {
-  for (const system of THROUGHPUT_SYSTEMS) {
-    if (ctx.only && !ctx.only.has(system)) continue;
-    const phases = phasesFor(system, ctx);
-    if (phases.length === 0) continue;
-    if (NATIVE_SYSTEMS.has(system)) {
-      for (const phase of phases) {
-        // The C helpers warm up for a tenth of the window themselves; nothing to JIT.
-        const m = await nativeThroughput(system, phase.size, phase.measureMs);
-        const r = m.reason === undefined ? row(phase, m.msgPerSec)
-          : { system, size: phase.size, value: null, reason: m.reason };
-        ctx.record(phase.scenario, r);
-        progress(ctx, phase, r);
-      }
-      continue;
+  const plans = wantedSystems(ctx, THROUGHPUT_SYSTEMS)
+    .map((system) => ({ system, phases: classicPhases(system, ctx) }))
+    .filter((p) => p.phases.length > 0);
+  if (plans.length > 0) await inRounds(ctx, plans);
+}
+
+/**
+ * S8, one shared CPU: both processes of every group pinned to one CPU, as in a container
+ * limited to one CPU or on a machine whose other cores are busy. Every thread of both
+ * processes is pinned (taskset -a, by the workers themselves: see workers/common.mjs).
+ */
+export async function runSharedCpu(ctx) {
+  const plans = wantedSystems(ctx, SWEEP_SYSTEMS).map((system) => ({ system, phases: kindPhases('S8', system, ctx) }));
+  if (plans.length === 0) return;
+  ctx.log(`S8 … producer and consumer pinned to CPU ${SHARED_CPU}`);
+  await inRounds(ctx, plans, { cpu: SHARED_CPU });
+}
+
+/**
+ * S9, noisy neighbours: NEIGHBOURS CPU-bound processes (unpinned) run for the whole
+ * scenario, started before its first round and killed after its last; they are tracked
+ * children, so an error or Ctrl-C kills them too (harness/cleanup.mjs).
+ */
+export async function runNoisy(ctx) {
+  const plans = wantedSystems(ctx, SWEEP_SYSTEMS).map((system) => ({ system, phases: kindPhases('S9', system, ctx) }));
+  if (plans.length === 0) return;
+  const hogs = [];
+  try {
+    for (let k = 0; k < NEIGHBOURS; k++) {
+      const hog = spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' });
+      trackChild(hog);
+      hogs.push(hog);
     }
-    const group = groupFor(system);
-    if (group.prepare) {
-      for (const phase of phases) {
-        let made = null;
-        phase.prepare = () => {
-          made = group.prepare(phase.size);
-          return made.target;
-        };
-        phase.release = () => made?.release();
-      }
-    }
-    try {
-      await runPhases(group, phases, (phase, result) => {
-        const r = row(phase, result.rate);
-        ctx.record(phase.scenario, r);
-        progress(ctx, phase, r, `${result.messages} msgs in ${result.seconds.toFixed(2)} s; ${result.sent} sent and checked`);
-      });
-    } finally {
-      const key = groupCleanupKey(group);
-      if (key) cleanUp(key);
-    }
+    ctx.log(`S9 … ${NEIGHBOURS} CPU-bound neighbours running (pids ${hogs.map((h) => h.pid).join(', ')})`);
+    await inRounds(ctx, plans);
+  } finally {
+    await Promise.all(hogs.map((hog) => new Promise((resolve) => {
+      if (hog.exitCode !== null || hog.signalCode !== null) return resolve();
+      hog.once('exit', resolve);
+      hog.kill('SIGKILL');
+    })));
   }
 }

@@ -1,4 +1,5 @@
-// The systems under test and how the harness runs each in the throughput scenarios (S1-S3):
+// The systems under test and how the harness runs each in the throughput scenarios (S1-S3,
+// S8, S9):
 // which worker, in which layout, with which rendezvous, and how a phase's mode is chosen.
 import { capacityFor, channel, fifo, release, tmpPath } from '../harness/rendezvous.mjs';
 import { cleanUp } from '../harness/cleanup.mjs';
@@ -6,9 +7,9 @@ import { EXPECTED } from './lists.mjs';
 
 export { NATIVE_SYSTEMS, THROUGHPUT_SYSTEMS } from './lists.mjs';
 /** Which systems each throughput scenario has. */
-export const SCENARIO_SYSTEMS = { S1: EXPECTED.S1, S2: EXPECTED.S2, S3: EXPECTED.S3 };
+export const SCENARIO_SYSTEMS = { S1: EXPECTED.S1, S2: EXPECTED.S2, S3: EXPECTED.S3, S8: EXPECTED.S8, S9: EXPECTED.S9 };
 
-/** The mode a system runs in a scenario: 'batch' (S2, and the *-batched systems) or 'single'. */
+/** The mode a system runs in a scenario: 'batch' (S2, and the *-batched systems) or 'single' (S1, S3, S8, S9). */
 export function modeFor(system, scenario) {
   return scenario === 'S2' || system.endsWith('-batched') ? 'batch' : 'single';
 }
@@ -17,11 +18,16 @@ export function modeFor(system, scenario) {
 export function noteFor(system, scenario, variant) {
   const batch = modeFor(system, scenario) === 'batch';
   switch (system) {
-    case 'ringwire':
-      if (variant === 'tryClaim') return 'tryClaim + written in place, commit() per 256 / poll (zero-copy both ends)';
-      if (scenario === 'S2') return 'trySendMany (arrays of 256) / poll (zero-copy views)';
-      return scenario === 'S3' ? 'trySend / tryRecvInto (a copy into a buffer the consumer owns and reuses)'
-        : 'trySend / tryRecv (a copy the consumer owns)';
+    case 'ringwire': {
+      // Every ringwire row falls back on the library's own waiting, as an application would.
+      const wait = '; await send() when full, await recv() when empty';
+      if (variant === 'tryClaim') return `tryClaim + every byte written in place, commit() per 256 / poll (zero-copy both ends)${wait}`;
+      if (scenario === 'S2') return `trySendMany (arrays of 256) / poll (zero-copy views)${wait}`;
+      return scenario === 'S3' ? `trySend / tryRecvInto (a copy into a buffer the consumer owns and reuses)${wait}`
+        : `trySend / tryRecv (a copy the consumer owns)${wait}`;
+    }
+    case 'uds': case 'tcp':
+      return 'one write per message';
     case 'uds-batched': case 'tcp-batched':
       return 'messages coalesced into ~64 KiB writes';
     case 'pipe': case 'fifo':

@@ -19,6 +19,18 @@ export const FANOUT_VARIANTS = ['per-message', 'batched'];
 export const POOL_SYSTEMS = ['ringwire', 'piscina'];
 export const POOL_VARIANTS = ['raw', 'raw batched', 'json', 'v8', 'pool.run()'];
 
+/**
+ * S1's size sweep runs these (per message, and the batched socket); the other S1 systems run
+ * at 64 B only. S8 (one shared CPU) and S9 (noisy neighbours) run these too.
+ */
+export const SWEEP_SYSTEMS = ['ringwire', 'uds', 'uds-batched'];
+/** S1's per-message sizes (S8's per-message rows too). */
+export const S1_SIZES = [16, 64, 65, 256, 1024, 4096];
+/** S9's sizes, per message and S3-like. */
+export const S9_SIZES = [64, 1024, 65536];
+/** S8 and S9 rows: per message (S1-like, msg/s) or a copy the consumer owns and reuses (S3-like, GB/s). */
+export const KINDS = ['per-message', 'S3'];
+
 /** The systems each scenario lists, in table order. */
 export const EXPECTED = {
   S1: ['ringwire', 'uds', 'uds-batched', 'tcp', 'pipe', 'fifo', 'ipc-json', 'ipc-advanced', 'messageport',
@@ -30,4 +42,6 @@ export const EXPECTED = {
   S5: FANOUT_SYSTEMS,
   S6: POOL_SYSTEMS,
   S7: IDLE_SYSTEMS,
+  S8: SWEEP_SYSTEMS,
+  S9: SWEEP_SYSTEMS,
 };
