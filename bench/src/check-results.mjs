@@ -1,16 +1,26 @@
 // Checks that bench/results/latest.json (or the file given) is complete and sane: every
 // scenario and every expected system present, every value a positive finite number or null
-// with a reason (null only where a system may be unable to run), S4 percentiles ordered,
-// S3 with ringwire at 64 KiB and 1 MiB, S6 with its three rows over the same task count. It
-// never judges a timing or a ratio against a target: numbers on a shared machine vary, and a
-// slow run is still a valid run.
+// with a reason (null only where a system may be unable to run), S1's size sweep for
+// ringwire and both sockets, S8 and S9 with every system, kind and size, every row measured
+// in rounds with at least 3 samples, its value their median and min / max theirs, CPU time
+// per message positive where present, S4 percentiles ordered, S3 with ringwire at 64 KiB
+// and 1 MiB, S6 with its rows over the same task count. It also runs the message checkers'
+// self-test (tools/check-frames.mjs). It never judges a timing or a ratio against a target:
+// numbers on a shared machine vary, and a slow run is still a valid run.
 //
 //   node bench/src/check-results.mjs [results.json]      exit 0 when sane, 1 otherwise
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SCENARIO_ORDER, SCENARIOS } from './scenarios/meta.mjs';
-import { EXPECTED, FANOUT_VARIANTS, NATIVE_SYSTEMS, POOL_VARIANTS, RINGWIRE_VARIANTS } from './systems/lists.mjs';
+import { median } from './harness/samples.mjs';
+import { SCENARIO_ORDER, SCENARIOS, SINGLE_RUN } from './scenarios/meta.mjs';
+import {
+  EXPECTED, FANOUT_VARIANTS, KINDS, NATIVE_SYSTEMS, POOL_VARIANTS, RINGWIRE_VARIANTS, S1_SIZES, S9_SIZES, SWEEP_SYSTEMS,
+} from './systems/lists.mjs';
+import { selfTest } from './tools/check-frames.mjs';
+
+/** Rows measured in rounds need at least this many samples. */
+const MIN_RUNS = 3;
 
 const file = process.argv[2]
   ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'results', 'latest.json');
@@ -31,6 +41,43 @@ function checkRow(id, row, where) {
   }
   if (!positive(row.value)) problem(`${where}: value ${row.value} is not a positive finite number`);
   if (row.reason !== undefined) problem(`${where}: has a value and a reason`);
+  if (!SINGLE_RUN.has(id)) checkSamples(row, where);
+}
+
+/** A row measured in rounds: its samples, their median, min and max, its CPU time per message. */
+function checkSamples(row, where) {
+  const { samples } = row;
+  if (!Array.isArray(samples) || samples.length < MIN_RUNS) {
+    return problem(`${where}: needs at least ${MIN_RUNS} samples, has ${Array.isArray(samples) ? samples.length : 'none'}`);
+  }
+  if (!samples.every(positive)) return problem(`${where}: samples must be positive finite numbers (${samples.join(', ')})`);
+  if (row.value !== median(samples)) problem(`${where}: value ${row.value} is not the median of its samples (${median(samples)})`);
+  if (row.min !== Math.min(...samples) || row.max !== Math.max(...samples)) problem(`${where}: min / max are not its samples'`);
+  if (!(row.min <= row.value && row.value <= row.max)) problem(`${where}: value ${row.value} outside min ${row.min} .. max ${row.max}`);
+  if (row.cpuNsPerMsg !== undefined) {
+    if (!positive(row.cpuNsPerMsg)) problem(`${where}: cpuNsPerMsg ${row.cpuNsPerMsg} is not a positive finite number`);
+    const ns = row.cpuNsSamples;
+    if (!Array.isArray(ns) || ns.length !== samples.length || !ns.every(positive)) {
+      problem(`${where}: cpuNsSamples must be one positive number per sample`);
+    } else if (row.cpuNsPerMsg !== median(ns)) {
+      problem(`${where}: cpuNsPerMsg ${row.cpuNsPerMsg} is not the median of cpuNsSamples`);
+    }
+    if (!Array.isArray(row.cpuSeconds) || row.cpuSeconds.length !== samples.length
+      || !row.cpuSeconds.every((c) => c && Object.values(c).length > 0 && Object.values(c).every(nonNegative))) {
+      problem(`${where}: cpuSeconds must be one { role: seconds } per sample`);
+    }
+  }
+}
+
+/** Every `system` of `systems` has a row at every size of `sizes` (and `kind`) with a value. */
+function requireRows(id, rows, systems, sizes, kind) {
+  for (const system of systems) {
+    for (const size of sizes) {
+      const r = rows.find((x) => x?.system === system && x.size === size && (kind === undefined || x.kind === kind));
+      if (!r) problem(`${id}: no ${system} row${kind ? ` (${kind})` : ''} at ${size} bytes`);
+      else if (r.value === null) problem(`${id}: ${system}${kind ? ` (${kind})` : ''} at ${size} bytes did not run (${r.reason})`);
+    }
+  }
 }
 
 function checkPercentiles(row, where) {
@@ -49,7 +96,7 @@ function checkScenario(scenario) {
   if (!Array.isArray(scenario.results)) return problem(`${id}: results is not an array`);
   const rows = scenario.results;
   rows.forEach((row, k) => {
-    const where = `${id} row ${k} (${row?.system}${row?.size ? ` ${row.size} B` : ''}${row?.variant ? ` ${row.variant}` : ''})`;
+    const where = `${id} row ${k} (${row?.system}${row?.size ? ` ${row.size} B` : ''}${row?.variant ? ` ${row.variant}` : ''}${row?.kind ? ` ${row.kind}` : ''})`;
     if (row === null || typeof row !== 'object') return problem(`${where}: not an object`);
     checkRow(id, row, where);
     if (id === 'S4') checkPercentiles(row, where);
@@ -63,9 +110,24 @@ function checkScenario(scenario) {
   }
   const seen = new Set();
   for (const r of rows) {
-    const key = `${r?.system}/${r?.size}/${r?.variant ?? ''}`;
+    const key = `${r?.system}/${r?.size}/${r?.variant ?? ''}/${r?.kind ?? ''}`;
     if (seen.has(key)) problem(`${id}: more than one row for ${key}`);
     seen.add(key);
+  }
+  if (id === 'S1') {
+    requireRows('S1', rows, SWEEP_SYSTEMS, S1_SIZES);
+    requireRows('S1', rows, EXPECTED.S1.filter((x) => !SWEEP_SYSTEMS.includes(x) && !NATIVE_SYSTEMS.has(x)), [64]);
+  }
+  if (id === 'S8' || id === 'S9') {
+    for (const r of rows) {
+      if (!KINDS.includes(r?.kind)) problem(`${id} ${r?.system} ${r?.size}: kind '${r?.kind}' is not one of ${KINDS.join(', ')}`);
+      else if (r.unit !== (r.kind === 'S3' ? 'GB/s' : 'msg/s')) problem(`${id} ${r.system} ${r.kind} ${r.size}: unit '${r.unit}'`);
+    }
+    // S8: S1's sizes per message, the S3 sweep's (as this run ran it) S3-like; S9: its three sizes.
+    const s3Sizes = [...new Set((docScenario('S3')?.results ?? []).filter((r) => r?.system === 'ringwire').map((r) => r.size))];
+    requireRows(id, rows, SWEEP_SYSTEMS, id === 'S8' ? S1_SIZES : S9_SIZES, 'per-message');
+    requireRows(id, rows, SWEEP_SYSTEMS, id === 'S8' ? (s3Sizes.length ? s3Sizes : []) : S9_SIZES, 'S3');
+    if (id === 'S8' && !rows.some((r) => r?.kind === 'S3')) problem('S8: no S3-like rows');
   }
   if (id === 'S3') {
     for (const size of [65536, 1048576]) {
@@ -83,13 +145,18 @@ function checkScenario(scenario) {
       if (!rows.some((r) => r?.system === 'ringwire' && r.variant === variant)) problem(`S5: no ringwire '${variant}' row`);
     }
     for (const r of rows) {
-      if (r?.value === null || r?.value === undefined || r.consumers === undefined) continue;
-      // The aggregate is the sum of the consumers' rates.
-      if (!Array.isArray(r.consumers) || r.consumers.length !== 2 || !r.consumers.every(nonNegative)) {
-        problem(`S5 ${r.system}${r.variant ? ` ${r.variant}` : ''}: consumers must be two rates`);
-      } else if (Math.abs(r.consumers[0] + r.consumers[1] - r.value) > 2) {
-        problem(`S5 ${r.system}${r.variant ? ` ${r.variant}` : ''}: value ${r.value} is not the sum of the consumers' rates`);
+      if (r?.value === null || r?.value === undefined) continue;
+      // Each round's aggregate is the sum of its two consumers' rates.
+      const where = `S5 ${r.system}${r.variant ? ` ${r.variant}` : ''}`;
+      const split = r.consumerSamples;
+      if (!Array.isArray(split) || !Array.isArray(r.samples) || split.length !== r.samples.length) {
+        problem(`${where}: consumerSamples must hold each round's two consumer rates`);
+        continue;
       }
+      split.forEach((pair, k) => {
+        if (!Array.isArray(pair) || pair.length !== 2 || !pair.every(nonNegative)) problem(`${where} round ${k + 1}: consumers must be two rates`);
+        else if (Math.abs(pair[0] + pair[1] - r.samples[k]) > 2) problem(`${where} round ${k + 1}: sample ${r.samples[k]} is not the sum of its consumers' rates`);
+      });
     }
   }
   if (id === 'S6') {
@@ -120,6 +187,7 @@ function checkScenario(scenario) {
 }
 
 let doc;
+const docScenario = (id) => (Array.isArray(doc?.scenarios) ? doc.scenarios.find((s) => s?.id === id) : undefined);
 try {
   doc = JSON.parse(readFileSync(file, 'utf8'));
 } catch (error) {
@@ -131,6 +199,7 @@ const m = doc.machine;
 if (!m || !positive(m.cpus) || !isText(m.model) || !isText(m.node) || !isText(m.os)) problem('machine: cpus, model, node and os are required');
 if (!isText(doc.when) || Number.isNaN(Date.parse(doc.when))) problem('when: not an ISO date');
 if (typeof doc.quick !== 'boolean') problem('quick: not a boolean');
+if (!Number.isInteger(doc.runs) || doc.runs < MIN_RUNS) problem(`runs: ${doc.runs}; at least ${MIN_RUNS} rounds are needed`);
 if (!Array.isArray(doc.scenarios)) {
   problem('scenarios: not an array');
 } else {
@@ -149,12 +218,17 @@ if (!Array.isArray(doc.micro) || doc.micro.length === 0) {
   });
 }
 
+// The message checkers must catch what they are there to catch (torn, short, misordered).
+const frames = await selfTest();
+for (const p of frames.problems) problem(`message checkers: ${p}`);
+
 const rows = Array.isArray(doc.scenarios) ? doc.scenarios.reduce((n, s) => n + (s?.results?.length ?? 0), 0) : 0;
 if (problems.length > 0) {
   console.error(`check-results: ${file} is not complete and sane (${problems.length} problem${problems.length === 1 ? '' : 's'}):`);
   for (const p of problems) console.error(`  - ${p}`);
   process.exit(1);
 }
-const notRun = doc.scenarios.flatMap((s) => s.results.filter((r) => r.value === null).map((r) => `${s.id} ${r.system}`));
-console.log(`check-results: ${path.relative(process.cwd(), file)} is complete: ${doc.scenarios.length} scenarios, ${rows} rows, `
-  + `${doc.micro.length} micro results${notRun.length ? `; not run (with reasons): ${notRun.join(', ')}` : ''}`);
+const notRun = doc.scenarios.flatMap((s) => s.results.filter((r) => r.value === null).map((r) => `${s.id} ${r.system} ${r.size} B`));
+console.log(`check-results: ${path.relative(process.cwd(), file)} is complete: ${doc.scenarios.length} scenarios, ${rows} rows `
+  + `(${doc.runs} rounds), ${doc.micro.length} micro results${notRun.length ? `; not run (with reasons): ${notRun.join(', ')}` : ''}; `
+  + `${frames.summary}`);

@@ -1,72 +1,94 @@
 // Tables for the terminal: one per scenario, ringwire beside each baseline with ratios.
-import { formatRatio, formatValue, pad, sizeLabel } from '../harness/format.mjs';
+// Rows measured in rounds show the median and the min-max of their samples, and the CPU time
+// per message (all processes of the group, every thread, over the measurement window);
+// ratios are ratios of medians.
+import { formatCpuNs, formatRatio, formatValue, pad, sizeLabel } from '../harness/format.mjs';
+import { SINGLE_RUN, unitOf } from '../scenarios/meta.mjs';
+import { KINDS } from '../systems/lists.mjs';
 
 const log = (line = '') => console.log(line);
 const shown = (r, unit) => (r.value === null ? 'not run' : formatValue(r.value, unit));
+const nameOf = (r) => (r.variant ? `${r.system} ${r.variant}` : r.system);
 
-function heading(s) {
+function heading(s, runs) {
   const better = s.unit === 'us' || s.unit === '%' ? 'lower is better' : 'higher is better';
+  const how = SINGLE_RUN.has(s.id) ? 'one run'
+    : `median of ${runs ?? '?'} interleaved rounds (min–max)${s.id === 'S5' ? '' : ', CPU time per message'}`;
   log();
-  log(`${s.id}  ${s.title}  [${s.unit === 'us' ? 'µs' : s.unit}, ${better}]`);
+  log(`${s.id}  ${s.title}  [${s.unit === 'us' ? 'µs' : s.unit}, ${better}; ${how}]`);
 }
 
-/** ringwire's best row in a throughput scenario (S2 has one per batch path). */
+/** Three significant digits (at least): 123, 12.3, 1.23. */
+const sig3 = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+/** "12.3 M (9.80–14.1)": the median, then the range in the median's scale (k, M for rates). */
+export function spread(r, unit) {
+  if (r.value === null) return 'not run';
+  const ranged = typeof r.min === 'number' && typeof r.max === 'number';
+  if (unit !== 'msg/s' && unit !== 'tasks/s') {
+    const median = formatValue(r.value, unit);
+    return ranged ? `${median} (${formatValue(r.min, unit)}–${formatValue(r.max, unit)})` : median;
+  }
+  const [scale, suffix] = r.value >= 1e6 ? [1e6, ' M'] : r.value >= 1e3 ? [1e3, ' k'] : [1, ''];
+  const median = `${sig3(r.value / scale)}${suffix}`;
+  return ranged ? `${median} (${sig3(r.min / scale)}–${sig3(r.max / scale)})` : median;
+}
+
+/** ringwire's best row (by median) among `rows` (S2 has one per batch path). */
 export function bestRingwire(rows) {
   return rows.filter((r) => r.system === 'ringwire' && r.value !== null)
     .reduce((best, r) => (best === null || r.value > best.value ? r : best), null);
 }
 
-function rateTable(s) {
-  const best = bestRingwire(s.results);
-  const base = best?.value ?? null;
-  const baseName = best?.variant ? `ringwire ${best.variant}` : 'ringwire';
-  log(`  ${pad('system', 22)}${pad(s.unit, 12, true)}${pad(`${baseName} ÷ system`, 28, true)}  note`);
-  for (const r of s.results) {
-    const ratio = base !== null && r.value !== null ? formatRatio(base / r.value) : '-';
-    const note = r.value === null ? `not run: ${r.reason}` : r.note ?? '';
-    const name = r.variant ? `${r.system} ${r.variant}` : r.system;
-    log(`  ${pad(name, 22)}${pad(shown(r, s.unit), 12, true)}${pad(ratio, 28, true)}  ${note}`);
+/**
+ * A throughput scenario (S1, S2, S3, and each kind of S8 / S9): rows grouped by size, each
+ * with its median (min–max), CPU time per message, and ringwire's (best) median over its.
+ */
+function sweepTable(id, rows, unit) {
+  const sizes = [...new Set(rows.map((r) => r.size))].sort((a, b) => a - b);
+  const noted = new Set();
+  log(`  ${pad('size', 8)}${pad('system', 22)}${pad(`${unit} (min–max)`, 26, true)}${pad('CPU/msg', 10, true)}`
+    + `${pad('ringwire ÷', 12, true)}  note`);
+  for (const size of sizes) {
+    const here = rows.filter((r) => r.size === size);
+    const best = bestRingwire(here);
+    for (const r of here) {
+      const ratio = best && r.value !== null && r.value > 0 ? formatRatio(best.value / r.value) : '-';
+      const name = nameOf(r);
+      let note = r.value === null ? `not run: ${r.reason}` : '';
+      if (r.value !== null && r.note && !noted.has(name)) {
+        noted.add(name);
+        note = r.note;
+      }
+      log(`  ${pad(sizeLabel(size), 8)}${pad(name, 22)}${pad(spread(r, unit), 26, true)}${pad(formatCpuNs(r.cpuNsPerMsg), 10, true)}`
+        + `${pad(ratio, 12, true)}  ${note}`);
+    }
   }
 }
 
-function sweepTable(s) {
-  const sizes = [...new Set(s.results.map((r) => r.size))].sort((a, b) => a - b);
-  const systems = [...new Set(s.results.map((r) => r.system))];
-  const at = (system, size) => s.results.find((r) => r.system === system && r.size === size);
-  const headline = [65536, 1 << 20].filter((size) => sizes.includes(size));
-  log(`  ${pad('system', 14)}${sizes.map((z) => pad(sizeLabel(z), 9, true)).join('')}`
-    + `${headline.map((z) => pad(`rw÷ @${sizeLabel(z)}`, 14, true)).join('')}`);
-  for (const system of systems) {
-    const cells = sizes.map((z) => {
-      const r = at(system, z);
-      return pad(r === undefined ? '' : r.value === null ? 'n/a' : formatValue(r.value, s.unit), 9, true);
-    });
-    const ratios = headline.map((z) => {
-      const base = at('ringwire', z)?.value ?? null;
-      const v = at(system, z)?.value ?? null;
-      return pad(base !== null && v !== null ? formatRatio(base / v) : '-', 14, true);
-    });
-    log(`  ${pad(system, 14)}${cells.join('')}${ratios.join('')}`);
-  }
-  for (const r of s.results.filter((x) => x.value === null)) {
-    log(`  n/a: ${r.system} ${sizeLabel(r.size)}: ${r.reason}`);
+/** S8 and S9: one table per kind (per message in msg/s, S3-like in GB/s). */
+function kindTables(s) {
+  for (const kind of KINDS) {
+    const rows = s.results.filter((r) => r.kind === kind);
+    if (rows.length === 0) continue;
+    const unit = unitOf(s.id, rows[0]);
+    log(`  ${kind === 'S3' ? 'S3-like: a copy the consumer owns and reuses' : 'per message'} [${unit}]`);
+    sweepTable(s.id, rows, unit);
   }
 }
 
-/** S5: every row against both Unix-socket baselines of the same run. */
+/** S5: every row against both Unix-socket baselines of the same run (ratios of medians). */
 function fanOutTable(s) {
   const base = (system) => s.results.find((r) => r.system === system && r.value !== null)?.value ?? null;
   const uds = base('uds');
   const batched = base('uds-batched');
   const ratio = (v, b) => (v !== null && b !== null ? formatRatio(v / b) : '-');
-  log(`  ${pad('system', 22)}${pad(s.unit, 12, true)}${pad('÷ uds', 10, true)}${pad('÷ uds-batched', 16, true)}`
-    + `${pad('consumers', 22, true)}  note`);
+  log(`  ${pad('system', 22)}${pad(`${s.unit} (min–max)`, 26, true)}${pad('CPU/msg', 10, true)}${pad('÷ uds', 10, true)}`
+    + `${pad('÷ uds-batched', 15, true)}  note`);
   for (const r of s.results) {
-    const name = r.variant ? `${r.system} ${r.variant}` : r.system;
-    const split = Array.isArray(r.consumers) ? r.consumers.map((v) => formatValue(v, s.unit)).join(' + ') : '';
     const note = r.value === null ? `not run: ${r.reason}` : r.note ?? '';
-    log(`  ${pad(name, 22)}${pad(shown(r, s.unit), 12, true)}${pad(ratio(r.value, uds), 10, true)}`
-      + `${pad(ratio(r.value, batched), 16, true)}${pad(split, 22, true)}  ${note}`);
+    log(`  ${pad(nameOf(r), 22)}${pad(spread(r, s.unit), 26, true)}${pad(formatCpuNs(r.cpuNsPerMsg), 10, true)}`
+      + `${pad(ratio(r.value, uds), 10, true)}${pad(ratio(r.value, batched), 15, true)}  ${note}`);
   }
 }
 
@@ -76,10 +98,9 @@ function poolTable(s) {
   log(`  ${pad('system', 22)}${pad(s.unit, 12, true)}${pad('÷ pool.run()', 14, true)}${pad('tasks', 10, true)}`
     + `${pad('seconds', 9, true)}${pad('in flight', 11, true)}  note`);
   for (const r of s.results) {
-    const name = r.variant ? `${r.system} ${r.variant}` : r.system;
     const ratio = base !== null && r.value !== null ? formatRatio(r.value / base) : '-';
     const note = r.value === null ? `not run: ${r.reason}` : r.note ?? '';
-    log(`  ${pad(name, 22)}${pad(shown(r, s.unit), 12, true)}${pad(ratio, 14, true)}${pad(r.tasks ?? '', 10, true)}`
+    log(`  ${pad(nameOf(r), 22)}${pad(shown(r, s.unit), 12, true)}${pad(ratio, 14, true)}${pad(r.tasks ?? '', 10, true)}`
       + `${pad(typeof r.seconds === 'number' ? r.seconds.toFixed(2) : '', 9, true)}${pad(r.window ?? '', 11, true)}  ${note}`);
     if (Array.isArray(r.sweep)) {
       log(`  ${pad('', 22)}${pad('', 12)}  (windows tried: ${r.sweep.map((w) => `${w.window}: ${formatValue(w.value, s.unit)}`).join(', ')})`);
@@ -119,13 +140,13 @@ function idleTable(s) {
 
 export function printTables(results) {
   for (const s of results.scenarios) {
-    heading(s);
-    if (s.id === 'S3') sweepTable(s);
-    else if (s.id === 'S4') pingPongTable(s);
+    heading(s, results.runs);
+    if (s.id === 'S4') pingPongTable(s);
     else if (s.id === 'S5') fanOutTable(s);
     else if (s.id === 'S6') poolTable(s);
     else if (s.id === 'S7') idleTable(s);
-    else rateTable(s);
+    else if (s.id === 'S8' || s.id === 'S9') kindTables(s);
+    else sweepTable(s.id, s.results, s.unit);
   }
   if (results.micro.length > 0) {
     log();
