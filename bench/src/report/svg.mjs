@@ -1,5 +1,6 @@
 // The chart (bench/results/latest.svg), hand-written SVG with no dependency:
-//   panel 1: S3 throughput (MB/s) against message size, log-log, one line per system
+//   panel 1: S3 throughput (MB/s) against message size, log-log, one line per system through
+//            the medians, a whisker from min to max of the rounds at each point
 //   panel 2: S4 round-trip percentiles (p50 / p99 / p99.9, µs) per system and variant, grouped
 //            bars on a log axis
 import { sizeLabel } from '../harness/format.mjs';
@@ -48,7 +49,7 @@ function throughputPanel(out, s3, box) {
   frame(out, box, 'S3 throughput by message size (log-log)', 'MB/s');
   if (rows.length === 0) return;
   const sizes = [...new Set(rows.map((r) => r.size))].sort((a, b) => a - b);
-  const mbs = rows.map((r) => r.value * 1000);
+  const mbs = rows.flatMap((r) => [r.value, r.min > 0 ? r.min : r.value, r.max > 0 ? r.max : r.value].map((v) => v * 1000));
   const y = logScale(Math.min(...mbs), Math.max(...mbs), box.y1, box.y0);
   const lx0 = Math.log2(sizes[0]);
   const lx1 = Math.max(lx0 + 1, Math.log2(sizes[sizes.length - 1]));
@@ -70,6 +71,9 @@ function throughputPanel(out, s3, box) {
     const d = points.map((p, k) => `${k ? 'L' : 'M'}${x(p.size).toFixed(1)},${y.at(p.value * 1000).toFixed(1)}`).join(' ');
     out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="${width}"${dash}/>`);
     for (const p of points) {
+      if (p.min > 0 && p.max > 0) {
+        out.push(line(x(p.size), y.at(p.min * 1000), x(p.size), y.at(p.max * 1000), `stroke="${color}" stroke-width="1" opacity="0.6"`));
+      }
       out.push(`<circle cx="${x(p.size).toFixed(1)}" cy="${y.at(p.value * 1000).toFixed(1)}" r="${system === 'ringwire' ? 4 : 2.5}" fill="${color}"/>`);
     }
   }
