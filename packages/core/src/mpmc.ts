@@ -814,6 +814,16 @@ export class MpmcReceiver extends Receiver {
   private holding = false;
   /** Bytes released since senders were last woken; in `unpublished` while nonzero. */
   private unwoken = 0;
+  /**
+   * A run taken with one CAS on T by poll(): records from runNext to runEnd are this
+   * receiver's and not yet handed out (equal: none). They come before anything else.
+   */
+  private runNext = 0;
+  private runEnd = 0;
+  /** peek() returned a record of the held run: acquire() needs no CAS. */
+  private peekHeld = false;
+  /** The record acquired came from the held run. */
+  private fromRun = false;
 
   /**
    * @internal For ringwire/pool: takes the channel's exclusive-receiver lock (lock byte
@@ -879,6 +889,33 @@ export class MpmcReceiver extends Receiver {
   protected peek(): number {
     const i32 = this.i32;
     const mask = this.mask;
+    this.peekHeld = false;
+    while (this.runNext !== this.runEnd) {
+      // Ours since the run's CAS, but the memory is shared: checked again before use.
+      const position = this.runNext;
+      const index = this.ring.headerWord(position);
+      const word1 = Atomics.load(i32, index + 1);
+      const word0 = i32[index];
+      const state = word1 & STATE_MASK;
+      const size = this.ring.recordSize(word0, position & mask);
+      if ((word1 & ~mask) !== (position & ~mask) || (state !== COMMITTED && state !== ABANDONED)
+        || size < 0 || size > ((this.runEnd - position) >>> 0)) {
+        throw corrupt(this.name, `a record of the run this receiver took changed under it at ${position >>> 0}`);
+      }
+      if (state === ABANDONED || word0 < 0) {
+        this.runNext = (position + size) | 0;
+        this.ring.release(position, index << 2, size, true);
+        this.batchReleased = true;
+        continue;
+      }
+      this.peekHeld = true;
+      this.peekPosition = position;
+      this.peekSize = size;
+      this.recordLength = word0;
+      return index << 2;
+    }
+    // Outside poll() nobody else finishes the skips released above.
+    if (this.batchReleased && this.pollLeft === 0) this.finishBatch();
     for (;;) {
       const t = Atomics.load(i32, TAKE_WORD);
       const offset = t & mask;
@@ -929,8 +966,57 @@ export class MpmcReceiver extends Receiver {
   }
 
   protected acquire(): boolean {
-    if (!this.takeRecord(this.peekPosition, this.peekSize)) return false;
+    if (this.peekHeld) {
+      this.peekHeld = false;
+      this.fromRun = true;
+      this.runNext = (this.peekPosition + this.peekSize) | 0;
+      this.takenPosition = this.peekPosition;
+      this.takenSize = this.peekSize;
+      this.holding = true;
+    } else if (this.pollLeft > 1) {
+      if (!this.takeRun(this.pollLeft)) return false;
+    } else if (!this.takeRecord(this.peekPosition, this.peekSize)) {
+      return false;
+    }
     if (STALL_AFTER_TAKE !== 0 && ++this.takes === STALL_AFTER_TAKE) stallForever();
+    return true;
+  }
+
+  /**
+   * poll(): takes the record peek() found and the committed records right after it, up to
+   * `wanted` messages and BATCH_BYTES, with one CAS on T (the slot's intent covers the whole
+   * run, so a repairer releases what is left of it if this receiver dies: those messages are
+   * lost, as a taken one is). False if another receiver moved T first.
+   */
+  private takeRun(wanted: number): boolean {
+    const i32 = this.i32;
+    const mask = this.mask;
+    const start = this.peekPosition;
+    let end = (start + this.peekSize) | 0;
+    const limit = (start + BATCH_BYTES) | 0;
+    for (let messages = 1; messages < wanted && ((limit - end) | 0) > 0;) {
+      const index = this.ring.headerWord(end);
+      const word1 = Atomics.load(i32, index + 1); // acquire: pairs with that sender's commit
+      const state = word1 & STATE_MASK;
+      if ((word1 & ~mask) !== (end & ~mask) || (state !== COMMITTED && state !== ABANDONED)) break;
+      const word0 = i32[index];
+      const size = this.ring.recordSize(word0, end & mask);
+      if (size < 0) break; // left for peek() to judge once it is at T
+      if (state === COMMITTED && word0 >= 0) messages++;
+      end = (end + size) | 0;
+    }
+    // Our slot says what we take before we take it (a repairer reads it if we die).
+    i32[this.ring.sizeWord] = end;
+    i32[this.ring.intentWord] = start | layout.INTENT_VALID;
+    if (Atomics.compareExchange(i32, TAKE_WORD, start, end) !== start) {
+      i32[this.ring.intentWord] = 0;
+      return false;
+    }
+    this.takenPosition = start;
+    this.takenSize = this.peekSize;
+    this.holding = true;
+    this.runNext = (start + this.peekSize) | 0;
+    this.runEnd = end;
     return true;
   }
 
@@ -942,15 +1028,35 @@ export class MpmcReceiver extends Receiver {
       this.unwoken += this.takenSize;
       this.batchReleased = true;
     } else {
-      this.i32[this.ring.intentWord] = 0;
+      if (this.runNext === this.runEnd) this.i32[this.ring.intentWord] = 0;
+      // A held run's records are released one call at a time, maybe after records others
+      // took later and released first: move R over all of them now.
+      if (this.fromRun) this.ring.advanceRelease();
       this.wakeSoon(this.takenSize);
     }
+    this.fromRun = false;
+  }
+
+  /**
+   * A run poll() did not hand out in full (its handler threw, or closed the receiver): if no
+   * receiver has taken anything after it, T moves back to what is left, which stays in the
+   * channel for every receiver (T only grows otherwise, so the CAS cannot mistake a later
+   * T for ours). True if it did; else the rest stays this receiver's.
+   */
+  private giveBackRun(): boolean {
+    if (this.runNext === this.runEnd) return true;
+    if (Atomics.compareExchange(this.i32, TAKE_WORD, this.runEnd, this.runNext) !== this.runEnd) return false;
+    this.runEnd = this.runNext;
+    this.ring.wakeAll(); // receivers that parked while it was ours
+    return true;
   }
 
   protected finishBatch(): void {
+    this.giveBackRun();
     if (!this.batchReleased) return;
     this.batchReleased = false;
-    this.i32[this.ring.intentWord] = 0;
+    // A run it could not give back stays taken (and covered) for the next call.
+    if (this.runNext === this.runEnd) this.i32[this.ring.intentWord] = 0;
     this.ring.advanceRelease();
     this.wakeSoon(0);
   }
@@ -980,10 +1086,12 @@ export class MpmcReceiver extends Receiver {
   }
 
   protected drainedAndEnded(): boolean {
-    return (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0 && this.stateAtT() === 0;
+    return this.runNext === this.runEnd
+      && (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0 && this.stateAtT() === 0;
   }
 
   protected isReady(): boolean {
+    if (this.runNext !== this.runEnd) return true;
     // Not while a claim at T is uncommitted, ended or not: parking is what lets checkPeer
     // repair a dead sender's claim, and a live sender's commit wakes us.
     const state = this.stateAtT();
@@ -1015,6 +1123,19 @@ export class MpmcReceiver extends Receiver {
       this.ring.release(this.takenPosition, HEADER_SIZE + (this.takenPosition & this.mask), this.takenSize);
       this.wakePeer();
     }
+    // What is left of a taken run goes back to the channel, or, if another receiver took
+    // records after it, is released unread, as this receiver's death would.
+    this.giveBackRun();
+    while (this.runNext !== this.runEnd) {
+      const position = this.runNext;
+      const index = this.ring.headerWord(position);
+      const size = this.ring.recordSize(this.i32[index], position & this.mask);
+      if (size < 0 || size > ((this.runEnd - position) >>> 0)) break; // left to a repairer
+      this.runNext = (position + size) | 0;
+      this.ring.release(position, index << 2, size, true);
+      this.batchReleased = true;
+    }
+    this.runNext = this.runEnd;
     if (this.batchReleased) this.finishBatch();
     this.publishNow();
     Atomics.store(this.i32, this.ring.intentWord, 0);

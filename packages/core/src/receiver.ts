@@ -27,6 +27,11 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
   private polling = false;
   /** Payload length of the record peek() returned. */
   protected recordLength = 0;
+  /**
+   * Inside poll(): how many more messages the call may hand out (a protocol may take that
+   * many at once); 0 outside it.
+   */
+  protected pollLeft = 0;
 
   /**
    * The mapping offset of the next message's header (setting recordLength), or -1 when none
@@ -148,6 +153,7 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
     this.polling = true;
     try {
       while (handled < limit && !this.closed) {
+        this.pollLeft = limit - handled;
         const offset = this.next();
         if (offset < 0) break;
         const length = this.recordLength;
@@ -162,6 +168,7 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
       }
     } finally {
       this.polling = false;
+      this.pollLeft = 0;
       // Also when a handler threw: what was taken is released, so publish it.
       if (handled !== 0 && !this.closed) this.finishBatch();
     }

@@ -222,6 +222,60 @@ describe('mpmc in one process', () => {
     receiver.close();
   });
 
+  it('poll() takes a run of committed records at once: another receiver finds them taken', () => {
+    const name = channelName('mp-run');
+    createChannel(name, { mode: 'mpmc', capacity: 4096 });
+    const sender = openSender(name);
+    const receiver = openReceiver(name);
+    const other = openReceiver(name);
+    for (let i = 0; i < 10; i++) sender.trySend(`m${i}`);
+    const seen: string[] = [];
+    const otherSaw: Array<string | undefined> = [];
+    receiver.poll((bytes, offset, length) => {
+      seen.push(Buffer.from(bytes.subarray(offset, offset + length)).toString());
+      if (seen.length === 1) {
+        const m = other.tryRecv();
+        otherSaw.push(m && Buffer.from(m).toString());
+      }
+    });
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    expect(otherSaw).toEqual([undefined]); // one record per CAS would have let it take m1
+    expect(stats(name).bytesUsed).toBe(0);
+    // A limit bounds the run: the rest stays for anyone.
+    for (let i = 0; i < 6; i++) sender.trySend(`n${i}`);
+    expect(receiver.poll(() => {}, 2)).toBe(2);
+    expect(Buffer.from(other.tryRecv()!).toString()).toBe('n2');
+    for (const r of [sender, receiver, other]) r.close();
+  });
+
+  it('the rest of a run a throwing handler left goes back to every receiver, or stays with its taker', () => {
+    const name = channelName('mp-runback');
+    createChannel(name, { mode: 'mpmc', capacity: 4096 });
+    const sender = openSender(name);
+    const receiver = openReceiver(name);
+    const other = openReceiver(name);
+    const text = (m: Uint8Array | undefined) => (m === undefined ? undefined : Buffer.from(m).toString());
+    for (let i = 0; i < 5; i++) sender.trySend(`a${i}`);
+    expect(() => receiver.poll(() => { throw new Error('boom'); })).toThrow('boom');
+    // Nothing was taken after the run: T went back, and the other receiver gets a1.
+    expect(text(other.tryRecv())).toBe('a1');
+    expect(text(receiver.tryRecv())).toBe('a2');
+    while (receiver.tryRecv() !== undefined);
+    // Here another receiver takes a message sent after the run before the handler throws:
+    // the run cannot go back, so its rest stays with the receiver that took it, in order.
+    for (let i = 0; i < 4; i++) sender.trySend(`b${i}`);
+    expect(() => receiver.poll(() => {
+      sender.trySend('late');
+      expect(text(other.tryRecv())).toBe('late');
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(text(other.tryRecv())).toBeUndefined();
+    expect([1, 2, 3].map(() => text(receiver.tryRecv()))).toEqual(['b1', 'b2', 'b3']);
+    expect(receiver.tryRecv()).toBeUndefined();
+    expect(stats(name).bytesUsed).toBe(0);
+    for (const r of [sender, receiver, other]) r.close();
+  });
+
   it('after end(), a receiver waits for a claim still being written instead of spinning', async () => {
     const name = channelName('mp-endclaim');
     createChannel(name, { mode: 'mpmc', capacity: 1024 });

@@ -172,7 +172,11 @@
 //     committed). Read word0 and bounds-check it. A receiver may take a run of consecutive
 //     committed records at once (up to the end of the ring). Store slot.size = end of the
 //     run, slot.intent = t | 1, then CAS T t -> end: the winner owns the records (a loser
-//     clears its intent and retries).
+//     clears its intent and retries). A receiver that will not hand out the rest of a run
+//     (its poll() handler threw or closed it) gives it back with CAS T end -> first record
+//     not handed out; that fails if anyone took after it (T only grows otherwise), and
+//     then the rest stays its own: delivered by its next receive, or released unread if it
+//     closes, as its death would.
 //   release: the owner copies a payload out, rewrites the body as FREE(lap + capacity),
 //     stores word1 = lap | s | RELEASED (seq_cst), and if R == t CASes R past it, then moves
 //     R over every RELEASED record of the right lap at R. It clears its intent once its
@@ -216,7 +220,9 @@
 //   - a receiver: at most the message it held (one per operation it had pending: a C++
 //     receiver has one). SPSC: resumed from the delivered line, so a message taken and not
 //     used is lost, or one whose poll() handler it died in is delivered again. MPMC: a taken
-//     record not yet released is released by a repairer and its message lost (at most once). With no receiver left and one dead, senders' waits for
+//     record not yet released is released by a repairer and its message lost (at most once);
+//     a receiver that dies inside poll() loses what is left of the run it took (up to the
+//     call's limit, at most 64 KiB of records). With no receiver left and one dead, senders' waits for
 //     space fail with ERR_RINGWIRE_PEER_DEAD.
 //   - an endpoint parked: SPSC, the next holder of its role resets the count; MPMC, its
 //     parked bit is cleared within a park slice of a live endpoint parking.
