@@ -41,8 +41,8 @@ const FULL = {
 // Quick: every row of the full run, in windows long enough to check that everything works
 // (CI runs it), not to quote.
 const QUICK = {
-  rate: { warmupMs: 60, measureMs: 100 },
-  sweep: { warmupMs: 30, measureMs: 50 },
+  rate: { warmupMs: 50, measureMs: 80 },
+  sweep: { warmupMs: 25, measureMs: 40 },
   firstWarmupMs: 150,
   sizes: [16, 4096, 65536, 1 << 20],
   pingpong: { warmup: 1000, warmupMs: 100, iterations: 2000, parkIterations: 1000 },
