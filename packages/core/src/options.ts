@@ -22,7 +22,11 @@ export interface CreateChannelOptions {
 export interface EndpointOptions {
   /** 'auto' (default) follows the channel; 'spin' never parks; 'futex'/'semaphore' must match the channel. */
   wait?: WaitOption;
-  /** Microseconds to spin re-checking before parking; default 50. */
+  /**
+   * Microseconds to spin re-checking before parking; default 50. Not at all while the
+   * process may run on only one CPU; halved after each spin that found nothing (down to
+   * 1 µs), back to this once one pays.
+   */
   spinMicros?: number;
 }
 
