@@ -33,6 +33,19 @@ const VARIANTS = {
 const SHARED_CPU = 0;
 /** S9's CPU-bound neighbours: unpinned, for the whole scenario. */
 const NEIGHBOURS = 2;
+/**
+ * A neighbour: busy for 50 ms at a time, with an event-loop turn in between (a few µs), so
+ * that it can notice its IPC channel close and exit: a harness killed by SIGKILL (no exit
+ * handler runs) must not leave two processes spinning forever. An hour is the hard limit.
+ */
+const NEIGHBOUR = `process.on('disconnect', () => process.exit(0));
+const limit = Date.now() + 3600e3;
+(function spin() {
+  const end = Date.now() + 50;
+  while (Date.now() < end);
+  if (Date.now() > limit) process.exit(0);
+  setImmediate(spin);
+})();`;
 
 function phase(ctx, fields) {
   const { scenario, system, size, kind, variant } = fields;
@@ -178,7 +191,7 @@ export async function runNoisy(ctx) {
   const hogs = [];
   try {
     for (let k = 0; k < NEIGHBOURS; k++) {
-      const hog = spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' });
+      const hog = spawn(process.execPath, ['-e', NEIGHBOUR], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       trackChild(hog);
       hogs.push(hog);
     }
