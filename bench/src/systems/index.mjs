@@ -39,7 +39,7 @@ export function noteFor(system, scenario, variant) {
     case 'js-ceiling':
       return 'one thread copying into and out of a SharedArrayBuffer ring; no second process';
     case 'posix-mq':
-      return scenario === 'S2' ? 'no batch API: one mq_send / mq_receive per message' : undefined;
+      return scenario === 'S2' ? 'no batch API: one mq_send / mq_receive per message' : 'one mq_send / mq_receive per message';
     case 'c-ring':
       return 'C, two processes, shared-memory ring: the ceiling';
     default:
