@@ -18,6 +18,12 @@ const PEER_CHECK_MS = 100;
  * enough to notice that the peer answers quickly again.
  */
 const PROBE_SPIN_MICROS = 1;
+/**
+ * A park that lasts this long (ms) means the peer had gone quiet: spinning first was wasted,
+ * and the next spin is halved. A shorter park means the peer was busy and answered soon
+ * (this VM takes 50-100 µs just to wake a sleeper): the full spin may catch it next time.
+ */
+const QUIET_PARK_MS = 1;
 
 // Native waits report through one dispatcher per environment and addon; each id maps to its
 // endpoint. The map lives on the addon's exports so that two copies of this module loaded in
@@ -143,8 +149,8 @@ export abstract class Endpoint<T> {
   private spunAlready = false;
   /**
    * How long (µs) the next spin lasts: the endpoint's spinMicros while spinning pays, halved
-   * after each spin that ended without the peer answering (down to PROBE_SPIN_MICROS), and
-   * back to spinMicros when a spin pays or a park is woken soon after it began.
+   * after each park that found the peer quiet (QUIET_PARK_MS or more, down to
+   * PROBE_SPIN_MICROS), and back to spinMicros when a spin pays or a park ends sooner.
    */
   private spinBudget: number;
   /** When the current async park began (performance.now()). */
@@ -328,23 +334,22 @@ export abstract class Endpoint<T> {
   /**
    * Spins while spinning can pay, then says whether the endpoint is ready. Not at all when
    * this process may use only one CPU (the peer cannot run while we spin: it needs this CPU);
-   * for less and less while spins keep ending with no answer (the peer is not running, or
-   * is slower than a park); at full length again once one pays.
+   * for less and less while parks keep finding the peer quiet; at full length again once a
+   * spin pays or a park ends soon (see parkEnded).
    */
   private spin(): boolean {
     const full = this.strategy.spinMicros;
     if (full <= 0 || cpusForThisProcess() <= 1) return this.isReady();
-    if (this.spinUntilReady(this.spinBudget)) {
-      this.spinBudget = full;
-      return true;
-    }
-    this.spinBudget = Math.max(PROBE_SPIN_MICROS, Math.min(full, this.spinBudget / 2));
-    return false;
+    if (!this.spinUntilReady(this.spinBudget)) return false;
+    this.spinBudget = full;
+    return true;
   }
 
-  /** A park woken within twice the full spin would have been a spin that paid: spin again. */
-  private wokenSoon(): void {
-    if (performance.now() - this.parkedAt < (2 * this.strategy.spinMicros) / 1000) {
+  /** After a park: a quiet peer halves the next spin; one that answered soon restores it. */
+  private parkEnded(timedOut: boolean): void {
+    if (timedOut || performance.now() - this.parkedAt >= QUIET_PARK_MS) {
+      this.spinBudget = Math.max(PROBE_SPIN_MICROS, Math.min(this.strategy.spinMicros, this.spinBudget / 2));
+    } else {
       this.spinBudget = this.strategy.spinMicros;
     }
   }
@@ -472,7 +477,7 @@ export abstract class Endpoint<T> {
     wakeHandlers.set(id, (status) => {
       this.parkId = 0;
       this.sliceExpired = status === layout.WAIT_TIMED_OUT;
-      if (!this.sliceExpired) this.wokenSoon();
+      this.parkEnded(this.sliceExpired);
       this.withdraw();
       this.serve();
     });
@@ -524,7 +529,7 @@ export abstract class Endpoint<T> {
       this.parkedAt = performance.now();
       this.sliceExpired = this.segment.waitSync(this.signals.ownSignal, slice, this.armed)
         === layout.WAIT_TIMED_OUT;
-      if (!this.sliceExpired) this.wokenSoon();
+      this.parkEnded(this.sliceExpired);
     } finally {
       this.withdraw();
     }

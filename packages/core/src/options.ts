@@ -24,8 +24,8 @@ export interface EndpointOptions {
   wait?: WaitOption;
   /**
    * Microseconds to spin re-checking before parking; default 50. Not at all while the
-   * process may run on only one CPU; halved after each spin that found nothing (down to
-   * 1 µs), back to this once one pays.
+   * process may run on only one CPU; halved after each park of 1 ms or more (down to 1 µs),
+   * back to this once a spin pays or a park ends sooner.
    */
   spinMicros?: number;
 }
