@@ -238,6 +238,9 @@ export class SpscSender extends Sender {
   private blockedSize = 0;
   /** The producer position last stored in the header, and messages written since. */
   private publishedPosition: number;
+  /** One CPU: the position of the last wake, and whether a parked receiver is owed one. */
+  private wokenAt: number;
+  private wakeOwed = false;
   private unpublished = 0;
   private readonly publishBytes: number;
 
@@ -261,6 +264,7 @@ export class SpscSender extends Sender {
     if ((this.position & ALIGN_MASK) !== 0) throw corrupt(this.name, 'misaligned producer position');
     this.i32[WRITTEN_WORD] = this.position;
     this.publishedPosition = this.position;
+    this.wokenAt = this.position;
     this.publishBytes = this.capacity >>> 2;
     this.sent = validCount(this.f64[MESSAGES_SENT_SLOT]);
     Atomics.store(this.i32, layout.OFF_SENDER_PID >> 2, process.pid);
@@ -312,7 +316,7 @@ export class SpscSender extends Sender {
     return HEADER_SIZE + ringOffset;
   }
 
-  private publish(position: number): void {
+  private publish(position: number, holdWake = true): void {
     this.position = position;
     this.i32[WRITTEN_WORD] = position;
     this.publishedPosition = position;
@@ -322,6 +326,18 @@ export class SpscSender extends Sender {
     // seq_cst store: publishes the record bytes written before it (pairs with the
     // receiver's load of the producer position) and orders the waiter check in wakePeer.
     Atomics.store(this.i32, PRODUCER_WORD, position);
+    // With one CPU a parked receiver cannot run before this thread stops anyway, and a wake
+    // may hand it the CPU at once: for a few messages each, the two would switch back and
+    // forth. So it is woken once a quarter of the ring waits for it, or when this thread
+    // stops (the end of the task, a wait, a full ring, flush(), end(), close()).
+    if (holdWake && Atomics.load(this.i32, layout.OFF_RECEIVER_WAITERS >> 2) !== 0
+      && ((position - this.wokenAt) | 0) < this.publishBytes && cpusForThisProcess() <= 1) {
+      this.wakeOwed = true;
+      this.publishLater();
+      return;
+    }
+    this.wakeOwed = false;
+    this.wokenAt = position;
     this.wakePeer();
   }
 
@@ -336,8 +352,16 @@ export class SpscSender extends Sender {
   /** @internal Publishes the messages written and held back (never uncommitted claims). */
   override publishNow(): void {
     if (this.closed || this.uncommitted !== 0) return;
-    if (this.position !== this.publishedPosition) this.publish(this.position);
-    else this.published();
+    if (this.position !== this.publishedPosition) {
+      this.publish(this.position, false);
+      return;
+    }
+    this.published();
+    if (this.wakeOwed) {
+      this.wakeOwed = false;
+      this.wokenAt = this.position;
+      this.wakePeer();
+    }
   }
 
   protected write(data: Message, length: number, deferPublish = false): boolean {
@@ -345,8 +369,8 @@ export class SpscSender extends Sender {
     const offset = this.claim(size);
     if (offset < 0) {
       this.blockedSize = size;
-      // Full: what is held back goes out now, so the receiver can make room.
-      if (this.position !== this.publishedPosition) this.publish(this.position);
+      // Full: what is held back goes out now (with any wake owed), so the receiver can make room.
+      this.publishNow();
       return false;
     }
     this.i32[offset >> 2] = length;

@@ -146,6 +146,21 @@ describe('waiting that knows the machine', () => {
     }
   });
 
+  it('with one CPU a sender wakes its parked receiver once per task, not for every publish', async () => {
+    const name = channelName('wake1');
+    const child = spawn('taskset', ['-c', '0', process.execPath, fixture('one-cpu-wake.mjs'), name],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (chunk) => { out += chunk; });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    const seen = JSON.parse(out);
+    expect(seen.duringTask).toBe(0); // 100 messages, 4 publishes, no wake while the task ran
+    expect(seen.after).toBe(1); // the end of the task woke it
+    expect(seen.first).toBe('m0');
+    expect(seen.rest).toBe(99);
+  });
+
   it('spins shrink while they keep failing and come back when one pays', () => {
     const name = channelName('adapt');
     createChannel(name, { capacity: 4096 });
