@@ -7,7 +7,7 @@ import { threadId } from 'node:worker_threads';
 import { layout, native, type NativeSegment } from './native.js';
 import type { ResolvedEndpoint, ResolvedWait } from './options.js';
 import { type ParkedMask, parkedBit, parkedIndex, popcount } from './words.js';
-import { cpusForThisProcess } from './machine.js';
+import { sharesOnlyCpuWith } from './machine.js';
 
 /** A parked endpoint re-checks at least this often, even if no wake comes. */
 const PARK_SLICE_MS = 1000;
@@ -333,16 +333,25 @@ export abstract class Endpoint<T> {
 
   /**
    * Spins while spinning can pay, then says whether the endpoint is ready. Not at all when
-   * this process may use only one CPU (the peer cannot run while we spin: it needs this CPU);
+   * this thread and its peer share one CPU (the peer cannot run while we spin: it needs it);
    * for less and less while parks keep finding the peer quiet; at full length again once a
    * spin pays or a park ends soon (see parkEnded).
    */
   private spin(): boolean {
     const full = this.strategy.spinMicros;
-    if (full <= 0 || cpusForThisProcess() <= 1) return this.isReady();
+    if (full <= 0 || this.sharesOnlyCpuWithPeer()) return this.isReady();
     if (!this.spinUntilReady(this.spinBudget)) return false;
     this.spinBudget = full;
     return true;
+  }
+
+  /**
+   * Whether this endpoint and its peer can only take turns on one CPU (machine.ts). MPMC
+   * endpoints have no single peer: with one CPU they assume so.
+   */
+  protected sharesOnlyCpuWithPeer(): boolean {
+    const { peerPid, epochs } = this.signals;
+    return sharesOnlyCpuWith(epochs === true ? 0 : Atomics.load(this.i32, peerPid >> 2));
   }
 
   /** After a park: a quiet peer halves the next spin; one that answered soon restores it. */

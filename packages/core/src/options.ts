@@ -23,8 +23,8 @@ export interface EndpointOptions {
   /** 'auto' (default) follows the channel; 'spin' never parks; 'futex'/'semaphore' must match the channel. */
   wait?: WaitOption;
   /**
-   * Microseconds to spin re-checking before parking; default 50. Not at all while the
-   * process may run on only one CPU; halved after each park of 1 ms or more (down to 1 µs),
+   * Microseconds to spin re-checking before parking; default 50. Not at all while this
+   * thread and its peer can run only on one and the same CPU; halved after each park of 1 ms or more (down to 1 µs),
    * back to this once a spin pays or a park ends sooner.
    */
   spinMicros?: number;

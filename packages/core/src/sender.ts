@@ -3,7 +3,6 @@
 import { Buffer } from 'node:buffer';
 import { corrupt, invalidArg, RingwireError } from './errors.js';
 import { Endpoint, publishAll } from './endpoint.js';
-import { cpusForThisProcess } from './machine.js';
 import { layout, type NativeSegment } from './native.js';
 import {
   ALIGN_MASK, CONSUMER_WORD, HEADER_SIZE, MESSAGES_SENT_SLOT, PADDING, PRODUCER_WORD, RECORD_HEADER_SIZE,
@@ -331,7 +330,7 @@ export class SpscSender extends Sender {
     // forth. So it is woken once a quarter of the ring waits for it, or when this thread
     // stops (the end of the task, a wait, a full ring, flush(), end(), close()).
     if (holdWake && Atomics.load(this.i32, layout.OFF_RECEIVER_WAITERS >> 2) !== 0
-      && ((position - this.wokenAt) | 0) < this.publishBytes && cpusForThisProcess() <= 1) {
+      && ((position - this.wokenAt) | 0) < this.publishBytes && this.sharesOnlyCpuWithPeer()) {
       this.wakeOwed = true;
       this.publishLater();
       return;
@@ -400,7 +399,7 @@ export class SpscSender extends Sender {
    */
   private receiverCanRunNow(): boolean {
     // A line the receiver writes only when it parks: reading it costs no cache-line transfer.
-    return Atomics.load(this.i32, layout.OFF_RECEIVER_WAITERS >> 2) !== 0 && cpusForThisProcess() > 1;
+    return Atomics.load(this.i32, layout.OFF_RECEIVER_WAITERS >> 2) !== 0 && !this.sharesOnlyCpuWithPeer();
   }
 
   /**

@@ -121,17 +121,35 @@ describe('batched publishing', () => {
   });
 });
 
-/** Runs fixtures/one-cpu-spin.mjs, under `taskset -c 0` if `pin`: the checks one 20 ms wait made. */
-async function spinChecks(pin: boolean): Promise<{ checks: number; timedOut: boolean }> {
-  const name = channelName(pin ? 'spin1' : 'spin2');
-  const args = [process.execPath, fixture('one-cpu-spin.mjs'), name];
-  const child = pin ? spawn('taskset', ['-c', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.on('data', (chunk) => { out += chunk; });
-  const [code] = await once(child, 'exit');
-  expect(code).toBe(0);
-  return JSON.parse(out);
+/**
+ * Runs fixtures/one-cpu-spin.mjs, under `taskset -c 0` if `pin`: the checks one 20 ms wait
+ * made. With `peerCpu`, on a channel whose sender is a process pinned to that CPU.
+ */
+async function spinChecks(pin: boolean, peerCpu?: number): Promise<{ checks: number; timedOut: boolean }> {
+  const name = channelName(pin ? `spin1${peerCpu ?? ''}` : 'spin2');
+  let peer: ReturnType<typeof spawn> | undefined;
+  if (peerCpu !== undefined) {
+    createChannel(name, { capacity: 4096 });
+    peer = spawn('taskset', ['-c', String(peerCpu), process.execPath, fixture('hold.mjs'), 'sender', name, '0'],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    await once(peer.stdout!, 'data'); // open
+  }
+  try {
+    const args = [process.execPath, fixture('one-cpu-spin.mjs'), name, ...(peer ? ['existing'] : [])];
+    const child = pin ? spawn('taskset', ['-c', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (chunk) => { out += chunk; });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    return JSON.parse(out);
+  } finally {
+    if (peer) {
+      const exited = once(peer, 'exit');
+      peer.kill('SIGKILL');
+      await exited;
+    }
+  }
 }
 
 describe('waiting that knows the machine', () => {
@@ -143,6 +161,15 @@ describe('waiting that knows the machine', () => {
       const two = await spinChecks(false);
       expect(two.timedOut).toBe(true);
       expect(two.checks).toBeGreaterThanOrEqual(16); // at least one round of the spin loop
+    }
+  });
+
+  it('pinned to one CPU, it spins if its peer is pinned to another, and not if to the same', async () => {
+    const same = await spinChecks(true, 0);
+    expect(same.checks).toBeLessThanOrEqual(8);
+    if (availableParallelism() >= 2) {
+      const apart = await spinChecks(true, 1);
+      expect(apart.checks).toBeGreaterThanOrEqual(16);
     }
   });
 
