@@ -19,6 +19,8 @@ export type Message = Uint8Array | string;
  * held back goes out at the end of the task (as socket.cork() until the next tick does),
  * before this thread waits, when a call finds a channel full or empty, on end(), close(),
  * flush() and process exit, and at once while the receiver is parked and can run beside us.
+ * A sender opened with wait: 'spin' publishes every message at once: it trades CPU for
+ * latency throughout.
  */
 const PUBLISH_EVERY = 32;
 
@@ -382,7 +384,7 @@ export class SpscSender extends Sender {
     // publish, whoever takes our lock publishes this record (layout.h, "written").
     this.i32[WRITTEN_WORD] = position;
     if (deferPublish) return true;
-    if (this.flushQueued && ++this.unpublished < PUBLISH_EVERY
+    if (this.flushQueued && !this.strategy.spinOnly && ++this.unpublished < PUBLISH_EVERY
       && ((position - this.publishedPosition) | 0) < this.publishBytes && !this.receiverCanRunNow()) {
       this.publishLater(); // not the first in this task: goes with the next publish
       return true;

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { createChannel, openReceiver, openSender, stats } from '../src/index.js';
+import { layout, native } from '../src/native.js';
 import { channelName, fixture, runChild } from './helpers.js';
 
 const bytesOf = (size: number, seed: number) => Uint8Array.from({ length: size }, (_, i) => (seed * 31 + i * 7) & 0xff);
@@ -70,6 +71,25 @@ describe('batched publishing', () => {
     expect(receiver.tryRecv()).toBeUndefined();
     sender.close();
     receiver.close();
+  });
+
+  it("the first send of a task is published at once, the next held back; with wait 'spin' every one at once", async () => {
+    for (const wait of ['auto', 'spin'] as const) {
+      const name = channelName(`first${wait}`);
+      createChannel(name, { capacity: 1 << 16, wait: wait === 'spin' ? 'spin' : 'auto' });
+      const segment = new native.Segment(name);
+      const producer = () => Atomics.load(new Int32Array(segment.buffer), layout.OFF_PRODUCER_POSITION >> 2);
+      const sender = openSender(name);
+      await Promise.resolve(); // a fresh task
+      sender.trySend(new Uint8Array(8)); // a 16-byte record
+      expect(producer()).toBe(16);
+      sender.trySend(new Uint8Array(8));
+      expect(producer()).toBe(wait === 'spin' ? 32 : 16);
+      await new Promise((resolve) => setImmediate(resolve)); // the task ends: published
+      expect(producer()).toBe(32);
+      sender.close();
+      segment.close();
+    }
   });
 
   it('messages held back at process.exit() are published on the way out', async () => {
