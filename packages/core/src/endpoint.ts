@@ -24,6 +24,11 @@ const PROBE_SPIN_MICROS = 1;
  * (this VM takes 50-100 µs just to wake a sleeper): the full spin may catch it next time.
  */
 const QUIET_PARK_MS = 1;
+/**
+ * SPSC endpoints store their position (the producer's, the consumer's) once per this many
+ * records in a stream, not per record (see sender.ts and receiver.ts for when else).
+ */
+export const PUBLISH_EVERY = 32;
 
 // Native waits report through one dispatcher per environment and addon; each id maps to its
 // endpoint. The map lives on the addon's exports so that two copies of this module loaded in

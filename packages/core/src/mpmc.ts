@@ -948,10 +948,12 @@ export class MpmcReceiver extends Receiver {
     }
   }
 
-  /** Takes the `size`-byte record at T = `position` (one CAS on T); false if another did. */
-  private takeRecord(position: number, size: number): boolean {
+  /**
+   * Takes the `size`-byte record at T = `position`, and with it whatever lies before `end`
+   * (a run), with one CAS on T; false if another receiver moved T first.
+   */
+  private takeRecord(position: number, size: number, end = (position + size) | 0): boolean {
     const i32 = this.i32;
-    const end = (position + size) | 0;
     // Our slot says what we take before we take it (a repairer reads it if we die).
     i32[this.ring.sizeWord] = end;
     i32[this.ring.intentWord] = position | layout.INTENT_VALID;
@@ -1005,16 +1007,7 @@ export class MpmcReceiver extends Receiver {
       if (state === COMMITTED && word0 >= 0) messages++;
       end = (end + size) | 0;
     }
-    // Our slot says what we take before we take it (a repairer reads it if we die).
-    i32[this.ring.sizeWord] = end;
-    i32[this.ring.intentWord] = start | layout.INTENT_VALID;
-    if (Atomics.compareExchange(i32, TAKE_WORD, start, end) !== start) {
-      i32[this.ring.intentWord] = 0;
-      return false;
-    }
-    this.takenPosition = start;
-    this.takenSize = this.peekSize;
-    this.holding = true;
+    if (!this.takeRecord(start, this.peekSize, end)) return false;
     this.runNext = (start + this.peekSize) | 0;
     this.runEnd = end;
     return true;

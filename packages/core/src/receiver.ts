@@ -2,7 +2,7 @@
 // actually published before a byte of it is used: the segment is shared with a peer that
 // may be buggy, dead or hostile.
 import { corrupt, invalidArg, RingwireError } from './errors.js';
-import { Endpoint, publishAll, unpublished } from './endpoint.js';
+import { Endpoint, PUBLISH_EVERY, publishAll, unpublished } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
   ALIGN_MASK, CONSUMER_WORD, DELIVERED_WORD, HEADER_SIZE, MESSAGES_RECEIVED_SLOT, PADDING,
@@ -11,12 +11,9 @@ import {
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
 import { copyOut } from './slab.js';
 
-/**
- * The consumer publishes its position every this many records (or a quarter of the ring,
- * or when it finds the ring empty, or at the end of the current JavaScript task), not after
- * every record: a store per record makes both cores fight over the consumer's cache line.
- */
-const PUBLISH_EVERY = 32;
+// The consumer publishes its position every PUBLISH_EVERY records (or a quarter of the ring,
+// or when it finds the ring empty, or at the end of the current JavaScript task), not after
+// every record: a store per record makes both cores fight over the consumer's cache line.
 
 /**
  * The receiving end of a channel (SPSC or MPMC): the API and its queueing, over a ring

@@ -2,7 +2,7 @@
 // over the mapped memory: a bounds check, a copy, one Atomics.store, one Atomics.load.
 import { Buffer } from 'node:buffer';
 import { corrupt, invalidArg, RingwireError } from './errors.js';
-import { Endpoint, publishAll } from './endpoint.js';
+import { Endpoint, PUBLISH_EVERY, publishAll } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
   ALIGN_MASK, CONSUMER_WORD, HEADER_SIZE, MESSAGES_SENT_SLOT, PADDING, PRODUCER_WORD, RECORD_HEADER_SIZE,
@@ -12,9 +12,9 @@ import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './o
 
 export type Message = Uint8Array | string;
 
-/**
+/*
  * An SPSC sender publishes the first message of each JavaScript task at once, and the ones
- * that follow it in the same task every this many messages (or a quarter of the ring), not
+ * that follow it in the same task every PUBLISH_EVERY messages (or a quarter of the ring), not
  * each: a store per message makes both cores fight over the producer's cache line. What is
  * held back goes out at the end of the task (as socket.cork() until the next tick does),
  * before this thread waits, when a call finds a channel full or empty, on end(), close(),
@@ -22,7 +22,6 @@ export type Message = Uint8Array | string;
  * A sender opened with wait: 'spin' publishes every message at once: it trades CPU for
  * latency throughout.
  */
-const PUBLISH_EVERY = 32;
 
 /** What send() returns when the message went out at once: one shared settled promise. */
 const RESOLVED: Promise<void> = Promise.resolve();

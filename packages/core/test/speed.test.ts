@@ -11,6 +11,26 @@ import { channelName, fixture, runChild } from './helpers.js';
 
 const bytesOf = (size: number, seed: number) => Uint8Array.from({ length: size }, (_, i) => (seed * 31 + i * 7) & 0xff);
 
+/** Runs `command args`, waits for it to exit with code 0 and returns the JSON it printed. */
+async function jsonOf(command: string, args: string[]) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (chunk) => { out += chunk; });
+  const [code] = await once(child, 'exit');
+  expect(code).toBe(0);
+  return JSON.parse(out);
+}
+
+/** fixtures/burst.mjs sends `count` messages in one task, says so and is killed mid-task. */
+async function burstThenKilled(name: string, count: number, onSent = () => {}): Promise<void> {
+  const child = spawn(process.execPath, [fixture('burst.mjs'), name, String(count), 'spin'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  await once(child.stdout!, 'data'); // 'sent': all written, the task still running
+  onSent();
+  child.kill('SIGKILL');
+  await exited;
+}
+
 describe('received copies', () => {
   it('every size from 0 to 5000 bytes arrives whole, and each message stays as it arrived', () => {
     const name = channelName('slab');
@@ -108,12 +128,7 @@ describe('batched publishing', () => {
     const name = channelName('bkill');
     createChannel(name, { capacity: 1 << 16 });
     const receiver = openReceiver(name);
-    const child = spawn(process.execPath, [fixture('burst.mjs'), name, '20', 'spin'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = once(child, 'exit');
-    await once(child.stdout!, 'data'); // 'sent': all 20 written, the task still running
-    expect(stats(name).messagesSent).toBeLessThan(20); // most are held back
-    child.kill('SIGKILL');
-    await exited;
+    await burstThenKilled(name, 20, () => expect(stats(name).messagesSent).toBeLessThan(20)); // most held back
     const got: string[] = [];
     await expect((async () => { for await (const m of receiver) got.push(Buffer.from(m).toString()); })())
       .rejects.toMatchObject({ code: 'ERR_RINGWIRE_PEER_DEAD' });
@@ -125,11 +140,7 @@ describe('batched publishing', () => {
   it('a sender opening after one killed before publishing sends after what it wrote', async () => {
     const name = channelName('bkill2');
     createChannel(name, { capacity: 1 << 16 });
-    const child = spawn(process.execPath, [fixture('burst.mjs'), name, '20', 'spin'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = once(child, 'exit');
-    await once(child.stdout!, 'data');
-    child.kill('SIGKILL');
-    await exited;
+    await burstThenKilled(name, 20);
     const sender = openSender(name);
     sender.trySend('after');
     sender.close();
@@ -156,13 +167,7 @@ async function spinChecks(pin: boolean, peerCpu?: number): Promise<{ checks: num
   }
   try {
     const args = [process.execPath, fixture('one-cpu-spin.mjs'), name, ...(peer ? ['existing'] : [])];
-    const child = pin ? spawn('taskset', ['-c', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (chunk) => { out += chunk; });
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(0);
-    return JSON.parse(out);
+    return pin ? await jsonOf('taskset', ['-c', '0', ...args]) : await jsonOf(args[0], args.slice(1));
   } finally {
     if (peer) {
       const exited = once(peer, 'exit');
@@ -195,13 +200,7 @@ describe('waiting that knows the machine', () => {
 
   it('with one CPU a sender wakes its parked receiver once per task, not for every publish', async () => {
     const name = channelName('wake1');
-    const child = spawn('taskset', ['-c', '0', process.execPath, fixture('one-cpu-wake.mjs'), name],
-      { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (chunk) => { out += chunk; });
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(0);
-    const seen = JSON.parse(out);
+    const seen = await jsonOf('taskset', ['-c', '0', process.execPath, fixture('one-cpu-wake.mjs'), name]);
     expect(seen.duringTask).toBe(0); // 100 messages, 4 publishes, no wake while the task ran
     expect(seen.after).toBe(1); // the end of the task woke it
     expect(seen.first).toBe('m0');
