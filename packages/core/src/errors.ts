@@ -16,9 +16,22 @@ export type RingwireErrorCode =
   | 'ERR_RINGWIRE_SYSTEM'
   | 'ERR_RINGWIRE_NO_SPACE'
   | 'ERR_RINGWIRE_TASK_FAILED'
-  | 'ERR_RINGWIRE_WORKER_DIED';
+  | 'ERR_RINGWIRE_WORKER_DIED'
+  | 'ERR_RINGWIRE_DECODE'
+  | 'ERR_RINGWIRE_NATIVE_UNAVAILABLE';
+
+/**
+ * Marks ringwire's errors, so `instanceof RingwireError` holds across copies of this module
+ * (the ESM and CommonJS builds loaded in one process, or two installed versions).
+ */
+const BRAND = Symbol.for('ringwire.RingwireError');
 
 export class RingwireError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: boolean })[BRAND] === true
+      && (this === RingwireError || Function.prototype[Symbol.hasInstance].call(this, value));
+  }
+
   readonly code: RingwireErrorCode;
   /** For errors caused by a failed system call (ERR_RINGWIRE_SYSTEM and others): its errno. */
   readonly errno?: number;
@@ -27,6 +40,7 @@ export class RingwireError extends Error {
   constructor(code: RingwireErrorCode, message: string, options?: { errno?: number; syscall?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RingwireError';
+    Object.defineProperty(this, BRAND, { value: true });
     this.code = code;
     if (options?.errno !== undefined) this.errno = options.errno;
     if (options?.syscall !== undefined) this.syscall = options.syscall;

@@ -1,0 +1,137 @@
+// Codecs: how values become the bytes of a message and back. A sender or receiver opened with
+// a codec sends and receives values (Sender<T>, Receiver<T>); without one, bytes and strings.
+import { deserialize, serialize } from 'node:v8';
+import { Packr } from 'msgpackr';
+import { invalidArg, RingwireError } from './errors.js';
+
+/** Turns values into message bytes and back. `encode` may return a string (sent as UTF-8). */
+export interface Codec<T = unknown> {
+  encode(value: T): Uint8Array | string;
+  decode(bytes: Uint8Array): T;
+}
+
+/**
+ * A codec by name, or your own:
+ * - `'json'`: JSON text, UTF-8 (plain objects, arrays, strings, numbers, booleans, null);
+ * - `'v8'`: V8's structured-clone serialization (Maps, Sets, Dates, typed arrays, BigInts,
+ *   cycles), readable only by Node.js;
+ * - `'msgpack'`: MessagePack (msgpackr, standard encoding without its record extension), which
+ *   other languages read;
+ * - `{ encode, decode }`: anything else.
+ */
+export type CodecOption<T = unknown> = 'json' | 'v8' | 'msgpack' | Codec<T>;
+
+/** Names of the built-in codecs. */
+export const CODEC_NAMES = ['json', 'v8', 'msgpack'] as const;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function encodeFailed(codec: string, error: unknown): RingwireError {
+  return new RingwireError('ERR_RINGWIRE_INVALID_ARG',
+    `cannot encode the value with codec '${codec}': ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
+
+/** A received message the codec cannot decode; the message has been taken from the channel. */
+export function decodeFailed(codec: string, error: unknown): RingwireError {
+  return new RingwireError('ERR_RINGWIRE_DECODE',
+    `a message could not be decoded with codec '${codec}' (it was taken from the channel): ${(error as Error)?.message ?? String(error)}`,
+    { cause: error });
+}
+
+const json: Codec = {
+  encode(value) {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value);
+    } catch (error) {
+      throw encodeFailed('json', error);
+    }
+    if (text === undefined) throw invalidArg(`cannot encode ${typeof value} as JSON`);
+    return text;
+  },
+  decode(bytes) {
+    try {
+      return JSON.parse(utf8.decode(bytes));
+    } catch (error) {
+      throw decodeFailed('json', error);
+    }
+  },
+};
+
+const v8: Codec = {
+  encode(value) {
+    try {
+      return serialize(value);
+    } catch (error) {
+      throw encodeFailed('v8', error);
+    }
+  },
+  decode(bytes) {
+    try {
+      return deserialize(bytes);
+    } catch (error) {
+      throw decodeFailed('v8', error);
+    }
+  },
+};
+
+// Standard MessagePack: no record extension, so any MessagePack reader decodes it.
+const packr = new Packr({ useRecords: false, moreTypes: false });
+const msgpack: Codec = {
+  encode(value) {
+    try {
+      return packr.pack(value);
+    } catch (error) {
+      throw encodeFailed('msgpack', error);
+    }
+  },
+  decode(bytes) {
+    try {
+      return packr.unpack(bytes);
+    } catch (error) {
+      throw decodeFailed('msgpack', error);
+    }
+  },
+};
+
+const BUILT_IN: Record<(typeof CODEC_NAMES)[number], Codec> = { json, v8, msgpack };
+
+/** The codec an option names (undefined: none, bytes as they are); throws on anything else. */
+export function resolveCodec(option: unknown): Codec | undefined {
+  if (option === undefined) return undefined;
+  if (typeof option === 'string') {
+    if (Object.hasOwn(BUILT_IN, option)) return BUILT_IN[option as keyof typeof BUILT_IN];
+  } else if (option !== null && typeof option === 'object'
+    && typeof (option as Codec).encode === 'function' && typeof (option as Codec).decode === 'function') {
+    const custom = option as Codec;
+    // A custom codec's own errors become coded ones, like the built-ins'.
+    return {
+      encode(value) {
+        let bytes: unknown;
+        try {
+          bytes = custom.encode(value);
+        } catch (error) {
+          throw error instanceof RingwireError ? error : encodeFailed('custom', error);
+        }
+        if (!(bytes instanceof Uint8Array) && typeof bytes !== 'string') {
+          throw invalidArg('a codec\'s encode() must return a Uint8Array or a string');
+        }
+        return bytes;
+      },
+      decode(bytes) {
+        try {
+          return custom.decode(bytes);
+        } catch (error) {
+          throw error instanceof RingwireError ? error : decodeFailed('custom', error);
+        }
+      },
+    };
+  }
+  throw invalidArg(`codec must be 'json', 'v8', 'msgpack' or an object with encode() and decode(), got ${
+    typeof option === 'string' ? JSON.stringify(option) : String(option)}`);
+}
+
+/** A codec's name for messages and inspection. */
+export function codecName(option: unknown): string {
+  return typeof option === 'string' ? option : option === undefined ? 'none' : 'custom';
+}
