@@ -69,6 +69,7 @@ Napi::Function Segment::Define(Napi::Env env) {
                          InstanceMethod<&Segment::Wake>("wake"),
                          InstanceMethod<&Segment::WaitSync>("waitSync"),
                          InstanceMethod<&Segment::WaitAsync>("waitAsync"),
+                         InstanceMethod<&Segment::RefWait>("refWait"),
                          InstanceMethod<&Segment::CancelWait>("cancelWait"),
                          InstanceMethod<&Segment::SemaphoreValue>("semaphoreValue"),
                          InstanceMethod<&Segment::Close>("close"),
@@ -201,8 +202,9 @@ Napi::Value Segment::WaitSync(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, SemaphoreWaitSync(SignalSemaphore(offset), timeout_ms < 0 ? INT32_MAX : timeout_ms));
 }
 
-// waitAsync(signalOffset, timeoutMs, expected = 0): parks on a native waiter thread; the environment's
-// dispatcher gets (id, status) later. Returns the id.
+// waitAsync(signalOffset, timeoutMs, expected = 0, ref = true): parks on a native waiter thread;
+// the environment's dispatcher gets (id, status) later. Returns the id. An unref'd wait
+// (ref false) does not keep the event loop alive.
 Napi::Value Segment::WaitAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint32_t offset = SignalOffset(env, info[0]);
@@ -210,14 +212,22 @@ Napi::Value Segment::WaitAsync(const Napi::CallbackInfo& info) {
   const int64_t timeout_ms = TimeoutArg(info[1]);
   const uint32_t expected = ExpectedArg(info[2]);
   const int64_t deadline = timeout_ms < 0 ? -1 : MonotonicNowNs() + timeout_ms * 1'000'000;
+  const bool keep_alive = info.Length() < 4 || info[3].IsUndefined() || info[3].ToBoolean().Value();
   auto* state = env.GetInstanceData<AddonState>();
   uint32_t id;
   if (identity_.wait_mechanism == L::WAIT_FUTEX) {
-    id = StartFutexWait(env, state, mapping_, word, expected, deadline);
+    id = StartFutexWait(env, state, mapping_, word, expected, deadline, keep_alive);
   } else {
-    id = StartSemaphoreWait(env, state, mapping_, SignalSemaphore(offset), deadline);
+    id = StartSemaphoreWait(env, state, mapping_, SignalSemaphore(offset), deadline, keep_alive);
   }
   return Napi::Number::New(env, id);
+}
+
+// refWait(id, ref): whether a pending wait keeps the event loop alive; false if not pending.
+Napi::Value Segment::RefWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint32_t id = info[0].ToNumber().Uint32Value();
+  return Napi::Boolean::New(env, SetWaitRef(env, env.GetInstanceData<AddonState>(), id, info[1].ToBoolean().Value()));
 }
 
 // semaphoreValue(signalOffset): the tokens waiting on a semaphore channel's signal (-1 for a

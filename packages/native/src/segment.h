@@ -28,6 +28,7 @@ class Segment : public Napi::ObjectWrap<Segment> {
   Napi::Value Wake(const Napi::CallbackInfo& info);
   Napi::Value WaitSync(const Napi::CallbackInfo& info);
   Napi::Value WaitAsync(const Napi::CallbackInfo& info);
+  Napi::Value RefWait(const Napi::CallbackInfo& info);
   Napi::Value CancelWait(const Napi::CallbackInfo& info);
   Napi::Value SemaphoreValue(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);

@@ -188,6 +188,7 @@ std::vector<FutexWaiterThread*>* pool = new std::vector<FutexWaiterThread*>();
 enum SemaphoreWaitState : int { SEM_PENDING = 0, SEM_FINISHED = 1, SEM_CANCELLED = 2 };
 
 struct PendingWait {
+  bool keeps_alive = true;                          // counted in AddonState::pending
   FutexWaiterThread* futex_thread = nullptr;        // for futex waits
   std::shared_ptr<std::atomic<int>> semaphore_state;  // for semaphore waits
 };
@@ -209,8 +210,11 @@ static void CallDispatcher(napi_env raw_env, napi_value, void* context, void* da
   const uint32_t id = result->id;
   const int32_t status = result->status;
   delete result;
-  if (state->waits.erase(id) == 0) return;  // cancelled after the thread delivered
-  if (--state->pending == 0) napi_unref_threadsafe_function(raw_env, state->link->tsfn);
+  auto it = state->waits.find(id);
+  if (it == state->waits.end()) return;  // cancelled after the thread delivered
+  const bool kept_alive = it->second->keeps_alive;
+  state->waits.erase(it);
+  if (kept_alive && --state->pending == 0) napi_unref_threadsafe_function(raw_env, state->link->tsfn);
   if (state->dispatcher.IsEmpty()) return;
   Napi::HandleScope scope(env);
   // The raw call: an exception here (a worker being terminated) must not become a C++
@@ -248,14 +252,32 @@ void InitWaiter(Napi::Env env, AddonState* state) {
 static uint32_t Register(Napi::Env env, AddonState* state, std::shared_ptr<PendingWait> wait) {
   uint32_t id = state->next_id++;
   if (id == 0) id = state->next_id++;
+  const bool keep_alive = wait->keeps_alive;
   state->waits[id] = std::move(wait);
-  if (state->pending++ == 0) napi_ref_threadsafe_function(env, state->link->tsfn);
+  if (keep_alive && state->pending++ == 0) napi_ref_threadsafe_function(env, state->link->tsfn);
   return id;
 }
 
+// A wait counted in `pending` keeps the event loop alive (the thread-safe function is ref'd
+// while any is); an unref'd one does not, as an unref'd socket does not.
+bool SetWaitRef(Napi::Env env, AddonState* state, uint32_t id, bool ref) {
+  auto it = state->waits.find(id);
+  if (it == state->waits.end()) return false;
+  PendingWait& wait = *it->second;
+  if (wait.keeps_alive == ref) return true;
+  wait.keeps_alive = ref;
+  if (ref) {
+    if (state->pending++ == 0) napi_ref_threadsafe_function(env, state->link->tsfn);
+  } else if (--state->pending == 0) {
+    napi_unref_threadsafe_function(env, state->link->tsfn);
+  }
+  return true;
+}
+
 uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
-                        uint32_t* addr, uint32_t expected, int64_t deadline_ns) {
+                        uint32_t* addr, uint32_t expected, int64_t deadline_ns, bool keep_alive) {
   auto wait = std::make_shared<PendingWait>();
+  wait->keeps_alive = keep_alive;
   const uint32_t id = Register(env, state, wait);
   FutexEntry entry{id, std::move(mapping), addr, expected, deadline_ns, state->link};
   std::lock_guard<std::mutex> guard(pool_mutex);
@@ -270,7 +292,7 @@ uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mappin
     thread = new FutexWaiterThread();
   } catch (const std::system_error& e) {
     state->waits.erase(id);
-    if (--state->pending == 0) napi_unref_threadsafe_function(env, state->link->tsfn);
+    if (keep_alive && --state->pending == 0) napi_unref_threadsafe_function(env, state->link->tsfn);
     ThrowCoded(env, "ERR_RINGWIRE_SYSTEM", std::string("cannot start a waiter thread: ") + e.what());
   }
   pool->push_back(thread);
@@ -280,8 +302,9 @@ uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mappin
 }
 
 uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
-                            sem_t* sem, int64_t deadline_ns) {
+                            sem_t* sem, int64_t deadline_ns, bool keep_alive) {
   auto wait = std::make_shared<PendingWait>();
+  wait->keeps_alive = keep_alive;
   wait->semaphore_state = std::make_shared<std::atomic<int>>(SEM_PENDING);
   const uint32_t id = Register(env, state, wait);
   auto finish = [](std::atomic<int>& st) {
@@ -327,7 +350,7 @@ bool CancelWait(Napi::Env env, AddonState* state, uint32_t id) {
   if (it == state->waits.end()) return false;
   std::shared_ptr<PendingWait> wait = it->second;
   state->waits.erase(it);
-  if (--state->pending == 0) napi_unref_threadsafe_function(env, state->link->tsfn);
+  if (wait->keeps_alive && --state->pending == 0) napi_unref_threadsafe_function(env, state->link->tsfn);
   if (wait->futex_thread != nullptr) wait->futex_thread->Remove(state->link.get(), id);
   if (wait->semaphore_state) {
     int expected = SEM_PENDING;

@@ -34,7 +34,7 @@ struct AddonState {
   std::shared_ptr<EnvLink> link = std::make_shared<EnvLink>();
   Napi::FunctionReference dispatcher;  // (id, status) => void
   uint32_t next_id = 1;
-  uint32_t pending = 0;  // waits started and not yet delivered or cancelled
+  uint32_t pending = 0;  // waits that keep the loop alive, started and not yet delivered or cancelled
   std::unordered_map<uint32_t, std::shared_ptr<PendingWait>> waits;
   Napi::FunctionReference segment_constructor;
   Napi::FunctionReference error_factory;  // (code, message, errno?, syscall?) => Error
@@ -46,10 +46,12 @@ void InitWaiter(Napi::Env env, AddonState* state);
 // or -1 for none. The wait ends when the 32-bit word at `addr` differs from `expected` or
 // is woken (a woken wait ends even if the word has meanwhile gone back to `expected`).
 uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
-                        uint32_t* addr, uint32_t expected, int64_t deadline_ns);
+                        uint32_t* addr, uint32_t expected, int64_t deadline_ns, bool keep_alive);
 // `sem` is a semaphore inside `mapping`, which the wait keeps mapped.
 uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
-                            sem_t* sem, int64_t deadline_ns);
+                            sem_t* sem, int64_t deadline_ns, bool keep_alive);
+// Whether a pending wait keeps the event loop alive (`keep_alive` above); false if not pending.
+bool SetWaitRef(Napi::Env env, AddonState* state, uint32_t id, bool ref);
 // True when the wait was still pending; its result will not be delivered.
 bool CancelWait(Napi::Env env, AddonState* state, uint32_t id);
 
