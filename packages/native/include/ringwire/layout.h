@@ -121,6 +121,7 @@
 //   release line   (768)  release position R (space before R is free for producers)
 //   slot table     (1024..4095)  MAX_SLOTS slots of SLOT_SIZE bytes, one per open endpoint:
 //        +0 pid  +4 thread  +8 kind  +12 intent  +16 messages (float64)  +24 intent end/size
+//        +28 ended (a sender's: see "Ending with the last sender")
 //
 // R <= T <= C <= R + capacity (wrapping uint32 arithmetic). Records use the same 8-byte
 // header, with both words meaningful:
@@ -163,6 +164,18 @@
 //     sender's end() raced it) it gives the claim up as a skip record (word0 = SKIP | size,
 //     ABANDONED) and the send fails: a receiver that saw the end with nothing at T may
 //     already have finished reading.
+//     Ending with the last sender (flag FLAG_END_WITH_LAST_SENDER): a sender's end() does
+//     not set STATE_ENDED at once. It stores 1 in its slot's `ended` word, ORs
+//     STATE_SENDER_ENDED into `state` (both seq_cst), then looks at every other sender
+//     slot: if none is held by a live endpoint (its lock) with `ended` still 0, it sets
+//     STATE_ENDED and wakes receivers. Two senders ending at once each store, then load the
+//     other's word: with seq_cst one of them sees both and ends the channel. Whoever takes
+//     a slot clears its `ended`. The same look is taken by a sender closing without ending
+//     once STATE_SENDER_ENDED is set, and by a parked receiver checking its peers: once
+//     some sender has ended or died and no live sender that has not ended remains, the
+//     channel ends (a sender that died counts as ended; one that closed without ending
+//     counts as gone). A sender that opens after the channel ended gets ERR_RINGWIRE_CLOSED,
+//     as on any ended channel: the senders of such a stream open before any of them ends.
 //   commit: write the payload and word0 (a batch writes each record of its run, headers
 //     committed with plain stores, word0 and state of the first record last) and store
 //     word1 = lap | s | COMMITTED (seq_cst: release publishes everything before it). Then
@@ -341,6 +354,7 @@ constexpr uint32_t SLOT_KIND = 8;
 constexpr uint32_t SLOT_INTENT = 12;
 constexpr uint32_t SLOT_MESSAGES = 16;
 constexpr uint32_t SLOT_SIZE_OR_END = 24;  // sender: size of its claim; receiver: end of its run
+constexpr uint32_t SLOT_ENDED = 28;  // sender, FLAG_END_WITH_LAST_SENDER: 1 once it has ended
 constexpr uint32_t SLOT_LOCK_BASE = 2;  // slot i is locked at byte SLOT_LOCK_BASE + i
 constexpr uint32_t KIND_SENDER = 1;
 constexpr uint32_t KIND_RECEIVER = 2;
@@ -359,9 +373,13 @@ constexpr uint32_t SKIP = 0x80000000u;
 
 // Bits of `state`.
 constexpr uint32_t STATE_ENDED = 1u << 0;
+// FLAG_END_WITH_LAST_SENDER channels: some sender has ended (see "Ending with the last sender").
+constexpr uint32_t STATE_SENDER_ENDED = 1u << 1;
 
 // Bits of `flags` (identity line, fixed at creation).
 constexpr uint32_t FLAG_PERSISTENT = 1u << 0;  // gc() never removes the channel
+// MPMC: the channel ends when its last sender ends, not at the first sender's end().
+constexpr uint32_t FLAG_END_WITH_LAST_SENDER = 1u << 1;
 
 // Modes.
 constexpr uint32_t MODE_SPSC = 1;

@@ -138,6 +138,18 @@ class MpmcEndpoint {
   // afterwards. (Between calls an endpoint holds no claim and no taken record.)
   void close() {
     if (!locked_) return;
+    // Ending with the last sender: a sender closing without having ended, after another
+    // ended, may be the last one that had not (layout.h, "Ending with the last sender").
+    if (ends_with_last_sender() && load_seq_cst(slot_word(slot_, layout::SLOT_KIND)) == layout::KIND_SENDER &&
+        load_seq_cst(slot_word(slot_, layout::SLOT_ENDED)) == 0 &&
+        (load_seq_cst(word(layout::OFF_STATE)) & (layout::STATE_SENDER_ENDED | layout::STATE_ENDED)) ==
+            layout::STATE_SENDER_ENDED) {
+      try {
+        if (no_live_sender_left()) end_channel();
+      } catch (...) {
+        // close() never throws (it runs in destructors); a parked receiver decides instead.
+      }
+    }
     locked_ = false;
     store_seq_cst(slot_word(slot_, layout::SLOT_INTENT), 0);
     uint32_t pid = static_cast<uint32_t>(getpid());
@@ -189,6 +201,7 @@ class MpmcEndpoint {
       // leftovers are ours to repair (layout.h, "Liveness and repair").
       if (load_seq_cst(slot_word(i, L::SLOT_PID)) != 0) repair_slot(i);
       store_seq_cst(slot_word(i, L::SLOT_INTENT), 0);  // before the kind: never a stale run of ours
+      store_seq_cst(slot_word(i, L::SLOT_ENDED), 0);
       store_seq_cst(slot_word(i, L::SLOT_KIND), kind);
       store_seq_cst(slot_word(i, L::SLOT_THREAD), static_cast<uint32_t>(syscall(SYS_gettid)));
       store_seq_cst(slot_word(i, L::SLOT_PID), static_cast<uint32_t>(getpid()));
@@ -560,6 +573,44 @@ class MpmcEndpoint {
     return true;
   }
 
+  bool ends_with_last_sender() const {
+    return (segment_->identity().flags & layout::FLAG_END_WITH_LAST_SENDER) != 0;
+  }
+
+  // Ending with the last sender: whether no sender other than this endpoint is open, alive
+  // and not yet ended (the lock says alive).
+  bool no_live_sender_left() const {
+    namespace L = layout;
+    for (uint32_t s = 0; s < L::MAX_SLOTS; s++) {
+      if (s == slot_ || load_seq_cst(slot_word(s, L::SLOT_KIND)) != L::KIND_SENDER ||
+          load_seq_cst(slot_word(s, L::SLOT_PID)) == 0 || load_seq_cst(slot_word(s, L::SLOT_ENDED)) != 0) {
+        continue;
+      }
+      if (segment_->role_locked_by_other(L::SLOT_LOCK_BASE + s)) return false;
+    }
+    return true;
+  }
+
+  // Whether a sender slot holds the pid of an endpoint that died without closing.
+  bool some_sender_died() const {
+    namespace L = layout;
+    for (uint32_t s = 0; s < L::MAX_SLOTS; s++) {
+      if (s == slot_ || load_seq_cst(slot_word(s, L::SLOT_KIND)) != L::KIND_SENDER ||
+          load_seq_cst(slot_word(s, L::SLOT_PID)) == 0) {
+        continue;
+      }
+      if (!segment_->role_locked_by_other(L::SLOT_LOCK_BASE + s)) return true;
+    }
+    return false;
+  }
+
+  // Ends the stream for every receiver and wakes them.
+  void end_channel() {
+    // seq_cst: after our last commit; pairs with a receiver's load of the state.
+    __atomic_or_fetch(word(layout::OFF_STATE), layout::STATE_ENDED, __ATOMIC_SEQ_CST);
+    wake(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS);
+  }
+
   bool repair_check_due(bool force) {
     const int64_t now = monotonic_ms();
     if (!force && now - last_repair_check_ms_ < kRepairCheckMs) return false;
@@ -618,20 +669,29 @@ class MpmcSender : public detail::MpmcEndpoint {
     }
   }
 
-  // End of stream for every receiver (they drain what was sent first).
+  // End of stream for every receiver (they drain what was sent first). On a channel created
+  // to end with its last sender, this sender's part ends, and the channel with it once no
+  // other live sender has yet to end (layout.h, "Ending with the last sender").
   void end() {
     check_open();
-    // seq_cst: after our last commit; pairs with a receiver's load of the state.
-    __atomic_or_fetch(word(layout::OFF_STATE), layout::STATE_ENDED, __ATOMIC_SEQ_CST);
-    wake(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS);
+    if (!ends_with_last_sender()) {
+      end_channel();
+      return;
+    }
+    if (detail::load_seq_cst(slot_word(slot_, layout::SLOT_ENDED)) != 0) return;
+    detail::store_seq_cst(slot_word(slot_, layout::SLOT_ENDED), 1);
+    __atomic_or_fetch(word(layout::OFF_STATE), layout::STATE_SENDER_ENDED, __ATOMIC_SEQ_CST);
+    if (no_live_sender_left()) end_channel();
   }
 
  private:
   bool attempt(const void* data, uint32_t length) {
     check_open();
     // Any sender's end() ends the channel for all: a send after it fails rather than go
-    // into a stream its receivers may have finished reading.
-    if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
+    // into a stream its receivers may have finished reading. (Ending with the last sender:
+    // this sender's own end() ends what it may send.)
+    if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0 ||
+        detail::load_seq_cst(slot_word(slot_, layout::SLOT_ENDED)) != 0) {
       throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by a sender");
     }
     if (length > max_message_) {
@@ -821,6 +881,14 @@ class MpmcReceiver : public detail::MpmcEndpoint {
       if (taken == Take::kBlocked) {
         repair_check_due(true);
         if (repair_at_take()) continue;
+      }
+      // Ending with the last sender: once one has ended or died (dying counts as ending) and
+      // no live sender that has not ended remains, the channel ends here.
+      if (taken == Take::kEmpty && ends_with_last_sender() && !ended() &&
+          ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_SENDER_ENDED) != 0 || some_sender_died()) &&
+          no_live_sender_left()) {
+        end_channel();
+        continue;
       }
       const uint32_t t = seen_take_;
       const uint64_t h = seen_header_;
