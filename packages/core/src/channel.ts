@@ -8,9 +8,11 @@ import {
   type EndpointOptions, type ResolvedEndpoint,
 } from './options.js';
 import { Receiver, SpscReceiver } from './receiver.js';
-import { Sender, SpscSender } from './sender.js';
+import { type Message, Sender, SpscSender } from './sender.js';
+import { codecName, resolveCodec, type Codec, type CodecOption } from './codec.js';
 import { MpmcReceiver, MpmcSender } from './mpmc.js';
 import { publishAll, trackEndpoint } from './endpoint.js';
+import { debug } from './debug.js';
 
 /** Creates a channel exclusively (mode 0600). ERR_RINGWIRE_EXISTS if the name is taken. */
 export function createChannel(name: string, options?: CreateChannelOptions): void {
@@ -38,6 +40,7 @@ function openEndpoint<E extends object>(name: string, options: EndpointOptions |
     }
     const endpoint = make(segment, strategy);
     trackEndpoint(endpoint, segment, `a ${roleName} of channel '${name}'`);
+    debug('%s of %s opened (%s, pid %d)', roleName, name, info.mode === layout.MODE_MPMC ? 'mpmc' : 'spsc', process.pid);
     return endpoint;
   } catch (error) {
     segment.close();
@@ -45,12 +48,24 @@ function openEndpoint<E extends object>(name: string, options: EndpointOptions |
   }
 }
 
+/** Sets the codec an endpoint was opened with (checked before the segment is opened). */
+function withCodec<E extends { codec: Codec | undefined; codecName: string }>(endpoint: E, option: unknown): E {
+  endpoint.codec = resolveCodec(option);
+  endpoint.codecName = codecName(option);
+  return endpoint;
+}
+
 /**
  * Opens a sending end. SPSC: ERR_RINGWIRE_BUSY while another sender is open. MPMC: any number
- * (up to 48 endpoints in all).
+ * (up to 48 endpoints in all). With a `codec`, it sends values of type T.
  */
-export function openSender(name: string, options?: EndpointOptions): Sender {
-  return openEndpoint(name, options, layout.ROLE_SENDER, 'sender', (segment, strategy) => {
+export function openSender(name: string, options?: EndpointOptions & { codec?: undefined }): Sender<Message>;
+export function openSender<T = unknown>(name: string, options: EndpointOptions<T> & { codec: CodecOption<T> }): Sender<T>;
+export function openSender<T = unknown>(name: string, options?: EndpointOptions<T>): Sender<T> | Sender<Message>;
+export function openSender(name: string, options?: EndpointOptions): Sender<unknown> {
+  const codecOption = options?.codec;
+  resolveCodec(codecOption); // a bad codec fails before anything is opened
+  const sender = openEndpoint(name, options, layout.ROLE_SENDER, 'sender', (segment, strategy) => {
     const i32 = new Int32Array(segment.buffer);
     if ((Atomics.load(i32, layout.OFF_STATE >> 2) & layout.STATE_ENDED) !== 0) {
       throw new RingwireError('ERR_RINGWIRE_CLOSED',
@@ -59,17 +74,25 @@ export function openSender(name: string, options?: EndpointOptions): Sender {
     return segment.info.mode === layout.MODE_MPMC
       ? new MpmcSender(segment, strategy) : new SpscSender(segment, strategy);
   });
+  return withCodec(sender as Sender<unknown>, codecOption);
 }
 
 /**
  * Opens a receiving end. SPSC: ERR_RINGWIRE_BUSY while another receiver is open. MPMC:
- * receivers compete, and each message goes to exactly one of them.
+ * receivers compete, and each message goes to exactly one of them. With a `codec`, it
+ * receives values of type T.
  */
-export function openReceiver(name: string, options?: EndpointOptions): Receiver {
+export function openReceiver(name: string, options?: EndpointOptions & { codec?: undefined }): Receiver<Uint8Array>;
+export function openReceiver<T = unknown>(name: string, options: EndpointOptions<T> & { codec: CodecOption<T> }): Receiver<T>;
+export function openReceiver<T = unknown>(name: string, options?: EndpointOptions<T>): Receiver<T> | Receiver<Uint8Array>;
+export function openReceiver(name: string, options?: EndpointOptions): Receiver<unknown> {
+  const codecOption = options?.codec;
+  resolveCodec(codecOption);
   publishAll(); // what this thread's senders hold back is there for the new receiver
-  return openEndpoint(name, options, layout.ROLE_RECEIVER, 'receiver', (segment, strategy) =>
+  const receiver = openEndpoint(name, options, layout.ROLE_RECEIVER, 'receiver', (segment, strategy) =>
     segment.info.mode === layout.MODE_MPMC
       ? new MpmcReceiver(segment, strategy) : new SpscReceiver(segment, strategy));
+  return withCodec(receiver as Receiver<unknown>, codecOption);
 }
 
 export interface EndpointStats {
@@ -98,6 +121,8 @@ export interface ChannelStats {
   messagesSent: number;
   messagesReceived: number;
   persistent: boolean;
+  /** MPMC: whether the first sender's end() ends the channel, or the last sender's (createChannel). */
+  endWhen: 'any-sender' | 'last-sender';
   createdAt: Date;
   creatorPid: number;
   /** Endpoints parked now, waiting for space (senders) or messages (receivers). */
@@ -151,6 +176,7 @@ export function stats(name: string): ChannelStats {
       bytesUsed: used >= 0 && used <= info.capacity ? used : -1,
       ended: (word(layout.OFF_STATE) & layout.STATE_ENDED) !== 0,
       persistent: (info.flags & layout.FLAG_PERSISTENT) !== 0,
+      endWhen: (info.flags & layout.FLAG_END_WITH_LAST_SENDER) !== 0 ? 'last-sender' as const : 'any-sender' as const,
       createdAt: new Date(info.createdAt),
       creatorPid: info.creatorPid,
       // MPMC: masks of parked slots (layout.h); SPSC: counts.

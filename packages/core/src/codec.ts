@@ -96,39 +96,58 @@ const msgpack: Codec = {
 
 const BUILT_IN: Record<(typeof CODEC_NAMES)[number], Codec> = { json, v8, msgpack };
 
-/** The codec an option names (undefined: none, bytes as they are); throws on anything else. */
+/**
+ * The codec an option names (undefined: none, bytes as they are); throws on anything else.
+ * Every codec refuses null both ways: recv() resolves null for the end of the stream, so a
+ * null value could not be told from it (send a wrapper such as { value: null } instead).
+ */
 export function resolveCodec(option: unknown): Codec | undefined {
   if (option === undefined) return undefined;
+  let inner: Codec | undefined;
+  let name = 'custom';
   if (typeof option === 'string') {
-    if (Object.hasOwn(BUILT_IN, option)) return BUILT_IN[option as keyof typeof BUILT_IN];
+    if (Object.hasOwn(BUILT_IN, option)) {
+      inner = BUILT_IN[option as keyof typeof BUILT_IN];
+      name = option;
+    }
   } else if (option !== null && typeof option === 'object'
     && typeof (option as Codec).encode === 'function' && typeof (option as Codec).decode === 'function') {
-    const custom = option as Codec;
-    // A custom codec's own errors become coded ones, like the built-ins'.
-    return {
-      encode(value) {
-        let bytes: unknown;
-        try {
-          bytes = custom.encode(value);
-        } catch (error) {
-          throw error instanceof RingwireError ? error : encodeFailed('custom', error);
-        }
-        if (!(bytes instanceof Uint8Array) && typeof bytes !== 'string') {
-          throw invalidArg('a codec\'s encode() must return a Uint8Array or a string');
-        }
-        return bytes;
-      },
-      decode(bytes) {
-        try {
-          return custom.decode(bytes);
-        } catch (error) {
-          throw error instanceof RingwireError ? error : decodeFailed('custom', error);
-        }
-      },
-    };
+    inner = option as Codec;
   }
-  throw invalidArg(`codec must be 'json', 'v8', 'msgpack' or an object with encode() and decode(), got ${
-    typeof option === 'string' ? JSON.stringify(option) : String(option)}`);
+  if (inner === undefined) {
+    throw invalidArg(`codec must be 'json', 'v8', 'msgpack' or an object with encode() and decode(), got ${
+      typeof option === 'string' ? JSON.stringify(option) : String(option)}`);
+  }
+  const codec = inner;
+  return {
+    encode(value) {
+      if (value === null) {
+        throw invalidArg('null cannot be sent with a codec: recv() resolves null for the end of the stream (wrap it, e.g. { value: null })');
+      }
+      let bytes: unknown;
+      try {
+        bytes = codec.encode(value);
+      } catch (error) {
+        throw error instanceof RingwireError ? error : encodeFailed(name, error);
+      }
+      if (!(bytes instanceof Uint8Array) && typeof bytes !== 'string') {
+        throw invalidArg(`codec '${name}': encode() must return a Uint8Array or a string`);
+      }
+      return bytes;
+    },
+    decode(bytes) {
+      let value: unknown;
+      try {
+        value = codec.decode(bytes);
+      } catch (error) {
+        throw error instanceof RingwireError ? error : decodeFailed(name, error);
+      }
+      if (value === null) {
+        throw decodeFailed(name, new Error('the message decodes to null, which recv() keeps for the end of the stream'));
+      }
+      return value;
+    },
+  };
 }
 
 /** A codec's name for messages and inspection. */

@@ -4,10 +4,12 @@
 // come from Atomics, which are sequentially consistent.
 import { AbortError, closed, RingwireError, timedOut } from './errors.js';
 import { threadId } from 'node:worker_threads';
+import { inspect } from 'node:util';
 import { layout, native, type NativeSegment } from './native.js';
 import type { ResolvedEndpoint, ResolvedWait } from './options.js';
 import { type ParkedMask, parkedBit, parkedIndex, popcount } from './words.js';
 import { sharesOnlyCpuWith } from './machine.js';
+import { debug } from './debug.js';
 
 /** A parked endpoint re-checks at least this often, even if no wake comes. */
 const PARK_SLICE_MS = 1000;
@@ -87,6 +89,7 @@ if (hooks[EXIT_HOOK] !== true) {
  */
 const lost = new FinalizationRegistry<{ segment: NativeSegment; what: string }>(({ segment, what }) => {
   segment.close();
+  debug('%s garbage-collected without close(): released as if its process died', what);
   process.emitWarning(`${what} was garbage-collected without close(); it was released as if its process had died `
     + '(its peers may report ERR_RINGWIRE_PEER_DEAD). Close endpoints when done with them.',
   { type: 'RingwireWarning', code: 'RINGWIRE_ENDPOINT_NOT_CLOSED' });
@@ -171,6 +174,8 @@ export abstract class Endpoint<T> {
   /** The last park ended by its slice running out: check the peer before parking again. */
   private sliceExpired = false;
   private readonly role: string;
+  /** Whether this endpoint's pending waits keep the event loop alive (see unref()). */
+  private refed = true;
 
   protected constructor(segment: NativeSegment, strategy: ResolvedEndpoint, signals: Signals,
     role: string) {
@@ -192,6 +197,59 @@ export abstract class Endpoint<T> {
       Atomics.store(this.i32, signals.ownWaiters >> 2, 0);
       Atomics.store(this.i32, signals.ownThread >> 2, threadId);
     }
+  }
+
+  /**
+   * Lets the process exit while this endpoint waits (a pending recv(), a send waiting for
+   * room), as `socket.unref()` does: its parks and timeouts no longer keep the event loop
+   * alive. Pending operations stay pending and settle if the process lives on. Returns this.
+   */
+  unref(): this {
+    this.setRef(false);
+    return this;
+  }
+
+  /** Undoes unref(): pending waits keep the process alive again (the default). Returns this. */
+  ref(): this {
+    this.setRef(true);
+    return this;
+  }
+
+  private setRef(ref: boolean): void {
+    if (this.refed === ref) return;
+    this.refed = ref;
+    if (this.parkId !== 0) this.segment.refWait(this.parkId, ref);
+    if (this.pollTimer !== undefined) (ref ? this.pollTimer.ref() : this.pollTimer.unref());
+    for (const op of this.queue) if (op.timer !== undefined) (ref ? op.timer.ref() : op.timer.unref());
+  }
+
+  /** Whether the endpoint is closed. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Releases the endpoint (close()), for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Releases the endpoint, for `await using` (a sender first ends and waits; see Sender). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  /** Releases the endpoint: pending operations reject with ERR_RINGWIRE_CLOSED. */
+  abstract close(): void;
+
+  /** What util.inspect and console.log show: one line, not the internals. */
+  [inspect.custom](): string {
+    return `${this.constructor.name.replace(/^(Spsc|Mpmc)/, '')} { channel: '${this.name}', ${this.describe()} }`;
+  }
+
+  /** The fields of the one-line summary. */
+  protected describe(): string {
+    const state = this.closed ? 'closed' : 'open';
+    return `mode: '${this.signals.epochs === true ? 'mpmc' : 'spsc'}', state: '${state}', pending: ${this.queue.length}${this.refed ? '' : ', unref'}`;
   }
 
   /** MPMC: this endpoint's slot, whose bit it sets in its kind's parked mask while parked. */
@@ -241,6 +299,8 @@ export abstract class Endpoint<T> {
   protected abstract satisfy(): void;
   /** Called when the queue empties by timeout, abort or failure rather than by satisfy(). */
   protected queueAbandoned(): void {}
+  /** Called for each queued operation that fails (timeout, abort, error, close). */
+  protected opFailed(_error: unknown): void {}
 
   protected ensureOpen(): void {
     if (this.closed) throw closed(this.name, this.role);
@@ -248,25 +308,35 @@ export abstract class Endpoint<T> {
 
   /** Wakes the peer if it is parked. Call after publishing a position or a state change. */
   protected wakePeer(): void {
-    const { peerSignal, peerWaiters } = this.signals;
+    const { peerSignal, peerWaiters, peerParked } = this.signals;
+    this.wakeSleepers(peerSignal, peerWaiters, peerParked);
+  }
+
+  /** MPMC: wakes the endpoints of this one's own kind (a state change they all must see). */
+  protected wakeOwnKind(): void {
+    const { ownSignal, ownWaiters, ownParked } = this.signals;
+    this.wakeSleepers(ownSignal, ownWaiters, ownParked);
+  }
+
+  private wakeSleepers(signal: number, waitersOffset: number, parked: ParkedMask | undefined): void {
     // seq_cst load after the caller's seq_cst store of its position: pairs with the peer's
     // increment of its waiter count (MPMC: the OR of its parked bit) before its re-check
     // (Dekker), so no wake is lost.
-    const waiters = Atomics.load(this.i32, peerWaiters >> 2);
+    const waiters = Atomics.load(this.i32, waitersOffset >> 2);
     if (this.signals.epochs !== true) {
-      if (waiters !== 0 && Atomics.compareExchange(this.i32, peerSignal >> 2, 0, 1) === 0) {
-        this.segment.wake(peerSignal, waiters);
+      if (waiters !== 0 && Atomics.compareExchange(this.i32, signal >> 2, 0, 1) === 0) {
+        this.segment.wake(signal, waiters);
       }
       return;
     }
-    const high = Atomics.load(this.i32, this.signals.peerParked![1] >> 2);
+    const high = Atomics.load(this.i32, parked![1] >> 2);
     if ((waiters | high) === 0) return;
     // An even epoch is armed: make it odd and wake every sleeper. Odd: already signalled,
     // and every sleeper on the armed value is being woken.
-    const epoch = Atomics.load(this.i32, peerSignal >> 2);
+    const epoch = Atomics.load(this.i32, signal >> 2);
     if ((epoch & 1) === 0
-      && Atomics.compareExchange(this.i32, peerSignal >> 2, epoch, (epoch + 1) | 0) === epoch) {
-      this.segment.wake(peerSignal, popcount(waiters) + popcount(high));
+      && Atomics.compareExchange(this.i32, signal >> 2, epoch, (epoch + 1) | 0) === epoch) {
+      this.segment.wake(signal, popcount(waiters) + popcount(high));
     }
   }
 
@@ -294,6 +364,7 @@ export abstract class Endpoint<T> {
     const pid = Atomics.load(this.i32, peerPid >> 2);
     if (pid === 0 || this.segment.isLockedByOther(peerRole)) return;
     if (Atomics.load(this.i32, peerPid >> 2) !== pid) return;
+    debug('%s of %s: its %s (pid %d) died without closing', this.role, this.name, peerName, pid);
     this.peerFoundDead();
     if (this.isReady()) return;
     throw new RingwireError('ERR_RINGWIRE_PEER_DEAD',
@@ -391,6 +462,7 @@ export abstract class Endpoint<T> {
       if (wait.timeout !== Infinity) {
         op.timer = setTimeout(() => this.fail(op, timedOut(this.name, operation, wait.timeout)),
           wait.timeout);
+        if (!this.refed) op.timer.unref();
       }
       if (wait.signal !== undefined) {
         const signal = wait.signal;
@@ -412,6 +484,7 @@ export abstract class Endpoint<T> {
     if (index < 0) return;
     this.queue.splice(index, 1);
     this.settle(op);
+    this.opFailed(error);
     op.reject(error);
     if (this.queue.length === 0) {
       this.unpark();
@@ -424,6 +497,7 @@ export abstract class Endpoint<T> {
 
   protected failAll(error: unknown): void {
     const ops = this.queue.splice(0);
+    if (ops.length !== 0) this.opFailed(error);
     for (const op of ops) {
       this.settle(op);
       op.reject(error);
@@ -459,6 +533,7 @@ export abstract class Endpoint<T> {
         this.pollTimer = undefined;
         this.serve();
       });
+      if (!this.refed) this.pollTimer.unref();
       return true;
     }
     const spun = this.spunAlready;
@@ -481,13 +556,14 @@ export abstract class Endpoint<T> {
     }
     let id: number;
     try {
-      id = this.segment.waitAsync(this.signals.ownSignal, PARK_SLICE_MS, this.armed);
+      id = this.segment.waitAsync(this.signals.ownSignal, PARK_SLICE_MS, this.armed, this.refed);
     } catch (error) {
       this.withdraw(); // a wait that never started must not stay counted as parked
       throw error;
     }
     this.parkId = id;
     this.parkedAt = performance.now();
+    if (debug.enabled) debug('%s of %s parks (%d pending)', this.role, this.name, this.queue.length);
     wakeHandlers.set(id, (status) => {
       this.parkId = 0;
       this.sliceExpired = status === layout.WAIT_TIMED_OUT;
@@ -566,5 +642,6 @@ export abstract class Endpoint<T> {
     lost.unregister(this);
     Atomics.compareExchange(this.i32, pidOffset >> 2, process.pid, 0);
     this.segment.close();
+    debug('%s of %s closed', this.role, this.name);
   }
 }

@@ -5,4 +5,5 @@ export type { RingwireErrorCode } from './errors.js';
 export type { CreateChannelOptions, EndpointOptions, WaitOption, ModeOption, WaitOptions } from './options.js';
 export { Receiver } from './receiver.js';
 export { Sender, type Message } from './sender.js';
-export { layout } from './native.js';
+export type { Codec, CodecOption } from './codec.js';
+export type { ReadableOptions, WritableOptions } from './streams.js';

@@ -6,6 +6,7 @@
 // re-read (it may just be stale) before it is reported as ERR_RINGWIRE_CORRUPT.
 import { writeSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
+import { debug } from './debug.js';
 import { corrupt, invalidArg, RingwireError } from './errors.js';
 import { layout, type NativeSegment } from './native.js';
 import type { ResolvedEndpoint } from './options.js';
@@ -143,6 +144,7 @@ class MpmcRing {
     Atomics.store(this.i32, word(layout.SLOT_KIND), kind);
     Atomics.store(this.i32, word(layout.SLOT_THREAD), threadId);
     Atomics.store(this.i32, word(layout.SLOT_INTENT), 0);
+    Atomics.store(this.i32, word(layout.SLOT_ENDED), 0);
     Atomics.store(this.i32, word(layout.SLOT_PID), process.pid);
     return true;
   }
@@ -449,6 +451,26 @@ class MpmcRing {
     return count;
   }
 
+  /**
+   * A channel that ends with its last sender (layout.h, "Ending with the last sender"):
+   * whether no sender other than this endpoint is open, alive, and not yet ended.
+   */
+  noLiveSenderLeft(): boolean {
+    for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
+      if (slot === this.slot || Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2) !== layout.KIND_SENDER
+        || Atomics.load(this.i32, slotField(slot, layout.SLOT_PID) >> 2) === 0
+        || Atomics.load(this.i32, slotField(slot, layout.SLOT_ENDED) >> 2) !== 0) continue;
+      if (this.segment.isLockedByOther(layout.SLOT_LOCK_BASE + slot)) return false;
+    }
+    return true;
+  }
+
+  /** Marks this sender's slot ended (seq_cst: before it looks at the others'). */
+  markSlotEnded(): void {
+    Atomics.store(this.i32, slotField(this.slot, layout.SLOT_ENDED) >> 2, 1);
+    Atomics.or(this.i32, STATE_WORD, layout.STATE_SENDER_ENDED);
+  }
+
   count(value: number): void {
     this.f64[this.countSlot] = value;
   }
@@ -634,6 +656,26 @@ export class MpmcSender extends Sender {
     return (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0;
   }
 
+  /** Whether the channel ends with its last sender rather than at the first end(). */
+  private get endsWithLastSender(): boolean {
+    return (this.segment.info.flags & layout.FLAG_END_WITH_LAST_SENDER) !== 0;
+  }
+
+  /** Ends the channel, or with endWhen 'last-sender', this sender's part of it. */
+  protected override signalEnd(): void {
+    if (!this.endsWithLastSender) {
+      super.signalEnd();
+      return;
+    }
+    this.ring.markSlotEnded();
+    if (this.ring.noLiveSenderLeft()) {
+      debug('sender of %s ended last: the channel ends', this.name);
+      super.signalEnd();
+    } else {
+      debug('sender of %s ended; other senders remain', this.name);
+    }
+  }
+
   protected write(data: Message, length: number, deferPublish = false): boolean {
     // A queued send whose channel another sender ended meanwhile fails (ERR_RINGWIRE_CLOSED).
     if (this.endedElsewhere()) this.ensureSendable();
@@ -657,12 +699,7 @@ export class MpmcSender extends Sender {
    * message that can never fit stops the batch there; the next call starting with it throws
    * ERR_RINGWIRE_TOO_LARGE.
    */
-  override trySendMany(messages: readonly Message[], start = 0, end = messages.length): number {
-    this.ensureSendable();
-    if (!Array.isArray(messages)) throw invalidArg('messages must be an array');
-    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > messages.length) {
-      throw invalidArg(`start and end must be integers within the array (0..${messages.length})`);
-    }
+  protected override sendMany(messages: readonly Message[], start: number, end: number): number {
     if (this.queue.length !== 0) return 0;
     let sent = 0;
     const lengths: number[] = [];
@@ -784,6 +821,13 @@ export class MpmcSender extends Sender {
 
   /** An uncommitted claim is abandoned (receivers skip it) rather than left to block them. */
   protected override releaseRing(): void {
+    // Ending with the last sender: one that closes without ending, after another ended, may
+    // be the last one that had not.
+    if (this.endsWithLastSender && !this.endRequested
+      && (Atomics.load(this.i32, STATE_WORD) & (layout.STATE_SENDER_ENDED | STATE_ENDED)) === layout.STATE_SENDER_ENDED
+      && this.ring.noLiveSenderLeft()) {
+      super.signalEnd();
+    }
     if (this.claimedHeader >= 0) {
       const index = this.claimedHeader >> 2;
       const word1 = (this.claimedPosition & ~this.mask) | this.ring.ownerBits | CLAIMED;
@@ -1105,6 +1149,16 @@ export class MpmcReceiver extends Receiver {
     }
     if (this.isReady()) return;
     const { live, dead } = this.ring.peers(layout.KIND_SENDER);
+    // Ending with the last sender: a sender that died counts as ended. Once one has ended or
+    // died and no live sender that has not ended remains, the channel ends here.
+    if ((this.segment.info.flags & layout.FLAG_END_WITH_LAST_SENDER) !== 0
+      && (dead !== 0 || (Atomics.load(this.i32, STATE_WORD) & layout.STATE_SENDER_ENDED) !== 0)
+      && this.ring.noLiveSenderLeft()) {
+      debug('receiver of %s: no sender left that has not ended; the channel ends', this.name);
+      Atomics.or(this.i32, STATE_WORD, STATE_ENDED);
+      this.wakeOwnKind();
+      return;
+    }
     if (live === 0 && dead !== 0 && !this.isReady()) throw peerDead(this.name, 'sender', dead);
   }
 

@@ -1,6 +1,7 @@
 // Validation of everything a caller passes in, so bad input fails early with a clear code.
 import { invalidArg, RingwireError } from './errors.js';
 import { layout, native } from './native.js';
+import type { CodecOption } from './codec.js';
 
 export type WaitOption = 'auto' | 'futex' | 'semaphore' | 'spin';
 export type ModeOption = 'spsc' | 'mpmc';
@@ -17,9 +18,22 @@ export interface CreateChannelOptions {
   wait?: WaitOption;
   /** gc() never removes a persistent channel; default false. */
   persistent?: boolean;
+  /**
+   * MPMC: when the stream ends. 'any-sender' (default): the first sender's end() ends it for
+   * all, as closing a Go channel does. 'last-sender': each sender's end() ends its own part,
+   * and the channel ends once a sender has ended or died and no open sender that has not
+   * ended remains (fan-in: N producers, each ends when done). Its senders should open
+   * before any of them ends: one opening after the end gets ERR_RINGWIRE_CLOSED.
+   */
+  endWhen?: 'any-sender' | 'last-sender';
 }
 
-export interface EndpointOptions {
+export interface EndpointOptions<T = unknown> {
+  /**
+   * Send and receive values instead of bytes: 'json', 'v8', 'msgpack' or your own
+   * { encode, decode } (see CodecOption). Both ends must use the same one.
+   */
+  codec?: CodecOption<T>;
   /** 'auto' (default) follows the channel; 'spin' never parks; 'futex'/'semaphore' must match the channel. */
   wait?: WaitOption;
   /**
@@ -71,7 +85,7 @@ export interface ResolvedCreate {
 }
 
 export function resolveCreateOptions(options: unknown): ResolvedCreate {
-  const o = checkObject(options, 'createChannel option', ['capacity', 'mode', 'wait', 'persistent']);
+  const o = checkObject(options, 'createChannel option', ['capacity', 'mode', 'wait', 'persistent', 'endWhen']);
   const persistent = o.persistent ?? false;
   if (typeof persistent !== 'boolean') throw invalidArg(`persistent must be a boolean, got ${String(persistent)}`);
   const capacity = o.capacity ?? layout.DEFAULT_CAPACITY;
@@ -94,7 +108,14 @@ export function resolveCreateOptions(options: unknown): ResolvedCreate {
   } else {
     throw invalidArg(`wait must be 'auto', 'futex', 'semaphore' or 'spin', got ${String(wait)}`);
   }
-  const flags = persistent ? layout.FLAG_PERSISTENT : 0;
+  const endWhen = o.endWhen ?? 'any-sender';
+  if (endWhen !== 'any-sender' && endWhen !== 'last-sender') {
+    throw invalidArg(`endWhen must be 'any-sender' or 'last-sender', got ${String(endWhen)}`);
+  }
+  if (endWhen === 'last-sender' && mode !== 'mpmc') {
+    throw invalidArg("endWhen 'last-sender' is for mpmc channels (an spsc channel has one sender)");
+  }
+  const flags = (persistent ? layout.FLAG_PERSISTENT : 0) | (endWhen === 'last-sender' ? layout.FLAG_END_WITH_LAST_SENDER : 0);
   return {
     capacity, mode: mode === 'mpmc' ? layout.MODE_MPMC : layout.MODE_SPSC, waitMechanism, defaultWait, flags,
   };
@@ -108,7 +129,7 @@ export interface ResolvedEndpoint {
 
 export function resolveEndpointOptions(options: unknown, channel: string, waitMechanism: number,
   defaultWait: number): ResolvedEndpoint {
-  const o = checkObject(options, 'endpoint option', ['wait', 'spinMicros']);
+  const o = checkObject(options, 'endpoint option', ['wait', 'spinMicros', 'codec']);
   const spinMicros = o.spinMicros ?? 50;
   if (typeof spinMicros !== 'number' || !(spinMicros >= 0) || spinMicros > 1e6) {
     throw invalidArg(`spinMicros must be a number from 0 to 1000000, got ${String(spinMicros)}`);

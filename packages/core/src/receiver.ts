@@ -1,7 +1,7 @@
 // The consuming end of an SPSC channel. Every record is validated against what the producer
 // actually published before a byte of it is used: the segment is shared with a peer that
 // may be buggy, dead or hostile.
-import { corrupt, invalidArg, RingwireError } from './errors.js';
+import { AbortError, corrupt, invalidArg, RingwireError } from './errors.js';
 import { Endpoint, PUBLISH_EVERY, publishAll, unpublished } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
@@ -10,6 +10,9 @@ import {
 } from './words.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
 import { copyOut } from './slab.js';
+import type { Codec } from './codec.js';
+import { receiverReadable, type ReadableOptions } from './streams.js';
+import type { Readable } from 'node:stream';
 
 // The consumer publishes its position every PUBLISH_EVERY records (or a quarter of the ring,
 // or when it finds the ring empty, or at the end of the current JavaScript task), not after
@@ -19,7 +22,11 @@ import { copyOut } from './slab.js';
  * The receiving end of a channel (SPSC or MPMC): the API and its queueing, over a ring
  * protocol that each mode implements.
  */
-export abstract class Receiver extends Endpoint<Uint8Array | null> implements AsyncIterable<Uint8Array> {
+export abstract class Receiver<T = Uint8Array> extends Endpoint<T | null> implements AsyncIterable<T> {
+  /** @internal The codec the receiver was opened with (bytes in, values out), if any. */
+  codec: Codec | undefined;
+  /** @internal Its name, for inspection. */
+  codecName = 'none';
   /** Inside a poll() handler, whose view must stay valid: receiving again is refused. */
   private polling = false;
   /** Payload length of the record peek() returned. */
@@ -80,10 +87,11 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
    * Takes the next message if there is one (a copy the caller owns); undefined if none now,
    * or while earlier recv() calls still wait (they are served first, in order).
    */
-  tryRecv(): Uint8Array | undefined {
+  tryRecv(): T | undefined {
     this.ensureOpen();
     if (this.queue.length !== 0) return undefined;
-    return this.take();
+    const message = this.take();
+    return message === undefined || this.codec === undefined ? message as T | undefined : this.codec.decode(message) as T;
   }
 
   /**
@@ -172,8 +180,12 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
     return handled;
   }
 
-  /** The next message, waiting for one; null once the sender ended and all is drained. */
-  recv(options?: WaitOptions): Promise<Uint8Array | null> {
+  /**
+   * The next message, waiting for one; null once the sender ended and all is drained. With a
+   * codec, the decoded value (a message that does not decode rejects with
+   * ERR_RINGWIRE_DECODE; it has been taken).
+   */
+  recv(options?: WaitOptions): Promise<T | null> {
     try {
       this.ensureOpen();
       const wait = resolveWaitOptions(options, true);
@@ -183,7 +195,9 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
           && this.spinBeforeQueueing()) {
           message = this.take();
         }
-        if (message !== undefined) return Promise.resolve(message);
+        if (message !== undefined) {
+          return Promise.resolve(this.codec === undefined ? message as T : this.codec.decode(message) as T);
+        }
         if (this.drainedAndEnded()) return Promise.resolve(null);
       }
       return this.enqueue(wait, 'recv');
@@ -192,27 +206,70 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
     }
   }
 
-  /** The next message, blocking this thread; null once ended and drained. */
-  recvSync(options?: { timeout?: number }): Uint8Array | null {
+  /** The next message (decoded, with a codec), blocking this thread; null once ended and drained. */
+  recvSync(options?: { timeout?: number }): T | null {
     this.ensureOpen();
     const { timeout } = resolveWaitOptions(options, false);
     const deadline = this.syncDeadline(timeout);
     for (;;) {
       this.satisfy(); // earlier recv() calls first
       const message = this.queue.length === 0 ? this.take() : undefined;
-      if (message !== undefined) return message;
+      if (message !== undefined) return this.codec === undefined ? message as T : this.codec.decode(message) as T;
       if (this.drainedAndEnded()) return null;
       if (performance.now() >= deadline) throw this.syncTimeout('recvSync', timeout);
       this.waitSync(deadline);
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  /**
+   * Iterates the messages until the stream ends. close() ends a pending iteration cleanly
+   * (the loop finishes); `signal` aborting rejects it with an AbortError, as Node's own
+   * iterators do. Breaking out of the loop leaves the receiver open.
+   */
+  messages(options?: { signal?: AbortSignal }): AsyncIterableIterator<T> {
+    if (options !== undefined && options !== null && typeof options === 'object' && 'timeout' in options) {
+      throw invalidArg("messages() takes { signal }; for a timeout, use AbortSignal.timeout(ms)");
+    }
+    const { signal } = resolveWaitOptions(options, true);
+    return this.iterate(signal);
+  }
+
+  private async *iterate(signal: AbortSignal | undefined): AsyncIterableIterator<T> {
     for (;;) {
-      const message = await this.recv();
+      if (this.closed) return;
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      let message: T | null;
+      try {
+        message = await this.recv(signal === undefined ? undefined : { signal });
+      } catch (error) {
+        // Closed (by this process) while waiting: the iteration ends, as a stream's would.
+        if (this.closed && error instanceof RingwireError && error.code === 'ERR_RINGWIRE_CLOSED') return;
+        throw error;
+      }
       if (message === null) return;
       yield message;
     }
+  }
+
+  /** for await (const message of receiver): messages() without a signal. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this.iterate(undefined);
+  }
+
+  /**
+   * A Readable stream of this receiver's messages, with backpressure: while its buffer is
+   * full no message is taken, so the ring fills and the sender waits. Byte mode (no codec):
+   * Buffers of the messages' bytes. Object mode (a codec, or `objectMode: true`): one chunk
+   * per message. The stream ends when the channel ends or the receiver closes; destroying it
+   * leaves the receiver open. Values that decode to null cannot travel in a stream.
+   */
+  readable(options?: ReadableOptions): Readable {
+    this.ensureOpen();
+    return receiverReadable(this as unknown as Receiver<unknown>, this.codec !== undefined, options);
+  }
+
+  protected override describe(): string {
+    return `${super.describe()}${this.codec === undefined ? '' : `, codec: '${this.codecName}'`}`;
   }
 
   protected satisfy(): void {
@@ -229,7 +286,19 @@ export abstract class Receiver extends Endpoint<Uint8Array | null> implements As
       }
       const op = queue.shift()!;
       this.settle(op);
-      op.resolve(message);
+      if (this.codec === undefined) {
+        op.resolve(message as T);
+        continue;
+      }
+      // A message that does not decode fails its own recv() only.
+      let value: T;
+      try {
+        value = this.codec.decode(message) as T;
+      } catch (error) {
+        op.reject(error);
+        continue;
+      }
+      op.resolve(value);
     }
   }
 

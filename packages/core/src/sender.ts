@@ -1,7 +1,7 @@
 // The producing end of an SPSC channel. The per-message path (trySend) is plain JavaScript
 // over the mapped memory: a bounds check, a copy, one Atomics.store, one Atomics.load.
 import { Buffer } from 'node:buffer';
-import { corrupt, invalidArg, RingwireError } from './errors.js';
+import { closed, corrupt, invalidArg, RingwireError } from './errors.js';
 import { Endpoint, PUBLISH_EVERY, publishAll } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
@@ -9,6 +9,9 @@ import {
   STATE_ENDED, STATE_WORD, validCount, WRITTEN_WORD, adoptWritten,
 } from './words.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
+import type { Codec } from './codec.js';
+import { senderWritable, type WritableOptions } from './streams.js';
+import type { Writable } from 'node:stream';
 
 export type Message = Uint8Array | string;
 
@@ -23,6 +26,9 @@ export type Message = Uint8Array | string;
  * latency throughout.
  */
 
+/** trySendMany with a codec encodes this many values at a time. */
+const ENCODE_CHUNK = 64;
+
 /** What send() returns when the message went out at once: one shared settled promise. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -30,9 +36,18 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * The sending end of a channel (SPSC or MPMC): the API and its queueing, over a ring
  * protocol that each mode implements.
  */
-export abstract class Sender extends Endpoint<void> {
+export abstract class Sender<T = Message> extends Endpoint<void> {
   protected endRequested = false;
   private endMarked = false;
+  /** What end() returns once called: settles when the end is marked. */
+  private ending: Promise<void> | undefined;
+  private endSettle: ((error?: unknown) => void) | undefined;
+  /** A send queued before end() that failed: end()'s promise rejects with it. */
+  private endError: unknown;
+  /** @internal The codec the sender was opened with (values in, bytes out), if any. */
+  codec: Codec | undefined;
+  /** @internal Its name, for inspection. */
+  codecName = 'none';
 
   /** Writes one record if it fits now; publishes it unless `deferPublish` (a batch). */
   protected abstract write(data: Message, length: number, deferPublish?: boolean): boolean;
@@ -93,8 +108,9 @@ export abstract class Sender extends Endpoint<void> {
   }
 
   /** Sends now if there is room; false when the ring is full (or earlier sends still wait). */
-  trySend(data: Message): boolean {
+  trySend(value: T): boolean {
     this.ensureSendable();
+    const data = this.codec === undefined ? value as Message : this.codec.encode(value);
     const length = this.measure(data);
     if (this.queue.length === 0 && this.write(data, length)) return true;
     publishAll(); // the caller may now spin on a reply that a deferred publish holds up
@@ -116,12 +132,39 @@ export abstract class Sender extends Endpoint<void> {
    * that can never fit stops the batch there; the next call starting with it throws
    * ERR_RINGWIRE_TOO_LARGE.
    */
-  trySendMany(messages: readonly Message[], start = 0, end = messages.length): number {
+  trySendMany(values: readonly T[], start = 0, end = values.length): number {
     this.ensureSendable();
-    if (!Array.isArray(messages)) throw invalidArg('messages must be an array');
-    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > messages.length) {
-      throw invalidArg(`start and end must be integers within the array (0..${messages.length})`);
+    if (!Array.isArray(values)) throw invalidArg('messages must be an array');
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > values.length) {
+      throw invalidArg(`start and end must be integers within the array (0..${values.length})`);
     }
+    if (this.codec === undefined) return this.sendMany(values as readonly Message[], start, end);
+    // With a codec: encoded a few at a time, so a full ring does not cost encoding them all.
+    let sent = 0;
+    for (let i = start; i < end;) {
+      const chunk: Message[] = [];
+      const chunkEnd = Math.min(end, i + ENCODE_CHUNK);
+      try {
+        for (let k = i; k < chunkEnd; k++) chunk.push(this.codec.encode(values[k]));
+      } catch (error) {
+        if (chunk.length === 0 && sent === 0) throw error;
+      }
+      let n: number;
+      try {
+        n = this.sendMany(chunk, 0, chunk.length);
+      } catch (error) {
+        if (sent === 0) throw error;
+        return sent;
+      }
+      sent += n;
+      if (n < chunkEnd - i) break;
+      i = chunkEnd;
+    }
+    return sent;
+  }
+
+  /** trySendMany over messages already encoded (a mode may send the batch its own way). */
+  protected sendMany(messages: readonly Message[], start: number, end: number): number {
     if (this.queue.length !== 0) return 0;
     let sent = 0;
     try {
@@ -140,9 +183,10 @@ export abstract class Sender extends Endpoint<void> {
    * Sends, waiting for room (backpressure). The bytes are copied when the message is written,
    * which may be after this call returns: do not change a Uint8Array until the promise settles.
    */
-  send(data: Message, options?: WaitOptions): Promise<void> {
+  send(value: T, options?: WaitOptions): Promise<void> {
     try {
       this.ensureSendable();
+      const data = this.codec === undefined ? value as Message : this.codec.encode(value);
       const length = this.measure(data);
       const wait = resolveWaitOptions(options, true);
       if (this.queue.length === 0 && (this.write(data, length)
@@ -156,8 +200,9 @@ export abstract class Sender extends Endpoint<void> {
   }
 
   /** Sends, blocking this thread until there is room or the timeout (ms) passes. */
-  sendSync(data: Message, options?: { timeout?: number }): void {
+  sendSync(value: T, options?: { timeout?: number }): void {
     this.ensureSendable();
+    const data = this.codec === undefined ? value as Message : this.codec.encode(value);
     const length = this.measure(data);
     const { timeout } = resolveWaitOptions(options, false);
     const deadline = this.syncDeadline(timeout);
@@ -170,29 +215,89 @@ export abstract class Sender extends Endpoint<void> {
   }
 
   /**
-   * End of stream: receivers get everything sent so far, then null / the end of iteration.
-   * On an MPMC channel this ends the channel for every sender (as closing a Go channel does).
+   * End of stream: receivers get everything sent so far, then null / the end of iteration;
+   * no more can be sent. The promise resolves once every send queued before it is in the
+   * ring and the end is marked, so `await sender.end(); sender.close()` loses nothing. It
+   * rejects if a queued send failed instead (its error) or the sender was closed first
+   * (ERR_RINGWIRE_CLOSED); not awaiting it is fine: the stream still ends.
+   * On an MPMC channel this ends the channel for every sender (as closing a Go channel
+   * does), unless it was created with `endWhen: 'last-sender'`.
    */
-  end(): void {
+  end(): Promise<void> {
+    if (this.ending !== undefined) return this.ending;
     this.ensureOpen();
     if (this.pendingClaims !== 0) throw invalidArg('commit() the claimed messages first');
-    if (this.endRequested) return;
     this.endRequested = true;
+    this.ending = new Promise<void>((resolve, reject) => {
+      this.endSettle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    // Handled here, so an end() nobody awaits never becomes an unhandled rejection; a caller
+    // awaiting it still sees the rejection.
+    this.ending.catch(() => {});
     if (this.queue.length === 0) this.markEnded();
+    return this.ending;
   }
 
-  private markEnded(): void {
+  private markEnded(error?: unknown): void {
     if (this.endMarked) return;
     this.endMarked = true;
     this.publishNow(); // every message before the end
-    // seq_cst: after the last position store, so a receiver that sees the flag and then
-    // re-reads the producer position has every message.
+    this.signalEnd();
+    const settle = this.endSettle;
+    this.endSettle = undefined;
+    settle?.(error ?? this.endError);
+  }
+
+  /**
+   * Marks the stream ended for receivers. seq_cst: after the last position store, so a
+   * receiver that sees the flag and then re-reads the producer position has every message.
+   */
+  protected signalEnd(): void {
     Atomics.or(this.i32, STATE_WORD, STATE_ENDED);
     this.wakePeer();
   }
 
   protected override queueAbandoned(): void {
     if (this.endRequested) this.markEnded();
+  }
+
+  protected override opFailed(error: unknown): void {
+    if (this.endRequested && this.endError === undefined) this.endError = error;
+  }
+
+  /**
+   * Ends the stream, waits until everything queued is in the ring, then closes: for
+   * `await using sender = openSender(...)`. A closed sender is left as it is.
+   */
+  override async [Symbol.asyncDispose](): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.end();
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * A Writable stream into this sender, with backpressure: a write completes once its
+   * message is in the ring. Byte mode (no codec): each chunk is sent as it comes, split into
+   * pieces the channel can carry. Object mode (a codec, or `objectMode: true`): each chunk
+   * is one message. Ending the stream ends the channel (`end: false` leaves it open);
+   * destroying it leaves the sender open.
+   */
+  writable(options?: WritableOptions): Writable {
+    this.ensureOpen();
+    return senderWritable(this as unknown as Sender<unknown>, this.codec !== undefined, options);
+  }
+
+  /** @internal The largest message the channel can carry. */
+  get maxMessageBytes(): number {
+    return this.maxMessage;
+  }
+
+  protected override describe(): string {
+    const ended = this.endRequested ? ', ended' : '';
+    return `${super.describe()}${ended}${this.codec === undefined ? '' : `, codec: '${this.codecName}'`}`;
   }
 
   protected satisfy(): void {
@@ -210,10 +315,14 @@ export abstract class Sender extends Endpoint<void> {
   /** Gives back what the ring protocol holds (an uncommitted claim) before closing. */
   protected releaseRing(): void {}
 
-  /** Releases this endpoint; sends still waiting reject with ERR_RINGWIRE_CLOSED. */
+  /**
+   * Releases this endpoint; sends still waiting reject with ERR_RINGWIRE_CLOSED (and so does
+   * a pending end(), though the stream is still marked ended).
+   */
   close(): void {
     if (this.closed) return;
-    if (this.endRequested) this.markEnded();
+    const queued = this.queue.length;
+    if (this.endRequested) this.markEnded(queued !== 0 ? closed(this.name, 'sender') : undefined);
     else this.publishNow(); // what was sent is sent
     this.releaseRing();
     this.closeEndpoint(this.pidOffset);

@@ -3,7 +3,8 @@
 import { chownSync, closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createChannel, layout, openReceiver, openSender, stats } from '../src/index.js';
+import { createChannel, openReceiver, openSender, stats } from '../src/index.js';
+import { layout } from '../src/native.js';
 import { channelName } from './helpers.js';
 
 const segmentFile = (name: string) => `/dev/shm/rw.${name}`;

@@ -2,7 +2,8 @@
 // agrees with what the C++ writes, and that the layout is internally sound.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createChannel, layout, openReceiver, openSender, stats } from '../src/index.js';
+import { createChannel, openReceiver, openSender, stats } from '../src/index.js';
+import { layout } from '../src/native.js';
 import { channelName } from './helpers.js';
 
 describe('layout', () => {
