@@ -1,5 +1,6 @@
 export { createChannel, gc, openReceiver, openSender, stats, unlinkChannel } from './channel.js';
 export type { ChannelStats, EndpointStats } from './channel.js';
+export { listChannels } from './list.js';
 export { AbortError, RingwireError } from './errors.js';
 export type { RingwireErrorCode } from './errors.js';
 export type { CreateChannelOptions, EndpointOptions, WaitOption, ModeOption, WaitOptions } from './options.js';
