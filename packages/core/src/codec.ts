@@ -97,12 +97,10 @@ const msgpack: Codec = {
 const BUILT_IN: Record<(typeof CODEC_NAMES)[number], Codec> = { json, v8, msgpack };
 
 /**
- * The codec an option names (undefined: none, bytes as they are); throws on anything else.
- * Every codec refuses null both ways: recv() resolves null for the end of the stream, so a
- * null value could not be told from it (send a wrapper such as { value: null } instead).
+ * The codec an option names, as it is (null allowed both ways): for ringwire/pool, whose
+ * messages carry an id beside the value. Its errors are coded as resolveCodec()'s are.
  */
-export function resolveCodec(option: unknown): Codec | undefined {
-  if (option === undefined) return undefined;
+export function plainCodec(option: unknown): Codec {
   let inner: Codec | undefined;
   let name = 'custom';
   if (typeof option === 'string') {
@@ -118,12 +116,10 @@ export function resolveCodec(option: unknown): Codec | undefined {
     throw invalidArg(`codec must be 'json', 'v8', 'msgpack' or an object with encode() and decode(), got ${
       typeof option === 'string' ? JSON.stringify(option) : String(option)}`);
   }
+  if (name !== 'custom') return inner; // the built-ins code their own errors
   const codec = inner;
   return {
     encode(value) {
-      if (value === null) {
-        throw invalidArg('null cannot be sent with a codec: recv() resolves null for the end of the stream (wrap it, e.g. { value: null })');
-      }
       let bytes: unknown;
       try {
         bytes = codec.encode(value);
@@ -136,12 +132,33 @@ export function resolveCodec(option: unknown): Codec | undefined {
       return bytes;
     },
     decode(bytes) {
-      let value: unknown;
       try {
-        value = codec.decode(bytes);
+        return codec.decode(bytes);
       } catch (error) {
         throw error instanceof RingwireError ? error : decodeFailed(name, error);
       }
+    },
+  };
+}
+
+/**
+ * The codec an option names (undefined: none, bytes as they are); throws on anything else.
+ * Every codec refuses null both ways: recv() resolves null for the end of the stream, so a
+ * null value could not be told from it (send a wrapper such as { value: null } instead).
+ */
+export function resolveCodec(option: unknown): Codec | undefined {
+  if (option === undefined) return undefined;
+  const codec = plainCodec(option);
+  const name = codecName(option);
+  return {
+    encode(value) {
+      if (value === null) {
+        throw invalidArg('null cannot be sent with a codec: recv() resolves null for the end of the stream (wrap it, e.g. { value: null })');
+      }
+      return codec.encode(value);
+    },
+    decode(bytes) {
+      const value = codec.decode(bytes);
       if (value === null) {
         throw decodeFailed(name, new Error('the message decodes to null, which recv() keeps for the end of the stream'));
       }

@@ -7,7 +7,7 @@ import type { MpmcReceiver, MpmcSender } from '../mpmc.js';
 import type { WaitOption } from '../options.js';
 import type { Message } from '../sender.js';
 import {
-  CODECS, decode, decodeAt, type Decoded, encode, type FailureReport, MalformedTaskMessage, STATUS_DIED, STATUS_OK,
+  checkTaskCodec, decode, decodeAt, type Decoded, encode, type FailureReport, MalformedTaskMessage, STATUS_DIED, STATUS_OK,
   STATUS_TAKEN, type TaskCodec,
 } from './codec.js';
 
@@ -107,8 +107,7 @@ export class TaskClient {
   constructor(name: string, options: TaskClientOptions = {}) {
     const { tasks, results } = taskChannelNames(name);
     this.name = name;
-    this.codec = options.codec ?? 'json';
-    if (!CODECS.includes(this.codec)) throw invalidArg("codec must be 'json', 'v8' or 'raw'");
+    this.codec = checkTaskCodec(options.codec ?? 'json');
     this.timeout = options.timeout ?? Infinity;
     if (!(this.timeout > 0)) throw invalidArg('timeout must be a positive number of milliseconds');
     const receiver = openReceiver(results) as MpmcReceiver;
@@ -322,7 +321,7 @@ export class TaskClient {
     let view: DataView | undefined;
     const onResult = (bytes: Uint8Array, offset: number, length: number) => {
       if (view === undefined) view = new DataView(bytes.buffer);
-      this.deliver(decodeAt(view, bytes, offset, length));
+      this.deliver(decodeAt(view, bytes, offset, length, this.codec));
     };
     while (!this.closed) {
       try {
@@ -330,7 +329,7 @@ export class TaskClient {
         if (receiver.poll(onResult, 256) !== 0) continue;
         const message = await receiver.recv();
         if (message === null) break;
-        this.deliver(decode(message));
+        this.deliver(decode(message, this.codec));
       } catch (error) {
         if (this.closed) return;
         const code = (error as RingwireError).code;

@@ -1,14 +1,29 @@
 // How tasks and results travel through the two channels of ringwire/pool.
+import { Buffer } from 'node:buffer';
 import { deserialize, serialize } from 'node:v8';
 import { invalidArg, RingwireError } from '../errors.js';
+import { plainCodec, type Codec } from '../codec.js';
 
 /**
- * How payloads travel: JSON text (the default: fastest for small plain values), V8
- * structured-clone serialization (Maps, Dates, typed arrays, BigInts...), or bytes as they
- * are (Uint8Arrays only).
+ * How payloads travel: the channel codecs (see CodecOption) — JSON text (the default:
+ * fastest for small plain values), V8 structured-clone serialization (Maps, Dates, typed
+ * arrays, BigInts...), MessagePack, or your own { encode, decode } — or 'raw': bytes as they
+ * are (Uint8Arrays only). Unlike a channel's codec, null travels as a value here.
  */
-export type TaskCodec = 'json' | 'v8' | 'raw';
-export const CODECS: readonly TaskCodec[] = ['json', 'v8', 'raw'];
+export type TaskCodec = 'json' | 'v8' | 'msgpack' | 'raw' | Codec;
+export const CODEC_NAMES = ['json', 'v8', 'msgpack', 'raw'] as const;
+
+/** Checks a TaskCodec option; returns it. */
+export function checkTaskCodec(option: unknown): TaskCodec {
+  if (option === 'raw') return option;
+  try {
+    plainCodec(option);
+  } catch {
+    throw invalidArg(`codec must be 'json', 'v8', 'msgpack', 'raw' or an object with encode() and decode(), got ${
+      typeof option === 'string' ? JSON.stringify(option) : String(option)}`);
+  }
+  return option as TaskCodec;
+}
 
 export const STATUS_OK = 0;
 export const STATUS_FAILED = 1;
@@ -28,6 +43,8 @@ export const STATUS_TAKEN = 3;
 const HEAD = 16;
 const TAG_RAW = 1;
 const TAG_V8 = 2;
+/** msgpack, or a custom codec: the receiving side decodes with its own (they must agree). */
+const TAG_CODEC = 3;
 const TAG_JSON = 0x4a; // 'J'
 const utf8 = new TextDecoder();
 
@@ -42,19 +59,26 @@ export function encode(id: number, status: number, codec: TaskCodec, value: unkn
     return `J${status} ${id} ${json === undefined ? 'null' : json}`;
   }
   let body: Uint8Array;
+  let tag: number;
   if (codec === 'raw') {
     if (!(value instanceof Uint8Array)) throw invalidArg("with codec 'raw', payloads and results must be Uint8Arrays");
     body = value;
-  } else {
+    tag = TAG_RAW;
+  } else if (codec === 'v8') {
     try {
       body = serialize(value);
     } catch (error) {
       throw new RingwireError('ERR_RINGWIRE_INVALID_ARG', `cannot serialize: ${(error as Error).message}`, { cause: error });
     }
+    tag = TAG_V8;
+  } else {
+    const encoded = plainCodec(codec).encode(value);
+    body = typeof encoded === 'string' ? Buffer.from(encoded, 'utf8') : encoded;
+    tag = TAG_CODEC;
   }
   const message = new Uint8Array(HEAD + body.length);
   const view = new DataView(message.buffer);
-  message[0] = codec === 'raw' ? TAG_RAW : TAG_V8;
+  message[0] = tag;
   view.setUint32(4, status, true);
   view.setFloat64(8, id, true);
   message.set(body, HEAD);
@@ -91,12 +115,12 @@ export function peekId(view: DataView, bytes: Uint8Array, offset: number, length
     for (i++; i < end && bytes[i] >= 0x30 && bytes[i] <= 0x39; i++, digits++) id = id * 10 + bytes[i] - 0x30;
     return digits !== 0 && digits <= 16 && i < end && bytes[i] === 0x20 ? id : NaN;
   }
-  if (length < HEAD || (tag !== TAG_RAW && tag !== TAG_V8)) return NaN;
+  if (length < HEAD || (tag !== TAG_RAW && tag !== TAG_V8 && tag !== TAG_CODEC)) return NaN;
   return view.getFloat64(offset + 8, true);
 }
 
-export function decode(message: Uint8Array): Decoded {
-  return decodeAt(new DataView(message.buffer, message.byteOffset, message.byteLength), message, 0, message.length);
+export function decode(message: Uint8Array, codec: TaskCodec): Decoded {
+  return decodeAt(new DataView(message.buffer, message.byteOffset, message.byteLength), message, 0, message.length, codec);
 }
 
 /**
@@ -104,7 +128,7 @@ export function decode(message: Uint8Array): Decoded {
  * where `bytes` does: in place, as poll() hands messages out; the value it returns owns its
  * bytes.
  */
-export function decodeAt(view: DataView, bytes: Uint8Array, offset: number, length: number): Decoded {
+export function decodeAt(view: DataView, bytes: Uint8Array, offset: number, length: number, codec: TaskCodec): Decoded {
   if (length === 0) throw new MalformedTaskMessage();
   const tag = bytes[offset];
   if (tag === TAG_JSON) {
@@ -120,7 +144,7 @@ export function decodeAt(view: DataView, bytes: Uint8Array, offset: number, leng
     }
     return { status: Number(text.slice(1, space1)), id: Number(text.slice(space1 + 1, space2)), value };
   }
-  if (length < HEAD || (tag !== TAG_RAW && tag !== TAG_V8)) throw new MalformedTaskMessage();
+  if (length < HEAD || (tag !== TAG_RAW && tag !== TAG_V8 && tag !== TAG_CODEC)) throw new MalformedTaskMessage();
   const body = bytes.slice(offset + HEAD, offset + length);
   let value: unknown = body;
   if (tag === TAG_V8) {
@@ -129,6 +153,10 @@ export function decodeAt(view: DataView, bytes: Uint8Array, offset: number, leng
     } catch {
       throw new MalformedTaskMessage();
     }
+  } else if (tag === TAG_CODEC) {
+    // Written with msgpack or a custom codec: this side's must be the same one.
+    if (codec === 'json' || codec === 'v8' || codec === 'raw') throw new MalformedTaskMessage();
+    value = plainCodec(codec).decode(body);
   }
   return { status: view.getUint32(offset + 4, true), id: view.getFloat64(offset + 8, true), value };
 }

@@ -6,7 +6,7 @@ import { layout } from '../native.js';
 import type { Sender } from '../sender.js';
 import type { MpmcSender } from '../mpmc.js';
 import {
-  compactReport, decodeAt, encode, type FailureReport, peekId, report, STATUS_DIED, STATUS_FAILED, STATUS_OK,
+  checkTaskCodec, CODEC_NAMES, compactReport, decodeAt, encode, type FailureReport, peekId, report, STATUS_DIED, STATUS_FAILED, STATUS_OK,
   STATUS_TAKEN, type TaskCodec,
 } from './codec.js';
 import { taskChannelNames } from './client.js';
@@ -61,9 +61,13 @@ const isPeerDead = (error: unknown) => (error as RingwireError | undefined)?.cod
  *   import { serveTasks } from 'ringwire/pool';
  *   export default serveTasks(({ a, b }) => a + b);
  */
-export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<LoopOutcome> {
+export function serveTasks(handler: TaskHandler, options: { codec?: TaskCodec } = {}): (spec: ServeSpec) => Promise<LoopOutcome> {
   if (typeof handler !== 'function') throw invalidArg('handler must be a function');
-  return async (spec: ServeSpec) => {
+  // A codec given here (in the worker file: the only way for one with functions, which
+  // cannot travel to worker threads) wins over servePool's.
+  const own = options.codec === undefined ? undefined : checkTaskCodec(options.codec);
+  return async (given: ServeSpec) => {
+    const spec = own === undefined ? given : { ...given, codec: own };
     const flags = spec.slot instanceof SharedArrayBuffer ? new Float64Array(spec.slot) : undefined;
     if (flags !== undefined) flags[STARTED] = 1;
     let count = 0;
@@ -79,7 +83,7 @@ export function serveTasks(handler: TaskHandler): (spec: ServeSpec) => Promise<L
 async function serve(handler: TaskHandler, spec: ServeSpec, flags: Float64Array | undefined,
   progress: (count: number) => void): Promise<number> {
   const { tasks, results } = taskChannelNames(spec.channel);
-  const codec = spec.codec ?? 'json';
+  const codec = checkTaskCodec(spec.codec ?? 'json');
   const waitForClient = (spec.whenClientDies ?? 'wait') === 'wait';
   const most = flags === undefined ? BATCH : Math.min(BATCH, flags.length - IDS);
   // Tasks taken at once: one while tasks are slow (so that the other loops share them out),
@@ -112,7 +116,7 @@ async function serve(handler: TaskHandler, spec: ServeSpec, flags: Float64Array 
       flags[HOLDING] = 1;
     }
     try {
-      batch[batch.length - 1].value = decodeAt(at, bytes, offset, length).value;
+      batch[batch.length - 1].value = decodeAt(at, bytes, offset, length, codec).value;
     } catch (error) {
       batch[batch.length - 1].unreadable = error;
     }
@@ -218,7 +222,8 @@ export interface ServePoolOptions {
   loops?: number;
   /** The worker file's export that serveTasks() made (default 'default'). */
   exportName?: string;
-  codec?: TaskCodec;
+  /** A codec by name (see TaskCodec); your own goes to serveTasks(handler, { codec }) in the worker file. */
+  codec?: (typeof CODEC_NAMES)[number];
   /**
    * When the client (the process sending tasks) dies without ending the stream: 'wait'
    * (default) keeps the loops parked until a new TaskClient opens the channel; 'end' lets
@@ -268,7 +273,12 @@ export async function servePool(pool: PoolLike, name: string, options: ServePool
   }
   const whenClientDies = options.whenClientDies ?? 'wait';
   if (whenClientDies !== 'wait' && whenClientDies !== 'end') throw invalidArg("whenClientDies must be 'wait' or 'end'");
-  const spec = { channel: name, codec: options.codec ?? 'json', whenClientDies };
+  const codec = checkTaskCodec(options.codec ?? 'json');
+  if (typeof codec !== 'string') {
+    throw invalidArg("servePool takes a codec by name ('json', 'v8', 'msgpack' or 'raw'): its loops run in worker "
+      + 'threads, where functions cannot be sent; give your own codec to serveTasks(handler, { codec }) in the worker file');
+  }
+  const spec = { channel: name, codec, whenClientDies };
   const runOptions = { name: options.exportName ?? 'default' };
   // Reports for tasks lost with a worker go out on the result channel from here.
   const reporter = openSender(results);
