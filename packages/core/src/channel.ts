@@ -272,13 +272,18 @@ function processExists(pid: number): boolean {
  * took is dropped with the channel) or the channel was never used and its creator has exited.
  * Channels whose endpoints closed cleanly are kept: a receiver may still come for their
  * messages. A channel created and left for endpoints that have not opened yet counts as never
- * used once its creator exits: create such channels `persistent`. Linux only (/dev/shm). Liveness comes from the role locks the kernel releases on death; pids only tell
- * "died" from "closed". Only names starting with `prefix`, if given. Returns the names it
- * removed.
+ * used once its creator exits: create such channels `persistent`. Linux only (/dev/shm).
+ * Liveness comes from the role locks the kernel releases on death; pids only tell "died"
+ * from "closed". Only names starting with `prefix`, if given. Returns the names it removed;
+ * with `dryRun`, the names it would remove now, removing nothing.
  */
-export function gc(options?: { prefix?: string }): string[] {
+export function gc(options?: { prefix?: string; dryRun?: boolean }): string[] {
   const prefix = options?.prefix ?? '';
   if (typeof prefix !== 'string') throw invalidArg('prefix must be a string');
+  const dryRun = options?.dryRun ?? false;
+  if (typeof dryRun !== 'boolean') throw invalidArg('dryRun must be a boolean');
+  // A dry run decides the same way (under the same locks) and removes nothing.
+  const unlink = (name: string) => dryRun || native.unlinkSegment(name);
   const removed: string[] = [];
   let entries: string[];
   try {
@@ -298,7 +303,7 @@ export function gc(options?: { prefix?: string }): string[] {
     } catch {
       // Not a channel we can judge (corrupt, foreign, or just removed): leave it, unless it
       // is what a creator killed half-way leaves where creation cannot be atomic.
-      if (halfMade(entry) && native.unlinkSegment(name)) removed.push(name);
+      if (halfMade(entry) && unlink(name)) removed.push(name);
       continue;
     }
     try {
@@ -321,7 +326,10 @@ export function gc(options?: { prefix?: string }): string[] {
         && word(layout.OFF_CONSUMER_POSITION) === 0 && !processExists(segment.info.creatorPid);
       const collectable = (segment.info.flags & layout.FLAG_PERSISTENT) === 0 && (anyDied || neverUsed);
       // The name must still lead to the object we judged (not one made since under it).
-      if (collectable && sameInode(entry, segment.inode()) && native.unlinkSegment(name)) removed.push(name);
+      if (collectable && sameInode(entry, segment.inode()) && unlink(name)) {
+        debug('gc: %s %s', dryRun ? 'would remove' : 'removed', name);
+        removed.push(name);
+      }
     } finally {
       segment.close();
     }

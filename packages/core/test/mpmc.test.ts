@@ -399,7 +399,11 @@ describe('mpmc gc', () => {
     expect(s.senders).toEqual([expect.objectContaining({ pid: child.pid, dead: true, open: false })]);
     expect(s.receivers).toEqual([expect.objectContaining({ pid: process.pid, open: true, dead: false })]);
     receiver.close();
+    // A dry run names it and leaves it; the real run removes it.
+    expect(gc({ prefix: name, dryRun: true })).toEqual([name]);
+    expect(stats(name).senders).toHaveLength(1);
     expect(gc({ prefix: name })).toEqual([name]);
+    expect(() => gc({ dryRun: 'yes' as never })).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
   });
 });
 
