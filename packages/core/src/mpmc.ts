@@ -282,6 +282,7 @@ class MpmcRing {
     Atomics.compareExchange(this.i32, CLAIM_WORD, position, (position + size) | 0);
     this.i32[index] = SKIP | size;
     if (Atomics.compareExchange(this.i32, index + 1, word1, (word1 & ~STATE_MASK) | ABANDONED) !== word1) return false;
+    debug('%s: repaired the claim a dead sender (slot %d) left at position %d', this.name, (word1 >>> SLOT_SHIFT) & 63, position >>> 0);
     this.wakeAll();
     return true;
   }
@@ -305,6 +306,7 @@ class MpmcRing {
     if (dead < 0 || !this.segment.lock(layout.SLOT_LOCK_BASE + dead)) return false;
     try {
       if (!this.covers(dead, r)) return false;
+      debug('%s: releasing the run a dead receiver (slot %d) held at position %d', this.name, dead, r >>> 0);
       this.releaseRun(dead);
       return true;
     } finally {
@@ -379,6 +381,7 @@ class MpmcRing {
   private repairSlot(slot: number): void {
     const position = this.intentOf(slot);
     if (position < 0) return;
+    debug('%s: repairing what the dead holder of slot %d left', this.name, slot);
     const kind = Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2);
     if (kind === layout.KIND_RECEIVER) {
       this.releaseRun(slot, true);

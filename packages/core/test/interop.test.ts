@@ -200,6 +200,64 @@ describe('Node and C++ on one mpmc channel', () => {
     });
   }
 
+  it("endWhen 'last-sender': C++ and Node senders each end; receivers of both get every message, then the end", async () => {
+    const name = channelName('mlast');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 14, endWhen: 'last-sender' });
+    const cppReceiver = run(['mpmc-recv', name, '0']);
+    await cppReceiver.ready;
+    const receiver = openReceiver(name);
+    const sender = openSender(name);
+    // Two C++ senders end their part (end()); the Node sender's end() comes when it is done.
+    const senders = [run(['mpmc-send', name, String(COUNT), '1']), run(['mpmc-send', name, String(COUNT), '1'])];
+    let got = 0;
+    const receiving = (async () => {
+      for await (const m of receiver) {
+        expect(m.length === 0 || m.every((b, j) => b === ((m[0] + j * 7) & 255))).toBe(true);
+        got++;
+      }
+    })();
+    for (let i = 0; i < COUNT; i++) await sender.send(message(i), { timeout: 10_000 });
+    for (const s of senders) expect(await s.done).toEqual({ code: 0, stdout: `sent ${COUNT}\n`, stderr: '' });
+    expect(stats(name).ended).toBe(false); // the C++ senders ended; this one has not
+    await sender.end();
+    await receiving;
+    const cpp = await cppReceiver.done;
+    expect(cpp.code, cpp.stderr).toBe(0);
+    expect(got + Number(/received (\d+)/.exec(cpp.stdout)?.[1])).toBe(3 * COUNT);
+    sender.close();
+    receiver.close();
+  });
+
+  it("endWhen 'last-sender': a C++ sender closing without ending, after the Node sender ended, ends the channel", async () => {
+    const name = channelName('mlast2');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 14, endWhen: 'last-sender' });
+    const receiver = openReceiver(name);
+    const sender = openSender(name);
+    const cppSender = run(['mpmc-send', name, String(COUNT), '0']);
+    // Drained with tryRecv only: a receiver that never parks never ends the channel itself,
+    // so the end must come from the C++ sender's close.
+    let got = 0;
+    let exited = false;
+    void cppSender.done.then(() => { exited = true; });
+    let ended = false;
+    while (!exited) {
+      if (receiver.tryRecv() !== undefined) {
+        got++;
+        if (got === 1) await sender.end(); // the C++ sender is open and sending: it is the last
+      } else {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    ended = stats(name).ended;
+    expect((await cppSender.done).code).toBe(0);
+    expect(ended).toBe(true);
+    while (receiver.tryRecv() !== undefined) got++;
+    expect(got).toBe(COUNT);
+    expect(receiver.ended).toBe(true);
+    sender.close();
+    receiver.close();
+  });
+
   it('C++ and Node senders and receivers mixed: every message once, intact', async () => {
     const name = channelName('mmix');
     createChannel(name, { mode: 'mpmc', capacity: 1 << 14 });
