@@ -33,17 +33,18 @@ export class RingwireError extends Error {
   }
 
   readonly code: RingwireErrorCode;
+  // `declare`: set only when known, so errors without them do not show `errno: undefined`.
   /** For errors caused by a failed system call (ERR_RINGWIRE_SYSTEM and others): its errno. */
-  readonly errno?: number;
+  declare readonly errno?: number;
   /** ...and which call failed ('shm_open', 'posix_fallocate', ...). */
-  readonly syscall?: string;
+  declare readonly syscall?: string;
   constructor(code: RingwireErrorCode, message: string, options?: { errno?: number; syscall?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RingwireError';
     Object.defineProperty(this, BRAND, { value: true });
     this.code = code;
-    if (options?.errno !== undefined) this.errno = options.errno;
-    if (options?.syscall !== undefined) this.syscall = options.syscall;
+    if (options?.errno !== undefined) (this as { errno?: number }).errno = options.errno;
+    if (options?.syscall !== undefined) (this as { syscall?: string }).syscall = options.syscall;
   }
 }
 
