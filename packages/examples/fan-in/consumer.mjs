@@ -5,14 +5,12 @@
 import { openReceiver } from 'ringwire';
 
 const [channel] = process.argv.slice(2);
-const decoder = new TextDecoder();
 const sources = new Map(); // source -> { lines, nextSeq, levels: { info, warn, error } }
 let outOfOrder = 0;
 
-const receiver = openReceiver(channel);
+const receiver = openReceiver(channel, { codec: 'json' });
 try {
-  for await (const bytes of receiver) {
-    const { source, seq, level } = JSON.parse(decoder.decode(bytes));
+  for await (const { source, seq, level } of receiver) {
     let s = sources.get(source);
     if (s === undefined) sources.set(source, s = { lines: 0, nextSeq: 0, levels: {} });
     if (seq !== s.nextSeq) outOfOrder++;

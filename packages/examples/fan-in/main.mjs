@@ -1,7 +1,9 @@
 // `npm run fan-in [-- <producers> <lines>]`: several producer processes (default 3) ship
 // log lines (default 1000 each) to one consumer process over a single MPMC channel.
-// This launcher creates the channel, starts everyone, ends the channel once every producer
-// has exited, waits for the consumer to drain it, and removes it.
+// The channel is created with endWhen: 'last-sender': each producer ends its own part, and
+// the channel ends when the last one does. The launcher holds a sender of its own until every
+// producer has started and finished (so the channel cannot end before a late producer opens),
+// ends its part, waits for the consumer to drain the channel, and removes it.
 import { createChannel, openSender, unlinkChannel } from 'ringwire';
 import { onInterrupt, startNode, stopChildren } from '../shared/launch.mjs';
 
@@ -14,9 +16,11 @@ if (!(Number.isInteger(producers) && producers >= 1 && producers <= 46) || !/^\d
 }
 
 const channel = `fanin-${process.pid}`;
-createChannel(channel, { mode: 'mpmc', capacity: 256 * 1024 });
+createChannel(channel, { mode: 'mpmc', capacity: 256 * 1024, endWhen: 'last-sender' });
 onInterrupt(() => unlinkChannel(channel));
 
+// Open before any producer starts: while it has not ended, neither has the channel.
+const gate = openSender(channel);
 try {
   const consumer = startNode(new URL('./consumer.mjs', import.meta.url), [channel]);
   const shippers = Array.from({ length: producers }, (_, i) =>
@@ -24,16 +28,15 @@ try {
   // A consumer that fails early would leave the producers waiting for room: watch it too.
   await Promise.race([Promise.all(shippers.map((p) => p.done)), consumer.done]);
 
-  // Every producer has sent everything and closed. Ending the channel (which any sender of
-  // an MPMC channel may do, for all of them) lets the consumer drain it and then stop.
-  const sender = openSender(channel);
-  sender.end();
-  sender.close();
+  // Every producer has sent everything and ended its part: ours is the last, so ending it
+  // ends the channel; the consumer drains it and stops.
+  await gate.end();
   await consumer.done;
 } catch (error) {
   console.error(`fan-in: ${error.message}`);
   process.exitCode = 1;
 } finally {
+  gate.close();
   stopChildren();
   unlinkChannel(channel);
 }
