@@ -1,0 +1,221 @@
+// The commands of the `ringwire` CLI: names, options, usage and help. Each command's code is
+// loaded only when it runs, so --help and usage errors work even without the native addon.
+import type { OptionsConfig, Values } from './args.js';
+
+export interface CommandArgs {
+  values: Values;
+  positionals: string[];
+}
+
+export interface CommandModule {
+  /** Runs the command; resolves to the exit status (0 ok, 1 error). */
+  run(args: CommandArgs): Promise<number>;
+}
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  /** The line after "usage: ". */
+  usage: string;
+  /** What the command does, and its options, for --help. */
+  help: string;
+  options: OptionsConfig;
+  /** How many positional arguments it takes. */
+  minPositionals: number;
+  maxPositionals: number;
+  load(): Promise<CommandModule>;
+}
+
+const json = { type: 'boolean' } as const;
+const prefix = { type: 'string' } as const;
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'ls',
+    summary: 'list every channel',
+    usage: 'ringwire ls [--prefix P] [--json]',
+    help: `Lists every channel in /dev/shm: name, mode, capacity, fill (bytes the receivers have not
+released), messages in (sent) and out (received), senders and receivers (pid, ":thread" for
+a worker thread, "(dead)" for one that died without closing), endpoints parked waiting
+(senders/receivers), whether gc leaves it alone (persistent), whether its sender ended it,
+and its age.
+Entries named like channels that cannot be read as one (corrupt, another layout version,
+someone else's) are listed as unreadable with the error code; the listing goes on.
+
+  --prefix P   only channels whose names start with P
+  --json       print a JSON array: each channel's stats (as \`ringwire stat --json\`), or
+               {"name", "error": {"code", "message"}} for an unreadable entry`,
+    options: { prefix, json },
+    minPositionals: 0,
+    maxPositionals: 0,
+    load: () => import('./cmd/ls.js'),
+  },
+  {
+    name: 'stat',
+    summary: 'show everything stats() knows about a channel',
+    usage: 'ringwire stat NAME [--json]',
+    help: `Shows a channel's stats: mode, wait mechanism, capacity, largest message, bytes used,
+messages sent and received, end of stream, persistence, creation, waiters, and every sender
+and receiver (pid, thread, open or dead, parked).
+
+  --json       print stats(NAME) as one JSON object (createdAt as an ISO date)`,
+    options: { json },
+    minPositionals: 1,
+    maxPositionals: 1,
+    load: () => import('./cmd/stat.js'),
+  },
+  {
+    name: 'top',
+    summary: 'live view of every channel: messages/s, bytes/s, fill, lag',
+    usage: 'ringwire top [--prefix P] [--interval MS] [--count N] [--json]',
+    help: `Shows every channel, refreshed every second: messages/s in and out (from the
+messagesSent and messagesReceived counters), ring bytes/s in and out, fill, and lag (messages
+sent and not yet received). Ring bytes are how far the ring's write and read positions move:
+each message's bytes plus its 8-byte record header, rounded up to 8, plus the padding when a
+record wraps around the ring's end; no counter of payload bytes exists. Rates need two
+samples: the first refresh shows "-". Quit with q or Ctrl-C.
+When stdout is not a terminal (or with --json) it prints one snapshot per refresh instead:
+a table preceded by a "-- time" line, or one JSON object per line.
+
+  --prefix P      only channels whose names start with P
+  --interval MS   milliseconds between refreshes (default 1000, at least 10)
+  --count N       stop after N refreshes
+  --json          one JSON line per refresh: {"time", "intervalMs", "channels": [...]}`,
+    options: { prefix, json, interval: { type: 'string' }, count: { type: 'string', short: 'n' } },
+    minPositionals: 0,
+    maxPositionals: 0,
+    load: () => import('./cmd/top.js'),
+  },
+  {
+    name: 'rm',
+    summary: 'remove channels',
+    usage: 'ringwire rm NAME... [--force]',
+    help: `Removes channels (unlinks their names; endpoints open on them keep working). Refuses a
+channel with an endpoint open (exit status 1, naming its pids), or one that cannot be read
+as a channel, unless --force. A channel that does not exist is an error. The other names
+are still removed. Prints "removed NAME" for each.
+
+  -f, --force   remove even while endpoints are open`,
+    options: { force: { type: 'boolean', short: 'f' } },
+    minPositionals: 1,
+    maxPositionals: Infinity,
+    load: () => import('./cmd/rm.js'),
+  },
+  {
+    name: 'gc',
+    summary: 'remove channels left behind by dead processes',
+    usage: 'ringwire gc [--prefix P] [--dry-run] [--json]',
+    help: `Removes the channels gc() removes: not persistent, no endpoint open, and either an
+endpoint died without closing, or the channel was never used and its creator has exited;
+and entries a creator killed while creating left half-made (only where creation is not
+atomic) once untouched for 10 s. (A channel made with \`ringwire create\` and not yet used counts as never used at once,
+since that command exits: create it --persistent if it is to wait for its endpoints.)
+Prints "removed NAME" for each.
+
+  --prefix P    only channels whose names start with P
+  -n, --dry-run list what gc would remove now, and why, removing nothing (gc({ dryRun:
+                true }): like gc it holds each channel's roles for a moment while it
+                judges it, so an endpoint opening just then gets ERR_RINGWIRE_BUSY)
+  --json        {"dryRun": false, "removed": [names]} or
+                {"dryRun": true, "wouldRemove": [{"name", "reason"}]}`,
+    options: { prefix, json, 'dry-run': { type: 'boolean', short: 'n' } },
+    minPositionals: 0,
+    maxPositionals: 0,
+    load: () => import('./cmd/gc.js'),
+  },
+  {
+    name: 'create',
+    summary: 'create a channel',
+    usage: 'ringwire create NAME [--capacity N] [--mode spsc|mpmc] [--wait auto|futex|semaphore|spin] [--persistent]',
+    help: `Creates a channel (mode 0600); fails with ERR_RINGWIRE_EXISTS if the name is taken.
+Until an endpoint uses it, \`gc\` counts it as never used by a creator that has exited, and
+removes it: use --persistent for a channel that waits for its endpoints.
+
+  -c, --capacity N   ring bytes, a power of two from 1k to 1g (default 1m); suffixes k, m
+                     and g are binary: 64k = 65536, 1m = 1048576
+  --mode M           spsc (default: one sender and one receiver at a time) or mpmc
+  --wait W           auto (default), futex, semaphore or spin
+  --persistent       gc never removes it`,
+    options: {
+      capacity: { type: 'string', short: 'c' }, mode: { type: 'string' }, wait: { type: 'string' },
+      persistent: { type: 'boolean' },
+    },
+    minPositionals: 1,
+    maxPositionals: 1,
+    load: () => import('./cmd/create.js'),
+  },
+  {
+    name: 'send',
+    summary: 'send each line of stdin (or a file) as a message',
+    usage: 'ringwire send NAME [--file F | --json [--codec json|msgpack|v8]] [--end]',
+    help: `Sends each line of stdin as one message (UTF-8, without its line ending; an empty line
+is an empty message), waiting while the channel is full, then closes the sender. The
+receiver keeps waiting for more unless --end.
+
+  --file F      send the bytes of file F as one message instead (stdin is not read)
+  --json        parse each line as JSON and send the value encoded with --codec (blank
+                lines are skipped; a line that is not JSON, or is null, which a codec'd
+                receiver could not tell from the end of the stream, stops with
+                ERR_RINGWIRE_INVALID_ARG, after the lines before it were sent)
+  --codec C     json (default), msgpack or v8; only with --json
+  --end         end the stream after the last message: receivers drain it, then stop;
+                no sender can open the channel again`,
+    options: {
+      file: { type: 'string' }, json, codec: { type: 'string' }, end: { type: 'boolean' },
+    },
+    minPositionals: 1,
+    maxPositionals: 1,
+    load: () => import('./cmd/send.js'),
+  },
+  {
+    name: 'recv',
+    summary: 'print messages, one per line',
+    usage: 'ringwire recv NAME [--count N] [--follow] [--json [--codec json|msgpack|v8]]',
+    help: `Takes the messages waiting in the channel and prints each one's bytes as they are,
+followed by a newline (a text message prints as a line; a binary one byte for byte).
+Messages taken are gone from the channel, printed or not (a closed pipe stops it quietly).
+
+  -n, --count N   stop after N messages
+  -f, --follow    wait for more until the stream ends (exit status 0), N messages arrived,
+                  or Ctrl-C
+  --json          print each message as one JSON line, decoded with --codec:
+                  {"seq": 1, "bytes": 12, "value": ...}. BigInts print as strings, Maps as
+                  [key, value] arrays, Sets and byte arrays as arrays. A message that does not
+                  decode (or decodes to null, as codecs refuse) prints as {"seq", "bytes", "error": "ERR_RINGWIRE_DECODE",
+                  "message", "base64"} and recv goes on, but exits with status 1
+  --codec C       json (default), msgpack or v8; only with --json`,
+    options: {
+      count: { type: 'string', short: 'n' }, follow: { type: 'boolean', short: 'f' }, json,
+      codec: { type: 'string' },
+    },
+    minPositionals: 1,
+    maxPositionals: 1,
+    load: () => import('./cmd/recv.js'),
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((command) => command.name === name);
+}
+
+export function commandHelp(command: CommandSpec): string {
+  return `usage: ${command.usage}\n\n${command.help}\n  -h, --help    this help\n`;
+}
+
+export function mainHelp(version: string): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  return `usage: ringwire <command> [options]
+
+ringwire ${version}: inspect and use ringwire channels (shared-memory message channels,
+/dev/shm/rw.<name>).
+
+commands:
+${COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n')}
+
+Run 'ringwire <command> --help' for its options.
+  -h, --help      this help
+  -V, --version   print the version
+
+Exit status: 0 ok; 1 error (on stderr: "ringwire: <message> (<code>)"); 2 bad usage.
+`;
+}
