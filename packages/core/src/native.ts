@@ -1,7 +1,7 @@
 // The addon's surface, declared once (the C++ lives in packages/native). Everything else in
 // core sees these typed functions; nothing else touches the addon.
-import { createRequire } from 'node:module';
 import { RingwireError, type RingwireErrorCode } from './errors.js';
+import { loadAddon } from './load-addon.cjs';
 
 /** Offsets (bytes) and constants of the segment layout, from ringwire/layout.h. */
 export interface Layout {
@@ -147,8 +147,38 @@ export interface NativeAddon {
   Segment: new (name: string) => NativeSegment;
 }
 
-const require = createRequire(import.meta.url);
-export const native: NativeAddon = require('@ringwire/native');
+/**
+ * @ringwire/native's addon, or ERR_RINGWIRE_NATIVE_UNAVAILABLE saying why it is not there
+ * and what to install or run (with the loader's error as `cause`).
+ */
+function load(): NativeAddon {
+  try {
+    return loadAddon() as NativeAddon;
+  } catch (error) {
+    throw new RingwireError('ERR_RINGWIRE_NATIVE_UNAVAILABLE', unavailable(error), { cause: error });
+  }
+}
+
+function unavailable(error: unknown): string {
+  const text = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  const here = `${process.platform}-${process.arch}, Node ${process.version} (ABI ${process.versions.modules}, `
+    + `N-API ${process.versions.napi ?? 'none'})`;
+  const build = 'building it from source needs python3, make and a C++17 compiler (g++ or clang): install '
+    + 'them, then run `npm rebuild @ringwire/native` (npm skips its install script under '
+    + '--ignore-scripts and when your package.json\'s allowScripts denies it: drop the flag, or run '
+    + '`npm install-scripts approve @ringwire/native` first)';
+  if ((error as { code?: unknown } | null)?.code === 'MODULE_NOT_FOUND' && text.includes("'@ringwire/native'")) {
+    return 'the package @ringwire/native (ringwire\'s native addon, a dependency of ringwire) is not '
+      + 'installed: reinstall ringwire (`npm install ringwire`)';
+  }
+  if (text.startsWith('No native build was found')) {
+    return `ringwire's native addon has no binary for ${here}: @ringwire/native ships a prebuilt one `
+      + `only for linux-x64 with glibc, and it was not built from source here; ${build}`;
+  }
+  return `ringwire's native addon failed to load on ${here}: ${text}; ${build}`;
+}
+
+export const native: NativeAddon = load();
 export const layout: Layout = native.layout;
 // Every error the addon throws is a RingwireError with its stable code.
 native.setErrorFactory((code, message, errno, syscall) =>
