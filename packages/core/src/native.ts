@@ -46,6 +46,9 @@ export interface Layout {
   readonly OFF_RECEIVER_WAITERS_HIGH: number;
   readonly OFF_SENDER_WAITERS_HIGH: number;
   readonly STATE_ENDED: number;
+  readonly STATE_SENDER_ENDED: number;
+  readonly FLAG_END_WITH_LAST_SENDER: number;
+  readonly SLOT_ENDED: number;
   readonly FLAG_PERSISTENT: number;
   readonly MODE_SPSC: number;
   readonly MODE_MPMC: number;
@@ -125,8 +128,13 @@ export interface NativeSegment {
    * WAIT_SIGNALLED or WAIT_TIMED_OUT.
    */
   waitSync(signalOffset: number, timeoutMs: number, expected?: number): number;
-  /** Parks on a native waiter thread; the dispatcher gets (id, status). Returns the id. */
-  waitAsync(signalOffset: number, timeoutMs: number, expected?: number): number;
+  /**
+   * Parks on a native waiter thread; the dispatcher gets (id, status). Returns the id. An
+   * unref'd wait (`ref` false) does not keep the event loop alive.
+   */
+  waitAsync(signalOffset: number, timeoutMs: number, expected?: number, ref?: boolean): number;
+  /** Whether a pending wait keeps the event loop alive; false if it is not pending. */
+  refWait(id: number, ref: boolean): boolean;
   /** True when the wait was pending; its result will never be dispatched. */
   cancelWait(id: number): boolean;
   /** Tokens waiting on a semaphore channel's signal (-1 on a futex channel). */
