@@ -14,14 +14,42 @@ import { MpmcReceiver, MpmcSender } from './mpmc.js';
 import { publishAll, trackEndpoint } from './endpoint.js';
 import { debug } from './debug.js';
 
-/** Creates a channel exclusively (mode 0600). ERR_RINGWIRE_EXISTS if the name is taken. */
+/**
+ * Creates a channel exclusively (mode 0600). ERR_RINGWIRE_EXISTS if the name is taken;
+ * ERR_RINGWIRE_NO_SPACE if `/dev/shm` cannot hold it (its memory is reserved now, not at the
+ * first write). The channel lasts until unlinkChannel() (or gc()) removes its name and its
+ * last endpoint closes; creating opens no endpoint.
+ *
+ * @example
+ * ```ts
+ * import { createChannel } from 'ringwire';
+ *
+ * createChannel('jobs');                                          // SPSC, 1 MiB of ring
+ * createChannel('events', { mode: 'mpmc', capacity: 16 << 20 });  // any number of senders and receivers
+ * createChannel('config', { persistent: true });                  // gc() leaves it alone
+ * ```
+ */
 export function createChannel(name: string, options?: CreateChannelOptions): void {
   checkName(name);
   const o = resolveCreateOptions(options);
   native.createSegment(name, o.capacity, o.mode, o.waitMechanism, o.defaultWait, o.flags);
 }
 
-/** Removes a channel's name; open endpoints keep working. False if absent. */
+/**
+ * Removes a channel's name; open endpoints keep working, and the memory is freed once the
+ * last of them closes. Nothing can open the channel afterwards, and the name is free for a
+ * new one. False if absent.
+ *
+ * @example
+ * ```ts
+ * import { openReceiver, unlinkChannel } from 'ringwire';
+ *
+ * const receiver = openReceiver('jobs');
+ * for await (const message of receiver) handle(message);  // until the sender ends the stream
+ * receiver.close();
+ * unlinkChannel('jobs');                                  // false if someone removed it already
+ * ```
+ */
 export function unlinkChannel(name: string): boolean {
   checkName(name);
   return native.unlinkSegment(name);
@@ -57,7 +85,23 @@ function withCodec<E extends { codec: Codec | undefined; codecName: string }>(en
 
 /**
  * Opens a sending end. SPSC: ERR_RINGWIRE_BUSY while another sender is open. MPMC: any number
- * (up to 48 endpoints in all). With a `codec`, it sends values of type T.
+ * (up to 48 endpoints in all). With a `codec`, it sends values of type T. A channel whose
+ * stream has ended cannot be opened for sending (ERR_RINGWIRE_CLOSED).
+ *
+ * @example
+ * ```ts
+ * import { openSender } from 'ringwire';
+ *
+ * const sender = openSender('jobs');           // Sender<Uint8Array | string>
+ * await sender.send('job 1');                  // a string goes as UTF-8
+ * await sender.send(new Uint8Array([1, 2, 3]));
+ * await sender.end();                          // the receiver gets both, then the end
+ * sender.close();
+ *
+ * interface Job { id: number; url: string }
+ * const jobs = openSender<Job>('jobs.json', { codec: 'json' });  // Sender<Job>
+ * await jobs.send({ id: 1, url: 'https://example.com/a' });
+ * ```
  */
 export function openSender(name: string, options?: EndpointOptions & { codec?: undefined }): Sender<Message>;
 export function openSender<T = unknown>(name: string, options: EndpointOptions<T> & { codec: CodecOption<T> }): Sender<T>;
@@ -80,7 +124,22 @@ export function openSender(name: string, options?: EndpointOptions): Sender<unkn
 /**
  * Opens a receiving end. SPSC: ERR_RINGWIRE_BUSY while another receiver is open. MPMC:
  * receivers compete, and each message goes to exactly one of them. With a `codec`, it
- * receives values of type T.
+ * receives values of type T. A receiver opening after another closed carries on where it
+ * stopped.
+ *
+ * @example
+ * ```ts
+ * import { openReceiver } from 'ringwire';
+ *
+ * const receiver = openReceiver('jobs');       // Receiver<Uint8Array>
+ * const text = new TextDecoder();
+ * for await (const message of receiver) console.log(text.decode(message));
+ * receiver.close();                            // the loop ended: the sender ended the stream
+ *
+ * interface Job { id: number; url: string }
+ * const jobs = openReceiver<Job>('jobs.json', { codec: 'json' });  // Receiver<Job>
+ * const job = await jobs.recv({ timeout: 5000 });  // Job, or null once ended and drained
+ * ```
  */
 export function openReceiver(name: string, options?: EndpointOptions & { codec?: undefined }): Receiver<Uint8Array>;
 export function openReceiver<T = unknown>(name: string, options: EndpointOptions<T> & { codec: CodecOption<T> }): Receiver<T>;
@@ -95,6 +154,10 @@ export function openReceiver(name: string, options?: EndpointOptions): Receiver<
   return withCodec(receiver as Receiver<unknown>, codecOption);
 }
 
+/**
+ * One endpoint of a channel as {@link stats} sees it: an SPSC role (sender or receiver), or
+ * an MPMC endpoint slot.
+ */
 export interface EndpointStats {
   /** Whether an endpoint holds this role now (its lock is held; the kernel drops it on death). */
   open: boolean;
@@ -108,40 +171,89 @@ export interface EndpointStats {
   waiters: number;
 }
 
+/**
+ * What {@link stats} returns: a channel's settings, as createChannel() fixed them, and its
+ * state at the moment it was read. The fields are read one at a time while the endpoints
+ * run, not as one atomic snapshot.
+ */
 export interface ChannelStats {
+  /** The channel's name, as given to stats(). */
   name: string;
+  /** 'spsc' or 'mpmc', as created. */
   mode: 'spsc' | 'mpmc';
+  /**
+   * How its endpoints wait by default: 'spin' if it was created with `wait: 'spin'`,
+   * otherwise how they park ('futex' or 'semaphore'; `wait: 'auto'` is the futex on Linux).
+   */
   wait: 'futex' | 'semaphore' | 'spin';
+  /** Bytes of ring (a power of two). */
   capacity: number;
+  /** The largest message it can carry, in bytes: capacity − 8. */
   maxMessage: number;
-  /** Bytes of ring holding records the receiver has not yet released. */
+  /**
+   * Bytes of ring holding records the receiver has not yet released (with record headers and
+   * padding); -1 when the positions read do not agree (they moved between the two reads, or
+   * the header is corrupt).
+   */
   bytesUsed: number;
+  /**
+   * Whether the stream has ended: no sender can open or send any more. Messages sent before
+   * the end may still be waiting to be received. With `endWhen: 'last-sender'`, set once no
+   * sender that has not ended remains.
+   */
   ended: boolean;
-  /** Messages the sender(s) wrote, and the receiver(s) took, over the channel's life. */
+  /**
+   * Messages the sender(s) wrote over the channel's life. An SPSC sender stores its count
+   * each time it publishes (the first message of a task at once, then every 32 messages and
+   * at the end of the task), so while it sends, the count may trail by what it holds back.
+   */
   messagesSent: number;
+  /**
+   * Messages the receiver(s) took over the channel's life. An SPSC receiver stores its count
+   * each time it publishes its position (every few messages, and at the end of each task).
+   */
   messagesReceived: number;
+  /** Whether gc() leaves it alone (createChannel's `persistent`). */
   persistent: boolean;
   /** MPMC: whether the first sender's end() ends the channel, or the last sender's (createChannel). */
   endWhen: 'any-sender' | 'last-sender';
+  /** When createChannel() made it (the creator's clock, to the millisecond). */
   createdAt: Date;
+  /** The pid of the process that created it. */
   creatorPid: number;
-  /** Endpoints parked now, waiting for space (senders) or messages (receivers). */
+  /** Senders parked now, waiting for room. */
   sendersWaiting: number;
+  /** Receivers parked now, waiting for messages. */
   receiversWaiting: number;
   /**
-   * Every endpoint that is open or died without closing (MPMC: one per slot in use; SPSC:
-   * the sender or receiver when open or dead).
+   * Every sender that is open or died without closing (MPMC: one per sender slot in use;
+   * SPSC: the sender role when open or dead, else empty).
    */
   senders: EndpointStats[];
+  /** Every receiver that is open or died without closing (as `senders`). */
   receivers: EndpointStats[];
-  /** SPSC only: the sender and receiver roles, open or not. */
+  /** SPSC only: the sender role, open or not. */
   sender?: EndpointStats;
+  /** SPSC only: the receiver role, open or not. */
   receiver?: EndpointStats;
 }
 
 /**
  * A snapshot of a channel's state, read without opening an endpoint. What this thread's
  * endpoints hold back (a sender publishes every few messages) is published first.
+ * ERR_RINGWIRE_NOT_FOUND if there is no such channel.
+ *
+ * @example
+ * ```ts
+ * import { stats } from 'ringwire';
+ *
+ * const s = stats('jobs');
+ * console.log(`${s.mode}: ${s.bytesUsed} of ${s.capacity} bytes in use, `
+ *   + `${s.messagesSent - s.messagesReceived} messages waiting, ${s.receiversWaiting} receivers parked`);
+ * for (const receiver of s.receivers) {
+ *   if (receiver.dead) console.log(`receiver pid ${receiver.pid} died without closing`);
+ * }
+ * ```
  */
 export function stats(name: string): ChannelStats {
   publishAll();
@@ -276,6 +388,15 @@ function processExists(pid: number): boolean {
  * Liveness comes from the role locks the kernel releases on death; pids only tell "died"
  * from "closed". Only names starting with `prefix`, if given. Returns the names it removed;
  * with `dryRun`, the names it would remove now, removing nothing.
+ *
+ * @example
+ * ```ts
+ * import { gc } from 'ringwire';
+ *
+ * // At startup: remove what earlier runs that crashed left behind.
+ * console.log('would remove:', gc({ prefix: 'myapp.', dryRun: true }));
+ * const removed = gc({ prefix: 'myapp.' });
+ * ```
  */
 export function gc(options?: { prefix?: string; dryRun?: boolean }): string[] {
   const prefix = options?.prefix ?? '';

@@ -4,9 +4,43 @@ import { deserialize, serialize } from 'node:v8';
 import { Packr } from 'msgpackr';
 import { invalidArg, RingwireError } from './errors.js';
 
-/** Turns values into message bytes and back. `encode` may return a string (sent as UTF-8). */
+/**
+ * Turns values into message bytes and back. `encode` may return a string (sent as UTF-8).
+ * On a channel null cannot travel either way, since recv() keeps null for the end of the
+ * stream (send a wrapper such as `{ value: null }`); ringwire/pool's tasks carry it.
+ *
+ * @example
+ * ```ts
+ * import { openReceiver, openSender, type Codec } from 'ringwire';
+ *
+ * interface Point { x: number; y: number }
+ * const points: Codec<Point> = {
+ *   encode: (p) => new Uint8Array(new Float64Array([p.x, p.y]).buffer),
+ *   // slice(): `bytes` may sit at any offset of a shared buffer; a Float64Array needs 8-byte alignment.
+ *   decode: (bytes) => {
+ *     const [x, y] = new Float64Array(bytes.slice().buffer);
+ *     return { x, y };
+ *   },
+ * };
+ *
+ * const sender = openSender('points', { codec: points });      // Sender<Point>
+ * const receiver = openReceiver('points', { codec: points });  // Receiver<Point>
+ * await sender.send({ x: 1.5, y: -2 });
+ * const point = await receiver.recv();                         // Point | null (null: ended)
+ * ```
+ */
 export interface Codec<T = unknown> {
+  /**
+   * The bytes of one message for `value`. Called as the value is sent; what it throws fails
+   * that send, as ERR_RINGWIRE_INVALID_ARG unless it is a RingwireError.
+   */
   encode(value: T): Uint8Array | string;
+  /**
+   * The value of one received message. `bytes` is a copy the codec may keep, but its
+   * `.buffer` may hold other messages too: read it through `byteOffset`/`byteLength`, or
+   * `slice()` it. What it throws fails that receive with ERR_RINGWIRE_DECODE (unless it is a
+   * RingwireError); the message has been taken from the channel.
+   */
   decode(bytes: Uint8Array): T;
 }
 
@@ -17,7 +51,25 @@ export interface Codec<T = unknown> {
  *   cycles), readable only by Node.js;
  * - `'msgpack'`: MessagePack (msgpackr, standard encoding without its record extension), which
  *   other languages read;
- * - `{ encode, decode }`: anything else.
+ * - `{ encode, decode }`: anything else (see {@link Codec}).
+ *
+ * Both ends must use the same one. With a codec, a Sender sends and a Receiver receives
+ * values of type `T`; without one, bytes (strings are sent as UTF-8).
+ *
+ * @example
+ * ```ts
+ * import { openReceiver, openSender } from 'ringwire';
+ *
+ * interface Job { id: number; url: string }
+ *
+ * // producer
+ * const sender = openSender<Job>('jobs', { codec: 'json' });
+ * await sender.send({ id: 1, url: 'https://example.com/a' });
+ *
+ * // consumer (another process)
+ * const receiver = openReceiver<Job>('jobs', { codec: 'json' });
+ * for await (const job of receiver) console.log(job.id, job.url);
+ * ```
  */
 export type CodecOption<T = unknown> = 'json' | 'v8' | 'msgpack' | Codec<T>;
 

@@ -3,9 +3,23 @@ import { invalidArg, RingwireError } from './errors.js';
 import { layout, native } from './native.js';
 import type { CodecOption } from './codec.js';
 
+/**
+ * How endpoints wait for room or messages once their spin is over. `'futex'` (Linux) or
+ * `'semaphore'` (POSIX semaphores inside the segment, for systems without a futex): park
+ * until woken. `'spin'`: never park (async waits poll with setImmediate: CPU for latency).
+ * `'auto'`: on createChannel, the futex where there is one; on openSender/openReceiver, as
+ * the channel was created. The channel's choice is its endpoints' default; an endpoint may
+ * choose `'spin'` for itself, and `'futex'` or `'semaphore'` only if the channel uses it
+ * (ERR_RINGWIRE_INCOMPATIBLE otherwise).
+ */
 export type WaitOption = 'auto' | 'futex' | 'semaphore' | 'spin';
+/**
+ * `'spsc'`: one sender and one receiver at a time. `'mpmc'`: any number of each (up to 48
+ * endpoints in all); receivers compete, and each message goes to exactly one of them.
+ */
 export type ModeOption = 'spsc' | 'mpmc';
 
+/** Options of {@link createChannel}; fixed for the channel's life. */
 export interface CreateChannelOptions {
   /** Bytes of ring, a power of two from 1 KiB to 1 GiB; default 1 MiB. */
   capacity?: number;
@@ -28,6 +42,7 @@ export interface CreateChannelOptions {
   endWhen?: 'any-sender' | 'last-sender';
 }
 
+/** Options of {@link openSender} and {@link openReceiver}, for this endpoint only. */
 export interface EndpointOptions<T = unknown> {
   /**
    * Send and receive values instead of bytes: 'json', 'v8', 'msgpack' or your own
@@ -44,6 +59,10 @@ export interface EndpointOptions<T = unknown> {
   spinMicros?: number;
 }
 
+/**
+ * How long an async operation (send(), recv()) may wait. Without either it waits for as long
+ * as it takes; a timeout above 2^31 − 1 ms (about 24.8 days) counts as none.
+ */
 export interface WaitOptions {
   /** Reject with AbortError when this signal aborts. */
   signal?: AbortSignal;

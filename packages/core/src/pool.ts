@@ -15,6 +15,7 @@
 //
 // codec.ts: the messages; client.ts: TaskClient; serve.ts: serveTasks and servePool.
 export { type TaskCodec } from './pool/codec.js';
+export type { FailureReport } from './pool/codec.js';
 export {
   createTaskChannels, type CreateTaskChannelsOptions, TaskClient, type TaskClientOptions, taskChannelNames,
   unlinkTaskChannels,

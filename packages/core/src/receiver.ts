@@ -20,7 +20,27 @@ import type { Readable } from 'node:stream';
 
 /**
  * The receiving end of a channel (SPSC or MPMC): the API and its queueing, over a ring
- * protocol that each mode implements.
+ * protocol that each mode implements. Open one with {@link openReceiver}; `T` is Uint8Array
+ * without a codec, the codec's values with one.
+ *
+ * Messages come in the order they were sent (MPMC: each sender's in its order). `recv()`
+ * and iteration wait for one; `tryRecv()`, `tryRecvInto()` and `poll()` never wait;
+ * `recvSync()` blocks the thread. All but `poll()` (a view of the ring, during its handler)
+ * hand out copies the caller owns. A pending wait keeps the process alive, as a socket's
+ * does, unless `unref()` is called.
+ *
+ * @property name The channel's name.
+ *
+ * @example
+ * ```ts
+ * import { openReceiver } from 'ringwire';
+ *
+ * using receiver = openReceiver<{ level: string; text: string }>('logs', { codec: 'json' });
+ * receiver.unref();  // a background listener: it does not keep the process alive
+ * for await (const entry of receiver) {
+ *   if (entry.level === 'error') console.error(entry.text);
+ * } // the loop ends when the sender ends the stream; `using` closes the receiver
+ * ```
  */
 export abstract class Receiver<T = Uint8Array> extends Endpoint<T | null> implements AsyncIterable<T> {
   /** @internal The codec the receiver was opened with (bytes in, values out), if any. */
@@ -85,7 +105,16 @@ export abstract class Receiver<T = Uint8Array> extends Endpoint<T | null> implem
 
   /**
    * Takes the next message if there is one (a copy the caller owns); undefined if none now,
-   * or while earlier recv() calls still wait (they are served first, in order).
+   * or while earlier recv() calls still wait (they are served first, in order). Check
+   * {@link ended} to tell "nothing yet" from "nothing ever again".
+   *
+   * @example
+   * ```ts
+   * // Drain what is there now without waiting, e.g. on a timer or between frames.
+   * let message: Uint8Array | undefined;
+   * while ((message = receiver.tryRecv()) !== undefined) handle(message);
+   * if (receiver.ended) receiver.close();
+   * ```
    */
   tryRecv(): T | undefined {
     this.ensureOpen();
@@ -147,6 +176,23 @@ export abstract class Receiver<T = Uint8Array> extends Endpoint<T | null> implem
    * a view of the whole mapping and the message is bytes[offset, offset + length). The view
    * is valid only during the call (the sender may overwrite the space afterwards). Each
    * message is taken even if its handler throws (the error propagates). Returns the count.
+   * The handler may not receive from this receiver (ERR_RINGWIRE_INVALID_ARG). Messages are
+   * not decoded, even with a codec.
+   *
+   * @example
+   * ```ts
+   * // Sum the float64 at byte 8 of each message, read where it lies in the ring.
+   * let total = 0;
+   * const add = (bytes: Uint8Array, offset: number) => {
+   *   total += new DataView(bytes.buffer, bytes.byteOffset + offset).getFloat64(8, true);
+   * };
+   * for (;;) {
+   *   if (receiver.poll(add, 1024) !== 0) continue;  // a batch of what is there now
+   *   const message = await receiver.recv();         // nothing there: wait for one
+   *   if (message === null) break;                   // ended and drained
+   *   add(message, 0);
+   * }
+   * ```
    */
   poll(handler: (bytes: Uint8Array, offset: number, length: number) => void, limit = Infinity): number {
     this.ensureOpen();
@@ -183,7 +229,20 @@ export abstract class Receiver<T = Uint8Array> extends Endpoint<T | null> implem
   /**
    * The next message, waiting for one; null once the sender ended and all is drained. With a
    * codec, the decoded value (a message that does not decode rejects with
-   * ERR_RINGWIRE_DECODE; it has been taken).
+   * ERR_RINGWIRE_DECODE; it has been taken). Calls that wait are served in order. Rejects
+   * with ERR_RINGWIRE_TIMEOUT after `timeout` ms or an AbortError when `signal` aborts
+   * (either way nothing is taken), ERR_RINGWIRE_PEER_DEAD while waiting if the sender died
+   * (MPMC: every sender is gone and one died), ERR_RINGWIRE_CLOSED on close().
+   *
+   * @example
+   * ```ts
+   * const reply = await receiver.recv({ timeout: 5000 });  // ERR_RINGWIRE_TIMEOUT if none comes
+   * if (reply === null) console.log('the sender ended the stream');
+   *
+   * const controller = new AbortController();
+   * process.once('SIGINT', () => controller.abort());
+   * const next = await receiver.recv({ signal: controller.signal });  // AbortError on Ctrl-C
+   * ```
    */
   recv(options?: WaitOptions): Promise<T | null> {
     try {
@@ -224,7 +283,22 @@ export abstract class Receiver<T = Uint8Array> extends Endpoint<T | null> implem
   /**
    * Iterates the messages until the stream ends. close() ends a pending iteration cleanly
    * (the loop finishes); `signal` aborting rejects it with an AbortError, as Node's own
-   * iterators do. Breaking out of the loop leaves the receiver open.
+   * iterators do. Breaking out of the loop leaves the receiver open. It takes no `timeout`
+   * (ERR_RINGWIRE_INVALID_ARG): use recv({ timeout }) per message, or AbortSignal.timeout(ms)
+   * for the whole loop.
+   *
+   * @example
+   * ```ts
+   * // Stop listening on SIGTERM: the loop rejects with an AbortError.
+   * const controller = new AbortController();
+   * process.once('SIGTERM', () => controller.abort());
+   * try {
+   *   for await (const message of receiver.messages({ signal: controller.signal })) handle(message);
+   * } catch (error) {
+   *   if ((error as Error).name !== 'AbortError') throw error;
+   * }
+   * receiver.close();
+   * ```
    */
   messages(options?: { signal?: AbortSignal }): AsyncIterableIterator<T> {
     if (options !== undefined && options !== null && typeof options === 'object' && 'timeout' in options) {
@@ -262,6 +336,17 @@ export abstract class Receiver<T = Uint8Array> extends Endpoint<T | null> implem
    * Buffers of the messages' bytes. Object mode (a codec, or `objectMode: true`): one chunk
    * per message. The stream ends when the channel ends or the receiver closes; destroying it
    * leaves the receiver open. Values that decode to null cannot travel in a stream.
+   *
+   * @example
+   * ```ts
+   * import { createWriteStream } from 'node:fs';
+   * import { pipeline } from 'node:stream/promises';
+   * import { openReceiver } from 'ringwire';
+   *
+   * const receiver = openReceiver('upload');
+   * await pipeline(receiver.readable(), createWriteStream('copy.bin'));  // until the channel ends
+   * receiver.close();
+   * ```
    */
   readable(options?: ReadableOptions): Readable {
     this.ensureOpen();

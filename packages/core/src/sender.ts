@@ -13,6 +13,10 @@ import type { Codec } from './codec.js';
 import { senderWritable, type WritableOptions } from './streams.js';
 import type { Writable } from 'node:stream';
 
+/**
+ * What a sender without a codec sends: bytes, or a string (sent as its UTF-8 bytes). A
+ * receiver without a codec gets every message as a Uint8Array.
+ */
 export type Message = Uint8Array | string;
 
 /*
@@ -34,7 +38,26 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * The sending end of a channel (SPSC or MPMC): the API and its queueing, over a ring
- * protocol that each mode implements.
+ * protocol that each mode implements. Open one with {@link openSender}; `T` is
+ * {@link Message} (bytes or strings) without a codec, the codec's values with one.
+ *
+ * Sends go out in order. `send()` waits for room (backpressure); `trySend()`,
+ * `trySendMany()` and `tryClaim()` never wait; `sendSync()` blocks the thread. `end()` ends
+ * the stream after everything sent; `close()` releases the endpoint. Pending waits keep the
+ * process alive, as a socket's do, unless `unref()` is called.
+ *
+ * @property name The channel's name.
+ *
+ * @example
+ * ```ts
+ * import { createChannel, openSender } from 'ringwire';
+ *
+ * createChannel('lines');
+ * {
+ *   await using sender = openSender('lines');
+ *   for (const line of ['one', 'two', 'three']) await sender.send(line);  // waits while the ring is full
+ * } // leaving the block ends the stream, waits until every send is in the ring, and closes
+ * ```
  */
 export abstract class Sender<T = Message> extends Endpoint<void> {
   protected endRequested = false;
@@ -58,7 +81,46 @@ export abstract class Sender<T = Message> extends Endpoint<void> {
   /** Messages claimed with tryClaim and not committed. */
   protected abstract readonly pendingClaims: number;
 
+  /**
+   * Zero-copy send: reserves room for a `length`-byte message and returns the offset in
+   * {@link buffer} where its bytes go, or -1 when the ring is too full now (or earlier sends
+   * still wait). Claimed messages stay invisible to receivers until {@link commit}. An SPSC
+   * sender may hold several claims and commit them at once; an MPMC sender holds one at a
+   * time (receivers wait at an uncommitted claim: commit promptly). Between a claim and its
+   * commit no other send, nor end(), may come (ERR_RINGWIRE_INVALID_ARG).
+   *
+   * @example
+   * ```ts
+   * // Readings written straight into the ring, 16 bytes each: no intermediate buffer.
+   * const view = new DataView(sender.buffer.buffer, sender.buffer.byteOffset);  // valid until close()
+   * let sent = 0;
+   * for (const { time, value } of readings) {
+   *   const offset = sender.tryClaim(16);
+   *   if (offset < 0) break;             // full: send the rest later
+   *   view.setFloat64(offset, time, true);
+   *   view.setFloat64(offset + 8, value, true);
+   *   sender.commit();                   // MPMC: one claim at a time; SPSC could commit once, after the loop
+   *   sent++;
+   * }
+   * ```
+   */
   abstract tryClaim(length: number): number;
+  /**
+   * Publishes the messages claimed with {@link tryClaim} since the last commit (SPSC: all of
+   * them with one position store and at most one wake). Nothing claimed: does nothing.
+   *
+   * @example
+   * ```ts
+   * // SPSC: claim a batch, then publish it at once.
+   * const bytes = sender.buffer;
+   * for (let i = 0; i < 64; i++) {
+   *   const offset = sender.tryClaim(4);
+   *   if (offset < 0) break;
+   *   bytes.set([0xde, 0xad, 0xbe, i], offset);
+   * }
+   * sender.commit();
+   * ```
+   */
   abstract commit(): void;
 
   protected measure(data: Message): number {
@@ -107,7 +169,17 @@ export abstract class Sender<T = Message> extends Endpoint<void> {
     return this.u8;
   }
 
-  /** Sends now if there is room; false when the ring is full (or earlier sends still wait). */
+  /**
+   * Sends now if there is room; false when the ring is full (or earlier sends still wait).
+   * Throws ERR_RINGWIRE_TOO_LARGE for a message that can never fit, ERR_RINGWIRE_CLOSED once
+   * the stream has ended or the sender is closed.
+   *
+   * @example
+   * ```ts
+   * const message = `tick ${Date.now()}`;
+   * if (!sender.trySend(message)) await sender.send(message);  // full: wait for room this once
+   * ```
+   */
   trySend(value: T): boolean {
     this.ensureSendable();
     const data = this.codec === undefined ? value as Message : this.codec.encode(value);
@@ -131,6 +203,17 @@ export abstract class Sender<T = Message> extends Endpoint<void> {
    * position store and at most one wake for the batch). Returns how many it sent. A message
    * that can never fit stops the batch there; the next call starting with it throws
    * ERR_RINGWIRE_TOO_LARGE.
+   *
+   * @example
+   * ```ts
+   * // Everything in order: batches while there is room, one waiting send() when there is not.
+   * let sent = 0;
+   * while (sent < messages.length) {
+   *   const n = sender.trySendMany(messages, sent);
+   *   if (n !== 0) sent += n;
+   *   else await sender.send(messages[sent++]);
+   * }
+   * ```
    */
   trySendMany(values: readonly T[], start = 0, end = values.length): number {
     this.ensureSendable();
@@ -182,6 +265,19 @@ export abstract class Sender<T = Message> extends Endpoint<void> {
   /**
    * Sends, waiting for room (backpressure). The bytes are copied when the message is written,
    * which may be after this call returns: do not change a Uint8Array until the promise settles.
+   * Sends that wait are queued and written in order. Rejects with ERR_RINGWIRE_TIMEOUT after
+   * `timeout` ms or an AbortError when `signal` aborts (either way the message is not sent),
+   * ERR_RINGWIRE_PEER_DEAD while waiting if the receiver died (MPMC: every receiver is gone
+   * and one died), ERR_RINGWIRE_CLOSED on close().
+   *
+   * @example
+   * ```ts
+   * for (const job of jobs) await sender.send(JSON.stringify(job));  // waits while the ring is full
+   *
+   * // Give up after a second, or when the caller's signal aborts.
+   * await sender.send(report, { timeout: 1000 });                  // ERR_RINGWIRE_TIMEOUT
+   * await sender.send(report, { signal: controller.signal });      // AbortError
+   * ```
    */
   send(value: T, options?: WaitOptions): Promise<void> {
     try {
@@ -222,6 +318,13 @@ export abstract class Sender<T = Message> extends Endpoint<void> {
    * (ERR_RINGWIRE_CLOSED); not awaiting it is fine: the stream still ends.
    * On an MPMC channel this ends the channel for every sender (as closing a Go channel
    * does), unless it was created with `endWhen: 'last-sender'`.
+   *
+   * @example
+   * ```ts
+   * for (const line of lines) await sender.send(line);
+   * await sender.end();   // the receiver gets every line, then null / the end of its loop
+   * sender.close();
+   * ```
    */
   end(): Promise<void> {
     if (this.ending !== undefined) return this.ending;
@@ -284,6 +387,17 @@ export abstract class Sender<T = Message> extends Endpoint<void> {
    * pieces the channel can carry. Object mode (a codec, or `objectMode: true`): each chunk
    * is one message. Ending the stream ends the channel (`end: false` leaves it open);
    * destroying it leaves the sender open.
+   *
+   * @example
+   * ```ts
+   * import { createReadStream } from 'node:fs';
+   * import { pipeline } from 'node:stream/promises';
+   * import { openSender } from 'ringwire';
+   *
+   * const sender = openSender('upload');
+   * await pipeline(createReadStream('data.bin'), sender.writable());  // the channel ends with the file
+   * sender.close();
+   * ```
    */
   writable(options?: WritableOptions): Writable {
     this.ensureOpen();

@@ -7,10 +7,12 @@ import { invalidArg, RingwireError } from './errors.js';
 import type { Receiver } from './receiver.js';
 import type { Message, Sender } from './sender.js';
 
+/** Options of {@link Receiver.readable}. */
 export interface ReadableOptions {
   /**
    * One message per chunk, as recv() returns it. Default: true with a codec (values), false
-   * without (a byte stream of the messages' bytes, as Buffers).
+   * without (a byte stream of the messages' bytes, as Buffers). A receiver with a codec
+   * cannot read in byte mode (false is ERR_RINGWIRE_INVALID_ARG).
    */
   objectMode?: boolean;
   /** The stream's buffer: messages in object mode, bytes otherwise (Node's defaults). */
@@ -19,10 +21,12 @@ export interface ReadableOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link Sender.writable}. */
 export interface WritableOptions {
   /**
    * Each chunk is one message (a value with a codec). Default: true with a codec, false
    * without (bytes: each chunk is sent as is, split where it exceeds the largest message).
+   * A sender with a codec cannot write in byte mode (false is ERR_RINGWIRE_INVALID_ARG).
    */
   objectMode?: boolean;
   /** The stream's buffer before write() returns false (Node's defaults). */

@@ -11,21 +11,44 @@ import {
   STATUS_TAKEN, type TaskCodec,
 } from './codec.js';
 
-/** The two channels behind a task channel named `name`. */
-export function taskChannelNames(name: string): { tasks: string; results: string } {
+/**
+ * The two channels behind a task channel named `name` (1 to 24 characters, so that both
+ * names are valid channel names).
+ */
+export function taskChannelNames(name: string): {
+  /** The channel tasks go through, client to pools: `<name>.t`. */
+  tasks: string;
+  /** The channel results come back through, pools to client: `<name>.r`. */
+  results: string
+} {
   if (typeof name !== 'string' || name.length === 0 || name.length > 24) {
     throw invalidArg('a task channel name must be a string of 1 to 24 characters (two channels are made from it)');
   }
   return { tasks: `${name}.t`, results: `${name}.r` };
 }
 
+/** Options of {@link createTaskChannels}; both channels get the same. */
 export interface CreateTaskChannelsOptions {
   /** Bytes of each ring (default 1 MiB). */
   capacity?: number;
+  /** How the endpoints of both channels wait (see CreateChannelOptions.wait; default 'auto'). */
   wait?: WaitOption;
 }
 
-/** Creates the task and result channels (MPMC) for `name`. */
+/**
+ * Creates the task and result channels (MPMC) for `name`, both or neither:
+ * ERR_RINGWIRE_EXISTS if either name is taken. Remove them with
+ * {@link unlinkTaskChannels}.
+ *
+ * @example
+ * ```ts
+ * import { createTaskChannels, unlinkTaskChannels } from 'ringwire/pool';
+ *
+ * createTaskChannels('resize', { capacity: 4 << 20 });  // 'resize.t' (tasks), 'resize.r' (results)
+ * // ... a TaskClient sends tasks; servePool() in another process runs them ...
+ * unlinkTaskChannels('resize');
+ * ```
+ */
 export function createTaskChannels(name: string, options: CreateTaskChannelsOptions = {}): void {
   const { tasks, results } = taskChannelNames(name);
   createChannel(tasks, { mode: 'mpmc', capacity: options.capacity, wait: options.wait });
@@ -44,6 +67,7 @@ export function unlinkTaskChannels(name: string): void {
   unlinkChannel(results);
 }
 
+/** Options of {@link TaskClient}. */
 export interface TaskClientOptions {
   /** How payloads and results are encoded (default 'json'; see TaskCodec). */
   codec?: TaskCodec;
@@ -81,9 +105,28 @@ interface Holder {
 /**
  * The producing side: run(payload) sends a task and resolves with its result. One client per
  * task channel at a time (ERR_RINGWIRE_BUSY for a second): results come back to whoever
- * holds the result channel's receiver.
+ * holds the result channel's receiver. The channels must exist ({@link createTaskChannels});
+ * the pools serving them ({@link servePool}) may start before or after the client.
+ *
+ * @example
+ * ```ts
+ * import { createTaskChannels, TaskClient } from 'ringwire/pool';
+ *
+ * createTaskChannels('resize');
+ * const client = new TaskClient('resize', { timeout: 30_000 });
+ * const thumbnail = await client.run({ path: 'a.jpg', width: 200 });  // computed in the pool's process
+ *
+ * // Many at once: submit() waits only for room in the task channel, not for results.
+ * const results: Array<Promise<unknown>> = [];
+ * for (const path of paths) results.push((await client.submit({ path, width: 200 })).result);
+ * for (const outcome of await Promise.allSettled(results)) console.log(outcome.status);
+ *
+ * await client.drain();  // ends the task stream; waits for every task in flight
+ * client.close();
+ * ```
  */
 export class TaskClient {
+  /** The task channel's name, as given (its channels: see {@link taskChannelNames}). */
   readonly name: string;
   private readonly sender: MpmcSender;
   private readonly receiver: MpmcReceiver;
@@ -168,7 +211,13 @@ export class TaskClient {
    * producer that awaits submit() runs no further ahead of the pool than the channel holds —
    * with `result`, the promise run() would return.
    */
-  async submit(payload: unknown, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<{ result: Promise<unknown> }> {
+  async submit(payload: unknown, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<{
+    /**
+     * Settles as run() would: the handler's result, or the task's failure. It is marked
+     * handled, so dropping it never raises an unhandled rejection.
+     */
+    result: Promise<unknown>
+  }> {
     this.ensureUsable();
     const id = this.newId();
     const message = encode(id, 0, this.codec, payload);

@@ -161,11 +161,25 @@ export function decodeAt(view: DataView, bytes: Uint8Array, offset: number, leng
   return { status: view.getUint32(offset + 4, true), id: view.getFloat64(offset + 8, true), value };
 }
 
-/** A failure as it crosses a channel or piscina's worker boundary (where class and code are lost). */
+/**
+ * A failure as it crosses a channel or piscina's worker boundary (where class and code are
+ * lost): the `cause` of a task's ERR_RINGWIRE_TASK_FAILED or ERR_RINGWIRE_WORKER_DIED
+ * rejection, of servePool's rejection when a loop fails on its own, and
+ * {@link LoopOutcome.error}. Reports of lost tasks, and those shortened to fit the result
+ * channel, keep at most 64 characters of `name` and `code` and 400 of `message`.
+ */
 export interface FailureReport {
+  /** The error's name ('TypeError', 'RingwireError', ...); 'Error' for a thrown non-Error. */
   name: string;
+  /** The error's message (for a thrown non-Error, the value as a string). */
   message: string;
+  /** The error's `code`, when it had a string one (e.g. 'ERR_RINGWIRE_NOT_FOUND'). */
   code?: string;
+  /**
+   * The error's stack where it was thrown, when the report carries one: reports of lost
+   * tasks and of payloads that could not be decoded, and reports shortened to fit the
+   * result channel, carry none.
+   */
   stack?: string;
 }
 

@@ -32,6 +32,10 @@ const SLOT_FLOATS = IDS + BATCH;
 export interface ServeSpec {
   /** The task channel's name (as passed to createTaskChannels). */
   channel: string;
+  /**
+   * How payloads and results are encoded (default 'json'); it must be the client's. A codec
+   * given to serveTasks() wins over this one.
+   */
   codec?: TaskCodec;
   /** What the loop does when its client dies (see ServePoolOptions.whenClientDies). */
   whenClientDies?: 'wait' | 'end';
@@ -44,10 +48,23 @@ export interface ServeSpec {
  * keeps an error's message but not its class or `code`.
  */
 export interface LoopOutcome {
+  /** Tasks the loop ran, failed ones included. */
   tasks: number;
+  /**
+   * Set when the loop itself failed (a channel it could not open, a peer breaking the
+   * protocol), not a task. servePool rejects with it as a RingwireError, keeping its `code`
+   * if it is one of ringwire's (ERR_RINGWIRE_SYSTEM otherwise).
+   */
   error?: FailureReport;
 }
 
+/**
+ * What serveTasks() runs for each task: given the decoded payload and the task's id (by
+ * which the client matches the result), it returns the result, or a promise of it, which
+ * goes back encoded with the codec. A throw (or a rejection) rejects the task's run() with
+ * ERR_RINGWIRE_TASK_FAILED, carrying the error's name and message; the loop goes on with the
+ * next task.
+ */
 export type TaskHandler = (payload: any, task: { id: number }) => unknown;
 
 const isPeerDead = (error: unknown) => (error as RingwireError | undefined)?.code === 'ERR_RINGWIRE_PEER_DEAD';
@@ -55,11 +72,20 @@ const isPeerDead = (error: unknown) => (error as RingwireError | undefined)?.cod
 /**
  * Makes the function a pool worker exports: a loop that takes tasks from the channel, runs
  * `handler` on each (one at a time; async handlers are awaited) and sends back its result,
- * until the task stream ends.
+ * until the task stream ends. servePool() starts the loops; each resolves with a
+ * {@link LoopOutcome}. A codec with functions (your own `{ encode, decode }`) cannot travel
+ * to worker threads: give it here, in the worker file; it wins over servePool's.
  *
- *   // worker.mjs (a piscina worker file)
- *   import { serveTasks } from 'ringwire/pool';
- *   export default serveTasks(({ a, b }) => a + b);
+ * @example
+ * ```ts
+ * // worker.ts: the pool's worker file
+ * import { serveTasks } from 'ringwire/pool';
+ *
+ * export default serveTasks(({ a, b }: { a: number; b: number }) => a + b);
+ *
+ * // Another export, served with servePool(pool, 'fetch', { exportName: 'fetchText' }).
+ * export const fetchText = serveTasks(async (url: string) => (await fetch(url)).text());
+ * ```
  */
 export function serveTasks(handler: TaskHandler, options: { codec?: TaskCodec } = {}): (spec: ServeSpec) => Promise<LoopOutcome> {
   if (typeof handler !== 'function') throw invalidArg('handler must be a function');
@@ -213,10 +239,21 @@ async function serve(handler: TaskHandler, spec: ServeSpec, flags: Float64Array 
 
 /** What servePool needs of a pool: piscina's `run(task, { name })` and its thread count. */
 export interface PoolLike {
+  /**
+   * Runs `task` on a worker thread with the worker file's export `options.name`, resolving
+   * with what it returns; rejects if the thread dies or the pool cannot run it.
+   */
   run(task: any, options?: { name?: string }): Promise<unknown>;
-  readonly options?: { maxThreads?: number; concurrentTasksPerWorker?: number };
+  /** The pool's settings; without them servePool runs one loop unless told `loops`. */
+  readonly options?: {
+    /** Worker threads the pool may run; servePool counts 1 when absent. */
+    maxThreads?: number;
+    /** Tasks each thread runs at once; servePool counts 1 when absent. */
+    concurrentTasksPerWorker?: number
+  };
 }
 
+/** Options of {@link servePool}. */
 export interface ServePoolOptions {
   /** Long-lived loops to run (default: the pool's maxThreads × concurrentTasksPerWorker). */
   loops?: number;
@@ -232,6 +269,7 @@ export interface ServePoolOptions {
   whenClientDies?: 'wait' | 'end';
 }
 
+/** What {@link servePool} resolves with. */
 export interface ServePoolResult {
   /** Tasks the loops ran (results sent, failures included). */
   tasks: number;
@@ -261,6 +299,18 @@ function loopError(failure: FailureReport): RingwireError {
  * ringwire is here to avoid), and with piscina's default `atomics: 'sync'` a worker's event
  * loop is paused between tasks, which would stall a receiver waiting there. Inside one
  * long task the worker's event loop runs normally, whatever `atomics` is set to.
+ *
+ * @example
+ * ```ts
+ * // pool.ts: the process that runs the pool
+ * import { Piscina } from 'piscina';
+ * import { servePool } from 'ringwire/pool';
+ *
+ * const pool = new Piscina({ filename: new URL('./worker.js', import.meta.url).href, maxThreads: 4 });
+ * const { tasks, deaths } = await servePool(pool, 'resize');  // until the client's drain() ends the stream
+ * console.log(`${tasks} tasks run, ${deaths} worker threads died`);
+ * await pool.destroy();
+ * ```
  */
 export async function servePool(pool: PoolLike, name: string, options: ServePoolOptions = {}): Promise<ServePoolResult> {
   const { results } = taskChannelNames(name);
