@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  createChannel, layout, openReceiver, openSender, stats, unlinkChannel, type Receiver, type Sender,
+  createChannel, openReceiver, openSender, stats, unlinkChannel, type Receiver, type Sender,
 } from '../src/index.js';
+import { layout } from '../src/native.js';
 import { channelName } from './helpers.js';
 
 function pair(tag: string, capacity = 4096): { name: string; sender: Sender; receiver: Receiver } {
