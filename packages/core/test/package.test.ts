@@ -166,7 +166,27 @@ const isError: boolean = new Error() instanceof RingwireError;
 const magic: number = layout.MAGIC;
 const shape: Layout = layout;
 const futex: boolean = native.platformHasFutex;
-export const used = [sender, receiver, code, isError, magic, shape, futex, TaskClient, createTaskChannels];
+// Typed codecs, and using / await using (Symbol.dispose / Symbol.asyncDispose).
+interface Job { id: number }
+const jobs = openSender<Job>(name, { codec: 'json' });
+const jobsIn = openReceiver<Job>(name, { codec: 'msgpack' });
+// @ts-expect-error: a Job has an id, not a name
+void jobs.send({ name: 'x' });
+async function firstId(): Promise<number | undefined> {
+  const job: Job | null = await jobsIn.recv();
+  return job?.id;
+}
+function scoped(): void {
+  using bytes = openSender(name);
+  bytes.unref().trySend(new Uint8Array(1));
+}
+async function scopedAsync(): Promise<void> {
+  await using s = openSender<Job>(name, { codec: 'v8' });
+  await s.send({ id: 1 });
+  for await (const job of jobsIn.messages({ signal: AbortSignal.timeout(10) })) void job.id;
+}
+export const used = [sender, receiver, code, isError, magic, shape, futex, TaskClient, createTaskChannels, firstId, scoped,
+  scopedAsync];
 `;
 const IMPORTS = `import { createChannel, openReceiver, openSender, RingwireError, type RingwireErrorCode } from 'ringwire';
 import { createTaskChannels, TaskClient } from 'ringwire/pool';
