@@ -2,12 +2,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serialize } from 'node:v8';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createChannel, listChannels, openReceiver, openSender, stats } from '../src/index.js';
 import { channelName, fixture, freshName, RUN_PREFIX, until } from './helpers.js';
 
@@ -29,8 +29,16 @@ interface Running {
   output(): string;
   write(data: string | Buffer): void;
   endStdin(): void;
+  kill(signal: NodeJS.Signals): void;
   done: Promise<Result>;
 }
+
+/** Children still running at the end of a test (one that failed half-way) are killed. */
+const live = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of live) child.kill('SIGKILL');
+  live.clear();
+});
 
 /** Watches a child started with every stdio piped; fails it after `timeoutMs`. */
 function watch(child: ChildProcess, what: string, timeoutMs = 60_000): Running {
@@ -39,6 +47,8 @@ function watch(child: ChildProcess, what: string, timeoutMs = 60_000): Running {
   child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   child.stdin!.on('error', () => {}); // it may exit without reading all of it
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   const done = new Promise<Result>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -57,6 +67,7 @@ function watch(child: ChildProcess, what: string, timeoutMs = 60_000): Running {
     output: () => Buffer.concat(out).toString('utf8'),
     write: (data) => { child.stdin!.write(data); },
     endStdin: () => { child.stdin!.end(); },
+    kill: (signal) => { child.kill(signal); },
     done,
   };
 }
@@ -157,7 +168,18 @@ describe('ringwire CLI: help, version, usage', () => {
       return;
     }
     for (const bin of bins) {
-      const running = watch(spawn(bin, ['--version'], { stdio: 'pipe' }), bin);
+      expect(realpathSync(bin)).toBe(realpathSync(CLI));
+      // npm makes a bin's target executable when it links it; a build after that writes a
+      // new main.js without the x bit (tsc does not set it), so run it through node then.
+      let executable = true;
+      try {
+        accessSync(bin, constants.X_OK);
+      } catch {
+        executable = false;
+        await context.annotate(`${bin} -> dist/cli/main.js is not executable (built after npm linked it); ran it with node`);
+      }
+      const running = watch(executable ? spawn(bin, ['--version'], { stdio: 'pipe' })
+        : spawn(process.execPath, [bin, '--version'], { stdio: 'pipe' }), bin);
       running.endStdin();
       expect(await running.done).toMatchObject({ code: 0, stdout: `${PACKAGE_VERSION}\n` });
     }
@@ -371,6 +393,29 @@ describe('ringwire send and recv', () => {
     expect((await run(['send', name], 'c\nd\n')).code).toBe(0);
     expect(await follow.done).toMatchObject({ code: 0, stdout: 'a\nb\nc\n' });
     expect((await run(['recv', name])).stdout).toBe('d\n');
+  });
+
+  it('recv --follow stops on Ctrl-C (SIGINT) with status 0, closing its receiver', async () => {
+    const name = channelName('follow-int');
+    createChannel(name);
+    const follow = startRingwire(['recv', name, '--follow']);
+    await until(() => stats(name).receiver?.open === true, 30_000, 'recv --follow to open the receiver');
+    follow.kill('SIGINT');
+    expect(await follow.done).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(stats(name).receiver).toMatchObject({ open: false, dead: false, pid: 0 });
+  });
+
+  it('send stops on Ctrl-C (SIGINT) while waiting for room: status 1, what was sent stays sent', async () => {
+    const name = channelName('send-int');
+    createChannel(name, { capacity: 1024 });
+    const send = startRingwire(['send', name]);
+    send.write('x'.repeat(600) + '\n' + 'y'.repeat(600) + '\n');
+    await until(() => stats(name).sender?.open === true && stats(name).messagesSent === 1, 30_000, 'send to fill the ring');
+    send.kill('SIGINT');
+    const result = await send.done;
+    expectError(result, 'ABORT_ERR');
+    expect(result.stderr).toContain('interrupted after 1 message(s)');
+    expect(stats(name)).toMatchObject({ messagesSent: 1, ended: false, sender: { open: false, dead: false } });
   });
 
   it('send waits for room (backpressure) and delivers everything in order', async () => {

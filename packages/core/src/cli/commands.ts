@@ -69,11 +69,11 @@ and receiver (pid, thread, open or dead, parked).
     summary: 'live view of every channel: messages/s, bytes/s, fill, lag',
     usage: 'ringwire top [--prefix P] [--interval MS] [--count N] [--json]',
     help: `Shows every channel, refreshed every second: messages/s in and out (from the
-messagesSent and messagesReceived counters), ring bytes/s in and out, fill, and lag (messages
-sent and not yet received). Ring bytes are how far the ring's write and read positions move:
-each message's bytes plus its 8-byte record header, rounded up to 8, plus the padding when a
-record wraps around the ring's end; no counter of payload bytes exists. Rates need two
-samples: the first refresh shows "-". Quit with q or Ctrl-C.
+messagesSent and messagesReceived counters), ring bytes/s in and out, fill, and lag
+(messages sent and not yet received). Ring bytes are how far the ring's write and read
+positions move: each message's bytes plus its 8-byte record header, rounded up to 8, plus
+the padding when a record wraps around the ring's end; no counter of payload bytes exists.
+Rates need two samples: the first refresh shows "-". Quit with q or Ctrl-C.
 When stdout is not a terminal (or with --json) it prints one snapshot per refresh instead:
 a table preceded by a "-- time" line, or one JSON object per line.
 
@@ -105,12 +105,12 @@ are still removed. Prints "removed NAME" for each.
     name: 'gc',
     summary: 'remove channels left behind by dead processes',
     usage: 'ringwire gc [--prefix P] [--dry-run] [--json]',
-    help: `Removes the channels gc() removes: not persistent, no endpoint open, and either an
-endpoint died without closing, or the channel was never used and its creator has exited;
-and entries a creator killed while creating left half-made (only where creation is not
-atomic) once untouched for 10 s. (A channel made with \`ringwire create\` and not yet used counts as never used at once,
-since that command exits: create it --persistent if it is to wait for its endpoints.)
-Prints "removed NAME" for each.
+    help: `Removes what gc() removes: channels not persistent, with no endpoint open, and either
+an endpoint that died without closing, or never used and their creator has exited; and
+entries a creator killed while creating left half-made (only where creation is not atomic)
+once untouched for 10 s. A channel made with \`ringwire create\` and not yet used counts as
+never used at once, since that command exits: create it --persistent if it is to wait for
+its endpoints. Prints "removed NAME" for each.
 
   --prefix P    only channels whose names start with P
   -n, --dry-run list what gc would remove now, and why, removing nothing (gc({ dryRun:
@@ -126,7 +126,7 @@ Prints "removed NAME" for each.
   {
     name: 'create',
     summary: 'create a channel',
-    usage: 'ringwire create NAME [--capacity N] [--mode spsc|mpmc] [--wait auto|futex|semaphore|spin] [--persistent]',
+    usage: 'ringwire create NAME [--capacity N] [--mode spsc|mpmc] [--wait W] [--persistent]',
     help: `Creates a channel (mode 0600); fails with ERR_RINGWIRE_EXISTS if the name is taken.
 Until an endpoint uses it, \`gc\` counts it as never used by a creator that has exited, and
 removes it: use --persistent for a channel that waits for its endpoints.
@@ -171,18 +171,20 @@ receiver keeps waiting for more unless --end.
     name: 'recv',
     summary: 'print messages, one per line',
     usage: 'ringwire recv NAME [--count N] [--follow] [--json [--codec json|msgpack|v8]]',
-    help: `Takes the messages waiting in the channel and prints each one's bytes as they are,
-followed by a newline (a text message prints as a line; a binary one byte for byte).
-Messages taken are gone from the channel, printed or not (a closed pipe stops it quietly).
+    help: `Takes the messages waiting in the channel, until it is empty, and prints each one's
+bytes as they are, followed by a newline (a text message prints as a line; a binary one
+byte for byte). Messages taken are gone from the channel, printed or not (a closed pipe
+stops it quietly).
 
   -n, --count N   stop after N messages
-  -f, --follow    wait for more until the stream ends (exit status 0), N messages arrived,
-                  or Ctrl-C
+  -f, --follow    wait for more until the stream ends, N messages came, or Ctrl-C (each
+                  exits with status 0)
   --json          print each message as one JSON line, decoded with --codec:
-                  {"seq": 1, "bytes": 12, "value": ...}. BigInts print as strings, Maps as
-                  [key, value] arrays, Sets and byte arrays as arrays. A message that does not
-                  decode (or decodes to null, as codecs refuse) prints as {"seq", "bytes", "error": "ERR_RINGWIRE_DECODE",
-                  "message", "base64"} and recv goes on, but exits with status 1
+                  {"seq": 1, "bytes": 12, "value": ...}. BigInts print as strings, Maps
+                  as [key, value] arrays, Sets and byte arrays as arrays. A message that
+                  does not decode (or decodes to null, which codecs refuse) prints as
+                  {"seq", "bytes", "error": "ERR_RINGWIRE_DECODE", "message", "base64"};
+                  recv goes on, and exits with status 1 at the end
   --codec C       json (default), msgpack or v8; only with --json`,
     options: {
       count: { type: 'string', short: 'n' }, follow: { type: 'boolean', short: 'f' }, json,
@@ -199,7 +201,9 @@ export function findCommand(name: string): CommandSpec | undefined {
 }
 
 export function commandHelp(command: CommandSpec): string {
-  return `usage: ${command.usage}\n\n${command.help}\n  -h, --help    this help\n`;
+  // -h, --help lines up with the other options' descriptions.
+  const column = /^( {2}-\S.*? {2,})\S/m.exec(command.help)?.[1].length ?? 14;
+  return `usage: ${command.usage}\n\n${command.help}\n${'  -h, --help'.padEnd(column)}this help\n`;
 }
 
 export function mainHelp(version: string): string {

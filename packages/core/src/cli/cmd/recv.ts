@@ -1,6 +1,7 @@
 // ringwire recv NAME: prints messages, one per line (or as JSON lines).
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { openReceiver } from '../../channel.js';
+import type { Receiver } from '../../receiver.js';
 import { CODEC_NAMES, resolveCodec, type Codec } from '../../codec.js';
 import { flag, parseChoice, parseCount, str, UsageError } from '../args.js';
 import type { CommandArgs } from '../commands.js';
@@ -40,13 +41,14 @@ export async function run({ values, positionals }: CommandArgs): Promise<number>
   const codec = flag(values, 'json') ? resolveCodec(parseChoice(codecName, '--codec', CODEC_NAMES, 'recv')) : undefined;
   if (limit === 0) return 0;
 
-  const receiver = openReceiver(name);
   const out = output();
   let stopping = false;
+  let receiver: Receiver | undefined;
   const stop = () => {
     stopping = true;
-    receiver.close(); // a pending recv() rejects with ERR_RINGWIRE_CLOSED
+    receiver?.close(); // a pending recv() rejects with ERR_RINGWIRE_CLOSED
   };
+  // Before opening: Ctrl-C as soon as the receiver shows in stats closes it cleanly.
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 
@@ -76,6 +78,7 @@ export async function run({ values, positionals }: CommandArgs): Promise<number>
   };
 
   try {
+    receiver = openReceiver(name);
     while (seq < limit && !stopping && !out.broken) {
       let message: Uint8Array | null | undefined = receiver.tryRecv();
       if (message === undefined) {
@@ -99,7 +102,7 @@ export async function run({ values, positionals }: CommandArgs): Promise<number>
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    receiver.close();
+    receiver?.close();
   }
   if (undecodable > 0) {
     process.stderr.write(`ringwire: ${undecodable} of ${seq} message(s) could not be decoded with codec '${codecName}';`

@@ -4,7 +4,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { openSender } from '../../channel.js';
 import { CODEC_NAMES, resolveCodec } from '../../codec.js';
 import { invalidArg } from '../../errors.js';
-import type { Message } from '../../sender.js';
+import type { Message, Sender } from '../../sender.js';
 import { flag, parseChoice, str, UsageError } from '../args.js';
 import type { CommandArgs } from '../commands.js';
 
@@ -18,7 +18,7 @@ export async function run({ values, positionals }: CommandArgs): Promise<number>
   const codec = json ? resolveCodec(parseChoice(codecText ?? 'json', '--codec', CODEC_NAMES, 'send')) : undefined;
   const contents = file === undefined ? undefined : await readFile(file);
 
-  const sender = openSender(name);
+  let sender: Sender | undefined;
   const abort = new AbortController();
   let lines: Interface | undefined;
   let sent = 0;
@@ -26,13 +26,23 @@ export async function run({ values, positionals }: CommandArgs): Promise<number>
     abort.abort();
     lines?.close();
   };
+  // Before opening: Ctrl-C as soon as the sender shows in stats closes it cleanly.
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
+  const interrupted = () => Object.assign(
+    new Error(`interrupted after ${sent} message(s); the stream was not ended`), { code: 'ABORT_ERR' });
   const send = async (message: Message) => {
-    if (!sender.trySend(message)) await sender.send(message, { signal: abort.signal });
+    if (!sender!.trySend(message)) {
+      try {
+        await sender!.send(message, { signal: abort.signal });
+      } catch (error) {
+        throw abort.signal.aborted ? interrupted() : error;
+      }
+    }
     sent++;
   };
   try {
+    sender = openSender(name);
     if (contents !== undefined) {
       await send(contents);
     } else {
@@ -61,15 +71,13 @@ export async function run({ values, positionals }: CommandArgs): Promise<number>
         await send(message);
       }
     }
-    if (abort.signal.aborted) {
-      throw Object.assign(new Error(`interrupted after ${sent} message(s); the stream was not ended`), { code: 'ABORT_ERR' });
-    }
+    if (abort.signal.aborted) throw interrupted();
     if (flag(values, 'end')) await sender.end();
     return 0;
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     lines?.close();
-    sender.close(); // publishes what was sent (and the end)
+    sender?.close(); // publishes what was sent (and the end)
   }
 }
