@@ -88,6 +88,17 @@ export function readChannels(options?: { prefix?: string }): ChannelEntry[] {
  * Names of the channels in /dev/shm (only those starting with `prefix`, if given), sorted.
  * Entries that do not open as channels this process can read (corrupt, another layout
  * version, someone else's, or removed meanwhile) are skipped. Linux only; [] without /dev/shm.
+ * The `ringwire ls` command lists the same channels, with their stats.
+ *
+ * @example
+ * ```ts
+ * import { listChannels, stats } from 'ringwire';
+ *
+ * for (const name of listChannels({ prefix: 'jobs.' })) {
+ *   const s = stats(name);
+ *   console.log(`${name}: ${s.messagesSent - s.messagesReceived} messages waiting`);
+ * }
+ * ```
  */
 export function listChannels(options?: { prefix?: string }): string[] {
   return readChannels(options).filter((entry) => entry.error === undefined).map((entry) => entry.name);
