@@ -32,4 +32,6 @@ for wait in futex semaphore; do
   "$out/stress_mpmc-asan" hostile "$wait"
   "$out/stress_mpmc-tsan" threads "$wait" 50000
   "$out/stress_mpmc-tsan" threads "$wait" 10000 6 6
+  "$out/stress_mpmc-asan" threads-last "$wait" 20000 6 3
+  "$out/stress_mpmc-tsan" threads-last "$wait" 10000 6 3
 done

@@ -4,6 +4,8 @@
 //
 //   stress_mpmc threads   futex|semaphore <messages> [producers consumers]
 //       threads sharing one mapping (what ThreadSanitizer can follow), plus API checks
+//   stress_mpmc threads-last futex|semaphore <messages> [producers consumers]
+//       the same on a channel that ends with its last sender: each producer ends its part
 //   stress_mpmc processes futex|semaphore <messages> [producers consumers]
 //       forked processes, each with its own mapping
 //   stress_mpmc kill      futex|semaphore <messages> [rounds]
@@ -314,7 +316,10 @@ bool api_checks(const std::string& name, uint32_t wait) {
   return ok;
 }
 
-int run_threads(const std::string& name, uint32_t wait, uint32_t count, uint32_t producers, uint32_t consumers) {
+// threads-last: the channel ends with its last sender (FLAG_END_WITH_LAST_SENDER): every
+// producer ends its own part, and the consumers must get every message and then the end.
+int run_threads(const std::string& name, uint32_t wait, uint32_t count, uint32_t producers, uint32_t consumers,
+                bool last_sender) {
   if (!api_checks(name, wait)) return 1;
   // A fresh channel for the stream (the checks above left the stream positions moved).
   ringwire::unlink_segment(name);
@@ -322,6 +327,7 @@ int run_threads(const std::string& name, uint32_t wait, uint32_t count, uint32_t
   o.capacity = kCapacity;
   o.mode = L::MODE_MPMC;
   o.wait_mechanism = wait;
+  if (last_sender) o.flags = L::FLAG_END_WITH_LAST_SENDER;
   ringwire::create_segment(name, o);
   auto segment = std::make_shared<ringwire::MappedSegment>(name);
   ringwire::unlink_segment(name);  // the mapping (and open semaphores) stay usable
@@ -339,12 +345,23 @@ int run_threads(const std::string& name, uint32_t wait, uint32_t count, uint32_t
       }
     });
   }
+  // Ending with the last sender: all of a stream's senders open before any of them ends.
+  std::vector<std::unique_ptr<ringwire::MpmcSender>> opened;
+  if (last_sender) {
+    for (uint32_t p = 0; p < producers; p++) opened.push_back(std::make_unique<ringwire::MpmcSender>(segment));
+  }
   std::vector<std::thread> senders;
   for (uint32_t p = 0; p < producers; p++) {
     senders.emplace_back([&, p] {
       try {
-        ringwire::MpmcSender sender(segment);
-        produce(sender, results, p, count);
+        if (last_sender) {
+          produce(*opened[p], results, p, count);
+          opened[p]->end();  // this sender's part; the last one ends the channel
+          opened[p]->close();
+        } else {
+          ringwire::MpmcSender sender(segment);
+          produce(sender, results, p, count);
+        }
       } catch (const ringwire::Error& e) {
         std::fprintf(stderr, "stress_mpmc producer %u: %s: %s\n", p, e.code().c_str(), e.what());
         ok = false;
@@ -352,7 +369,7 @@ int run_threads(const std::string& name, uint32_t wait, uint32_t count, uint32_t
     });
   }
   for (auto& t : senders) t.join();
-  {
+  if (!last_sender) {
     ringwire::MpmcSender closer(segment);
     closer.end();
   }
@@ -1074,7 +1091,7 @@ int run_hostile(const std::string& name, uint32_t wait) {
 
 int main(int argc, char** argv) {
   const char* usage =
-      "usage: stress_mpmc threads|processes futex|semaphore <messages> [producers consumers]\n"
+      "usage: stress_mpmc threads|threads-last|processes futex|semaphore <messages> [producers consumers]\n"
       "       stress_mpmc kill futex|semaphore <messages> [rounds]\n"
       "       stress_mpmc repair|parked-kill|hostile futex|semaphore\n";
   if (argc < 3 || (std::strcmp(argv[2], "futex") && std::strcmp(argv[2], "semaphore"))) {
@@ -1086,7 +1103,7 @@ int main(int argc, char** argv) {
   const uint32_t count = argc > 3 ? static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10)) : 0;
   const uint32_t producers = argc > 4 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : 3;
   const uint32_t consumers = argc > 5 ? static_cast<uint32_t>(std::strtoul(argv[5], nullptr, 10)) : 3;
-  const bool streaming = mode == "threads" || mode == "processes";
+  const bool streaming = mode == "threads" || mode == "threads-last" || mode == "processes";
   const bool own_channels = mode == "repair" || mode == "parked-kill" || mode == "hostile";
   if ((streaming && (argc < 4 || argc > 6 || producers == 0 || consumers == 0 || producers > kMaxProducers)) ||
       (mode == "kill" && (argc < 4 || argc > 5 || producers + 1 > kMaxProducers)) ||
@@ -1109,7 +1126,9 @@ int main(int argc, char** argv) {
       o.mode = L::MODE_MPMC;
       o.wait_mechanism = wait;
       ringwire::create_segment(name, o);
-      if (mode == "threads") code = run_threads(name, wait, count, producers, consumers);
+      if (mode == "threads" || mode == "threads-last") {
+        code = run_threads(name, wait, count, producers, consumers, mode == "threads-last");
+      }
       if (mode == "processes") code = run_processes(name, count, producers, consumers);
       if (mode == "kill") code = run_kill(name, count, argc > 4 ? producers : 30);
       ringwire::unlink_segment(name);

@@ -578,7 +578,7 @@ class MpmcEndpoint {
   }
 
   // Ending with the last sender: whether no sender other than this endpoint is open, alive
-  // and not yet ended (the lock says alive).
+  // and not yet ended (its lock says alive).
   bool no_live_sender_left() const {
     namespace L = layout;
     for (uint32_t s = 0; s < L::MAX_SLOTS; s++) {
@@ -586,9 +586,16 @@ class MpmcEndpoint {
           load_seq_cst(slot_word(s, L::SLOT_PID)) == 0 || load_seq_cst(slot_word(s, L::SLOT_ENDED)) != 0) {
         continue;
       }
-      if (segment_->role_locked_by_other(L::SLOT_LOCK_BASE + s)) return false;
+      if (slot_alive(s)) return false;
     }
     return true;
+  }
+
+  // Whether the endpoint in slot `s` is alive: its lock is held, through another descriptor
+  // or by another endpoint sharing this mapping (whose locks never conflict with ours).
+  bool slot_alive(uint32_t s) const {
+    const uint32_t role = layout::SLOT_LOCK_BASE + s;
+    return segment_->role_held_here(role) || segment_->role_locked_by_other(role);
   }
 
   // Whether a sender slot holds the pid of an endpoint that died without closing.
@@ -599,7 +606,7 @@ class MpmcEndpoint {
           load_seq_cst(slot_word(s, L::SLOT_PID)) == 0) {
         continue;
       }
-      if (!segment_->role_locked_by_other(L::SLOT_LOCK_BASE + s)) return true;
+      if (!slot_alive(s)) return true;
     }
     return false;
   }
