@@ -6,8 +6,9 @@ import { invalidArg, RingwireError } from './errors.js';
 
 /**
  * Turns values into message bytes and back. `encode` may return a string (sent as UTF-8).
- * On a channel null cannot travel either way, since recv() keeps null for the end of the
- * stream (send a wrapper such as `{ value: null }`); ringwire/pool's tasks carry it.
+ * On a channel null and undefined cannot travel either way, since recv() keeps null for the
+ * end of the stream and tryRecv() undefined for "none now" (send a wrapper such as
+ * `{ value: null }`); ringwire/pool's tasks carry them.
  *
  * @example
  * ```ts
@@ -195,8 +196,9 @@ export function plainCodec(option: unknown): Codec {
 
 /**
  * The codec an option names (undefined: none, bytes as they are); throws on anything else.
- * Every codec refuses null both ways: recv() resolves null for the end of the stream, so a
- * null value could not be told from it (send a wrapper such as { value: null } instead).
+ * Every codec refuses null and undefined both ways: recv() resolves null for the end of the
+ * stream and tryRecv() returns undefined for "none now", so such a value could not be told
+ * from them (send a wrapper such as { value: null } instead).
  */
 export function resolveCodec(option: unknown): Codec | undefined {
   if (option === undefined) return undefined;
@@ -204,15 +206,16 @@ export function resolveCodec(option: unknown): Codec | undefined {
   const name = codecName(option);
   return {
     encode(value) {
-      if (value === null) {
-        throw invalidArg('null cannot be sent with a codec: recv() resolves null for the end of the stream (wrap it, e.g. { value: null })');
+      if (value === null || value === undefined) {
+        throw invalidArg(`${String(value)} cannot be sent with a codec: recv() resolves null for the end of the stream and `
+          + 'tryRecv() undefined for "none now" (wrap it, e.g. { value: null })');
       }
       return codec.encode(value);
     },
     decode(bytes) {
       const value = codec.decode(bytes);
-      if (value === null) {
-        throw decodeFailed(name, new Error('the message decodes to null, which recv() keeps for the end of the stream'));
+      if (value === null || value === undefined) {
+        throw decodeFailed(name, new Error(`the message decodes to ${String(value)}, which recv() and tryRecv() keep for the end of the stream and "none now"`));
       }
       return value;
     },

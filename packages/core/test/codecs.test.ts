@@ -111,6 +111,21 @@ describe('codecs on channels', () => {
     receiver.close();
   });
 
+  it('undefined is refused both ways too (tryRecv() keeps it for "none now")', async () => {
+    const name = channelName('undef');
+    createChannel(name);
+    const sender = openSender(name, { codec: 'msgpack' });
+    expect(() => sender.trySend(undefined)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
+    await expect(sender.send(undefined)).rejects.toMatchObject({ code: 'ERR_RINGWIRE_INVALID_ARG' });
+    const nothing: Codec<unknown> = { encode: () => 'x', decode: () => undefined };
+    const receiver = openReceiver(name, { codec: nothing });
+    await sender.send(1);
+    expect(() => receiver.tryRecv()).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_DECODE' }));
+    expect(receiver.tryRecv()).toBeUndefined(); // it was taken; nothing else is there
+    sender.close();
+    receiver.close();
+  });
+
   it('a bad codec option fails before anything opens', () => {
     const name = channelName('bad-codec');
     createChannel(name);
@@ -151,6 +166,22 @@ describe('ringwire/pool uses the same codecs', () => {
       };
       const client = new TaskClient(name, { codec: reversed });
       expect(await client.run('hello')).toBe('HELLO');
+      await client.drain();
+      client.close();
+      expect((await host).code).toBe(0);
+    } finally {
+      unlinkTaskChannels(name);
+    }
+  });
+
+  it('a result the client cannot decode (the pool uses another codec) fails that task with ERR_RINGWIRE_DECODE; the client goes on', async () => {
+    const name = freshName('pool-mm');
+    createTaskChannels(name);
+    try {
+      const host = runChild('pool-host.mjs', [name, '1', 'default', 'msgpack'], 60_000);
+      const client = new TaskClient(name); // json: the pool's msgpack results are not its own
+      await expect(client.run({ op: 'add', a: 1, b: 2 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_DECODE' });
+      await expect(client.run({ op: 'add', a: 3, b: 4 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_DECODE' });
       await client.drain();
       client.close();
       expect((await host).code).toBe(0);

@@ -347,13 +347,19 @@ export class TaskClient {
     return entry;
   }
 
-  private deliver({ id, status, value }: Decoded): void {
+  private deliver({ id, status, value, error: unreadable }: Decoded): void {
     if (status === STATUS_TAKEN) {
-      this.noteTaken(id, value);
+      if (unreadable === undefined) this.noteTaken(id, value);
       return;
     }
     const entry = this.settle(id);
     if (entry === undefined) return; // timed out meanwhile, or another client's
+    if (unreadable !== undefined) {
+      // A result (or failure report) this client cannot decode: that task fails, with why.
+      entry.reject(new RingwireError('ERR_RINGWIRE_DECODE',
+        `the result of task ${this.shortId(id)} on '${this.name}' cannot be decoded: ${unreadable.message}`, { cause: unreadable }));
+      return;
+    }
     if (status === STATUS_OK) {
       entry.resolve(value);
       return;

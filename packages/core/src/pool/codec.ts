@@ -89,6 +89,12 @@ export interface Decoded {
   id: number;
   status: number;
   value: unknown;
+  /**
+   * Set when the message is a task or result (its id and status are there) whose payload
+   * does not decode: a codec's failure, or one written with a codec this side does not use.
+   * The task fails with it; the channel goes on.
+   */
+  error?: RingwireError;
 }
 
 /** A message that no ringwire/pool endpoint wrote: it is dropped where it is found. */
@@ -145,20 +151,26 @@ export function decodeAt(view: DataView, bytes: Uint8Array, offset: number, leng
     return { status: Number(text.slice(1, space1)), id: Number(text.slice(space1 + 1, space2)), value };
   }
   if (length < HEAD || (tag !== TAG_RAW && tag !== TAG_V8 && tag !== TAG_CODEC)) throw new MalformedTaskMessage();
+  const status = view.getUint32(offset + 4, true);
+  const id = view.getFloat64(offset + 8, true);
   const body = bytes.slice(offset + HEAD, offset + length);
   let value: unknown = body;
-  if (tag === TAG_V8) {
-    try {
+  try {
+    if (tag === TAG_V8) {
       value = deserialize(body);
-    } catch {
-      throw new MalformedTaskMessage();
+    } else if (tag === TAG_CODEC) {
+      // Written with msgpack or a custom codec: this side's must be the same one.
+      if (codec === 'json' || codec === 'v8' || codec === 'raw') {
+        throw new RingwireError('ERR_RINGWIRE_DECODE', `the other side encoded this with msgpack or a codec of its own; this side's codec is '${codec}': both sides must use the same codec`);
+      }
+      value = plainCodec(codec).decode(body);
     }
-  } else if (tag === TAG_CODEC) {
-    // Written with msgpack or a custom codec: this side's must be the same one.
-    if (codec === 'json' || codec === 'v8' || codec === 'raw') throw new MalformedTaskMessage();
-    value = plainCodec(codec).decode(body);
+  } catch (error) {
+    const failure = error instanceof RingwireError && error.code === 'ERR_RINGWIRE_DECODE' ? error
+      : new RingwireError('ERR_RINGWIRE_DECODE', `cannot decode: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    return { status, id, value: undefined, error: failure };
   }
-  return { status: view.getUint32(offset + 4, true), id: view.getFloat64(offset + 8, true), value };
+  return { status, id, value };
 }
 
 /**

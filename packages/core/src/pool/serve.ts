@@ -142,7 +142,9 @@ async function serve(handler: TaskHandler, spec: ServeSpec, flags: Float64Array 
       flags[HOLDING] = 1;
     }
     try {
-      batch[batch.length - 1].value = decodeAt(at, bytes, offset, length, codec).value;
+      const decoded = decodeAt(at, bytes, offset, length, codec);
+      if (decoded.error !== undefined) batch[batch.length - 1].unreadable = decoded.error;
+      else batch[batch.length - 1].value = decoded.value;
     } catch (error) {
       batch[batch.length - 1].unreadable = error;
     }
