@@ -548,6 +548,13 @@ export class MpmcSender extends Sender {
     this.pidOffset = this.ring.pidOffset;
     this.bytes = Buffer.from(segment.buffer);
     this.sent = this.ring.initialCount();
+    // The channel may have ended between openSender's check and our slot (another sender's
+    // end(), a receiver finding the last sender gone): refuse now, leaving the slot clean.
+    if ((Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0) {
+      Atomics.store(this.i32, this.pidOffset >> 2, 0);
+      throw new RingwireError('ERR_RINGWIRE_CLOSED',
+        `channel '${this.name}' was ended by its senders; unlink it and create it again to send more`);
+    }
   }
 
   protected get pendingClaims(): number {
@@ -825,11 +832,15 @@ export class MpmcSender extends Sender {
   /** An uncommitted claim is abandoned (receivers skip it) rather than left to block them. */
   protected override releaseRing(): void {
     // Ending with the last sender: one that closes without ending, after another ended, may
-    // be the last one that had not.
-    if (this.endsWithLastSender && !this.endRequested
-      && (Atomics.load(this.i32, STATE_WORD) & (layout.STATE_SENDER_ENDED | STATE_ENDED)) === layout.STATE_SENDER_ENDED
-      && this.ring.noLiveSenderLeft()) {
-      super.signalEnd();
+    // be the last one that had not. Its slot counts as done first (seq_cst), then it looks:
+    // with a sender ending at the same instant (which stores, then looks too), one of the two
+    // sees the other (layout.h, "Ending with the last sender").
+    if (this.endsWithLastSender && !this.endRequested) {
+      Atomics.store(this.i32, slotField(this.ring.slot, layout.SLOT_ENDED) >> 2, 1);
+      if ((Atomics.load(this.i32, STATE_WORD) & (layout.STATE_SENDER_ENDED | STATE_ENDED)) === layout.STATE_SENDER_ENDED
+        && this.ring.noLiveSenderLeft()) {
+        super.signalEnd();
+      }
     }
     if (this.claimedHeader >= 0) {
       const index = this.claimedHeader >> 2;

@@ -335,7 +335,8 @@ export abstract class Receiver<T = Uint8Array> extends Endpoint<T | null> implem
    * full no message is taken, so the ring fills and the sender waits. Byte mode (no codec):
    * Buffers of the messages' bytes. Object mode (a codec, or `objectMode: true`): one chunk
    * per message. The stream ends when the channel ends or the receiver closes; destroying it
-   * leaves the receiver open. Values that decode to null cannot travel in a stream.
+   * leaves the receiver open (a message arriving at the very instant of the destroy, already
+   * taken, is dropped with the stream; the messages after it stay in the channel).
    *
    * @example
    * ```ts

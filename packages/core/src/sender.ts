@@ -328,8 +328,9 @@ export abstract class Sender<T = Message> extends Endpoint<void> {
    */
   end(): Promise<void> {
     if (this.ending !== undefined) return this.ending;
-    this.ensureOpen();
-    if (this.pendingClaims !== 0) throw invalidArg('commit() the claimed messages first');
+    // Misuse (closed, claims not committed) rejects, as send() does; it is not marked handled.
+    if (this.closed) return Promise.reject(closed(this.name, 'sender'));
+    if (this.pendingClaims !== 0) return Promise.reject(invalidArg('commit() the claimed messages first'));
     this.endRequested = true;
     this.ending = new Promise<void>((resolve, reject) => {
       this.endSettle = (error) => (error === undefined ? resolve() : reject(error));

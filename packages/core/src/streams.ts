@@ -90,6 +90,8 @@ export function receiverReadable(receiver: Receiver<unknown>, hasCodec: boolean,
       waiting = true;
       receiver.recv({ signal: stop.signal }).then((message) => {
         waiting = false;
+        // Destroyed in the instant after the message was taken: it cannot be handed back.
+        if (stream.destroyed) return;
         if (message === null) stream.push(null);
         else if (stream.push(toChunk(message))) stream._read(0);
       }, (error: unknown) => {

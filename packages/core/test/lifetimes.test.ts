@@ -86,6 +86,19 @@ describe('end() returns a promise', () => {
     expect(stats(name).ended).toBe(true);
   });
 
+  it('end() on a closed sender, or with a claim not committed, rejects (as send() does) rather than throwing', async () => {
+    const name = channelName('end-misuse');
+    createChannel(name);
+    const sender = openSender(name);
+    expect(sender.tryClaim(8)).toBeGreaterThanOrEqual(0);
+    const early = sender.end();
+    expect(early).toBeInstanceOf(Promise);
+    await expect(early).rejects.toMatchObject({ code: 'ERR_RINGWIRE_INVALID_ARG' });
+    sender.commit();
+    sender.close();
+    await expect(sender.end()).rejects.toMatchObject({ code: 'ERR_RINGWIRE_CLOSED' });
+  });
+
   it('end() called twice returns the same promise; sending after it fails', async () => {
     const name = channelName('end-twice');
     createChannel(name);

@@ -170,8 +170,9 @@
 //     slot: if none is held by a live endpoint (its lock) with `ended` still 0, it sets
 //     STATE_ENDED and wakes receivers. Two senders ending at once each store, then load the
 //     other's word: with seq_cst one of them sees both and ends the channel. Whoever takes
-//     a slot clears its `ended`. The same look is taken by a sender closing without ending
-//     once STATE_SENDER_ENDED is set, and by a parked receiver checking its peers: once
+//     a slot clears its `ended`. A sender closing without ending stores 1 in its `ended`
+//     too (it is gone), then, if STATE_SENDER_ENDED is set, takes the same look; and a
+//     parked receiver checking its peers takes it as well: once
 //     some sender has ended or died and no live sender that has not ended remains, the
 //     channel ends (a sender that died counts as ended; one that closed without ending
 //     counts as gone). A sender that opens after the channel ended gets ERR_RINGWIRE_CLOSED,

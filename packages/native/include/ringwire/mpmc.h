@@ -139,13 +139,18 @@ class MpmcEndpoint {
   void close() {
     if (!locked_) return;
     // Ending with the last sender: a sender closing without having ended, after another
-    // ended, may be the last one that had not (layout.h, "Ending with the last sender").
+    // ended, may be the last one that had not (layout.h, "Ending with the last sender"). Its
+    // slot counts as done first (seq_cst), then it looks: with a sender ending at the same
+    // instant (which stores, then looks too), one of the two sees the other.
     if (ends_with_last_sender() && load_seq_cst(slot_word(slot_, layout::SLOT_KIND)) == layout::KIND_SENDER &&
-        load_seq_cst(slot_word(slot_, layout::SLOT_ENDED)) == 0 &&
-        (load_seq_cst(word(layout::OFF_STATE)) & (layout::STATE_SENDER_ENDED | layout::STATE_ENDED)) ==
-            layout::STATE_SENDER_ENDED) {
+        load_seq_cst(slot_word(slot_, layout::SLOT_ENDED)) == 0) {
+      store_seq_cst(slot_word(slot_, layout::SLOT_ENDED), 1);
       try {
-        if (no_live_sender_left()) end_channel();
+        if ((load_seq_cst(word(layout::OFF_STATE)) & (layout::STATE_SENDER_ENDED | layout::STATE_ENDED)) ==
+                layout::STATE_SENDER_ENDED &&
+            no_live_sender_left()) {
+          end_channel();
+        }
       } catch (...) {
         // close() never throws (it runs in destructors); a parked receiver decides instead.
       }
@@ -618,6 +623,13 @@ class MpmcEndpoint {
     wake(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS);
   }
 
+  bool end_check_due() {
+    const int64_t now = monotonic_ms();
+    if (now - last_end_check_ms_ < kRepairCheckMs) return false;
+    last_end_check_ms_ = now;
+    return true;
+  }
+
   bool repair_check_due(bool force) {
     const int64_t now = monotonic_ms();
     if (!force && now - last_repair_check_ms_ < kRepairCheckMs) return false;
@@ -632,6 +644,7 @@ class MpmcEndpoint {
   uint8_t* ring_ = nullptr;
   double messages_ = 0;
   int64_t last_repair_check_ms_ = INT64_MIN / 2;
+  int64_t last_end_check_ms_ = INT64_MIN / 2;
   int64_t last_parked_check_ms_ = INT64_MIN / 2;
 };
 
@@ -891,7 +904,8 @@ class MpmcReceiver : public detail::MpmcEndpoint {
       }
       // Ending with the last sender: once one has ended or died (dying counts as ending) and
       // no live sender that has not ended remains, the channel ends here.
-      if (taken == Take::kEmpty && ends_with_last_sender() && !ended() &&
+      // (Its lock checks are system calls: at most every kRepairCheckMs.)
+      if (taken == Take::kEmpty && ends_with_last_sender() && !ended() && end_check_due() &&
           ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_SENDER_ENDED) != 0 || some_sender_died()) &&
           no_live_sender_left()) {
         end_channel();
