@@ -2,7 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,22 +159,13 @@ describe('ringwire CLI: help, version, usage', () => {
     expectError(await run(['send', name, '--file', join(temp, 'no-such-file')]), 'ENOENT');
   });
 
-  it('main.js starts with a shebang, and the linked bin runs it where npm has linked one', async (context) => {
+  it('main.js starts with a shebang and is executable, so it runs as a command (npm links the bin to it)', async () => {
     expect(readFileSync(CLI, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
-    const bins = [new URL('../node_modules/.bin/ringwire', import.meta.url), new URL('../../../node_modules/.bin/ringwire', import.meta.url)]
-      .map((url) => fileURLToPath(url)).filter((path) => existsSync(path));
-    if (bins.length === 0) {
-      context.skip('no node_modules/.bin/ringwire in this workspace (npm links it on install)');
-      return;
-    }
-    for (const bin of bins) {
-      expect(realpathSync(bin)).toBe(realpathSync(CLI));
-      // The build makes main.js executable (tsc does not), so the link runs as it is.
-      accessSync(bin, constants.X_OK);
-      const running = watch(spawn(bin, ['--version'], { stdio: 'pipe' }), bin);
-      running.endStdin();
-      expect(await running.done).toMatchObject({ code: 0, stdout: `${PACKAGE_VERSION}\n` });
-    }
+    // The build makes main.js executable (tsc does not); a linked bin runs the file itself.
+    accessSync(CLI, constants.X_OK);
+    const running = watch(spawn(CLI, ['--version'], { stdio: 'pipe' }), CLI);
+    running.endStdin();
+    expect(await running.done).toMatchObject({ code: 0, stdout: `${PACKAGE_VERSION}\n` });
   });
 });
 
