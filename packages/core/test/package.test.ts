@@ -5,7 +5,7 @@
 // missing addon fails with ERR_RINGWIRE_NATIVE_UNAVAILABLE saying what to do, after which
 // doing it (`npm rebuild @ringwire/native`: a build from source) makes it work.
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -279,6 +279,13 @@ describe('the packed tarballs, installed in a project outside the repository', (
     expect(coreFiles.filter((path) => !/^(dist\/|pool\/package\.json$|internal\/package\.json$|package\.json$|README\.md$|LICENSE$)/
       .test(path))).toEqual([]);
     expect(coreFiles.filter((path) => /\.(map|tsbuildinfo)$|\.test\./.test(path))).toEqual([]);
+  });
+
+  it('ship no source-map comments pointing at files the package does not have', () => {
+    const installed = join(project, 'node_modules', 'ringwire', 'dist');
+    const js = (readdirSync(installed, { recursive: true }) as string[]).filter((file) => /\.c?js$/.test(file));
+    expect(js.length).toBeGreaterThan(10);
+    expect(js.filter((file) => readFileSync(join(installed, file), 'utf8').includes('sourceMappingURL'))).toEqual([]);
   });
 
   it('ES modules: a sender process and a receiver process move every byte', async () => {
