@@ -11,6 +11,15 @@ import { type ParkedMask, parkedBit, parkedIndex, popcount } from './words.js';
 import { sharesOnlyCpuWith } from './machine.js';
 import { debug } from './debug.js';
 
+/**
+ * The keys of `using` and `await using`. Node defines Symbol.dispose/asyncDispose from 20.4
+ * on, as Symbol.for('nodejs.dispose') and Symbol.for('nodejs.asyncDispose'); on 20.0-20.3
+ * the same symbols are used here, so the methods never land on the key "undefined".
+ */
+export const DISPOSE: typeof Symbol.dispose = (Symbol.dispose ?? Symbol.for('nodejs.dispose')) as typeof Symbol.dispose;
+export const ASYNC_DISPOSE: typeof Symbol.asyncDispose =
+  (Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')) as typeof Symbol.asyncDispose;
+
 /** A parked endpoint re-checks at least this often, even if no wake comes. */
 const PARK_SLICE_MS = 1000;
 /** Before parking, an endpoint checks its peer's liveness at most this often. */
@@ -229,12 +238,12 @@ export abstract class Endpoint<T> {
   }
 
   /** Releases the endpoint (close()), for `using`. */
-  [Symbol.dispose](): void {
+  [DISPOSE](): void {
     this.close();
   }
 
   /** Releases the endpoint, for `await using` (a sender first ends and waits; see Sender). */
-  async [Symbol.asyncDispose](): Promise<void> {
+  async [ASYNC_DISPOSE](): Promise<void> {
     this.close();
   }
 

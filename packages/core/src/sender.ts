@@ -2,7 +2,7 @@
 // over the mapped memory: a bounds check, a copy, one Atomics.store, one Atomics.load.
 import { Buffer } from 'node:buffer';
 import { closed, corrupt, invalidArg, RingwireError } from './errors.js';
-import { Endpoint, PUBLISH_EVERY, publishAll } from './endpoint.js';
+import { ASYNC_DISPOSE, Endpoint, PUBLISH_EVERY, publishAll } from './endpoint.js';
 import { layout, type NativeSegment } from './native.js';
 import {
   ALIGN_MASK, CONSUMER_WORD, HEADER_SIZE, MESSAGES_SENT_SLOT, PADDING, PRODUCER_WORD, RECORD_HEADER_SIZE,
@@ -373,7 +373,7 @@ export abstract class Sender<T = Message> extends Endpoint<void> {
    * Ends the stream, waits until everything queued is in the ring, then closes: for
    * `await using sender = openSender(...)`. A closed sender is left as it is.
    */
-  override async [Symbol.asyncDispose](): Promise<void> {
+  override async [ASYNC_DISPOSE](): Promise<void> {
     if (this.closed) return;
     try {
       await this.end();
