@@ -38,7 +38,10 @@ const BATCH_BYTES = 1 << 16;
 const WAKE_FRACTION_SHIFT = 3;
 /** word0 of a skip record, as Int32Array reads it: negative. */
 const SKIP = layout.SKIP | 0;
-const SKIP_SIZE_MASK = 0x7fffffff;
+/** The slot field of a record's word1 (shift right by SLOT_SHIFT for the slot). */
+const SLOT_FIELD_MASK = layout.SLOT_FIELD_MASK;
+/** word0 of a skip record without its SKIP bit: the record's size. */
+const SKIP_SIZE_MASK = ~layout.SKIP;
 
 /**
  * Test-only: a sender stops for good right after its Nth claim, before writing or
@@ -187,7 +190,7 @@ class MpmcRing {
    * not say so (the claim has moved on meanwhile, or a peer wrote nonsense).
    */
   claimSize(position: number, word1: number): number {
-    const owner = (word1 >>> SLOT_SHIFT) & 63;
+    const owner = (word1 & SLOT_FIELD_MASK) >>> SLOT_SHIFT;
     if (owner >= layout.MAX_SLOTS) return -1;
     if (Atomics.load(this.i32, slotField(owner, layout.SLOT_INTENT) >> 2) !== (position | layout.INTENT_VALID)) return -1;
     const size = Atomics.load(this.i32, slotField(owner, layout.SLOT_SIZE_OR_END) >> 2);
@@ -259,7 +262,7 @@ class MpmcRing {
    * skip record (ABANDONED) the receivers pass over. True if it repaired.
    */
   repairClaim(position: number, word1: number): boolean {
-    const owner = (word1 >>> SLOT_SHIFT) & 63;
+    const owner = (word1 & SLOT_FIELD_MASK) >>> SLOT_SHIFT;
     if (owner >= layout.MAX_SLOTS) {
       throw corrupt(this.name, `record at position ${position >>> 0} names endpoint slot ${owner}`);
     }
@@ -282,7 +285,7 @@ class MpmcRing {
     Atomics.compareExchange(this.i32, CLAIM_WORD, position, (position + size) | 0);
     this.i32[index] = SKIP | size;
     if (Atomics.compareExchange(this.i32, index + 1, word1, (word1 & ~STATE_MASK) | ABANDONED) !== word1) return false;
-    debug('%s: repaired the claim a dead sender (slot %d) left at position %d', this.name, (word1 >>> SLOT_SHIFT) & 63, position >>> 0);
+    debug('%s: repaired the claim a dead sender (slot %d) left at position %d', this.name, (word1 & SLOT_FIELD_MASK) >>> SLOT_SHIFT, position >>> 0);
     this.wakeAll();
     return true;
   }
@@ -389,7 +392,7 @@ class MpmcRing {
     }
     const word1 = Atomics.load(this.i32, this.headerWord(position) + 1);
     if (kind === layout.KIND_SENDER && (word1 & ~this.mask) === (position & ~this.mask)
-      && (word1 & STATE_MASK) === CLAIMED && ((word1 >>> SLOT_SHIFT) & 63) === slot) {
+      && (word1 & STATE_MASK) === CLAIMED && ((word1 & SLOT_FIELD_MASK) >>> SLOT_SHIFT) === slot) {
       this.abandon(position, word1);
     }
   }

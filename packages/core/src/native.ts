@@ -9,6 +9,8 @@ export interface Layout {
   readonly VERSION: number;
   readonly HEADER_SIZE: number;
   readonly LINE_SIZE: number;
+  readonly IDENTITY_SALT: number;
+  readonly IDENTITY_WORDS: number;
   readonly OFF_MAGIC: number;
   readonly OFF_VERSION: number;
   readonly OFF_HEADER_SIZE: number;

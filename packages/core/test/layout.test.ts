@@ -103,3 +103,30 @@ describe('layout', () => {
     expect(layout.HEADER_SIZE % 4096).toBe(0);
   });
 });
+
+describe('one definition of every protocol constant', () => {
+  const header = readFileSync(new URL('../../native/include/ringwire/layout.h', import.meta.url), 'utf8');
+  const declared = [...header.matchAll(/^constexpr uint32_t (\w+) = /gm)].map((m) => m[1]);
+  const list = /#define RINGWIRE_LAYOUT_CONSTANTS\(X\)((?:.*\\\n)*.*)/.exec(header)?.[1] ?? '';
+  const listed = [...list.matchAll(/X\((\w+)\)/g)].map((m) => m[1]);
+  const source = readFileSync(new URL('../src/native.ts', import.meta.url), 'utf8');
+  const body = /export interface Layout \{([^}]*)\}/.exec(source)?.[1] ?? '';
+  const typed = [...body.matchAll(/readonly (\w+): number;/g)].map((m) => m[1]);
+  // The two wait results come from the addon's waiter, not the segment layout.
+  const fromWaiter = ['WAIT_SIGNALLED', 'WAIT_TIMED_OUT'];
+
+  it("layout.h's RINGWIRE_LAYOUT_CONSTANTS lists every constant it declares, once", () => {
+    expect(declared.length).toBeGreaterThan(80);
+    expect([...listed].sort()).toEqual([...declared].sort());
+    expect(new Set(listed).size).toBe(listed.length);
+  });
+
+  it("the addon exports exactly that list, with layout.h's values, and the TypeScript's Layout declares exactly the addon's keys", () => {
+    expect(Object.keys(layout).filter((key) => !fromWaiter.includes(key)).sort()).toEqual([...declared].sort());
+    expect([...typed].sort()).toEqual(Object.keys(layout).sort());
+    // Values: the ones written as plain numbers in layout.h.
+    for (const m of header.matchAll(/^constexpr uint32_t (\w+) = (\d+|0x[0-9A-Fa-f]+)u?;/gm)) {
+      expect([m[1], (layout as unknown as Record<string, number>)[m[1]]]).toEqual([m[1], Number(m[2])]);
+    }
+  });
+});

@@ -3,6 +3,7 @@
 import { randomInt } from 'node:crypto';
 import { createChannel, openReceiver, openSender, unlinkChannel } from '../channel.js';
 import { invalidArg, RingwireError } from '../errors.js';
+import { layout } from '../native.js';
 import type { MpmcReceiver, MpmcSender } from '../mpmc.js';
 import type { WaitOption } from '../options.js';
 import type { Message } from '../sender.js';
@@ -11,9 +12,12 @@ import {
   STATUS_TAKEN, type TaskCodec,
 } from './codec.js';
 
+/** The longest task channel name: a channel name with room for the `.t` / `.r` suffix. */
+const TASK_NAME_MAX = layout.MAX_NAME_LENGTH - 2;
+
 /**
- * The two channels behind a task channel named `name` (1 to 24 characters, so that both
- * names are valid channel names).
+ * The two channels behind a task channel named `name` (1 to MAX_NAME_LENGTH − 2 = 24
+ * characters, so that both names are valid channel names).
  */
 export function taskChannelNames(name: string): {
   /** The channel tasks go through, client to pools: `<name>.t`. */
@@ -21,8 +25,8 @@ export function taskChannelNames(name: string): {
   /** The channel results come back through, pools to client: `<name>.r`. */
   results: string
 } {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 24) {
-    throw invalidArg('a task channel name must be a string of 1 to 24 characters (two channels are made from it)');
+  if (typeof name !== 'string' || name.length === 0 || name.length > TASK_NAME_MAX) {
+    throw invalidArg(`a task channel name must be a string of 1 to ${TASK_NAME_MAX} characters (two channels are made from it)`);
   }
   return { tasks: `${name}.t`, results: `${name}.r` };
 }

@@ -412,6 +412,29 @@ constexpr uint32_t MAX_NAME_LENGTH = 26;
 constexpr uint32_t ROLE_SENDER = 0;
 constexpr uint32_t ROLE_RECEIVER = 1;
 
+// Every constant above, by name: the addon exports each (layout.test.ts checks that this
+// list, the constants declared here and the TypeScript's Layout interface are the same set).
+#define RINGWIRE_LAYOUT_CONSTANTS(X) \
+  X(MAGIC) X(VERSION) X(HEADER_SIZE) X(LINE_SIZE) X(IDENTITY_SALT) X(OFF_MAGIC) X(OFF_VERSION) \
+  X(OFF_HEADER_SIZE) X(OFF_CAPACITY) X(OFF_MODE) X(OFF_WAIT_MECHANISM) X(OFF_DEFAULT_WAIT) \
+  X(OFF_MAX_MESSAGE) X(OFF_CREATOR_UID) X(OFF_CREATOR_PID) X(OFF_CREATED_AT_LOW) \
+  X(OFF_CREATED_AT_HIGH) X(OFF_RECORD_ALIGNMENT) X(OFF_RECORD_HEADER_SIZE) X(OFF_FLAGS) \
+  X(OFF_IDENTITY_CHECK) X(IDENTITY_WORDS) X(OFF_PRODUCER_POSITION) X(OFF_CONSUMER_POSITION) \
+  X(OFF_DATA_SIGNAL) X(OFF_RECEIVER_WAITERS) X(OFF_SPACE_SIGNAL) X(OFF_SENDER_WAITERS) \
+  X(OFF_STATE) X(OFF_SENDER_PID) X(OFF_RECEIVER_PID) X(OFF_SENDER_THREAD) X(OFF_RECEIVER_THREAD) \
+  X(OFF_MESSAGES_SENT) X(OFF_MESSAGES_RECEIVED) X(OFF_DELIVERED_POSITION) X(OFF_DATA_SEMAPHORE) \
+  X(OFF_SPACE_SEMAPHORE) X(SEMAPHORE_BYTES) X(OFF_CLAIM_POSITION) X(OFF_TAKE_POSITION) \
+  X(OFF_RELEASE_POSITION) X(OFF_WRITTEN_POSITION) X(OFF_RECEIVER_WAITERS_HIGH) \
+  X(OFF_SENDER_WAITERS_HIGH) X(OFF_SLOTS) X(SLOT_SIZE) X(MAX_SLOTS) X(SLOT_PID) X(SLOT_THREAD) \
+  X(SLOT_KIND) X(SLOT_INTENT) X(SLOT_MESSAGES) X(SLOT_SIZE_OR_END) X(SLOT_ENDED) \
+  X(SLOT_LOCK_BASE) X(KIND_SENDER) X(KIND_RECEIVER) X(INTENT_VALID) X(STATE_MASK) X(SLOT_SHIFT) \
+  X(SLOT_FIELD_MASK) X(REC_FREE) X(REC_CLAIMED) X(REC_COMMITTED) X(REC_RELEASED) X(REC_ABANDONED) \
+  X(SKIP) X(STATE_ENDED) X(STATE_SENDER_ENDED) X(FLAG_PERSISTENT) X(FLAG_END_WITH_LAST_SENDER) \
+  X(MODE_SPSC) X(MODE_MPMC) X(WAIT_FUTEX) X(WAIT_SEMAPHORE) X(DEFAULT_WAIT_PARK) \
+  X(DEFAULT_WAIT_SPIN) X(RECORD_ALIGNMENT) X(RECORD_HEADER_SIZE) X(PADDING_LENGTH) \
+  X(MIN_CAPACITY) X(MAX_CAPACITY) X(DEFAULT_CAPACITY) X(MAX_NAME_LENGTH) X(ROLE_SENDER) \
+  X(ROLE_RECEIVER)
+
 inline constexpr bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 inline constexpr uint32_t max_message_for(uint32_t capacity) {
   return capacity - RECORD_HEADER_SIZE;
@@ -431,6 +454,34 @@ static_assert(OFF_DATA_SEMAPHORE + SEMAPHORE_BYTES <= OFF_SPACE_SIGNAL &&
                   OFF_SPACE_SEMAPHORE + SEMAPHORE_BYTES <= OFF_STATE,
               "each semaphore stays on its signal's line");
 static_assert(OFF_DATA_SEMAPHORE % 16 == 0 && OFF_SPACE_SEMAPHORE % 16 == 0, "semaphores are aligned");
+static_assert(OFF_IDENTITY_CHECK + 4 == IDENTITY_WORDS * 4 && IDENTITY_WORDS * 4 <= LINE_SIZE,
+              "the identity words fill the first part of the identity line, the check last");
+// Each word one side writes on the hot path has a line of its own (SPSC: the producer,
+// consumer, written and delivered positions; MPMC: claim, take and release), apart from the
+// identity line and from each other; the signals and the state line too.
+constexpr uint32_t line_of(uint32_t offset) { return offset / LINE_SIZE; }
+static_assert(line_of(OFF_PRODUCER_POSITION) == 1 && line_of(OFF_CONSUMER_POSITION) == 2 &&
+                  line_of(OFF_DATA_SIGNAL) == 3 && line_of(OFF_SPACE_SIGNAL) == 4 && line_of(OFF_STATE) == 5 &&
+                  line_of(OFF_WRITTEN_POSITION) == 6 && line_of(OFF_DELIVERED_POSITION) == 7,
+              "SPSC: each mutable word on its own line, after the identity line");
+static_assert(OFF_CLAIM_POSITION == OFF_PRODUCER_POSITION && OFF_TAKE_POSITION == OFF_CONSUMER_POSITION &&
+                  line_of(OFF_RELEASE_POSITION) == 6,
+              "MPMC: C, T and R on lines of their own (the SPSC lines, read differently)");
+static_assert(line_of(OFF_MESSAGES_SENT) == line_of(OFF_PRODUCER_POSITION) &&
+                  line_of(OFF_MESSAGES_RECEIVED) == line_of(OFF_CONSUMER_POSITION),
+              "each message counter sits on its writer's line");
+static_assert(line_of(OFF_RECEIVER_WAITERS) == line_of(OFF_DATA_SIGNAL) &&
+                  line_of(OFF_RECEIVER_WAITERS_HIGH) == line_of(OFF_DATA_SIGNAL) &&
+                  line_of(OFF_SENDER_WAITERS) == line_of(OFF_SPACE_SIGNAL) &&
+                  line_of(OFF_SENDER_WAITERS_HIGH) == line_of(OFF_SPACE_SIGNAL),
+              "the waiter counts and parked masks sit on their signal's line");
+static_assert(line_of(OFF_SLOTS) > line_of(OFF_DELIVERED_POSITION) && SLOT_SIZE % 64 == 0 &&
+                  SLOT_ENDED + 4 <= SLOT_SIZE && SLOT_MESSAGES % 8 == 0,
+              "the slot table starts after the mutable lines; a slot's fields fit it");
+static_assert(HEADER_SIZE % LINE_SIZE == 0 && (MIN_CAPACITY & (MIN_CAPACITY - 1)) == 0 &&
+                  (MAX_CAPACITY & (MAX_CAPACITY - 1)) == 0 && DEFAULT_CAPACITY >= MIN_CAPACITY &&
+                  DEFAULT_CAPACITY <= MAX_CAPACITY,
+              "capacities are powers of two within bounds");
 
 }  // namespace layout
 }  // namespace ringwire
