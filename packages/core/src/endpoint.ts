@@ -21,9 +21,9 @@ export const ASYNC_DISPOSE: typeof Symbol.asyncDispose =
   (Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')) as typeof Symbol.asyncDispose;
 
 /** A parked endpoint re-checks at least this often, even if no wake comes. */
-const PARK_SLICE_MS = 1000;
+const PARK_SLICE_MS = layout.PARK_SLICE_MS;
 /** Before parking, an endpoint checks its peer's liveness at most this often. */
-const PEER_CHECK_MS = 100;
+const PEER_CHECK_MS = layout.PEER_CHECK_MS;
 /**
  * The shortest spin (µs) an endpoint keeps trying after its spins stopped paying: cheap, and
  * enough to notice that the peer answers quickly again.
@@ -39,7 +39,7 @@ const QUIET_PARK_MS = 1;
  * SPSC endpoints store their position (the producer's, the consumer's) once per this many
  * records in a stream, not per record (see sender.ts and receiver.ts for when else).
  */
-export const PUBLISH_EVERY = 32;
+export const PUBLISH_EVERY = layout.PUBLISH_EVERY;
 
 // Native waits report through one dispatcher per environment and addon; each id maps to its
 // endpoint. The map lives on the addon's exports so that two copies of this module loaded in

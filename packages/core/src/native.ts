@@ -67,6 +67,10 @@ export interface Layout {
   readonly MAX_NAME_LENGTH: number;
   readonly ROLE_SENDER: number;
   readonly ROLE_RECEIVER: number;
+  readonly PARK_SLICE_MS: number;
+  readonly PEER_CHECK_MS: number;
+  readonly PUBLISH_EVERY: number;
+  readonly SEMAPHORE_POST_CAP: number;
   readonly OFF_CLAIM_POSITION: number;
   readonly OFF_TAKE_POSITION: number;
   readonly OFF_RELEASE_POSITION: number;

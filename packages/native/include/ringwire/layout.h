@@ -412,6 +412,18 @@ constexpr uint32_t MAX_NAME_LENGTH = 26;
 constexpr uint32_t ROLE_SENDER = 0;
 constexpr uint32_t ROLE_RECEIVER = 1;
 
+// Timing and batching every implementation shares (not part of the format: peers may differ,
+// but ringwire's own TypeScript and C++ take these).
+// A parked endpoint re-checks (and looks for a dead peer) at least this often, woken or not.
+constexpr uint32_t PARK_SLICE_MS = 1000;
+// An endpoint about to park looks at its peer's liveness (a system call) at most this often.
+constexpr uint32_t PEER_CHECK_MS = 100;
+// SPSC endpoints store their position once per this many records in a stream (or a quarter
+// of the ring), not per record (see "Publishing" in the README).
+constexpr uint32_t PUBLISH_EVERY = 32;
+// A semaphore wake posts the tokens missing for the endpoints parked, at most this many.
+constexpr uint32_t SEMAPHORE_POST_CAP = 1024;
+
 // Every constant above, by name: the addon exports each (layout.test.ts checks that this
 // list, the constants declared here and the TypeScript's Layout interface are the same set).
 #define RINGWIRE_LAYOUT_CONSTANTS(X) \
@@ -433,7 +445,7 @@ constexpr uint32_t ROLE_RECEIVER = 1;
   X(MODE_SPSC) X(MODE_MPMC) X(WAIT_FUTEX) X(WAIT_SEMAPHORE) X(DEFAULT_WAIT_PARK) \
   X(DEFAULT_WAIT_SPIN) X(RECORD_ALIGNMENT) X(RECORD_HEADER_SIZE) X(PADDING_LENGTH) \
   X(MIN_CAPACITY) X(MAX_CAPACITY) X(DEFAULT_CAPACITY) X(MAX_NAME_LENGTH) X(ROLE_SENDER) \
-  X(ROLE_RECEIVER)
+  X(ROLE_RECEIVER) X(PARK_SLICE_MS) X(PEER_CHECK_MS) X(PUBLISH_EVERY) X(SEMAPHORE_POST_CAP)
 
 inline constexpr bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 inline constexpr uint32_t max_message_for(uint32_t capacity) {

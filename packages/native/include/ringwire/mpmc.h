@@ -126,7 +126,7 @@ inline void copy_out(std::vector<uint8_t>& out, const uint8_t* src, uint32_t n) 
 // records, repair what dead endpoints left behind.
 class MpmcEndpoint {
  public:
-  static constexpr int64_t kParkSliceMs = 1000;  // re-check (and look for dead owners) this often
+  static constexpr int64_t kParkSliceMs = layout::PARK_SLICE_MS;  // re-check (and look for dead owners) this often
   static constexpr int64_t kRepairCheckMs = 50;  // try_* look at a blocker's lock at most this often
   static constexpr int kSpinTries = 64;          // attempts before parking
 

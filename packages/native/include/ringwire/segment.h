@@ -110,7 +110,7 @@ inline uint32_t identity_check(const uint32_t* words) {
 inline int post_tokens(sem_t* sem, uint32_t waiters) {
   int value = 0;
   if (sem_getvalue(sem, &value) != 0 || value < 0) value = 0;
-  const uint32_t want = waiters > 1024 ? 1024 : waiters;
+  const uint32_t want = waiters > layout::SEMAPHORE_POST_CAP ? layout::SEMAPHORE_POST_CAP : waiters;
   int posted = 0;
   for (uint32_t i = static_cast<uint32_t>(value); i < want; i++, posted++) sem_post(sem);
   return posted;

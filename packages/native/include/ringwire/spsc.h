@@ -88,8 +88,8 @@ inline void sleep_on(const MappedSegment& segment, uint32_t signal_offset, uint3
 // peer's, per layout.h ("parking"), with the channel's mechanism (futex or semaphore).
 class Endpoint {
  public:
-  static constexpr int64_t kParkSliceMs = 1000;  // re-check at least this often
-  static constexpr int64_t kPeerCheckMs = 100;   // look at the peer's liveness at most this often
+  static constexpr int64_t kParkSliceMs = layout::PARK_SLICE_MS;  // re-check at least this often
+  static constexpr int64_t kPeerCheckMs = layout::PEER_CHECK_MS;  // look at the peer's liveness at most this often
 
   Endpoint(std::shared_ptr<MappedSegment> segment, uint32_t role, uint32_t own_signal, uint32_t own_waiters,
            uint32_t peer_signal, uint32_t peer_waiters, uint32_t own_pid, uint32_t own_thread)
@@ -393,7 +393,7 @@ class SpscReceiver : public detail::Endpoint {
   }
 
  private:
-  static constexpr uint32_t kPublishEvery = 32;
+  static constexpr uint32_t kPublishEvery = layout::PUBLISH_EVERY;
 
   // Finds the next record, skipping padding; validates everything against what was published.
   bool next_record(uint32_t& offset, uint32_t& length) {
