@@ -1,5 +1,5 @@
 // What the machine lets this process do in parallel: spinning while waiting for a peer pays
-// only when the peer can run at the same time, on another CPU.
+// only when the peer can run at the same time, on another CPU. And whether a process exists.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
@@ -49,4 +49,14 @@ export function sharesOnlyCpuWith(peerPid: number): boolean {
   if (shared.size >= 64) shared.clear(); // peers come and go: keep the cache small
   shared.set(peerPid, { at: now, value });
   return value;
+}
+
+/** Whether a process with this pid exists (EPERM: it does, owned by another user). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -3,15 +3,7 @@ import { stats, type ChannelStats, type EndpointStats } from '../../channel.js';
 import { flag } from '../args.js';
 import type { CommandArgs } from '../commands.js';
 import { age, bytes, fill, lag, yesNo } from '../format.js';
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processExists } from '../../machine.js';
 
 function describe(e: EndpointStats): string {
   if (!e.open && !e.dead) return e.pid === 0 ? 'none' : `pid ${e.pid} (closing)`;
