@@ -13,6 +13,7 @@ import { codecName, resolveCodec, type Codec, type CodecOption } from './codec.j
 import { MpmcReceiver, MpmcSender } from './mpmc.js';
 import { publishAll, trackEndpoint } from './endpoint.js';
 import { debug } from './debug.js';
+import { processExists } from './machine.js';
 
 /**
  * Creates a channel exclusively (mode 0600). ERR_RINGWIRE_EXISTS if the name is taken;
@@ -369,15 +370,6 @@ function halfMade(entry: string): boolean {
   }
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes channels left behind by dead processes: not persistent, no
  * endpoint open now, and either an endpoint died without closing (what it sent and nobody
@@ -399,13 +391,24 @@ function processExists(pid: number): boolean {
  * ```
  */
 export function gc(options?: { prefix?: string; dryRun?: boolean }): string[] {
+  return collectGarbage(options).map(({ name }) => name);
+}
+
+/** A channel gc() removed (or, in a dry run, would remove), and which of its rules it met. */
+export interface GcVerdict {
+  name: string;
+  reason: string;
+}
+
+/** @internal gc() with the reason for each channel (for `ringwire gc --dry-run`). */
+export function collectGarbage(options?: { prefix?: string; dryRun?: boolean }): GcVerdict[] {
   const prefix = options?.prefix ?? '';
   if (typeof prefix !== 'string') throw invalidArg('prefix must be a string');
   const dryRun = options?.dryRun ?? false;
   if (typeof dryRun !== 'boolean') throw invalidArg('dryRun must be a boolean');
   // A dry run decides the same way (under the same locks) and removes nothing.
   const unlink = (name: string) => dryRun || native.unlinkSegment(name);
-  const removed: string[] = [];
+  const removed: GcVerdict[] = [];
   let entries: string[];
   try {
     entries = readdirSync(SHM_DIR);
@@ -424,7 +427,9 @@ export function gc(options?: { prefix?: string; dryRun?: boolean }): string[] {
     } catch {
       // Not a channel we can judge (corrupt, foreign, or just removed): leave it, unless it
       // is what a creator killed half-way leaves where creation cannot be atomic.
-      if (halfMade(entry) && unlink(name)) removed.push(name);
+      if (halfMade(entry) && unlink(name)) {
+        removed.push({ name, reason: 'not a complete channel: left half-made by a creator killed while creating it, and untouched for over 10 s' });
+      }
       continue;
     }
     try {
@@ -437,19 +442,28 @@ export function gc(options?: { prefix?: string; dryRun?: boolean }): string[] {
       if (!all) continue;
       const i32 = new Int32Array(segment.buffer);
       const word = (offset: number) => Atomics.load(i32, offset >> 2);
-      const pids = mpmc
-        ? Array.from({ length: layout.MAX_SLOTS }, (_, slot) => word(layout.OFF_SLOTS + slot * layout.SLOT_SIZE + layout.SLOT_PID))
-        : [word(layout.OFF_SENDER_PID), word(layout.OFF_RECEIVER_PID)];
-      // With both locks ours, a recorded pid is an endpoint that died without closing.
-      const anyDied = pids.some((pid) => pid !== 0);
-      // Never used: no endpoint recorded, nothing ever written, and its creator is gone.
-      const neverUsed = !anyDied && word(layout.OFF_PRODUCER_POSITION) === 0
-        && word(layout.OFF_CONSUMER_POSITION) === 0 && !processExists(segment.info.creatorPid);
-      const collectable = (segment.info.flags & layout.FLAG_PERSISTENT) === 0 && (anyDied || neverUsed);
+      const slotWord = (slot: number, field: number) => word(layout.OFF_SLOTS + slot * layout.SLOT_SIZE + field);
+      const endpoints = mpmc
+        ? Array.from({ length: layout.MAX_SLOTS }, (_, slot) => ({
+          role: slotWord(slot, layout.SLOT_KIND) === layout.KIND_SENDER ? 'sender' : 'receiver',
+          pid: slotWord(slot, layout.SLOT_PID),
+        }))
+        : [{ role: 'sender', pid: word(layout.OFF_SENDER_PID) }, { role: 'receiver', pid: word(layout.OFF_RECEIVER_PID) }];
+      // With every lock ours, a recorded pid is an endpoint that died without closing.
+      const died = endpoints.filter(({ pid }) => pid !== 0);
+      let reason: string | undefined;
+      if (died.length !== 0) {
+        reason = `${died.map(({ role, pid }) => `${role} ${pid}`).join(', ')} died without closing; no endpoint is open`;
+      } else if (word(layout.OFF_PRODUCER_POSITION) === 0 && word(layout.OFF_CONSUMER_POSITION) === 0
+        && !processExists(segment.info.creatorPid)) {
+        // Never used: no endpoint recorded, nothing ever written, and its creator is gone.
+        reason = `never used, and its creator (pid ${segment.info.creatorPid}) has exited`;
+      }
+      const collectable = (segment.info.flags & layout.FLAG_PERSISTENT) === 0 && reason !== undefined;
       // The name must still lead to the object we judged (not one made since under it).
       if (collectable && sameInode(entry, segment.inode()) && unlink(name)) {
-        debug('gc: %s %s', dryRun ? 'would remove' : 'removed', name);
-        removed.push(name);
+        debug('gc: %s %s: %s', dryRun ? 'would remove' : 'removed', name, reason);
+        removed.push({ name, reason: reason! });
       }
     } finally {
       segment.close();

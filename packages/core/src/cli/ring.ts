@@ -1,5 +1,5 @@
 // The ring's byte positions, which stats() does not report: how far the write and read
-// positions have moved (top's bytes/s and gc --dry-run's "never used" come from them).
+// positions have moved (top's bytes/s come from them).
 import { layout, native } from '../native.js';
 import { checkName } from '../options.js';
 

@@ -1,16 +1,14 @@
 // ringwire gc: removes channels left behind by dead processes (gc()), or with --dry-run lists
-// what gc() would remove now, and why, removing nothing.
-import { gc } from '../../channel.js';
+// what gc() would remove now, and why (gc's own reasons), removing nothing.
+import { collectGarbage, gc } from '../../channel.js';
 import { flag, str } from '../args.js';
 import type { CommandArgs } from '../commands.js';
-import { explainGc } from '../gc-plan.js';
 
 export async function run({ values }: CommandArgs): Promise<number> {
   const prefix = str(values, 'prefix');
   const json = flag(values, 'json');
   if (flag(values, 'dry-run')) {
-    const plan = gc({ ...(prefix === undefined ? {} : { prefix }), dryRun: true })
-      .map((name) => ({ name, reason: explainGc(name) }));
+    const plan = collectGarbage({ ...(prefix === undefined ? {} : { prefix }), dryRun: true });
     if (json) process.stdout.write(`${JSON.stringify({ dryRun: true, wouldRemove: plan })}\n`);
     else if (plan.length === 0) process.stdout.write('nothing to remove\n');
     else process.stdout.write(plan.map(({ name, reason }) => `would remove ${name}: ${reason}\n`).join(''));
