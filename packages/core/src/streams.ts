@@ -120,11 +120,13 @@ export function senderWritable(sender: Sender<unknown>, hasCodec: boolean, optio
   const max = sender.maxMessageBytes;
   const stop = new AbortController();
   const sendBytes = async (chunk: Uint8Array): Promise<void> => {
-    // A chunk longer than the largest message goes in pieces; each piece is one message.
-    for (let at = 0; at < chunk.length || at === 0; at += max) {
-      await sender.send(chunk.subarray(at, Math.min(chunk.length, at + max)), { signal: stop.signal });
-      if (chunk.length === 0) break;
-    }
+    // A chunk longer than the largest message goes in pieces; each piece is one message (an
+    // empty chunk, one empty message).
+    let at = 0;
+    do {
+      await sender.send(chunk.subarray(at, at + max), { signal: stop.signal });
+      at += max;
+    } while (at < chunk.length);
   };
   return new Writable({
     objectMode,
