@@ -2,15 +2,18 @@
 import { invalidArg, RingwireError } from './errors.js';
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { layout, native, type NativeSegment } from './native.js';
-import { PARKED_RECEIVERS, PARKED_SENDERS, parkedBit, parkedCount, parkedIndex, validCount } from './words.js';
+import { PARKED_RECEIVERS, PARKED_SENDERS, parkedBit, parkedCount, parkedIndex, validCount } from './ring/layout.js';
 import {
   checkName, resolveCreateOptions, resolveEndpointOptions, type CreateChannelOptions,
   type EndpointOptions, type ResolvedEndpoint,
 } from './options.js';
-import { Receiver, SpscReceiver } from './receiver.js';
-import { type Message, Sender, SpscSender } from './sender.js';
+import { Receiver } from './receiver.js';
+import { type Message, Sender } from './sender.js';
 import { codecName, resolveCodec, type Codec, type CodecOption } from './codec.js';
-import { MpmcReceiver, MpmcSender } from './mpmc.js';
+import type { EndpointHost, ReceiverProtocol, SenderProtocol } from './ring/contract.js';
+import { MpmcReceiverProtocol, MpmcSenderProtocol } from './ring/mpmc.js';
+import { RingView } from './ring/segment.js';
+import { SpscReceiverProtocol, SpscSenderProtocol } from './ring/spsc.js';
 import { publishAll, trackEndpoint } from './endpoint.js';
 import { debug } from './debug.js';
 import { processExists } from './machine.js';
@@ -56,20 +59,50 @@ export function unlinkChannel(name: string): boolean {
   return native.unlinkSegment(name);
 }
 
+/**
+ * Each mode's protocols (ring/), by the mode number in the segment's identity: the one place
+ * that knows every mode. `roleLocked`: an endpoint holds its role's lock (one per role);
+ * otherwise the protocol takes an endpoint slot.
+ */
+interface ModeProtocols {
+  readonly name: string;
+  readonly roleLocked: boolean;
+  sender(view: RingView, host: EndpointHost): SenderProtocol;
+  receiver(view: RingView, host: EndpointHost): ReceiverProtocol;
+}
+const MODES = new Map<number, ModeProtocols>([
+  [layout.MODE_SPSC, {
+    name: 'spsc',
+    roleLocked: true,
+    sender: (view, host) => new SpscSenderProtocol(view, host),
+    receiver: (view, host) => new SpscReceiverProtocol(view, host),
+  }],
+  [layout.MODE_MPMC, {
+    name: 'mpmc',
+    roleLocked: false,
+    sender: (view, host) => new MpmcSenderProtocol(view, host),
+    receiver: (view, host) => new MpmcReceiverProtocol(view, host),
+  }],
+]);
+
 function openEndpoint<E extends object>(name: string, options: EndpointOptions | undefined, role: number,
-  roleName: string, make: (segment: NativeSegment, strategy: ResolvedEndpoint) => E): E {
+  roleName: string, make: (view: RingView, strategy: ResolvedEndpoint, mode: ModeProtocols) => E): E {
   const segment = new native.Segment(checkName(name));
   try {
     const info = segment.info;
-    const strategy = resolveEndpointOptions(options, name, info.waitMechanism, info.defaultWait);
-    // MPMC endpoints take a slot instead of a role (ERR_RINGWIRE_BUSY when all are taken).
-    if (info.mode === layout.MODE_SPSC && !segment.lock(role)) {
-      throw new RingwireError('ERR_RINGWIRE_BUSY',
-        `channel '${name}' already has a ${roleName} (spsc allows one at a time); close it first`);
+    // The addon validated the mode; a mode it knows and this file does not is a build mismatch.
+    const mode = MODES.get(info.mode);
+    if (mode === undefined) {
+      throw new RingwireError('ERR_RINGWIRE_INCOMPATIBLE', `channel '${name}' has mode ${info.mode}, which this version of ringwire cannot open`);
     }
-    const endpoint = make(segment, strategy);
+    const strategy = resolveEndpointOptions(options, name, info.waitMechanism, info.defaultWait);
+    if (mode.roleLocked && !segment.lock(role)) {
+      throw new RingwireError('ERR_RINGWIRE_BUSY',
+        `channel '${name}' already has a ${roleName} (${mode.name} allows one at a time); close it first`);
+    }
+    const endpoint = make(new RingView(segment), strategy, mode);
     trackEndpoint(endpoint, segment, `a ${roleName} of channel '${name}'`);
-    debug('%s of %s opened (%s, pid %d)', roleName, name, info.mode === layout.MODE_MPMC ? 'mpmc' : 'spsc', process.pid);
+    debug('%s of %s opened (%s, pid %d)', roleName, name, mode.name, process.pid);
     return endpoint;
   } catch (error) {
     segment.close();
@@ -110,14 +143,12 @@ export function openSender<T = unknown>(name: string, options?: EndpointOptions<
 export function openSender(name: string, options?: EndpointOptions): Sender<unknown> {
   const codecOption = options?.codec;
   resolveCodec(codecOption); // a bad codec fails before anything is opened
-  const sender = openEndpoint(name, options, layout.ROLE_SENDER, 'sender', (segment, strategy) => {
-    const i32 = new Int32Array(segment.buffer);
-    if ((Atomics.load(i32, layout.OFF_STATE >> 2) & layout.STATE_ENDED) !== 0) {
+  const sender = openEndpoint(name, options, layout.ROLE_SENDER, 'sender', (view, strategy, mode) => {
+    if ((Atomics.load(view.i32, layout.OFF_STATE >> 2) & layout.STATE_ENDED) !== 0) {
       throw new RingwireError('ERR_RINGWIRE_CLOSED',
         `channel '${name}' was ended by its sender; unlink it and create it again to send more`);
     }
-    return segment.info.mode === layout.MODE_MPMC
-      ? new MpmcSender(segment, strategy) : new SpscSender(segment, strategy);
+    return new Sender(view, strategy, (host) => mode.sender(view, host));
   });
   return withCodec(sender as Sender<unknown>, codecOption);
 }
@@ -149,9 +180,8 @@ export function openReceiver(name: string, options?: EndpointOptions): Receiver<
   const codecOption = options?.codec;
   resolveCodec(codecOption);
   publishAll(); // what this thread's senders hold back is there for the new receiver
-  const receiver = openEndpoint(name, options, layout.ROLE_RECEIVER, 'receiver', (segment, strategy) =>
-    segment.info.mode === layout.MODE_MPMC
-      ? new MpmcReceiver(segment, strategy) : new SpscReceiver(segment, strategy));
+  const receiver = openEndpoint(name, options, layout.ROLE_RECEIVER, 'receiver', (view, strategy, mode) =>
+    new Receiver(view, strategy, (host) => mode.receiver(view, host)));
   return withCodec(receiver as Receiver<unknown>, codecOption);
 }
 
@@ -193,7 +223,7 @@ export interface ChannelStats {
   maxMessage: number;
   /**
    * Bytes of ring holding records the receiver has not yet released (with record headers and
-   * padding); -1 when the positions read do not agree (they moved between the two reads, or
+   * padding; MPMC: also claims not yet committed, whose space is taken from the claim on); -1 when the positions read do not agree (they moved between the two reads, or
    * the header is corrupt).
    */
   bytesUsed: number;

@@ -1,15 +1,17 @@
-// What senders and receivers share: the mapped segment, role locks, and the way an endpoint
-// waits (spin, then park on a signal word) and wakes its peer. The protocol for parking and
-// waking is described in packages/native/include/ringwire/layout.h; the orderings it needs
-// come from Atomics, which are sequentially consistent.
+// What senders and receivers share, whatever their mode: the queue of pending operations,
+// timeouts and aborts, and the way an endpoint waits (spin, then park on its protocol's
+// doorbell) and publishes what it deferred. The endpoint knows no mode: everything about the
+// ring is its protocol's (ring/contract.ts).
 import { AbortError, closed, RingwireError, timedOut } from './errors.js';
-import { threadId } from 'node:worker_threads';
 import { inspect } from 'node:util';
 import { layout, native, type NativeSegment } from './native.js';
 import type { ResolvedEndpoint, ResolvedWait } from './options.js';
-import { type ParkedMask, parkedBit, parkedIndex, popcount } from './words.js';
 import { sharesOnlyCpuWith } from './machine.js';
 import { debug } from './debug.js';
+import type { EndpointHost, Protocol } from './ring/contract.js';
+import { PARK_SLICE_MS, PEER_CHECK_MS } from './ring/layout.js';
+import type { RingView } from './ring/segment.js';
+import { cancelWait, waitAsync, waitSync } from './ring/wait.js';
 
 /**
  * The keys of `using` and `await using`. Node defines Symbol.dispose/asyncDispose from 20.4
@@ -20,10 +22,6 @@ export const DISPOSE: typeof Symbol.dispose = (Symbol.dispose ?? Symbol.for('nod
 export const ASYNC_DISPOSE: typeof Symbol.asyncDispose =
   (Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')) as typeof Symbol.asyncDispose;
 
-/** A parked endpoint re-checks at least this often, even if no wake comes. */
-const PARK_SLICE_MS = layout.PARK_SLICE_MS;
-/** Before parking, an endpoint checks its peer's liveness at most this often. */
-const PEER_CHECK_MS = layout.PEER_CHECK_MS;
 /**
  * The shortest spin (µs) an endpoint keeps trying after its spins stopped paying: cheap, and
  * enough to notice that the peer answers quickly again.
@@ -35,30 +33,6 @@ const PROBE_SPIN_MICROS = 1;
  * (this VM takes 50-100 µs just to wake a sleeper): the full spin may catch it next time.
  */
 const QUIET_PARK_MS = 1;
-/**
- * SPSC endpoints store their position (the producer's, the consumer's) once per this many
- * records in a stream, not per record (see sender.ts and receiver.ts for when else).
- */
-export const PUBLISH_EVERY = layout.PUBLISH_EVERY;
-
-// Native waits report through one dispatcher per environment and addon; each id maps to its
-// endpoint. The map lives on the addon's exports so that two copies of this module loaded in
-// one environment (two install paths, a cache-busted import) share it instead of the last
-// one to load stealing every wake.
-const HANDLERS = Symbol.for('ringwire.waitHandlers');
-type WakeHandlers = Map<number, (status: number) => void>;
-const addon = native as unknown as { [HANDLERS]?: WakeHandlers };
-const wakeHandlers: WakeHandlers = addon[HANDLERS] ?? new Map();
-if (addon[HANDLERS] === undefined) {
-  addon[HANDLERS] = wakeHandlers;
-  native.setWaitDispatcher((id, status) => {
-    const handler = wakeHandlers.get(id);
-    if (handler === undefined) return;
-    wakeHandlers.delete(id);
-    handler(status);
-  });
-}
-
 /**
  * Endpoints holding progress they have not yet published (a receiver publishes its position
  * lazily). Before this thread blocks in a sync wait they all publish: otherwise a thread
@@ -119,47 +93,15 @@ export interface PendingOp<T> {
   length: number;
 }
 
-/** Which signal an endpoint sleeps on, and which it raises for its peer. */
-export interface Signals {
-  ownSignal: number;
-  ownWaiters: number;
-  peerSignal: number;
-  peerWaiters: number;
-  /** The peer's role (its lock byte) and the offset of its pid word. */
-  peerRole: number;
-  peerPid: number;
-  peerName: string;
-  /** Where this endpoint records its thread. */
-  ownThread: number;
-  /**
-   * MPMC: the signal words are epochs (layout.h, "Waking with several sleepers"), and the
-   * waiter words are the parked masks (ownWaiters/peerWaiters their first words).
-   */
-  epochs?: boolean;
-  ownParked?: ParkedMask;
-  peerParked?: ParkedMask;
-}
-
-export abstract class Endpoint<T> {
+export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
   readonly name: string;
+  /** @internal The ring protocol of the channel's mode: everything this endpoint does to the ring. */
+  readonly protocol: P;
   protected readonly segment: NativeSegment;
-  protected readonly i32: Int32Array;
-  protected readonly u8: Uint8Array;
-  protected readonly f64: Float64Array;
-  protected readonly capacity: number;
-  protected readonly mask: number;
-  protected readonly maxMessage: number;
+  protected readonly view: RingView;
   protected closed = false;
   protected readonly queue: PendingOp<T>[] = [];
   protected readonly strategy: ResolvedEndpoint;
-  private readonly signals: Signals;
-  /** The epoch this endpoint armed before parking (0 for the SPSC flag). */
-  private armed = 0;
-  /** MPMC: the Int32Array index of the mask word holding this endpoint's parked bit, and the bit. */
-  private parkWord = -1;
-  private parkBit = 0;
-  /** Parks in progress (an async park and a sync wait may overlap): the bit is set while > 0. */
-  private parkDepth = 0;
   private parkId = 0;
   private pollTimer: NodeJS.Immediate | undefined;
   private lastPeerCheck = 0;
@@ -174,8 +116,8 @@ export abstract class Endpoint<T> {
   private parkedAt = 0;
   /** In `unpublished`: progress waits for publishNow() (end of task, or a block). */
   private deferred = false;
-  /** A microtask is queued for the end of this task (it publishes what is deferred then). */
-  protected flushQueued = false;
+  /** @internal A microtask is queued for the end of this task (it publishes what is deferred then). */
+  flushQueued = false;
   private readonly flushLater = (): void => {
     this.flushQueued = false;
     if (this.deferred && !this.closed) this.publishNow();
@@ -186,26 +128,20 @@ export abstract class Endpoint<T> {
   /** Whether this endpoint's pending waits keep the event loop alive (see unref()). */
   private refed = true;
 
-  protected constructor(segment: NativeSegment, strategy: ResolvedEndpoint, signals: Signals,
-    role: string) {
-    this.segment = segment;
-    this.name = segment.info.name;
-    this.i32 = new Int32Array(segment.buffer);
-    this.u8 = new Uint8Array(segment.buffer);
-    this.f64 = new Float64Array(segment.buffer, 0, layout.HEADER_SIZE >> 3);
-    this.capacity = segment.info.capacity;
-    this.mask = this.capacity - 1;
-    this.maxMessage = segment.info.maxMessage;
+  protected constructor(view: RingView, strategy: ResolvedEndpoint, role: string,
+    makeProtocol: (host: EndpointHost) => P) {
+    this.view = view;
+    this.segment = view.segment;
+    this.name = view.name;
     this.strategy = strategy;
     this.spinBudget = strategy.spinMicros;
-    this.signals = signals;
     this.role = role;
-    if (signals.epochs !== true) {
-      // We hold the role's lock, so no other endpoint of this role can be parked: a count
-      // left by one that died parked (or a worker terminated mid-wait) is stale. Clear it.
-      Atomics.store(this.i32, signals.ownWaiters >> 2, 0);
-      Atomics.store(this.i32, signals.ownThread >> 2, threadId);
-    }
+    this.protocol = makeProtocol(this);
+  }
+
+  /** @internal For the protocol: the endpoint never parks (wait: 'spin'). */
+  get spinOnly(): boolean {
+    return this.strategy.spinOnly;
   }
 
   /**
@@ -252,33 +188,30 @@ export abstract class Endpoint<T> {
 
   /** What util.inspect and console.log show: one line, not the internals. */
   [inspect.custom](): string {
-    return `${this.constructor.name.replace(/^(Spsc|Mpmc)/, '')} { channel: '${this.name}', ${this.describe()} }`;
+    return `${this.constructor.name} { channel: '${this.name}', ${this.describe()} }`;
   }
 
   /** The fields of the one-line summary. */
   protected describe(): string {
     const state = this.closed ? 'closed' : 'open';
-    return `mode: '${this.signals.epochs === true ? 'mpmc' : 'spsc'}', state: '${state}', pending: ${this.queue.length}${this.refed ? '' : ', unref'}`;
-  }
-
-  /** MPMC: this endpoint's slot, whose bit it sets in its kind's parked mask while parked. */
-  protected setParkSlot(slot: number): void {
-    this.parkWord = parkedIndex(this.signals.ownParked!, slot);
-    this.parkBit = parkedBit(slot);
+    return `mode: '${this.protocol.mode}', state: '${state}', pending: ${this.queue.length}${this.refed ? '' : ', unref'}`;
   }
 
   /**
    * @internal Publishes what this endpoint has done but not yet made known (before this
-   * thread blocks elsewhere, or at the end of the task). Endpoints that defer override it.
+   * thread blocks elsewhere, or at the end of the task).
    */
-  publishNow(): void {}
+  publishNow(): void {
+    if (!this.closed) this.protocol.publishNow();
+  }
 
   /**
-   * Leaves what was done to publishNow(): at the end of the current task, or before this
-   * thread blocks in a sync wait or finds a channel empty or full, whichever comes first. (A
-   * thread blocked on one channel must not hold back what a peer needs on another.)
+   * @internal Leaves what was done to publishNow(): at the end of the current task, or
+   * before this thread blocks in a sync wait or finds a channel empty or full, whichever
+   * comes first. (A thread blocked on one channel must not hold back what a peer needs on
+   * another.)
    */
-  protected publishLater(): void {
+  publishLater(): void {
     if (!this.deferred) {
       this.deferred = true;
       unpublished.add(this);
@@ -286,24 +219,22 @@ export abstract class Endpoint<T> {
     this.endOfTask();
   }
 
-  /** Makes sure flushLater runs at the end of the current task. */
-  protected endOfTask(): void {
+  /** @internal Makes sure flushLater runs at the end of the current task. */
+  endOfTask(): void {
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(this.flushLater);
     }
   }
 
-  /** To be called by publishNow(): nothing is deferred any more. */
-  protected published(): void {
+  /** @internal To be called by publishNow(): nothing is deferred any more. */
+  published(): void {
     if (this.deferred) {
       this.deferred = false;
       unpublished.delete(this);
     }
   }
 
-  /** True when what this endpoint waits for may have happened (re-checked before parking). */
-  protected abstract isReady(): boolean;
   /** Settles as many queued operations as the ring allows now. */
   protected abstract satisfy(): void;
   /** Called when the queue empties by timeout, abort or failure rather than by satisfy(). */
@@ -311,107 +242,30 @@ export abstract class Endpoint<T> {
   /** Called for each queued operation that fails (timeout, abort, error, close). */
   protected opFailed(_error: unknown): void {}
 
-  protected ensureOpen(): void {
+  /** @internal ERR_RINGWIRE_CLOSED if the endpoint is closed. */
+  ensureOpen(): void {
     if (this.closed) throw closed(this.name, this.role);
   }
 
-  /** Wakes the peer if it is parked. Call after publishing a position or a state change. */
-  protected wakePeer(): void {
-    const { peerSignal, peerWaiters, peerParked } = this.signals;
-    this.wakeSleepers(peerSignal, peerWaiters, peerParked);
-  }
-
-  /** MPMC: wakes the endpoints of this one's own kind (a state change they all must see). */
-  protected wakeOwnKind(): void {
-    const { ownSignal, ownWaiters, ownParked } = this.signals;
-    this.wakeSleepers(ownSignal, ownWaiters, ownParked);
-  }
-
-  private wakeSleepers(signal: number, waitersOffset: number, parked: ParkedMask | undefined): void {
-    // seq_cst load after the caller's seq_cst store of its position: pairs with the peer's
-    // increment of its waiter count (MPMC: the OR of its parked bit) before its re-check
-    // (Dekker), so no wake is lost.
-    const waiters = Atomics.load(this.i32, waitersOffset >> 2);
-    if (this.signals.epochs !== true) {
-      if (waiters !== 0 && Atomics.compareExchange(this.i32, signal >> 2, 0, 1) === 0) {
-        this.segment.wake(signal, waiters);
-      }
-      return;
-    }
-    const high = Atomics.load(this.i32, parked![1] >> 2);
-    if ((waiters | high) === 0) return;
-    // An even epoch is armed: make it odd and wake every sleeper. Odd: already signalled,
-    // and every sleeper on the armed value is being woken.
-    const epoch = Atomics.load(this.i32, signal >> 2);
-    if ((epoch & 1) === 0
-      && Atomics.compareExchange(this.i32, signal >> 2, epoch, (epoch + 1) | 0) === epoch) {
-      this.segment.wake(signal, popcount(waiters) + popcount(high));
-    }
-  }
-
   /**
-   * Throws ERR_RINGWIRE_PEER_DEAD if the peer's last holder died without closing and nothing
-   * it did remains to be seen: its pid is still recorded (a clean close clears the pid before
-   * the kernel drops the lock; an opener takes the lock before writing its pid) but its role
-   * lock is free, the pid read again is unchanged, and this endpoint is still not ready (what
-   * the peer published before dying is taken first). A system call: at most every
+   * Lets the protocol check its peers (repairing what dead ones left; it throws
+   * ERR_RINGWIRE_PEER_DEAD when nothing more can come): a system call, so at most every
    * PEER_CHECK_MS before parking, and after every park slice.
    */
   private checkPeer(force: boolean): void {
     const now = performance.now();
     if (!force && now - this.lastPeerCheck < PEER_CHECK_MS) return;
     this.lastPeerCheck = now;
-    this.checkLiveness();
-  }
-
-  /** The peer's holder died without closing: recover what it left (before isReady() decides). */
-  protected peerFoundDead(): void {}
-
-  /** What checkPeer does once its rate limit lets it through (MPMC endpoints replace it). */
-  protected checkLiveness(): void {
-    const { peerPid, peerRole, peerName } = this.signals;
-    const pid = Atomics.load(this.i32, peerPid >> 2);
-    if (pid === 0 || this.segment.isLockedByOther(peerRole)) return;
-    if (Atomics.load(this.i32, peerPid >> 2) !== pid) return;
-    debug('%s of %s: its %s (pid %d) died without closing', this.role, this.name, peerName, pid);
-    this.peerFoundDead();
-    if (this.isReady()) return;
-    throw new RingwireError('ERR_RINGWIRE_PEER_DEAD',
-      `the ${peerName} of channel '${this.name}' (pid ${pid}) exited without closing; `
-      + `nothing more will arrive from it (a new ${peerName} may open the channel)`);
-  }
-
-  /** Counts this endpoint as parked and arms its signal; false if it could not arm. */
-  private announce(): boolean {
-    const { ownWaiters, ownSignal } = this.signals;
-    if (this.signals.epochs !== true) {
-      Atomics.add(this.i32, ownWaiters >> 2, 1);
-      Atomics.store(this.i32, ownSignal >> 2, 0);
-      return true;
-    }
-    // seq_cst OR: the Dekker partner of the waker's load of the mask (see wakePeer()).
-    if (this.parkDepth++ === 0) Atomics.or(this.i32, this.parkWord, this.parkBit);
-    let epoch = Atomics.load(this.i32, ownSignal >> 2);
-    if ((epoch & 1) !== 0) {
-      Atomics.compareExchange(this.i32, ownSignal >> 2, epoch, (epoch + 1) | 0);
-      epoch = Atomics.load(this.i32, ownSignal >> 2);
-      if ((epoch & 1) !== 0) return false; // signalled again meanwhile: re-check instead
-    }
-    this.armed = epoch;
-    return true;
-  }
-
-  private withdraw(): void {
-    if (this.signals.epochs !== true) Atomics.sub(this.i32, this.signals.ownWaiters >> 2, 1);
-    else if (--this.parkDepth === 0) Atomics.and(this.i32, this.parkWord, ~this.parkBit);
+    this.protocol.checkLiveness();
   }
 
   private spinUntilReady(micros: number): boolean {
-    if (micros <= 0) return this.isReady();
+    const protocol = this.protocol;
+    if (micros <= 0) return protocol.isReady();
     const end = performance.now() + micros / 1000;
     for (;;) {
       // Reading the clock costs about what a check does: look at it every 16 checks.
-      for (let i = 0; i < 16; i++) if (this.isReady()) return true;
+      for (let i = 0; i < 16; i++) if (protocol.isReady()) return true;
       if (performance.now() >= end) return false;
     }
   }
@@ -424,19 +278,18 @@ export abstract class Endpoint<T> {
    */
   private spin(): boolean {
     const full = this.strategy.spinMicros;
-    if (full <= 0 || this.sharesOnlyCpuWithPeer()) return this.isReady();
+    if (full <= 0 || this.sharesOnlyCpuWithPeer()) return this.protocol.isReady();
     if (!this.spinUntilReady(this.spinBudget)) return false;
     this.spinBudget = full;
     return true;
   }
 
   /**
-   * Whether this endpoint and its peer can only take turns on one CPU (machine.ts). MPMC
-   * endpoints have no single peer: with one CPU they assume so.
+   * @internal Whether this endpoint and its peer can only take turns on one CPU
+   * (machine.ts). Endpoints with several peers have no single one: with one CPU they assume so.
    */
-  protected sharesOnlyCpuWithPeer(): boolean {
-    const { peerPid, epochs } = this.signals;
-    return sharesOnlyCpuWith(epochs === true ? 0 : Atomics.load(this.i32, peerPid >> 2));
+  sharesOnlyCpuWithPeer(): boolean {
+    return sharesOnlyCpuWith(this.protocol.peerPid());
   }
 
   /** After a park: a quiet peer halves the next spin; one that answered soon restores it. */
@@ -549,8 +402,9 @@ export abstract class Endpoint<T> {
     this.spunAlready = false;
     if (!spun && this.spin()) return false;
     publishAll();
-    if (!this.announce() || this.isReady()) {
-      this.withdraw();
+    const bell = this.protocol.doorbell;
+    if (!bell.arm() || this.protocol.isReady()) {
+      bell.disarm();
       return false;
     }
     // Cleared before the check: one that throws must not make the next park check at once
@@ -560,33 +414,31 @@ export abstract class Endpoint<T> {
     try {
       this.checkPeer(force);
     } catch (error) {
-      this.withdraw();
+      bell.disarm();
       throw error;
     }
     let id: number;
     try {
-      id = this.segment.waitAsync(this.signals.ownSignal, PARK_SLICE_MS, this.armed, this.refed);
+      id = waitAsync(this.segment, bell, PARK_SLICE_MS, this.refed, (status) => {
+        this.parkId = 0;
+        this.sliceExpired = status === layout.WAIT_TIMED_OUT;
+        this.parkEnded(this.sliceExpired);
+        bell.disarm();
+        this.serve();
+      });
     } catch (error) {
-      this.withdraw(); // a wait that never started must not stay counted as parked
+      bell.disarm(); // a wait that never started must not stay counted as parked
       throw error;
     }
     this.parkId = id;
     this.parkedAt = performance.now();
     if (debug.enabled) debug('%s of %s parks (%d pending)', this.role, this.name, this.queue.length);
-    wakeHandlers.set(id, (status) => {
-      this.parkId = 0;
-      this.sliceExpired = status === layout.WAIT_TIMED_OUT;
-      this.parkEnded(this.sliceExpired);
-      this.withdraw();
-      this.serve();
-    });
     return true;
   }
 
   private unpark(): void {
     if (this.parkId !== 0) {
-      wakeHandlers.delete(this.parkId);
-      if (this.segment.cancelWait(this.parkId)) this.withdraw();
+      if (cancelWait(this.segment, this.parkId)) this.protocol.doorbell.disarm();
       this.parkId = 0;
     }
     if (this.pollTimer !== undefined) {
@@ -607,18 +459,20 @@ export abstract class Endpoint<T> {
       this.unpark();
       queueMicrotask(() => this.serve());
     }
+    const protocol = this.protocol;
     if (this.strategy.spinOnly) {
       publishAll();
       if (performance.now() - this.lastPeerCheck >= PARK_SLICE_MS) this.checkPeer(true);
       const until = Math.min(deadline, performance.now() + PARK_SLICE_MS);
-      while (!this.isReady() && performance.now() < until);
+      while (!protocol.isReady() && performance.now() < until);
       return;
     }
     if (this.spin()) return;
     publishAll();
-    const armed = this.announce();
+    const bell = protocol.doorbell;
+    const armed = bell.arm();
     try {
-      if (!armed || this.isReady()) return;
+      if (!armed || protocol.isReady()) return;
       const force = this.sliceExpired;
       this.sliceExpired = false;
       this.checkPeer(force);
@@ -626,11 +480,10 @@ export abstract class Endpoint<T> {
       if (remaining <= 0) return;
       const slice = Math.ceil(Math.min(remaining, PARK_SLICE_MS));
       this.parkedAt = performance.now();
-      this.sliceExpired = this.segment.waitSync(this.signals.ownSignal, slice, this.armed)
-        === layout.WAIT_TIMED_OUT;
+      this.sliceExpired = waitSync(this.segment, bell, slice) === layout.WAIT_TIMED_OUT;
       this.parkEnded(this.sliceExpired);
     } finally {
-      this.withdraw();
+      bell.disarm();
     }
   }
 
@@ -643,13 +496,13 @@ export abstract class Endpoint<T> {
   }
 
   /** Releases the endpoint: pending operations reject with ERR_RINGWIRE_CLOSED. */
-  protected closeEndpoint(pidOffset: number): void {
+  protected closeEndpoint(): void {
     if (this.closed) return;
     this.failAll(closed(this.name, this.role));
     this.closed = true;
     this.published(); // nothing more to publish: out of the thread's set
     lost.unregister(this);
-    Atomics.compareExchange(this.i32, pidOffset >> 2, process.pid, 0);
+    Atomics.compareExchange(this.view.i32, this.protocol.pidOffset >> 2, process.pid, 0);
     this.segment.close();
     debug('%s of %s closed', this.role, this.name);
   }

@@ -125,3 +125,8 @@ export function timedOut(channel: string, operation: string, ms: number): Ringwi
   return new RingwireError('ERR_RINGWIRE_TIMEOUT',
     `${operation} on channel '${channel}' timed out after ${ms} ms`);
 }
+
+/** A send into a stream that has ended (this sender's end(), or another's on MPMC). */
+export function streamEnded(channel: string): RingwireError {
+  return new RingwireError('ERR_RINGWIRE_CLOSED', `channel '${channel}' has ended; no more messages can be sent`);
+}

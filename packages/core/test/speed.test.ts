@@ -241,11 +241,11 @@ describe('waking a sender parked on a full ring', () => {
     while (sender.trySend(message)) sent++;
     expect(sent).toBe(64);
     const wakes: number[] = [];
-    const inside = receiver as unknown as { wakePeer(): void };
-    const wakePeer = inside.wakePeer;
-    inside.wakePeer = function counted(this: unknown) {
+    const bell = (receiver.protocol as unknown as { doorbell: { wakePeers(): void } }).doorbell;
+    const wakePeers = bell.wakePeers;
+    bell.wakePeers = function counted(this: unknown) {
       wakes.push(performance.now());
-      wakePeer.call(this);
+      wakePeers.call(this);
     };
     const pending = sender.send(message, { timeout: 10_000 });
     // 8 records (512 bytes, an eighth of the ring) taken and published: no wake yet.

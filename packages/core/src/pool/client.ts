@@ -4,7 +4,9 @@ import { randomInt } from 'node:crypto';
 import { createChannel, openReceiver, openSender, unlinkChannel } from '../channel.js';
 import { invalidArg, RingwireError } from '../errors.js';
 import { layout } from '../native.js';
-import type { MpmcReceiver, MpmcSender } from '../mpmc.js';
+import { MpmcReceiverProtocol, MpmcSenderProtocol } from '../ring/mpmc.js';
+import type { Receiver } from '../receiver.js';
+import type { Sender } from '../sender.js';
 import type { WaitOption } from '../options.js';
 import type { Message } from '../sender.js';
 import {
@@ -83,7 +85,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
   timer: NodeJS.Timeout | undefined;
-  /** Where its record ends in the task channel, once written (see MpmcSender.written). */
+  /** Where its record ends in the task channel, once written (see MpmcSenderProtocol.written). */
   end: number | undefined;
 }
 
@@ -132,8 +134,11 @@ interface Holder {
 export class TaskClient {
   /** The task channel's name, as given (its channels: see {@link taskChannelNames}). */
   readonly name: string;
-  private readonly sender: MpmcSender;
-  private readonly receiver: MpmcReceiver;
+  private readonly sender: Sender<Message>;
+  private readonly receiver: Receiver<Uint8Array>;
+  /** The two channels' MPMC protocols, for what only they can tell (positions, slots). */
+  private readonly tasks: MpmcSenderProtocol;
+  private readonly results: MpmcReceiverProtocol;
   private readonly codec: TaskCodec;
   private readonly timeout: number;
   private readonly pending = new Map<number, Pending>();
@@ -157,26 +162,28 @@ export class TaskClient {
     this.codec = checkTaskCodec(options.codec ?? 'json');
     this.timeout = options.timeout ?? Infinity;
     if (!(this.timeout > 0)) throw invalidArg('timeout must be a positive number of milliseconds');
-    const receiver = openReceiver(results) as MpmcReceiver;
+    const receiver = openReceiver(results);
     try {
-      if (typeof receiver.lockExclusive !== 'function') {
+      if (!(receiver.protocol instanceof MpmcReceiverProtocol)) {
         throw new RingwireError('ERR_RINGWIRE_INCOMPATIBLE', `'${results}' is not an mpmc channel; create it with createTaskChannels('${name}')`);
       }
-      if (!receiver.lockExclusive()) {
+      this.results = receiver.protocol;
+      if (!this.results.lockExclusive()) {
         throw new RingwireError('ERR_RINGWIRE_BUSY',
           `task channel '${name}' already has a TaskClient (one at a time: results go to whoever holds the result channel); close it first`);
       }
-      this.sender = openSender(tasks) as MpmcSender;
-      if (typeof this.sender.takePosition !== 'function') {
+      this.sender = openSender(tasks);
+      if (!(this.sender.protocol instanceof MpmcSenderProtocol)) {
         this.sender.close();
         throw new RingwireError('ERR_RINGWIRE_INCOMPATIBLE', `'${tasks}' is not an mpmc channel; create it with createTaskChannels('${name}')`);
       }
+      this.tasks = this.sender.protocol;
     } catch (error) {
       receiver.close();
       throw error;
     }
     this.receiver = receiver;
-    this.sender.written = (message, end) => {
+    this.tasks.written = (message, end) => {
       const id = this.unwritten.get(message);
       if (id === undefined) return;
       this.unwritten.delete(message);
@@ -420,9 +427,9 @@ export class TaskClient {
    * so if none is alive after T was read, nothing took a task since.
    */
   private failTaken(cause: RingwireError): void {
-    const t = this.sender.takePosition();
-    if (this.receiver.liveSenders() !== 0) return; // a pool came meanwhile: it will answer
-    const capacity = this.sender.capacityBytes;
+    const t = this.tasks.takePosition();
+    if (this.results.liveSenders() !== 0) return; // a pool came meanwhile: it will answer
+    const capacity = this.tasks.capacityBytes;
     for (const [id, entry] of [...this.pending]) {
       if (entry.end === undefined) continue; // not in the channel yet
       const ahead = (entry.end - t) | 0;
@@ -471,9 +478,9 @@ export class TaskClient {
   private checkHolders(): void {
     if (this.closed) return;
     try {
-      const dead = [...this.holders.values()].filter((h) => !this.receiver.senderAlive(h.slot, h.pid));
+      const dead = [...this.holders.values()].filter((h) => !this.results.senderAlive(h.slot, h.pid));
       for (const holder of this.holders.values()) if (!dead.includes(holder)) holder.suspect = false;
-      if (dead.length === 0 || !this.receiver.isEmpty()) return;
+      if (dead.length === 0 || !this.results.isEmpty()) return;
       for (const holder of dead) {
         if (!holder.suspect) {
           holder.suspect = true;
@@ -513,7 +520,7 @@ export class TaskClient {
     if (this.holderTimer !== undefined) clearInterval(this.holderTimer);
     this.holderTimer = undefined;
     this.unwritten.clear();
-    this.sender.written = undefined;
+    this.tasks.written = undefined;
     this.sender.close();
     this.receiver.close();
     void this.loop;

@@ -4,7 +4,7 @@ import { openReceiver, openSender } from '../channel.js';
 import { invalidArg, RingwireError, type RingwireErrorCode } from '../errors.js';
 import { layout } from '../native.js';
 import type { Sender } from '../sender.js';
-import type { MpmcSender } from '../mpmc.js';
+import { MpmcSenderProtocol } from '../ring/mpmc.js';
 import {
   checkTaskCodec, CODEC_NAMES, compactReport, decodeAt, encode, type FailureReport, peekId, report, STATUS_DIED, STATUS_FAILED, STATUS_OK,
   STATUS_TAKEN, type TaskCodec,
@@ -150,7 +150,7 @@ async function serve(handler: TaskHandler, spec: ServeSpec, flags: Float64Array 
     }
   };
   // Our result sender's slot: the client checks it to tell whether we are alive.
-  const slot = (sender as MpmcSender).slotIndex;
+  const slot = (sender.protocol as MpmcSenderProtocol).slotIndex;
   const replies: Array<Uint8Array | string> = [];
   /** Sends, waiting for room; false if the client is gone (nobody will read it). */
   const deliver = async (message: Uint8Array | string): Promise<boolean> => {

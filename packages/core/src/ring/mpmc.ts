@@ -5,17 +5,17 @@
 // is trusted: every length and position is checked before use, and an impossible one is
 // re-read (it may just be stale) before it is reported as ERR_RINGWIRE_CORRUPT.
 import { writeSync } from 'node:fs';
-import { threadId } from 'node:worker_threads';
-import { debug } from './debug.js';
-import { corrupt, invalidArg, RingwireError } from './errors.js';
-import { layout, type NativeSegment } from './native.js';
-import type { ResolvedEndpoint } from './options.js';
-import { Receiver } from './receiver.js';
-import { type Message, Sender } from './sender.js';
+import { debug } from '../debug.js';
+import { corrupt, invalidArg, RingwireError, streamEnded } from '../errors.js';
+import { layout, type NativeSegment } from '../native.js';
+import { type EndpointHost, measure, type Message, type ReceiverProtocol, type SenderProtocol } from './contract.js';
 import {
-  ALIGN_MASK, HEADER_SIZE, PARKED_RECEIVERS, PARKED_SENDERS, type ParkedMask, parkedBit, parkedCount, parkedIndex,
+  ALIGN_MASK, HEADER_SIZE, PARKED_RECEIVERS, PARKED_SENDERS, parkedBit, parkedIndex,
   RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, validCount,
-} from './words.js';
+} from './layout.js';
+import type { RingView } from './segment.js';
+import { openSlot, ParkedReconciler, type PeerCount, peers, slotField } from './slots.js';
+import { EpochDoorbell, wakeEpoch } from './wait.js';
 
 const CLAIM_WORD = layout.OFF_CLAIM_POSITION >> 2;
 const TAKE_WORD = layout.OFF_TAKE_POSITION >> 2;
@@ -62,18 +62,6 @@ function pack(word0: number, word1: number): bigint {
   return BigInt.asIntN(64, (BigInt(word1) << 32n) | BigInt(word0 >>> 0));
 }
 
-export interface PeerCount {
-  live: number;
-  dead: number;
-}
-
-/** How often an endpoint looks for parked bits left by dead endpoints (see reconcileParked). */
-const RECONCILE_EVERY_MS = 1000;
-
-const PARKED_MASKS = [PARKED_RECEIVERS, PARKED_SENDERS];
-
-/** Byte offset of slot `slot`'s field at `field`. */
-const slotField = (slot: number, field: number) => layout.OFF_SLOTS + slot * layout.SLOT_SIZE + field;
 
 /**
  * The ring as one endpoint sees it: its slot, the shared positions, and the steps both
@@ -89,14 +77,28 @@ class MpmcRing {
   private readonly mask: number;
   private freeLap = 0;
   private freeValue = 0n;
-  private lastReconcile = -Infinity;
+  private readonly view: RingView;
+  private readonly reconciler: ParkedReconciler;
 
-  constructor(private readonly segment: NativeSegment, private readonly i32: Int32Array,
-    private readonly f64: Float64Array, private readonly capacity: number,
-    private readonly maxMessage: number, private readonly name: string, kind: number) {
-    this.big64 = new BigInt64Array(segment.buffer);
-    this.mask = capacity - 1;
-    this.slot = this.openSlot(kind);
+  private readonly segment: NativeSegment;
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly capacity: number;
+  private readonly maxMessage: number;
+  private readonly name: string;
+
+  constructor(view: RingView, kind: number) {
+    this.segment = view.segment;
+    this.i32 = view.i32;
+    this.f64 = view.f64;
+    this.capacity = view.capacity;
+    this.maxMessage = view.maxMessage;
+    this.name = view.name;
+    this.big64 = new BigInt64Array(view.segment.buffer);
+    this.mask = view.mask;
+    this.view = view;
+    this.slot = openSlot(view, kind, { mode: 'mpmc', takeOver: (slot) => this.repairSlot(slot) });
+    this.reconciler = new ParkedReconciler(view, this.slot);
     this.intentWord = slotField(this.slot, layout.SLOT_INTENT) >> 2;
     this.sizeWord = slotField(this.slot, layout.SLOT_SIZE_OR_END) >> 2;
     this.countSlot = slotField(this.slot, layout.SLOT_MESSAGES) >> 3;
@@ -105,51 +107,6 @@ class MpmcRing {
 
   get pidOffset(): number {
     return slotField(this.slot, layout.SLOT_PID);
-  }
-
-  /**
-   * Takes a free slot, preferring one never used or closed cleanly: a slot whose holder died
-   * keeps that record (stats, ERR_RINGWIRE_PEER_DEAD) until no other is free. Repairs what
-   * a dead holder left before using its slot. ERR_RINGWIRE_BUSY if every slot is held.
-   */
-  private openSlot(kind: number): number {
-    // Pass 0: clean slots last used by this kind (or never); 1: any clean slot; 2: any.
-    for (let pass = 0; pass < 3; pass++) {
-      for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
-        const pid = Atomics.load(this.i32, slotField(slot, layout.SLOT_PID) >> 2);
-        const was = Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2);
-        if (pass < 2 && pid !== 0) continue;
-        if (pass === 0 && was !== kind && was !== 0) continue;
-        if (this.takeSlot(slot, kind)) return slot;
-      }
-    }
-    throw new RingwireError('ERR_RINGWIRE_BUSY',
-      `channel '${this.name}' already has ${layout.MAX_SLOTS} open endpoints, the most an mpmc channel can have`);
-  }
-
-  private takeSlot(slot: number, kind: number): boolean {
-    if (!this.segment.lock(layout.SLOT_LOCK_BASE + slot)) return false;
-    const word = (field: number) => slotField(slot, field) >> 2;
-    // A holder that died parked left its bit in a parked mask: clear it (we hold the lock),
-    // before the repair below wakes sleepers.
-    for (const mask of PARKED_MASKS) Atomics.and(this.i32, parkedIndex(mask, slot), ~parkedBit(slot));
-    // A pid left behind: its holder died without closing. We own its leftovers now.
-    if (Atomics.load(this.i32, word(layout.SLOT_PID)) !== 0) this.repairSlot(slot);
-    const was = Atomics.load(this.i32, word(layout.SLOT_KIND));
-    if (was !== kind && was !== 0) {
-      // The slot's count was of the other kind: it moves to the channel's retired total
-      // (kept on the SPSC counter words, unused by MPMC) and the slot starts from zero.
-      const count = slotField(slot, layout.SLOT_MESSAGES) >> 3;
-      const retired = (was === layout.KIND_SENDER ? layout.OFF_MESSAGES_SENT : layout.OFF_MESSAGES_RECEIVED) >> 3;
-      this.f64[retired] = validCount(this.f64[retired]) + validCount(this.f64[count]);
-      this.f64[count] = 0;
-    }
-    Atomics.store(this.i32, word(layout.SLOT_KIND), kind);
-    Atomics.store(this.i32, word(layout.SLOT_THREAD), threadId);
-    Atomics.store(this.i32, word(layout.SLOT_INTENT), 0);
-    Atomics.store(this.i32, word(layout.SLOT_ENDED), 0);
-    Atomics.store(this.i32, word(layout.SLOT_PID), process.pid);
-    return true;
   }
 
   /**
@@ -398,63 +355,17 @@ class MpmcRing {
   }
 
   wakeAll(): void {
-    this.wake(layout.OFF_DATA_SIGNAL, PARKED_RECEIVERS);
-    this.wake(layout.OFF_SPACE_SIGNAL, PARKED_SENDERS);
+    wakeEpoch(this.i32, this.segment, layout.OFF_DATA_SIGNAL, PARKED_RECEIVERS);
+    wakeEpoch(this.i32, this.segment, layout.OFF_SPACE_SIGNAL, PARKED_SENDERS);
   }
 
-  private wake(signal: number, parked: ParkedMask): void {
-    const waiters = parkedCount(this.i32, parked);
-    if (waiters === 0) return;
-    const epoch = Atomics.load(this.i32, signal >> 2);
-    if ((epoch & 1) === 0
-      && Atomics.compareExchange(this.i32, signal >> 2, epoch, (epoch + 1) | 0) === epoch) {
-      this.segment.wake(signal, waiters);
-    }
-  }
-
-  /**
-   * Clears the parked bits of endpoints that died parked (layout.h, "Waking with several
-   * sleepers"): a bit whose slot's lock we can take belongs to nobody alive. Otherwise every
-   * wake would go on counting them (a semaphore token each).
-   */
   reconcileParked(): void {
-    // A lock attempt (a system call) per parked endpoint: once a park slice is enough.
-    const now = performance.now();
-    if (now - this.lastReconcile < RECONCILE_EVERY_MS) return;
-    this.lastReconcile = now;
-    for (const mask of PARKED_MASKS) {
-      for (let half = 0; half < 2; half++) {
-        const index = mask[half] >> 2;
-        let bits = Atomics.load(this.i32, index);
-        while (bits !== 0) {
-          const bit = bits & -bits;
-          bits ^= bit;
-          const slot = half * 32 + (31 - Math.clz32(bit));
-          if (slot === this.slot || slot >= layout.MAX_SLOTS) {
-            if (slot >= layout.MAX_SLOTS) Atomics.and(this.i32, index, ~bit); // no such slot: a peer's scribble
-            continue;
-          }
-          if (!this.segment.lock(layout.SLOT_LOCK_BASE + slot)) continue; // alive
-          try {
-            Atomics.and(this.i32, index, ~bit);
-          } finally {
-            this.segment.unlock(layout.SLOT_LOCK_BASE + slot);
-          }
-        }
-      }
-    }
+    this.reconciler.reconcile();
   }
 
   /** Endpoints of `kind` with a pid recorded: live (lock held) or dead (lock free). */
   peers(kind: number): PeerCount {
-    const count = { live: 0, dead: 0 };
-    for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
-      if (slot === this.slot || Atomics.load(this.i32, slotField(slot, layout.SLOT_KIND) >> 2) !== kind
-        || Atomics.load(this.i32, slotField(slot, layout.SLOT_PID) >> 2) === 0) continue;
-      if (this.segment.isLockedByOther(layout.SLOT_LOCK_BASE + slot)) count.live++;
-      else count.dead++;
-    }
-    return count;
+    return peers(this.view, kind, this.slot);
   }
 
   /**
@@ -495,10 +406,15 @@ function peerDead(name: string, peer: string, dead: number): RingwireError {
 const recordBytes = (length: number) => (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
 
 /** The sending end of an MPMC channel. */
-export class MpmcSender extends Sender {
-  protected readonly pidOffset: number;
+export class MpmcSenderProtocol implements SenderProtocol {
+  readonly mode = 'mpmc';
+  readonly pidOffset: number;
+  readonly doorbell: EpochDoorbell;
   private readonly ring: MpmcRing;
-  private readonly bytes: Buffer;
+  private readonly i32: Int32Array;
+  private readonly capacity: number;
+  private readonly mask: number;
+  private readonly name: string;
   private sent: number;
   private claims = 0;
   /** Header offset of a claim tryClaim handed out and commit() has not published, or -1. */
@@ -526,30 +442,19 @@ export class MpmcSender extends Sender {
 
   /** @internal The take position T: every record ending at or before it was taken. */
   takePosition(): number {
-    this.ensureOpen();
+    this.host.ensureOpen();
     return Atomics.load(this.i32, TAKE_WORD);
   }
 
-  /** @internal Use openSender(). */
-  constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
-    super(segment, strategy, {
-      ownSignal: layout.OFF_SPACE_SIGNAL,
-      ownWaiters: layout.OFF_SENDER_WAITERS,
-      peerSignal: layout.OFF_DATA_SIGNAL,
-      peerWaiters: layout.OFF_RECEIVER_WAITERS,
-      peerRole: -1,
-      peerPid: 0,
-      ownThread: 0,
-      peerName: 'receiver',
-      epochs: true,
-      ownParked: PARKED_SENDERS,
-      peerParked: PARKED_RECEIVERS,
-    }, 'sender');
-    this.ring = new MpmcRing(segment, this.i32, this.f64, this.capacity, this.maxMessage,
-      this.name, layout.KIND_SENDER);
-    this.setParkSlot(this.ring.slot);
+  constructor(private readonly view: RingView, private readonly host: EndpointHost) {
+    this.i32 = view.i32;
+    this.capacity = view.capacity;
+    this.mask = view.mask;
+    this.name = view.name;
+    this.ring = new MpmcRing(view, layout.KIND_SENDER);
+    this.doorbell = new EpochDoorbell(view.i32, view.segment, layout.OFF_SPACE_SIGNAL, PARKED_SENDERS,
+      layout.OFF_DATA_SIGNAL, PARKED_RECEIVERS, this.ring.slot);
     this.pidOffset = this.ring.pidOffset;
-    this.bytes = Buffer.from(segment.buffer);
     this.sent = this.ring.initialCount();
     // The channel may have ended between openSender's check and our slot (another sender's
     // end(), a receiver finding the last sender gone): refuse now, leaving the slot clean.
@@ -560,7 +465,7 @@ export class MpmcSender extends Sender {
     }
   }
 
-  protected get pendingClaims(): number {
+  get pendingClaims(): number {
     return this.claimedHeader < 0 ? 0 : 1;
   }
 
@@ -635,7 +540,7 @@ export class MpmcSender extends Sender {
         i32[index] = SKIP | claimSize;
         Atomics.store(i32, index + 1, lap | ring.ownerBits | COMMITTED);
         // Receivers must pass the skip record for R to reach the space after it.
-        this.wakePeer();
+        this.doorbell.wakePeers();
         continue;
       }
       // A claim racing another sender's end(): a receiver that saw the end with nothing at
@@ -643,8 +548,8 @@ export class MpmcSender extends Sender {
       if ((Atomics.load(i32, STATE_WORD) & STATE_ENDED) !== 0) {
         i32[index] = SKIP | claimSize;
         Atomics.store(i32, index + 1, lap | ring.ownerBits | ABANDONED);
-        this.wakePeer();
-        this.ensureSendable();
+        this.doorbell.wakePeers();
+        throw streamEnded(this.name);
       }
       if (STALL_AFTER_CLAIM !== 0 && ++this.claims === STALL_AFTER_CLAIM) stallForever();
       this.claimedPosition = c;
@@ -661,49 +566,61 @@ export class MpmcSender extends Sender {
   }
 
   private put(data: Message, at: number, length: number): void {
-    if (typeof data === 'string') this.bytes.write(data, at, length, 'utf8');
-    else this.u8.set(data, at);
+    if (typeof data === 'string') this.view.bytes.write(data, at, length, 'utf8');
+    else this.view.u8.set(data, at);
   }
 
-  protected override endedElsewhere(): boolean {
+  endedElsewhere(): boolean {
     return (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0;
   }
 
   /** Whether the channel ends with its last sender rather than at the first end(). */
   private get endsWithLastSender(): boolean {
-    return (this.segment.info.flags & layout.FLAG_END_WITH_LAST_SENDER) !== 0;
+    return (this.view.flags & layout.FLAG_END_WITH_LAST_SENDER) !== 0;
+  }
+
+  /**
+   * Marks the channel ended for receivers. seq_cst: after this sender's last commit, so a
+   * receiver that sees the flag and then finds nothing at T has every message.
+   */
+  private endChannel(): void {
+    Atomics.or(this.i32, STATE_WORD, STATE_ENDED);
+    this.doorbell.wakePeers();
   }
 
   /** Ends the channel, or with endWhen 'last-sender', this sender's part of it. */
-  protected override signalEnd(): void {
+  signalEnd(): void {
     if (!this.endsWithLastSender) {
-      super.signalEnd();
+      this.endChannel();
       return;
     }
     this.ring.markSlotEnded();
     if (this.ring.noLiveSenderLeft()) {
       debug('sender of %s ended last: the channel ends', this.name);
-      super.signalEnd();
+      this.endChannel();
     } else {
       debug('sender of %s ended; other senders remain', this.name);
     }
   }
 
-  protected write(data: Message, length: number, deferPublish = false): boolean {
+  write(data: Message, length: number, deferPublish = false): boolean {
     // A queued send whose channel another sender ended meanwhile fails (ERR_RINGWIRE_CLOSED).
-    if (this.endedElsewhere()) this.ensureSendable();
+    if (this.endedElsewhere()) throw streamEnded(this.name);
     const header = this.claim(recordBytes(length));
     if (header < 0) return false;
     this.put(data, header + RECORD_HEADER_SIZE, length);
     this.publish(header, length);
     this.ring.count(++this.sent);
     if (this.written !== undefined) this.written(data, (this.claimedPosition + recordBytes(length)) | 0);
-    if (!deferPublish) this.wakePeer();
+    if (!deferPublish) this.doorbell.wakePeers();
     return true;
   }
 
-  protected publishBatch(): void {
-    this.wakePeer();
+  /** Commits publish at once: nothing is held back. */
+  publishNow(): void {}
+
+  peerPid(): number {
+    return 0;
   }
 
   /**
@@ -712,8 +629,7 @@ export class MpmcSender extends Sender {
    * message that can never fit stops the batch there; the next call starting with it throws
    * ERR_RINGWIRE_TOO_LARGE.
    */
-  protected override sendMany(messages: readonly Message[], start: number, end: number): number {
-    if (this.queue.length !== 0) return 0;
+  sendMany(messages: readonly Message[], start: number, end: number): number {
     let sent = 0;
     const lengths: number[] = [];
     const most = Math.min(BATCH_BYTES, this.capacity >>> 2);
@@ -726,7 +642,7 @@ export class MpmcSender extends Sender {
       for (let i = start + sent; i < end; i++) {
         let length: number;
         try {
-          length = this.measure(messages[i]);
+          length = measure(messages[i], this.view.maxMessage, this.name);
         } catch (error) {
           if (sent + lengths.length === 0) throw error;
           break;
@@ -781,7 +697,7 @@ export class MpmcSender extends Sender {
       this.sent += lengths.length;
       this.ring.count(this.sent);
     }
-    if (sent !== 0) this.wakePeer();
+    if (sent !== 0) this.doorbell.wakePeers();
     return sent;
   }
 
@@ -791,11 +707,10 @@ export class MpmcSender extends Sender {
    * invisible to receivers until commit(). On an MPMC channel a sender holds one claim at a
    * time (receivers wait at an uncommitted claim: commit promptly).
    */
-  tryClaim(length: number): number {
-    this.checkClaim(length);
+  tryClaim(length: number, queued: boolean): number {
     if (this.claimedHeader >= 0) throw invalidArg('an mpmc sender holds one claim at a time: commit() it first');
-    if (this.endedElsewhere()) this.ensureSendable();
-    if (this.queue.length !== 0) return -1;
+    if (this.endedElsewhere()) throw streamEnded(this.name);
+    if (queued) return -1;
     const header = this.claim(recordBytes(length));
     if (header < 0) return -1;
     this.claimedHeader = header;
@@ -805,15 +720,14 @@ export class MpmcSender extends Sender {
 
   /** Publishes the message claimed with tryClaim. */
   commit(): void {
-    this.ensureOpen();
     if (this.claimedHeader < 0) return;
     this.publish(this.claimedHeader, this.i32[this.claimedHeader >> 2]);
     this.claimedHeader = -1;
     this.ring.count(++this.sent);
-    this.wakePeer();
+    this.doorbell.wakePeers();
   }
 
-  protected isReady(): boolean {
+  isReady(): boolean {
     if (Atomics.load(this.i32, RELEASE_WORD) !== this.blockedRelease) return true;
     this.ring.advanceRelease();
     return Atomics.load(this.i32, RELEASE_WORD) !== this.blockedRelease;
@@ -823,7 +737,7 @@ export class MpmcSender extends Sender {
    * While the ring is full: a receiver that died while holding the record at R (or before
    * moving R past what it released) holds all space back; repair it. With no receiver alive and one dead, ERR_RINGWIRE_PEER_DEAD.
    */
-  protected override checkLiveness(): void {
+  checkLiveness(): void {
     this.ring.reconcileParked();
     // A receiver that died between releasing a poll() batch and moving R left R behind.
     this.ring.advanceRelease();
@@ -833,16 +747,16 @@ export class MpmcSender extends Sender {
   }
 
   /** An uncommitted claim is abandoned (receivers skip it) rather than left to block them. */
-  protected override releaseRing(): void {
+  releaseRing(endRequested: boolean): void {
     // Ending with the last sender: one that closes without ending, after another ended, may
     // be the last one that had not. Its slot counts as done first (seq_cst), then it looks:
     // with a sender ending at the same instant (which stores, then looks too), one of the two
     // sees the other (layout.h, "Ending with the last sender").
-    if (this.endsWithLastSender && !this.endRequested) {
+    if (this.endsWithLastSender && !endRequested) {
       Atomics.store(this.i32, slotField(this.ring.slot, layout.SLOT_ENDED) >> 2, 1);
       if ((Atomics.load(this.i32, STATE_WORD) & (layout.STATE_SENDER_ENDED | STATE_ENDED)) === layout.STATE_SENDER_ENDED
         && this.ring.noLiveSenderLeft()) {
-        super.signalEnd();
+        this.endChannel();
       }
     }
     if (this.claimedHeader >= 0) {
@@ -851,16 +765,24 @@ export class MpmcSender extends Sender {
       this.i32[index] = SKIP | recordBytes(this.i32[index]);
       Atomics.compareExchange(this.i32, index + 1, word1, (word1 & ~STATE_MASK) | ABANDONED);
       this.claimedHeader = -1;
-      this.wakePeer();
+      this.doorbell.wakePeers();
     }
     Atomics.store(this.i32, this.ring.intentWord, 0);
   }
 }
 
 /** The receiving end of an MPMC channel. */
-export class MpmcReceiver extends Receiver {
-  protected readonly pidOffset: number;
+export class MpmcReceiverProtocol implements ReceiverProtocol {
+  readonly mode = 'mpmc';
+  readonly pidOffset: number;
+  readonly doorbell: EpochDoorbell;
+  recordLength = 0;
+  pollLeft = 0;
   private readonly ring: MpmcRing;
+  private readonly i32: Int32Array;
+  private readonly capacity: number;
+  private readonly mask: number;
+  private readonly name: string;
   private received: number;
   /** What peek() found: the record's position and size. */
   private peekPosition = 0;
@@ -892,8 +814,8 @@ export class MpmcReceiver extends Receiver {
    * another endpoint holds it.
    */
   lockExclusive(): boolean {
-    this.ensureOpen();
-    return this.segment.lock(layout.ROLE_RECEIVER);
+    this.host.ensureOpen();
+    return this.view.segment.lock(layout.ROLE_RECEIVER);
   }
 
   /**
@@ -901,53 +823,47 @@ export class MpmcReceiver extends Receiver {
    * there: the slot still names that pid, and its lock is held.
    */
   senderAlive(slot: number, pid: number): boolean {
-    this.ensureOpen();
+    this.host.ensureOpen();
     if (!Number.isInteger(slot) || slot < 0 || slot >= layout.MAX_SLOTS) return false;
     const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
     if (Atomics.load(this.i32, (base + layout.SLOT_PID) >> 2) !== pid
       || Atomics.load(this.i32, (base + layout.SLOT_KIND) >> 2) !== layout.KIND_SENDER) return false;
-    return this.segment.isLockedByOther(layout.SLOT_LOCK_BASE + slot);
+    return this.view.segment.isLockedByOther(layout.SLOT_LOCK_BASE + slot);
   }
 
   /** @internal Nothing at the take position: every committed record has been taken. */
   isEmpty(): boolean {
-    this.ensureOpen();
+    this.host.ensureOpen();
     return this.stateAtT() === 0;
   }
 
   /** @internal Senders alive now (their slot's lock is held), this process's included. */
   liveSenders(): number {
-    this.ensureOpen();
+    this.host.ensureOpen();
     return this.ring.peers(layout.KIND_SENDER).live;
   }
 
-  /** @internal Use openReceiver(). */
-  constructor(segment: NativeSegment, strategy: ResolvedEndpoint) {
-    super(segment, strategy, {
-      ownSignal: layout.OFF_DATA_SIGNAL,
-      ownWaiters: layout.OFF_RECEIVER_WAITERS,
-      peerSignal: layout.OFF_SPACE_SIGNAL,
-      peerWaiters: layout.OFF_SENDER_WAITERS,
-      peerRole: -1,
-      peerPid: 0,
-      ownThread: 0,
-      peerName: 'sender',
-      epochs: true,
-      ownParked: PARKED_RECEIVERS,
-      peerParked: PARKED_SENDERS,
-    }, 'receiver');
-    this.ring = new MpmcRing(segment, this.i32, this.f64, this.capacity, this.maxMessage,
-      this.name, layout.KIND_RECEIVER);
-    this.setParkSlot(this.ring.slot);
+  constructor(private readonly view: RingView, private readonly host: EndpointHost) {
+    this.i32 = view.i32;
+    this.capacity = view.capacity;
+    this.mask = view.mask;
+    this.name = view.name;
+    this.ring = new MpmcRing(view, layout.KIND_RECEIVER);
+    this.doorbell = new EpochDoorbell(view.i32, view.segment, layout.OFF_DATA_SIGNAL, PARKED_RECEIVERS,
+      layout.OFF_SPACE_SIGNAL, PARKED_SENDERS, this.ring.slot);
     this.pidOffset = this.ring.pidOffset;
     this.received = this.ring.initialCount();
+  }
+
+  peerPid(): number {
+    return 0;
   }
 
   /**
    * What is at T: a message (its header offset, with peek state set), or -1 for nothing
    * yet. Takes and releases skip records on the way.
    */
-  protected peek(): number {
+  peek(): number {
     const i32 = this.i32;
     const mask = this.mask;
     this.peekHeld = false;
@@ -998,7 +914,7 @@ export class MpmcReceiver extends Receiver {
           this.holding = false;
           this.ring.release(t, index << 2, size);
           i32[this.ring.intentWord] = 0;
-          this.wakePeer();
+          this.doorbell.wakePeers();
         }
         continue;
       }
@@ -1028,7 +944,7 @@ export class MpmcReceiver extends Receiver {
     return true;
   }
 
-  protected acquire(): boolean {
+  acquire(): boolean {
     if (this.peekHeld) {
       this.peekHeld = false;
       this.fromRun = true;
@@ -1074,7 +990,7 @@ export class MpmcReceiver extends Receiver {
     return true;
   }
 
-  protected release(header: number, _length: number, inBatch = false): void {
+  release(header: number, _length: number, inBatch: boolean): void {
     this.holding = false;
     this.ring.count(++this.received);
     this.ring.release(this.takenPosition, header, this.takenSize, inBatch);
@@ -1105,7 +1021,7 @@ export class MpmcReceiver extends Receiver {
     return true;
   }
 
-  protected finishBatch(): void {
+  finishBatch(): void {
     this.giveBackRun();
     if (!this.batchReleased) return;
     this.batchReleased = false;
@@ -1119,15 +1035,15 @@ export class MpmcReceiver extends Receiver {
   private wakeSoon(bytes: number): void {
     this.unwoken += bytes + 1;
     if (this.unwoken >= this.capacity >>> WAKE_FRACTION_SHIFT) this.publishNow();
-    else this.publishLater();
+    else this.host.publishLater();
   }
 
-  /** @internal Wakes senders for the space released so far (before this thread blocks). */
-  override publishNow(): void {
-    this.published();
+  /** Wakes senders for the space released so far (before this thread blocks). */
+  publishNow(): void {
+    this.host.published();
     if (this.unwoken === 0) return;
     this.unwoken = 0;
-    this.wakePeer();
+    this.doorbell.wakePeers();
   }
 
   /** 1: a record at T; 0: nothing; -1: a claim not yet committed. */
@@ -1139,12 +1055,12 @@ export class MpmcReceiver extends Receiver {
     return state === FREE ? 0 : state === CLAIMED ? -1 : 1;
   }
 
-  protected drainedAndEnded(): boolean {
+  drainedAndEnded(): boolean {
     return this.runNext === this.runEnd
       && (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0 && this.stateAtT() === 0;
   }
 
-  protected isReady(): boolean {
+  isReady(): boolean {
     if (this.runNext !== this.runEnd) return true;
     // Not while a claim at T is uncommitted, ended or not: parking is what lets checkPeer
     // repair a dead sender's claim, and a live sender's commit wakes us.
@@ -1156,7 +1072,7 @@ export class MpmcReceiver extends Receiver {
    * While waiting: a sender that died between claim and commit blocks the record at T;
    * repair it. With nothing to take, no sender alive and one dead, ERR_RINGWIRE_PEER_DEAD.
    */
-  protected override checkLiveness(): void {
+  checkLiveness(): void {
     this.ring.reconcileParked();
     const t = Atomics.load(this.i32, TAKE_WORD);
     const word1 = Atomics.load(this.i32, this.ring.headerWord(t) + 1);
@@ -1168,24 +1084,24 @@ export class MpmcReceiver extends Receiver {
     const { live, dead } = this.ring.peers(layout.KIND_SENDER);
     // Ending with the last sender: a sender that died counts as ended. Once one has ended or
     // died and no live sender that has not ended remains, the channel ends here.
-    if ((this.segment.info.flags & layout.FLAG_END_WITH_LAST_SENDER) !== 0
+    if ((this.view.flags & layout.FLAG_END_WITH_LAST_SENDER) !== 0
       && (dead !== 0 || (Atomics.load(this.i32, STATE_WORD) & layout.STATE_SENDER_ENDED) !== 0)
       && this.ring.noLiveSenderLeft()) {
       debug('receiver of %s: no sender left that has not ended; the channel ends', this.name);
       Atomics.or(this.i32, STATE_WORD, STATE_ENDED);
-      this.wakeOwnKind();
+      this.doorbell.wakeOwnKind();
       return;
     }
     if (live === 0 && dead !== 0 && !this.isReady()) throw peerDead(this.name, 'sender', dead);
   }
 
-  protected override releaseRing(): void {
+  releaseRing(): void {
     if (this.holding) {
       // Closed from inside a poll() handler: the handler had the message; free its space.
       this.holding = false;
       this.ring.count(++this.received);
       this.ring.release(this.takenPosition, HEADER_SIZE + (this.takenPosition & this.mask), this.takenSize);
-      this.wakePeer();
+      this.doorbell.wakePeers();
     }
     // What is left of a taken run goes back to the channel, or, if another receiver took
     // records after it, is released unread, as this receiver's death would.

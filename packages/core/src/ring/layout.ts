@@ -1,6 +1,19 @@
-// Indices and constants of the shared header as the ring code uses them, derived once from
-// the layout the addon exports (the TypeScript hard-codes no offset).
-import { layout } from './native.js';
+// The layout words (include/ringwire/layout.h): indices and constants of the shared header
+// as the ring protocols use them, derived once from the layout the addon exports (the
+// TypeScript hard-codes no offset).
+import { layout } from '../native.js';
+
+export { layout };
+
+/**
+ * Records an endpoint may take or send before it publishes its position (layout.h,
+ * PUBLISH_EVERY): a store per record makes both cores fight over the position's cache line.
+ */
+export const PUBLISH_EVERY = layout.PUBLISH_EVERY;
+/** How long one park lasts before the endpoint re-checks (and checks its peer): layout.h. */
+export const PARK_SLICE_MS = layout.PARK_SLICE_MS;
+/** At most this often (ms) an endpoint about to park looks for a dead peer: layout.h. */
+export const PEER_CHECK_MS = layout.PEER_CHECK_MS;
 
 /** Int32Array indices of the mutable header words. */
 export const PRODUCER_WORD = layout.OFF_PRODUCER_POSITION >> 2;
