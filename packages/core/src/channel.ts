@@ -11,6 +11,7 @@ import { Receiver } from './receiver.js';
 import { type Message, Sender } from './sender.js';
 import { codecName, resolveCodec, type Codec, type CodecOption } from './codec.js';
 import type { EndpointHost, ReceiverProtocol, SenderProtocol } from './ring/contract.js';
+import { BroadcastReceiverProtocol, BroadcastSenderProtocol } from './ring/broadcast.js';
 import { MpmcReceiverProtocol, MpmcSenderProtocol } from './ring/mpmc.js';
 import { RingView } from './ring/segment.js';
 import { SpscReceiverProtocol, SpscSenderProtocol } from './ring/spsc.js';
@@ -66,22 +67,42 @@ export function unlinkChannel(name: string): boolean {
  */
 interface ModeProtocols {
   readonly name: string;
-  readonly roleLocked: boolean;
-  sender(view: RingView, host: EndpointHost): SenderProtocol;
-  receiver(view: RingView, host: EndpointHost): ReceiverProtocol;
+  /** Whether the sender, and the receiver, hold their role's lock (one at a time). */
+  readonly senderRole: boolean;
+  readonly receiverRole: boolean;
+  /** The mode-specific endpoint options it takes (others given are ERR_RINGWIRE_INVALID_ARG). */
+  readonly senderOptions: readonly string[];
+  readonly receiverOptions: readonly string[];
+  sender(view: RingView, host: EndpointHost, strategy: ResolvedEndpoint): SenderProtocol;
+  receiver(view: RingView, host: EndpointHost, strategy: ResolvedEndpoint): ReceiverProtocol;
 }
 const MODES = new Map<number, ModeProtocols>([
   [layout.MODE_SPSC, {
     name: 'spsc',
-    roleLocked: true,
+    senderRole: true,
+    receiverRole: true,
+    senderOptions: [],
+    receiverOptions: [],
     sender: (view, host) => new SpscSenderProtocol(view, host),
     receiver: (view, host) => new SpscReceiverProtocol(view, host),
   }],
   [layout.MODE_MPMC, {
     name: 'mpmc',
-    roleLocked: false,
+    senderRole: false,
+    receiverRole: false,
+    senderOptions: [],
+    receiverOptions: [],
     sender: (view, host) => new MpmcSenderProtocol(view, host),
     receiver: (view, host) => new MpmcReceiverProtocol(view, host),
+  }],
+  [layout.MODE_BROADCAST, {
+    name: 'broadcast',
+    senderRole: true,
+    receiverRole: false,
+    senderOptions: ['lagLimit'],
+    receiverOptions: ['from'],
+    sender: (view, host, strategy) => new BroadcastSenderProtocol(view, host, strategy.lagLimit),
+    receiver: (view, host, strategy) => new BroadcastReceiverProtocol(view, host, strategy.fromOldest),
   }],
 ]);
 
@@ -96,7 +117,13 @@ function openEndpoint<E extends object>(name: string, options: EndpointOptions |
       throw new RingwireError('ERR_RINGWIRE_INCOMPATIBLE', `channel '${name}' has mode ${info.mode}, which this version of ringwire cannot open`);
     }
     const strategy = resolveEndpointOptions(options, name, info.waitMechanism, info.defaultWait);
-    if (mode.roleLocked && !segment.lock(role)) {
+    const isSender = role === layout.ROLE_SENDER;
+    const accepted = isSender ? mode.senderOptions : mode.receiverOptions;
+    const misplaced = strategy.given.find((key) => !accepted.includes(key));
+    if (misplaced !== undefined) {
+      throw invalidArg(`option '${misplaced}' is not for a ${roleName} of a ${mode.name} channel like '${name}'`);
+    }
+    if ((isSender ? mode.senderRole : mode.receiverRole) && !segment.lock(role)) {
       throw new RingwireError('ERR_RINGWIRE_BUSY',
         `channel '${name}' already has a ${roleName} (${mode.name} allows one at a time); close it first`);
     }
@@ -148,7 +175,7 @@ export function openSender(name: string, options?: EndpointOptions): Sender<unkn
       throw new RingwireError('ERR_RINGWIRE_CLOSED',
         `channel '${name}' was ended by its sender; unlink it and create it again to send more`);
     }
-    return new Sender(view, strategy, (host) => mode.sender(view, host));
+    return new Sender(view, strategy, (host) => mode.sender(view, host, strategy));
   });
   return withCodec(sender as Sender<unknown>, codecOption);
 }
@@ -181,7 +208,7 @@ export function openReceiver(name: string, options?: EndpointOptions): Receiver<
   resolveCodec(codecOption);
   publishAll(); // what this thread's senders hold back is there for the new receiver
   const receiver = openEndpoint(name, options, layout.ROLE_RECEIVER, 'receiver', (view, strategy, mode) =>
-    new Receiver(view, strategy, (host) => mode.receiver(view, host)));
+    new Receiver(view, strategy, (host) => mode.receiver(view, host, strategy)));
   return withCodec(receiver as Receiver<unknown>, codecOption);
 }
 
@@ -200,6 +227,16 @@ export interface EndpointStats {
   dead: boolean;
   /** Whether this endpoint is parked now: 1 or 0 (SPSC: the role's count of parked endpoints). */
   waiters: number;
+  /** Broadcast receivers: where it reads next (a ring position, as last published). */
+  position?: number;
+  /** Broadcast receivers: bytes of records sent that it has not read yet. */
+  lag?: number;
+  /** Broadcast receivers: messages it has received since it joined. */
+  messages?: number;
+  /** Broadcast receivers: messages it missed ('drop' overflow; see Receiver.lost). */
+  lost?: number;
+  /** Broadcast receivers: the sender cut it off (its lagLimit; or it died holding the sender back). */
+  cutOff?: boolean;
 }
 
 /**
@@ -210,8 +247,10 @@ export interface EndpointStats {
 export interface ChannelStats {
   /** The channel's name, as given to stats(). */
   name: string;
-  /** 'spsc' or 'mpmc', as created. */
-  mode: 'spsc' | 'mpmc';
+  /** 'spsc', 'mpmc' or 'broadcast', as created. */
+  mode: 'spsc' | 'mpmc' | 'broadcast';
+  /** Broadcast: what the sender does when a receiver is a ring behind ('block' or 'drop'). */
+  overflow?: 'block' | 'drop';
   /**
    * How its endpoints wait by default: 'spin' if it was created with `wait: 'spin'`,
    * otherwise how they park ('futex' or 'semaphore'; `wait: 'auto'` is the futex on Linux).
@@ -223,8 +262,9 @@ export interface ChannelStats {
   maxMessage: number;
   /**
    * Bytes of ring holding records the receiver has not yet released (with record headers and
-   * padding; MPMC: also claims not yet committed, whose space is taken from the claim on); -1 when the positions read do not agree (they moved between the two reads, or
-   * the header is corrupt).
+   * padding; MPMC: also claims not yet committed, whose space is taken from the claim on;
+   * broadcast: what the slowest receiver has not read); -1 when the positions read do not
+   * agree (they moved between the two reads, or the header is corrupt).
    */
   bytesUsed: number;
   /**
@@ -240,8 +280,9 @@ export interface ChannelStats {
    */
   messagesSent: number;
   /**
-   * Messages the receiver(s) took over the channel's life. An SPSC receiver stores its count
-   * each time it publishes its position (every few messages, and at the end of each task).
+   * Messages the receiver(s) took over the channel's life (broadcast: every receiver's
+   * count, added up). An SPSC receiver stores its count each time it publishes its position
+   * (every few messages, and at the end of each task).
    */
   messagesReceived: number;
   /** Whether gc() leaves it alone (createChannel's `persistent`). */
@@ -294,8 +335,21 @@ export function stats(name: string): ChannelStats {
     const info = segment.info;
     const word = (offset: number) => Atomics.load(i32, offset >> 2);
     const mpmc = info.mode === layout.MODE_MPMC;
-    const used = (word(layout.OFF_PRODUCER_POSITION)
-      - word(mpmc ? layout.OFF_RELEASE_POSITION : layout.OFF_CONSUMER_POSITION)) | 0;
+    const broadcast = info.mode === layout.MODE_BROADCAST;
+    const tail = word(layout.OFF_PRODUCER_POSITION);
+    const slotWord = (slot: number, field: number) => word(layout.OFF_SLOTS + slot * layout.SLOT_SIZE + field);
+    // Broadcast: the slowest joined receiver's cursor bounds what is in use (none: nothing).
+    let slowest = tail;
+    if (broadcast) {
+      for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
+        if (slotWord(slot, layout.SLOT_PID) === 0 || slotWord(slot, layout.SLOT_KIND) !== layout.KIND_RECEIVER
+          || slotWord(slot, layout.SLOT_CUT) !== 0) continue;
+        const cursor = slotWord(slot, layout.SLOT_CURSOR);
+        if (((tail - cursor) >>> 0) > ((tail - slowest) >>> 0)) slowest = cursor;
+      }
+    }
+    const used = (tail - (broadcast ? slowest
+      : word(mpmc ? layout.OFF_RELEASE_POSITION : layout.OFF_CONSUMER_POSITION))) | 0;
     const f64 = new Float64Array(segment.buffer, 0, layout.HEADER_SIZE >> 3);
     // `waiters`: SPSC, the role's count word; MPMC, () => whether the slot's parked bit is set.
     const endpoint = (role: number, pid: number, thread: number, waiters: number | (() => number)): EndpointStats => {
@@ -311,7 +365,8 @@ export function stats(name: string): ChannelStats {
     };
     const common = {
       name,
-      mode: mpmc ? 'mpmc' as const : 'spsc' as const,
+      mode: broadcast ? 'broadcast' as const : mpmc ? 'mpmc' as const : 'spsc' as const,
+      ...(broadcast ? { overflow: (info.flags & layout.FLAG_OVERFLOW_DROP) !== 0 ? 'drop' as const : 'block' as const } : {}),
       wait: info.defaultWait === layout.DEFAULT_WAIT_SPIN ? 'spin' as const
         : info.waitMechanism === layout.WAIT_FUTEX ? 'futex' as const : 'semaphore' as const,
       capacity: info.capacity,
@@ -324,8 +379,32 @@ export function stats(name: string): ChannelStats {
       creatorPid: info.creatorPid,
       // MPMC: masks of parked slots (layout.h); SPSC: counts.
       sendersWaiting: mpmc ? parkedCount(i32, PARKED_SENDERS) : word(layout.OFF_SENDER_WAITERS),
-      receiversWaiting: mpmc ? parkedCount(i32, PARKED_RECEIVERS) : word(layout.OFF_RECEIVER_WAITERS),
+      receiversWaiting: mpmc || broadcast ? parkedCount(i32, PARKED_RECEIVERS) : word(layout.OFF_RECEIVER_WAITERS),
     };
+    if (broadcast) {
+      const sender = endpoint(layout.ROLE_SENDER, layout.OFF_SENDER_PID, layout.OFF_SENDER_THREAD, layout.OFF_SENDER_WAITERS);
+      const receivers: EndpointStats[] = [];
+      let messagesReceived = validCount(f64[layout.OFF_MESSAGES_RECEIVED >> 3]);
+      for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
+        const base = layout.OFF_SLOTS + slot * layout.SLOT_SIZE;
+        if (slotWord(slot, layout.SLOT_KIND) !== layout.KIND_RECEIVER) continue;
+        const messages = validCount(f64[(base + layout.SLOT_MESSAGES) >> 3]);
+        messagesReceived += messages;
+        const e = endpoint(layout.SLOT_LOCK_BASE + slot, base + layout.SLOT_PID, base + layout.SLOT_THREAD,
+          () => ((Atomics.load(i32, parkedIndex(PARKED_RECEIVERS, slot)) & parkedBit(slot)) !== 0 ? 1 : 0));
+        if (!e.open && !e.dead) continue;
+        const position = slotWord(slot, layout.SLOT_CURSOR) >>> 0;
+        const lag = (tail - position) >>> 0;
+        receivers.push({
+          ...e, position, lag: lag <= info.capacity ? lag : -1, messages,
+          lost: validCount(f64[(base + layout.SLOT_LOST) >> 3]), cutOff: slotWord(slot, layout.SLOT_CUT) !== 0,
+        });
+      }
+      return {
+        ...common, messagesSent: validCount(f64[layout.OFF_MESSAGES_SENT >> 3]), messagesReceived,
+        senders: sender.open || sender.dead ? [sender] : [], receivers,
+      };
+    }
     if (mpmc) {
       const senders: EndpointStats[] = [];
       const receivers: EndpointStats[] = [];
@@ -465,20 +544,22 @@ export function collectGarbage(options?: { prefix?: string; dryRun?: boolean }):
     try {
       // Hold every role (MPMC: every slot) while deciding and unlinking: an endpoint opening
       // meanwhile gets a passing ERR_RINGWIRE_BUSY rather than a channel removed under it.
-      const mpmc = segment.info.mode === layout.MODE_MPMC;
-      const locks = mpmc ? layout.SLOT_LOCK_BASE + layout.MAX_SLOTS : 2;
+      const slots = segment.info.mode !== layout.MODE_SPSC; // MPMC and broadcast have endpoint slots
+      const locks = slots ? layout.SLOT_LOCK_BASE + layout.MAX_SLOTS : 2;
       let all = true;
       for (let byte = 0; byte < locks && all; byte++) all = segment.lock(byte);
       if (!all) continue;
       const i32 = new Int32Array(segment.buffer);
       const word = (offset: number) => Atomics.load(i32, offset >> 2);
       const slotWord = (slot: number, field: number) => word(layout.OFF_SLOTS + slot * layout.SLOT_SIZE + field);
-      const endpoints = mpmc
-        ? Array.from({ length: layout.MAX_SLOTS }, (_, slot) => ({
-          role: slotWord(slot, layout.SLOT_KIND) === layout.KIND_SENDER ? 'sender' : 'receiver',
-          pid: slotWord(slot, layout.SLOT_PID),
-        }))
-        : [{ role: 'sender', pid: word(layout.OFF_SENDER_PID) }, { role: 'receiver', pid: word(layout.OFF_RECEIVER_PID) }];
+      const slotted = Array.from({ length: layout.MAX_SLOTS }, (_, slot) => ({
+        role: slotWord(slot, layout.SLOT_KIND) === layout.KIND_SENDER ? 'sender' : 'receiver',
+        pid: slotWord(slot, layout.SLOT_PID),
+      }));
+      const sender = { role: 'sender', pid: word(layout.OFF_SENDER_PID) };
+      const endpoints = segment.info.mode === layout.MODE_MPMC ? slotted
+        : segment.info.mode === layout.MODE_BROADCAST ? [sender, ...slotted]
+          : [sender, { role: 'receiver', pid: word(layout.OFF_RECEIVER_PID) }];
       // With every lock ours, a recorded pid is an endpoint that died without closing.
       const died = endpoints.filter(({ pid }) => pid !== 0);
       let reason: string | undefined;

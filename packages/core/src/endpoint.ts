@@ -9,7 +9,7 @@ import type { ResolvedEndpoint, ResolvedWait } from './options.js';
 import { sharesOnlyCpuWith } from './machine.js';
 import { debug } from './debug.js';
 import type { EndpointHost, Protocol } from './ring/contract.js';
-import { PARK_SLICE_MS, PEER_CHECK_MS } from './ring/layout.js';
+import { PEER_CHECK_MS } from './ring/layout.js';
 import type { RingView } from './ring/segment.js';
 import { cancelWait, waitAsync, waitSync } from './ring/wait.js';
 
@@ -390,7 +390,7 @@ export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
   private parkAsync(): boolean {
     if (this.parkId !== 0 || this.pollTimer !== undefined) return true;
     if (this.strategy.spinOnly) {
-      if (performance.now() - this.lastPeerCheck >= PARK_SLICE_MS) this.checkPeer(true);
+      if (performance.now() - this.lastPeerCheck >= this.protocol.parkSliceMs()) this.checkPeer(true);
       this.pollTimer = setImmediate(() => {
         this.pollTimer = undefined;
         this.serve();
@@ -419,7 +419,7 @@ export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
     }
     let id: number;
     try {
-      id = waitAsync(this.segment, bell, PARK_SLICE_MS, this.refed, (status) => {
+      id = waitAsync(this.segment, bell, this.protocol.parkSliceMs(), this.refed, (status) => {
         this.parkId = 0;
         this.sliceExpired = status === layout.WAIT_TIMED_OUT;
         this.parkEnded(this.sliceExpired);
@@ -462,8 +462,8 @@ export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
     const protocol = this.protocol;
     if (this.strategy.spinOnly) {
       publishAll();
-      if (performance.now() - this.lastPeerCheck >= PARK_SLICE_MS) this.checkPeer(true);
-      const until = Math.min(deadline, performance.now() + PARK_SLICE_MS);
+      if (performance.now() - this.lastPeerCheck >= this.protocol.parkSliceMs()) this.checkPeer(true);
+      const until = Math.min(deadline, performance.now() + this.protocol.parkSliceMs());
       while (!protocol.isReady() && performance.now() < until);
       return;
     }
@@ -478,7 +478,7 @@ export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
       this.checkPeer(force);
       const remaining = deadline - performance.now();
       if (remaining <= 0) return;
-      const slice = Math.ceil(Math.min(remaining, PARK_SLICE_MS));
+      const slice = Math.ceil(Math.min(remaining, this.protocol.parkSliceMs()));
       this.parkedAt = performance.now();
       this.sliceExpired = waitSync(this.segment, bell, slice) === layout.WAIT_TIMED_OUT;
       this.parkEnded(this.sliceExpired);

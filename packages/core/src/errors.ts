@@ -19,6 +19,9 @@
  * - `ERR_RINGWIRE_PERMISSION`: the segment belongs to another user.
  * - `ERR_RINGWIRE_PEER_DEAD`: the peer died without closing, and no other is there to take
  *   its place (ringwire/pool: the pool process that took the task died).
+ * - `ERR_RINGWIRE_CUT_OFF`: broadcast: this receiver held a 'block' sender back longer than
+ *   the sender's `lagLimit` and was cut off; it receives nothing more (close it; a new receiver
+ *   may join).
  * - `ERR_RINGWIRE_SYSTEM`: a system call failed (`errno` and `syscall` say which).
  * - `ERR_RINGWIRE_NO_SPACE`: `/dev/shm` cannot hold the channel.
  * - `ERR_RINGWIRE_TASK_FAILED`: ringwire/pool: the task's handler threw, its payload could not
@@ -41,6 +44,7 @@ export type RingwireErrorCode =
   | 'ERR_RINGWIRE_BUSY'
   | 'ERR_RINGWIRE_PERMISSION'
   | 'ERR_RINGWIRE_PEER_DEAD'
+  | 'ERR_RINGWIRE_CUT_OFF'
   | 'ERR_RINGWIRE_SYSTEM'
   | 'ERR_RINGWIRE_NO_SPACE'
   | 'ERR_RINGWIRE_TASK_FAILED'

@@ -54,6 +54,7 @@ export interface Layout {
   readonly FLAG_PERSISTENT: number;
   readonly MODE_SPSC: number;
   readonly MODE_MPMC: number;
+  readonly MODE_BROADCAST: number;
   readonly WAIT_FUTEX: number;
   readonly WAIT_SEMAPHORE: number;
   readonly DEFAULT_WAIT_PARK: number;
@@ -86,6 +87,12 @@ export interface Layout {
   readonly SLOT_LOCK_BASE: number;
   readonly KIND_SENDER: number;
   readonly KIND_RECEIVER: number;
+  readonly SLOT_CURSOR: number;
+  readonly SLOT_LOST: number;
+  readonly SLOT_CUT: number;
+  readonly OFF_OLDEST_POSITION: number;
+  readonly OFF_INTENT_POSITION: number;
+  readonly FLAG_OVERFLOW_DROP: number;
   readonly INTENT_VALID: number;
   readonly STATE_MASK: number;
   readonly SLOT_SHIFT: number;

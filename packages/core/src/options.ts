@@ -16,15 +16,25 @@ export type WaitOption = 'auto' | 'futex' | 'semaphore' | 'spin';
 /**
  * `'spsc'`: one sender and one receiver at a time. `'mpmc'`: any number of each (up to 48
  * endpoints in all); receivers compete, and each message goes to exactly one of them.
+ * `'broadcast'`: one sender and up to 48 receivers; every receiver gets every message sent
+ * while it is joined.
  */
-export type ModeOption = 'spsc' | 'mpmc';
+export type ModeOption = 'spsc' | 'mpmc' | 'broadcast';
 
 /** Options of {@link createChannel}; fixed for the channel's life. */
 export interface CreateChannelOptions {
   /** Bytes of ring, a power of two from 1 KiB to 1 GiB; default 1 MiB. */
   capacity?: number;
-  /** 'spsc' (default): one sender and one receiver at a time. */
+  /** 'spsc' (default): one sender and one receiver at a time; see ModeOption. */
   mode?: ModeOption;
+  /**
+   * Broadcast: what the sender does when the slowest receiver is a whole ring behind.
+   * 'block' (default): it waits for that receiver (backpressure, as a socket would; a
+   * receiver that stops reading holds the sender until it reads, closes, dies, or the sender's
+   * `lagLimit` cuts it off). 'drop': it never waits; a receiver that falls a ring behind skips
+   * to the oldest message still in the ring and counts what it missed in `receiver.lost`.
+   */
+  overflow?: 'block' | 'drop';
   /**
    * How endpoints wait: 'auto' (default; the futex on Linux), 'futex', 'semaphore' (POSIX
    * semaphores inside the segment, the fallback where there is no futex), or 'spin' (never park).
@@ -51,6 +61,17 @@ export interface EndpointOptions<T = unknown> {
   codec?: CodecOption<T>;
   /** 'auto' (default) follows the channel; 'spin' never parks; 'futex'/'semaphore' must match the channel. */
   wait?: WaitOption;
+  /**
+   * Broadcast receivers: where to start. 'next' (default): the first message sent after it
+   * joins. 'oldest': the oldest message still in the ring.
+   */
+  from?: 'next' | 'oldest';
+  /**
+   * Broadcast senders on a 'block' channel: milliseconds the sender waits for one receiver
+   * that holds it back before it cuts that receiver off (its receives then fail with
+   * ERR_RINGWIRE_CUT_OFF) and goes on without it. Default Infinity: wait as long as it takes.
+   */
+  lagLimit?: number;
   /**
    * Microseconds to spin re-checking before parking; default 50. Not at all while this
    * thread and its peer can run only on one and the same CPU; halved after each park of 1 ms or more (down to 1 µs),
@@ -104,7 +125,7 @@ export interface ResolvedCreate {
 }
 
 export function resolveCreateOptions(options: unknown): ResolvedCreate {
-  const o = checkObject(options, 'createChannel option', ['capacity', 'mode', 'wait', 'persistent', 'endWhen']);
+  const o = checkObject(options, 'createChannel option', ['capacity', 'mode', 'wait', 'persistent', 'endWhen', 'overflow']);
   const persistent = o.persistent ?? false;
   if (typeof persistent !== 'boolean') throw invalidArg(`persistent must be a boolean, got ${String(persistent)}`);
   const capacity = o.capacity ?? layout.DEFAULT_CAPACITY;
@@ -113,7 +134,10 @@ export function resolveCreateOptions(options: unknown): ResolvedCreate {
     throw invalidArg(`capacity must be a power of two from ${layout.MIN_CAPACITY} to ${layout.MAX_CAPACITY} bytes, got ${String(capacity)}`);
   }
   const mode = o.mode ?? 'spsc';
-  if (mode !== 'spsc' && mode !== 'mpmc') throw invalidArg(`mode must be 'spsc' or 'mpmc', got ${String(mode)}`);
+  const modes: Record<string, number> = { spsc: layout.MODE_SPSC, mpmc: layout.MODE_MPMC, broadcast: layout.MODE_BROADCAST };
+  if (typeof mode !== 'string' || !Object.hasOwn(modes, mode)) {
+    throw invalidArg(`mode must be 'spsc', 'mpmc' or 'broadcast', got ${String(mode)}`);
+  }
   const wait = o.wait ?? 'auto';
   const defaultWait = wait === 'spin' ? layout.DEFAULT_WAIT_SPIN : layout.DEFAULT_WAIT_PARK;
   let waitMechanism: number;
@@ -134,28 +158,46 @@ export function resolveCreateOptions(options: unknown): ResolvedCreate {
   if (endWhen === 'last-sender' && mode !== 'mpmc') {
     throw invalidArg("endWhen 'last-sender' is for mpmc channels (an spsc channel has one sender)");
   }
-  const flags = (persistent ? layout.FLAG_PERSISTENT : 0) | (endWhen === 'last-sender' ? layout.FLAG_END_WITH_LAST_SENDER : 0);
-  return {
-    capacity, mode: mode === 'mpmc' ? layout.MODE_MPMC : layout.MODE_SPSC, waitMechanism, defaultWait, flags,
-  };
+  const overflow = o.overflow ?? 'block';
+  if (overflow !== 'block' && overflow !== 'drop') throw invalidArg(`overflow must be 'block' or 'drop', got ${String(overflow)}`);
+  if (o.overflow !== undefined && mode !== 'broadcast') {
+    throw invalidArg('overflow is for broadcast channels (the others always wait for their receivers)');
+  }
+  const flags = (persistent ? layout.FLAG_PERSISTENT : 0) | (endWhen === 'last-sender' ? layout.FLAG_END_WITH_LAST_SENDER : 0)
+    | (overflow === 'drop' ? layout.FLAG_OVERFLOW_DROP : 0);
+  return { capacity, mode: modes[mode], waitMechanism, defaultWait, flags };
 }
 
 export interface ResolvedEndpoint {
   /** Never park: poll instead. */
   spinOnly: boolean;
   spinMicros: number;
+  /** Broadcast receivers: start at the oldest message in the ring rather than the next one. */
+  fromOldest: boolean;
+  /** Broadcast senders: ms before a receiver holding it back is cut off (Infinity: never). */
+  lagLimit: number;
+  /** Which of the mode-specific options were given (the mode decides whether they apply). */
+  given: readonly string[];
 }
 
 export function resolveEndpointOptions(options: unknown, channel: string, waitMechanism: number,
   defaultWait: number): ResolvedEndpoint {
-  const o = checkObject(options, 'endpoint option', ['wait', 'spinMicros', 'codec']);
+  const o = checkObject(options, 'endpoint option', ['wait', 'spinMicros', 'codec', 'from', 'lagLimit']);
   const spinMicros = o.spinMicros ?? 50;
   if (typeof spinMicros !== 'number' || !(spinMicros >= 0) || spinMicros > 1e6) {
     throw invalidArg(`spinMicros must be a number from 0 to 1000000, got ${String(spinMicros)}`);
   }
+  const from = o.from ?? 'next';
+  if (from !== 'next' && from !== 'oldest') throw invalidArg(`from must be 'next' or 'oldest', got ${String(from)}`);
+  const lagLimit = o.lagLimit ?? Infinity;
+  if (typeof lagLimit !== 'number' || !(lagLimit > 0)) {
+    throw invalidArg(`lagLimit must be a positive number of milliseconds, got ${String(lagLimit)}`);
+  }
+  const given = ['from', 'lagLimit'].filter((key) => o[key] !== undefined);
+  const common = { spinMicros, fromOldest: from === 'oldest', lagLimit, given };
   const wait = o.wait ?? 'auto';
-  if (wait === 'auto') return { spinOnly: defaultWait === layout.DEFAULT_WAIT_SPIN, spinMicros };
-  if (wait === 'spin') return { spinOnly: true, spinMicros };
+  if (wait === 'auto') return { spinOnly: defaultWait === layout.DEFAULT_WAIT_SPIN, ...common };
+  if (wait === 'spin') return { spinOnly: true, ...common };
   if (wait === 'futex' || wait === 'semaphore') {
     const wanted = wait === 'futex' ? layout.WAIT_FUTEX : layout.WAIT_SEMAPHORE;
     if (wanted !== waitMechanism) {
@@ -163,7 +205,7 @@ export function resolveEndpointOptions(options: unknown, channel: string, waitMe
       throw new RingwireError('ERR_RINGWIRE_INCOMPATIBLE',
         `channel '${channel}' was created with wait '${has}'; open it with wait 'auto' or '${has}'`);
     }
-    return { spinOnly: false, spinMicros };
+    return { spinOnly: false, ...common };
   }
   throw invalidArg(`wait must be 'auto', 'futex', 'semaphore' or 'spin', got ${String(wait)}`);
 }

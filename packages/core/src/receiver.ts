@@ -68,6 +68,27 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
   }
 
   /**
+   * Broadcast channels created with `overflow: 'drop'`: how many messages this receiver
+   * missed because it fell a whole ring behind and the sender wrote over them. A receive that
+   * follows a gap raises it before it returns: compare `lost` before and after a receive to
+   * know that the gap lies just before the message it returned. 0 on every other channel.
+   *
+   * @example
+   * ```ts
+   * for await (const tick of receiver) {
+   *   if (receiver.lost !== seen) {
+   *     console.warn(`missed ${receiver.lost - seen} ticks before this one`);
+   *     seen = receiver.lost;
+   *   }
+   *   update(tick);
+   * }
+   * ```
+   */
+  get lost(): number {
+    return this.protocol.lost;
+  }
+
+  /**
    * True once the sender has ended the stream and every message has been taken: tryRecv()
    * will never return a message again.
    */
@@ -123,7 +144,8 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
       if (!protocol.acquire(at)) continue;
       const start = at + RECORD_HEADER_SIZE;
       target.set(this.view.u8.subarray(start, start + length), offset);
-      protocol.release(at, length, false);
+      // Overwritten while it was copied (broadcast 'drop'): what the target got is not a message.
+      if (!protocol.release(at, length, false)) continue;
       return length;
     }
   }
@@ -136,13 +158,15 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
 
   private take(): Uint8Array | undefined {
     if (this.polling) this.checkNotPolling();
-    const offset = this.next();
-    if (offset < 0) return undefined;
-    const start = offset + RECORD_HEADER_SIZE;
-    const length = this.protocol.recordLength;
-    const message = copyOut(this.view.u8, start, length);
-    this.protocol.release(offset, length, false);
-    return message;
+    for (;;) {
+      const offset = this.next();
+      if (offset < 0) return undefined;
+      const start = offset + RECORD_HEADER_SIZE;
+      const length = this.protocol.recordLength;
+      const message = copyOut(this.view.u8, start, length);
+      // False: the sender wrote over the record while it was copied (broadcast 'drop').
+      if (this.protocol.release(offset, length, false)) return message;
+    }
   }
 
   /**
@@ -184,6 +208,15 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
         const offset = this.next();
         if (offset < 0) break;
         const length = protocol.recordLength;
+        if (!protocol.stableViews) {
+          // The sender may write over the record at any time: the handler gets a copy, and
+          // only one that was still intact once copied.
+          const copy = u8.slice(offset + RECORD_HEADER_SIZE, offset + RECORD_HEADER_SIZE + length);
+          if (!protocol.release(offset, length, true)) continue;
+          handled++;
+          handler(copy, 0, length);
+          continue;
+        }
         handled++;
         try {
           handler(u8, offset + RECORD_HEADER_SIZE, length);

@@ -12,7 +12,7 @@ import { channelName, until } from './helpers.js';
  * Every mode the contract runs on. A new mode is one more entry here: with one sender and one
  * receiver every mode behaves as these do.
  */
-const MODES = ['spsc', 'mpmc'] as const;
+const MODES = ['spsc', 'mpmc', 'broadcast'] as const;
 type Mode = typeof MODES[number];
 
 function pair(mode: Mode, tag: string, capacity = 4096): { name: string; sender: Sender; receiver: Receiver } {
@@ -75,14 +75,25 @@ describe.each(MODES)('the contract on %s channels (one sender, one receiver)', (
       receiver.close();
     });
 
-    it('a new receiver continues where a closed one stopped', () => {
+    it('a new receiver continues where a closed one stopped (broadcast: joins at the next message, or the oldest)', () => {
       const { name, sender, receiver } = pair(mode, 'resume');
       for (let i = 0; i < 5; i++) sender.trySend(`m${i}`);
       expect(text(receiver.tryRecv())).toBe('m0');
       expect(text(receiver.tryRecv())).toBe('m1');
       receiver.close();
       const next = openReceiver(name);
-      expect([1, 2, 3].map(() => text(next.tryRecv()))).toEqual(['m2', 'm3', 'm4']);
+      if (mode === 'broadcast') {
+        // Every receiver reads every message: a new one starts at the next message sent...
+        expect(next.tryRecv()).toBeUndefined();
+        sender.trySend('m5');
+        expect(text(next.tryRecv())).toBe('m5');
+        // ...or, from: 'oldest', at the oldest still in the ring.
+        const oldest = openReceiver(name, { from: 'oldest' });
+        expect([0, 1, 2, 3, 4, 5].map(() => text(oldest.tryRecv()))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+        oldest.close();
+      } else {
+        expect([1, 2, 3].map(() => text(next.tryRecv()))).toEqual(['m2', 'm3', 'm4']);
+      }
       expect(next.tryRecv()).toBeUndefined();
       next.close();
       sender.close();
@@ -317,7 +328,9 @@ describe.each(MODES)('the contract on %s channels (one sender, one receiver)', (
 
   describe('closing', () => {
     it('a pending recv or send rejects with ERR_RINGWIRE_CLOSED when its endpoint closes', async () => {
-      const { sender, receiver } = pair(mode, 'closewait');
+      const { name, sender, receiver } = pair(mode, 'closewait');
+      // Broadcast: a sender with no receiver joined never waits; one that does not read fills it.
+      const holder = mode === 'broadcast' ? openReceiver(name) : undefined;
       const pending = receiver.recv();
       receiver.close();
       await expect(pending).rejects.toMatchObject({ code: 'ERR_RINGWIRE_CLOSED' });
@@ -325,6 +338,7 @@ describe.each(MODES)('the contract on %s channels (one sender, one receiver)', (
       const blocked = sender.send(new Uint8Array(1000));
       sender.close();
       await expect(blocked).rejects.toMatchObject({ code: 'ERR_RINGWIRE_CLOSED' });
+      holder?.close();
     });
 
     it('every use after close throws ERR_RINGWIRE_CLOSED; close is idempotent', async () => {

@@ -69,6 +69,8 @@ export interface Protocol {
   checkLiveness(): void;
   /** Publishes what this endpoint has done but not yet made known. */
   publishNow(): void;
+  /** The longest one park may last (ms) before the endpoint re-checks and calls checkLiveness. */
+  parkSliceMs(): number;
 }
 
 export interface SenderProtocol extends Protocol {
@@ -112,8 +114,20 @@ export interface ReceiverProtocol extends Protocol {
   peek(): number;
   /** Makes the message peek() found this receiver's; false if another receiver took it. */
   acquire(offset: number): boolean;
-  /** Done with the acquired message at `offset`: its space goes back to the senders. */
-  release(offset: number, length: number, inBatch: boolean): void;
+  /**
+   * Done with the acquired message at `offset`: its space goes back to the senders. False if
+   * the sender may have written over the record while it was read (broadcast 'drop'): what
+   * was read must be discarded, and peek() goes on from where the protocol moved.
+   */
+  release(offset: number, length: number, inBatch: boolean): boolean;
+  /**
+   * Whether a record stays intact from peek() until release() (poll() may then hand out a view
+   * of the ring); false when the sender may overwrite it meanwhile (poll() hands out a copy,
+   * checked before the handler sees it).
+   */
+  readonly stableViews: boolean;
+  /** Messages this receiver missed because the sender wrote over them first (broadcast 'drop'). */
+  readonly lost: number;
   /** After a poll() batch: publishes what release(…, true) deferred. */
   finishBatch(): void;
   /** True once the stream has ended and nothing is left to take. */

@@ -10,7 +10,7 @@ import { corrupt, invalidArg, RingwireError, streamEnded } from '../errors.js';
 import { layout, type NativeSegment } from '../native.js';
 import { type EndpointHost, measure, type Message, type ReceiverProtocol, type SenderProtocol } from './contract.js';
 import {
-  ALIGN_MASK, HEADER_SIZE, PARKED_RECEIVERS, PARKED_SENDERS, parkedBit, parkedIndex,
+  ALIGN_MASK, HEADER_SIZE, PARK_SLICE_MS, PARKED_RECEIVERS, PARKED_SENDERS, parkedBit, parkedIndex,
   RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, validCount,
 } from './layout.js';
 import type { RingView } from './segment.js';
@@ -623,6 +623,10 @@ export class MpmcSenderProtocol implements SenderProtocol {
     return 0;
   }
 
+  parkSliceMs(): number {
+    return PARK_SLICE_MS;
+  }
+
   /**
    * Sends messages[start..end) in order, as many as fit now, with one claim for the run (up
    * to 64 KiB of records at a time) and at most one wake. Returns how many it sent. A
@@ -776,6 +780,8 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
   readonly mode = 'mpmc';
   readonly pidOffset: number;
   readonly doorbell: EpochDoorbell;
+  readonly stableViews = true;
+  readonly lost = 0;
   recordLength = 0;
   pollLeft = 0;
   private readonly ring: MpmcRing;
@@ -857,6 +863,10 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
 
   peerPid(): number {
     return 0;
+  }
+
+  parkSliceMs(): number {
+    return PARK_SLICE_MS;
   }
 
   /**
@@ -990,7 +1000,7 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
     return true;
   }
 
-  release(header: number, _length: number, inBatch: boolean): void {
+  release(header: number, _length: number, inBatch: boolean): boolean {
     this.holding = false;
     this.ring.count(++this.received);
     this.ring.release(this.takenPosition, header, this.takenSize, inBatch);
@@ -1005,6 +1015,7 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
       this.wakeSoon(this.takenSize);
     }
     this.fromRun = false;
+    return true;
   }
 
   /**

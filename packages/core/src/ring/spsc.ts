@@ -9,7 +9,7 @@ import { layout } from '../native.js';
 import { type EndpointHost, measure, type Message, type ReceiverProtocol, type SenderProtocol } from './contract.js';
 import {
   ALIGN_MASK, CONSUMER_WORD, DELIVERED_WORD, HEADER_SIZE, MESSAGES_RECEIVED_SLOT, MESSAGES_SENT_SLOT, PADDING,
-  PRODUCER_WORD, PUBLISH_EVERY, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, WRITTEN_WORD, adoptWritten, validCount,
+  PARK_SLICE_MS, PRODUCER_WORD, PUBLISH_EVERY, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, WRITTEN_WORD, adoptWritten, validCount,
 } from './layout.js';
 import type { RingView } from './segment.js';
 import { FlagDoorbell } from './wait.js';
@@ -98,6 +98,10 @@ export class SpscSenderProtocol implements SenderProtocol {
     this.publishBytes = this.capacity >>> 2;
     this.sent = validCount(this.f64[MESSAGES_SENT_SLOT]);
     Atomics.store(this.i32, layout.OFF_SENDER_PID >> 2, process.pid);
+  }
+
+  parkSliceMs(): number {
+    return PARK_SLICE_MS;
   }
 
   peerPid(): number {
@@ -316,6 +320,8 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
   readonly mode = 'spsc';
   readonly pidOffset = layout.OFF_RECEIVER_PID;
   readonly doorbell: FlagDoorbell;
+  readonly stableViews = true;
+  readonly lost = 0;
   recordLength = 0;
   pollLeft = 0;
   private readonly i32: Int32Array;
@@ -360,6 +366,10 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
       this.publishPosition();
     }
     this.i32[DELIVERED_WORD] = this.position;
+  }
+
+  parkSliceMs(): number {
+    return PARK_SLICE_MS;
   }
 
   peerPid(): number {
@@ -500,9 +510,10 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
     return true;
   }
 
-  release(_offset: number, length: number, inBatch: boolean): void {
+  release(_offset: number, length: number, inBatch: boolean): boolean {
     this.received++;
     this.advance(recordBytes(length), inBatch);
+    return true;
   }
 
   finishBatch(): void {

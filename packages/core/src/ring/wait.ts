@@ -39,7 +39,7 @@ export class FlagDoorbell implements Doorbell {
    * Offsets of this side's signal, waiter count and thread word, and of the peer's signal
    * and waiter count. The caller holds its role's lock.
    */
-  constructor(private readonly i32: Int32Array, private readonly segment: NativeSegment,
+  constructor(protected readonly i32: Int32Array, protected readonly segment: NativeSegment,
     readonly signal: number, ownWaiters: number, ownThread: number, peerSignal: number, peerWaiters: number) {
     this.ownWaiters = ownWaiters >> 2;
     this.peerWaiters = peerWaiters;
@@ -61,16 +61,34 @@ export class FlagDoorbell implements Doorbell {
   }
 
   wakePeers(): void {
-    // seq_cst load after the caller's seq_cst store of its position: pairs with the peer's
-    // increment of its waiter count before its re-check (Dekker), so no wake is lost.
-    const waiters = Atomics.load(this.i32, this.peerWaiters >> 2);
-    if (waiters !== 0 && Atomics.compareExchange(this.i32, this.peerSignal >> 2, 0, 1) === 0) {
-      this.segment.wake(this.peerSignal, waiters);
-    }
+    wakeFlag(this.i32, this.segment, this.peerSignal, this.peerWaiters);
   }
 
   wakeOwnKind(): void {
     // One endpoint per side: nobody of its own kind to wake.
+  }
+}
+
+/**
+ * Wakes the one endpoint that may sleep on the flag at `signal` (its waiter count at
+ * `waiters`). Any number of wakers may ring it.
+ */
+export function wakeFlag(i32: Int32Array, segment: NativeSegment, signal: number, waiters: number): void {
+  // seq_cst load after the caller's seq_cst store of its position: pairs with the sleeper's
+  // increment of its waiter count before its re-check (Dekker), so no wake is lost.
+  const count = Atomics.load(i32, waiters >> 2);
+  if (count !== 0 && Atomics.compareExchange(i32, signal >> 2, 0, 1) === 0) segment.wake(signal, count);
+}
+
+/** Broadcast's sender: it sleeps on a flag (it is alone) and wakes receivers by epoch. */
+export class FlagToEpochDoorbell extends FlagDoorbell {
+  constructor(i32: Int32Array, segment: NativeSegment, signal: number, ownWaiters: number, ownThread: number,
+    private readonly receiversSignal: number, private readonly receiversParked: ParkedMask) {
+    super(i32, segment, signal, ownWaiters, ownThread, receiversSignal, receiversParked[0]);
+  }
+
+  override wakePeers(): void {
+    wakeEpoch(this.i32, this.segment, this.receiversSignal, this.receiversParked);
   }
 }
 
@@ -101,7 +119,7 @@ export class EpochDoorbell implements Doorbell {
   /** Parks in progress (an async park and a sync wait may overlap): the bit is set while > 0. */
   private depth = 0;
 
-  constructor(private readonly i32: Int32Array, private readonly segment: NativeSegment,
+  constructor(protected readonly i32: Int32Array, protected readonly segment: NativeSegment,
     readonly signal: number, readonly ownParked: ParkedMask, private readonly peerSignal: number,
     private readonly peerParked: ParkedMask, slot: number) {
     this.parkWord = parkedIndex(ownParked, slot);
@@ -131,6 +149,18 @@ export class EpochDoorbell implements Doorbell {
 
   wakeOwnKind(): void {
     wakeEpoch(this.i32, this.segment, this.signal, this.ownParked);
+  }
+}
+
+/** Broadcast's receivers: each sleeps by epoch (there are many) and wakes the one sender's flag. */
+export class EpochToFlagDoorbell extends EpochDoorbell {
+  constructor(i32: Int32Array, segment: NativeSegment, signal: number, ownParked: ParkedMask,
+    private readonly senderSignal: number, private readonly senderWaiters: number, slot: number) {
+    super(i32, segment, signal, ownParked, senderSignal, ownParked, slot);
+  }
+
+  override wakePeers(): void {
+    wakeFlag(this.i32, this.segment, this.senderSignal, this.senderWaiters);
   }
 }
 

@@ -266,6 +266,73 @@
 // variable records, and the claim position is only a hint that anyone advances. Taking is
 // one CAS on T, and both sides can move a run of records per CAS (batches).
 //
+// Broadcast protocol (mode BROADCAST: one sender, any number of receivers up to MAX_SLOTS,
+// every receiver gets every message sent while it is joined, in order, each exactly once).
+//
+// One sender, holding ROLE_SENDER's lock as in SPSC (a second sender gets ERR_RINGWIRE_BUSY).
+// Several senders would need MPMC's claims: a CAS per record, and a lap stamp per record
+// written by whoever claims it, which the single-sender path does not pay today.
+//
+//   producer line  (128)  tail P: the end of the records published (seq_cst store)
+//   consumer line  (256)  oldest O: the first record still intact (written by the sender)
+//   receiver wait  (384)  data epoch; parked receivers: a bit per slot, as MPMC
+//   sender wait    (512)  space signal and sender waiter count, as SPSC
+//   state line     (640)  STATE_ENDED, the sender's pid and thread, as SPSC
+//   release line   (768)  "written", as SPSC (what the sender wrote, published or not)
+//   delivered line (896)  intent I: the end of what the sender may be writing
+//   slot table     (1024)  one slot per receiver: +0 pid  +4 thread  +8 kind (KIND_RECEIVER)
+//        +12 cursor (where it reads next, published lazily)  +16 messages (float64)
+//        +32 lost (float64)  +40 cut (set by the sender: see "lag limit")
+//
+// Records are SPSC's (PADDING_LENGTH pads to the end of the ring), and word1 carries the
+// message's sequence number (the count of messages sent before it, mod 2^32; a padding
+// record carries the next message's). O <= P <= I and I - O <= capacity (uint32 wrapping
+// arithmetic); positions are record boundaries.
+//
+//   send: a record of `size` at position p (after padding, if it would straddle the end)
+//     ends at e. While e <= I the sender just writes the header, payload and written
+//     position (plain) and publishes P (seq_cst) as SPSC does (lazily within a task, at
+//     least every PUBLISH_EVERY records). Beyond I it first raises I, to
+//     min(limit, max(e, p + capacity / 8)) — a step, so that I is stored once per eighth of
+//     the ring and not per record — where limit is unbounded with overflow 'drop' and, with
+//     'block', capacity past the slowest joined receiver's cursor (e > limit: the ring is
+//     full; the sender waits for receivers, its space signal as SPSC's). I is stored
+//     seq_cst before any byte past the old I is written. Then 'block' loads the slots again
+//     (a Dekker pair with a joining receiver, below): a cursor it had not seen bounds I
+//     afresh, and I is lowered to that bound before anything is written past it (the ring is
+//     full if that is below e). Then O moves past every record that starts before I -
+//     capacity (the sender reads the headers it wrote, checking each), stored seq_cst.
+//   receive: at cursor c, with c != P (P loaded seq_cst): read the header at c, check it
+//     (length <= max_message, inside the ring, not past P), copy the payload, then load I
+//     (seq_cst; C++ puts an acquire fence before it). If I - c > capacity the sender may
+//     have written over the record while it was copied: the copy is discarded and the
+//     receiver has been lapped. A header that fails its checks is ERR_RINGWIRE_CORRUPT only
+//     if I says it cannot have been overwritten.
+//   lapped ('drop'): the receiver loads O, reads the sequence number at O (checked against
+//     I again), adds what it skipped (that number minus the one it expected) to `lost`, and
+//     reads on from O. With 'block' a joined receiver is never lapped unless it was cut off
+//     (below) — except that I may have been raised for an instant past it while it joined and
+//     lowered again: a receiver that finds itself lapped and not cut off loads I again.
+//   join: take a slot (as MPMC). From 'next': cursor = P. From 'oldest': cursor = O. Store
+//     the cursor (seq_cst), then load I: if I - cursor > capacity, O has moved on: again.
+//     Either the sender's reload of the slots sees the cursor, or the receiver's load of I
+//     sees the raised I and starts later; so once joined, a 'block' sender never writes over
+//     what the receiver has not read.
+//   cursor: a receiver stores its cursor to its slot lazily, as the SPSC consumer stores its
+//     position (every PUBLISH_EVERY records or a quarter of the ring, before it parks, at the
+//     end of its task), then wakes a parked sender (SPSC's flag and count on the space line).
+//   lag limit ('block'): a sender opened with a lag limit that has waited that long for the
+//     same slowest receiver sets that slot's `cut` (seq_cst) and stops waiting for it; the
+//     receiver's next receive fails with ERR_RINGWIRE_CUT_OFF (and every one after: it must
+//     close and may join again).
+//   dead receivers: a sender short of space checks the slowest receiver's lock before it
+//     parks (at most every PEER_CHECK_MS) and after every park slice; a dead one's slot is
+//     cleared under its lock (pid 0) and no longer counts. With no receiver joined the
+//     sender never waits: what it sends then reaches only a later 'oldest' joiner.
+//   dead sender: as SPSC (the "written" walk, bounded by O instead of the consumer position);
+//     receivers that have read everything get ERR_RINGWIRE_PEER_DEAD.
+//   end: as SPSC; a receiver has read everything once its cursor reaches P.
+//
 // Nothing read from the segment is trusted: readers check every position for alignment
 // before they read the header it names (a position whose ring offset is in the last 4 bytes
 // would put word1 past the ring), every position distance against capacity, every length
@@ -356,6 +423,13 @@ constexpr uint32_t SLOT_INTENT = 12;
 constexpr uint32_t SLOT_MESSAGES = 16;
 constexpr uint32_t SLOT_SIZE_OR_END = 24;  // sender: size of its claim; receiver: end of its run
 constexpr uint32_t SLOT_ENDED = 28;  // sender, FLAG_END_WITH_LAST_SENDER: 1 once it has ended
+// BROADCAST receivers (see "Broadcast protocol").
+constexpr uint32_t SLOT_CURSOR = 12;
+constexpr uint32_t SLOT_LOST = 32;  // float64
+constexpr uint32_t SLOT_CUT = 40;
+// BROADCAST: the oldest record still intact, and the end of what the sender may be writing.
+constexpr uint32_t OFF_OLDEST_POSITION = OFF_CONSUMER_POSITION;
+constexpr uint32_t OFF_INTENT_POSITION = OFF_DELIVERED_POSITION;
 constexpr uint32_t SLOT_LOCK_BASE = 2;  // slot i is locked at byte SLOT_LOCK_BASE + i
 constexpr uint32_t KIND_SENDER = 1;
 constexpr uint32_t KIND_RECEIVER = 2;
@@ -381,10 +455,13 @@ constexpr uint32_t STATE_SENDER_ENDED = 1u << 1;
 constexpr uint32_t FLAG_PERSISTENT = 1u << 0;  // gc() never removes the channel
 // MPMC: the channel ends when its last sender ends, not at the first sender's end().
 constexpr uint32_t FLAG_END_WITH_LAST_SENDER = 1u << 1;
+// BROADCAST: the sender never waits; a receiver a ring behind skips to the oldest record.
+constexpr uint32_t FLAG_OVERFLOW_DROP = 1u << 2;
 
 // Modes.
 constexpr uint32_t MODE_SPSC = 1;
 constexpr uint32_t MODE_MPMC = 2;
+constexpr uint32_t MODE_BROADCAST = 3;
 
 // How parked endpoints sleep and are woken (fixed per channel at creation).
 constexpr uint32_t WAIT_FUTEX = 1;
@@ -442,12 +519,16 @@ constexpr uint32_t SEMAPHORE_POST_CAP = 1024;
   X(SLOT_LOCK_BASE) X(KIND_SENDER) X(KIND_RECEIVER) X(INTENT_VALID) X(STATE_MASK) X(SLOT_SHIFT) \
   X(SLOT_FIELD_MASK) X(REC_FREE) X(REC_CLAIMED) X(REC_COMMITTED) X(REC_RELEASED) X(REC_ABANDONED) \
   X(SKIP) X(STATE_ENDED) X(STATE_SENDER_ENDED) X(FLAG_PERSISTENT) X(FLAG_END_WITH_LAST_SENDER) \
-  X(MODE_SPSC) X(MODE_MPMC) X(WAIT_FUTEX) X(WAIT_SEMAPHORE) X(DEFAULT_WAIT_PARK) \
+  X(FLAG_OVERFLOW_DROP) X(SLOT_CURSOR) X(SLOT_LOST) X(SLOT_CUT) X(OFF_OLDEST_POSITION) X(OFF_INTENT_POSITION) \
+  X(MODE_SPSC) X(MODE_MPMC) X(MODE_BROADCAST) X(WAIT_FUTEX) X(WAIT_SEMAPHORE) X(DEFAULT_WAIT_PARK) \
   X(DEFAULT_WAIT_SPIN) X(RECORD_ALIGNMENT) X(RECORD_HEADER_SIZE) X(PADDING_LENGTH) \
   X(MIN_CAPACITY) X(MAX_CAPACITY) X(DEFAULT_CAPACITY) X(MAX_NAME_LENGTH) X(ROLE_SENDER) \
   X(ROLE_RECEIVER) X(PARK_SLICE_MS) X(PEER_CHECK_MS) X(PUBLISH_EVERY) X(SEMAPHORE_POST_CAP)
 
 inline constexpr bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+inline constexpr bool is_known_mode(uint32_t mode) {
+  return mode == MODE_SPSC || mode == MODE_MPMC || mode == MODE_BROADCAST;
+}
 inline constexpr uint32_t max_message_for(uint32_t capacity) {
   return capacity - RECORD_HEADER_SIZE;
 }
@@ -490,6 +571,11 @@ static_assert(line_of(OFF_RECEIVER_WAITERS) == line_of(OFF_DATA_SIGNAL) &&
 static_assert(line_of(OFF_SLOTS) > line_of(OFF_DELIVERED_POSITION) && SLOT_SIZE % 64 == 0 &&
                   SLOT_ENDED + 4 <= SLOT_SIZE && SLOT_MESSAGES % 8 == 0,
               "the slot table starts after the mutable lines; a slot's fields fit it");
+static_assert(SLOT_CURSOR == SLOT_INTENT && SLOT_LOST % 8 == 0 && SLOT_LOST >= SLOT_ENDED + 4 &&
+                  SLOT_CUT >= SLOT_LOST + 8 && SLOT_CUT + 4 <= SLOT_SIZE,
+              "broadcast: a receiver slot's fields fit it, apart from the MPMC fields it does not use");
+static_assert(line_of(OFF_OLDEST_POSITION) == 2 && line_of(OFF_INTENT_POSITION) == 7,
+              "broadcast: O and I on lines of their own, apart from P (line 1) and written (line 6)");
 static_assert(HEADER_SIZE % LINE_SIZE == 0 && (MIN_CAPACITY & (MIN_CAPACITY - 1)) == 0 &&
                   (MAX_CAPACITY & (MAX_CAPACITY - 1)) == 0 && DEFAULT_CAPACITY >= MIN_CAPACITY &&
                   DEFAULT_CAPACITY <= MAX_CAPACITY,

@@ -267,7 +267,7 @@ inline void create_segment(const std::string& name, const CreateOptions& o) {
     throw Error("ERR_RINGWIRE_INVALID_ARG", "capacity must be a power of two from " +
                                                 std::to_string(L::MIN_CAPACITY) + " to " + std::to_string(L::MAX_CAPACITY));
   }
-  if ((o.mode != L::MODE_SPSC && o.mode != L::MODE_MPMC) ||
+  if (!L::is_known_mode(o.mode) ||
       (o.wait_mechanism != L::WAIT_FUTEX && o.wait_mechanism != L::WAIT_SEMAPHORE) ||
       (o.default_wait != L::DEFAULT_WAIT_PARK && o.default_wait != L::DEFAULT_WAIT_SPIN)) {
     throw Error("ERR_RINGWIRE_INVALID_ARG", "unknown mode or wait strategy");
@@ -391,7 +391,7 @@ class MappedSegment {
       if (id.header_size != L::HEADER_SIZE) refuse("ERR_RINGWIRE_INCOMPATIBLE", "has an unknown header size");
       const bool consistent =
           L::is_power_of_two(id.capacity) && id.capacity >= L::MIN_CAPACITY && id.capacity <= L::MAX_CAPACITY &&
-          (id.mode == L::MODE_SPSC || id.mode == L::MODE_MPMC) &&
+          L::is_known_mode(id.mode) &&
           (id.wait_mechanism == L::WAIT_FUTEX || id.wait_mechanism == L::WAIT_SEMAPHORE) &&
           (id.default_wait == L::DEFAULT_WAIT_PARK || id.default_wait == L::DEFAULT_WAIT_SPIN) &&
           id.max_message == L::max_message_for(id.capacity) &&
