@@ -79,7 +79,8 @@
 //             condition (seq_cst load of the peer position); sleep while signal == 0;
 //             decrement waiters. The seq_cst increment and the waker's seq_cst load after
 //             its position store form a Dekker pair: either the waker sees the waiter, or
-//             the waiter's re-check sees the new position. No wake is lost.
+//             the waiter's re-check sees the new position. No wake is lost. (C++: wait.h's
+//             FlagDoorbell.)
 //   delivered: after each message it hands out (and after each padding record it passes) the
 //             consumer stores its position to `delivered_position` (relaxed: only a later
 //             receiver reads it, after it has taken the role lock the dead one held, which
@@ -254,7 +255,7 @@
 // check, which takes the lock of every slot whose bit is set and whose lock is free), so
 // dead sleepers stop costing wake-ups within a park slice.
 // Unlike a 0/1 flag, an epoch never returns to a value a sleeper loaded, so one receiver
-// re-arming cannot swallow the wake meant for another.
+// re-arming cannot swallow the wake meant for another. (C++: wait.h's EpochDoorbell.)
 //
 // Why this design (and not Aeron's or Vyukov's alone): Aeron's multi-producer ring claims
 // by a fetch-add on the tail and has one consumer; its records are variable-size and its

@@ -19,14 +19,10 @@
 #ifndef RINGWIRE_MPMC_H_
 #define RINGWIRE_MPMC_H_
 
-#include <linux/futex.h>
-#include <semaphore.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -37,6 +33,7 @@
 #include "layout.h"
 #include "segment.h"
 #include "spsc.h"
+#include "wait.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define RINGWIRE_TSAN 1
@@ -171,7 +168,12 @@ class MpmcEndpoint {
  protected:
   ~MpmcEndpoint() { close(); }  // not virtual: own MpmcSender and MpmcReceiver, not the base
 
-  MpmcEndpoint(std::shared_ptr<MappedSegment> segment, uint32_t kind) : segment_(std::move(segment)) {
+  MpmcEndpoint(std::shared_ptr<MappedSegment> segment, uint32_t kind)
+      : segment_(std::move(segment)),
+        data_bell_(doorbell(*segment_, layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS,
+                            layout::OFF_RECEIVER_WAITERS_HIGH)),
+        space_bell_(doorbell(*segment_, layout::OFF_SPACE_SIGNAL, layout::OFF_SENDER_WAITERS,
+                             layout::OFF_SENDER_WAITERS_HIGH)) {
     namespace L = layout;
     if (segment_->identity().mode != L::MODE_MPMC) {
       throw Error("ERR_RINGWIRE_INCOMPATIBLE", "channel '" + segment_->name() + "' is not an mpmc channel");
@@ -201,7 +203,8 @@ class MpmcEndpoint {
     locked_ = true;  // from here close() gives the slot back, also if a constructor throws
     try {
       // Its last holder may have died parked: its bit is ours to clear (we hold the lock).
-      for (uint32_t parked : {L::OFF_RECEIVER_WAITERS, L::OFF_SENDER_WAITERS}) clear_parked(parked, i);
+      data_bell_.clear(i);
+      space_bell_.clear(i);
       // A pid left in the slot: its last holder died without closing. We hold its lock, so its
       // leftovers are ours to repair (layout.h, "Liveness and repair").
       if (load_seq_cst(slot_word(i, L::SLOT_PID)) != 0) repair_slot(i);
@@ -215,6 +218,12 @@ class MpmcEndpoint {
       close();
       throw;
     }
+  }
+
+  static EpochDoorbell doorbell(const MappedSegment& segment, uint32_t signal, uint32_t parked_low,
+                                uint32_t parked_high) {
+    return EpochDoorbell(Signal(segment.base(), segment.identity().wait_mechanism, signal), segment.word(parked_low),
+                         segment.word(parked_high));
   }
 
   // --- shared memory ---------------------------------------------------------------------
@@ -307,63 +316,27 @@ class MpmcEndpoint {
     __atomic_store_n(slot_word(slot_, layout::SLOT_INTENT), position | layout::INTENT_VALID, __ATOMIC_RELAXED);
   }
 
-  // --- waking and parking (layout.h, "Waking with several sleepers") --------------------
+  // --- waking and parking (layout.h, "Waking with several sleepers"; wait.h) -----------
 
-  // The word of a kind's parked mask (OFF_RECEIVER_WAITERS or OFF_SENDER_WAITERS) that holds
-  // slot s's bit: slots 0..31 in that word, 32..47 in its _HIGH word.
-  static uint32_t parked_word(uint32_t parked_offset, uint32_t s) {
-    if (s < 32) return parked_offset;
-    return parked_offset == layout::OFF_RECEIVER_WAITERS ? layout::OFF_RECEIVER_WAITERS_HIGH
-                                                         : layout::OFF_SENDER_WAITERS_HIGH;
-  }
-  void clear_parked(uint32_t parked_offset, uint32_t s) {
-    // seq_cst like the parker's own AND; only slot s's lock holder touches this bit.
-    __atomic_and_fetch(word(parked_word(parked_offset, s)), ~(1u << (s & 31)), __ATOMIC_SEQ_CST);
-  }
-
-  // After a seq_cst publish: the seq_cst loads of the parked masks pair with a parker's OR of
-  // its bit (Dekker): either we see the bit, or its re-check sees what we published.
-  void wake(uint32_t epoch_offset, uint32_t parked_offset) {
-    const uint32_t low = load_seq_cst(word(parked_word(parked_offset, 0)));
-    const uint32_t high = load_seq_cst(word(parked_word(parked_offset, 32)));
-    if ((low | high) == 0) return;
-    uint32_t* epoch = word(epoch_offset);
-    const uint32_t e = load_seq_cst(epoch);
-    // Odd: signalled and not re-armed since; whoever made it odd woke the sleepers. A failed
-    // CAS means another waker made it odd.
-    if ((e & 1) != 0 || !cas32(epoch, e, e + 1)) return;
-    if (segment_->identity().wait_mechanism == layout::WAIT_FUTEX) {
-      syscall(SYS_futex, epoch, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
-    } else {
-      sem_t* sem = segment_->semaphore_for(epoch_offset);
-      post_tokens(sem, static_cast<uint32_t>(__builtin_popcount(low) + __builtin_popcount(high)));
-    }
-  }
-
-  // Sleeps until `ready()` may hold, a wake, a slice (kParkSliceMs) or `deadline_ms` passes.
-  // First (so also after each slice, at most every kRepairCheckMs) clears the bits of
-  // endpoints that died parked.
+  // Sleeps on `bell` (our kind's) until `ready()` may hold, a wake, a slice (kParkSliceMs) or
+  // `deadline_ms` passes; WAIT_TIMED_OUT if the slice ran out. First (so also after each
+  // slice, at most every kRepairCheckMs) clears the bits of endpoints that died parked.
   template <typename Ready>
-  void park(uint32_t epoch_offset, uint32_t parked_offset, Ready&& ready, int64_t deadline_ms) {
+  WaitStatus park(EpochDoorbell& bell, Ready&& ready, int64_t deadline_ms) {
     const int64_t now = monotonic_ms();
     if (now - last_parked_check_ms_ >= kRepairCheckMs) {
       last_parked_check_ms_ = now;
       clear_dead_parked();
     }
-    uint32_t* epoch = word(epoch_offset);
-    uint32_t* mask = word(parked_word(parked_offset, slot_));
-    const uint32_t bit = 1u << (slot_ & 31);
-    // seq_cst: pairs with wake()'s loads of the masks after its publish (Dekker, see wake()).
-    __atomic_or_fetch(mask, bit, __ATOMIC_SEQ_CST);
-    uint32_t e = load_seq_cst(epoch);
-    bool sleep = true;
-    if ((e & 1) != 0) {
-      cas32(epoch, e, e + 1);  // re-arm; failing means someone else did, or a new signal came
-      e = load_seq_cst(epoch);
-      sleep = (e & 1) == 0;  // still odd: a wake came in between, re-check instead
+    uint32_t epoch;
+    WaitStatus status = WAIT_SIGNALLED;
+    if (bell.arm(slot_, epoch) && !ready()) {
+      int64_t limit = kParkSliceMs;
+      if (deadline_ms >= 0) limit = std::min<int64_t>(limit, deadline_ms - monotonic_ms());
+      status = limit > 0 ? bell.sleep(epoch, limit) : WAIT_TIMED_OUT;
     }
-    if (sleep && !ready()) sleep_on(*segment_, epoch_offset, e, kParkSliceMs, deadline_ms);
-    __atomic_and_fetch(mask, ~bit, __ATOMIC_SEQ_CST);  // as the OR: wakers stop counting us
+    bell.clear(slot_);  // wakers stop counting us
+    return status;
   }
 
   // A bit stays set where an endpoint died parked, and costs every wake a futex call or a
@@ -372,20 +345,19 @@ class MpmcEndpoint {
   // loads per kind when nothing is set; a lock attempt (a system call) per parked endpoint.
   void clear_dead_parked() {
     namespace L = layout;
-    for (uint32_t parked : {L::OFF_RECEIVER_WAITERS, L::OFF_SENDER_WAITERS}) {
+    for (EpochDoorbell* bell : {&data_bell_, &space_bell_}) {
       for (uint32_t base : {0u, 32u}) {
         // Relaxed: only a hint of whom to look at; the lock decides.
-        uint32_t bits = __atomic_load_n(word(parked_word(parked, base)), __ATOMIC_RELAXED);
+        uint32_t bits = __atomic_load_n(bell->parked_word(base), __ATOMIC_RELAXED);
         for (; bits != 0; bits &= bits - 1) {
           const uint32_t s = base + static_cast<uint32_t>(__builtin_ctz(bits));
           if (s >= L::MAX_SLOTS) {
-            // No endpoint has that slot: a peer's scribble. Clear it, as the TypeScript does.
-            __atomic_and_fetch(word(parked_word(parked, base)), ~(1u << (s - base)), __ATOMIC_SEQ_CST);
+            bell->clear(s);  // no endpoint has that slot: a peer's scribble (the TypeScript clears it too)
             continue;
           }
           if (s == slot_ || segment_->role_held_here(L::SLOT_LOCK_BASE + s)) continue;
           if (!segment_->lock_role(L::SLOT_LOCK_BASE + s)) continue;  // alive
-          clear_parked(parked, s);
+          bell->clear(s);
           segment_->unlock_role(L::SLOT_LOCK_BASE + s);
         }
       }
@@ -441,7 +413,7 @@ class MpmcEndpoint {
       moved = true;
       r += size;
     }
-    if (moved) wake(L::OFF_SPACE_SIGNAL, L::OFF_SENDER_WAITERS);
+    if (moved) space_bell_.ring();
     return moved;
   }
 
@@ -481,7 +453,7 @@ class MpmcEndpoint {
       return false;
     }
     RINGWIRE_MPMC_TEST_POINT("repaired-claim");
-    wake(L::OFF_DATA_SIGNAL, L::OFF_RECEIVER_WAITERS);
+    data_bell_.ring();
     return true;
   }
 
@@ -620,7 +592,7 @@ class MpmcEndpoint {
   void end_channel() {
     // seq_cst: after our last commit; pairs with a receiver's load of the state.
     __atomic_or_fetch(word(layout::OFF_STATE), layout::STATE_ENDED, __ATOMIC_SEQ_CST);
-    wake(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS);
+    data_bell_.ring();
   }
 
   bool end_check_due() {
@@ -638,6 +610,7 @@ class MpmcEndpoint {
   }
 
   std::shared_ptr<MappedSegment> segment_;
+  EpochDoorbell data_bell_, space_bell_;  // receivers park on the data epoch, senders on the space epoch
   uint32_t slot_ = 0;
   bool locked_ = false;
   uint32_t capacity_ = 0, mask_ = 0, max_message_ = 0;
@@ -684,8 +657,7 @@ class MpmcSender : public detail::MpmcEndpoint {
       repair_check_due(true);
       if (repair_at_release()) continue;
       const uint32_t r = full_release_;
-      park(layout::OFF_SPACE_SIGNAL, layout::OFF_SENDER_WAITERS,
-           [this, r] { return detail::load_seq_cst(word(layout::OFF_RELEASE_POSITION)) != r; }, deadline);
+      park(space_bell_, [this, r] { return detail::load_seq_cst(word(layout::OFF_RELEASE_POSITION)) != r; }, deadline);
     }
   }
 
@@ -727,18 +699,18 @@ class MpmcSender : public detail::MpmcEndpoint {
                        detail::unit_value(layout::SKIP | layout::record_size(length),
                                           lap(c) | slot_ << layout::SLOT_SHIFT | layout::REC_ABANDONED),
                        __ATOMIC_SEQ_CST);
-      wake(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS);
+      data_bell_.ring();
       throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by a sender");
     }
     detail::copy_in(ring_ + (c & mask_) + layout::RECORD_HEADER_SIZE, data, length);
     RINGWIRE_MPMC_TEST_POINT("committing");
     // word0 and word1 in one seq_cst store: publishes the payload (release) and must not pass
-    // the waiters load in wake(). Only we write a header we claimed (a repairer needs our lock).
+    // the parked masks' loads in ring(). Only we write a header we claimed (a repairer needs our lock).
     __atomic_store_n(unit(c),
                      detail::unit_value(length, lap(c) | slot_ << layout::SLOT_SHIFT | layout::REC_COMMITTED),
                      __ATOMIC_SEQ_CST);
     count_message();
-    wake(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS);
+    data_bell_.ring();
     return true;
   }
 
@@ -811,7 +783,7 @@ class MpmcSender : public detail::MpmcEndpoint {
       __atomic_store_n(unit(c),
                        detail::unit_value(L::SKIP | tail, lap_c | slot_ << L::SLOT_SHIFT | L::REC_COMMITTED),
                        __ATOMIC_SEQ_CST);
-      wake(L::OFF_DATA_SIGNAL, L::OFF_RECEIVER_WAITERS);
+      data_bell_.ring();
     }
   }
 
@@ -914,7 +886,7 @@ class MpmcReceiver : public detail::MpmcEndpoint {
       const uint32_t t = seen_take_;
       const uint64_t h = seen_header_;
       const bool empty = taken == Take::kEmpty;
-      park(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS,
+      park(data_bell_,
            [this, t, h, empty] {
              return detail::load_seq_cst(word(layout::OFF_TAKE_POSITION)) != t ||
                     load_unit(t, __ATOMIC_SEQ_CST) != h || (empty && ended());

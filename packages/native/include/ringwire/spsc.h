@@ -12,14 +12,10 @@
 #ifndef RINGWIRE_SPSC_H_
 #define RINGWIRE_SPSC_H_
 
-#include <linux/futex.h>
-#include <semaphore.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -29,6 +25,7 @@
 
 #include "layout.h"
 #include "segment.h"
+#include "wait.h"
 
 namespace ringwire {
 
@@ -53,39 +50,8 @@ inline void store_count(uint8_t* base, uint32_t offset, double value) {
   __atomic_store_n(reinterpret_cast<uint64_t*>(base + offset), bits, __ATOMIC_RELAXED);
 }
 
-inline int64_t monotonic_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
-
-// One park slice: sleeps on the signal word at `signal_offset` while it holds `expected`, for
-// at most `slice_ms` (capped by `deadline_ms`, -1 for none): a futex wait, or for semaphore
-// channels a wait on the word's semaphore if the word still holds `expected`.
-inline void sleep_on(const MappedSegment& segment, uint32_t signal_offset, uint32_t expected,
-                     int64_t slice_ms, int64_t deadline_ms) {
-  if (deadline_ms >= 0) slice_ms = std::min<int64_t>(slice_ms, deadline_ms - monotonic_ms());
-  if (slice_ms <= 0) return;
-  uint32_t* word = segment.word(signal_offset);
-  timespec ts{static_cast<time_t>(slice_ms / 1000), static_cast<long>((slice_ms % 1000) * 1'000'000)};
-  if (segment.identity().wait_mechanism == layout::WAIT_FUTEX) {
-    syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, nullptr, 0);
-    return;
-  }
-  if (load_acquire(word) != expected) return;
-  timespec abs;
-  clock_gettime(CLOCK_MONOTONIC, &abs);
-  abs.tv_sec += ts.tv_sec;
-  abs.tv_nsec += ts.tv_nsec;
-  if (abs.tv_nsec >= 1'000'000'000) {
-    abs.tv_sec++;
-    abs.tv_nsec -= 1'000'000'000;
-  }
-  sem_clockwait(segment.semaphore_for(signal_offset), CLOCK_MONOTONIC, &abs);
-}
-
-// What one end of a channel shares with the other: parking on its own signal and waking the
-// peer's, per layout.h ("parking"), with the channel's mechanism (futex or semaphore).
+// What one end of a channel shares with the other: parking on its own doorbell and ringing
+// the peer's, per layout.h ("parking"), with the channel's mechanism (futex or semaphore).
 class Endpoint {
  public:
   static constexpr int64_t kParkSliceMs = layout::PARK_SLICE_MS;  // re-check at least this often
@@ -93,8 +59,11 @@ class Endpoint {
 
   Endpoint(std::shared_ptr<MappedSegment> segment, uint32_t role, uint32_t own_signal, uint32_t own_waiters,
            uint32_t peer_signal, uint32_t peer_waiters, uint32_t own_pid, uint32_t own_thread)
-      : segment_(std::move(segment)), role_(role), own_signal_(own_signal), own_waiters_(own_waiters),
-        peer_signal_(peer_signal), peer_waiters_(peer_waiters), own_pid_(own_pid) {
+      : segment_(std::move(segment)),
+        role_(role),
+        own_bell_(doorbell(*segment_, own_signal, own_waiters)),
+        peer_bell_(doorbell(*segment_, peer_signal, peer_waiters)),
+        own_pid_(own_pid) {
     if (segment_->identity().mode != layout::MODE_SPSC) {
       throw Error("ERR_RINGWIRE_INCOMPATIBLE", "channel '" + segment_->name() + "' is not an spsc channel");
     }
@@ -106,8 +75,7 @@ class Endpoint {
     capacity_ = segment_->identity().capacity;
     mask_ = capacity_ - 1;
     ring_ = segment_->base() + layout::HEADER_SIZE;
-    // We hold the role lock: no other endpoint of our role is parked; a count is stale.
-    store_seq_cst(word(own_waiters_), 0);
+    own_bell_.reset();  // we hold the role lock: no other endpoint of our role is parked
     store_seq_cst(word(own_thread), static_cast<uint32_t>(syscall(SYS_gettid)));
     store_seq_cst(word(own_pid_), static_cast<uint32_t>(getpid()));
   }
@@ -127,32 +95,21 @@ class Endpoint {
  protected:
   uint32_t* word(uint32_t offset) const { return segment_->word(offset); }
 
-  // After our seq_cst position store: the seq_cst load pairs with the peer's waiter
-  // increment before its re-check (Dekker), so either we see it or it sees our position.
-  void wake_peer() {
-    const uint32_t waiters = load_seq_cst(word(peer_waiters_));
-    uint32_t expected = 0;
-    if (waiters != 0 && __atomic_compare_exchange_n(word(peer_signal_), &expected, 1, false,
-                                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-      if (segment_->identity().wait_mechanism == layout::WAIT_FUTEX) {
-        syscall(SYS_futex, word(peer_signal_), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
-      } else {
-        sem_t* sem = segment_->semaphore_for(peer_signal_);
-        post_tokens(sem, waiters);
-      }
-    }
-  }
+  // After our seq_cst position store (layout.h, "parking").
+  void wake_peer() const { peer_bell_.ring(); }
 
-  // Sleeps until `ready()` may hold or `deadline_ms` (monotonic; -1 for none) passes.
+  // Sleeps until `ready()` may hold or `deadline_ms` (monotonic; -1 for none) passes:
+  // announce, re-check, look at the peer, sleep one slice at most, withdraw.
   template <typename Ready>
   void park(Ready&& ready, int64_t deadline_ms) {
-    __atomic_add_fetch(word(own_waiters_), 1, __ATOMIC_SEQ_CST);
-    store_seq_cst(word(own_signal_), 0);
+    own_bell_.announce();
     bool peer_dead = false;
     if (!ready() && !(peer_dead = check_peer(ready))) {
-      sleep_on(*segment_, own_signal_, 0, kParkSliceMs, deadline_ms);
+      int64_t limit = kParkSliceMs;
+      if (deadline_ms >= 0) limit = std::min<int64_t>(limit, deadline_ms - monotonic_ms());
+      if (limit > 0) own_bell_.sleep(limit);
     }
-    __atomic_sub_fetch(word(own_waiters_), 1, __ATOMIC_SEQ_CST);
+    own_bell_.withdraw();
     if (peer_dead) {
       throw Error("ERR_RINGWIRE_PEER_DEAD", "the peer of channel '" + segment_->name() +
                                                 "' exited without closing; nothing more will come from it");
@@ -229,7 +186,14 @@ class Endpoint {
   int64_t last_peer_check_ms_ = INT64_MIN / 2;
   uint32_t capacity_ = 0, mask_ = 0;
   uint8_t* ring_ = nullptr;
-  uint32_t own_signal_, own_waiters_, peer_signal_, peer_waiters_, own_pid_;
+
+ private:
+  static FlagDoorbell doorbell(const MappedSegment& segment, uint32_t signal, uint32_t waiters) {
+    return FlagDoorbell(Signal(segment.base(), segment.identity().wait_mechanism, signal), segment.word(waiters));
+  }
+
+  FlagDoorbell own_bell_, peer_bell_;
+  uint32_t own_pid_;
 };
 
 
