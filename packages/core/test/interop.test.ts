@@ -111,6 +111,18 @@ describe('Node and C++ on one channel', () => {
     sender.close();
   });
 
+  it('a C++ sender whose wait for room times out gets ERR_RINGWIRE_TIMEOUT', async () => {
+    const name = channelName('ctimeout');
+    createChannel(name, { capacity: 4096 });
+    const receiver = openReceiver(name); // open, and never reading
+    const peer = run(['send', name, '1000', '200']);
+    const result = await peer.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^ERR_RINGWIRE_TIMEOUT: send on channel '.+' timed out after 200 ms/);
+    expect(stats(name).messagesSent).toBeGreaterThan(0); // it filled the ring first
+    receiver.close();
+  });
+
   it('a C++ peer refuses a second sender with ERR_RINGWIRE_BUSY', async () => {
     const name = channelName('cbusy');
     createChannel(name, { capacity: 4096 });

@@ -297,13 +297,15 @@ bool api_checks(const std::string& name, uint32_t wait) {
       ok = false;
     }
     ok &= expect_error("ERR_RINGWIRE_TIMEOUT", [&] { all[2]->send(nullptr, 0, 30); });
-    if (!r.try_recv(got) || got != big || r.try_recv(got)) {
+    if (r.try_recv(got) != ringwire::Status::kMessage || got != big || r.try_recv(got) != ringwire::Status::kEmpty) {
       std::fprintf(stderr, "stress_mpmc: a whole-ring message came back wrong\n");
       ok = false;
     }
     ok &= expect_error("ERR_RINGWIRE_TIMEOUT", [&] { r.recv(got, 30); });
     all[3]->close();
+    all[3]->close();  // idempotent
     ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { all[3]->try_send(nullptr, 0); });
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { all[3]->end(); });
   }
   // Slot counters survive their holders: slot 0 sent the whole-ring message.
   {
@@ -312,6 +314,27 @@ bool api_checks(const std::string& name, uint32_t wait) {
       std::fprintf(stderr, "stress_mpmc: slot %u's counter is %g, expected slot 0 and 1\n", s.slot(), s.messages());
       ok = false;
     }
+  }
+  // Any sender's end() ends the stream for all: sends fail, receivers drain, then see the end.
+  {
+    ringwire::MpmcSender a(segment), b(segment);
+    ringwire::MpmcReceiver r(segment);
+    std::vector<uint8_t> got;
+    a.send("last", 4, 1000);
+    b.end();
+    b.end();  // idempotent
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { a.try_send(nullptr, 0); });
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { b.send(nullptr, 0, 30); });
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { ringwire::MpmcSender late(segment); });
+    if (r.ended() || r.try_recv(got) != ringwire::Status::kMessage || got.size() != 4 ||
+        r.try_recv(got) != ringwire::Status::kEnded || r.recv(got, 30) || !r.ended()) {
+      std::fprintf(stderr, "stress_mpmc: the end of the stream\n");
+      ok = false;
+    }
+    r.close();
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { r.try_recv(got); });
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { r.recv(got, 30); });
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { (void)r.ended(); });
   }
   return ok;
 }
@@ -576,7 +599,7 @@ bool sender_dies(const std::string& name, uint32_t wait, const char* point, bool
     fillers.clear();
     ok = ok && receive_exactly(receiver, first, what.c_str());
     std::vector<uint8_t> m;
-    if (opener && receiver.try_recv(m)) {  // takes the abandoned record, silently
+    if (opener && receiver.try_recv(m) != ringwire::Status::kEmpty) {  // takes the abandoned record, silently
       std::fprintf(stderr, "stress_mpmc repair %s: a message from the dead claim\n", what.c_str());
       ok = false;
     }
@@ -730,11 +753,11 @@ void move_a_lap() {
   StaleCase& k = *g_stale_case;
   std::vector<uint8_t> m, x(16, 1);
   k.s->send(x.data(), 16, 1000);  // at 24, where the late sender wanted to claim
-  while (k.b->try_recv(m)) {
+  while (k.b->try_recv(m) == ringwire::Status::kMessage) {
   }
   std::vector<uint8_t> filler(kCapacity - 48 - 8, 2);  // 48 .. the lap's end
   k.s->send(filler.data(), static_cast<uint32_t>(filler.size()), 1000);
-  while (k.b->try_recv(m)) {
+  while (k.b->try_recv(m) == ringwire::Status::kMessage) {
   }
   const std::vector<uint8_t> p = forged();
   k.s->send(p.data(), static_cast<uint32_t>(p.size()), 1000);
@@ -764,7 +787,9 @@ bool stale_claim(const std::string& name, uint32_t wait) {
       ok = false;
     }
     // The forged message is intact, and the late sender's message follows it.
-    if (!k.b->try_recv(got) || got != forged() || !k.b->try_recv(got) || got != mine) {
+    using ringwire::Status;
+    if (k.b->try_recv(got) != Status::kMessage || got != forged() || k.b->try_recv(got) != Status::kMessage ||
+        got != mine) {
       std::fprintf(stderr, "stress_mpmc repair %s: the messages after it are wrong\n", what);
       ok = false;
     }

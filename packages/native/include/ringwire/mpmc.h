@@ -1,7 +1,8 @@
 // ringwire/mpmc.h — the MPMC protocol of layout.h for C++ peers (header-only, C++17, Linux,
 // little-endian). Any number of senders and receivers (up to MAX_SLOTS endpoints in all, in any
 // mix of processes and threads, Node or C++) share one channel created with mode MODE_MPMC.
-// Each ordering below names what it pairs with; layout.h ("MPMC protocol") has it in full.
+// Each ordering below names what it pairs with; layout.h ("MPMC protocol") has it in full, and
+// contract.h the API every mode shares (this file checks that it keeps it).
 //
 //   ringwire::MpmcSender sender{ringwire::MappedSegment("jobs")};  // ERR_RINGWIRE_BUSY: no free slot
 //   sender.send(data, length, /*timeout_ms=*/1000);   // waits for space; ERR_RINGWIRE_TIMEOUT
@@ -9,7 +10,7 @@
 //
 //   ringwire::MpmcReceiver receiver{ringwire::MappedSegment("jobs")};
 //   std::vector<uint8_t> message;
-//   while (receiver.recv(message, /*timeout_ms=*/-1)) use(message);  // false: end of stream
+//   while (receiver.recv(message)) use(message);      // false: end of stream
 //
 // Threads of one process may share a mapping (std::shared_ptr<MappedSegment>): every endpoint
 // takes its own slot. Each message goes to exactly one receiver, and one sender's messages
@@ -22,7 +23,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -30,9 +30,9 @@
 #include <utility>
 #include <vector>
 
+#include "contract.h"
 #include "layout.h"
 #include "segment.h"
-#include "spsc.h"
 #include "wait.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -62,9 +62,6 @@ inline uint64_t unit_value(uint32_t word0, uint32_t word1) {
 inline uint32_t word0_of(uint64_t unit) { return static_cast<uint32_t>(unit); }
 inline uint32_t word1_of(uint64_t unit) { return static_cast<uint32_t>(unit >> 32); }
 
-inline bool cas32(uint32_t* p, uint32_t expected, uint32_t desired) {
-  return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-}
 inline bool cas64(uint64_t* p, uint64_t expected, uint64_t desired) {
   return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
@@ -133,13 +130,13 @@ class MpmcEndpoint {
   // Gives the slot back: the intent and pid first, then the lock (a repairer that gets the
   // lock and finds a pid concludes the holder died). Idempotent; the endpoint is unusable
   // afterwards. (Between calls an endpoint holds no claim and no taken record.)
-  void close() {
+  void close() noexcept {
     if (!locked_) return;
     // Ending with the last sender: a sender closing without having ended, after another
     // ended, may be the last one that had not (layout.h, "Ending with the last sender"). Its
     // slot counts as done first (seq_cst), then it looks: with a sender ending at the same
     // instant (which stores, then looks too), one of the two sees the other.
-    if (ends_with_last_sender() && load_seq_cst(slot_word(slot_, layout::SLOT_KIND)) == layout::KIND_SENDER &&
+    if (kind_ == layout::KIND_SENDER && ends_with_last_sender() &&
         load_seq_cst(slot_word(slot_, layout::SLOT_ENDED)) == 0) {
       store_seq_cst(slot_word(slot_, layout::SLOT_ENDED), 1);
       try {
@@ -162,6 +159,8 @@ class MpmcEndpoint {
 
   uint32_t slot() const { return slot_; }
   const MappedSegment& segment() const { return *segment_; }
+  uint32_t max_message() const { return max_message_; }
+  bool is_closed() const { return !locked_; }
   // This slot's message counter (kept across the slot's holders, as layout.h says).
   double messages() const { return messages_; }
 
@@ -211,6 +210,7 @@ class MpmcEndpoint {
       store_seq_cst(slot_word(i, L::SLOT_INTENT), 0);  // before the kind: never a stale run of ours
       store_seq_cst(slot_word(i, L::SLOT_ENDED), 0);
       store_seq_cst(slot_word(i, L::SLOT_KIND), kind);
+      kind_ = kind;
       store_seq_cst(slot_word(i, L::SLOT_THREAD), static_cast<uint32_t>(syscall(SYS_gettid)));
       store_seq_cst(slot_word(i, L::SLOT_PID), static_cast<uint32_t>(getpid()));
       messages_ = load_count(segment_->base(), slot_offset(i) + L::SLOT_MESSAGES);
@@ -300,11 +300,10 @@ class MpmcEndpoint {
     if (__atomic_load_n(word(offset), __ATOMIC_SEQ_CST) == position) corrupt(what);
   }
 
-  [[noreturn]] void corrupt(const std::string& what) const {
-    throw Error("ERR_RINGWIRE_CORRUPT", "channel '" + segment_->name() + "' is corrupt: " + what);
-  }
+  [[noreturn]] void corrupt(const std::string& what) const { throw_corrupt(segment_->name(), what); }
+  const char* kind_name() const { return kind_ == layout::KIND_SENDER ? "sender" : "receiver"; }
   void check_open() const {
-    if (!locked_) throw Error("ERR_RINGWIRE_CLOSED", "this endpoint of channel '" + segment_->name() + "' is closed");
+    if (!locked_) throw_closed(segment_->name(), kind_name());
   }
   void count_message() {
     messages_ += 1;
@@ -331,8 +330,7 @@ class MpmcEndpoint {
     uint32_t epoch;
     WaitStatus status = WAIT_SIGNALLED;
     if (bell.arm(slot_, epoch) && !ready()) {
-      int64_t limit = kParkSliceMs;
-      if (deadline_ms >= 0) limit = std::min<int64_t>(limit, deadline_ms - monotonic_ms());
+      const int64_t limit = sleep_limit(kParkSliceMs, deadline_ms);
       status = limit > 0 ? bell.sleep(epoch, limit) : WAIT_TIMED_OUT;
     }
     bell.clear(slot_);  // wakers stop counting us
@@ -362,10 +360,6 @@ class MpmcEndpoint {
         }
       }
     }
-  }
-
-  [[noreturn]] void timed_out(const char* what) const {
-    throw Error("ERR_RINGWIRE_TIMEOUT", std::string(what) + " on channel '" + segment_->name() + "' timed out");
   }
 
   // --- release ---------------------------------------------------------------------------
@@ -611,7 +605,7 @@ class MpmcEndpoint {
 
   std::shared_ptr<MappedSegment> segment_;
   EpochDoorbell data_bell_, space_bell_;  // receivers park on the data epoch, senders on the space epoch
-  uint32_t slot_ = 0;
+  uint32_t slot_ = 0, kind_ = 0;
   bool locked_ = false;
   uint32_t capacity_ = 0, mask_ = 0, max_message_ = 0;
   uint8_t* ring_ = nullptr;
@@ -630,25 +624,26 @@ class MpmcSender : public detail::MpmcEndpoint {
   // which is also what lets ThreadSanitizer follow the protocol.
   explicit MpmcSender(std::shared_ptr<MappedSegment> segment)
       : MpmcEndpoint(std::move(segment), layout::KIND_SENDER) {
+    // The channel may have ended since openers could look (another sender's end(), a
+    // receiver finding the last sender gone): refuse, leaving the slot clean.
     if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
-      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by a sender");
+      detail::throw_ended_at_open(segment_->name(), "its senders");
     }
   }
 
-  // Sends if there is room now; false if the ring is full. ERR_RINGWIRE_TOO_LARGE for a
-  // message that can never fit.
+  // Sends if there is room now; false if the ring is full.
   bool try_send(const void* data, uint32_t length) {
     if (attempt(data, length)) return true;
     if (repair_check_due(false) && repair_at_release()) return attempt(data, length);
     return false;
   }
 
-  // Sends, waiting up to timeout_ms (-1: forever) for room; ERR_RINGWIRE_TIMEOUT after that.
+  // Sends, waiting for room up to timeout_ms (-1: for as long as it takes).
   void send(const void* data, uint32_t length, int64_t timeout_ms = -1) {
-    const int64_t deadline = timeout_ms < 0 ? -1 : detail::monotonic_ms() + timeout_ms;
+    const int64_t deadline = detail::deadline_after(timeout_ms);
     for (int tries = 0;; tries++) {
       if (attempt(data, length)) return;
-      if (deadline >= 0 && detail::monotonic_ms() >= deadline) timed_out("send");
+      if (detail::deadline_passed(deadline)) detail::throw_timeout(segment_->name(), "send", timeout_ms);
       if (tries < kSpinTries) {
         detail::cpu_relax();
         continue;
@@ -684,12 +679,9 @@ class MpmcSender : public detail::MpmcEndpoint {
     // this sender's own end() ends what it may send.)
     if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0 ||
         detail::load_seq_cst(slot_word(slot_, layout::SLOT_ENDED)) != 0) {
-      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by a sender");
+      detail::throw_ended(segment_->name());
     }
-    if (length > max_message_) {
-      throw Error("ERR_RINGWIRE_TOO_LARGE", "a " + std::to_string(length) + "-byte message can never fit channel '" +
-                                                segment_->name() + "'");
-    }
+    if (length > max_message_) detail::throw_too_large(segment_->name(), length, max_message_);
     uint32_t c;
     if (!claim(layout::record_size(length), c)) return false;
     // A claim racing another sender's end(): a receiver that saw the end with nothing at T
@@ -700,7 +692,7 @@ class MpmcSender : public detail::MpmcEndpoint {
                                           lap(c) | slot_ << layout::SLOT_SHIFT | layout::REC_ABANDONED),
                        __ATOMIC_SEQ_CST);
       data_bell_.ring();
-      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by a sender");
+      detail::throw_ended(segment_->name());
     }
     detail::copy_in(ring_ + (c & mask_) + layout::RECORD_HEADER_SIZE, data, length);
     RINGWIRE_MPMC_TEST_POINT("committing");
@@ -844,27 +836,29 @@ class MpmcReceiver : public detail::MpmcEndpoint {
   explicit MpmcReceiver(std::shared_ptr<MappedSegment> segment)
       : MpmcEndpoint(std::move(segment), layout::KIND_RECEIVER) {}
 
-  // Takes the next message into `out` if there is one; false if none is ready.
-  bool try_recv(std::vector<uint8_t>& out) {
+  // Copies the next message into `out` if there is one: kMessage, kEmpty or kEnded.
+  Status try_recv(std::vector<uint8_t>& out) {
     Take taken = take(out);
     if (taken == Take::kBlocked && repair_check_due(false) && repair_at_take()) taken = take(out);
-    return taken == Take::kMessage;
+    if (taken == Take::kMessage) return Status::kMessage;
+    if (taken == Take::kBlocked || !end_marked()) return Status::kEmpty;
+    // STATE_ENDED is set after the last commit: one more look at T decides.
+    taken = take(out);
+    return taken == Take::kMessage ? Status::kMessage : taken == Take::kEmpty ? Status::kEnded : Status::kEmpty;
   }
 
-  // Waits up to timeout_ms (-1: forever) for the next message: true with it in `out`, false at
-  // the end of the stream (ended, and everything sent before taken). ERR_RINGWIRE_TIMEOUT.
+  // Waits up to timeout_ms (-1: for as long as it takes) for the next message: true with it
+  // in `out`, false at the end of the stream (ended, and everything sent before taken).
   bool recv(std::vector<uint8_t>& out, int64_t timeout_ms = -1) {
-    const int64_t deadline = timeout_ms < 0 ? -1 : detail::monotonic_ms() + timeout_ms;
+    const int64_t deadline = detail::deadline_after(timeout_ms);
     for (int tries = 0;; tries++) {
       Take taken = take(out);
       if (taken == Take::kMessage) return true;
-      if (taken == Take::kEmpty && ended()) {
-        // ENDED is set after the last commit: one more look at T decides.
-        taken = take(out);
-        if (taken == Take::kMessage) return true;
-        if (taken == Take::kEmpty) return false;
+      if (taken == Take::kEmpty && end_marked()) {
+        taken = take(out);  // one more look, as in try_recv()
+        if (taken != Take::kBlocked) return taken == Take::kMessage;
       }
-      if (deadline >= 0 && detail::monotonic_ms() >= deadline) timed_out("recv");
+      if (detail::deadline_passed(deadline)) detail::throw_timeout(segment_->name(), "recv", timeout_ms);
       if (tries < kSpinTries) {
         detail::cpu_relax();
         continue;
@@ -877,7 +871,7 @@ class MpmcReceiver : public detail::MpmcEndpoint {
       // Ending with the last sender: once one has ended or died (dying counts as ending) and
       // no live sender that has not ended remains, the channel ends here.
       // (Its lock checks are system calls: at most every kRepairCheckMs.)
-      if (taken == Take::kEmpty && ends_with_last_sender() && !ended() && end_check_due() &&
+      if (taken == Take::kEmpty && ends_with_last_sender() && !end_marked() && end_check_due() &&
           ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_SENDER_ENDED) != 0 || some_sender_died()) &&
           no_live_sender_left()) {
         end_channel();
@@ -886,20 +880,36 @@ class MpmcReceiver : public detail::MpmcEndpoint {
       const uint32_t t = seen_take_;
       const uint64_t h = seen_header_;
       const bool empty = taken == Take::kEmpty;
-      park(data_bell_,
-           [this, t, h, empty] {
-             return detail::load_seq_cst(word(layout::OFF_TAKE_POSITION)) != t ||
-                    load_unit(t, __ATOMIC_SEQ_CST) != h || (empty && ended());
-           },
-           deadline);
+      const auto moved = [this, t, h, empty] {
+        return detail::load_seq_cst(word(layout::OFF_TAKE_POSITION)) != t || load_unit(t, __ATOMIC_SEQ_CST) != h ||
+               (empty && end_marked());
+      };
+      park(data_bell_, moved, deadline);
     }
   }
 
-  // Whether a sender ended the stream (messages sent before may still be waiting).
-  bool ended() const { return (detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0; }
+  // Whether the stream ended and every message sent before it has been taken.
+  bool ended() const {
+    check_open();
+    // The flag first, then T: STATE_ENDED is set after the last commit.
+    return end_marked() && state_at_take() == 0;
+  }
 
  private:
   enum class Take { kMessage, kEmpty, kBlocked };
+
+  // Whether a sender ended the stream (messages sent before may still be waiting).
+  bool end_marked() const { return (detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0; }
+
+  // What is at T, without taking it: 1 a record (a message or a skip), 0 nothing, -1 a claim
+  // not yet committed.
+  int state_at_take() const {
+    const uint32_t t = load_position(layout::OFF_TAKE_POSITION);
+    const uint32_t w1 = detail::word1_of(load_unit(t));  // acquire: pairs with the sender's commit
+    if ((w1 & ~mask_) != lap(t)) return 0;
+    const uint32_t state = w1 & layout::STATE_MASK;
+    return state == layout::REC_FREE ? 0 : state == layout::REC_CLAIMED ? -1 : 1;
+  }
 
   // Takes records at T until one carries a message (layout.h, "take" and "release"), one
   // record per CAS of T; skip and abandoned records are consumed silently. kEmpty: nothing at
@@ -985,6 +995,9 @@ class MpmcReceiver : public detail::MpmcEndpoint {
   uint32_t seen_take_ = 0;
   uint64_t seen_header_ = 0;
 };
+
+static_assert(check_sender_shape<MpmcSender>() && check_receiver_shape<MpmcReceiver>(),
+              "the MPMC endpoints keep the contract of contract.h");
 
 }  // namespace ringwire
 
