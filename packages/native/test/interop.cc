@@ -13,10 +13,11 @@
 //
 //   interop mpmc-send <name> <count> <end:0|1>
 //       sends messages 0 .. count-1 (the same rule); with end=1 then ends the stream
-//   interop mpmc-recv <name> [ordered:0|1]
+//   interop mpmc-recv <name> [ordered:0|1 [stop]]
 //       prints "ready", receives to the end of the stream and prints "received <n>". Each
 //       message must be some message of the rule (its index is worked out from its length and
 //       first byte); with ordered=1 (one sender, one receiver) message k must be message k.
+//       With <stop>, stops after that many (closing its endpoint) and prints "received <stop>".
 //
 // Errors (ringwire::Error) go to stderr as "<code>: <message>", with exit code 1.
 #include <unistd.h>
@@ -56,7 +57,7 @@ static bool is_some_message(const std::vector<uint8_t>& m) {
 int main(int argc, char** argv) {
   const char* usage =
       "usage: interop send <name> <count> [timeout_ms] | interop recv <name> [first [stop]] |\n"
-      "       interop mpmc-send <name> <count> <end:0|1> | interop mpmc-recv <name> [ordered:0|1]\n";
+      "       interop mpmc-send <name> <count> <end:0|1> | interop mpmc-recv <name> [ordered:0|1 [stop]]\n";
   if (argc < 3) {
     std::fputs(usage, stderr);
     return 2;
@@ -112,14 +113,15 @@ int main(int argc, char** argv) {
       std::printf("sent %u\n", count);
       return 0;
     }
-    if (std::strcmp(argv[1], "mpmc-recv") == 0 && (argc == 3 || argc == 4)) {
-      const bool ordered = argc == 4 && std::strcmp(argv[3], "1") == 0;
+    if (std::strcmp(argv[1], "mpmc-recv") == 0 && argc >= 3 && argc <= 5) {
+      const bool ordered = argc >= 4 && std::strcmp(argv[3], "1") == 0;
+      const uint32_t stop = argc == 5 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : 0;
       ringwire::MpmcReceiver receiver{ringwire::MappedSegment(argv[2])};
       std::printf("ready\n");
       std::fflush(stdout);
       std::vector<uint8_t> message, expected;
       uint32_t count = 0;
-      while (receiver.recv(message, 10'000)) {
+      while ((stop == 0 || count < stop) && receiver.recv(message, 10'000)) {
         if (ordered) fill(expected, count);
         if (ordered ? message != expected : !is_some_message(message)) {
           std::fprintf(stderr, "message %u differs (%zu bytes)\n", count, message.size());

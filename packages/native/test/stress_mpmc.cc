@@ -307,11 +307,24 @@ bool api_checks(const std::string& name, uint32_t wait) {
     ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { all[3]->try_send(nullptr, 0); });
     ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { all[3]->end(); });
   }
-  // Slot counters survive their holders: slot 0 sent the whole-ring message.
+  // Slot counters survive their holders of one kind: slot 0 sent the whole-ring message.
   {
     ringwire::MpmcSender s(segment);
     if (s.slot() != 0 || s.messages() != 1) {
       std::fprintf(stderr, "stress_mpmc: slot %u's counter is %g, expected slot 0 and 1\n", s.slot(), s.messages());
+      ok = false;
+    }
+  }
+  // A slot taken by the other kind moves its count to the channel's retired total (as the
+  // TypeScript does; stats() adds it up). Receivers take the receiver's old slot 17 first,
+  // then, with no slot left that was never used, a sender's: slot 0.
+  {
+    ringwire::MpmcReceiver first(segment);
+    ringwire::MpmcReceiver second(segment);
+    const double retired = ringwire::detail::load_count(segment->base(), L::OFF_MESSAGES_SENT);
+    if (first.slot() != 17 || second.slot() != 0 || second.messages() != 0 || retired != 1) {
+      std::fprintf(stderr, "stress_mpmc: receivers in slots %u and %u (count %g), %g messages sent retired; expected 17, 0 (0), 1\n",
+                   first.slot(), second.slot(), second.messages(), retired);
       ok = false;
     }
   }
@@ -437,12 +450,17 @@ int run_processes(const std::string& name, uint32_t count, uint32_t producers, u
 }
 
 // Producer 0 sends `count` messages and lives; producers 1..rounds are killed at random
-// moments, and every third round a consumer too (and replaced).
+// moments, and every third round a consumer too (and replaced). The end comes from a sender
+// this process holds open from the start: once producer 0 is done, every other sender would
+// be dead, and the consumers' waits would (rightly) fail with ERR_RINGWIRE_PEER_DEAD.
 int run_kill(const std::string& name, uint32_t count, uint32_t rounds) {
   const uint32_t producers = rounds + 1;
   Results* results = make_results(producers, count);
   g_repairs = results->repairs;
   std::mt19937 random(static_cast<uint32_t>(getpid()));
+  // Forked children inherit its descriptor, and so share its lock; they leave with _exit,
+  // never closing it.
+  ringwire::MpmcSender closer{ringwire::MappedSegment(name)};
   auto consumer = [&] {
     return spawn([&] {
       ringwire::MpmcReceiver receiver{ringwire::MappedSegment(name)};
@@ -480,7 +498,7 @@ int run_kill(const std::string& name, uint32_t count, uint32_t rounds) {
     }
   }
   ok &= reap(steady, "steady producer");
-  end_stream(name);
+  closer.end();
   for (pid_t r : receivers) ok &= reap(r, "consumer");
   std::vector<uint32_t> sent(producers);
   for (uint32_t p = 0; p < producers; p++) sent[p] = results->committed[p];
@@ -604,8 +622,9 @@ bool sender_dies(const std::string& name, uint32_t wait, const char* point, bool
       ok = false;
     }
     if (!opener) {
-      // Parked at the dead claim: the check before parking repairs it; then nothing more.
-      ok &= expect_error("ERR_RINGWIRE_TIMEOUT", [&] { receiver.recv(m, 300); });
+      // Parked at the dead claim: the check before parking repairs it; then, with no sender
+      // alive and the one there was dead, nothing can come (as the TypeScript says).
+      ok &= expect_error("ERR_RINGWIRE_PEER_DEAD", [&] { receiver.recv(m, 5'000); });
       sender = std::make_unique<ringwire::MpmcSender>(segment);
     }
     if (position(*segment, L::OFF_TAKE_POSITION) != position(*segment, L::OFF_CLAIM_POSITION)) {

@@ -20,8 +20,9 @@
 // TypeScript's codes:
 //   ERR_RINGWIRE_TIMEOUT    send()/recv(): the timeout passed (nothing was sent or taken)
 //   ERR_RINGWIRE_PEER_DEAD  send()/recv() while waiting: the other side is gone and can never
-//                           answer. SPSC: the one peer died without closing. (Everything the
-//                           dead sent is received first.)
+//                           answer. SPSC: the one peer died without closing. MPMC: no endpoint
+//                           of the other kind is alive and at least one died without closing.
+//                           (Everything the dead sent is received first.)
 //   ERR_RINGWIRE_CLOSED     any call but close() after close(); a send after the stream ended
 //                           (this sender's end(), or on MPMC another sender's)
 //   ERR_RINGWIRE_TOO_LARGE  a message longer than max_message()

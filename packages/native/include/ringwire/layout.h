@@ -124,6 +124,15 @@
 //        +0 pid  +4 thread  +8 kind  +12 intent  +16 messages (float64)  +24 intent end/size
 //        +28 ended (a sender's: see "Ending with the last sender")
 //
+// An opener takes, under its lock, a slot never used or closed cleanly by an endpoint of its
+// own kind; else any slot closed cleanly; else one whose holder died (so a dead holder's pid
+// stays, for stats and ERR_RINGWIRE_PEER_DEAD, while another slot is free). A slot's
+// `messages` counts what its holders of one kind sent or received: an opener taking a slot
+// last used by the other kind first adds the slot's count to the channel's retired total of
+// that kind (the messages-sent and messages-received words of the producer and consumer
+// lines, which MPMC does not otherwise use) and starts the slot from zero. Messages sent =
+// the retired sent total + every sender slot's count; received likewise.
+//
 // R <= T <= C <= R + capacity (wrapping uint32 arithmetic). Records use the same 8-byte
 // header, with both words meaningful:
 //
@@ -242,7 +251,7 @@
 //   - an endpoint parked: SPSC, the next holder of its role resets the count; MPMC, its
 //     parked bit is cleared within a park slice of a live endpoint parking.
 //   - a creator: nothing, or a complete channel (creation is atomic).
-// C++ endpoints follow the same rules (spsc.h, mpmc.h).
+// C++ endpoints follow the same rules (spsc.h, mpmc.h; contract.h lists what they throw).
 //
 // Waking with several sleepers: a data or space word is an epoch, not a flag. A parker
 // sets its slot's bit in the parked mask of its kind (an atomic OR, seq_cst), loads the epoch; if it is odd (signalled) it CASes
@@ -324,7 +333,8 @@ constexpr uint32_t OFF_SENDER_THREAD = 5 * LINE_SIZE + 12;
 constexpr uint32_t OFF_RECEIVER_THREAD = 5 * LINE_SIZE + 16;
 // Message counters for stats (float64, exact to 2^53; a single aligned 8-byte store each),
 // each on its writer's line: the sender's beside the producer position, updated with every
-// publish; the receiver's beside the consumer position, updated with every publish.
+// publish; the receiver's beside the consumer position, updated with every publish. (MPMC:
+// the totals retired from slots that changed kind; see the slot table.)
 constexpr uint32_t OFF_MESSAGES_SENT = 1 * LINE_SIZE + 8;
 constexpr uint32_t OFF_MESSAGES_RECEIVED = 2 * LINE_SIZE + 8;
 // SPSC: what the receiver has handed out (see "delivered" in the protocol), on a line of its

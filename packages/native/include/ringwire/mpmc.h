@@ -16,7 +16,9 @@
 // takes its own slot. Each message goes to exactly one receiver, and one sender's messages
 // reach every receiver in the order they were sent. If an endpoint dies, the others repair
 // what it left: a half-written message is skipped, a message a dead receiver was copying is
-// lost (delivery is at most once). Endpoints are not thread-safe: one thread per endpoint.
+// lost (delivery is at most once). Waits throw ERR_RINGWIRE_PEER_DEAD once no endpoint of the
+// other kind is alive and one of them died without closing. Endpoints are not thread-safe:
+// one thread per endpoint.
 #ifndef RINGWIRE_MPMC_H_
 #define RINGWIRE_MPMC_H_
 
@@ -117,10 +119,11 @@ inline void copy_out(std::vector<uint8_t>& out, const uint8_t* src, uint32_t n) 
 }
 
 // What every MPMC endpoint does: hold a slot, park and wake on the epochs, release taken
-// records, repair what dead endpoints left behind.
+// records, repair what dead endpoints left behind, tell whether the other kind is gone.
 class MpmcEndpoint {
  public:
   static constexpr int64_t kParkSliceMs = layout::PARK_SLICE_MS;  // re-check (and look for dead owners) this often
+  static constexpr int64_t kPeerCheckMs = layout::PEER_CHECK_MS;  // look at the other kind's liveness at most this often
   static constexpr int64_t kRepairCheckMs = 50;  // try_* look at a blocker's lock at most this often
   static constexpr int kSpinTries = 64;          // attempts before parking
 
@@ -161,7 +164,7 @@ class MpmcEndpoint {
   const MappedSegment& segment() const { return *segment_; }
   uint32_t max_message() const { return max_message_; }
   bool is_closed() const { return !locked_; }
-  // This slot's message counter (kept across the slot's holders, as layout.h says).
+  // This slot's message counter: kept across the slot's holders of one kind (layout.h).
   double messages() const { return messages_; }
 
  protected:
@@ -181,12 +184,15 @@ class MpmcEndpoint {
     mask_ = capacity_ - 1;
     max_message_ = segment_->identity().max_message;
     ring_ = segment_->base() + L::HEADER_SIZE;
-    // A slot never used or closed cleanly first: one whose holder died keeps its record (its
-    // pid: stats, dead peers) until no other is free.
+    // Pass 0: a slot never used, or closed cleanly by an endpoint of this kind; 1: any slot
+    // closed cleanly; 2: any (a slot whose holder died keeps its record, its pid for stats and
+    // for ERR_RINGWIRE_PEER_DEAD, until no other is free).
     uint32_t i = L::MAX_SLOTS;
-    for (int pass = 0; pass < 2 && i == L::MAX_SLOTS; pass++) {
+    for (int pass = 0; pass < 3 && i == L::MAX_SLOTS; pass++) {
       for (uint32_t s = 0; s < L::MAX_SLOTS; s++) {
-        if (pass == 0 && load_seq_cst(slot_word(s, L::SLOT_PID)) != 0) continue;
+        const uint32_t was = load_seq_cst(slot_word(s, L::SLOT_KIND));
+        if (pass < 2 && load_seq_cst(slot_word(s, L::SLOT_PID)) != 0) continue;
+        if (pass == 0 && was != kind && was != 0) continue;
         if (segment_->lock_role(L::SLOT_LOCK_BASE + s)) {
           i = s;
           break;
@@ -207,13 +213,22 @@ class MpmcEndpoint {
       // A pid left in the slot: its last holder died without closing. We hold its lock, so its
       // leftovers are ours to repair (layout.h, "Liveness and repair").
       if (load_seq_cst(slot_word(i, L::SLOT_PID)) != 0) repair_slot(i);
+      const uint32_t count = slot_offset(i) + L::SLOT_MESSAGES;
+      const uint32_t was = load_seq_cst(slot_word(i, L::SLOT_KIND));
+      if (was != kind && was != 0) {
+        // The slot's count was of the other kind: it moves to the channel's retired total
+        // (the SPSC counter words, unused by MPMC otherwise) and the slot starts from zero.
+        add_count(segment_->base(), was == L::KIND_SENDER ? L::OFF_MESSAGES_SENT : L::OFF_MESSAGES_RECEIVED,
+                  load_count(segment_->base(), count));
+        store_count(segment_->base(), count, 0);
+      }
       store_seq_cst(slot_word(i, L::SLOT_INTENT), 0);  // before the kind: never a stale run of ours
       store_seq_cst(slot_word(i, L::SLOT_ENDED), 0);
       store_seq_cst(slot_word(i, L::SLOT_KIND), kind);
       kind_ = kind;
       store_seq_cst(slot_word(i, L::SLOT_THREAD), static_cast<uint32_t>(syscall(SYS_gettid)));
       store_seq_cst(slot_word(i, L::SLOT_PID), static_cast<uint32_t>(getpid()));
-      messages_ = load_count(segment_->base(), slot_offset(i) + L::SLOT_MESSAGES);
+      messages_ = load_count(segment_->base(), count);
     } catch (...) {
       close();
       throw;
@@ -569,17 +584,27 @@ class MpmcEndpoint {
     return segment_->role_held_here(role) || segment_->role_locked_by_other(role);
   }
 
-  // Whether a sender slot holds the pid of an endpoint that died without closing.
-  bool some_sender_died() const {
+  // Endpoints of `kind` other than this one with a pid recorded: live (their lock held) or
+  // dead (their lock free and the pid unchanged across the lock check: an opener locks before
+  // it writes its pid, a clean close clears the pid before it unlocks). System calls: one
+  // lock check per such slot.
+  struct Peers {
+    uint32_t live = 0, dead = 0;
+  };
+  Peers peers(uint32_t kind) const {
     namespace L = layout;
+    Peers count;
     for (uint32_t s = 0; s < L::MAX_SLOTS; s++) {
-      if (s == slot_ || load_seq_cst(slot_word(s, L::SLOT_KIND)) != L::KIND_SENDER ||
-          load_seq_cst(slot_word(s, L::SLOT_PID)) == 0) {
-        continue;
+      if (s == slot_ || load_seq_cst(slot_word(s, L::SLOT_KIND)) != kind) continue;
+      const uint32_t pid = load_seq_cst(slot_word(s, L::SLOT_PID));
+      if (pid == 0) continue;
+      if (slot_alive(s)) {
+        count.live++;
+      } else if (load_seq_cst(slot_word(s, L::SLOT_PID)) == pid) {
+        count.dead++;
       }
-      if (!slot_alive(s)) return true;
     }
-    return false;
+    return count;
   }
 
   // Ends the stream for every receiver and wakes them.
@@ -589,10 +614,12 @@ class MpmcEndpoint {
     data_bell_.ring();
   }
 
-  bool end_check_due() {
+  // Whether to look at the other kind's liveness now (system calls): at most every
+  // kPeerCheckMs, and always after a park slice ran out (`force`).
+  bool liveness_check_due(bool force) {
     const int64_t now = monotonic_ms();
-    if (now - last_end_check_ms_ < kRepairCheckMs) return false;
-    last_end_check_ms_ = now;
+    if (!force && now - last_liveness_check_ms_ < kPeerCheckMs) return false;
+    last_liveness_check_ms_ = now;
     return true;
   }
 
@@ -611,7 +638,7 @@ class MpmcEndpoint {
   uint8_t* ring_ = nullptr;
   double messages_ = 0;
   int64_t last_repair_check_ms_ = INT64_MIN / 2;
-  int64_t last_end_check_ms_ = INT64_MIN / 2;
+  int64_t last_liveness_check_ms_ = INT64_MIN / 2;
   int64_t last_parked_check_ms_ = INT64_MIN / 2;
 };
 
@@ -641,6 +668,7 @@ class MpmcSender : public detail::MpmcEndpoint {
   // Sends, waiting for room up to timeout_ms (-1: for as long as it takes).
   void send(const void* data, uint32_t length, int64_t timeout_ms = -1) {
     const int64_t deadline = detail::deadline_after(timeout_ms);
+    bool slice_ran_out = false;
     for (int tries = 0;; tries++) {
       if (attempt(data, length)) return;
       if (detail::deadline_passed(deadline)) detail::throw_timeout(segment_->name(), "send", timeout_ms);
@@ -652,7 +680,16 @@ class MpmcSender : public detail::MpmcEndpoint {
       repair_check_due(true);
       if (repair_at_release()) continue;
       const uint32_t r = full_release_;
-      park(space_bell_, [this, r] { return detail::load_seq_cst(word(layout::OFF_RELEASE_POSITION)) != r; }, deadline);
+      const auto space_came_back = [this, r] { return detail::load_seq_cst(word(layout::OFF_RELEASE_POSITION)) != r; };
+      // With no receiver alive and one dead, nothing will free space (after the repair above).
+      if (liveness_check_due(slice_ran_out)) {
+        const Peers receivers = peers(layout::KIND_RECEIVER);
+        if (receivers.live == 0 && receivers.dead != 0) {
+          if (!space_came_back()) detail::throw_peers_dead(segment_->name(), "receiver", receivers.dead);
+          continue;
+        }
+      }
+      slice_ran_out = park(space_bell_, space_came_back, deadline) == WAIT_TIMED_OUT;
     }
   }
 
@@ -851,6 +888,7 @@ class MpmcReceiver : public detail::MpmcEndpoint {
   // in `out`, false at the end of the stream (ended, and everything sent before taken).
   bool recv(std::vector<uint8_t>& out, int64_t timeout_ms = -1) {
     const int64_t deadline = detail::deadline_after(timeout_ms);
+    bool slice_ran_out = false;
     for (int tries = 0;; tries++) {
       Take taken = take(out);
       if (taken == Take::kMessage) return true;
@@ -863,19 +901,26 @@ class MpmcReceiver : public detail::MpmcEndpoint {
         detail::cpu_relax();
         continue;
       }
-      // Before each park (and so after each slice): is T held by a dead sender's claim?
       if (taken == Take::kBlocked) {
+        // Before each park (and so after each slice): is T held by a dead sender's claim?
         repair_check_due(true);
         if (repair_at_take()) continue;
-      }
-      // Ending with the last sender: once one has ended or died (dying counts as ending) and
-      // no live sender that has not ended remains, the channel ends here.
-      // (Its lock checks are system calls: at most every kRepairCheckMs.)
-      if (taken == Take::kEmpty && ends_with_last_sender() && !end_marked() && end_check_due() &&
-          ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_SENDER_ENDED) != 0 || some_sender_died()) &&
-          no_live_sender_left()) {
-        end_channel();
-        continue;
+      } else if (liveness_check_due(slice_ran_out)) {
+        // Nothing at T. Ending with the last sender: once one has ended or died (dying counts
+        // as ending) and no live sender that has not ended remains, the channel ends here.
+        // Otherwise, with no sender alive and one dead, nothing more can come.
+        const Peers senders = peers(layout::KIND_SENDER);
+        if (ends_with_last_sender() && !end_marked() &&
+            (senders.dead != 0 ||
+             (detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_SENDER_ENDED) != 0) &&
+            no_live_sender_left()) {
+          end_channel();
+          continue;
+        }
+        if (senders.live == 0 && senders.dead != 0) {
+          if (!ready_at_take()) detail::throw_peers_dead(segment_->name(), "sender", senders.dead);
+          continue;
+        }
       }
       const uint32_t t = seen_take_;
       const uint64_t h = seen_header_;
@@ -884,7 +929,7 @@ class MpmcReceiver : public detail::MpmcEndpoint {
         return detail::load_seq_cst(word(layout::OFF_TAKE_POSITION)) != t || load_unit(t, __ATOMIC_SEQ_CST) != h ||
                (empty && end_marked());
       };
-      park(data_bell_, moved, deadline);
+      slice_ran_out = park(data_bell_, moved, deadline) == WAIT_TIMED_OUT;
     }
   }
 
@@ -909,6 +954,11 @@ class MpmcReceiver : public detail::MpmcEndpoint {
     if ((w1 & ~mask_) != lap(t)) return 0;
     const uint32_t state = w1 & layout::STATE_MASK;
     return state == layout::REC_FREE ? 0 : state == layout::REC_CLAIMED ? -1 : 1;
+  }
+  // Whether a recv() would not wait: a record at T, or nothing and the stream ended.
+  bool ready_at_take() const {
+    const int state = state_at_take();
+    return state == 1 || (state == 0 && end_marked());
   }
 
   // Takes records at T until one carries a message (layout.h, "take" and "release"), one
