@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, openReceiver, openSender, stats } from '../src/index.js';
+import { layout } from '../src/native.js';
 import { channelName, holder, runChild, until } from './helpers.js';
 
 const native = fileURLToPath(new URL('../../native/', import.meta.url));
@@ -111,6 +112,18 @@ describe('Node and C++ on one channel', () => {
     sender.close();
   });
 
+  it('a C++ sender whose wait for room times out gets ERR_RINGWIRE_TIMEOUT', async () => {
+    const name = channelName('ctimeout');
+    createChannel(name, { capacity: 4096 });
+    const receiver = openReceiver(name); // open, and never reading
+    const peer = run(['send', name, '1000', '200']);
+    const result = await peer.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^ERR_RINGWIRE_TIMEOUT: send on channel '.+' timed out after 200 ms/);
+    expect(stats(name).messagesSent).toBeGreaterThan(0); // it filled the ring first
+    receiver.close();
+  });
+
   it('a C++ peer refuses a second sender with ERR_RINGWIRE_BUSY', async () => {
     const name = channelName('cbusy');
     createChannel(name, { capacity: 4096 });
@@ -164,6 +177,32 @@ describe('a C++ peer and a Node peer that dies', () => {
     const result = await peer.done;
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^ERR_RINGWIRE_PEER_DEAD/);
+  });
+});
+
+describe('a C++ mpmc peer whose only peers, Node processes, die', () => {
+  it('a C++ receiver gets ERR_RINGWIRE_PEER_DEAD when its only sender is killed', async () => {
+    const name = channelName('mdeadS');
+    createChannel(name, { mode: 'mpmc', capacity: 4096 });
+    const { kill } = await holder('sender', name, '0');
+    const peer = run(['mpmc-recv', name]);
+    await peer.ready;
+    await kill();
+    const result = await peer.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^ERR_RINGWIRE_PEER_DEAD: every sender of channel '.+' is gone and 1 exited without closing/);
+  });
+
+  it('a C++ sender waiting for room gets ERR_RINGWIRE_PEER_DEAD when its only receiver is killed', async () => {
+    const name = channelName('mdeadR');
+    createChannel(name, { mode: 'mpmc', capacity: 4096 });
+    const { kill } = await holder('receiver', name);
+    const peer = run(['mpmc-send', name, '1000', '1']);
+    await until(() => stats(name).sendersWaiting === 1, 10_000, 'the C++ sender to fill the ring and park');
+    await kill();
+    const result = await peer.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^ERR_RINGWIRE_PEER_DEAD: every receiver of channel '.+' is gone and 1 exited without closing/);
   });
 });
 
@@ -293,6 +332,31 @@ describe('Node and C++ on one mpmc channel', () => {
     receiver.close();
   });
 
+  it('stats stay right when a C++ endpoint takes a slot the other kind used (its count is retired)', async () => {
+    const name = channelName('mretire');
+    createChannel(name, { mode: 'mpmc', capacity: 1 << 14 });
+    // A C++ sender sends 5 from slot 0 and closes.
+    expect(await run(['mpmc-send', name, '5', '0']).done).toEqual({ code: 0, stdout: 'sent 5\n', stderr: '' });
+    // Node receivers hold every other slot (slots never used go before a sender's old one).
+    const fillers = Array.from({ length: layout.MAX_SLOTS - 1 }, () => openReceiver(name));
+    // A C++ receiver can only take slot 0, a sender's: the slot's 5 are retired as sent.
+    expect(await run(['mpmc-recv', name, '1', '5']).done).toEqual({ code: 0, stdout: 'ready\nreceived 5\n', stderr: '' });
+    expect(stats(name)).toMatchObject({ messagesSent: 5, messagesReceived: 5 });
+    // A C++ sender takes slot 0 again, now a receiver's: its 5 are retired as received.
+    expect(await run(['mpmc-send', name, '3', '1']).done).toEqual({ code: 0, stdout: 'sent 3\n', stderr: '' });
+    expect(stats(name)).toMatchObject({ messagesSent: 8, messagesReceived: 5 });
+    for (const filler of fillers) filler.close();
+    const receiver = openReceiver(name);
+    let got = 0;
+    for await (const m of receiver) {
+      expect(m).toEqual(message(got));
+      got++;
+    }
+    expect(got).toBe(3);
+    expect(stats(name)).toMatchObject({ messagesSent: 8, messagesReceived: 8 });
+    receiver.close();
+  });
+
   it('a C++ sender repairs the record a killed Node receiver held, and carries on', async () => {
     const name = channelName('mrep');
     createChannel(name, { mode: 'mpmc', capacity: 1 << 14 });
@@ -304,11 +368,13 @@ describe('Node and C++ on one mpmc channel', () => {
     victim.stdout.on('data', (chunk) => { out += chunk; });
     const cppSender = run(['mpmc-send', name, String(COUNT), '1']);
     await until(() => out.includes('stalled'), 10_000, 'the Node receiver to take its first message and stall');
+    // Open before the kill: with no receiver alive and one dead, the sender's wait would
+    // rightly fail with ERR_RINGWIRE_PEER_DEAD.
+    const receiver = openReceiver(name);
     victim.kill('SIGKILL');
     await once(victim, 'exit');
     // The ring fills behind the dead receiver's record; the C++ sender, waiting for space,
     // finds its slot dead and releases it. The message it held is lost (at most once).
-    const receiver = openReceiver(name);
     let i = 1;
     const wrong: number[] = [];
     for await (const got of receiver) {

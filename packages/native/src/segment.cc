@@ -121,9 +121,8 @@ uint32_t Segment::SignalOffset(Napi::Env env, const Napi::Value& offset) const {
   return off;
 }
 
-sem_t* Segment::SignalSemaphore(uint32_t offset) const {
-  return reinterpret_cast<sem_t*>(mapping_->base +
-                                  (offset == L::OFF_DATA_SIGNAL ? L::OFF_DATA_SEMAPHORE : L::OFF_SPACE_SEMAPHORE));
+detail::Signal Segment::SignalAt(uint32_t offset) const {
+  return detail::Signal(mapping_->base, identity_.wait_mechanism, offset);
 }
 
 static uint32_t ExpectedArg(const Napi::Value& value) {
@@ -174,16 +173,14 @@ Napi::Value Segment::Inode(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(st.st_ino));
 }
 
-// wake(signalOffset, waiters): wakes everyone parked on the signal.
+// wake(signalOffset, waiters): wakes everyone parked on the signal (the TypeScript has done
+// its doorbell's half: this is only the system call). A semaphore wakes one sleeper per
+// token: one per parked endpoint (at least one), less the tokens not yet taken.
 Napi::Value Segment::Wake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint32_t offset = SignalOffset(env, info[0]);
-  uint32_t* word = mapping_->word(offset);
-  if (identity_.wait_mechanism == L::WAIT_FUTEX) return Napi::Number::New(env, FutexWake(word));
-  // A semaphore wakes one sleeper per token: one per parked endpoint (at least one), less
-  // the tokens not yet taken.
-  uint32_t waiters = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 1;
-  return Napi::Number::New(env, SemaphoreWake(SignalSemaphore(offset), waiters == 0 ? 1 : waiters));
+  const uint32_t waiters = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 1;
+  return Napi::Number::New(env, SignalAt(offset).wake(waiters == 0 ? 1 : waiters));
 }
 
 // waitSync(signalOffset, timeoutMs, expected = 0): blocks this thread while the signal word
@@ -191,15 +188,9 @@ Napi::Value Segment::Wake(const Napi::CallbackInfo& info) {
 Napi::Value Segment::WaitSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint32_t offset = SignalOffset(env, info[0]);
-  uint32_t* word = mapping_->word(offset);
   const int64_t timeout_ms = TimeoutArg(info[1]);
   const uint32_t expected = ExpectedArg(info[2]);
-  if (identity_.wait_mechanism == L::WAIT_FUTEX) {
-    return Napi::Number::New(env, FutexWaitSync(word, expected, timeout_ms));
-  }
-  // acquire: pairs with the waker's CAS of the signal.
-  if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected) return Napi::Number::New(env, WAIT_SIGNALLED);
-  return Napi::Number::New(env, SemaphoreWaitSync(SignalSemaphore(offset), timeout_ms < 0 ? INT32_MAX : timeout_ms));
+  return Napi::Number::New(env, SignalAt(offset).sleep(expected, timeout_ms));
 }
 
 // waitAsync(signalOffset, timeoutMs, expected = 0, ref = true): parks on a native waiter thread;
@@ -208,17 +199,17 @@ Napi::Value Segment::WaitSync(const Napi::CallbackInfo& info) {
 Napi::Value Segment::WaitAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint32_t offset = SignalOffset(env, info[0]);
-  uint32_t* word = mapping_->word(offset);
   const int64_t timeout_ms = TimeoutArg(info[1]);
   const uint32_t expected = ExpectedArg(info[2]);
-  const int64_t deadline = timeout_ms < 0 ? -1 : MonotonicNowNs() + timeout_ms * 1'000'000;
+  const int64_t deadline = timeout_ms < 0 ? -1 : detail::monotonic_ns() + timeout_ms * 1'000'000;
   const bool keep_alive = info.Length() < 4 || info[3].IsUndefined() || info[3].ToBoolean().Value();
   auto* state = env.GetInstanceData<AddonState>();
+  const detail::Signal signal = SignalAt(offset);
   uint32_t id;
-  if (identity_.wait_mechanism == L::WAIT_FUTEX) {
-    id = StartFutexWait(env, state, mapping_, word, expected, deadline, keep_alive);
+  if (signal.futex()) {
+    id = StartFutexWait(env, state, mapping_, signal.word(), expected, deadline, keep_alive);
   } else {
-    id = StartSemaphoreWait(env, state, mapping_, SignalSemaphore(offset), deadline, keep_alive);
+    id = StartSemaphoreWait(env, state, mapping_, signal.semaphore(), deadline, keep_alive);
   }
   return Napi::Number::New(env, id);
 }
@@ -235,9 +226,8 @@ Napi::Value Segment::RefWait(const Napi::CallbackInfo& info) {
 Napi::Value Segment::SemaphoreValue(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint32_t offset = SignalOffset(env, info[0]);
-  int value = -1;
-  if (identity_.wait_mechanism == L::WAIT_SEMAPHORE && sem_getvalue(SignalSemaphore(offset), &value) != 0) value = -1;
-  return Napi::Number::New(env, value);
+  const detail::Signal signal = SignalAt(offset);
+  return Napi::Number::New(env, signal.futex() ? -1 : detail::semaphore_tokens(signal.semaphore()));
 }
 
 Napi::Value Segment::CancelWait(const Napi::CallbackInfo& info) {

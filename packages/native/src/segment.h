@@ -10,6 +10,7 @@
 
 #include "mapping.h"
 #include "ringwire/segment.h"
+#include "ringwire/wait.h"
 #include "waiter.h"
 
 namespace ringwire {
@@ -35,7 +36,8 @@ class Segment : public Napi::ObjectWrap<Segment> {
 
   void EnsureOpen(Napi::Env env) const;
   uint32_t SignalOffset(Napi::Env env, const Napi::Value& offset) const;
-  sem_t* SignalSemaphore(uint32_t offset) const;
+  // The signal word at `offset` with this channel's wait mechanism (ringwire/wait.h).
+  detail::Signal SignalAt(uint32_t offset) const;
   void Release();
 
   std::string name_;

@@ -1,7 +1,7 @@
 #include "waiter.h"
 
 #include "errors.h"
-#include "ringwire/segment.h"
+#include "ringwire/wait.h"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <climits>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -42,13 +41,6 @@ struct WaitResult {
   uint32_t id;
   int32_t status;
 };
-
-timespec ToTimespec(int64_t ns) {
-  timespec ts;
-  ts.tv_sec = ns / 1'000'000'000;
-  ts.tv_nsec = ns % 1'000'000'000;
-  return ts;
-}
 
 // Hands a result to the JavaScript thread that asked. Never blocks.
 void Deliver(const std::shared_ptr<EnvLink>& link, uint32_t id, int32_t status) {
@@ -108,9 +100,10 @@ class FutexWaiterThread {
   // the kernel compares it again, so a bump between the two makes futex_waitv return.
   void Bump() {
     control_.fetch_add(1, std::memory_order_seq_cst);
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&control_), FUTEX_WAKE_PRIVATE, 1, nullptr,
-            nullptr, 0);
+    detail::futex_wake(ControlWord(), /*process_shared=*/false);
   }
+
+  uint32_t* ControlWord() { return reinterpret_cast<uint32_t*>(&control_); }
 
   void Run() {
     std::vector<struct futex_waitv> watch;
@@ -129,12 +122,11 @@ class FutexWaiterThread {
       lock.unlock();
       if (watch.size() == 1) {
         // Idle: sleep on the control word alone (works without futex_waitv too).
-        syscall(SYS_futex, reinterpret_cast<uint32_t*>(&control_), FUTEX_WAIT_PRIVATE,
-                static_cast<uint32_t>(watch[0].val), nullptr, nullptr, 0);
+        detail::futex_wait(ControlWord(), static_cast<uint32_t>(watch[0].val), -1, /*process_shared=*/false);
         lock.lock();
         continue;
       }
-      timespec ts = ToTimespec(deadline);
+      timespec ts = detail::timespec_of_ns(deadline);
       long woken = syscall(SYS_futex_waitv, watch.data(), watch.size(), 0,
                            deadline == INT64_MAX ? nullptr : &ts, CLOCK_MONOTONIC);
       uint64_t woken_addr = woken > 0 ? watch[woken].uaddr : 0;
@@ -142,12 +134,11 @@ class FutexWaiterThread {
         // No futex_waitv (ENOSYS before Linux 5.16, or a seccomp filter): poll every
         // millisecond while waits are pending rather than spin; the value checks below
         // still resolve every wait, up to a millisecond late.
-        timespec pause = {0, 1'000'000};
-        nanosleep(&pause, nullptr);
+        detail::sleep_ms(1);
       }
       lock.lock();
 
-      const int64_t now = MonotonicNowNs();
+      const int64_t now = detail::monotonic_ns();
       std::vector<FutexEntry> done;
       for (auto it = entries_.begin(); it != entries_.end();) {
         // acquire: pairs with the waker's CAS of the signal; what it published before is
@@ -192,12 +183,6 @@ struct PendingWait {
   FutexWaiterThread* futex_thread = nullptr;        // for futex waits
   std::shared_ptr<std::atomic<int>> semaphore_state;  // for semaphore waits
 };
-
-int64_t MonotonicNowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 static void CallDispatcher(napi_env raw_env, napi_value, void* context, void* data) {
   auto* result = static_cast<WaitResult*>(data);
@@ -315,23 +300,23 @@ uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state, std::shared_ptr<Ma
     std::thread([id, mapping, sem, deadline_ns, finish, link = state->link,
                  st = wait->semaphore_state] {
       while (st->load() == SEM_PENDING) {
-        const int64_t now = MonotonicNowNs();
+        const int64_t now = detail::monotonic_ns();
         if (deadline_ns >= 0 && now >= deadline_ns) {
           if (finish(*st)) Deliver(link, id, WAIT_TIMED_OUT);
           return;
         }
         int64_t until = now + kSemaphoreSliceNs;
         if (deadline_ns >= 0) until = std::min(until, deadline_ns);
-        timespec ts = ToTimespec(until);
-        if (sem_clockwait(sem, CLOCK_MONOTONIC, &ts) == 0) {
+        const detail::SemaphoreWait waited = detail::semaphore_wait_until(sem, until);
+        if (waited == detail::SemaphoreWait::kTaken) {
           if (finish(*st)) {
             Deliver(link, id, WAIT_SIGNALLED);
           } else {
-            sem_post(sem);  // cancelled meanwhile: the token is someone else's
+            detail::return_token(sem);  // cancelled meanwhile: the token is someone else's
           }
           return;
         }
-        if (errno != ETIMEDOUT && errno != EINTR) {
+        if (waited == detail::SemaphoreWait::kFailed) {
           // Not a wait we can keep doing: let JavaScript re-check instead of looping hot.
           if (finish(*st)) Deliver(link, id, WAIT_SIGNALLED);
           return;
@@ -357,30 +342,6 @@ bool CancelWait(Napi::Env env, AddonState* state, uint32_t id) {
     wait->semaphore_state->compare_exchange_strong(expected, SEM_CANCELLED);
   }
   return true;
-}
-
-int32_t FutexWaitSync(uint32_t* addr, uint32_t expected, int64_t timeout_ms) {
-  timespec ts = ToTimespec(timeout_ms * 1'000'000);
-  long r = syscall(SYS_futex, addr, FUTEX_WAIT, expected, timeout_ms >= 0 ? &ts : nullptr,
-                   nullptr, 0);
-  if (r != 0 && errno == ETIMEDOUT) return WAIT_TIMED_OUT;
-  return WAIT_SIGNALLED;  // woken, the word already differed (EAGAIN), or EINTR
-}
-
-int32_t SemaphoreWaitSync(sem_t* sem, int64_t timeout_ms) {
-  const int64_t deadline = MonotonicNowNs() + timeout_ms * 1'000'000;
-  for (;;) {
-    timespec ts = ToTimespec(deadline);
-    if (sem_clockwait(sem, CLOCK_MONOTONIC, &ts) == 0) return WAIT_SIGNALLED;
-    if (errno == ETIMEDOUT) return WAIT_TIMED_OUT;
-    if (errno != EINTR) return WAIT_SIGNALLED;  // let the caller re-check its condition
-  }
-}
-
-int SemaphoreWake(sem_t* sem, uint32_t waiters) { return detail::post_tokens(sem, waiters); }
-
-int FutexWake(uint32_t* addr) {
-  return static_cast<int>(syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0));
 }
 
 }  // namespace ringwire

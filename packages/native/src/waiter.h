@@ -15,10 +15,9 @@
 #include <unordered_map>
 
 #include "mapping.h"
+#include "ringwire/wait.h"
 
 namespace ringwire {
-
-enum WaitStatus : int32_t { WAIT_SIGNALLED = 0, WAIT_TIMED_OUT = 1 };
 
 // The part of an environment's state that waiter threads may touch; guarded by `mutex`.
 struct EnvLink {
@@ -42,8 +41,8 @@ struct AddonState {
 
 void InitWaiter(Napi::Env env, AddonState* state);
 
-// Both return the wait id later passed to the dispatcher. deadline_ns is on CLOCK_MONOTONIC,
-// or -1 for none. The wait ends when the 32-bit word at `addr` differs from `expected` or
+// Both return the wait id later passed to the dispatcher with a WaitStatus (ringwire/wait.h).
+// deadline_ns is on CLOCK_MONOTONIC, or -1 for none. The wait ends when the 32-bit word at `addr` differs from `expected` or
 // is woken (a woken wait ends even if the word has meanwhile gone back to `expected`).
 uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
                         uint32_t* addr, uint32_t expected, int64_t deadline_ns, bool keep_alive);
@@ -55,15 +54,7 @@ bool SetWaitRef(Napi::Env env, AddonState* state, uint32_t id, bool ref);
 // True when the wait was still pending; its result will not be delivered.
 bool CancelWait(Napi::Env env, AddonState* state, uint32_t id);
 
-// Blocking waits on the calling thread; return a WaitStatus.
-int32_t FutexWaitSync(uint32_t* addr, uint32_t expected, int64_t timeout_ms);
-int32_t SemaphoreWaitSync(sem_t* sem, int64_t timeout_ms);
-int FutexWake(uint32_t* addr);
-// Posts so that `waiters` parked endpoints each find a token: as many as are missing from the
-// semaphore's value (tokens left unconsumed count), never piling up. Returns the posts.
-int SemaphoreWake(sem_t* sem, uint32_t waiters);
-
-int64_t MonotonicNowNs();
+// Sync waits and wakes are not here: Segment (segment.cc) calls ringwire/wait.h directly.
 
 }  // namespace ringwire
 

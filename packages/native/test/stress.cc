@@ -46,10 +46,7 @@ bool produce(ringwire::SpscSender& sender, uint32_t count) {
   std::vector<uint8_t> message;
   for (uint32_t i = 0; i < count; i++) {
     fill(message, i);
-    if (!sender.send(message.data(), static_cast<uint32_t>(message.size()), kTimeoutMs)) {
-      std::fprintf(stderr, "stress: send %u timed out\n", i);
-      return false;
-    }
+    sender.send(message.data(), static_cast<uint32_t>(message.size()), kTimeoutMs);
   }
   sender.end();
   return true;
@@ -58,13 +55,7 @@ bool produce(ringwire::SpscSender& sender, uint32_t count) {
 bool consume(ringwire::SpscReceiver& receiver, uint32_t count) {
   std::vector<uint8_t> message, expected;
   uint32_t i = 0;
-  for (;;) {
-    const auto status = receiver.recv(message, kTimeoutMs);
-    if (status == ringwire::SpscReceiver::Status::kEnded) break;
-    if (status != ringwire::SpscReceiver::Status::kMessage) {
-      std::fprintf(stderr, "stress: timed out after %u messages\n", i);
-      return false;
-    }
+  while (receiver.recv(message, kTimeoutMs)) {
     fill(expected, i);
     if (message != expected) {
       std::fprintf(stderr, "stress: message %u differs\n", i);
@@ -99,16 +90,15 @@ constexpr uint32_t kEndMark = 0xFFFFFFFFu, kDamagedMark = 0xFFFFFFFEu;
     std::vector<uint8_t> m, expected;
     for (uint32_t n = 1;; n++) {
       if (n % 8 == 0) usleep(100);
-      auto status = receiver.try_recv(m);
-      if (status == ringwire::SpscReceiver::Status::kEmpty) status = receiver.recv(m, kTimeoutMs);
+      ringwire::Status status = receiver.try_recv(m);
+      if (status == ringwire::Status::kEmpty) {
+        status = receiver.recv(m, kTimeoutMs) ? ringwire::Status::kMessage : ringwire::Status::kEnded;
+      }
       uint32_t seq = kEndMark;
-      if (status == ringwire::SpscReceiver::Status::kMessage) {
+      if (status == ringwire::Status::kMessage) {
         if (m.size() >= 4) std::memcpy(&seq, m.data(), 4);
         if (m.size() >= 4) fill_numbered(expected, seq);
         if (m.size() < 4 || m != expected) seq = kDamagedMark;
-      } else if (status != ringwire::SpscReceiver::Status::kEnded) {
-        std::fprintf(stderr, "stress receiver-kill: a receiver timed out\n");
-        break;
       }
       if (write(report, &seq, 4) != 4 || seq == kDamagedMark) break;
       if (seq == kEndMark) {
@@ -132,9 +122,8 @@ constexpr uint32_t kEndMark = 0xFFFFFFFFu, kDamagedMark = 0xFFFFFFFEu;
       fill_numbered(m, i);
       for (;;) {
         try {
-          if (sender.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs)) break;
-          std::fprintf(stderr, "stress receiver-kill: send %u timed out\n", i);
-          _exit(1);
+          sender.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs);
+          break;
         } catch (const ringwire::Error& e) {
           if (e.code() != "ERR_RINGWIRE_PEER_DEAD") throw;
           usleep(1000);
@@ -247,23 +236,26 @@ bool with_channel(const std::string& name, uint32_t wait, const char* what,
   try {
     ok = body(std::make_shared<ringwire::MappedSegment>(name));
   } catch (const ringwire::Error& e) {
-    std::fprintf(stderr, "stress hostile: %s: unexpected %s: %s\n", what, e.code().c_str(), e.what());
+    std::fprintf(stderr, "stress: %s: unexpected %s: %s\n", what, e.code().c_str(), e.what());
   }
   ringwire::unlink_segment(name);
-  if (!ok) std::fprintf(stderr, "stress hostile: %s: FAILED\n", what);
+  if (!ok) std::fprintf(stderr, "stress: %s: FAILED\n", what);
   return ok;
 }
 
-bool expect_corrupt(const char* what, const std::function<void()>& body) {
+bool expect_code(const char* what, const char* code, const std::function<void()>& body) {
   try {
     body();
   } catch (const ringwire::Error& e) {
-    if (e.code() == "ERR_RINGWIRE_CORRUPT") return true;
-    std::fprintf(stderr, "stress hostile: %s: expected ERR_RINGWIRE_CORRUPT, got %s: %s\n", what, e.code().c_str(), e.what());
+    if (e.code() == code) return true;
+    std::fprintf(stderr, "stress: %s: expected %s, got %s: %s\n", what, code, e.code().c_str(), e.what());
     return false;
   }
-  std::fprintf(stderr, "stress hostile: %s: expected ERR_RINGWIRE_CORRUPT, got nothing\n", what);
+  std::fprintf(stderr, "stress: %s: expected %s, got nothing\n", what, code);
   return false;
+}
+bool expect_corrupt(const char* what, const std::function<void()>& body) {
+  return expect_code(what, "ERR_RINGWIRE_CORRUPT", body);
 }
 
 void send_some(ringwire::SpscSender& sender, uint32_t from, uint32_t n) {
@@ -278,7 +270,7 @@ void send_some(ringwire::SpscSender& sender, uint32_t from, uint32_t n) {
 uint32_t next_number(ringwire::SpscReceiver& receiver) {
   std::vector<uint8_t> m;
   uint32_t seq = kEndMark;
-  if (receiver.try_recv(m) == ringwire::SpscReceiver::Status::kMessage && m.size() >= 4) std::memcpy(&seq, m.data(), 4);
+  if (receiver.try_recv(m) == ringwire::Status::kMessage && m.size() >= 4) std::memcpy(&seq, m.data(), 4);
   return seq;
 }
 
@@ -376,6 +368,57 @@ int run_hostile(const std::string& name, uint32_t wait) {
   return ok ? 0 : 1;
 }
 
+// --- api: the contract of contract.h (what the TypeScript does) ------------------------
+
+bool check(bool ok, const char* what) {
+  if (!ok) std::fprintf(stderr, "stress api: %s\n", what);
+  return ok;
+}
+
+// Timeouts throw, the end of the stream is false / kEnded, sends after end() and any call
+// after close() throw ERR_RINGWIRE_CLOSED, close() is idempotent.
+bool run_api_checks(const std::string& name, uint32_t wait) {
+  return with_channel(name, wait, "api", [&](std::shared_ptr<ringwire::MappedSegment> segment) {
+    ringwire::SpscSender sender(segment);
+    ringwire::SpscReceiver receiver(segment);
+    std::vector<uint8_t> got, big(sender.max_message(), 9);
+    bool ok = check(sender.max_message() == L::max_message_for(kCapacity) && receiver.max_message() == sender.max_message(),
+                    "max_message()");
+    ok &= check(receiver.try_recv(got) == ringwire::Status::kEmpty && !receiver.ended(), "an empty channel");
+    ok &= expect_code("recv on an empty channel", "ERR_RINGWIRE_TIMEOUT", [&] { receiver.recv(got, 30); });
+    ok &= expect_code("a message longer than max_message", "ERR_RINGWIRE_TOO_LARGE",
+                      [&] { sender.try_send(big.data(), sender.max_message() + 1); });
+    ok &= check(sender.try_send(big.data(), static_cast<uint32_t>(big.size())) && !sender.try_send(nullptr, 0),
+                "a whole-ring message, then full");
+    ok &= expect_code("send on a full ring", "ERR_RINGWIRE_TIMEOUT", [&] { sender.send(nullptr, 0, 30); });
+    ok &= expect_code("send on a full ring, timeout 0", "ERR_RINGWIRE_TIMEOUT", [&] { sender.send(nullptr, 0, 0); });
+    ok &= check(receiver.recv(got, 1000) && got == big, "the whole-ring message");
+    sender.send("last", 4, 1000);
+    sender.end();
+    sender.end();  // idempotent
+    ok &= expect_code("try_send after end()", "ERR_RINGWIRE_CLOSED", [&] { sender.try_send(nullptr, 0); });
+    ok &= expect_code("send after end()", "ERR_RINGWIRE_CLOSED", [&] { sender.send(nullptr, 0, 30); });
+    ok &= check(!receiver.ended() && receiver.try_recv(got) == ringwire::Status::kMessage && got.size() == 4,
+                "the message sent before the end");
+    ok &= check(receiver.try_recv(got) == ringwire::Status::kEnded && !receiver.recv(got, 30) && receiver.ended(),
+                "the end of the stream");
+    sender.close();
+    sender.close();  // idempotent
+    ok &= check(sender.is_closed(), "is_closed()");
+    ok &= expect_code("try_send after close()", "ERR_RINGWIRE_CLOSED", [&] { sender.try_send(nullptr, 0); });
+    ok &= expect_code("end() after close()", "ERR_RINGWIRE_CLOSED", [&] { sender.end(); });
+    receiver.close();
+    ok &= expect_code("try_recv after close()", "ERR_RINGWIRE_CLOSED", [&] { receiver.try_recv(got); });
+    ok &= expect_code("recv after close()", "ERR_RINGWIRE_CLOSED", [&] { receiver.recv(got, 30); });
+    ok &= expect_code("ended() after close()", "ERR_RINGWIRE_CLOSED", [&] { (void)receiver.ended(); });
+    ok &= expect_code("a sender opening an ended channel", "ERR_RINGWIRE_CLOSED",
+                      [&] { ringwire::SpscSender again(segment); });
+    // Closed endpoints gave their roles back: a new receiver may open (and sees the end).
+    ringwire::SpscReceiver next(segment);
+    return check(!next.recv(got, 30), "a new receiver after close() sees the end") && ok;
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -418,6 +461,10 @@ int main(int argc, char** argv) {
       return ok ? 0 : 1;
     }
     if (threads) {
+      if (!run_api_checks(name + "-api", options.wait_mechanism)) {
+        ringwire::unlink_segment(name);
+        return 1;
+      }
       auto segment = std::make_shared<ringwire::MappedSegment>(name);
       {
         // One sender per channel, also among endpoints sharing a mapping; a closed

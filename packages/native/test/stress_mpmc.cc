@@ -297,21 +297,57 @@ bool api_checks(const std::string& name, uint32_t wait) {
       ok = false;
     }
     ok &= expect_error("ERR_RINGWIRE_TIMEOUT", [&] { all[2]->send(nullptr, 0, 30); });
-    if (!r.try_recv(got) || got != big || r.try_recv(got)) {
+    if (r.try_recv(got) != ringwire::Status::kMessage || got != big || r.try_recv(got) != ringwire::Status::kEmpty) {
       std::fprintf(stderr, "stress_mpmc: a whole-ring message came back wrong\n");
       ok = false;
     }
     ok &= expect_error("ERR_RINGWIRE_TIMEOUT", [&] { r.recv(got, 30); });
     all[3]->close();
+    all[3]->close();  // idempotent
     ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { all[3]->try_send(nullptr, 0); });
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { all[3]->end(); });
   }
-  // Slot counters survive their holders: slot 0 sent the whole-ring message.
+  // Slot counters survive their holders of one kind: slot 0 sent the whole-ring message.
   {
     ringwire::MpmcSender s(segment);
     if (s.slot() != 0 || s.messages() != 1) {
       std::fprintf(stderr, "stress_mpmc: slot %u's counter is %g, expected slot 0 and 1\n", s.slot(), s.messages());
       ok = false;
     }
+  }
+  // A slot taken by the other kind moves its count to the channel's retired total (as the
+  // TypeScript does; stats() adds it up). Receivers take the receiver's old slot 17 first,
+  // then, with no slot left that was never used, a sender's: slot 0.
+  {
+    ringwire::MpmcReceiver first(segment);
+    ringwire::MpmcReceiver second(segment);
+    const double retired = ringwire::detail::load_count(segment->base(), L::OFF_MESSAGES_SENT);
+    if (first.slot() != 17 || second.slot() != 0 || second.messages() != 0 || retired != 1) {
+      std::fprintf(stderr, "stress_mpmc: receivers in slots %u and %u (count %g), %g messages sent retired; expected 17, 0 (0), 1\n",
+                   first.slot(), second.slot(), second.messages(), retired);
+      ok = false;
+    }
+  }
+  // Any sender's end() ends the stream for all: sends fail, receivers drain, then see the end.
+  {
+    ringwire::MpmcSender a(segment), b(segment);
+    ringwire::MpmcReceiver r(segment);
+    std::vector<uint8_t> got;
+    a.send("last", 4, 1000);
+    b.end();
+    b.end();  // idempotent
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { a.try_send(nullptr, 0); });
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { b.send(nullptr, 0, 30); });
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { ringwire::MpmcSender late(segment); });
+    if (r.ended() || r.try_recv(got) != ringwire::Status::kMessage || got.size() != 4 ||
+        r.try_recv(got) != ringwire::Status::kEnded || r.recv(got, 30) || !r.ended()) {
+      std::fprintf(stderr, "stress_mpmc: the end of the stream\n");
+      ok = false;
+    }
+    r.close();
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { r.try_recv(got); });
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { r.recv(got, 30); });
+    ok &= expect_error("ERR_RINGWIRE_CLOSED", [&] { (void)r.ended(); });
   }
   return ok;
 }
@@ -414,12 +450,17 @@ int run_processes(const std::string& name, uint32_t count, uint32_t producers, u
 }
 
 // Producer 0 sends `count` messages and lives; producers 1..rounds are killed at random
-// moments, and every third round a consumer too (and replaced).
+// moments, and every third round a consumer too (and replaced). The end comes from a sender
+// this process holds open from the start: once producer 0 is done, every other sender would
+// be dead, and the consumers' waits would (rightly) fail with ERR_RINGWIRE_PEER_DEAD.
 int run_kill(const std::string& name, uint32_t count, uint32_t rounds) {
   const uint32_t producers = rounds + 1;
   Results* results = make_results(producers, count);
   g_repairs = results->repairs;
   std::mt19937 random(static_cast<uint32_t>(getpid()));
+  // Forked children inherit its descriptor, and so share its lock; they leave with _exit,
+  // never closing it.
+  ringwire::MpmcSender closer{ringwire::MappedSegment(name)};
   auto consumer = [&] {
     return spawn([&] {
       ringwire::MpmcReceiver receiver{ringwire::MappedSegment(name)};
@@ -457,7 +498,7 @@ int run_kill(const std::string& name, uint32_t count, uint32_t rounds) {
     }
   }
   ok &= reap(steady, "steady producer");
-  end_stream(name);
+  closer.end();
   for (pid_t r : receivers) ok &= reap(r, "consumer");
   std::vector<uint32_t> sent(producers);
   for (uint32_t p = 0; p < producers; p++) sent[p] = results->committed[p];
@@ -576,13 +617,14 @@ bool sender_dies(const std::string& name, uint32_t wait, const char* point, bool
     fillers.clear();
     ok = ok && receive_exactly(receiver, first, what.c_str());
     std::vector<uint8_t> m;
-    if (opener && receiver.try_recv(m)) {  // takes the abandoned record, silently
+    if (opener && receiver.try_recv(m) != ringwire::Status::kEmpty) {  // takes the abandoned record, silently
       std::fprintf(stderr, "stress_mpmc repair %s: a message from the dead claim\n", what.c_str());
       ok = false;
     }
     if (!opener) {
-      // Parked at the dead claim: the check before parking repairs it; then nothing more.
-      ok &= expect_error("ERR_RINGWIRE_TIMEOUT", [&] { receiver.recv(m, 300); });
+      // Parked at the dead claim: the check before parking repairs it; then, with no sender
+      // alive and the one there was dead, nothing can come (as the TypeScript says).
+      ok &= expect_error("ERR_RINGWIRE_PEER_DEAD", [&] { receiver.recv(m, 5'000); });
       sender = std::make_unique<ringwire::MpmcSender>(segment);
     }
     if (position(*segment, L::OFF_TAKE_POSITION) != position(*segment, L::OFF_CLAIM_POSITION)) {
@@ -730,11 +772,11 @@ void move_a_lap() {
   StaleCase& k = *g_stale_case;
   std::vector<uint8_t> m, x(16, 1);
   k.s->send(x.data(), 16, 1000);  // at 24, where the late sender wanted to claim
-  while (k.b->try_recv(m)) {
+  while (k.b->try_recv(m) == ringwire::Status::kMessage) {
   }
   std::vector<uint8_t> filler(kCapacity - 48 - 8, 2);  // 48 .. the lap's end
   k.s->send(filler.data(), static_cast<uint32_t>(filler.size()), 1000);
-  while (k.b->try_recv(m)) {
+  while (k.b->try_recv(m) == ringwire::Status::kMessage) {
   }
   const std::vector<uint8_t> p = forged();
   k.s->send(p.data(), static_cast<uint32_t>(p.size()), 1000);
@@ -764,7 +806,9 @@ bool stale_claim(const std::string& name, uint32_t wait) {
       ok = false;
     }
     // The forged message is intact, and the late sender's message follows it.
-    if (!k.b->try_recv(got) || got != forged() || !k.b->try_recv(got) || got != mine) {
+    using ringwire::Status;
+    if (k.b->try_recv(got) != Status::kMessage || got != forged() || k.b->try_recv(got) != Status::kMessage ||
+        got != mine) {
       std::fprintf(stderr, "stress_mpmc repair %s: the messages after it are wrong\n", what);
       ok = false;
     }

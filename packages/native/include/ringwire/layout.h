@@ -79,7 +79,8 @@
 //             condition (seq_cst load of the peer position); sleep while signal == 0;
 //             decrement waiters. The seq_cst increment and the waker's seq_cst load after
 //             its position store form a Dekker pair: either the waker sees the waiter, or
-//             the waiter's re-check sees the new position. No wake is lost.
+//             the waiter's re-check sees the new position. No wake is lost. (C++: wait.h's
+//             FlagDoorbell.)
 //   delivered: after each message it hands out (and after each padding record it passes) the
 //             consumer stores its position to `delivered_position` (relaxed: only a later
 //             receiver reads it, after it has taken the role lock the dead one held, which
@@ -122,6 +123,15 @@
 //   slot table     (1024..4095)  MAX_SLOTS slots of SLOT_SIZE bytes, one per open endpoint:
 //        +0 pid  +4 thread  +8 kind  +12 intent  +16 messages (float64)  +24 intent end/size
 //        +28 ended (a sender's: see "Ending with the last sender")
+//
+// An opener takes, under its lock, a slot never used or closed cleanly by an endpoint of its
+// own kind; else any slot closed cleanly; else one whose holder died (so a dead holder's pid
+// stays, for stats and ERR_RINGWIRE_PEER_DEAD, while another slot is free). A slot's
+// `messages` counts what its holders of one kind sent or received: an opener taking a slot
+// last used by the other kind first adds the slot's count to the channel's retired total of
+// that kind (the messages-sent and messages-received words of the producer and consumer
+// lines, which MPMC does not otherwise use) and starts the slot from zero. Messages sent =
+// the retired sent total + every sender slot's count; received likewise.
 //
 // R <= T <= C <= R + capacity (wrapping uint32 arithmetic). Records use the same 8-byte
 // header, with both words meaningful:
@@ -241,7 +251,7 @@
 //   - an endpoint parked: SPSC, the next holder of its role resets the count; MPMC, its
 //     parked bit is cleared within a park slice of a live endpoint parking.
 //   - a creator: nothing, or a complete channel (creation is atomic).
-// C++ endpoints follow the same rules (spsc.h, mpmc.h).
+// C++ endpoints follow the same rules (spsc.h, mpmc.h; contract.h lists what they throw).
 //
 // Waking with several sleepers: a data or space word is an epoch, not a flag. A parker
 // sets its slot's bit in the parked mask of its kind (an atomic OR, seq_cst), loads the epoch; if it is odd (signalled) it CASes
@@ -254,7 +264,7 @@
 // check, which takes the lock of every slot whose bit is set and whose lock is free), so
 // dead sleepers stop costing wake-ups within a park slice.
 // Unlike a 0/1 flag, an epoch never returns to a value a sleeper loaded, so one receiver
-// re-arming cannot swallow the wake meant for another.
+// re-arming cannot swallow the wake meant for another. (C++: wait.h's EpochDoorbell.)
 //
 // Why this design (and not Aeron's or Vyukov's alone): Aeron's multi-producer ring claims
 // by a fetch-add on the tail and has one consumer; its records are variable-size and its
@@ -390,7 +400,8 @@ constexpr uint32_t OFF_SENDER_THREAD = 5 * LINE_SIZE + 12;
 constexpr uint32_t OFF_RECEIVER_THREAD = 5 * LINE_SIZE + 16;
 // Message counters for stats (float64, exact to 2^53; a single aligned 8-byte store each),
 // each on its writer's line: the sender's beside the producer position, updated with every
-// publish; the receiver's beside the consumer position, updated with every publish.
+// publish; the receiver's beside the consumer position, updated with every publish. (MPMC:
+// the totals retired from slots that changed kind; see the slot table.)
 constexpr uint32_t OFF_MESSAGES_SENT = 1 * LINE_SIZE + 8;
 constexpr uint32_t OFF_MESSAGES_RECEIVED = 2 * LINE_SIZE + 8;
 // SPSC: what the receiver has handed out (see "delivered" in the protocol), on a line of its

@@ -1,7 +1,8 @@
 // ringwire/mpmc.h — the MPMC protocol of layout.h for C++ peers (header-only, C++17, Linux,
 // little-endian). Any number of senders and receivers (up to MAX_SLOTS endpoints in all, in any
 // mix of processes and threads, Node or C++) share one channel created with mode MODE_MPMC.
-// Each ordering below names what it pairs with; layout.h ("MPMC protocol") has it in full.
+// Each ordering below names what it pairs with; layout.h ("MPMC protocol") has it in full, and
+// contract.h the API every mode shares (this file checks that it keeps it).
 //
 //   ringwire::MpmcSender sender{ringwire::MappedSegment("jobs")};  // ERR_RINGWIRE_BUSY: no free slot
 //   sender.send(data, length, /*timeout_ms=*/1000);   // waits for space; ERR_RINGWIRE_TIMEOUT
@@ -9,24 +10,21 @@
 //
 //   ringwire::MpmcReceiver receiver{ringwire::MappedSegment("jobs")};
 //   std::vector<uint8_t> message;
-//   while (receiver.recv(message, /*timeout_ms=*/-1)) use(message);  // false: end of stream
+//   while (receiver.recv(message)) use(message);      // false: end of stream
 //
 // Threads of one process may share a mapping (std::shared_ptr<MappedSegment>): every endpoint
 // takes its own slot. Each message goes to exactly one receiver, and one sender's messages
 // reach every receiver in the order they were sent. If an endpoint dies, the others repair
 // what it left: a half-written message is skipped, a message a dead receiver was copying is
-// lost (delivery is at most once). Endpoints are not thread-safe: one thread per endpoint.
+// lost (delivery is at most once). Waits throw ERR_RINGWIRE_PEER_DEAD once no endpoint of the
+// other kind is alive and one of them died without closing. Endpoints are not thread-safe:
+// one thread per endpoint.
 #ifndef RINGWIRE_MPMC_H_
 #define RINGWIRE_MPMC_H_
 
-#include <linux/futex.h>
-#include <semaphore.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -34,9 +32,10 @@
 #include <utility>
 #include <vector>
 
+#include "contract.h"
 #include "layout.h"
 #include "segment.h"
-#include "spsc.h"
+#include "wait.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define RINGWIRE_TSAN 1
@@ -65,9 +64,6 @@ inline uint64_t unit_value(uint32_t word0, uint32_t word1) {
 inline uint32_t word0_of(uint64_t unit) { return static_cast<uint32_t>(unit); }
 inline uint32_t word1_of(uint64_t unit) { return static_cast<uint32_t>(unit >> 32); }
 
-inline bool cas32(uint32_t* p, uint32_t expected, uint32_t desired) {
-  return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-}
 inline bool cas64(uint64_t* p, uint64_t expected, uint64_t desired) {
   return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
@@ -123,10 +119,11 @@ inline void copy_out(std::vector<uint8_t>& out, const uint8_t* src, uint32_t n) 
 }
 
 // What every MPMC endpoint does: hold a slot, park and wake on the epochs, release taken
-// records, repair what dead endpoints left behind.
+// records, repair what dead endpoints left behind, tell whether the other kind is gone.
 class MpmcEndpoint {
  public:
   static constexpr int64_t kParkSliceMs = layout::PARK_SLICE_MS;  // re-check (and look for dead owners) this often
+  static constexpr int64_t kPeerCheckMs = layout::PEER_CHECK_MS;  // look at the other kind's liveness at most this often
   static constexpr int64_t kRepairCheckMs = 50;  // try_* look at a blocker's lock at most this often
   static constexpr int kSpinTries = 64;          // attempts before parking
 
@@ -136,13 +133,13 @@ class MpmcEndpoint {
   // Gives the slot back: the intent and pid first, then the lock (a repairer that gets the
   // lock and finds a pid concludes the holder died). Idempotent; the endpoint is unusable
   // afterwards. (Between calls an endpoint holds no claim and no taken record.)
-  void close() {
+  void close() noexcept {
     if (!locked_) return;
     // Ending with the last sender: a sender closing without having ended, after another
     // ended, may be the last one that had not (layout.h, "Ending with the last sender"). Its
     // slot counts as done first (seq_cst), then it looks: with a sender ending at the same
     // instant (which stores, then looks too), one of the two sees the other.
-    if (ends_with_last_sender() && load_seq_cst(slot_word(slot_, layout::SLOT_KIND)) == layout::KIND_SENDER &&
+    if (kind_ == layout::KIND_SENDER && ends_with_last_sender() &&
         load_seq_cst(slot_word(slot_, layout::SLOT_ENDED)) == 0) {
       store_seq_cst(slot_word(slot_, layout::SLOT_ENDED), 1);
       try {
@@ -165,13 +162,20 @@ class MpmcEndpoint {
 
   uint32_t slot() const { return slot_; }
   const MappedSegment& segment() const { return *segment_; }
-  // This slot's message counter (kept across the slot's holders, as layout.h says).
+  uint32_t max_message() const { return max_message_; }
+  bool is_closed() const { return !locked_; }
+  // This slot's message counter: kept across the slot's holders of one kind (layout.h).
   double messages() const { return messages_; }
 
  protected:
   ~MpmcEndpoint() { close(); }  // not virtual: own MpmcSender and MpmcReceiver, not the base
 
-  MpmcEndpoint(std::shared_ptr<MappedSegment> segment, uint32_t kind) : segment_(std::move(segment)) {
+  MpmcEndpoint(std::shared_ptr<MappedSegment> segment, uint32_t kind)
+      : segment_(std::move(segment)),
+        data_bell_(doorbell(*segment_, layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS,
+                            layout::OFF_RECEIVER_WAITERS_HIGH)),
+        space_bell_(doorbell(*segment_, layout::OFF_SPACE_SIGNAL, layout::OFF_SENDER_WAITERS,
+                             layout::OFF_SENDER_WAITERS_HIGH)) {
     namespace L = layout;
     if (segment_->identity().mode != L::MODE_MPMC) {
       throw Error("ERR_RINGWIRE_INCOMPATIBLE", "channel '" + segment_->name() + "' is not an mpmc channel");
@@ -180,12 +184,15 @@ class MpmcEndpoint {
     mask_ = capacity_ - 1;
     max_message_ = segment_->identity().max_message;
     ring_ = segment_->base() + L::HEADER_SIZE;
-    // A slot never used or closed cleanly first: one whose holder died keeps its record (its
-    // pid: stats, dead peers) until no other is free.
+    // Pass 0: a slot never used, or closed cleanly by an endpoint of this kind; 1: any slot
+    // closed cleanly; 2: any (a slot whose holder died keeps its record, its pid for stats and
+    // for ERR_RINGWIRE_PEER_DEAD, until no other is free).
     uint32_t i = L::MAX_SLOTS;
-    for (int pass = 0; pass < 2 && i == L::MAX_SLOTS; pass++) {
+    for (int pass = 0; pass < 3 && i == L::MAX_SLOTS; pass++) {
       for (uint32_t s = 0; s < L::MAX_SLOTS; s++) {
-        if (pass == 0 && load_seq_cst(slot_word(s, L::SLOT_PID)) != 0) continue;
+        const uint32_t was = load_seq_cst(slot_word(s, L::SLOT_KIND));
+        if (pass < 2 && load_seq_cst(slot_word(s, L::SLOT_PID)) != 0) continue;
+        if (pass == 0 && was != kind && was != 0) continue;
         if (segment_->lock_role(L::SLOT_LOCK_BASE + s)) {
           i = s;
           break;
@@ -201,20 +208,37 @@ class MpmcEndpoint {
     locked_ = true;  // from here close() gives the slot back, also if a constructor throws
     try {
       // Its last holder may have died parked: its bit is ours to clear (we hold the lock).
-      for (uint32_t parked : {L::OFF_RECEIVER_WAITERS, L::OFF_SENDER_WAITERS}) clear_parked(parked, i);
+      data_bell_.clear(i);
+      space_bell_.clear(i);
       // A pid left in the slot: its last holder died without closing. We hold its lock, so its
       // leftovers are ours to repair (layout.h, "Liveness and repair").
       if (load_seq_cst(slot_word(i, L::SLOT_PID)) != 0) repair_slot(i);
+      const uint32_t count = slot_offset(i) + L::SLOT_MESSAGES;
+      const uint32_t was = load_seq_cst(slot_word(i, L::SLOT_KIND));
+      if (was != kind && was != 0) {
+        // The slot's count was of the other kind: it moves to the channel's retired total
+        // (the SPSC counter words, unused by MPMC otherwise) and the slot starts from zero.
+        add_count(segment_->base(), was == L::KIND_SENDER ? L::OFF_MESSAGES_SENT : L::OFF_MESSAGES_RECEIVED,
+                  load_count(segment_->base(), count));
+        store_count(segment_->base(), count, 0);
+      }
       store_seq_cst(slot_word(i, L::SLOT_INTENT), 0);  // before the kind: never a stale run of ours
       store_seq_cst(slot_word(i, L::SLOT_ENDED), 0);
       store_seq_cst(slot_word(i, L::SLOT_KIND), kind);
+      kind_ = kind;
       store_seq_cst(slot_word(i, L::SLOT_THREAD), static_cast<uint32_t>(syscall(SYS_gettid)));
       store_seq_cst(slot_word(i, L::SLOT_PID), static_cast<uint32_t>(getpid()));
-      messages_ = load_count(segment_->base(), slot_offset(i) + L::SLOT_MESSAGES);
+      messages_ = load_count(segment_->base(), count);
     } catch (...) {
       close();
       throw;
     }
+  }
+
+  static EpochDoorbell doorbell(const MappedSegment& segment, uint32_t signal, uint32_t parked_low,
+                                uint32_t parked_high) {
+    return EpochDoorbell(Signal(segment.base(), segment.identity().wait_mechanism, signal), segment.word(parked_low),
+                         segment.word(parked_high));
   }
 
   // --- shared memory ---------------------------------------------------------------------
@@ -291,11 +315,10 @@ class MpmcEndpoint {
     if (__atomic_load_n(word(offset), __ATOMIC_SEQ_CST) == position) corrupt(what);
   }
 
-  [[noreturn]] void corrupt(const std::string& what) const {
-    throw Error("ERR_RINGWIRE_CORRUPT", "channel '" + segment_->name() + "' is corrupt: " + what);
-  }
+  [[noreturn]] void corrupt(const std::string& what) const { throw_corrupt(segment_->name(), what); }
+  const char* kind_name() const { return kind_ == layout::KIND_SENDER ? "sender" : "receiver"; }
   void check_open() const {
-    if (!locked_) throw Error("ERR_RINGWIRE_CLOSED", "this endpoint of channel '" + segment_->name() + "' is closed");
+    if (!locked_) throw_closed(segment_->name(), kind_name());
   }
   void count_message() {
     messages_ += 1;
@@ -307,63 +330,26 @@ class MpmcEndpoint {
     __atomic_store_n(slot_word(slot_, layout::SLOT_INTENT), position | layout::INTENT_VALID, __ATOMIC_RELAXED);
   }
 
-  // --- waking and parking (layout.h, "Waking with several sleepers") --------------------
+  // --- waking and parking (layout.h, "Waking with several sleepers"; wait.h) -----------
 
-  // The word of a kind's parked mask (OFF_RECEIVER_WAITERS or OFF_SENDER_WAITERS) that holds
-  // slot s's bit: slots 0..31 in that word, 32..47 in its _HIGH word.
-  static uint32_t parked_word(uint32_t parked_offset, uint32_t s) {
-    if (s < 32) return parked_offset;
-    return parked_offset == layout::OFF_RECEIVER_WAITERS ? layout::OFF_RECEIVER_WAITERS_HIGH
-                                                         : layout::OFF_SENDER_WAITERS_HIGH;
-  }
-  void clear_parked(uint32_t parked_offset, uint32_t s) {
-    // seq_cst like the parker's own AND; only slot s's lock holder touches this bit.
-    __atomic_and_fetch(word(parked_word(parked_offset, s)), ~(1u << (s & 31)), __ATOMIC_SEQ_CST);
-  }
-
-  // After a seq_cst publish: the seq_cst loads of the parked masks pair with a parker's OR of
-  // its bit (Dekker): either we see the bit, or its re-check sees what we published.
-  void wake(uint32_t epoch_offset, uint32_t parked_offset) {
-    const uint32_t low = load_seq_cst(word(parked_word(parked_offset, 0)));
-    const uint32_t high = load_seq_cst(word(parked_word(parked_offset, 32)));
-    if ((low | high) == 0) return;
-    uint32_t* epoch = word(epoch_offset);
-    const uint32_t e = load_seq_cst(epoch);
-    // Odd: signalled and not re-armed since; whoever made it odd woke the sleepers. A failed
-    // CAS means another waker made it odd.
-    if ((e & 1) != 0 || !cas32(epoch, e, e + 1)) return;
-    if (segment_->identity().wait_mechanism == layout::WAIT_FUTEX) {
-      syscall(SYS_futex, epoch, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
-    } else {
-      sem_t* sem = segment_->semaphore_for(epoch_offset);
-      post_tokens(sem, static_cast<uint32_t>(__builtin_popcount(low) + __builtin_popcount(high)));
-    }
-  }
-
-  // Sleeps until `ready()` may hold, a wake, a slice (kParkSliceMs) or `deadline_ms` passes.
-  // First (so also after each slice, at most every kRepairCheckMs) clears the bits of
-  // endpoints that died parked.
+  // Sleeps on `bell` (our kind's) until `ready()` may hold, a wake, a slice (kParkSliceMs) or
+  // `deadline_ms` passes; WAIT_TIMED_OUT if the slice ran out. First (so also after each
+  // slice, at most every kRepairCheckMs) clears the bits of endpoints that died parked.
   template <typename Ready>
-  void park(uint32_t epoch_offset, uint32_t parked_offset, Ready&& ready, int64_t deadline_ms) {
+  WaitStatus park(EpochDoorbell& bell, Ready&& ready, int64_t deadline_ms) {
     const int64_t now = monotonic_ms();
     if (now - last_parked_check_ms_ >= kRepairCheckMs) {
       last_parked_check_ms_ = now;
       clear_dead_parked();
     }
-    uint32_t* epoch = word(epoch_offset);
-    uint32_t* mask = word(parked_word(parked_offset, slot_));
-    const uint32_t bit = 1u << (slot_ & 31);
-    // seq_cst: pairs with wake()'s loads of the masks after its publish (Dekker, see wake()).
-    __atomic_or_fetch(mask, bit, __ATOMIC_SEQ_CST);
-    uint32_t e = load_seq_cst(epoch);
-    bool sleep = true;
-    if ((e & 1) != 0) {
-      cas32(epoch, e, e + 1);  // re-arm; failing means someone else did, or a new signal came
-      e = load_seq_cst(epoch);
-      sleep = (e & 1) == 0;  // still odd: a wake came in between, re-check instead
+    uint32_t epoch;
+    WaitStatus status = WAIT_SIGNALLED;
+    if (bell.arm(slot_, epoch) && !ready()) {
+      const int64_t limit = sleep_limit(kParkSliceMs, deadline_ms);
+      status = limit > 0 ? bell.sleep(epoch, limit) : WAIT_TIMED_OUT;
     }
-    if (sleep && !ready()) sleep_on(*segment_, epoch_offset, e, kParkSliceMs, deadline_ms);
-    __atomic_and_fetch(mask, ~bit, __ATOMIC_SEQ_CST);  // as the OR: wakers stop counting us
+    bell.clear(slot_);  // wakers stop counting us
+    return status;
   }
 
   // A bit stays set where an endpoint died parked, and costs every wake a futex call or a
@@ -372,28 +358,23 @@ class MpmcEndpoint {
   // loads per kind when nothing is set; a lock attempt (a system call) per parked endpoint.
   void clear_dead_parked() {
     namespace L = layout;
-    for (uint32_t parked : {L::OFF_RECEIVER_WAITERS, L::OFF_SENDER_WAITERS}) {
+    for (EpochDoorbell* bell : {&data_bell_, &space_bell_}) {
       for (uint32_t base : {0u, 32u}) {
         // Relaxed: only a hint of whom to look at; the lock decides.
-        uint32_t bits = __atomic_load_n(word(parked_word(parked, base)), __ATOMIC_RELAXED);
+        uint32_t bits = __atomic_load_n(bell->parked_word(base), __ATOMIC_RELAXED);
         for (; bits != 0; bits &= bits - 1) {
           const uint32_t s = base + static_cast<uint32_t>(__builtin_ctz(bits));
           if (s >= L::MAX_SLOTS) {
-            // No endpoint has that slot: a peer's scribble. Clear it, as the TypeScript does.
-            __atomic_and_fetch(word(parked_word(parked, base)), ~(1u << (s - base)), __ATOMIC_SEQ_CST);
+            bell->clear(s);  // no endpoint has that slot: a peer's scribble (the TypeScript clears it too)
             continue;
           }
           if (s == slot_ || segment_->role_held_here(L::SLOT_LOCK_BASE + s)) continue;
           if (!segment_->lock_role(L::SLOT_LOCK_BASE + s)) continue;  // alive
-          clear_parked(parked, s);
+          bell->clear(s);
           segment_->unlock_role(L::SLOT_LOCK_BASE + s);
         }
       }
     }
-  }
-
-  [[noreturn]] void timed_out(const char* what) const {
-    throw Error("ERR_RINGWIRE_TIMEOUT", std::string(what) + " on channel '" + segment_->name() + "' timed out");
   }
 
   // --- release ---------------------------------------------------------------------------
@@ -441,7 +422,7 @@ class MpmcEndpoint {
       moved = true;
       r += size;
     }
-    if (moved) wake(L::OFF_SPACE_SIGNAL, L::OFF_SENDER_WAITERS);
+    if (moved) space_bell_.ring();
     return moved;
   }
 
@@ -481,7 +462,7 @@ class MpmcEndpoint {
       return false;
     }
     RINGWIRE_MPMC_TEST_POINT("repaired-claim");
-    wake(L::OFF_DATA_SIGNAL, L::OFF_RECEIVER_WAITERS);
+    data_bell_.ring();
     return true;
   }
 
@@ -603,30 +584,42 @@ class MpmcEndpoint {
     return segment_->role_held_here(role) || segment_->role_locked_by_other(role);
   }
 
-  // Whether a sender slot holds the pid of an endpoint that died without closing.
-  bool some_sender_died() const {
+  // Endpoints of `kind` other than this one with a pid recorded: live (their lock held) or
+  // dead (their lock free and the pid unchanged across the lock check: an opener locks before
+  // it writes its pid, a clean close clears the pid before it unlocks). System calls: one
+  // lock check per such slot.
+  struct Peers {
+    uint32_t live = 0, dead = 0;
+  };
+  Peers peers(uint32_t kind) const {
     namespace L = layout;
+    Peers count;
     for (uint32_t s = 0; s < L::MAX_SLOTS; s++) {
-      if (s == slot_ || load_seq_cst(slot_word(s, L::SLOT_KIND)) != L::KIND_SENDER ||
-          load_seq_cst(slot_word(s, L::SLOT_PID)) == 0) {
-        continue;
+      if (s == slot_ || load_seq_cst(slot_word(s, L::SLOT_KIND)) != kind) continue;
+      const uint32_t pid = load_seq_cst(slot_word(s, L::SLOT_PID));
+      if (pid == 0) continue;
+      if (slot_alive(s)) {
+        count.live++;
+      } else if (load_seq_cst(slot_word(s, L::SLOT_PID)) == pid) {
+        count.dead++;
       }
-      if (!slot_alive(s)) return true;
     }
-    return false;
+    return count;
   }
 
   // Ends the stream for every receiver and wakes them.
   void end_channel() {
     // seq_cst: after our last commit; pairs with a receiver's load of the state.
     __atomic_or_fetch(word(layout::OFF_STATE), layout::STATE_ENDED, __ATOMIC_SEQ_CST);
-    wake(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS);
+    data_bell_.ring();
   }
 
-  bool end_check_due() {
+  // Whether to look at the other kind's liveness now (system calls): at most every
+  // kPeerCheckMs, and always after a park slice ran out (`force`).
+  bool liveness_check_due(bool force) {
     const int64_t now = monotonic_ms();
-    if (now - last_end_check_ms_ < kRepairCheckMs) return false;
-    last_end_check_ms_ = now;
+    if (!force && now - last_liveness_check_ms_ < kPeerCheckMs) return false;
+    last_liveness_check_ms_ = now;
     return true;
   }
 
@@ -638,13 +631,14 @@ class MpmcEndpoint {
   }
 
   std::shared_ptr<MappedSegment> segment_;
-  uint32_t slot_ = 0;
+  EpochDoorbell data_bell_, space_bell_;  // receivers park on the data epoch, senders on the space epoch
+  uint32_t slot_ = 0, kind_ = 0;
   bool locked_ = false;
   uint32_t capacity_ = 0, mask_ = 0, max_message_ = 0;
   uint8_t* ring_ = nullptr;
   double messages_ = 0;
   int64_t last_repair_check_ms_ = INT64_MIN / 2;
-  int64_t last_end_check_ms_ = INT64_MIN / 2;
+  int64_t last_liveness_check_ms_ = INT64_MIN / 2;
   int64_t last_parked_check_ms_ = INT64_MIN / 2;
 };
 
@@ -657,25 +651,27 @@ class MpmcSender : public detail::MpmcEndpoint {
   // which is also what lets ThreadSanitizer follow the protocol.
   explicit MpmcSender(std::shared_ptr<MappedSegment> segment)
       : MpmcEndpoint(std::move(segment), layout::KIND_SENDER) {
+    // The channel may have ended since openers could look (another sender's end(), a
+    // receiver finding the last sender gone): refuse, leaving the slot clean.
     if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
-      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by a sender");
+      detail::throw_ended_at_open(segment_->name(), "its senders");
     }
   }
 
-  // Sends if there is room now; false if the ring is full. ERR_RINGWIRE_TOO_LARGE for a
-  // message that can never fit.
+  // Sends if there is room now; false if the ring is full.
   bool try_send(const void* data, uint32_t length) {
     if (attempt(data, length)) return true;
     if (repair_check_due(false) && repair_at_release()) return attempt(data, length);
     return false;
   }
 
-  // Sends, waiting up to timeout_ms (-1: forever) for room; ERR_RINGWIRE_TIMEOUT after that.
+  // Sends, waiting for room up to timeout_ms (-1: for as long as it takes).
   void send(const void* data, uint32_t length, int64_t timeout_ms = -1) {
-    const int64_t deadline = timeout_ms < 0 ? -1 : detail::monotonic_ms() + timeout_ms;
+    const int64_t deadline = detail::deadline_after(timeout_ms);
+    bool slice_ran_out = false;
     for (int tries = 0;; tries++) {
       if (attempt(data, length)) return;
-      if (deadline >= 0 && detail::monotonic_ms() >= deadline) timed_out("send");
+      if (detail::deadline_passed(deadline)) detail::throw_timeout(segment_->name(), "send", timeout_ms);
       if (tries < kSpinTries) {
         detail::cpu_relax();
         continue;
@@ -684,8 +680,16 @@ class MpmcSender : public detail::MpmcEndpoint {
       repair_check_due(true);
       if (repair_at_release()) continue;
       const uint32_t r = full_release_;
-      park(layout::OFF_SPACE_SIGNAL, layout::OFF_SENDER_WAITERS,
-           [this, r] { return detail::load_seq_cst(word(layout::OFF_RELEASE_POSITION)) != r; }, deadline);
+      const auto space_came_back = [this, r] { return detail::load_seq_cst(word(layout::OFF_RELEASE_POSITION)) != r; };
+      // With no receiver alive and one dead, nothing will free space (after the repair above).
+      if (liveness_check_due(slice_ran_out)) {
+        const Peers receivers = peers(layout::KIND_RECEIVER);
+        if (receivers.live == 0 && receivers.dead != 0) {
+          if (!space_came_back()) detail::throw_peers_dead(segment_->name(), "receiver", receivers.dead);
+          continue;
+        }
+      }
+      slice_ran_out = park(space_bell_, space_came_back, deadline) == WAIT_TIMED_OUT;
     }
   }
 
@@ -712,12 +716,9 @@ class MpmcSender : public detail::MpmcEndpoint {
     // this sender's own end() ends what it may send.)
     if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0 ||
         detail::load_seq_cst(slot_word(slot_, layout::SLOT_ENDED)) != 0) {
-      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by a sender");
+      detail::throw_ended(segment_->name());
     }
-    if (length > max_message_) {
-      throw Error("ERR_RINGWIRE_TOO_LARGE", "a " + std::to_string(length) + "-byte message can never fit channel '" +
-                                                segment_->name() + "'");
-    }
+    if (length > max_message_) detail::throw_too_large(segment_->name(), length, max_message_);
     uint32_t c;
     if (!claim(layout::record_size(length), c)) return false;
     // A claim racing another sender's end(): a receiver that saw the end with nothing at T
@@ -727,18 +728,18 @@ class MpmcSender : public detail::MpmcEndpoint {
                        detail::unit_value(layout::SKIP | layout::record_size(length),
                                           lap(c) | slot_ << layout::SLOT_SHIFT | layout::REC_ABANDONED),
                        __ATOMIC_SEQ_CST);
-      wake(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS);
-      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by a sender");
+      data_bell_.ring();
+      detail::throw_ended(segment_->name());
     }
     detail::copy_in(ring_ + (c & mask_) + layout::RECORD_HEADER_SIZE, data, length);
     RINGWIRE_MPMC_TEST_POINT("committing");
     // word0 and word1 in one seq_cst store: publishes the payload (release) and must not pass
-    // the waiters load in wake(). Only we write a header we claimed (a repairer needs our lock).
+    // the parked masks' loads in ring(). Only we write a header we claimed (a repairer needs our lock).
     __atomic_store_n(unit(c),
                      detail::unit_value(length, lap(c) | slot_ << layout::SLOT_SHIFT | layout::REC_COMMITTED),
                      __ATOMIC_SEQ_CST);
     count_message();
-    wake(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS);
+    data_bell_.ring();
     return true;
   }
 
@@ -811,7 +812,7 @@ class MpmcSender : public detail::MpmcEndpoint {
       __atomic_store_n(unit(c),
                        detail::unit_value(L::SKIP | tail, lap_c | slot_ << L::SLOT_SHIFT | L::REC_COMMITTED),
                        __ATOMIC_SEQ_CST);
-      wake(L::OFF_DATA_SIGNAL, L::OFF_RECEIVER_WAITERS);
+      data_bell_.ring();
     }
   }
 
@@ -872,62 +873,93 @@ class MpmcReceiver : public detail::MpmcEndpoint {
   explicit MpmcReceiver(std::shared_ptr<MappedSegment> segment)
       : MpmcEndpoint(std::move(segment), layout::KIND_RECEIVER) {}
 
-  // Takes the next message into `out` if there is one; false if none is ready.
-  bool try_recv(std::vector<uint8_t>& out) {
+  // Copies the next message into `out` if there is one: kMessage, kEmpty or kEnded.
+  Status try_recv(std::vector<uint8_t>& out) {
     Take taken = take(out);
     if (taken == Take::kBlocked && repair_check_due(false) && repair_at_take()) taken = take(out);
-    return taken == Take::kMessage;
+    if (taken == Take::kMessage) return Status::kMessage;
+    if (taken == Take::kBlocked || !end_marked()) return Status::kEmpty;
+    // STATE_ENDED is set after the last commit: one more look at T decides.
+    taken = take(out);
+    return taken == Take::kMessage ? Status::kMessage : taken == Take::kEmpty ? Status::kEnded : Status::kEmpty;
   }
 
-  // Waits up to timeout_ms (-1: forever) for the next message: true with it in `out`, false at
-  // the end of the stream (ended, and everything sent before taken). ERR_RINGWIRE_TIMEOUT.
+  // Waits up to timeout_ms (-1: for as long as it takes) for the next message: true with it
+  // in `out`, false at the end of the stream (ended, and everything sent before taken).
   bool recv(std::vector<uint8_t>& out, int64_t timeout_ms = -1) {
-    const int64_t deadline = timeout_ms < 0 ? -1 : detail::monotonic_ms() + timeout_ms;
+    const int64_t deadline = detail::deadline_after(timeout_ms);
+    bool slice_ran_out = false;
     for (int tries = 0;; tries++) {
       Take taken = take(out);
       if (taken == Take::kMessage) return true;
-      if (taken == Take::kEmpty && ended()) {
-        // ENDED is set after the last commit: one more look at T decides.
-        taken = take(out);
-        if (taken == Take::kMessage) return true;
-        if (taken == Take::kEmpty) return false;
+      if (taken == Take::kEmpty && end_marked()) {
+        taken = take(out);  // one more look, as in try_recv()
+        if (taken != Take::kBlocked) return taken == Take::kMessage;
       }
-      if (deadline >= 0 && detail::monotonic_ms() >= deadline) timed_out("recv");
+      if (detail::deadline_passed(deadline)) detail::throw_timeout(segment_->name(), "recv", timeout_ms);
       if (tries < kSpinTries) {
         detail::cpu_relax();
         continue;
       }
-      // Before each park (and so after each slice): is T held by a dead sender's claim?
       if (taken == Take::kBlocked) {
+        // Before each park (and so after each slice): is T held by a dead sender's claim?
         repair_check_due(true);
         if (repair_at_take()) continue;
-      }
-      // Ending with the last sender: once one has ended or died (dying counts as ending) and
-      // no live sender that has not ended remains, the channel ends here.
-      // (Its lock checks are system calls: at most every kRepairCheckMs.)
-      if (taken == Take::kEmpty && ends_with_last_sender() && !ended() && end_check_due() &&
-          ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_SENDER_ENDED) != 0 || some_sender_died()) &&
-          no_live_sender_left()) {
-        end_channel();
-        continue;
+      } else if (liveness_check_due(slice_ran_out)) {
+        // Nothing at T. Ending with the last sender: once one has ended or died (dying counts
+        // as ending) and no live sender that has not ended remains, the channel ends here.
+        // Otherwise, with no sender alive and one dead, nothing more can come.
+        const Peers senders = peers(layout::KIND_SENDER);
+        if (ends_with_last_sender() && !end_marked() &&
+            (senders.dead != 0 ||
+             (detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_SENDER_ENDED) != 0) &&
+            no_live_sender_left()) {
+          end_channel();
+          continue;
+        }
+        if (senders.live == 0 && senders.dead != 0) {
+          if (!ready_at_take()) detail::throw_peers_dead(segment_->name(), "sender", senders.dead);
+          continue;
+        }
       }
       const uint32_t t = seen_take_;
       const uint64_t h = seen_header_;
       const bool empty = taken == Take::kEmpty;
-      park(layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS,
-           [this, t, h, empty] {
-             return detail::load_seq_cst(word(layout::OFF_TAKE_POSITION)) != t ||
-                    load_unit(t, __ATOMIC_SEQ_CST) != h || (empty && ended());
-           },
-           deadline);
+      const auto moved = [this, t, h, empty] {
+        return detail::load_seq_cst(word(layout::OFF_TAKE_POSITION)) != t || load_unit(t, __ATOMIC_SEQ_CST) != h ||
+               (empty && end_marked());
+      };
+      slice_ran_out = park(data_bell_, moved, deadline) == WAIT_TIMED_OUT;
     }
   }
 
-  // Whether a sender ended the stream (messages sent before may still be waiting).
-  bool ended() const { return (detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0; }
+  // Whether the stream ended and every message sent before it has been taken.
+  bool ended() const {
+    check_open();
+    // The flag first, then T: STATE_ENDED is set after the last commit.
+    return end_marked() && state_at_take() == 0;
+  }
 
  private:
   enum class Take { kMessage, kEmpty, kBlocked };
+
+  // Whether a sender ended the stream (messages sent before may still be waiting).
+  bool end_marked() const { return (detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0; }
+
+  // What is at T, without taking it: 1 a record (a message or a skip), 0 nothing, -1 a claim
+  // not yet committed.
+  int state_at_take() const {
+    const uint32_t t = load_position(layout::OFF_TAKE_POSITION);
+    const uint32_t w1 = detail::word1_of(load_unit(t));  // acquire: pairs with the sender's commit
+    if ((w1 & ~mask_) != lap(t)) return 0;
+    const uint32_t state = w1 & layout::STATE_MASK;
+    return state == layout::REC_FREE ? 0 : state == layout::REC_CLAIMED ? -1 : 1;
+  }
+  // Whether a recv() would not wait: a record at T, or nothing and the stream ended.
+  bool ready_at_take() const {
+    const int state = state_at_take();
+    return state == 1 || (state == 0 && end_marked());
+  }
 
   // Takes records at T until one carries a message (layout.h, "take" and "release"), one
   // record per CAS of T; skip and abandoned records are consumed silently. kEmpty: nothing at
@@ -1013,6 +1045,9 @@ class MpmcReceiver : public detail::MpmcEndpoint {
   uint32_t seen_take_ = 0;
   uint64_t seen_header_ = 0;
 };
+
+static_assert(check_sender_shape<MpmcSender>() && check_receiver_shape<MpmcReceiver>(),
+              "the MPMC endpoints keep the contract of contract.h");
 
 }  // namespace ringwire
 

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "layout.h"
+#include "wait.h"
 
 namespace ringwire {
 
@@ -102,23 +103,6 @@ inline uint32_t identity_check(const uint32_t* words) {
   uint32_t check = layout::IDENTITY_SALT;
   for (uint32_t i = 1; i < layout::IDENTITY_WORDS - 1; i++) check ^= words[i] * (2 * i + 1);
   return check;
-}
-
-// Wakes `waiters` endpoints parked on a semaphore: posts one token for each, less the tokens
-// still unconsumed (a woken endpoint that found its condition true leaves its token for its
-// next park), so tokens never pile up however many wakes find nobody asleep. At most 1024.
-inline int post_tokens(sem_t* sem, uint32_t waiters) {
-  int value = 0;
-  if (sem_getvalue(sem, &value) != 0 || value < 0) value = 0;
-  const uint32_t want = waiters > layout::SEMAPHORE_POST_CAP ? layout::SEMAPHORE_POST_CAP : waiters;
-  int posted = 0;
-  for (uint32_t i = static_cast<uint32_t>(value); i < want; i++, posted++) sem_post(sem);
-  return posted;
-}
-
-inline void sleep_ms(int ms) {
-  timespec ts{0, ms * 1'000'000L};
-  nanosleep(&ts, nullptr);
 }
 
 }  // namespace detail
@@ -439,10 +423,7 @@ class MappedSegment {
   int fd() const { return fd_; }
   uint32_t* word(uint32_t offset) const { return reinterpret_cast<uint32_t*>(base_ + offset); }
   // The semaphore behind a signal word (semaphore channels only: it lives in the header).
-  sem_t* semaphore_for(uint32_t signal_offset) const {
-    return reinterpret_cast<sem_t*>(base_ + (signal_offset == layout::OFF_DATA_SIGNAL ? layout::OFF_DATA_SEMAPHORE
-                                                                                         : layout::OFF_SPACE_SEMAPHORE));
-  }
+  sem_t* semaphore_for(uint32_t signal_offset) const { return detail::semaphore_at(base_, signal_offset); }
 
   // Takes the role lock: an open-file-description lock on byte `role` of the segment file,
   // released by the kernel when this descriptor closes or the process dies. False if held,

@@ -1,25 +1,24 @@
 // ringwire/spsc.h — the SPSC protocol of layout.h for C++ peers (header-only, C++17, Linux).
 // A C++ program can be the sender or the receiver of a channel whose other end is Node (or
-// C++). Each ordering below names what it pairs with; layout.h has the protocol in full.
+// C++). Each ordering below names what it pairs with; layout.h has the protocol in full, and
+// contract.h the API every mode shares (this file checks that it keeps it).
 //
-//   ringwire::MappedSegment segment("jobs");
-//   ringwire::SpscSender sender(std::move(segment));     // ERR_RINGWIRE_BUSY if one is open
-//   sender.send(data, length, /*timeout_ms=*/1000);      // waits for space (futex/semaphore)
+//   ringwire::SpscSender sender{ringwire::MappedSegment("jobs")};  // ERR_RINGWIRE_BUSY if one is open
+//   sender.send(data, length, /*timeout_ms=*/1000);   // waits for space; ERR_RINGWIRE_TIMEOUT
 //   sender.end();
 //
-// Waits throw ringwire::Error ERR_RINGWIRE_PEER_DEAD when the other end died without
-// closing (after the receiver has taken everything it sent).
+//   ringwire::SpscReceiver receiver{ringwire::MappedSegment("jobs")};
+//   std::vector<uint8_t> message;
+//   while (receiver.recv(message)) use(message);       // false: end of stream
+//
+// Waits throw ERR_RINGWIRE_PEER_DEAD when the other end died without closing (after the
+// receiver has taken everything it sent).
 #ifndef RINGWIRE_SPSC_H_
 #define RINGWIRE_SPSC_H_
 
-#include <linux/futex.h>
-#include <semaphore.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -27,159 +26,111 @@
 #include <utility>
 #include <vector>
 
+#include "contract.h"
 #include "layout.h"
 #include "segment.h"
+#include "wait.h"
 
 namespace ringwire {
 
 namespace detail {
 
-inline uint32_t load_acquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-inline uint32_t load_seq_cst(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
-inline void store_seq_cst(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
-
-// The stats counters are float64 (layout.h); read back defensively, written with one store.
-inline double load_count(const uint8_t* base, uint32_t offset) {
-  double value;
-  uint64_t bits = __atomic_load_n(reinterpret_cast<const uint64_t*>(base + offset), __ATOMIC_RELAXED);
-  std::memcpy(&value, &bits, sizeof value);
-  return value >= 0 && value <= 9007199254740991.0 && value == static_cast<double>(static_cast<uint64_t>(value))
-             ? value
-             : 0;
-}
-inline void store_count(uint8_t* base, uint32_t offset, double value) {
-  uint64_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  __atomic_store_n(reinterpret_cast<uint64_t*>(base + offset), bits, __ATOMIC_RELAXED);
-}
-
-inline int64_t monotonic_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
-
-// One park slice: sleeps on the signal word at `signal_offset` while it holds `expected`, for
-// at most `slice_ms` (capped by `deadline_ms`, -1 for none): a futex wait, or for semaphore
-// channels a wait on the word's semaphore if the word still holds `expected`.
-inline void sleep_on(const MappedSegment& segment, uint32_t signal_offset, uint32_t expected,
-                     int64_t slice_ms, int64_t deadline_ms) {
-  if (deadline_ms >= 0) slice_ms = std::min<int64_t>(slice_ms, deadline_ms - monotonic_ms());
-  if (slice_ms <= 0) return;
-  uint32_t* word = segment.word(signal_offset);
-  timespec ts{static_cast<time_t>(slice_ms / 1000), static_cast<long>((slice_ms % 1000) * 1'000'000)};
-  if (segment.identity().wait_mechanism == layout::WAIT_FUTEX) {
-    syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, nullptr, 0);
-    return;
-  }
-  if (load_acquire(word) != expected) return;
-  timespec abs;
-  clock_gettime(CLOCK_MONOTONIC, &abs);
-  abs.tv_sec += ts.tv_sec;
-  abs.tv_nsec += ts.tv_nsec;
-  if (abs.tv_nsec >= 1'000'000'000) {
-    abs.tv_sec++;
-    abs.tv_nsec -= 1'000'000'000;
-  }
-  sem_clockwait(segment.semaphore_for(signal_offset), CLOCK_MONOTONIC, &abs);
-}
-
-// What one end of a channel shares with the other: parking on its own signal and waking the
-// peer's, per layout.h ("parking"), with the channel's mechanism (futex or semaphore).
+// What one end of a channel shares with the other: parking on its own doorbell and ringing
+// the peer's, per layout.h ("parking"), with the channel's mechanism (futex or semaphore).
 class Endpoint {
  public:
   static constexpr int64_t kParkSliceMs = layout::PARK_SLICE_MS;  // re-check at least this often
   static constexpr int64_t kPeerCheckMs = layout::PEER_CHECK_MS;  // look at the peer's liveness at most this often
 
-  Endpoint(std::shared_ptr<MappedSegment> segment, uint32_t role, uint32_t own_signal, uint32_t own_waiters,
-           uint32_t peer_signal, uint32_t peer_waiters, uint32_t own_pid, uint32_t own_thread)
-      : segment_(std::move(segment)), role_(role), own_signal_(own_signal), own_waiters_(own_waiters),
-        peer_signal_(peer_signal), peer_waiters_(peer_waiters), own_pid_(own_pid) {
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  const MappedSegment& segment() const { return *segment_; }
+  uint32_t max_message() const { return segment_->identity().max_message; }
+  bool is_closed() const { return !locked_; }
+
+ protected:
+  Endpoint(std::shared_ptr<MappedSegment> segment, uint32_t role)
+      : segment_(std::move(segment)),
+        role_(role),
+        own_bell_(doorbell(*segment_, role == layout::ROLE_SENDER)),
+        peer_bell_(doorbell(*segment_, role != layout::ROLE_SENDER)) {
     if (segment_->identity().mode != layout::MODE_SPSC) {
       throw Error("ERR_RINGWIRE_INCOMPATIBLE", "channel '" + segment_->name() + "' is not an spsc channel");
     }
     if (!segment_->lock_role(role)) {
-      throw Error("ERR_RINGWIRE_BUSY", "channel '" + segment_->name() + "' already has a " +
-                                           (role == layout::ROLE_SENDER ? "sender" : "receiver"));
+      throw Error("ERR_RINGWIRE_BUSY", "channel '" + segment_->name() + "' already has a " + role_name());
     }
     locked_ = true;  // from here the destructor gives the role back, also if a derived constructor throws
     capacity_ = segment_->identity().capacity;
     mask_ = capacity_ - 1;
     ring_ = segment_->base() + layout::HEADER_SIZE;
-    // We hold the role lock: no other endpoint of our role is parked; a count is stale.
-    store_seq_cst(word(own_waiters_), 0);
-    store_seq_cst(word(own_thread), static_cast<uint32_t>(syscall(SYS_gettid)));
-    store_seq_cst(word(own_pid_), static_cast<uint32_t>(getpid()));
+    own_bell_.reset();  // we hold the role lock: no other endpoint of our role is parked
+    store_seq_cst(word(sender() ? layout::OFF_SENDER_THREAD : layout::OFF_RECEIVER_THREAD),
+                  static_cast<uint32_t>(syscall(SYS_gettid)));
+    store_seq_cst(word(own_pid()), static_cast<uint32_t>(getpid()));
   }
-  ~Endpoint() {
+  ~Endpoint() { release_role(); }  // not virtual: own SpscSender and SpscReceiver, not the base
+
+  // The pid first, then the lock: a peer that sees the lock free and our pid still set
+  // concludes we died (see check_peer). Idempotent.
+  void release_role() noexcept {
     if (!locked_) return;
-    // The pid first, then the lock: a peer that sees the lock free and our pid still set
-    // concludes we died (see checkPeer in the TypeScript).
+    locked_ = false;
     uint32_t pid = static_cast<uint32_t>(getpid());
-    __atomic_compare_exchange_n(word(own_pid_), &pid, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    __atomic_compare_exchange_n(word(own_pid()), &pid, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     segment_->unlock_role(role_);
   }
-  Endpoint(const Endpoint&) = delete;
-  Endpoint& operator=(const Endpoint&) = delete;
 
-  const MappedSegment& segment() const { return *segment_; }
-
- protected:
+  bool sender() const { return role_ == layout::ROLE_SENDER; }
+  const char* role_name() const { return sender() ? "sender" : "receiver"; }
+  const char* peer_name() const { return sender() ? "receiver" : "sender"; }
+  uint32_t own_pid() const { return sender() ? layout::OFF_SENDER_PID : layout::OFF_RECEIVER_PID; }
   uint32_t* word(uint32_t offset) const { return segment_->word(offset); }
-
-  // After our seq_cst position store: the seq_cst load pairs with the peer's waiter
-  // increment before its re-check (Dekker), so either we see it or it sees our position.
-  void wake_peer() {
-    const uint32_t waiters = load_seq_cst(word(peer_waiters_));
-    uint32_t expected = 0;
-    if (waiters != 0 && __atomic_compare_exchange_n(word(peer_signal_), &expected, 1, false,
-                                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-      if (segment_->identity().wait_mechanism == layout::WAIT_FUTEX) {
-        syscall(SYS_futex, word(peer_signal_), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
-      } else {
-        sem_t* sem = segment_->semaphore_for(peer_signal_);
-        post_tokens(sem, waiters);
-      }
-    }
+  const std::string& name() const { return segment_->name(); }
+  void check_open() const {
+    if (!locked_) throw_closed(name(), role_name());
   }
 
-  // Sleeps until `ready()` may hold or `deadline_ms` (monotonic; -1 for none) passes.
+  // After our seq_cst position store (layout.h, "parking").
+  void wake_peer() const { peer_bell_.ring(); }
+
+  // Sleeps until `ready()` may hold or `deadline_ms` (monotonic; -1 for none) passes:
+  // announce, re-check, look at the peer, sleep one slice at most, withdraw. Throws
+  // ERR_RINGWIRE_PEER_DEAD if the peer died without closing and nothing it did is left.
   template <typename Ready>
   void park(Ready&& ready, int64_t deadline_ms) {
-    __atomic_add_fetch(word(own_waiters_), 1, __ATOMIC_SEQ_CST);
-    store_seq_cst(word(own_signal_), 0);
-    bool peer_dead = false;
-    if (!ready() && !(peer_dead = check_peer(ready))) {
-      sleep_on(*segment_, own_signal_, 0, kParkSliceMs, deadline_ms);
+    own_bell_.announce();
+    uint32_t dead_pid = 0;
+    if (!ready() && (dead_pid = check_peer(ready)) == 0) {
+      const int64_t limit = sleep_limit(kParkSliceMs, deadline_ms);
+      if (limit > 0) own_bell_.sleep(limit);
     }
-    __atomic_sub_fetch(word(own_waiters_), 1, __ATOMIC_SEQ_CST);
-    if (peer_dead) {
-      throw Error("ERR_RINGWIRE_PEER_DEAD", "the peer of channel '" + segment_->name() +
-                                                "' exited without closing; nothing more will come from it");
-    }
+    own_bell_.withdraw();
+    if (dead_pid != 0) throw_peer_dead(name(), peer_name(), dead_pid);
   }
 
-  // True if the peer's last holder died without closing and nothing it did is left to see:
-  // its pid still recorded (a clean close clears it before unlocking; an opener locks before
-  // writing it), its role lock free, the pid unchanged, and still not ready. A system call,
-  // so at most every kPeerCheckMs.
+  // The pid of the peer's last holder if it died without closing and nothing it did is left
+  // to see (else 0): its pid still recorded (a clean close clears it before unlocking; an
+  // opener locks before writing it), its role lock free, the pid unchanged, and still not
+  // ready. A system call, so at most every kPeerCheckMs.
   template <typename Ready>
-  bool check_peer(Ready&& ready) {
+  uint32_t check_peer(Ready&& ready) {
     const int64_t now = monotonic_ms();
-    if (now - last_peer_check_ms_ < kPeerCheckMs) return false;
+    if (now - last_peer_check_ms_ < kPeerCheckMs) return 0;
     last_peer_check_ms_ = now;
-    const uint32_t peer_role = role_ == layout::ROLE_SENDER ? layout::ROLE_RECEIVER : layout::ROLE_SENDER;
-    const uint32_t peer_pid = role_ == layout::ROLE_SENDER ? layout::OFF_RECEIVER_PID : layout::OFF_SENDER_PID;
+    const uint32_t peer_role = sender() ? layout::ROLE_RECEIVER : layout::ROLE_SENDER;
+    const uint32_t peer_pid = sender() ? layout::OFF_RECEIVER_PID : layout::OFF_SENDER_PID;
     const uint32_t pid = load_seq_cst(word(peer_pid));
-    if (pid == 0 || segment_->role_held_here(peer_role) || segment_->role_locked_by_other(peer_role)) return false;
-    if (load_seq_cst(word(peer_pid)) != pid) return false;
+    if (pid == 0 || segment_->role_held_here(peer_role) || segment_->role_locked_by_other(peer_role)) return 0;
+    if (load_seq_cst(word(peer_pid)) != pid) return 0;
     // A dead sender may have written records it had not yet published: make them visible
     // (layout.h, "written") while we hold its lock; a sender opening meanwhile does it instead.
     if (peer_role == layout::ROLE_SENDER && segment_->lock_role(layout::ROLE_SENDER)) {
       adopt_written();
       segment_->unlock_role(layout::ROLE_SENDER);
     }
-    return !ready();
+    return ready() ? 0 : pid;
   }
 
   // layout.h, "written": with the sender's role lock held and its holder gone, publishes the
@@ -219,9 +170,7 @@ class Endpoint {
     return true;
   }
 
-  [[noreturn]] void corrupt(const std::string& what) const {
-    throw Error("ERR_RINGWIRE_CORRUPT", "channel '" + segment_->name() + "' is corrupt: " + what);
-  }
+  [[noreturn]] void corrupt(const std::string& what) const { throw_corrupt(name(), what); }
 
   std::shared_ptr<MappedSegment> segment_;
   uint32_t role_;
@@ -229,9 +178,17 @@ class Endpoint {
   int64_t last_peer_check_ms_ = INT64_MIN / 2;
   uint32_t capacity_ = 0, mask_ = 0;
   uint8_t* ring_ = nullptr;
-  uint32_t own_signal_, own_waiters_, peer_signal_, peer_waiters_, own_pid_;
-};
 
+ private:
+  // The sender parks on the space signal (its waiter count beside it), the receiver on the data signal.
+  static FlagDoorbell doorbell(const MappedSegment& segment, bool space) {
+    const uint32_t signal = space ? layout::OFF_SPACE_SIGNAL : layout::OFF_DATA_SIGNAL;
+    const uint32_t waiters = space ? layout::OFF_SENDER_WAITERS : layout::OFF_RECEIVER_WAITERS;
+    return FlagDoorbell(Signal(segment.base(), segment.identity().wait_mechanism, signal), segment.word(waiters));
+  }
+
+  FlagDoorbell own_bell_, peer_bell_;
+};
 
 }  // namespace detail
 
@@ -240,13 +197,10 @@ class SpscSender : public detail::Endpoint {
   explicit SpscSender(MappedSegment segment) : SpscSender(std::make_shared<MappedSegment>(std::move(segment))) {}
   // A mapping shared with other endpoints of this process (threads): one set of addresses,
   // which is also what lets ThreadSanitizer follow the protocol.
-  explicit SpscSender(std::shared_ptr<MappedSegment> segment)
-      : Endpoint(std::move(segment), layout::ROLE_SENDER, layout::OFF_SPACE_SIGNAL,
-                 layout::OFF_SENDER_WAITERS, layout::OFF_DATA_SIGNAL, layout::OFF_RECEIVER_WAITERS,
-                 layout::OFF_SENDER_PID, layout::OFF_SENDER_THREAD) {
+  explicit SpscSender(std::shared_ptr<MappedSegment> segment) : Endpoint(std::move(segment), layout::ROLE_SENDER) {
     sent_ = detail::load_count(segment_->base(), layout::OFF_MESSAGES_SENT);
     if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
-      throw Error("ERR_RINGWIRE_CLOSED", "channel '" + segment_->name() + "' was ended by its sender");
+      detail::throw_ended_at_open(name(), "its sender");
     }
     adopt_written();  // what a sender before us wrote and did not publish (layout.h, "written")
     position_ = detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION));
@@ -254,13 +208,11 @@ class SpscSender : public detail::Endpoint {
     __atomic_store_n(word(layout::OFF_WRITTEN_POSITION), position_, __ATOMIC_RELAXED);
     cached_consumer_ = valid_consumer(detail::load_seq_cst(word(layout::OFF_CONSUMER_POSITION)));
   }
+  ~SpscSender() { close(); }
 
-  // Sends if there is room now. Throws ERR_RINGWIRE_TOO_LARGE for a message that never fits.
+  // Sends if there is room now; false if the ring is full. Every record is published at once.
   bool try_send(const void* data, uint32_t length) {
-    if (length > segment_->identity().max_message) {
-      throw Error("ERR_RINGWIRE_TOO_LARGE", "a " + std::to_string(length) + "-byte message can never fit channel '" +
-                                                segment_->name() + "'");
-    }
+    check_sendable(length);
     const uint32_t size = layout::record_size(length);
     const uint32_t offset = position_ & mask_;
     const uint32_t tail = capacity_ - offset;
@@ -292,24 +244,34 @@ class SpscSender : public detail::Endpoint {
     return true;
   }
 
-  // Sends, waiting for room up to timeout_ms (-1: forever). False on timeout.
-  bool send(const void* data, uint32_t length, int64_t timeout_ms = -1) {
-    const int64_t deadline = timeout_ms < 0 ? -1 : detail::monotonic_ms() + timeout_ms;
+  // Sends, waiting for room up to timeout_ms (-1: for as long as it takes).
+  void send(const void* data, uint32_t length, int64_t timeout_ms = -1) {
+    const int64_t deadline = detail::deadline_after(timeout_ms);
     for (;;) {
-      if (try_send(data, length)) return true;
-      if (deadline >= 0 && detail::monotonic_ms() >= deadline) return false;
+      if (try_send(data, length)) return;
+      if (detail::deadline_passed(deadline)) detail::throw_timeout(name(), "send", timeout_ms);
       park([this] { return has_room(); }, deadline);
     }
   }
 
-  // End of stream: the receiver drains, then sees the end.
+  // End of stream: the receiver drains, then sees the end. Sends after it fail (CLOSED).
   void end() {
+    check_open();
+    ended_ = true;
     // seq_cst: after the last position store (see layout.h, "end").
     __atomic_or_fetch(word(layout::OFF_STATE), layout::STATE_ENDED, __ATOMIC_SEQ_CST);
     wake_peer();
   }
 
+  // Gives the sender role back (every record is published already). Idempotent.
+  void close() noexcept { release_role(); }
+
  private:
+  void check_sendable(uint32_t length) const {
+    check_open();
+    if (ended_) detail::throw_ended(name());
+    if (length > max_message()) detail::throw_too_large(name(), length, max_message());
+  }
   uint32_t valid_consumer(uint32_t consumer) const {
     const uint32_t used = position_ - consumer;
     if (used > capacity_ || (consumer & (layout::RECORD_ALIGNMENT - 1)) != 0) corrupt("impossible consumer position");
@@ -338,17 +300,13 @@ class SpscSender : public detail::Endpoint {
 
   uint32_t position_ = 0, cached_consumer_ = 0, blocked_size_ = 0;
   double sent_ = 0;
+  bool ended_ = false;
 };
 
 class SpscReceiver : public detail::Endpoint {
  public:
-  enum class Status { kMessage, kEmpty, kEnded, kTimedOut };
-
   explicit SpscReceiver(MappedSegment segment) : SpscReceiver(std::make_shared<MappedSegment>(std::move(segment))) {}
-  explicit SpscReceiver(std::shared_ptr<MappedSegment> segment)
-      : Endpoint(std::move(segment), layout::ROLE_RECEIVER, layout::OFF_DATA_SIGNAL,
-                 layout::OFF_RECEIVER_WAITERS, layout::OFF_SPACE_SIGNAL, layout::OFF_SENDER_WAITERS,
-                 layout::OFF_RECEIVER_PID, layout::OFF_RECEIVER_THREAD) {
+  explicit SpscReceiver(std::shared_ptr<MappedSegment> segment) : Endpoint(std::move(segment), layout::ROLE_RECEIVER) {
     namespace L = layout;
     received_ = detail::load_count(segment_->base(), L::OFF_MESSAGES_RECEIVED);
     position_ = detail::load_seq_cst(word(L::OFF_CONSUMER_POSITION));
@@ -367,10 +325,11 @@ class SpscReceiver : public detail::Endpoint {
       store_delivered();  // nothing to resume (or nonsense there): no later receiver may adopt it
     }
   }
-  ~SpscReceiver() { publish(); }
+  ~SpscReceiver() { close(); }
 
   // Copies the next message into `out` if there is one: kMessage, kEmpty or kEnded.
   Status try_recv(std::vector<uint8_t>& out) {
+    check_open();
     uint32_t offset, length;
     if (!next_record(offset, length)) return drained_and_ended() ? Status::kEnded : Status::kEmpty;
     out.assign(ring_ + offset + layout::RECORD_HEADER_SIZE, ring_ + offset + layout::RECORD_HEADER_SIZE + length);
@@ -379,17 +338,32 @@ class SpscReceiver : public detail::Endpoint {
     return Status::kMessage;
   }
 
-  // Waits up to timeout_ms (-1: forever) for a message: kMessage, kEnded or kTimedOut.
-  Status recv(std::vector<uint8_t>& out, int64_t timeout_ms = -1) {
-    const int64_t deadline = timeout_ms < 0 ? -1 : detail::monotonic_ms() + timeout_ms;
+  // Waits up to timeout_ms (-1: for as long as it takes) for a message: true with it in
+  // `out`, false at the end of the stream.
+  bool recv(std::vector<uint8_t>& out, int64_t timeout_ms = -1) {
+    const int64_t deadline = detail::deadline_after(timeout_ms);
     for (;;) {
       const Status status = try_recv(out);
-      if (status != Status::kEmpty) return status;
-      if (deadline >= 0 && detail::monotonic_ms() >= deadline) return Status::kTimedOut;
+      if (status != Status::kEmpty) return status == Status::kMessage;
+      if (detail::deadline_passed(deadline)) detail::throw_timeout(name(), "recv", timeout_ms);
       park([this] { return detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION)) != position_ ||
                            (detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0; },
            deadline);
     }
+  }
+
+  // Whether the sender ended the stream and every message has been taken.
+  bool ended() const {
+    check_open();
+    return drained_and_ended();
+  }
+
+  // Publishes what was taken (the space goes back to the sender), then gives the receiver
+  // role back. Idempotent.
+  void close() noexcept {
+    if (is_closed()) return;
+    publish();
+    release_role();
   }
 
  private:
@@ -420,7 +394,7 @@ class SpscReceiver : public detail::Endpoint {
         advance(skip);
         continue;
       }
-      if (length > segment_->identity().max_message || layout::RECORD_HEADER_SIZE + length > capacity_ - offset ||
+      if (length > max_message() || layout::RECORD_HEADER_SIZE + length > capacity_ - offset ||
           layout::record_size(length) > available) {
         corrupt("record length " + std::to_string(length) + " exceeds what was published");
       }
@@ -455,7 +429,7 @@ class SpscReceiver : public detail::Endpoint {
       if (length == layout::PADDING_LENGTH) {
         size = capacity_ - offset;
       } else {
-        if (length > segment_->identity().max_message || layout::RECORD_HEADER_SIZE + length > capacity_ - offset) return 0;
+        if (length > max_message() || layout::RECORD_HEADER_SIZE + length > capacity_ - offset) return 0;
         size = layout::record_size(length);
         messages++;
       }
@@ -465,7 +439,7 @@ class SpscReceiver : public detail::Endpoint {
     return messages;
   }
 
-  void publish() {
+  void publish() noexcept {
     if (position_ == published_) return;
     published_ = position_;
     unpublished_ = 0;
@@ -476,6 +450,7 @@ class SpscReceiver : public detail::Endpoint {
   }
 
   bool drained_and_ended() const {
+    // The flag first, then the position: the sender sets the flag after its last message.
     return (detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0 &&
            detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION)) == position_;
   }
@@ -483,6 +458,9 @@ class SpscReceiver : public detail::Endpoint {
   uint32_t position_ = 0, published_ = 0, cached_producer_ = 0, unpublished_ = 0;
   double received_ = 0;
 };
+
+static_assert(check_sender_shape<SpscSender>() && check_receiver_shape<SpscReceiver>(),
+              "the SPSC endpoints keep the contract of contract.h");
 
 }  // namespace ringwire
 

@@ -1,0 +1,199 @@
+// ringwire/contract.h — what the C++ endpoints of every mode (spsc.h, mpmc.h, and a mode
+// added after them) have in common: one shape for a sender and one for a receiver, with the
+// TypeScript API's behaviour (the TypeScript's ring/contract.ts mirrors this file), checked at
+// compile time by each mode's header; and the pieces each implementation shares: the Status
+// of a receive, deadlines, the errors of a wait, the shared stats counters.
+//
+//   Sender (opened from a MappedSegment, or a std::shared_ptr<MappedSegment> that threads share)
+//     bool try_send(const void* data, uint32_t length)       sends if there is room now; false if full
+//     void send(const void* data, uint32_t length, int64_t timeout_ms = -1)   waits for room
+//     void end()                 end of stream: receivers drain what was sent, then see the end
+//     void close() noexcept      gives the endpoint back (idempotent; the destructor runs it)
+//     uint32_t max_message() const;  bool is_closed() const
+//   Receiver
+//     Status try_recv(std::vector<uint8_t>& out)             kMessage (copied into out), kEmpty, kEnded
+//     bool recv(std::vector<uint8_t>& out, int64_t timeout_ms = -1)   true: a message; false: ended
+//     bool ended() const         the stream ended and everything sent before was taken
+//     void close() noexcept;  uint32_t max_message() const;  bool is_closed() const
+//
+// A timeout_ms below zero waits for as long as it takes. Errors are ringwire::Error with the
+// TypeScript's codes:
+//   ERR_RINGWIRE_TIMEOUT    send()/recv(): the timeout passed (nothing was sent or taken)
+//   ERR_RINGWIRE_PEER_DEAD  send()/recv() while waiting: the other side is gone and can never
+//                           answer. SPSC: the one peer died without closing. MPMC: no endpoint
+//                           of the other kind is alive and at least one died without closing.
+//                           (Everything the dead sent is received first.)
+//   ERR_RINGWIRE_CLOSED     any call but close() after close(); a send after the stream ended
+//                           (this sender's end(), or on MPMC another sender's)
+//   ERR_RINGWIRE_TOO_LARGE  a message longer than max_message()
+//   ERR_RINGWIRE_CORRUPT    a peer broke the protocol
+// Endpoints are not thread-safe: one thread per endpoint.
+#ifndef RINGWIRE_CONTRACT_H_
+#define RINGWIRE_CONTRACT_H_
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "layout.h"
+#include "segment.h"
+#include "wait.h"
+
+namespace ringwire {
+
+// What try_recv() found: a message (copied into `out`), none now, or none ever again (the
+// stream ended and everything sent before it was taken).
+enum class Status { kMessage, kEmpty, kEnded };
+
+namespace detail {
+
+// --- deadlines (CLOCK_MONOTONIC milliseconds; -1: none) -------------------------------
+
+inline int64_t deadline_after(int64_t timeout_ms) { return timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms; }
+inline bool deadline_passed(int64_t deadline_ms) { return deadline_ms >= 0 && monotonic_ms() >= deadline_ms; }
+// How long one sleep may last: `slice_ms`, or what is left before the deadline if less.
+inline int64_t sleep_limit(int64_t slice_ms, int64_t deadline_ms) {
+  if (deadline_ms < 0) return slice_ms;
+  const int64_t left = deadline_ms - monotonic_ms();
+  return left < slice_ms ? (left > 0 ? left : 0) : slice_ms;
+}
+
+// --- the errors of the contract (the TypeScript's messages) ----------------------------
+
+[[noreturn]] inline void throw_timeout(const std::string& channel, const char* operation, int64_t timeout_ms) {
+  throw Error("ERR_RINGWIRE_TIMEOUT",
+              std::string(operation) + " on channel '" + channel + "' timed out after " + std::to_string(timeout_ms) + " ms");
+}
+// `role`: "sender" or "receiver".
+[[noreturn]] inline void throw_closed(const std::string& channel, const char* role) {
+  throw Error("ERR_RINGWIRE_CLOSED", std::string(role) + " of channel '" + channel + "' is closed");
+}
+[[noreturn]] inline void throw_ended(const std::string& channel) {
+  throw Error("ERR_RINGWIRE_CLOSED", "channel '" + channel + "' has ended; no more messages can be sent");
+}
+// A sender opening into an ended channel; `by`: "its sender" or "its senders".
+[[noreturn]] inline void throw_ended_at_open(const std::string& channel, const char* by) {
+  throw Error("ERR_RINGWIRE_CLOSED",
+              "channel '" + channel + "' was ended by " + by + "; unlink it and create it again to send more");
+}
+[[noreturn]] inline void throw_too_large(const std::string& channel, uint32_t length, uint32_t max_message) {
+  throw Error("ERR_RINGWIRE_TOO_LARGE", "a " + std::to_string(length) + "-byte message can never fit channel '" +
+                                            channel + "' (at most " + std::to_string(max_message) +
+                                            " bytes; create it with a larger capacity)");
+}
+// SPSC: the one peer (`peer`: "sender" or "receiver"), process `pid`, died without closing.
+[[noreturn]] inline void throw_peer_dead(const std::string& channel, const char* peer, uint32_t pid) {
+  throw Error("ERR_RINGWIRE_PEER_DEAD", "the " + std::string(peer) + " of channel '" + channel + "' (pid " +
+                                            std::to_string(pid) + ") exited without closing; nothing more will arrive from it (a new " +
+                                            peer + " may open the channel)");
+}
+// MPMC: no `peer` is alive, and `dead` of them died without closing.
+[[noreturn]] inline void throw_peers_dead(const std::string& channel, const char* peer, uint32_t dead) {
+  throw Error("ERR_RINGWIRE_PEER_DEAD", "every " + std::string(peer) + " of channel '" + channel + "' is gone and " +
+                                            std::to_string(dead) + " exited without closing; nothing more will come from them (a new " +
+                                            peer + " may open the channel)");
+}
+[[noreturn]] inline void throw_corrupt(const std::string& channel, const std::string& what) {
+  throw Error("ERR_RINGWIRE_CORRUPT",
+              "channel '" + channel + "' is corrupt: " + what + "; a peer wrote bytes that break the protocol");
+}
+
+// --- shared words, with the ordering in the name ---------------------------------------
+
+inline uint32_t load_acquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+inline uint32_t load_seq_cst(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+inline void store_seq_cst(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+inline bool cas32(uint32_t* p, uint32_t expected, uint32_t desired) {
+  return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+// The stats counters are float64 (layout.h): read back defensively (a peer may have left
+// anything there), written with one 8-byte store.
+inline double valid_count(double value) {
+  return value >= 0 && value <= 9007199254740991.0 && value == static_cast<double>(static_cast<uint64_t>(value))
+             ? value
+             : 0;
+}
+inline double load_count(const uint8_t* base, uint32_t offset) {
+  double value;
+  const uint64_t bits = __atomic_load_n(reinterpret_cast<const uint64_t*>(base + offset), __ATOMIC_RELAXED);
+  std::memcpy(&value, &bits, sizeof value);
+  return valid_count(value);
+}
+inline void store_count(uint8_t* base, uint32_t offset, double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  __atomic_store_n(reinterpret_cast<uint64_t*>(base + offset), bits, __ATOMIC_RELAXED);
+}
+// Adds to a counter other endpoints may add to at the same time (a CAS loop, so no addition
+// is lost between this process's endpoints and other C++ peers).
+inline void add_count(uint8_t* base, uint32_t offset, double more) {
+  auto* word = reinterpret_cast<uint64_t*>(base + offset);
+  uint64_t bits = __atomic_load_n(word, __ATOMIC_RELAXED);
+  for (;;) {
+    double value;
+    std::memcpy(&value, &bits, sizeof value);
+    value = valid_count(value) + more;
+    uint64_t next;
+    std::memcpy(&next, &value, sizeof next);
+    if (__atomic_compare_exchange_n(word, &bits, next, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return;
+  }
+}
+
+}  // namespace detail
+
+// --- the shape, checked at compile time --------------------------------------------------
+
+// True if S has the sender shape above; each mode's header instantiates it for its sender, so
+// a mode that drifts from the contract does not compile.
+template <typename S>
+constexpr bool check_sender_shape() {
+  static_assert(std::is_constructible_v<S, MappedSegment> && std::is_constructible_v<S, std::shared_ptr<MappedSegment>>,
+                "a sender opens from its own mapping, or from one shared with other endpoints");
+  static_assert(!std::is_copy_constructible_v<S> && !std::is_copy_assignable_v<S>, "an endpoint owns a lock: not copyable");
+  static_assert(std::is_same_v<decltype(std::declval<S&>().try_send(std::declval<const void*>(), uint32_t{})), bool>,
+                "bool try_send(const void* data, uint32_t length)");
+  static_assert(std::is_same_v<decltype(std::declval<S&>().send(std::declval<const void*>(), uint32_t{}, int64_t{})), void>,
+                "void send(const void* data, uint32_t length, int64_t timeout_ms): throws on timeout");
+  static_assert(std::is_same_v<decltype(std::declval<S&>().send(std::declval<const void*>(), uint32_t{})), void>,
+                "send's timeout defaults to none");
+  static_assert(std::is_same_v<decltype(std::declval<S&>().end()), void>, "void end()");
+  static_assert(std::is_same_v<decltype(std::declval<S&>().close()), void> && noexcept(std::declval<S&>().close()),
+                "void close() noexcept");
+  static_assert(std::is_nothrow_destructible_v<S>, "the destructor closes, and never throws");
+  static_assert(std::is_same_v<decltype(std::declval<const S&>().max_message()), uint32_t>,
+                "uint32_t max_message() const");
+  static_assert(std::is_same_v<decltype(std::declval<const S&>().is_closed()), bool>, "bool is_closed() const");
+  return true;
+}
+
+// True if R has the receiver shape above (instantiated by each mode's header).
+template <typename R>
+constexpr bool check_receiver_shape() {
+  static_assert(std::is_constructible_v<R, MappedSegment> && std::is_constructible_v<R, std::shared_ptr<MappedSegment>>,
+                "a receiver opens from its own mapping, or from one shared with other endpoints");
+  static_assert(!std::is_copy_constructible_v<R> && !std::is_copy_assignable_v<R>, "an endpoint owns a lock: not copyable");
+  static_assert(std::is_same_v<decltype(std::declval<R&>().try_recv(std::declval<std::vector<uint8_t>&>())), Status>,
+                "Status try_recv(std::vector<uint8_t>& out)");
+  static_assert(
+      std::is_same_v<decltype(std::declval<R&>().recv(std::declval<std::vector<uint8_t>&>(), int64_t{})), bool>,
+      "bool recv(std::vector<uint8_t>& out, int64_t timeout_ms): false at the end of the stream, throws on timeout");
+  static_assert(std::is_same_v<decltype(std::declval<R&>().recv(std::declval<std::vector<uint8_t>&>())), bool>,
+                "recv's timeout defaults to none");
+  static_assert(std::is_same_v<decltype(std::declval<const R&>().ended()), bool>, "bool ended() const");
+  static_assert(std::is_same_v<decltype(std::declval<R&>().close()), void> && noexcept(std::declval<R&>().close()),
+                "void close() noexcept");
+  static_assert(std::is_nothrow_destructible_v<R>, "the destructor closes, and never throws");
+  static_assert(std::is_same_v<decltype(std::declval<const R&>().max_message()), uint32_t>,
+                "uint32_t max_message() const");
+  static_assert(std::is_same_v<decltype(std::declval<const R&>().is_closed()), bool>, "bool is_closed() const");
+  return true;
+}
+
+}  // namespace ringwire
+
+#endif  // RINGWIRE_CONTRACT_H_
