@@ -65,7 +65,7 @@ function takeSlot(view: RingView, slot: number, kind: number, policy: SlotPolicy
     // counter words, unused by these modes) and the slot starts from zero.
     const count = slotField(slot, layout.SLOT_MESSAGES) >> 3;
     const retired = (was === layout.KIND_SENDER ? layout.OFF_MESSAGES_SENT : layout.OFF_MESSAGES_RECEIVED) >> 3;
-    f64[retired] = validCount(f64[retired]) + validCount(f64[count]);
+    addCount(view, retired, validCount(f64[count]));
     f64[count] = 0;
   }
   Atomics.store(i32, word(layout.SLOT_KIND), kind);
@@ -76,15 +76,36 @@ function takeSlot(view: RingView, slot: number, kind: number, policy: SlotPolicy
   return true;
 }
 
-/** Endpoints of `kind` in slots other than `own` with a pid recorded: live (lock held) or dead. */
+const scratch = new Float64Array(1);
+const scratchBits = new BigInt64Array(scratch.buffer);
+
+/**
+ * Adds `value` to the float64 counter at Float64Array index `index`: a CAS on its bits, since
+ * endpoints opening at once retire into the same total.
+ */
+function addCount(view: RingView, index: number, value: number): void {
+  const big64 = new BigInt64Array(view.segment.buffer, 0, layout.HEADER_SIZE >> 3);
+  for (;;) {
+    const bits = Atomics.load(big64, index);
+    scratchBits[0] = bits;
+    scratch[0] = validCount(scratch[0]) + value;
+    if (Atomics.compareExchange(big64, index, bits, scratchBits[0]) === bits) return;
+  }
+}
+
+/**
+ * Endpoints of `kind` in slots other than `own` with a pid recorded: live (lock held) or dead.
+ * The pid is read again after the lock: an endpoint closing cleanly clears its pid before the
+ * kernel drops its lock, so a slot whose pid changed meanwhile is not counted dead.
+ */
 export function peers(view: RingView, kind: number, own: number): PeerCount {
   const { i32, segment } = view;
   const count = { live: 0, dead: 0 };
   for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
-    if (slot === own || Atomics.load(i32, slotField(slot, layout.SLOT_KIND) >> 2) !== kind
-      || Atomics.load(i32, slotField(slot, layout.SLOT_PID) >> 2) === 0) continue;
+    const pid = Atomics.load(i32, slotField(slot, layout.SLOT_PID) >> 2);
+    if (slot === own || Atomics.load(i32, slotField(slot, layout.SLOT_KIND) >> 2) !== kind || pid === 0) continue;
     if (segment.isLockedByOther(layout.SLOT_LOCK_BASE + slot)) count.live++;
-    else count.dead++;
+    else if (Atomics.load(i32, slotField(slot, layout.SLOT_PID) >> 2) === pid) count.dead++;
   }
   return count;
 }
