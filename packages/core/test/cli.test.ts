@@ -184,6 +184,27 @@ describe('ringwire create, ls, stat', () => {
     expect(stats(c)).toMatchObject({ capacity: 4096, wait: 'semaphore' });
   });
 
+  it('create makes broadcast channels (--overflow), and stat shows each receiver: where it is, its lag, what it lost', async () => {
+    const name = channelName('create-bc');
+    const created = await run(['create', name, '--mode', 'broadcast', '--overflow', 'drop', '-c', '4k']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain('broadcast (overflow drop)');
+    expect(stats(name)).toMatchObject({ mode: 'broadcast', overflow: 'drop', capacity: 4096 });
+    expectError(await run(['create', channelName('create-bc2'), '--overflow', 'drop']), 'ERR_RINGWIRE_INVALID_ARG');
+    const receiver = openReceiver(name);
+    const sender = openSender(name);
+    for (let i = 0; i < 3; i++) sender.trySend(`message ${i}`);
+    sender.flush();
+    receiver.tryRecv();
+    receiver.publishNow();
+    const shown = await run(['stat', name]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/mode:\s+broadcast \(overflow: drop\)/);
+    expect(shown.stdout).toMatch(new RegExp(`pid ${process.pid}, thread 0, open, at 24, 48 bytes behind, 1 received`));
+    sender.close();
+    receiver.close();
+  });
+
   it('ls and stat show a channel, what went through it, and the pid of an open receiver', async () => {
     const name = channelName('ls');
     const other = channelName('ls-other');

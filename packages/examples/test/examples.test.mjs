@@ -108,6 +108,14 @@ describe('examples', () => {
     expect(out).toContain('consumer: 300 lines from 3 sources, each source in order');
   });
 
+  it('ticker: one publisher, three subscriber processes, every tick to each on one broadcast channel', async () => {
+    const out = lines(await node('ticker/main.mjs', '2000'));
+    expect(out).toContain('dashboard: 2000 ticks; last AAPL 103.24, MSFT 102.43, NVDA 101.62, TSLA 100.81');
+    expect(out).toContain('vwap: 2000 ticks; AAPL 104.9960, MSFT 104.9967, NVDA 104.9840, TSLA 104.9767');
+    expect(out).toContain('audit: 2000 ticks, every one in order, none missed');
+    expect(out).toContain('publisher: sent 2000 ticks to 3 subscribers');
+  });
+
   it('c-peer: a clear error without a C++ compiler, and nothing left behind', async () => {
     rmSync(path.join(root, 'c-peer/build'), { recursive: true, force: true }); // so it must compile
     const result = await node('c-peer/main.mjs', { env: { CXX: 'no-such-compiler' } });

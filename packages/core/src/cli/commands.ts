@@ -126,19 +126,23 @@ its endpoints. Prints "removed NAME" for each.
   {
     name: 'create',
     summary: 'create a channel',
-    usage: 'ringwire create NAME [--capacity N] [--mode spsc|mpmc] [--wait W] [--persistent]',
+    usage: 'ringwire create NAME [--capacity N] [--mode spsc|mpmc|broadcast] [--overflow block|drop] [--wait W] [--persistent]',
     help: `Creates a channel (mode 0600); fails with ERR_RINGWIRE_EXISTS if the name is taken.
 Until an endpoint uses it, \`gc\` counts it as never used by a creator that has exited, and
 removes it: use --persistent for a channel that waits for its endpoints.
 
   -c, --capacity N   ring bytes, a power of two from 1k to 1g (default 1m); suffixes k, m
                      and g are binary: 64k = 65536, 1m = 1048576
-  --mode M           spsc (default: one sender and one receiver at a time) or mpmc
+  --mode M           spsc (default: one sender and one receiver at a time), mpmc (any
+                     number of each; each message to one receiver) or broadcast (one
+                     sender; every receiver gets every message)
+  --overflow O       broadcast: block (default: the sender waits for the slowest receiver)
+                     or drop (it never waits; a receiver a ring behind skips ahead)
   --wait W           auto (default), futex, semaphore or spin
   --persistent       gc never removes it`,
     options: {
       capacity: { type: 'string', short: 'c' }, mode: { type: 'string' }, wait: { type: 'string' },
-      persistent: { type: 'boolean' },
+      overflow: { type: 'string' }, persistent: { type: 'boolean' },
     },
     minPositionals: 1,
     maxPositionals: 1,

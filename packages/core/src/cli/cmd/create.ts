@@ -11,15 +11,19 @@ export async function run({ values, positionals }: CommandArgs): Promise<number>
   const modeText = str(values, 'mode');
   const waitText = str(values, 'wait');
   const capacity = capacityText === undefined ? undefined : parseSize(capacityText, '--capacity', 'create');
-  const mode = modeText === undefined ? undefined : parseChoice<ModeOption>(modeText, '--mode', ['spsc', 'mpmc'], 'create');
+  const mode = modeText === undefined ? undefined
+    : parseChoice<ModeOption>(modeText, '--mode', ['spsc', 'mpmc', 'broadcast'], 'create');
+  const overflowText = str(values, 'overflow');
+  const overflow = overflowText === undefined ? undefined
+    : parseChoice<'block' | 'drop'>(overflowText, '--overflow', ['block', 'drop'], 'create');
   const wait = waitText === undefined ? undefined
     : parseChoice<WaitOption>(waitText, '--wait', ['auto', 'futex', 'semaphore', 'spin'], 'create');
   const persistent = flag(values, 'persistent');
   createChannel(name, {
     ...(capacity === undefined ? {} : { capacity }), ...(mode === undefined ? {} : { mode }),
-    ...(wait === undefined ? {} : { wait }), persistent,
+    ...(wait === undefined ? {} : { wait }), ...(overflow === undefined ? {} : { overflow }), persistent,
   });
   const s = stats(name);
-  process.stdout.write(`created ${name}: ${s.mode}, capacity ${bytes(s.capacity)}, wait ${s.wait}${s.persistent ? ', persistent' : ''}\n`);
+  process.stdout.write(`created ${name}: ${s.mode}${s.overflow === undefined ? '' : ` (overflow ${s.overflow})`}, capacity ${bytes(s.capacity)}, wait ${s.wait}${s.persistent ? ', persistent' : ''}\n`);
   return 0;
 }

@@ -8,14 +8,18 @@ import { processExists } from '../../machine.js';
 function describe(e: EndpointStats): string {
   if (!e.open && !e.dead) return e.pid === 0 ? 'none' : `pid ${e.pid} (closing)`;
   const state = e.open ? 'open' : 'dead: died without closing';
-  return `pid ${e.pid}, thread ${e.thread}, ${state}${e.waiters !== 0 ? ', parked' : ''}`;
+  // Broadcast receivers: where each one is.
+  const reading = e.position === undefined ? ''
+    : `, at ${e.position}, ${e.lag! < 0 ? 'lag unknown' : `${e.lag} bytes behind`}, ${e.messages} received`
+      + `${e.lost ? `, ${e.lost} lost` : ''}${e.cutOff ? ', cut off' : ''}`;
+  return `pid ${e.pid}, thread ${e.thread}, ${state}${e.waiters !== 0 ? ', parked' : ''}${reading}`;
 }
 
 export function statLines(s: ChannelStats, now = Date.now()): string[] {
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const lines: [string, string][] = [
     ['name', s.name],
-    ['mode', s.mode],
+    ['mode', s.overflow === undefined ? s.mode : `${s.mode} (overflow: ${s.overflow})`],
     ['wait', s.wait],
     ['capacity', `${s.capacity} bytes (${bytes(s.capacity)})`],
     ['max message', `${s.maxMessage} bytes`],
@@ -39,7 +43,7 @@ export function statLines(s: ChannelStats, now = Date.now()): string[] {
   // Fields this view does not know yet (stats() may grow), as they are.
   const known = new Set(['name', 'mode', 'wait', 'capacity', 'maxMessage', 'bytesUsed', 'ended', 'messagesSent',
     'messagesReceived', 'persistent', 'createdAt', 'creatorPid', 'sendersWaiting', 'receiversWaiting', 'senders',
-    'receivers', 'sender', 'receiver']);
+    'receivers', 'sender', 'receiver', 'overflow']);
   for (const [key, value] of Object.entries(s)) {
     if (!known.has(key)) lines.push([key, typeof value === 'string' ? value : JSON.stringify(value)]);
   }
