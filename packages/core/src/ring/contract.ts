@@ -1,5 +1,5 @@
 // The contract between the API (Sender, Receiver: queueing, waiting, ending, closing) and a
-// ring protocol (one per mode: spsc.ts, mpmc.ts), as include/ringwire/contract.h states it for
+// ring protocol (one per mode: spsc.ts, mpmc.ts, broadcast.ts), as include/ringwire/contract.h states it for
 // the C++ endpoints. An endpoint holds one protocol object and calls only what is here; a
 // protocol calls back into its endpoint only through EndpointHost.
 import { Buffer } from 'node:buffer';
