@@ -16,7 +16,7 @@ const CODES = new Set([
   'ERR_RINGWIRE_EXISTS', 'ERR_RINGWIRE_NOT_FOUND', 'ERR_RINGWIRE_INVALID_NAME', 'ERR_RINGWIRE_INVALID_ARG',
   'ERR_RINGWIRE_INCOMPATIBLE', 'ERR_RINGWIRE_CORRUPT', 'ERR_RINGWIRE_TOO_LARGE', 'ERR_RINGWIRE_TIMEOUT',
   'ERR_RINGWIRE_CLOSED', 'ERR_RINGWIRE_BUSY', 'ERR_RINGWIRE_PERMISSION', 'ERR_RINGWIRE_PEER_DEAD',
-  'ERR_RINGWIRE_SYSTEM', 'ERR_RINGWIRE_NO_SPACE',
+  'ERR_RINGWIRE_SYSTEM', 'ERR_RINGWIRE_NO_SPACE', 'ERR_RINGWIRE_CUT_OFF',
 ]);
 const CAPACITY = 1024;
 const ROUNDS = Number(process.env.RINGWIRE_HOSTILE_ROUNDS ?? 3000);
@@ -31,11 +31,15 @@ const HEADER_TARGETS = [
   layout.OFF_DELIVERED_POSITION, layout.OFF_MESSAGES_SENT + 4, layout.OFF_MESSAGES_RECEIVED + 4,
   layout.OFF_CAPACITY, layout.OFF_MAX_MESSAGE,
   ...[0, 1, 2, 3, 47].flatMap((s) => [layout.SLOT_PID, layout.SLOT_KIND, layout.SLOT_INTENT,
-    layout.SLOT_SIZE_OR_END, layout.SLOT_MESSAGES + 4].map((f) => slot(s, f))),
+    layout.SLOT_SIZE_OR_END, layout.SLOT_MESSAGES + 4, layout.SLOT_CUT].map((f) => slot(s, f))),
+  // Broadcast reads the consumer line as O and the delivered line as I (listed above).
 ];
 const RING_TARGETS = Array.from({ length: CAPACITY / 4 }, (_, k) => layout.HEADER_SIZE + 4 * k);
 /** The record header words at (or just after) where a position points now. */
-const POSITIONS = { producer: layout.OFF_PRODUCER_POSITION, consumer: layout.OFF_CONSUMER_POSITION, release: layout.OFF_RELEASE_POSITION };
+const POSITIONS = {
+  producer: layout.OFF_PRODUCER_POSITION, consumer: layout.OFF_CONSUMER_POSITION, release: layout.OFF_RELEASE_POSITION,
+  intent: layout.OFF_INTENT_POSITION,
+};
 
 // Values that sit on the edges the code checks: around the ring's end, lap boundaries,
 // alignment, sign, and the record header encodings.
@@ -77,7 +81,7 @@ const op = fc.oneof(
   fc.record({ op: fc.constant('gc' as const) }),
 );
 const round = fc.record({
-  mode: fc.constantFrom('spsc' as const, 'mpmc' as const),
+  mode: fc.constantFrom('spsc' as const, 'mpmc' as const, 'broadcast' as const, 'broadcast-drop' as const),
   traffic: fc.array(size, { maxLength: 12 }),
   taken: fc.nat(12),
   scribbles: fc.array(scribble, { minLength: 1, maxLength: 4 }),
@@ -103,17 +107,16 @@ describe('a hostile peer scribbling at random on a live channel', () => {
     };
     fc.assert(fc.property(round, ({ mode, traffic, taken, scribbles, ops }) => {
       const name = freshName('h');
-      createChannel(name, { capacity: CAPACITY, mode });
+      createChannel(name, mode === 'broadcast-drop' ? { capacity: CAPACITY, mode: 'broadcast', overflow: 'drop' }
+        : { capacity: CAPACITY, mode });
       const senders: Sender[] = [];
       const receivers: Receiver[] = [];
       const raw = new native.Segment(name);
       try {
         senders.push(openSender(name));
         receivers.push(openReceiver(name));
-        if (mode === 'mpmc') {
-          senders.push(openSender(name));
-          receivers.push(openReceiver(name));
-        }
+        if (mode === 'mpmc') senders.push(openSender(name));
+        if (mode !== 'spsc') receivers.push(openReceiver(name, mode === 'mpmc' ? {} : { from: 'oldest' }));
         traffic.forEach((length, i) => senders[i % senders.length].trySend(new Uint8Array(length).fill(i)));
         for (let i = 0; i < taken; i++) receivers[i % receivers.length].tryRecv();
         const words = new Int32Array(raw.buffer);
