@@ -4,26 +4,45 @@
 // ringwire and both sockets, S8 and S9 with every system, kind and size, every row measured
 // in rounds with at least 3 samples, its value their median and min / max theirs, CPU time
 // per message positive where present, S4 percentiles ordered, S3 with ringwire at 64 KiB
-// and 1 MiB, S6 with its rows over the same task count. It also runs the message checkers'
+// and 1 MiB, S6 with its rows over the same task count, S10 with its four rows at both sizes,
+// each with its receivers' rates per round (adding up to the round's sample) and the slowest
+// receiver's (their minimum; median, min, max). It also runs the message checkers'
 // self-test (tools/check-frames.mjs). It never judges a timing or a ratio against a target:
 // numbers on a shared machine vary, and a slow run is still a valid run.
 //
-//   node bench/src/check-results.mjs [results.json]      exit 0 when sane, 1 otherwise
+//   node bench/src/check-results.mjs [results.json] [--scenarios=S10,...]   exit 0 when sane, 1 otherwise
+//
+// --scenarios: the file is from a run with --scenarios; only those scenarios (and micro only
+// if listed) must be present. CI checks a whole run, without it.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from './harness/samples.mjs';
 import { SCENARIO_ORDER, SCENARIOS, SINGLE_RUN } from './scenarios/meta.mjs';
 import {
-  EXPECTED, FANOUT_VARIANTS, KINDS, NATIVE_SYSTEMS, POOL_VARIANTS, RINGWIRE_VARIANTS, S1_SIZES, S9_SIZES, SWEEP_SYSTEMS,
+  BROADCAST_RECEIVERS, BROADCAST_VARIANTS, EXPECTED, FANOUT_VARIANTS, KINDS, NATIVE_SYSTEMS, POOL_VARIANTS, RINGWIRE_VARIANTS,
+  S1_SIZES, S10_SIZES, S9_SIZES, SWEEP_SYSTEMS,
 } from './systems/lists.mjs';
 import { selfTest } from './tools/check-frames.mjs';
 
 /** Rows measured in rounds need at least this many samples. */
 const MIN_RUNS = 3;
 
-const file = process.argv[2]
+const args = process.argv.slice(2);
+const file = args.find((a) => !a.startsWith('--'))
   ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'results', 'latest.json');
+const listed = args.find((a) => a.startsWith('--scenarios='));
+const only = listed ? new Set(listed.slice(12).split(',').map((s) => s.trim()).filter(Boolean)) : null;
+for (const a of args) {
+  if (a.startsWith('--') && a !== listed) {
+    console.error(`check-results: unknown argument ${a}`);
+    process.exit(2);
+  }
+}
+if (only && ![...only].every((id) => id === 'micro' || SCENARIO_ORDER.includes(id))) {
+  console.error(`check-results: --scenarios takes ${SCENARIO_ORDER.join(', ')}, micro`);
+  process.exit(2);
+}
 const problems = [];
 const problem = (message) => problems.push(message);
 const positive = (v) => typeof v === 'number' && Number.isFinite(v) && v > 0;
@@ -87,6 +106,57 @@ function checkPercentiles(row, where) {
   }
   if (!(row.p50 <= row.p99 && row.p99 <= row.p999)) problem(`${where}: percentiles out of order (p50 ${row.p50}, p99 ${row.p99}, p99.9 ${row.p999})`);
   if (row.value !== row.p50) problem(`${where}: value ${row.value} is not p50 ${row.p50}`);
+}
+
+/**
+ * S10: ringwire per message and batched, uds and uds-batched at every size of S10_SIZES; each
+ * round's receiver rates add up to its sample; the slowest receiver's samples are each
+ * round's lowest receiver rate, summarised by their median, min and max.
+ */
+function checkBroadcast(rows) {
+  const wanted = [...BROADCAST_VARIANTS.map((variant) => ['ringwire', variant]), ['uds', undefined], ['uds-batched', undefined]];
+  for (const size of S10_SIZES) {
+    for (const [system, variant] of wanted) {
+      const r = rows.find((x) => x?.system === system && x.size === size && x.variant === variant);
+      const name = `${system}${variant ? ` ${variant}` : ''}`;
+      if (!r) problem(`S10: no ${name} row at ${size} bytes`);
+      else if (r.value === null) problem(`S10: ${name} at ${size} bytes did not run (${r.reason})`);
+    }
+  }
+  for (const r of rows) {
+    if (r?.value === null || r?.value === undefined) continue;
+    const where = `S10 ${r.system}${r.variant ? ` ${r.variant}` : ''} ${r.size} B`;
+    if (!S10_SIZES.includes(r.size)) problem(`${where}: size is not one of ${S10_SIZES.join(', ')}`);
+    const split = r.receiverSamples;
+    if (!Array.isArray(split) || !Array.isArray(r.samples) || split.length !== r.samples.length) {
+      problem(`${where}: receiverSamples must hold each round's ${BROADCAST_RECEIVERS} receiver rates`);
+      continue;
+    }
+    const lowest = [];
+    split.forEach((rates, k) => {
+      if (!Array.isArray(rates) || rates.length !== BROADCAST_RECEIVERS || !rates.every(nonNegative)) {
+        problem(`${where} round ${k + 1}: receivers must be ${BROADCAST_RECEIVERS} rates`);
+        return;
+      }
+      // Each rate rounded, and the sum of the unrounded ones rounded: within 2 of each other.
+      if (Math.abs(rates.reduce((a, b) => a + b, 0) - r.samples[k]) > BROADCAST_RECEIVERS / 2) {
+        problem(`${where} round ${k + 1}: sample ${r.samples[k]} is not the sum of its receivers' rates`);
+      }
+      lowest.push(Math.min(...rates));
+    });
+    const s = r.slowest;
+    if (s === null || typeof s !== 'object' || !Array.isArray(s.samples)) {
+      problem(`${where}: no slowest receiver ({ value, min, max, samples })`);
+    } else if (lowest.length === split.length) {
+      if (s.samples.length !== lowest.length || !s.samples.every((x, k) => x === lowest[k])) {
+        problem(`${where}: slowest.samples are not each round's lowest receiver rate`);
+      } else if (s.value !== median(s.samples) || s.min !== Math.min(...s.samples) || s.max !== Math.max(...s.samples)) {
+        problem(`${where}: slowest value / min / max are not its samples' median / min / max`);
+      } else if (!(s.value <= r.value)) {
+        problem(`${where}: the slowest receiver's ${s.value} is above the aggregate ${r.value}`);
+      }
+    }
+  }
 }
 
 function checkScenario(scenario) {
@@ -159,6 +229,7 @@ function checkScenario(scenario) {
       });
     }
   }
+  if (id === 'S10') checkBroadcast(rows);
   if (id === 'S6') {
     for (const variant of POOL_VARIANTS) {
       if (!rows.some((r) => r?.variant === variant && r.system === (variant === 'pool.run()' ? 'piscina' : 'ringwire'))) {
@@ -203,14 +274,17 @@ if (!Number.isInteger(doc.runs) || doc.runs < MIN_RUNS) problem(`runs: ${doc.run
 if (!Array.isArray(doc.scenarios)) {
   problem('scenarios: not an array');
 } else {
-  for (const id of SCENARIO_ORDER) {
+  // With --scenarios, those listed must be there; any other present is checked too.
+  for (const id of SCENARIO_ORDER.filter((x) => !only || only.has(x) || doc.scenarios.some((s) => s?.id === x))) {
     const found = doc.scenarios.filter((s) => s?.id === id);
     if (found.length !== 1) problem(`${id}: ${found.length === 0 ? 'missing' : 'present more than once'}`);
     else checkScenario(found[0]);
   }
   for (const s of doc.scenarios) if (!SCENARIO_ORDER.includes(s?.id)) problem(`unexpected scenario ${s?.id}`);
 }
-if (!Array.isArray(doc.micro) || doc.micro.length === 0) {
+if (only && !only.has('micro') && Array.isArray(doc.micro) && doc.micro.length === 0) {
+  // A run of some scenarios only: no micro rows wanted.
+} else if (!Array.isArray(doc.micro) || doc.micro.length === 0) {
   problem('micro: missing or empty');
 } else {
   doc.micro.forEach((r, k) => {
@@ -229,6 +303,6 @@ if (problems.length > 0) {
   process.exit(1);
 }
 const notRun = doc.scenarios.flatMap((s) => s.results.filter((r) => r.value === null).map((r) => `${s.id} ${r.system} ${r.size} B`));
-console.log(`check-results: ${path.relative(process.cwd(), file)} is complete: ${doc.scenarios.length} scenarios, ${rows} rows `
+console.log(`check-results: ${path.relative(process.cwd(), file)} is complete${only ? ` for ${[...only].join(', ')}` : ''}: ${doc.scenarios.length} scenarios, ${rows} rows `
   + `(${doc.runs} rounds), ${doc.micro.length} micro results${notRun.length ? `; not run (with reasons): ${notRun.join(', ')}` : ''}; `
   + `${frames.summary}`);

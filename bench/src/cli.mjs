@@ -3,18 +3,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXPECTED } from './systems/lists.mjs';
 
-export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'micro'];
+export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'micro'];
 
 export const USAGE = `usage: node bench/src/run.mjs [--quick] [--runs=N] [--only=<system>[,<system>...]]
-       [--scenarios=S1,...,S9,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
+       [--scenarios=S1,...,S10,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
   --quick      a short run (about two minutes; shorter windows, the same rows)
-  --runs       rounds of every throughput row (S1-S3, S5, S8, S9): each round runs every system
+  --runs       rounds of every throughput row (S1-S3, S5, S8-S10): each round runs every system
                once, in fresh processes, interleaved; a row's value is the median (default 3;
                check-results.mjs wants at least 3)
   --only       run only these systems (ringwire, uds, uds-batched, tcp, tcp-batched, pipe, fifo,
                ipc-json, ipc-advanced, messageport, posix-mq, c-ring, js-ceiling, c-spin, c-futex,
                piscina)
-  --scenarios  run only these scenarios (S8: one shared CPU; S9: noisy neighbours)
+  --scenarios  run only these scenarios (S8: one shared CPU; S9: noisy neighbours; S10: broadcast)
   --sizes      the S3 sweep's message sizes in bytes, S8's S3-like rows too (default: the full
                or quick sweep)
   --cpu-prof   write a V8 CPU profile of every worker process (default dir: <tmp>/ringwire-prof)
@@ -32,6 +32,8 @@ const FULL = {
   sizes: [16, 256, 1024, 4096, 16384, 65536, 1 << 20],
   pingpong: { warmup: 2000, warmupMs: 300, iterations: 20000, parkIterations: 20000 },
   fan: { warmupMs: 400, measureMs: 1500 },
+  // S10: both sizes run in one group of fresh processes per row and round; the first warms up longer.
+  broadcast: { firstWarmupMs: 400, warmupMs: 200, measureMs: 1000 },
   // S6: tasks per row (after `warmup` tasks); pool.run() also runs `sweep` tasks per window tried.
   pool: { tasks: 1000000, warmup: 100000, sweep: 20000 },
   idleMs: 5000,
@@ -47,6 +49,7 @@ const QUICK = {
   sizes: [16, 4096, 65536, 1 << 20],
   pingpong: { warmup: 1000, warmupMs: 100, iterations: 2000, parkIterations: 1000 },
   fan: { warmupMs: 150, measureMs: 150 },
+  broadcast: { firstWarmupMs: 300, warmupMs: 100, measureMs: 150 },
   pool: { tasks: 50000, warmup: 5000, sweep: 2500 },
   idleMs: 1500,
   microMs: 50,

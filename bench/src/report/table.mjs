@@ -92,6 +92,36 @@ function fanOutTable(s) {
   }
 }
 
+/**
+ * S10: per size, every row's aggregate delivered rate and its slowest receiver's rate (each a
+ * median, with min–max), against both Unix-socket baselines of the same size (ratios of the
+ * aggregate medians).
+ */
+function broadcastTable(s) {
+  const sizes = [...new Set(s.results.map((r) => r.size))].sort((a, b) => a - b);
+  const noted = new Set();
+  log(`  ${pad('size', 8)}${pad('system', 22)}${pad(`delivered ${s.unit} (min–max)`, 28, true)}`
+    + `${pad('slowest receiver', 24, true)}${pad('CPU/msg', 10, true)}${pad('÷ uds', 9, true)}${pad('÷ uds-batched', 15, true)}  note`);
+  for (const size of sizes) {
+    const here = s.results.filter((r) => r.size === size);
+    const base = (system) => here.find((r) => r.system === system && r.value !== null)?.value ?? null;
+    const uds = base('uds');
+    const batched = base('uds-batched');
+    const ratio = (v, b) => (v !== null && b !== null ? formatRatio(v / b) : '-');
+    for (const r of here) {
+      const name = nameOf(r);
+      let note = r.value === null ? `not run: ${r.reason}` : '';
+      if (r.value !== null && r.note && !noted.has(name)) {
+        noted.add(name);
+        note = r.note;
+      }
+      log(`  ${pad(sizeLabel(size), 8)}${pad(name, 22)}${pad(spread(r, s.unit), 28, true)}`
+        + `${pad(r.slowest ? spread(r.slowest, s.unit) : '-', 24, true)}${pad(formatCpuNs(r.cpuNsPerMsg), 10, true)}`
+        + `${pad(ratio(r.value, uds), 9, true)}${pad(ratio(r.value, batched), 15, true)}  ${note}`);
+    }
+  }
+}
+
 /** S6: every row against piscina's pool.run() of the same run. */
 function poolTable(s) {
   const base = s.results.find((r) => r.system === 'piscina' && r.value !== null)?.value ?? null;
@@ -146,6 +176,7 @@ export function printTables(results) {
     else if (s.id === 'S6') poolTable(s);
     else if (s.id === 'S7') idleTable(s);
     else if (s.id === 'S8' || s.id === 'S9') kindTables(s);
+    else if (s.id === 'S10') broadcastTable(s);
     else sweepTable(s.id, s.results, s.unit);
   }
   if (results.micro.length > 0) {

@@ -1,7 +1,8 @@
-// Where ringwire stands against the performance targets of issue 10, from this run: every
-// target is judged on medians (a ratio of medians), and shown with the range of the paired
-// per-round ratios (round k of ringwire over round k of the baseline: the rounds are
-// interleaved, so round k of both ran minutes apart at most, on the same machine state).
+// Where ringwire stands against the performance targets of issue 10 (S10's: issue 12), from
+// this run: every target is judged on medians (a ratio of medians), and shown with the range
+// of the paired per-round ratios (round k of ringwire over round k of the baseline: the
+// rounds are interleaved, so round k of both ran minutes apart at most, on the same machine
+// state).
 // Informational only: nothing fails on a missed target (see check-results.mjs).
 import { formatCpuNs, formatRatio, formatValue, sizeLabel } from '../harness/format.mjs';
 import { S1_SIZES } from '../systems/lists.mjs';
@@ -124,6 +125,13 @@ export function evaluateTargets(results) {
   // S9: noisy neighbours.
   everySize('S9 noisy neighbours: ringwire ≥ 1x uds-batched at every size', 'S9', 'uds-batched', (x) => x >= 1);
 
+  // S10 (issue 12): broadcast to 4 receivers, aggregate delivered; each ringwire row against
+  // the socket row of its kind (per message, batched).
+  everySize('S10 broadcast per message: ringwire ≥ 10x uds at every size', 'S10', 'uds', (x) => x >= 10,
+    { keep: (r) => r.variant === 'per-message' });
+  everySize('S10 broadcast batched: ringwire ≥ 1x uds-batched at every size', 'S10', 'uds-batched', (x) => x >= 1,
+    { keep: (r) => r.variant === 'batched' });
+
   // CPU time per message, ringwire's over the per-message socket's (≤ 1x).
   for (const id of ['S1', 'S3', 'S8']) {
     everySize(`${id} CPU per message: ringwire ≤ 1x uds at every size`, id, 'uds', (x) => x <= 1, { field: 'cpuNsPerMsg' });
@@ -166,7 +174,7 @@ export function evaluateTargets(results) {
 export function printTargets(results) {
   const targets = evaluateTargets(results);
   if (targets.length === 0) return;
-  console.log('\ntargets (issue 10; informational): ratio of medians, with the range of the paired per-round ratios;'
+  console.log('\ntargets (issue 10, S10 issue 12; informational): ratio of medians, with the range of the paired per-round ratios;'
     + ' ✗ marks a size that misses');
   for (const t of targets) {
     console.log(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.target.padEnd(62)} ${t.measured}`);

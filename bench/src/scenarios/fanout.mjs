@@ -58,8 +58,9 @@ const names = (role, n) => Array.from({ length: n }, (_, id) => `${role}${id}`);
 /**
  * Reads the CPU time of `procs` ({ who: child }) at the wall-clock instants `start` and `end`;
  * resolves with { cpu: { who: seconds }, seconds } (seconds between the two reads), or null.
+ * (S10 reads its groups' CPU time the same way.)
  */
-function cpuOverWindow(procs, start, end) {
+export function cpuOverWindow(procs, start, end) {
   const pids = Object.fromEntries([...procs].map(([who, child]) => [who, child.pid]));
   return new Promise((resolve) => {
     let before = null;

@@ -28,6 +28,13 @@ export const SWEEP_SYSTEMS = ['ringwire', 'uds', 'uds-batched'];
 export const S1_SIZES = [16, 64, 65, 256, 1024, 4096];
 /** S9's sizes, per message and S3-like. */
 export const S9_SIZES = [64, 1024, 65536];
+/** S10: broadcast, 1 sender -> 4 receivers; ringwire's two rows (variants), then one Unix socket per receiver. */
+export const BROADCAST_SYSTEMS = ['ringwire', 'uds', 'uds-batched'];
+export const BROADCAST_VARIANTS = ['per-message', 'batched'];
+/** S10's sizes. */
+export const S10_SIZES = [64, 4096];
+/** S10's receiver processes. */
+export const BROADCAST_RECEIVERS = 4;
 /** S8 and S9 rows: per message (S1-like, msg/s) or a copy the consumer owns and reuses (S3-like, GB/s). */
 export const KINDS = ['per-message', 'S3'];
 
@@ -44,4 +51,5 @@ export const EXPECTED = {
   S7: IDLE_SYSTEMS,
   S8: SWEEP_SYSTEMS,
   S9: SWEEP_SYSTEMS,
+  S10: BROADCAST_SYSTEMS,
 };

@@ -250,12 +250,15 @@ export class WindowMeter {
 /**
  * An S5 consumer's state (one of several consumers of several producers): its checker (a
  * FanInChecker), the harness's window and when to sample. Timers also sample at the
- * window's edges, for a consumer that is parked (or starved) when they pass.
+ * window's edges, for a consumer that is parked (or starved) when they pass. S10's
+ * receivers use it too, once per phase: with a Checker (every message, in order) and the
+ * phase's index `i`, which their 'result' and 'done' carry.
  */
 export class FanInState {
-  constructor(who, checker) {
+  constructor(who, checker, i = undefined) {
     this.who = who;
     this.checker = checker;
+    this.i = i;
     this.meter = new WindowMeter();
     this.every = sampleEvery(checker.size);
     this.nextSample = 0;
@@ -280,7 +283,7 @@ export class FanInState {
 
   sample() {
     if (!this.meter.sample(this.checker.count)) return false;
-    tell({ ctl: 'result', from: this.who, ...this.meter.result(), bad: this.checker.bad });
+    tell({ ctl: 'result', from: this.who, i: this.i, ...this.meter.result(), bad: this.checker.bad });
     return true;
   }
 
@@ -288,6 +291,8 @@ export class FanInState {
   done(extra = {}) {
     for (const timer of this.timers) clearTimeout(timer);
     const { checker } = this;
-    tell({ ctl: 'done', from: this.who, received: checker.count, bad: checker.bad, tally: checker.tally(), ...extra });
+    tell({
+      ctl: 'done', from: this.who, i: this.i, received: checker.count, bad: checker.bad, tally: checker.tally?.(), ...extra,
+    });
   }
 }
