@@ -258,7 +258,7 @@ export interface ChannelStats {
   wait: 'futex' | 'semaphore' | 'spin';
   /** Bytes of ring (a power of two). */
   capacity: number;
-  /** The largest message it can carry, in bytes: capacity − 8. */
+  /** The largest message it can carry, in bytes: capacity − 8 (broadcast with 'drop': capacity − 16). */
   maxMessage: number;
   /**
    * Bytes of ring holding records the receiver has not yet released (with record headers and
@@ -370,7 +370,8 @@ export function stats(name: string): ChannelStats {
       wait: info.defaultWait === layout.DEFAULT_WAIT_SPIN ? 'spin' as const
         : info.waitMechanism === layout.WAIT_FUTEX ? 'futex' as const : 'semaphore' as const,
       capacity: info.capacity,
-      maxMessage: info.maxMessage,
+      // Broadcast 'drop': a record and the header after it must fit (layout.h).
+      maxMessage: broadcast && (info.flags & layout.FLAG_OVERFLOW_DROP) !== 0 ? info.maxMessage - layout.RECORD_HEADER_SIZE : info.maxMessage,
       bytesUsed: used >= 0 && used <= info.capacity ? used : -1,
       ended: (word(layout.OFF_STATE) & layout.STATE_ENDED) !== 0,
       persistent: (info.flags & layout.FLAG_PERSISTENT) !== 0,

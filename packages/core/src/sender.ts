@@ -109,7 +109,7 @@ export class Sender<T = Message> extends Endpoint<void, SenderProtocol> {
 
 
   private measure(data: Message): number {
-    return measure(data, this.view.maxMessage, this.name);
+    return measure(data, this.protocol.maxMessage, this.name);
   }
 
   /** tryClaim()'s checks, the same in every mode. */
@@ -117,7 +117,7 @@ export class Sender<T = Message> extends Endpoint<void, SenderProtocol> {
     this.ensureOpen();
     if (this.endRequested || this.protocol.endedElsewhere()) this.ensureSendable();
     if (!Number.isInteger(length) || length < 0) throw invalidArg(`length must be a non-negative integer, got ${String(length)}`);
-    if (length > this.view.maxMessage) throw tooLarge(this.name, length, this.view.maxMessage);
+    if (length > this.protocol.maxMessage) throw tooLarge(this.name, length, this.protocol.maxMessage);
   }
 
   private ensureSendable(): void {
@@ -355,7 +355,7 @@ export class Sender<T = Message> extends Endpoint<void, SenderProtocol> {
 
   /** @internal The largest message the channel can carry. */
   get maxMessageBytes(): number {
-    return this.view.maxMessage;
+    return this.protocol.maxMessage;
   }
 
   protected override describe(): string {

@@ -225,6 +225,23 @@ describe("broadcast 'drop': the sender never waits", () => {
     receiver.close();
   });
 
+  it('the largest message is capacity − 16 bytes there (a record and the next header must fit)', () => {
+    const name = channelName('dropmax');
+    createChannel(name, { mode: 'broadcast', capacity: 4096, overflow: 'drop' });
+    expect(stats(name).maxMessage).toBe(4096 - 16);
+    const receiver = openReceiver(name);
+    const sender = openSender(name);
+    for (let i = 0; i < 3; i++) expect(sender.trySend(new Uint8Array(4096 - 16).fill(i))).toBe(true);
+    expect(() => sender.trySend(new Uint8Array(4096 - 15))).toThrow(code('ERR_RINGWIRE_TOO_LARGE'));
+    sender.flush();
+    const got = receiver.tryRecv()!; // the last one: each overwrote the one before
+    expect(got.length).toBe(4096 - 16);
+    expect(got[0]).toBe(2);
+    expect(receiver.lost).toBe(2);
+    receiver.close();
+    sender.close();
+  });
+
   it('poll() hands out checked copies there (the ring may be overwritten under a view)', () => {
     const name = channelName('droppoll');
     createChannel(name, { mode: 'broadcast', capacity: 4096, overflow: 'drop' });
@@ -303,6 +320,23 @@ describe('broadcast and a hostile segment', () => {
     again.close();
     receiver.close();
     sender.close();
+  });
+
+  it('an intent a dead sender left raised past a receiver is lowered by the receiver that finds it dead', async () => {
+    const name = channelName('hdead');
+    createChannel(name, { mode: 'broadcast', capacity: 1 << 16 });
+    const receiver = openReceiver(name);
+    const child = runChild('bcast-send.mjs', [name, '3', '0']);
+    await ready(child, 'sent');
+    process.kill(child.pid, 'SIGKILL');
+    await child.catch(() => undefined);
+    const raw = word(name);
+    // As if it died between raising I past our cursor (0) and lowering it again.
+    Atomics.store(raw.i32, layout.OFF_INTENT_POSITION >> 2, (1 << 16) + 64);
+    expect([0, 1, 2].map(() => check(receiver.tryRecv()!))).toEqual([0, 1, 2]);
+    expect(Atomics.load(raw.i32, layout.OFF_INTENT_POSITION >> 2)).toBe(1 << 16); // our cursor + capacity
+    raw.close();
+    receiver.close();
   });
 
   it("a receiver slot with an impossible cursor does not hold a 'block' sender back", () => {

@@ -38,10 +38,61 @@ export function cutOff(name: string): RingwireError {
     + 'close it (a new receiver may join)');
 }
 
+/** Whether the sender died without closing: its pid recorded, its lock free, the pid unchanged. */
+function senderDead(view: RingView): boolean {
+  const pid = Atomics.load(view.i32, layout.OFF_SENDER_PID >> 2);
+  if (pid === 0 || view.segment.isLockedByOther(layout.ROLE_SENDER)) return false;
+  return Atomics.load(view.i32, layout.OFF_SENDER_PID >> 2) === pid;
+}
+
+/**
+ * What a dead sender left, repaired by whoever takes its lock (a sender opening, or a receiver
+ * that found it dead, for as long as it holds the lock): the records it wrote and did not
+ * publish (layout.h, "written", bounded by O and by I; 'drop': the next sequence number is
+ * stamped at the new tail), and ('block') an I it raised past a receiver's bound and died
+ * before lowering (it wrote nothing past the bound).
+ */
+function adoptDeadSender(view: RingView, drop: boolean, held = false): void {
+  const { i32, segment, capacity } = view;
+  if (!held && !segment.lock(layout.ROLE_SENDER)) return; // a sender opening does it
+  try {
+    const intent = Atomics.load(i32, INTENT_WORD);
+    const written = Atomics.load(i32, WRITTEN_WORD);
+    if (((intent - written) >>> 0) <= capacity) {
+      adoptWritten(i32, capacity, view.maxMessage, drop && ((intent - written) >>> 0) >= RECORD_HEADER_SIZE
+        ? (at, sent) => { i32[((HEADER_SIZE + (at & view.mask)) >> 2) + 1] = sent | 0; } : undefined);
+    }
+    if (drop) return;
+    const tail = Atomics.load(i32, PRODUCER_WORD);
+    let slowest = -1;
+    let cursor = 0;
+    for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
+      if (!joined(i32, slot)) continue;
+      const at = Atomics.load(i32, slotField(slot, layout.SLOT_CURSOR) >> 2);
+      const behind = (tail - at) >>> 0;
+      if (behind <= capacity && (at & ALIGN_MASK) === 0 && behind > slowest) {
+        slowest = behind;
+        cursor = at;
+      }
+    }
+    if (slowest < 0) return;
+    const limit = (cursor + capacity) | 0;
+    const now = Atomics.load(i32, INTENT_WORD);
+    if (((now - tail) >>> 0) <= capacity && ((now - limit) | 0) > 0) Atomics.store(i32, INTENT_WORD, limit);
+  } finally {
+    if (!held) segment.unlock(layout.ROLE_SENDER);
+  }
+}
+
 /** The sending end of a broadcast channel. */
 export class BroadcastSenderProtocol implements SenderProtocol {
   readonly mode = 'broadcast';
   readonly pidOffset = layout.OFF_SENDER_PID;
+  /**
+   * 'drop': a record and the header after it (where the next sequence number goes) must fit
+   * the ring, so 8 bytes less than the record limit.
+   */
+  readonly maxMessage: number;
   readonly doorbell: FlagToEpochDoorbell;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
@@ -78,13 +129,14 @@ export class BroadcastSenderProtocol implements SenderProtocol {
     this.mask = view.mask;
     this.name = view.name;
     this.drop = (view.flags & layout.FLAG_OVERFLOW_DROP) !== 0;
+    this.maxMessage = this.drop ? view.maxMessage - RECORD_HEADER_SIZE : view.maxMessage;
     this.step = view.capacity >>> 3;
     this.publishBytes = view.capacity >>> 2;
     this.doorbell = new FlagToEpochDoorbell(i32, view.segment, layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS,
       layout.OFF_SENDER_THREAD, layout.OFF_DATA_SIGNAL, PARKED_RECEIVERS);
     this.reconciler = new ParkedReconciler(view, -1);
-    // What a sender before us wrote and did not publish (layout.h, "written", bounded by O): we hold its lock.
-    adoptWritten(i32, this.capacity, view.maxMessage);
+    // What a sender before us wrote and did not publish, and an I it left raised: we hold its lock.
+    adoptDeadSender(view, this.drop, true);
     this.position = aligned(this.name, Atomics.load(i32, PRODUCER_WORD), 'tail');
     this.oldest = aligned(this.name, Atomics.load(i32, OLDEST_WORD), 'oldest position');
     this.intent = aligned(this.name, Atomics.load(i32, INTENT_WORD), 'intent');
@@ -287,7 +339,8 @@ export class BroadcastSenderProtocol implements SenderProtocol {
 
   sendMany(messages: readonly Message[], start: number, end: number): number {
     let sent = 0;
-    const { maxMessage, name } = this.view;
+    const { maxMessage } = this;
+    const { name } = this.view;
     try {
       for (let i = start; i < end; i++) {
         if (!this.write(messages[i], measure(messages[i], maxMessage, name), true)) break;
@@ -352,13 +405,26 @@ export class BroadcastSenderProtocol implements SenderProtocol {
     for (let i = 0; i < layout.MAX_SLOTS && !this.isReady(); i++) {
       const slot = this.blockedBy;
       if (slot < 0 || !joined(this.i32, slot)) return;
-      const pid = Atomics.load(this.i32, slotField(slot, layout.SLOT_PID) >> 2);
-      const dead = !this.view.segment.isLockedByOther(layout.SLOT_LOCK_BASE + slot);
+      const segment = this.view.segment;
+      const pidWord = slotField(slot, layout.SLOT_PID) >> 2;
+      const pid = Atomics.load(this.i32, pidWord);
       const stalled = performance.now() - this.blockedSince >= this.lagLimit;
-      if (!dead && !stalled) return;
-      debug('sender of %s: receiver in slot %d (pid %d) %s; cut off', this.name, slot, pid,
-        dead ? 'died without closing' : `held it back ${this.lagLimit} ms`);
-      Atomics.store(this.i32, slotField(slot, layout.SLOT_CUT) >> 2, 1);
+      if (segment.lock(layout.SLOT_LOCK_BASE + slot)) {
+        // Dead (or gone): cut off under its lock, if it is still the one we judged, so a
+        // receiver taking the slot meanwhile cannot inherit the cut.
+        try {
+          if (Atomics.load(this.i32, pidWord) !== pid || !joined(this.i32, slot)) continue;
+          debug('sender of %s: receiver in slot %d (pid %d) died without closing; cut off', this.name, slot, pid);
+          Atomics.store(this.i32, slotField(slot, layout.SLOT_CUT) >> 2, 1);
+        } finally {
+          segment.unlock(layout.SLOT_LOCK_BASE + slot);
+        }
+      } else if (stalled) {
+        debug('sender of %s: receiver in slot %d (pid %d) held it back %d ms; cut off', this.name, slot, pid, this.lagLimit);
+        Atomics.store(this.i32, slotField(slot, layout.SLOT_CUT) >> 2, 1);
+      } else {
+        return;
+      }
       this.blockedSince = performance.now();
       this.doorbell.wakePeers(); // a cut receiver parked learns at once
     }
@@ -475,6 +541,10 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     if (!this.drop) {
       if (Atomics.load(i32, this.cutWord) !== 0) throw cutOff(this.name);
       for (let i = 0; i < 1000; i++) if (!this.lapped()) return;
+      // A sender that died between raising I and lowering it left it past us: settle it
+      // under its lock (nothing was written past the bound).
+      if (senderDead(this.view)) adoptDeadSender(this.view, false);
+      if (!this.lapped()) return;
       if (Atomics.load(i32, this.cutWord) !== 0) throw cutOff(this.name);
       throw corrupt(this.name, `the intent ${Atomics.load(i32, INTENT_WORD) >>> 0} is past a receiver the sender must wait for (${this.position >>> 0})`);
     }
@@ -619,13 +689,7 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     if (pid === 0 || segment.isLockedByOther(layout.ROLE_SENDER)) return;
     if (Atomics.load(i32, layout.OFF_SENDER_PID >> 2) !== pid) return;
     debug('receiver of %s: its sender (pid %d) died without closing', this.name, pid);
-    if (segment.lock(layout.ROLE_SENDER)) {
-      try {
-        adoptWritten(i32, this.capacity, this.maxMessage);
-      } finally {
-        segment.unlock(layout.ROLE_SENDER);
-      }
-    }
+    adoptDeadSender(this.view, this.drop);
     if (this.isReady()) return;
     throw new RingwireError('ERR_RINGWIRE_PEER_DEAD',
       `the sender of broadcast channel '${this.name}' (pid ${pid}) exited without closing; `

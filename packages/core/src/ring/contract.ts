@@ -74,6 +74,8 @@ export interface Protocol {
 }
 
 export interface SenderProtocol extends Protocol {
+  /** The largest message it can send, in bytes. */
+  readonly maxMessage: number;
   /** Messages claimed with tryClaim and not committed. */
   readonly pendingClaims: number;
   /** Writes one message of `length` bytes if it fits now, and publishes it (maybe deferred). */

@@ -42,7 +42,8 @@ export const WRITTEN_WORD = layout.OFF_WRITTEN_POSITION >> 2;
  * the producer position lands exactly on the written one, within a ring of the consumer.
  * Returns true if the producer position moved.
  */
-export function adoptWritten(i32: Int32Array, capacity: number, maxMessage: number): boolean {
+export function adoptWritten(i32: Int32Array, capacity: number, maxMessage: number,
+  beforePublish?: (written: number, sent: number) => void): boolean {
   const producer = Atomics.load(i32, PRODUCER_WORD);
   const written = Atomics.load(i32, WRITTEN_WORD);
   const consumer = Atomics.load(i32, CONSUMER_WORD);
@@ -69,6 +70,7 @@ export function adoptWritten(i32: Int32Array, capacity: number, maxMessage: numb
   // The sender's counter is ours to update while we hold its lock (plain: published below).
   const f64 = new Float64Array(i32.buffer, 0, HEADER_SIZE >> 3);
   f64[MESSAGES_SENT_SLOT] = validCount(f64[MESSAGES_SENT_SLOT]) + messages;
+  beforePublish?.(written, f64[MESSAGES_SENT_SLOT]);
   // seq_cst: publishes those records, as the sender's own store would have.
   Atomics.store(i32, PRODUCER_WORD, written);
   return true;

@@ -408,6 +408,7 @@ const recordBytes = (length: number) => (RECORD_HEADER_SIZE + length + ALIGN_MAS
 /** The sending end of an MPMC channel. */
 export class MpmcSenderProtocol implements SenderProtocol {
   readonly mode = 'mpmc';
+  readonly maxMessage: number;
   readonly pidOffset: number;
   readonly doorbell: EpochDoorbell;
   private readonly ring: MpmcRing;
@@ -447,6 +448,7 @@ export class MpmcSenderProtocol implements SenderProtocol {
   }
 
   constructor(private readonly view: RingView, private readonly host: EndpointHost) {
+    this.maxMessage = view.maxMessage;
     this.i32 = view.i32;
     this.capacity = view.capacity;
     this.mask = view.mask;

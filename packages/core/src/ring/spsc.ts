@@ -52,6 +52,7 @@ function checkPeer(view: RingView, peerRole: number, peerPid: number, peerName: 
 /** The sending end of an SPSC channel. */
 export class SpscSenderProtocol implements SenderProtocol {
   readonly mode = 'spsc';
+  readonly maxMessage: number;
   readonly pidOffset = layout.OFF_SENDER_PID;
   readonly doorbell: FlagDoorbell;
   private readonly i32: Int32Array;
@@ -80,6 +81,7 @@ export class SpscSenderProtocol implements SenderProtocol {
   private readonly publishBytes: number;
 
   constructor(private readonly view: RingView, private readonly host: EndpointHost) {
+    this.maxMessage = view.maxMessage;
     this.i32 = view.i32;
     this.f64 = view.f64;
     this.u8 = view.u8;
