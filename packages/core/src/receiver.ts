@@ -175,9 +175,9 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
    * is valid only during the call (the sender may overwrite the space afterwards). Each
    * message is taken even if its handler throws (the error propagates). Returns the count.
    * The handler may not receive from this receiver (ERR_RINGWIRE_INVALID_ARG). Messages are
-   * not decoded, even with a codec. On a broadcast channel with `overflow: 'drop'` the sender
-   * may write over the ring at any time, so there `bytes` is a copy of the one message,
-   * checked to be whole before the handler sees it.
+   * not decoded, even with a codec. On a broadcast channel the sender may write over the ring
+   * under a view ('drop' at any time; 'block' once it cuts the receiver off), so there `bytes`
+   * is a copy of the one message, checked to be whole before the handler sees it.
    *
    * @example
    * ```ts

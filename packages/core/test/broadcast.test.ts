@@ -167,6 +167,26 @@ describe("broadcast 'block': the sender waits for the slowest live receiver", ()
     await stalled.catch(() => undefined);
   });
 
+  it("a receiver joining leaves the parked sender's waiter count alone (it is a count, not a parked mask)", async () => {
+    const name = channelName('count');
+    createChannel(name, { mode: 'broadcast', capacity: 4096 });
+    const first = openReceiver(name); // slot 0
+    const slow = openReceiver(name); // slot 1
+    first.close(); // slot 0 is free again
+    const sender = openSender(name);
+    let sent = 0;
+    while (sender.trySend(message(sent % 3))) sent++;
+    const pending = sender.send(message(0)); // parks, waiting for `slow`
+    await until(() => stats(name).sendersWaiting === 1, 10_000, 'the sender to park');
+    const joined = openReceiver(name); // takes slot 0, whose bit in a mask would be bit 0
+    expect(stats(name).sendersWaiting).toBe(1);
+    while (slow.tryRecv() !== undefined); // frees the ring and wakes the sender
+    await pending;
+    joined.close();
+    slow.close();
+    sender.close();
+  });
+
   it('lagLimit cuts off a live receiver that holds the sender back that long: ERR_RINGWIRE_CUT_OFF', async () => {
     const name = channelName('lag');
     createChannel(name, { mode: 'broadcast', capacity: 4096 });

@@ -7,7 +7,7 @@ import { corrupt, RingwireError } from '../errors.js';
 import { layout } from '../native.js';
 import { type EndpointHost, measure, type Message, type ReceiverProtocol, type SenderProtocol } from './contract.js';
 import {
-  ALIGN_MASK, HEADER_SIZE, MESSAGES_SENT_SLOT, PADDING, PARK_SLICE_MS, PARKED_RECEIVERS, PRODUCER_WORD,
+  ALIGN_MASK, HEADER_SIZE, MESSAGES_SENT_SLOT, PADDING, PARK_SLICE_MS, PARKED_RECEIVERS, PEER_CHECK_MS, PRODUCER_WORD,
   PUBLISH_EVERY, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, WRITTEN_WORD, adoptWritten, validCount,
 } from './layout.js';
 import type { RingView } from './segment.js';
@@ -18,6 +18,29 @@ const OLDEST_WORD = layout.OFF_OLDEST_POSITION >> 2;
 const INTENT_WORD = layout.OFF_INTENT_POSITION >> 2;
 
 const recordBytes = (length: number) => (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * A bounded wait for another endpoint to finish a step it has begun (the sender between
+ * storing O and I, or lowering an I it raised for an instant): 64 quick re-checks, then
+ * 1-ms pauses for up to a park slice. wait() is false once that is over (a peer that never
+ * finishes: the caller reports ERR_RINGWIRE_CORRUPT). A sender preempted mid-step is
+ * waited for, not taken for a broken one.
+ */
+class Settle {
+  private tries = 0;
+  private since = -1;
+
+  wait(): boolean {
+    if (this.tries++ < 64) return true;
+    const now = performance.now();
+    if (this.since < 0) this.since = now;
+    if (now - this.since > PARK_SLICE_MS) return false;
+    Atomics.wait(pause, 0, 0, 1);
+    return true;
+  }
+}
 
 /** A position read from the segment: aligned, or ERR_RINGWIRE_CORRUPT. */
 function aligned(name: string, position: number, what: string): number {
@@ -134,7 +157,7 @@ export class BroadcastSenderProtocol implements SenderProtocol {
     this.publishBytes = view.capacity >>> 2;
     this.doorbell = new FlagToEpochDoorbell(i32, view.segment, layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS,
       layout.OFF_SENDER_THREAD, layout.OFF_DATA_SIGNAL, PARKED_RECEIVERS);
-    this.reconciler = new ParkedReconciler(view, -1);
+    this.reconciler = new ParkedReconciler(view, -1, [PARKED_RECEIVERS]);
     // What a sender before us wrote and did not publish, and an I it left raised: we hold its lock.
     adoptDeadSender(view, this.drop, true);
     this.position = aligned(this.name, Atomics.load(i32, PRODUCER_WORD), 'tail');
@@ -203,7 +226,14 @@ export class BroadcastSenderProtocol implements SenderProtocol {
         if (((next - limit) | 0) > 0) next = limit;
       }
     }
-    this.advanceOldest((next - capacity) | 0);
+    const floor = (next - capacity) | 0;
+    if (((floor - this.publishedPosition) | 0) > 0) {
+      // O may not pass the tail receivers see: what we hold back goes out first (claims not
+      // yet committed cannot: the ring is full for now).
+      if (this.uncommitted !== 0) return this.blocked(end);
+      this.publish(this.position);
+    }
+    this.advanceOldest(floor);
     const before = this.intent;
     // seq_cst: before any byte past the old I is written (receivers load I after reading).
     Atomics.store(this.i32, INTENT_WORD, next);
@@ -475,9 +505,19 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     this.maxMessage = view.maxMessage;
     this.name = view.name;
     this.drop = (view.flags & layout.FLAG_OVERFLOW_DROP) !== 0;
-    this.stableViews = !this.drop;
+    // poll() hands out copies: with 'drop' the sender may overwrite a record under a view at
+    // any time, and with 'block' once it cuts this receiver off (its lagLimit).
+    this.stableViews = false;
     this.publishBytes = view.capacity >>> 2;
-    this.slot = openSlot(view, layout.KIND_RECEIVER, { mode: 'broadcast', retireEveryReuse: true });
+    this.slot = openSlot(view, layout.KIND_RECEIVER, {
+      mode: 'broadcast', retireEveryReuse: true, parked: [PARKED_RECEIVERS],
+      // A cursor the sender may rely on before the join settles it (the tail: never behind
+      // what it must keep), and no cut left by an earlier holder, before the slot counts.
+      beforeJoin: (slot) => {
+        Atomics.store(i32, slotField(slot, layout.SLOT_CURSOR) >> 2, Atomics.load(i32, PRODUCER_WORD));
+        Atomics.store(i32, slotField(slot, layout.SLOT_CUT) >> 2, 0);
+      },
+    });
     this.pidOffset = slotField(this.slot, layout.SLOT_PID);
     this.cursorWord = slotField(this.slot, layout.SLOT_CURSOR) >> 2;
     this.cutWord = slotField(this.slot, layout.SLOT_CUT) >> 2;
@@ -485,16 +525,14 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     this.lostSlot = slotField(this.slot, layout.SLOT_LOST) >> 3;
     this.f64[this.lostSlot] = 0;
     this.received = 0;
-    // A cursor the sender may rely on before the join settles it (a stale one is never behind
-    // the tail), then the slot counts: its cut flag cleared (seq_cst).
-    Atomics.store(i32, this.cursorWord, Atomics.load(i32, PRODUCER_WORD));
-    Atomics.store(i32, this.cutWord, 0);
-    this.reconciler = new ParkedReconciler(view, this.slot);
+    this.reconciler = new ParkedReconciler(view, this.slot, [PARKED_RECEIVERS]);
     this.doorbell = new EpochToFlagDoorbell(i32, view.segment, layout.OFF_DATA_SIGNAL, PARKED_RECEIVERS,
       layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS, this.slot);
     this.position = this.join(fromOldest);
     this.publishedPosition = this.position;
     this.cachedTail = this.position;
+    // A sender that parked while our cursor was the tail of an earlier instant re-checks now.
+    this.doorbell.wakePeers();
   }
 
   /**
@@ -503,7 +541,8 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
    */
   private join(fromOldest: boolean): number {
     const i32 = this.i32;
-    for (let attempt = 0; ; attempt++) {
+    const settle = new Settle();
+    for (;;) {
       const at = aligned(this.name, Atomics.load(i32, fromOldest ? OLDEST_WORD : PRODUCER_WORD), fromOldest ? 'oldest position' : 'tail');
       Atomics.store(i32, this.cursorWord, at);
       // 'drop': the header there names the sequence number of the first message we can get
@@ -514,7 +553,7 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
         this.started = this.drop;
         return at;
       }
-      if (attempt > 1000) throw corrupt(this.name, `the oldest position ${at >>> 0} stays behind the intent`);
+      if (!settle.wait()) throw corrupt(this.name, `the oldest position ${at >>> 0} stays behind the intent`);
     }
   }
 
@@ -538,17 +577,25 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
    */
   private onLapped(): void {
     const i32 = this.i32;
+    const settle = new Settle();
     if (!this.drop) {
-      if (Atomics.load(i32, this.cutWord) !== 0) throw cutOff(this.name);
-      for (let i = 0; i < 1000; i++) if (!this.lapped()) return;
-      // A sender that died between raising I and lowering it left it past us: settle it
-      // under its lock (nothing was written past the bound).
-      if (senderDead(this.view)) adoptDeadSender(this.view, false);
-      if (!this.lapped()) return;
-      if (Atomics.load(i32, this.cutWord) !== 0) throw cutOff(this.name);
-      throw corrupt(this.name, `the intent ${Atomics.load(i32, INTENT_WORD) >>> 0} is past a receiver the sender must wait for (${this.position >>> 0})`);
+      let checked = performance.now();
+      for (;;) {
+        if (Atomics.load(i32, this.cutWord) !== 0) throw cutOff(this.name);
+        if (!this.lapped()) return;
+        // A sender that died between raising I and lowering it left it past us: settle it
+        // under its lock (nothing was written past the bound).
+        if (performance.now() - checked >= PEER_CHECK_MS) {
+          checked = performance.now();
+          if (senderDead(this.view)) adoptDeadSender(this.view, false);
+        }
+        if (!settle.wait()) {
+          if (Atomics.load(i32, this.cutWord) !== 0) throw cutOff(this.name);
+          throw corrupt(this.name, `the intent ${Atomics.load(i32, INTENT_WORD) >>> 0} is past a receiver the sender must wait for (${this.position >>> 0})`);
+        }
+      }
     }
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       const oldest = Atomics.load(i32, OLDEST_WORD);
       const tail = Atomics.load(i32, PRODUCER_WORD);
       if ((oldest & ALIGN_MASK) === 0 && ((tail - oldest) >>> 0) <= this.capacity) {
@@ -556,7 +603,7 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
         this.cachedTail = oldest;
         if (!this.lapped()) break;
       }
-      if (attempt > 1000) throw corrupt(this.name, `the oldest position ${oldest >>> 0} is impossible with tail ${tail >>> 0}`);
+      if (!settle.wait()) throw corrupt(this.name, `the oldest position ${oldest >>> 0} is impossible with tail ${tail >>> 0}`);
     }
     debug('receiver of %s was lapped; goes on from %d', this.name, this.position >>> 0);
     this.publishCursor();

@@ -52,6 +52,9 @@ const STALL_AFTER_CLAIM = Number(process.env.RINGWIRE_TEST_STALL_AFTER_CLAIM ?? 
 /** Test-only, likewise: a receiver stops for good right after taking its Nth message. */
 const STALL_AFTER_TAKE = Number(process.env.RINGWIRE_TEST_STALL_AFTER_TAKE ?? 0) | 0;
 
+/** MPMC's parked masks: receivers' and senders' (a bit per slot each). */
+const PARKED_MASKS = [PARKED_RECEIVERS, PARKED_SENDERS];
+
 function stallForever(): never {
   writeSync(1, 'stalled\n');
   for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
@@ -97,8 +100,8 @@ class MpmcRing {
     this.big64 = new BigInt64Array(view.segment.buffer);
     this.mask = view.mask;
     this.view = view;
-    this.slot = openSlot(view, kind, { mode: 'mpmc', takeOver: (slot) => this.repairSlot(slot) });
-    this.reconciler = new ParkedReconciler(view, this.slot);
+    this.slot = openSlot(view, kind, { mode: 'mpmc', parked: PARKED_MASKS, takeOver: (slot) => this.repairSlot(slot) });
+    this.reconciler = new ParkedReconciler(view, this.slot, PARKED_MASKS);
     this.intentWord = slotField(this.slot, layout.SLOT_INTENT) >> 2;
     this.sizeWord = slotField(this.slot, layout.SLOT_SIZE_OR_END) >> 2;
     this.countSlot = slotField(this.slot, layout.SLOT_MESSAGES) >> 3;

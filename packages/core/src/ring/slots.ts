@@ -5,7 +5,7 @@
 import { threadId } from 'node:worker_threads';
 import { RingwireError } from '../errors.js';
 import { layout } from '../native.js';
-import { PARKED_RECEIVERS, PARKED_SENDERS, parkedBit, parkedIndex, validCount } from './layout.js';
+import { type ParkedMask, parkedBit, parkedIndex, validCount } from './layout.js';
 import type { RingView } from './segment.js';
 
 /** Byte offset of slot `slot`'s field at `field`. */
@@ -18,7 +18,6 @@ export interface PeerCount {
 
 /** How often an endpoint looks for parked bits left by dead endpoints (see reconcileParked). */
 const RECONCILE_EVERY_MS = 1000;
-const PARKED_MASKS = [PARKED_RECEIVERS, PARKED_SENDERS];
 
 export interface SlotPolicy {
   /** The mode's name, for ERR_RINGWIRE_BUSY. */
@@ -27,6 +26,13 @@ export interface SlotPolicy {
   takeOver?(slot: number): void;
   /** Counts of a reused slot go to the channel's retired totals always, not only on a change of kind. */
   retireEveryReuse?: boolean;
+  /**
+   * The mode's parked masks (a bit per slot), whose bit for the slot is cleared when it is
+   * taken. Only masks: broadcast's sender waiter word is a count, not a mask.
+   */
+  parked: readonly ParkedMask[];
+  /** Called with the slot's lock held, just before its pid is stored (the slot counts from then). */
+  beforeJoin?(slot: number): void;
 }
 
 /**
@@ -56,7 +62,7 @@ function takeSlot(view: RingView, slot: number, kind: number, policy: SlotPolicy
   const word = (field: number) => slotField(slot, field) >> 2;
   // A holder that died parked left its bit in a parked mask: clear it (we hold the lock),
   // before any repair wakes sleepers.
-  for (const mask of PARKED_MASKS) Atomics.and(i32, parkedIndex(mask, slot), ~parkedBit(slot));
+  for (const mask of policy.parked) Atomics.and(i32, parkedIndex(mask, slot), ~parkedBit(slot));
   // A pid left behind: its holder died without closing. We own its leftovers now.
   if (Atomics.load(i32, word(layout.SLOT_PID)) !== 0) policy.takeOver?.(slot);
   const was = Atomics.load(i32, word(layout.SLOT_KIND));
@@ -72,6 +78,7 @@ function takeSlot(view: RingView, slot: number, kind: number, policy: SlotPolicy
   Atomics.store(i32, word(layout.SLOT_THREAD), threadId);
   Atomics.store(i32, word(layout.SLOT_INTENT), 0);
   Atomics.store(i32, word(layout.SLOT_ENDED), 0);
+  policy.beforeJoin?.(slot);
   Atomics.store(i32, word(layout.SLOT_PID), process.pid);
   return true;
 }
@@ -119,14 +126,15 @@ export function peers(view: RingView, kind: number, own: number): PeerCount {
 export class ParkedReconciler {
   private last = -Infinity;
 
-  constructor(private readonly view: RingView, private readonly own: number) {}
+  /** `masks`: the mode's parked masks (never a waiter count); `own`: this endpoint's slot, or -1. */
+  constructor(private readonly view: RingView, private readonly own: number, private readonly masks: readonly ParkedMask[]) {}
 
   reconcile(): void {
     const now = performance.now();
     if (now - this.last < RECONCILE_EVERY_MS) return;
     this.last = now;
     const { i32, segment } = this.view;
-    for (const mask of PARKED_MASKS) {
+    for (const mask of this.masks) {
       for (let half = 0; half < 2; half++) {
         const index = mask[half] >> 2;
         let bits = Atomics.load(i32, index);
