@@ -665,6 +665,8 @@ class BroadcastReceiver : public detail::BroadcastRing {
       if (!lapped_at(at)) {
         expected_ = sequence;
         started_ = drop_;
+        // A sender that waited for the cursor our slot started with goes on from this one.
+        space_bell_.ring();
         return at;
       }
       if (!settle.wait()) corrupt("the oldest position " + std::to_string(at) + " stays behind the intent");
