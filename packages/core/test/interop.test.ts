@@ -6,10 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChannel, openReceiver, openSender, stats } from '../src/index.js';
+import { createChannel, openReceiver, openSender, type Receiver, stats } from '../src/index.js';
 import { layout } from '../src/native.js';
-import { channelName, holder, runChild, until } from './helpers.js';
+import { channelName, fixture, holder, runChild, until } from './helpers.js';
 
 const native = fileURLToPath(new URL('../../native/', import.meta.url));
 let dir: string;
@@ -31,15 +32,28 @@ function message(i: number): Uint8Array {
 }
 
 function run(args: string[]) {
-  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => { stdout += chunk; });
   child.stderr.on('data', (chunk) => { stderr += chunk; });
   // 'close', not 'exit': the output may still be in the pipe when the process exits.
   const done = once(child, 'close').then(([code]) => ({ code, stdout, stderr }));
+  /** Resolves once the peer has printed `text` (rejects if it exits first). */
+  const printed = (text: string) => new Promise<void>((resolve, reject) => {
+    const look = () => {
+      if (!stdout.includes(text)) return;
+      child.stdout.off('data', look);
+      resolve();
+    };
+    child.stdout.on('data', look);
+    void done.then((result) => reject(new Error(`the C++ peer exited before printing '${text}': ${JSON.stringify(result)}`)));
+    look();
+  });
   return {
-    child, done, ready: once(child.stdout, 'data'), output: () => stdout, kill: () => child.kill('SIGKILL'),
+    child, done, ready: once(child.stdout, 'data'), output: () => stdout, kill: () => child.kill('SIGKILL'), printed,
+    /** A line on its stdin (bcast-recv's stall ends). */
+    resume: () => child.stdin.write('\n'),
   };
 }
 
@@ -385,5 +399,121 @@ describe('Node and C++ on one mpmc channel', () => {
     expect(i).toBe(COUNT);
     expect((await cppSender.done).code).toBe(0);
     receiver.close();
+  });
+});
+
+/** Receives to the end of the stream: how many came, and which were not message i (the i-th). */
+async function collect(receiver: Receiver): Promise<{ count: number, wrong: number[] }> {
+  let count = 0;
+  const wrong: number[] = [];
+  for await (const got of receiver) {
+    if (!Buffer.from(got.buffer, got.byteOffset, got.length).equals(message(count))) wrong.push(count);
+    count++;
+  }
+  return { count, wrong };
+}
+
+describe('Node and C++ on one broadcast channel', () => {
+  it('a Node sender reaches 3 C++ receivers and a Node receiver, every message in order (one joined from the oldest)', async () => {
+    const name = channelName('bnc');
+    createChannel(name, { mode: 'broadcast', capacity: 1 << 14 });
+    const early = [run(['bcast-recv', name]), run(['bcast-recv', name, 'next'])];
+    await Promise.all(early.map((peer) => peer.ready));
+    const receiver = openReceiver(name);
+    const receiving = collect(receiver);
+    const sender = openSender(name);
+    for (let i = 0; i < 5; i++) expect(sender.trySend(message(i))).toBe(true);
+    sender.flush();
+    // Joins after the first 5, from the oldest message still in the ring: message 0.
+    const late = run(['bcast-recv', name, 'oldest']);
+    await late.ready;
+    for (let i = 5; i < COUNT; i++) await sender.send(message(i), { timeout: 10_000 });
+    sender.end();
+    sender.close();
+    for (const peer of [...early, late]) {
+      expect(await peer.done).toEqual({ code: 0, stdout: `ready\nreceived ${COUNT} lost 0\n`, stderr: '' });
+    }
+    expect(await receiving).toEqual({ count: COUNT, wrong: [] });
+    receiver.close();
+    // Each receiver's count in its slot, C++ and Node alike.
+    expect(stats(name)).toMatchObject({ messagesSent: COUNT, messagesReceived: 4 * COUNT });
+  });
+
+  it('a C++ sender reaches Node receivers, one of them in a worker thread, every message in order', async () => {
+    const name = channelName('bcn');
+    createChannel(name, { mode: 'broadcast', capacity: 1 << 14 });
+    const worker = new Worker(fixture('bcast-worker.mjs'), { workerData: { name } });
+    try {
+      expect((await once(worker, 'message'))[0]).toBe('ready');
+      const receivers = [openReceiver(name), openReceiver(name, { from: 'oldest' })];
+      const fromWorker = once(worker, 'message');
+      const peer = run(['bcast-send', name, String(COUNT), '1']);
+      const results = await Promise.all(receivers.map(collect));
+      expect(await peer.done).toEqual({ code: 0, stdout: `sent ${COUNT}\n`, stderr: '' });
+      expect(results).toEqual([{ count: COUNT, wrong: [] }, { count: COUNT, wrong: [] }]);
+      expect((await fromWorker)[0]).toEqual({ count: COUNT, wrong: [] });
+      for (const receiver of receivers) receiver.close();
+      expect(stats(name)).toMatchObject({ messagesSent: COUNT, messagesReceived: 3 * COUNT });
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  it("'drop': a C++ receiver that stops reading loses messages, and counts them (lost + received = sent)", async () => {
+    const name = channelName('bdrop');
+    createChannel(name, { mode: 'broadcast', overflow: 'drop', capacity: 4096 });
+    const peer = run(['bcast-recv', name, 'next', '10']);
+    await peer.ready;
+    const sender = openSender(name);
+    for (let i = 0; i < 20; i++) expect(sender.trySend(message(i))).toBe(true);
+    sender.flush();
+    await peer.printed('stalled');
+    // Many rings' worth while it reads nothing: the sender never waits.
+    const sent = 2000;
+    for (let i = 20; i < sent; i++) expect(sender.trySend(message(i))).toBe(true);
+    sender.end();
+    peer.resume();
+    const result = await peer.done;
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const [, received, lost] = /^ready\nstalled\nreceived (\d+) lost (\d+)\n$/.exec(result.stdout)!.map(Number);
+    expect(received + lost).toBe(sent);
+    expect(lost).toBeGreaterThan(1000);
+    expect(received).toBeGreaterThanOrEqual(11); // 10 before it stalled, then at least the last
+    sender.close();
+  });
+
+  it("kill -9 of a C++ receiver does not hold a Node 'block' sender back (it is cut off)", async () => {
+    const name = channelName('bkillc');
+    createChannel(name, { mode: 'broadcast', capacity: 4096 });
+    // The Node receiver opens first and holds slot 0: with slot 0 free, the TypeScript
+    // sender's cleanup of dead parked bits (slots.ts) takes bit 0 of its own waiter count for
+    // slot 0's parked bit, and each of its waits then lasts a whole park slice.
+    const receiver = openReceiver(name);
+    const receiving = collect(receiver);
+    const peer = run(['bcast-recv', name, 'next', '1']);
+    await peer.ready;
+    const sender = openSender(name);
+    await sender.send(message(0));
+    await peer.printed('stalled'); // took message 0 and holds the rest back
+    peer.kill();
+    await peer.done;
+    // Far more than a ring: the sender must get past the dead receiver's cursor.
+    for (let i = 1; i < 500; i++) await sender.send(message(i), { timeout: 10_000 });
+    sender.end();
+    expect(await receiving).toEqual({ count: 500, wrong: [] });
+    expect(stats(name).receivers.filter((r) => r.dead)).toMatchObject([{ pid: peer.child.pid, cutOff: true }]);
+    sender.close();
+    receiver.close();
+  });
+
+  it("kill -9 of a Node receiver does not hold a C++ 'block' sender back", async () => {
+    const name = channelName('bkilln');
+    createChannel(name, { mode: 'broadcast', capacity: 4096 });
+    const { kill } = await holder('receiver', name); // joined, and never reads
+    const peer = run(['bcast-send', name, '500', '1']);
+    await until(() => stats(name).senders[0]?.waiters === 1, 10_000, 'the C++ sender to fill the ring and park');
+    await kill();
+    expect(await peer.done).toEqual({ code: 0, stdout: 'sent 500\n', stderr: '' });
+    expect(stats(name).receivers).toMatchObject([{ dead: true, cutOff: true }]);
   });
 });

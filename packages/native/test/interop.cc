@@ -19,6 +19,19 @@
 //       first byte); with ordered=1 (one sender, one receiver) message k must be message k.
 //       With <stop>, stops after that many (closing its endpoint) and prints "received <stop>".
 //
+// Broadcast channels (one sender, any number of receivers):
+//
+//   interop bcast-send <name> <count> <end:0|1>
+//       sends messages 0 .. count-1 (the same rule), waiting up to 10 s for room for each; with
+//       end=1 then ends the stream
+//   interop bcast-recv <name> [from:next|oldest [stall]]
+//       joins (from the tail, or the oldest message still in the ring), prints "ready", then
+//       receives to the end of the stream and prints "received <n> lost <m>". Each message must
+//       be a message of the rule; on a 'block' channel message k + 1 must follow message k (no
+//       gap: the first one received may be any), on a 'drop' channel the messages' numbers
+//       must grow. With <stall>, prints "stalled" after that many and reads no more until a
+//       line arrives on stdin.
+//
 // Errors (ringwire::Error) go to stderr as "<code>: <message>", with exit code 1.
 #include <unistd.h>
 
@@ -27,6 +40,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ringwire/broadcast.h"
 #include "ringwire/mpmc.h"
 #include "ringwire/spsc.h"
 
@@ -37,11 +51,13 @@ static void fill(std::vector<uint8_t>& m, uint32_t i) {
   for (uint32_t j = 0; j < m.size(); j++) m[j] = static_cast<uint8_t>(i + j * 7);
 }
 
-// Whether m is message i for some i: the length gives i mod 3001 (a prime, and 37 has an
-// inverse mod it), the first byte i mod 256; together i mod 3001 * 256.
-static bool is_some_message(const std::vector<uint8_t>& m) {
+// Whether m is message i for some i, and which (mod 3001 * 256): the length gives i mod 3001
+// (a prime, and 37 has an inverse mod it), the first byte i mod 256. An empty message is
+// i = 0 mod 3001, and no byte says which: `index` is then -1.
+static bool index_of(const std::vector<uint8_t>& m, int64_t& index) {
+  index = -1;
   if (m.size() > 3000) return false;
-  if (m.empty()) return true;  // i = 0 mod 3001: no byte says which
+  if (m.empty()) return true;
   uint32_t inverse = 1;
   while ((37 * inverse) % 3001 != 1) inverse++;
   const uint32_t low = static_cast<uint32_t>(m.size()) * inverse % 3001;
@@ -49,15 +65,21 @@ static bool is_some_message(const std::vector<uint8_t>& m) {
     if ((i & 255) != m[0]) continue;
     std::vector<uint8_t> expected;
     fill(expected, i);
+    index = i;
     return m == expected;
   }
   return false;
+}
+static bool is_some_message(const std::vector<uint8_t>& m) {
+  int64_t index;
+  return index_of(m, index);
 }
 
 int main(int argc, char** argv) {
   const char* usage =
       "usage: interop send <name> <count> [timeout_ms] | interop recv <name> [first [stop]] |\n"
-      "       interop mpmc-send <name> <count> <end:0|1> | interop mpmc-recv <name> [ordered:0|1 [stop]]\n";
+      "       interop mpmc-send <name> <count> <end:0|1> | interop mpmc-recv <name> [ordered:0|1 [stop]] |\n"
+      "       interop bcast-send <name> <count> <end:0|1> | interop bcast-recv <name> [next|oldest [stall]]\n";
   if (argc < 3) {
     std::fputs(usage, stderr);
     return 2;
@@ -130,6 +152,61 @@ int main(int argc, char** argv) {
         count++;
       }
       std::printf("received %u\n", count);
+      return 0;
+    }
+    if (std::strcmp(argv[1], "bcast-send") == 0 && argc == 5 &&
+        (std::strcmp(argv[4], "0") == 0 || std::strcmp(argv[4], "1") == 0)) {
+      ringwire::BroadcastSender sender{ringwire::MappedSegment(argv[2])};
+      const uint32_t count = static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10));
+      std::vector<uint8_t> message;
+      for (uint32_t i = 0; i < count; i++) {
+        fill(message, i);
+        sender.send(message.data(), static_cast<uint32_t>(message.size()), 10'000);
+      }
+      if (argv[4][0] == '1') sender.end();
+      std::printf("sent %u\n", count);
+      return 0;
+    }
+    if (std::strcmp(argv[1], "bcast-recv") == 0 && argc >= 3 && argc <= 5 &&
+        (argc == 3 || std::strcmp(argv[3], "next") == 0 || std::strcmp(argv[3], "oldest") == 0)) {
+      const bool from_oldest = argc >= 4 && std::strcmp(argv[3], "oldest") == 0;
+      const uint32_t stall = argc == 5 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : 0;
+      ringwire::BroadcastReceiver receiver{ringwire::MappedSegment(argv[2]), from_oldest};
+      std::printf("ready\n");
+      std::fflush(stdout);
+      std::vector<uint8_t> message, expected;
+      uint32_t count = 0;
+      int64_t last = -1;  // the number of the last message received
+      while (receiver.recv(message, 10'000)) {
+        int64_t index;
+        if (receiver.drops()) {
+          // Numbers grow (an empty message says nothing of its number).
+          if (!index_of(message, index) || (index >= 0 && index <= last)) {
+            std::fprintf(stderr, "message %u (%zu bytes) is not a later message of the rule\n", count, message.size());
+            return 1;
+          }
+          if (index >= 0) last = index;
+        } else {
+          if (count == 0 && !index_of(message, last)) {
+            std::fprintf(stderr, "the first message (%zu bytes) is no message of the rule\n", message.size());
+            return 1;
+          }
+          if (count == 0 && last < 0) last = 0;  // empty: message 0 (joined before any, in these tests)
+          fill(expected, static_cast<uint32_t>(count == 0 ? last : ++last));
+          if (message != expected) {
+            std::fprintf(stderr, "message %u (%zu bytes) is not message %lld\n", count, message.size(),
+                         static_cast<long long>(last));
+            return 1;
+          }
+        }
+        if (++count == stall) {
+          std::printf("stalled\n");
+          std::fflush(stdout);
+          char line[16];
+          if (std::fgets(line, sizeof line, stdin) == nullptr) return 1;
+        }
+      }
+      std::printf("received %u lost %llu\n", count, static_cast<unsigned long long>(receiver.lost()));
       return 0;
     }
   } catch (const ringwire::Error& e) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the C++ protocol stress tests (test/stress.cc for SPSC, test/stress_mpmc.cc for MPMC)
-# under AddressSanitizer with UndefinedBehaviorSanitizer and under ThreadSanitizer, and runs
-# every mode. Any report fails.
+# Builds the C++ protocol stress tests (test/stress.cc for SPSC, test/stress_mpmc.cc for MPMC,
+# test/stress_broadcast.cc for broadcast) under AddressSanitizer with UndefinedBehaviorSanitizer
+# and under ThreadSanitizer, and runs every mode. Any report fails. The builds run two at a
+# time (they take longer than most runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
@@ -9,10 +10,20 @@ trap 'rm -rf "$out"' EXIT
 CXX=${CXX:-g++}
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -I include -pthread)
 asan=(-fsanitize=address,undefined -fno-sanitize-recover=all)
-"$CXX" "${flags[@]}" test/stress.cc "${asan[@]}" -o "$out/stress-asan"
-"$CXX" "${flags[@]}" test/stress.cc -fsanitize=thread -o "$out/stress-tsan"
-"$CXX" "${flags[@]}" test/stress_mpmc.cc "${asan[@]}" -o "$out/stress_mpmc-asan"
-"$CXX" "${flags[@]}" test/stress_mpmc.cc -fsanitize=thread -o "$out/stress_mpmc-tsan"
+build() {  # <test> <asan|tsan>
+  local sanitize=("${asan[@]}")
+  [ "$2" = tsan ] && sanitize=(-fsanitize=thread)
+  "$CXX" "${flags[@]}" "test/$1.cc" "${sanitize[@]}" -o "$out/$1-$2"
+}
+pids=()
+for test in stress stress_mpmc stress_broadcast; do
+  for kind in asan tsan; do
+    while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n; done
+    build "$test" "$kind" &
+    pids+=($!)
+  done
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 TSAN_OPTIONS=halt_on_error=1
 for wait in futex semaphore; do
   "$out/stress-asan" threads "$wait" 300000
@@ -34,4 +45,14 @@ for wait in futex semaphore; do
   "$out/stress_mpmc-tsan" threads "$wait" 10000 6 6
   "$out/stress_mpmc-asan" threads-last "$wait" 20000 6 3
   "$out/stress_mpmc-tsan" threads-last "$wait" 10000 6 3
+  # Broadcast: 'block' with receivers joining and leaving, 'drop' with a lapped receiver,
+  # the lag limit, killed endpoints, hostile bytes.
+  "$out/stress_broadcast-asan" threads "$wait" 200000
+  "$out/stress_broadcast-asan" drop "$wait" 300000
+  "$out/stress_broadcast-asan" lag "$wait"
+  "$out/stress_broadcast-asan" kill "$wait"
+  "$out/stress_broadcast-asan" hostile "$wait"
+  "$out/stress_broadcast-tsan" threads "$wait" 60000
+  "$out/stress_broadcast-tsan" drop "$wait" 100000
+  "$out/stress_broadcast-tsan" lag "$wait"
 done

@@ -1,8 +1,9 @@
-// ringwire/contract.h — what the C++ endpoints of every mode (spsc.h, mpmc.h, and a mode
-// added after them) have in common: one shape for a sender and one for a receiver, with the
-// TypeScript API's behaviour (the TypeScript's ring/contract.ts mirrors this file), checked at
-// compile time by each mode's header; and the pieces each implementation shares: the Status
-// of a receive, deadlines, the errors of a wait, the shared stats counters.
+// ringwire/contract.h — what the C++ endpoints of every mode (spsc.h, mpmc.h, broadcast.h, and
+// a mode added after them) have in common: one shape for a sender and one for a receiver, with
+// the TypeScript API's behaviour (the TypeScript's ring/contract.ts mirrors this file), checked
+// at compile time by each mode's header; and the pieces each implementation shares: the Status
+// of a receive, deadlines, the errors of a wait, the shared stats counters, copies in and out
+// of the ring.
 //
 //   Sender (opened from a MappedSegment, or a std::shared_ptr<MappedSegment> that threads share)
 //     bool try_send(const void* data, uint32_t length)       sends if there is room now; false if full
@@ -22,7 +23,10 @@
 //   ERR_RINGWIRE_PEER_DEAD  send()/recv() while waiting: the other side is gone and can never
 //                           answer. SPSC: the one peer died without closing. MPMC: no endpoint
 //                           of the other kind is alive and at least one died without closing.
-//                           (Everything the dead sent is received first.)
+//                           Broadcast: receivers as SPSC; a sender never (it stops waiting for a
+//                           dead receiver). (Everything the dead sent is received first.)
+//   ERR_RINGWIRE_CUT_OFF    broadcast receivers: the sender stopped waiting for this one (it
+//                           held a 'block' sender back past its lag limit, or looked dead)
 //   ERR_RINGWIRE_CLOSED     any call but close() after close(); a send after the stream ended
 //                           (this sender's end(), or on MPMC another sender's)
 //   ERR_RINGWIRE_TOO_LARGE  a message longer than max_message()
@@ -42,6 +46,15 @@
 #include "layout.h"
 #include "segment.h"
 #include "wait.h"
+
+// Built with ThreadSanitizer: the ring's bytes are copied with atomics (copy_in, copy_out).
+#if defined(__SANITIZE_THREAD__)
+#define RINGWIRE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RINGWIRE_TSAN 1
+#endif
+#endif
 
 namespace ringwire {
 
@@ -100,6 +113,64 @@ inline int64_t sleep_limit(int64_t slice_ms, int64_t deadline_ms) {
 [[noreturn]] inline void throw_corrupt(const std::string& channel, const std::string& what) {
   throw Error("ERR_RINGWIRE_CORRUPT",
               "channel '" + channel + "' is corrupt: " + what + "; a peer wrote bytes that break the protocol");
+}
+
+// --- the ring's bytes ---------------------------------------------------------------
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+// The payload into and out of the ring. Plain memcpy normally; under ThreadSanitizer 8-byte
+// relaxed atomics, because a reader may copy bytes a writer is overwriting, by design: MPMC, an
+// endpoint holding a stale position may load, or try to CAS, a "header" that has meanwhile
+// become payload of a later lap (it finds out and discards what it read; a CAS expecting a
+// header value fails on payload bytes; TSan counts even a failed CAS as a write); broadcast, a
+// receiver the sender laps copies a record as it is overwritten, and discards the copy once
+// the sender's intent says so. TSan would report a plain copy. The tail unit's pad bytes
+// belong to the record (record_size rounds up to 8), so touching them is fine.
+inline void copy_in(uint8_t* dst, const void* src, uint32_t n) {
+  if (n == 0) return;
+#if defined(RINGWIRE_TSAN)
+  const auto* s = static_cast<const uint8_t*>(src);
+  uint32_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, s + i, 8);
+    __atomic_store_n(reinterpret_cast<uint64_t*>(dst + i), v, __ATOMIC_RELAXED);
+  }
+  if (i < n) {
+    uint64_t v = 0;
+    std::memcpy(&v, s + i, n - i);
+    __atomic_store_n(reinterpret_cast<uint64_t*>(dst + i), v, __ATOMIC_RELAXED);
+  }
+#else
+  std::memcpy(dst, src, n);
+#endif
+}
+// `order` (TSan only): a broadcast receiver copies with acquire loads there, so the load of
+// the intent after the copy cannot move before it (elsewhere it puts an acquire fence before
+// that load, which TSan does not support).
+inline void copy_out(std::vector<uint8_t>& out, const uint8_t* src, uint32_t n, int order = __ATOMIC_RELAXED) {
+#if defined(RINGWIRE_TSAN)
+  out.resize(n);
+  uint32_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const uint64_t v = __atomic_load_n(reinterpret_cast<const uint64_t*>(src + i), order);
+    std::memcpy(out.data() + i, &v, 8);
+  }
+  if (i < n) {
+    const uint64_t v = __atomic_load_n(reinterpret_cast<const uint64_t*>(src + i), order);
+    std::memcpy(out.data() + i, &v, n - i);
+  }
+#else
+  (void)order;
+  out.assign(src, src + n);
+#endif
 }
 
 // --- shared words, with the ordering in the name ---------------------------------------

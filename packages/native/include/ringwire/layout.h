@@ -251,7 +251,8 @@
 //   - an endpoint parked: SPSC, the next holder of its role resets the count; MPMC, its
 //     parked bit is cleared within a park slice of a live endpoint parking.
 //   - a creator: nothing, or a complete channel (creation is atomic).
-// C++ endpoints follow the same rules (spsc.h, mpmc.h; contract.h lists what they throw).
+// C++ endpoints follow the same rules (spsc.h, mpmc.h, broadcast.h; contract.h lists what
+// they throw).
 //
 // Waking with several sleepers: a data or space word is an epoch, not a flag. A parker
 // sets its slot's bit in the parked mask of its kind (an atomic OR, seq_cst), loads the epoch; if it is odd (signalled) it CASes
@@ -264,7 +265,12 @@
 // check, which takes the lock of every slot whose bit is set and whose lock is free), so
 // dead sleepers stop costing wake-ups within a park slice.
 // Unlike a 0/1 flag, an epoch never returns to a value a sleeper loaded, so one receiver
-// re-arming cannot swallow the wake meant for another. (C++: wait.h's EpochDoorbell.)
+// re-arming cannot swallow the wake meant for another. Semaphore tokens are not tied to an
+// epoch, though: a sleeper that re-armed may take a token posted for one still asleep on the
+// earlier epoch. So a sleeper that takes a token while the word still holds the epoch it
+// armed (never signalled: the token is not its own) gives it back and waits a moment before
+// it takes one again; only one nobody takes for 2 ms is kept (a stray: one spurious wake).
+// (C++: wait.h's EpochDoorbell and Signal::sleep_epoch.)
 //
 // Why this design (and not Aeron's or Vyukov's alone): Aeron's multi-producer ring claims
 // by a fetch-add on the tail and has one consumer; its records are variable-size and its
@@ -286,18 +292,25 @@
 //   producer line  (128)  tail P: the end of the records published (seq_cst store)
 //   consumer line  (256)  oldest O: the first record still intact (written by the sender)
 //   receiver wait  (384)  data epoch; parked receivers: a bit per slot, as MPMC
-//   sender wait    (512)  space signal and sender waiter count, as SPSC
+//   sender wait    (512)  space signal and sender waiter count, as SPSC (a count, not a
+//                         parked mask: the parked bits cleaned up are the receivers' only)
 //   state line     (640)  STATE_ENDED, the sender's pid and thread, as SPSC
 //   release line   (768)  "written", as SPSC (what the sender wrote, published or not)
 //   delivered line (896)  intent I: the end of what the sender may be writing
 //   slot table     (1024)  one slot per receiver: +0 pid  +4 thread  +8 kind (KIND_RECEIVER)
 //        +12 cursor (where it reads next, published lazily)  +16 messages (float64)
 //        +32 lost (float64)  +40 cut (set by the sender: see "lag limit")
+//     A slot is taken as MPMC's (the same three passes), and its count is retired to the
+//     received total every time it is reused, not only when its kind changes.
 //
 // Records are SPSC's (PADDING_LENGTH pads to the end of the ring), and word1 carries the
 // message's sequence number (the count of messages sent before it, mod 2^32; a padding
 // record carries the next message's). O <= P <= I and I - O <= capacity (uint32 wrapping
-// arithmetic); positions are record boundaries.
+// arithmetic); positions are record boundaries. With 'drop' the header at P also carries the
+// next message's sequence number before that message is written (the sender writes it
+// before each store of P, and I covers it: I >= P + 8), so a receiver joining at P knows
+// where it starts counting what it misses; a record and that header must fit the ring, so a
+// 'drop' sender sends at most capacity - 16 bytes (max_message - 8).
 //
 //   send: a record of `size` at position p (after padding, if it would straddle the end)
 //     ends at e. While e <= I the sender just writes the header, payload and written
@@ -306,12 +319,15 @@
 //     min(limit, max(e, p + capacity / 8)) — a step, so that I is stored once per eighth of
 //     the ring and not per record — where limit is unbounded with overflow 'drop' and, with
 //     'block', capacity past the slowest joined receiver's cursor (e > limit: the ring is
-//     full; the sender waits for receivers, its space signal as SPSC's). I is stored
-//     seq_cst before any byte past the old I is written. Then 'block' loads the slots again
-//     (a Dekker pair with a joining receiver, below): a cursor it had not seen bounds I
-//     afresh, and I is lowered to that bound before anything is written past it (the ring is
-//     full if that is below e). Then O moves past every record that starts before I -
-//     capacity (the sender reads the headers it wrote, checking each), stored seq_cst.
+//     full; the sender waits for receivers, its space signal as SPSC's). First O moves past
+//     every record that starts before the new I - capacity (the sender reads the headers it
+//     wrote, checking each), stored seq_cst, so that whoever sees the new I sees an O it may
+//     read from (a joiner's or a lapped receiver's "again" below relies on it). Then I is
+//     stored seq_cst, before any byte past the old I is written (C++: a release fence after
+//     it, the writer's half of the receive check). Then 'block' loads the slots again (a
+//     Dekker pair with a joining receiver, below): a cursor it had not seen bounds I afresh,
+//     and I is lowered to that bound before anything is written past it (or, if that is
+//     below e, put back and the ring is full).
 //   receive: at cursor c, with c != P (P loaded seq_cst): read the header at c, check it
 //     (length <= max_message, inside the ring, not past P), copy the payload, then load I
 //     (seq_cst; C++ puts an acquire fence before it). If I - c > capacity the sender may
@@ -322,9 +338,13 @@
 //     I again), adds what it skipped (that number minus the one it expected) to `lost`, and
 //     reads on from O. With 'block' a joined receiver is never lapped unless it was cut off
 //     (below) — except that I may have been raised for an instant past it while it joined and
-//     lowered again: a receiver that finds itself lapped and not cut off loads I again.
+//     lowered again: a receiver that finds itself lapped and not cut off loads I again. (If
+//     the sender died between raising I and lowering it, whoever next takes its lock — a
+//     sender opening, a receiver finding it dead — lowers I to that bound: nothing was
+//     written past it.)
 //   join: take a slot (as MPMC). From 'next': cursor = P. From 'oldest': cursor = O. Store
-//     the cursor (seq_cst), then load I: if I - cursor > capacity, O has moved on: again.
+//     the cursor (seq_cst), read the sequence number at the cursor ('drop': where counting
+//     what it misses starts), then load I: if I - cursor > capacity, O has moved on: again.
 //     Either the sender's reload of the slots sees the cursor, or the receiver's load of I
 //     sees the raised I and starts later; so once joined, a 'block' sender never writes over
 //     what the receiver has not read.
@@ -336,11 +356,15 @@
 //     receiver's next receive fails with ERR_RINGWIRE_CUT_OFF (and every one after: it must
 //     close and may join again).
 //   dead receivers: a sender short of space checks the slowest receiver's lock before it
-//     parks (at most every PEER_CHECK_MS) and after every park slice; a dead one's slot is
-//     cleared under its lock (pid 0) and no longer counts. With no receiver joined the
-//     sender never waits: what it sends then reaches only a later 'oldest' joiner.
-//   dead sender: as SPSC (the "written" walk, bounded by O instead of the consumer position);
-//     receivers that have read everything get ERR_RINGWIRE_PEER_DEAD.
+//     parks (at most every PEER_CHECK_MS) and after every park slice; a dead one (its lock
+//     free, its pid unchanged across the lock check) is cut off like a lagging one, `cut`
+//     set while the sender holds its slot's lock (so a receiver taking the slot meanwhile
+//     cannot inherit the cut), and no longer counts; its pid stays, for stats and gc. With
+//     no receiver joined the sender never waits: what it sends then reaches only a later
+//     'oldest' joiner.
+//   dead sender: as SPSC (the "written" walk, bounded by O instead of the consumer position,
+//     and by I; 'drop': the next sequence number is written at the new P); receivers that
+//     have read everything get ERR_RINGWIRE_PEER_DEAD.
 //   end: as SPSC; a receiver has read everything once its cursor reaches P.
 //
 // Nothing read from the segment is trusted: readers check every position for alignment

@@ -35,15 +35,8 @@
 #include "contract.h"
 #include "layout.h"
 #include "segment.h"
+#include "slots.h"
 #include "wait.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define RINGWIRE_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RINGWIRE_TSAN 1
-#endif
-#endif
 
 // Test points: the stress test (test/stress_mpmc.cc) defines this before including the header
 // to kill an endpoint at each step of the protocol and check that the others repair it.
@@ -66,56 +59,6 @@ inline uint32_t word1_of(uint64_t unit) { return static_cast<uint32_t>(unit >> 3
 
 inline bool cas64(uint64_t* p, uint64_t expected, uint64_t desired) {
   return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-}
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
-// The payload into and out of the ring. Plain memcpy normally; under ThreadSanitizer 8-byte
-// relaxed atomics, because an endpoint holding a stale position may load, or try to CAS, a
-// "header" that has meanwhile become payload of a later lap (it finds out and discards what
-// it read; a CAS expecting a header value fails on payload bytes): a race by design, which TSan
-// would report for a plain copy (it counts even a failed CAS as a write). The tail unit's pad
-// bytes belong to the record (record_size rounds up to 8), so touching them is fine.
-inline void copy_in(uint8_t* dst, const void* src, uint32_t n) {
-  if (n == 0) return;
-#if defined(RINGWIRE_TSAN)
-  const auto* s = static_cast<const uint8_t*>(src);
-  uint32_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t v;
-    std::memcpy(&v, s + i, 8);
-    __atomic_store_n(reinterpret_cast<uint64_t*>(dst + i), v, __ATOMIC_RELAXED);
-  }
-  if (i < n) {
-    uint64_t v = 0;
-    std::memcpy(&v, s + i, n - i);
-    __atomic_store_n(reinterpret_cast<uint64_t*>(dst + i), v, __ATOMIC_RELAXED);
-  }
-#else
-  std::memcpy(dst, src, n);
-#endif
-}
-inline void copy_out(std::vector<uint8_t>& out, const uint8_t* src, uint32_t n) {
-#if defined(RINGWIRE_TSAN)
-  out.resize(n);
-  uint32_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const uint64_t v = __atomic_load_n(reinterpret_cast<const uint64_t*>(src + i), __ATOMIC_RELAXED);
-    std::memcpy(out.data() + i, &v, 8);
-  }
-  if (i < n) {
-    const uint64_t v = __atomic_load_n(reinterpret_cast<const uint64_t*>(src + i), __ATOMIC_RELAXED);
-    std::memcpy(out.data() + i, &v, n - i);
-  }
-#else
-  out.assign(src, src + n);
-#endif
 }
 
 // What every MPMC endpoint does: hold a slot, park and wake on the epochs, release taken
@@ -184,55 +127,16 @@ class MpmcEndpoint {
     mask_ = capacity_ - 1;
     max_message_ = segment_->identity().max_message;
     ring_ = segment_->base() + L::HEADER_SIZE;
-    // Pass 0: a slot never used, or closed cleanly by an endpoint of this kind; 1: any slot
-    // closed cleanly; 2: any (a slot whose holder died keeps its record, its pid for stats and
-    // for ERR_RINGWIRE_PEER_DEAD, until no other is free).
-    uint32_t i = L::MAX_SLOTS;
-    for (int pass = 0; pass < 3 && i == L::MAX_SLOTS; pass++) {
-      for (uint32_t s = 0; s < L::MAX_SLOTS; s++) {
-        const uint32_t was = load_seq_cst(slot_word(s, L::SLOT_KIND));
-        if (pass < 2 && load_seq_cst(slot_word(s, L::SLOT_PID)) != 0) continue;
-        if (pass == 0 && was != kind && was != 0) continue;
-        if (segment_->lock_role(L::SLOT_LOCK_BASE + s)) {
-          i = s;
-          break;
-        }
-      }
-    }
-    if (i == L::MAX_SLOTS) {
-      throw Error("ERR_RINGWIRE_BUSY", "channel '" + segment_->name() + "' already has " +
-                                           std::to_string(L::MAX_SLOTS) +
-                                           " open endpoints, the most an mpmc channel can have");
-    }
-    slot_ = i;
-    locked_ = true;  // from here close() gives the slot back, also if a constructor throws
-    try {
-      // Its last holder may have died parked: its bit is ours to clear (we hold the lock).
-      data_bell_.clear(i);
-      space_bell_.clear(i);
-      // A pid left in the slot: its last holder died without closing. We hold its lock, so its
-      // leftovers are ours to repair (layout.h, "Liveness and repair").
-      if (load_seq_cst(slot_word(i, L::SLOT_PID)) != 0) repair_slot(i);
-      const uint32_t count = slot_offset(i) + L::SLOT_MESSAGES;
-      const uint32_t was = load_seq_cst(slot_word(i, L::SLOT_KIND));
-      if (was != kind && was != 0) {
-        // The slot's count was of the other kind: it moves to the channel's retired total
-        // (the SPSC counter words, unused by MPMC otherwise) and the slot starts from zero.
-        add_count(segment_->base(), was == L::KIND_SENDER ? L::OFF_MESSAGES_SENT : L::OFF_MESSAGES_RECEIVED,
-                  load_count(segment_->base(), count));
-        store_count(segment_->base(), count, 0);
-      }
-      store_seq_cst(slot_word(i, L::SLOT_INTENT), 0);  // before the kind: never a stale run of ours
-      store_seq_cst(slot_word(i, L::SLOT_ENDED), 0);
-      store_seq_cst(slot_word(i, L::SLOT_KIND), kind);
-      kind_ = kind;
-      store_seq_cst(slot_word(i, L::SLOT_THREAD), static_cast<uint32_t>(syscall(SYS_gettid)));
-      store_seq_cst(slot_word(i, L::SLOT_PID), static_cast<uint32_t>(getpid()));
-      messages_ = load_count(segment_->base(), count);
-    } catch (...) {
-      close();
-      throw;
-    }
+    // The slot table's three passes (slots.h); a slot whose holder died has what it left
+    // repaired first (layout.h, "Liveness and repair"), with its lock held.
+    const SlotPolicy policy{"mpmc", kParkedReceivers | kParkedSenders};
+    slot_ = open_slot(*segment_, kind, policy, [this](uint32_t dead) {
+      slot_ = dead;  // the repair skips our own slot
+      repair_slot(dead);
+    });
+    locked_ = true;  // from here close() gives the slot back
+    kind_ = kind;
+    messages_ = load_count(segment_->base(), slot_offset(slot_) + L::SLOT_MESSAGES);
   }
 
   static EpochDoorbell doorbell(const MappedSegment& segment, uint32_t signal, uint32_t parked_low,
@@ -244,9 +148,8 @@ class MpmcEndpoint {
   // --- shared memory ---------------------------------------------------------------------
 
   uint32_t* word(uint32_t offset) const { return segment_->word(offset); }
-  static uint32_t slot_offset(uint32_t slot) { return layout::OFF_SLOTS + slot * layout::SLOT_SIZE; }
-  uint32_t* slot_word(uint32_t slot, uint32_t field) const { return word(slot_offset(slot) + field); }
-  uint32_t slot_load(uint32_t slot, uint32_t field) const { return load_seq_cst(slot_word(slot, field)); }
+  uint32_t* slot_word(uint32_t slot, uint32_t field) const { return detail::slot_word(*segment_, slot, field); }
+  uint32_t slot_load(uint32_t slot, uint32_t field) const { return detail::slot_load(*segment_, slot, field); }
   // The 8-byte unit at a position (record headers and body units).
   uint64_t* unit(uint32_t position) const { return reinterpret_cast<uint64_t*>(ring_ + (position & mask_)); }
   uint64_t load_unit(uint32_t position, int order = __ATOMIC_ACQUIRE) const {
@@ -340,7 +243,7 @@ class MpmcEndpoint {
     const int64_t now = monotonic_ms();
     if (now - last_parked_check_ms_ >= kRepairCheckMs) {
       last_parked_check_ms_ = now;
-      clear_dead_parked();
+      clear_dead_parked(*segment_, kParkedReceivers | kParkedSenders, slot_);  // slots.h
     }
     uint32_t epoch;
     WaitStatus status = WAIT_SIGNALLED;
@@ -350,31 +253,6 @@ class MpmcEndpoint {
     }
     bell.clear(slot_);  // wakers stop counting us
     return status;
-  }
-
-  // A bit stays set where an endpoint died parked, and costs every wake a futex call or a
-  // semaphore token until someone holding that slot's lock clears it (layout.h, "Waking with
-  // several sleepers"). If we can take the lock, the holder is dead (or gone): clear it. Two
-  // loads per kind when nothing is set; a lock attempt (a system call) per parked endpoint.
-  void clear_dead_parked() {
-    namespace L = layout;
-    for (EpochDoorbell* bell : {&data_bell_, &space_bell_}) {
-      for (uint32_t base : {0u, 32u}) {
-        // Relaxed: only a hint of whom to look at; the lock decides.
-        uint32_t bits = __atomic_load_n(bell->parked_word(base), __ATOMIC_RELAXED);
-        for (; bits != 0; bits &= bits - 1) {
-          const uint32_t s = base + static_cast<uint32_t>(__builtin_ctz(bits));
-          if (s >= L::MAX_SLOTS) {
-            bell->clear(s);  // no endpoint has that slot: a peer's scribble (the TypeScript clears it too)
-            continue;
-          }
-          if (s == slot_ || segment_->role_held_here(L::SLOT_LOCK_BASE + s)) continue;
-          if (!segment_->lock_role(L::SLOT_LOCK_BASE + s)) continue;  // alive
-          bell->clear(s);
-          segment_->unlock_role(L::SLOT_LOCK_BASE + s);
-        }
-      }
-    }
   }
 
   // --- release ---------------------------------------------------------------------------
@@ -577,35 +455,10 @@ class MpmcEndpoint {
     return true;
   }
 
-  // Whether the endpoint in slot `s` is alive: its lock is held, through another descriptor
-  // or by another endpoint sharing this mapping (whose locks never conflict with ours).
-  bool slot_alive(uint32_t s) const {
-    const uint32_t role = layout::SLOT_LOCK_BASE + s;
-    return segment_->role_held_here(role) || segment_->role_locked_by_other(role);
-  }
-
-  // Endpoints of `kind` other than this one with a pid recorded: live (their lock held) or
-  // dead (their lock free and the pid unchanged across the lock check: an opener locks before
-  // it writes its pid, a clean close clears the pid before it unlocks). System calls: one
-  // lock check per such slot.
-  struct Peers {
-    uint32_t live = 0, dead = 0;
-  };
-  Peers peers(uint32_t kind) const {
-    namespace L = layout;
-    Peers count;
-    for (uint32_t s = 0; s < L::MAX_SLOTS; s++) {
-      if (s == slot_ || load_seq_cst(slot_word(s, L::SLOT_KIND)) != kind) continue;
-      const uint32_t pid = load_seq_cst(slot_word(s, L::SLOT_PID));
-      if (pid == 0) continue;
-      if (slot_alive(s)) {
-        count.live++;
-      } else if (load_seq_cst(slot_word(s, L::SLOT_PID)) == pid) {
-        count.dead++;
-      }
-    }
-    return count;
-  }
+  bool slot_alive(uint32_t s) const { return detail::slot_alive(*segment_, s); }
+  // Endpoints of `kind` other than this one: live or dead (slots.h).
+  using Peers = detail::Peers;
+  Peers peers(uint32_t kind) const { return detail::peers(*segment_, kind, slot_); }
 
   // Ends the stream for every receiver and wakes them.
   void end_channel() {

@@ -1,7 +1,7 @@
 // ringwire/wait.h — sleeping and waking on a channel's signal words (header-only, C++17,
 // Linux): the one implementation of the futex and semaphore calls and of the two doorbells of
-// layout.h, used by every mode (spsc.h, mpmc.h) and by the Node addon (src/). It knows the
-// layout's offsets and constants, nothing of the modes' protocols.
+// layout.h, used by every mode (spsc.h, mpmc.h, broadcast.h) and by the Node addon (src/). It
+// knows the layout's offsets and constants, nothing of the modes' protocols.
 //
 //   system calls   futex_wait / futex_wake on a 32-bit word; semaphore_wait_until,
 //                  post_tokens and return_token on a process-shared sem_t; monotonic time
@@ -10,6 +10,10 @@
 //   FlagDoorbell   SPSC (layout.h, "parking"): a waiter count and a 0/1 signal flag
 //   EpochDoorbell  MPMC (layout.h, "Waking with several sleepers"): a parked bit per endpoint
 //                  slot in two mask words, and an epoch
+// Broadcast uses one of each: its one sender parks on a FlagDoorbell (the space line, as
+// SPSC's) that receivers ring after publishing their cursors; its receivers park on an
+// EpochDoorbell (the data line) that the sender rings after publishing. (The TypeScript's
+// FlagToEpochDoorbell and EpochToFlagDoorbell are those pairs, parker and waker.)
 //
 // A doorbell is the parker's and the waker's halves of one Dekker pair: the parker announces
 // itself (seq_cst) and then re-checks its condition; the waker publishes (seq_cst) and then
@@ -158,11 +162,43 @@ class Signal {
     return semaphore_wait_until(semaphore_, deadline) == SemaphoreWait::kTimedOut ? WAIT_TIMED_OUT : WAIT_SIGNALLED;
   }
 
+  // An epoch word (EpochDoorbell: several sleepers): as sleep(), but with a semaphore a token
+  // taken while the word still holds `expected` was not posted for this sleeper (the epoch it
+  // armed was never signalled, and an epoch never returns to a value). It was posted for a
+  // sleeper of an earlier epoch that has not taken it yet: this one woke, re-armed the next
+  // epoch and came back first. Kept, it would leave that sleeper asleep until its slice ends,
+  // and every broadcast receiver must wake for every message. So it is given back, and this
+  // sleeper waits kGiveBackPauseNs before it takes a token again (sem_post wakes the waiter
+  // that has slept longest). A token nobody takes for kGiveBackNs is a stray one (a parker
+  // that found its condition true left it): then it is kept, one spurious wake, as before.
+  WaitStatus sleep_epoch(uint32_t expected, int64_t timeout_ms) const {
+    if (futex_) return futex_wait(word_, expected, timeout_ms);
+    const int64_t deadline = timeout_ms < 0 ? -1 : monotonic_ns() + timeout_ms * 1'000'000;
+    int64_t keep_after = -1;
+    for (;;) {
+      // acquire: pairs with the waker's CAS of the word.
+      if (__atomic_load_n(word_, __ATOMIC_ACQUIRE) != expected) return WAIT_SIGNALLED;
+      const SemaphoreWait waited = semaphore_wait_until(semaphore_, deadline);
+      if (waited != SemaphoreWait::kTaken) return waited == SemaphoreWait::kTimedOut ? WAIT_TIMED_OUT : WAIT_SIGNALLED;
+      if (__atomic_load_n(word_, __ATOMIC_ACQUIRE) != expected) return WAIT_SIGNALLED;
+      const int64_t now = monotonic_ns();
+      if (keep_after < 0) keep_after = now + kGiveBackNs;
+      if (now >= keep_after) return WAIT_SIGNALLED;
+      return_token(semaphore_);
+      const timespec pause = timespec_of_ns(kGiveBackPauseNs);
+      nanosleep(&pause, nullptr);
+      if (deadline >= 0 && monotonic_ns() >= deadline) return WAIT_TIMED_OUT;
+    }
+  }
+
   // Wakes the endpoints sleeping on the word: a futex wakes them all; a semaphore gets a
   // token for each of `sleepers` (post_tokens). Returns the futex's wakes or the posts.
   int wake(uint32_t sleepers) const { return futex_ ? futex_wake(word_) : post_tokens(semaphore_, sleepers); }
 
  private:
+  static constexpr int64_t kGiveBackNs = 2'000'000;       // see sleep_epoch
+  static constexpr int64_t kGiveBackPauseNs = 100'000;
+
   uint32_t* word_;
   sem_t* semaphore_;
   bool futex_;
@@ -240,7 +276,8 @@ class EpochDoorbell {
   }
   // Sleeps while the epoch is still the even value arm() gave; an epoch never returns to a
   // value a sleeper loaded, so another parker re-arming cannot swallow this one's wake.
-  WaitStatus sleep(uint32_t epoch, int64_t timeout_ms) const { return signal_.sleep(epoch, timeout_ms); }
+  // (A semaphore: see Signal::sleep_epoch.)
+  WaitStatus sleep(uint32_t epoch, int64_t timeout_ms) const { return signal_.sleep_epoch(epoch, timeout_ms); }
 
   // Clears slot's bit (seq_cst, as the OR): the parker after sleeping, or whoever holds the
   // slot's lock (its holder died parked), or anyone for a slot that cannot exist.

@@ -1,0 +1,665 @@
+// Stress test of the C++ broadcast protocol (include/ringwire/broadcast.h) for the sanitizer
+// builds in CI. One sender moves checksummed messages of varying sizes (padding at the end of
+// the ring all the time) through a small ring (4096 bytes) to several receivers:
+//
+//   stress_broadcast threads futex|semaphore <messages>
+//       'block': threads sharing one mapping (what ThreadSanitizer can follow). Three steady
+//       receivers joined from the start get every message, in order; two visitors join (from
+//       the tail or the oldest record) and leave again and again mid-stream, and get
+//       consecutive messages from where they joined. Plus API checks.
+//   stress_broadcast drop futex|semaphore <messages>
+//       'drop': the sender never waits; a slow receiver is lapped again and again. No torn
+//       message gets through, sequence numbers only grow, every gap is counted in lost(), and
+//       each steady receiver's received + lost is every message sent.
+//   stress_broadcast lag futex|semaphore
+//       'block' with a lag limit: a receiver that stops reading is cut off (ERR_RINGWIRE_CUT_OFF)
+//       and the sender goes on; the steady receiver gets everything.
+//   stress_broadcast kill futex|semaphore
+//       processes: a receiver SIGKILLed while it holds a 'block' sender back is cut off (its
+//       slot keeps its pid); a sender SIGKILLed mid-stream: its receivers get everything it
+//       sent, then ERR_RINGWIRE_PEER_DEAD; a new sender carries the sequence numbers on.
+//   stress_broadcast hostile futex|semaphore
+//       impossible positions, lengths and cursors poked into live channels:
+//       ERR_RINGWIRE_CORRUPT (or ignored, for a cursor), never an access outside the ring.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ringwire/broadcast.h"
+#include "ringwire/mpmc.h"
+
+namespace {
+
+namespace L = ringwire::layout;
+using ringwire::BroadcastReceiver;
+using ringwire::BroadcastSender;
+using ringwire::MappedSegment;
+
+constexpr uint32_t kCapacity = 4096;
+constexpr int64_t kTimeoutMs = 20'000;
+constexpr uint32_t kHead = 8;  // sequence, checksum
+
+uint32_t mix(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+// 8..396 bytes, now and then up to 1508 (straddles the end of the ring, fills it at once).
+uint32_t size_of(uint32_t seq) {
+  const uint32_t h = mix(seq ^ 0x9E3779B9u);
+  return kHead + (h % 41 == 0 ? (h >> 8) % 1501 : (h >> 8) % 389);
+}
+uint32_t checksum(const uint8_t* m, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) {
+    if (i >= 4 && i < 8) continue;
+    h = (h ^ m[i]) * 16777619u;
+  }
+  return h;
+}
+void fill(std::vector<uint8_t>& m, uint32_t seq) {
+  m.resize(size_of(seq));
+  std::memcpy(&m[0], &seq, 4);
+  const uint32_t s = mix(seq);
+  for (uint32_t j = kHead; j < m.size(); j++) m[j] = static_cast<uint8_t>(s + j * 13);
+  const uint32_t sum = checksum(m.data(), m.size());
+  std::memcpy(&m[4], &sum, 4);
+}
+// False if damaged: too short, wrong size for its number, bad checksum or body.
+bool decode(const std::vector<uint8_t>& m, uint32_t& seq) {
+  if (m.size() < kHead) return false;
+  uint32_t sum;
+  std::memcpy(&seq, &m[0], 4);
+  std::memcpy(&sum, &m[4], 4);
+  if (m.size() != size_of(seq) || sum != checksum(m.data(), m.size())) return false;
+  const uint32_t s = mix(seq);
+  for (uint32_t j = kHead; j < m.size(); j++) {
+    if (m[j] != static_cast<uint8_t>(s + j * 13)) return false;
+  }
+  return true;
+}
+
+std::atomic<bool> g_failed{false};
+#define FAIL(...)                                          \
+  do {                                                     \
+    std::fprintf(stderr, "stress_broadcast: " __VA_ARGS__); \
+    std::fputc('\n', stderr);                              \
+    g_failed = true;                                       \
+  } while (0)
+
+uint32_t wait_of(const char* name) {
+  if (std::strcmp(name, "futex") == 0) return L::WAIT_FUTEX;
+  if (std::strcmp(name, "semaphore") == 0) return L::WAIT_SEMAPHORE;
+  std::fprintf(stderr, "unknown wait mechanism %s\n", name);
+  std::exit(2);
+}
+
+// A channel for one check, unlinked when it goes.
+struct Channel {
+  std::string name;
+  Channel(const char* tag, uint32_t wait, uint32_t flags, uint32_t capacity = kCapacity,
+          uint32_t mode = L::MODE_BROADCAST) {
+    name = "sb." + std::to_string(getpid()) + "." + tag;
+    ringwire::unlink_segment(name);
+    ringwire::CreateOptions o;
+    o.capacity = capacity;
+    o.mode = mode;
+    o.wait_mechanism = wait;
+    o.flags = flags;
+    ringwire::create_segment(name, o);
+  }
+  ~Channel() { ringwire::unlink_segment(name); }
+  std::shared_ptr<MappedSegment> map() const { return std::make_shared<MappedSegment>(name); }
+};
+
+uint32_t word(const MappedSegment& s, uint32_t offset) { return __atomic_load_n(s.word(offset), __ATOMIC_SEQ_CST); }
+void poke(const MappedSegment& s, uint32_t offset, uint32_t value) { __atomic_store_n(s.word(offset), value, __ATOMIC_SEQ_CST); }
+uint32_t slot_field(uint32_t slot, uint32_t field) { return L::OFF_SLOTS + slot * L::SLOT_SIZE + field; }
+double count_at(const MappedSegment& s, uint32_t offset) { return ringwire::detail::load_count(s.base(), offset); }
+
+bool expect_code(const char* what, const char* code, const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ringwire::Error& e) {
+    if (e.code() == code) return true;
+    FAIL("%s: %s (%s), expected %s", what, e.code().c_str(), e.what(), code);
+    return false;
+  }
+  FAIL("%s: no error, expected %s", what, code);
+  return false;
+}
+
+// Receives to the end (or `limit` messages), checking each: intact, and number `first` onwards
+// with no gap (block). Returns the count; first_seq gets the first number seen.
+uint64_t receive_block(BroadcastReceiver& r, const char* who, int64_t expect_first, uint64_t limit,
+                       int64_t* first_seq = nullptr) {
+  std::vector<uint8_t> m;
+  uint64_t n = 0;
+  int64_t next = expect_first;
+  while (n < limit && r.recv(m, kTimeoutMs)) {
+    uint32_t seq;
+    if (!decode(m, seq)) {
+      FAIL("%s: a damaged message (%zu bytes) after %llu", who, m.size(), static_cast<unsigned long long>(n));
+      return n;
+    }
+    if (next >= 0 && seq != static_cast<uint32_t>(next)) {
+      FAIL("%s: message %u where %lld was due", who, seq, static_cast<long long>(next));
+      return n;
+    }
+    if (n == 0 && first_seq != nullptr) *first_seq = seq;
+    next = static_cast<int64_t>(seq) + 1;
+    n++;
+  }
+  if (r.lost() != 0) FAIL("%s: lost %llu on a 'block' channel", who, static_cast<unsigned long long>(r.lost()));
+  return n;
+}
+
+void api_checks(uint32_t wait) {
+  {
+    Channel c("api", wait, 0);
+    auto seg = c.map();
+    BroadcastSender sender(seg);
+    expect_code("a second sender", "ERR_RINGWIRE_BUSY", [&] { BroadcastSender again(seg); });
+    expect_code("a second sender's mapping", "ERR_RINGWIRE_BUSY", [&] { BroadcastSender again(c.map()); });
+    expect_code("lag limit 0", "ERR_RINGWIRE_INVALID_ARG", [&] { BroadcastSender zero(c.map(), 0); });
+    std::vector<uint8_t> big(sender.max_message() + 1);
+    if (sender.max_message() != kCapacity - 8) FAIL("'block' max_message %u", sender.max_message());
+    expect_code("too large", "ERR_RINGWIRE_TOO_LARGE", [&] { sender.try_send(big.data(), static_cast<uint32_t>(big.size())); });
+    // No receiver: the sender never waits, and a full-ring message goes.
+    big.pop_back();
+    if (!sender.try_send(big.data(), static_cast<uint32_t>(big.size()))) FAIL("a full-ring message with no receiver");
+    BroadcastReceiver receiver(seg);
+    std::vector<uint8_t> m;
+    expect_code("recv timeout", "ERR_RINGWIRE_TIMEOUT", [&] { receiver.recv(m, 20); });
+    // A receiver that does not read holds a 'block' sender back: the ring fills, send times out.
+    uint32_t sent = 0;
+    fill(m, 0);
+    while (sender.try_send(m.data(), static_cast<uint32_t>(m.size()))) sent++;
+    if (sent == 0 || sent > kCapacity / m.size()) FAIL("%u messages fit a ring", sent);
+    expect_code("send timeout", "ERR_RINGWIRE_TIMEOUT", [&] { sender.send(m.data(), static_cast<uint32_t>(m.size()), 30); });
+    // 48 receivers at most.
+    std::vector<std::unique_ptr<BroadcastReceiver>> many;
+    for (uint32_t i = 1; i < L::MAX_SLOTS; i++) many.push_back(std::make_unique<BroadcastReceiver>(seg));
+    expect_code("a 49th receiver", "ERR_RINGWIRE_BUSY", [&] { BroadcastReceiver one_more(seg); });
+    many.clear();
+    sender.end();
+    expect_code("send after end", "ERR_RINGWIRE_CLOSED", [&] { sender.try_send(m.data(), 1); });
+    uint32_t got = 0;
+    while (receiver.recv(m, kTimeoutMs)) got++;
+    if (got != sent || !receiver.ended()) FAIL("the receiver got %u of %u, then %s", got, sent, receiver.ended() ? "the end" : "no end");
+    sender.close();
+    sender.close();
+    expect_code("send after close", "ERR_RINGWIRE_CLOSED", [&] { sender.try_send(m.data(), 1); });
+    receiver.close();
+    expect_code("recv after close", "ERR_RINGWIRE_CLOSED", [&] { receiver.try_recv(m); });
+    expect_code("a sender opening an ended channel", "ERR_RINGWIRE_CLOSED", [&] { BroadcastSender late(seg); });
+    if (word(*seg, L::OFF_SENDER_PID) != 0) FAIL("the sender's pid stayed after close");
+  }
+  {
+    Channel c("apid", wait, L::FLAG_OVERFLOW_DROP);
+    BroadcastSender sender(c.map());
+    if (sender.max_message() != kCapacity - 16) FAIL("'drop' max_message %u", sender.max_message());
+    Channel m("apim", wait, 0, kCapacity, L::MODE_MPMC);
+    expect_code("a broadcast sender on an mpmc channel", "ERR_RINGWIRE_INCOMPATIBLE", [&] { BroadcastSender s(m.map()); });
+    expect_code("an mpmc receiver on a broadcast channel", "ERR_RINGWIRE_INCOMPATIBLE", [&] { ringwire::MpmcReceiver r(c.map()); });
+  }
+}
+
+// --- threads ('block') -------------------------------------------------------------------
+
+void run_threads(uint32_t wait, uint32_t count) {
+  api_checks(wait);
+  Channel c("thr", wait, 0);
+  auto seg = c.map();
+  std::atomic<uint32_t> sent{0};
+  std::atomic<bool> done{false};
+  std::vector<std::unique_ptr<BroadcastReceiver>> steady;
+  for (int i = 0; i < 3; i++) steady.push_back(std::make_unique<BroadcastReceiver>(seg, i == 1));
+  std::vector<std::thread> threads;
+  std::vector<uint64_t> got(steady.size());
+  for (size_t i = 0; i < steady.size(); i++) {
+    threads.emplace_back([&, i] {
+      try {
+        got[i] = receive_block(*steady[i], "steady receiver", 0, UINT64_MAX);
+        steady[i]->close();
+      } catch (const ringwire::Error& e) {
+        FAIL("steady receiver: %s: %s", e.code().c_str(), e.what());
+      }
+    });
+  }
+  std::atomic<uint32_t> visits{0};
+  for (int v = 0; v < 2; v++) {
+    threads.emplace_back([&, v] {
+      std::mt19937 rng(static_cast<uint32_t>(v * 7919 + getpid()));
+      std::vector<uint8_t> m;
+      try {
+        for (uint32_t n = 0; !done; n++) {
+          const bool oldest = (n + v) % 2 == 1;
+          const uint32_t before = sent.load();
+          BroadcastReceiver r(seg, oldest);
+          const uint32_t after = sent.load();
+          int64_t first = -1;
+          const uint64_t took = receive_block(r, oldest ? "visitor (oldest)" : "visitor (next)", -1, rng() % 300, &first);
+          // From the tail: nothing sent before it opened, nothing after its join (the sender
+          // counts a message after publishing it: one more may be out).
+          if (took != 0 && ((!oldest && first < before) || first > static_cast<int64_t>(after) + 1)) {
+            FAIL("a visitor that opened between messages %u and %u got %lld first", before, after, static_cast<long long>(first));
+          }
+          visits++;
+          if (rng() % 4 == 0) std::this_thread::yield();
+        }
+      } catch (const ringwire::Error& e) {
+        FAIL("visitor: %s: %s", e.code().c_str(), e.what());
+      }
+    });
+  }
+  try {
+    BroadcastSender sender(seg);
+    std::vector<uint8_t> m;
+    for (uint32_t seq = 0; seq < count; seq++) {
+      fill(m, seq);
+      sender.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs);
+      sent = seq + 1;
+    }
+    sender.end();
+  } catch (const ringwire::Error& e) {
+    FAIL("sender: %s: %s", e.code().c_str(), e.what());
+  }
+  done = true;
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < got.size(); i++) {
+    if (got[i] != count) FAIL("steady receiver %zu got %llu of %u", i, static_cast<unsigned long long>(got[i]), count);
+  }
+  if (count_at(*seg, L::OFF_MESSAGES_SENT) != count) FAIL("messages sent %.0f", count_at(*seg, L::OFF_MESSAGES_SENT));
+  if (visits < 2) FAIL("the visitors joined only %u times", visits.load());
+  std::printf("  %u visits\n", visits.load());
+}
+
+// --- drop --------------------------------------------------------------------------------
+
+// Receives to the end, checking each message intact, numbers growing, and every gap counted
+// in lost() at once. Returns received + lost (from the first message on, when `from_start`).
+uint64_t receive_drop(BroadcastReceiver& r, const char* who, uint32_t pause_every, uint64_t limit, bool from_start,
+                      uint64_t* received = nullptr) {
+  std::vector<uint8_t> m;
+  uint64_t n = 0;
+  int64_t last = -1;
+  uint64_t lost = r.lost();
+  while (n < limit && r.recv(m, kTimeoutMs)) {
+    uint32_t seq;
+    if (!decode(m, seq)) {
+      FAIL("%s: a damaged message (%zu bytes)", who, m.size());
+      return 0;
+    }
+    const uint64_t gap = last < 0 ? (from_start ? seq : 0) : seq - static_cast<uint64_t>(last) - 1;
+    if (last >= 0 && static_cast<int64_t>(seq) <= last) {
+      FAIL("%s: message %u after %lld", who, seq, static_cast<long long>(last));
+      return 0;
+    }
+    if ((last >= 0 || from_start) && r.lost() - lost != gap) {
+      FAIL("%s: %llu missed before message %u, lost() says %llu", who, static_cast<unsigned long long>(gap), seq,
+           static_cast<unsigned long long>(r.lost() - lost));
+      return 0;
+    }
+    lost = r.lost();
+    last = seq;
+    n++;
+    if (pause_every != 0 && n % pause_every == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  if (received != nullptr) *received = n;
+  return n + r.lost();
+}
+
+void run_drop(uint32_t wait, uint32_t count) {
+  Channel c("drp", wait, L::FLAG_OVERFLOW_DROP);
+  auto seg = c.map();
+  std::atomic<bool> done{false};
+  std::vector<std::unique_ptr<BroadcastReceiver>> steady;
+  for (int i = 0; i < 3; i++) steady.push_back(std::make_unique<BroadcastReceiver>(seg));
+  std::vector<uint64_t> total(steady.size()), received(steady.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < steady.size(); i++) {
+    threads.emplace_back([&, i] {
+      try {
+        // Receiver 2 is slow: it is lapped again and again.
+        total[i] = receive_drop(*steady[i], "steady receiver", i == 2 ? 8 : 0, UINT64_MAX, true, &received[i]);
+      } catch (const ringwire::Error& e) {
+        FAIL("steady receiver: %s: %s", e.code().c_str(), e.what());
+      }
+    });
+  }
+  std::atomic<uint32_t> visits{0};
+  threads.emplace_back([&] {
+    std::mt19937 rng(static_cast<uint32_t>(getpid()));
+    try {
+      for (uint32_t n = 0; !done; n++) {
+        BroadcastReceiver r(seg, n % 2 == 1);
+        receive_drop(r, "visitor", rng() % 3 == 0 ? 4 : 0, rng() % 200, false);
+        visits++;
+      }
+    } catch (const ringwire::Error& e) {
+      FAIL("visitor: %s: %s", e.code().c_str(), e.what());
+    }
+  });
+  try {
+    BroadcastSender sender(seg);
+    std::vector<uint8_t> m;
+    for (uint32_t seq = 0; seq < count; seq++) {
+      fill(m, seq);
+      if (!sender.try_send(m.data(), static_cast<uint32_t>(m.size()))) {
+        FAIL("a 'drop' sender found the ring full");
+        break;
+      }
+      if (seq % 64 == 0) std::this_thread::yield();  // let the receivers keep up now and then
+    }
+    sender.end();
+  } catch (const ringwire::Error& e) {
+    FAIL("sender: %s: %s", e.code().c_str(), e.what());
+  }
+  done = true;
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < total.size(); i++) {
+    if (total[i] != count) {
+      FAIL("steady receiver %zu: received %llu + lost %llu != %u sent", i, static_cast<unsigned long long>(received[i]),
+           static_cast<unsigned long long>(total[i] - received[i]), count);
+    }
+  }
+  std::printf("  received (lost): %llu (%llu), %llu (%llu), slow %llu (%llu); %u visits\n",
+              static_cast<unsigned long long>(received[0]), static_cast<unsigned long long>(total[0] - received[0]),
+              static_cast<unsigned long long>(received[1]), static_cast<unsigned long long>(total[1] - received[1]),
+              static_cast<unsigned long long>(received[2]), static_cast<unsigned long long>(total[2] - received[2]),
+              visits.load());
+}
+
+// --- lag limit ---------------------------------------------------------------------------
+
+void run_lag(uint32_t wait) {
+  Channel c("lag", wait, 0);
+  auto seg = c.map();
+  const uint32_t count = 3000;  // far more than a ring: the sender must get past the staller
+  BroadcastReceiver steady(seg), staller(seg);
+  std::atomic<uint32_t> sent{0};
+  uint64_t got = 0;
+  std::thread reader([&] {
+    try {
+      got = receive_block(steady, "steady receiver", 0, UINT64_MAX);
+    } catch (const ringwire::Error& e) {
+      FAIL("steady receiver: %s: %s", e.code().c_str(), e.what());
+    }
+  });
+  std::thread stalling([&] {
+    try {
+      try {
+        receive_block(staller, "staller", 0, 10);
+      } catch (const ringwire::Error& e) {
+        // Held up past the lag limit before it even stopped (a busy machine): cut off already.
+        if (e.code() != "ERR_RINGWIRE_CUT_OFF") throw;
+      }
+      // Stops reading until the sender is far past it, which it can only be once it has cut it off.
+      while (sent < count) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      expect_code("the staller's next receive", "ERR_RINGWIRE_CUT_OFF", [&] {
+        std::vector<uint8_t> m;
+        staller.recv(m, kTimeoutMs);
+      });
+      expect_code("and the one after", "ERR_RINGWIRE_CUT_OFF", [&] {
+        std::vector<uint8_t> m;
+        staller.try_recv(m);
+      });
+    } catch (const ringwire::Error& e) {
+      FAIL("staller: %s: %s", e.code().c_str(), e.what());
+    }
+  });
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    BroadcastSender sender(seg, /*lag_limit_ms=*/250);
+    std::vector<uint8_t> m;
+    for (uint32_t seq = 0; seq < count; seq++) {
+      fill(m, seq);
+      sender.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs);
+      sent = seq + 1;
+    }
+    sender.end();
+  } catch (const ringwire::Error& e) {
+    FAIL("sender: %s: %s", e.code().c_str(), e.what());
+  }
+  reader.join();
+  stalling.join();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  if (got != count) FAIL("the steady receiver got %llu of %u", static_cast<unsigned long long>(got), count);
+  if (word(*seg, slot_field(staller.slot(), L::SLOT_CUT)) != 1) FAIL("the staller's slot is not marked cut");
+  std::printf("  sent %u past a stalled receiver in %lld ms (lag limit 250 ms)\n", count, static_cast<long long>(ms));
+}
+
+// --- processes ---------------------------------------------------------------------------
+
+// Forks `child` (its exit status is its result); the parent gets its pid.
+pid_t spawn(const std::function<int()>& child) {
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    std::perror("fork");
+    std::exit(1);
+  }
+  if (pid == 0) _exit(child());
+  return pid;
+}
+int reap(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+void run_kill(uint32_t wait) {
+  {
+    // A receiver killed while it holds a 'block' sender back.
+    Channel c("kr", wait, 0);
+    int ready[2];
+    if (pipe(ready) != 0) std::exit(1);
+    const pid_t victim = spawn([&] {
+      BroadcastReceiver r(c.map());
+      char step = 'j';
+      if (write(ready[1], &step, 1) != 1) return 1;
+      std::vector<uint8_t> m;
+      r.recv(m, kTimeoutMs);  // one message, then it dies holding the rest back
+      step = 'r';
+      if (write(ready[1], &step, 1) != 1) return 1;
+      for (;;) pause();
+    });
+    char step;
+    if (read(ready[0], &step, 1) != 1) FAIL("the victim did not join");
+    auto seg = c.map();
+    BroadcastReceiver steady(seg);
+    uint64_t got = 0;
+    std::thread reader([&] { got = receive_block(steady, "steady receiver", 0, UINT64_MAX); });
+    {
+      BroadcastSender sender(seg);
+      std::vector<uint8_t> m;
+      fill(m, 0);
+      sender.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs);
+      if (read(ready[0], &step, 1) != 1) FAIL("the victim did not take its message");
+      kill(victim, SIGKILL);
+      reap(victim);
+      for (uint32_t seq = 1; seq < 2000; seq++) {
+        fill(m, seq);
+        sender.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs);
+      }
+      sender.end();
+    }
+    reader.join();
+    if (got != 2000) FAIL("the steady receiver got %llu of 2000 past a killed receiver", static_cast<unsigned long long>(got));
+    bool found = false;
+    for (uint32_t s = 0; s < L::MAX_SLOTS; s++) {
+      if (word(*seg, slot_field(s, L::SLOT_PID)) == static_cast<uint32_t>(victim)) {
+        found = true;
+        if (word(*seg, slot_field(s, L::SLOT_CUT)) != 1) FAIL("the killed receiver's slot is not cut off");
+      }
+    }
+    if (!found) FAIL("the killed receiver's slot lost its pid");
+    close(ready[0]);
+    close(ready[1]);
+  }
+  for (uint32_t flags : {0u, L::FLAG_OVERFLOW_DROP}) {
+    // A sender killed mid-stream; a new one carries on.
+    Channel c(flags == 0 ? "ks" : "ksd", wait, flags);
+    auto seg = c.map();
+    BroadcastReceiver r(seg);
+    const uint32_t first = 500 + static_cast<uint32_t>(getpid() % 300);
+    const pid_t sender = spawn([&] {
+      BroadcastSender s(c.map());
+      std::vector<uint8_t> m;
+      for (uint32_t seq = 0;; seq++) {
+        fill(m, seq);
+        s.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs);
+        if (seq + 1 == first) kill(getpid(), SIGKILL);
+      }
+      return 1;  // never reached
+    });
+    std::vector<uint8_t> m;
+    uint32_t got = 0;
+    try {
+      for (;; got++) {
+        if (!r.recv(m, kTimeoutMs)) break;
+        uint32_t seq;
+        if (!decode(m, seq) || (flags == 0 && seq != got)) FAIL("message %u from the doomed sender is wrong", got);
+      }
+      FAIL("the receiver saw an end, not a dead sender");
+    } catch (const ringwire::Error& e) {
+      if (e.code() != "ERR_RINGWIRE_PEER_DEAD") FAIL("after the sender's death: %s: %s", e.code().c_str(), e.what());
+    }
+    reap(sender);
+    if (flags == 0 && got != first) FAIL("got %u of the %u messages the killed sender sent", got, first);
+    // A new sender carries the numbers on; the receiver, still open, reads on.
+    const uint64_t lost = r.lost();
+    uint32_t more = 0;
+    std::thread reader([&] {
+      std::vector<uint8_t> got_m;
+      while (r.recv(got_m, kTimeoutMs)) {
+        uint32_t seq;
+        if (!decode(got_m, seq) || (flags == 0 && seq != first + more)) FAIL("message %u from the next sender is wrong", more);
+        more++;
+      }
+    });
+    {
+      BroadcastSender next(seg);
+      for (uint32_t seq = first; seq < first + 100; seq++) {
+        fill(m, seq);
+        next.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs);
+      }
+      next.end();
+    }
+    reader.join();
+    if (flags == 0 && more != 100) FAIL("got %u of the next sender's 100", more);
+    if (got + more + r.lost() != first + 100 || (flags == 0 && lost != 0)) {
+      FAIL("%s: received %u + lost %llu across the sender's death, of %u", flags == 0 ? "block" : "drop", got + more,
+           static_cast<unsigned long long>(r.lost()), first + 100);
+    }
+  }
+}
+
+// --- hostile -----------------------------------------------------------------------------
+
+void run_hostile(uint32_t wait) {
+  std::vector<uint8_t> m;
+  const auto corrupt_on_recv = [&](const char* what, uint32_t flags, const std::function<void(MappedSegment&)>& poison) {
+    Channel c("hos", wait, flags);
+    auto seg = c.map();
+    BroadcastSender sender(seg);
+    BroadcastReceiver r(seg);
+    fill(m, 1);
+    for (int i = 0; i < 3; i++) sender.try_send(m.data(), static_cast<uint32_t>(m.size()));
+    poison(*seg);
+    expect_code(what, "ERR_RINGWIRE_CORRUPT", [&] { while (r.try_recv(m) == ringwire::Status::kMessage) {} });
+  };
+  corrupt_on_recv("a misaligned tail", 0, [](MappedSegment& s) { poke(s, L::OFF_PRODUCER_POSITION, 12); });
+  corrupt_on_recv("a tail over a ring ahead", 0, [](MappedSegment& s) { poke(s, L::OFF_PRODUCER_POSITION, 2 * kCapacity); });
+  corrupt_on_recv("a length past max_message", 0, [](MappedSegment& s) { poke(s, L::HEADER_SIZE, kCapacity); });
+  corrupt_on_recv("a length past the end of the ring", 0, [](MappedSegment& s) { poke(s, L::HEADER_SIZE, 0xFFFFFFF0u); });
+  corrupt_on_recv("a record past what was published", L::FLAG_OVERFLOW_DROP,
+                  [](MappedSegment& s) { poke(s, L::HEADER_SIZE, word(s, L::OFF_PRODUCER_POSITION)); });
+  corrupt_on_recv("padding past what was published", 0, [](MappedSegment& s) { poke(s, L::HEADER_SIZE, L::PADDING_LENGTH); });
+  const auto corrupt_on_open = [&](const char* what, bool sender, const std::function<void(MappedSegment&)>& poison) {
+    Channel c("hoo", wait, 0);
+    auto seg = c.map();
+    poison(*seg);
+    expect_code(what, "ERR_RINGWIRE_CORRUPT", [&] {
+      if (sender) BroadcastSender s(seg);
+      else BroadcastReceiver r(seg, true);
+    });
+  };
+  corrupt_on_open("a sender: a misaligned tail", true, [](MappedSegment& s) { poke(s, L::OFF_PRODUCER_POSITION, 4); });
+  corrupt_on_open("a sender: an intent behind the tail", true, [](MappedSegment& s) { poke(s, L::OFF_PRODUCER_POSITION, 64); });
+  corrupt_on_open("a sender: oldest more than a ring behind", true, [](MappedSegment& s) {
+    poke(s, L::OFF_PRODUCER_POSITION, 2 * kCapacity);
+    poke(s, L::OFF_INTENT_POSITION, 2 * kCapacity);
+  });
+  corrupt_on_open("a receiver from the oldest: misaligned", false, [](MappedSegment& s) { poke(s, L::OFF_OLDEST_POSITION, 20); });
+  {
+    // A cursor that cannot be right does not hold a 'block' sender back (and no read goes
+    // outside the ring); a parked mask bit of a slot that cannot exist is cleared; the
+    // sender's waiter count beside the parked masks is never taken for a mask.
+    Channel c("hoc", wait, 0);
+    auto seg = c.map();
+    BroadcastSender sender(seg);
+    BroadcastReceiver r(seg);
+    poke(*seg, slot_field(r.slot(), L::SLOT_CURSOR), 0xFFFFFFF4u);
+    fill(m, 2);
+    for (uint32_t i = 0; i < 3 * kCapacity / m.size(); i++) {
+      if (!sender.try_send(m.data(), static_cast<uint32_t>(m.size()))) FAIL("a nonsense cursor held the sender back");
+    }
+    poke(*seg, L::OFF_RECEIVER_WAITERS_HIGH, 1u << 31 | 1u << 16);
+    poke(*seg, L::OFF_SENDER_WAITERS, 1);  // as if the sender were parked
+    BroadcastReceiver other(c.map());      // takes slot 1 (slot 0 is r's): clears only its bits
+    BroadcastReceiver third(c.map());
+    third.close();
+    BroadcastReceiver in_slot_two(c.map());  // a reused slot
+    expect_code("recv on an idle channel", "ERR_RINGWIRE_TIMEOUT", [&] { in_slot_two.recv(m, 20); });  // parks: reconciles
+    if (word(*seg, L::OFF_RECEIVER_WAITERS_HIGH) != 0) FAIL("parked bits of slots 48 and 63 were not cleared");
+    if (word(*seg, L::OFF_SENDER_WAITERS) != 1) FAIL("a receiver cleared a bit of the sender's waiter count");
+    poke(*seg, L::OFF_SENDER_WAITERS, 0);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: stress_broadcast threads|drop|lag|kill|hostile futex|semaphore [messages]\n");
+    return 2;
+  }
+  const std::string mode = argv[1];
+  const uint32_t wait = wait_of(argv[2]);
+  const uint32_t count = argc > 3 ? static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10)) : 20000;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    if (mode == "threads") run_threads(wait, count);
+    else if (mode == "drop") run_drop(wait, count);
+    else if (mode == "lag") run_lag(wait);
+    else if (mode == "kill") run_kill(wait);
+    else if (mode == "hostile") run_hostile(wait);
+    else {
+      std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
+      return 2;
+    }
+  } catch (const ringwire::Error& e) {
+    FAIL("%s: %s", e.code().c_str(), e.what());
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  std::printf("stress_broadcast %s %s%s: %s (%lld ms)\n", argv[1], argv[2], argc > 3 ? (" " + std::string(argv[3])).c_str() : "",
+              g_failed ? "FAILED" : "ok", static_cast<long long>(ms));
+  return g_failed ? 1 : 0;
+}
