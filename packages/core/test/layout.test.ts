@@ -1,6 +1,6 @@
 // The TypeScript reads every offset from the addon; these tests check that what it reads
 // agrees with what the C++ writes, and that the layout is internally sound.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createChannel, openReceiver, openSender, stats } from '../src/index.js';
 import { layout } from '../src/native.js';
@@ -127,6 +127,27 @@ describe('one definition of every protocol constant', () => {
     // Values: the ones written as plain numbers in layout.h.
     for (const m of header.matchAll(/^constexpr uint32_t (\w+) = (\d+|0x[0-9A-Fa-f]+)u?;/gm)) {
       expect([m[1], (layout as unknown as Record<string, number>)[m[1]]]).toEqual([m[1], Number(m[2])]);
+    }
+  });
+});
+
+describe('the protocol layer', () => {
+  it('core/src/ring/ mirrors include/ringwire/ file for file, and only channel.ts maps modes to protocols', () => {
+    const ring = readdirSync(new URL('../src/ring/', import.meta.url)).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+    const headers = readdirSync(new URL('../../native/include/ringwire/', import.meta.url)).filter((f) => f.endsWith('.h'))
+      .map((f) => f.slice(0, -2));
+    expect(ring.sort()).toEqual(headers.sort());
+    // Each protocol file is imported by channel.ts, and by no other file outside ring/ but
+    // the pool (which reaches MPMC internals through `protocol`).
+    const src = new URL('../src/', import.meta.url);
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.startsWith('ring/'));
+    const modes = ['spsc', 'mpmc', 'broadcast'];
+    for (const file of files) {
+      const text = readFileSync(new URL(file, src), 'utf8');
+      const imported = modes.filter((mode) => new RegExp(`from '[./]*ring/${mode}\\.js'`).test(text));
+      if (file === 'channel.ts') expect(imported).toEqual(modes);
+      else if (file.startsWith('pool/')) expect(imported.filter((m) => m !== 'mpmc')).toEqual([]);
+      else expect(imported, file).toEqual([]);
     }
   });
 });
