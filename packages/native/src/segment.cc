@@ -183,6 +183,13 @@ Napi::Value Segment::Wake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, SignalAt(offset).wake(waiters == 0 ? 1 : waiters));
 }
 
+// Whether the signal at `offset` is an epoch word with several sleepers (EpochDoorbell) rather
+// than a flag with one (FlagDoorbell): both of MPMC's, and broadcast's data line (its
+// receivers). It decides how a semaphore wait treats a token (Signal::sleep_epoch).
+bool Segment::EpochSignal(uint32_t offset) const {
+  return identity_.mode == L::MODE_MPMC || (identity_.mode == L::MODE_BROADCAST && offset == L::OFF_DATA_SIGNAL);
+}
+
 // waitSync(signalOffset, timeoutMs, expected = 0): blocks this thread while the signal word
 // equals `expected` (SPSC flags park on 0; MPMC epochs on the even value they armed).
 Napi::Value Segment::WaitSync(const Napi::CallbackInfo& info) {
@@ -190,7 +197,9 @@ Napi::Value Segment::WaitSync(const Napi::CallbackInfo& info) {
   const uint32_t offset = SignalOffset(env, info[0]);
   const int64_t timeout_ms = TimeoutArg(info[1]);
   const uint32_t expected = ExpectedArg(info[2]);
-  return Napi::Number::New(env, SignalAt(offset).sleep(expected, timeout_ms));
+  const detail::Signal signal = SignalAt(offset);
+  return Napi::Number::New(env, EpochSignal(offset) ? signal.sleep_epoch(expected, timeout_ms)
+                                                    : signal.sleep(expected, timeout_ms));
 }
 
 // waitAsync(signalOffset, timeoutMs, expected = 0, ref = true): parks on a native waiter thread;
@@ -209,7 +218,7 @@ Napi::Value Segment::WaitAsync(const Napi::CallbackInfo& info) {
   if (signal.futex()) {
     id = StartFutexWait(env, state, mapping_, signal.word(), expected, deadline, keep_alive);
   } else {
-    id = StartSemaphoreWait(env, state, mapping_, signal.semaphore(), deadline, keep_alive);
+    id = StartSemaphoreWait(env, state, mapping_, signal, expected, EpochSignal(offset), deadline, keep_alive);
   }
   return Napi::Number::New(env, id);
 }

@@ -38,6 +38,7 @@ class Segment : public Napi::ObjectWrap<Segment> {
   uint32_t SignalOffset(Napi::Env env, const Napi::Value& offset) const;
   // The signal word at `offset` with this channel's wait mechanism (ringwire/wait.h).
   detail::Signal SignalAt(uint32_t offset) const;
+  bool EpochSignal(uint32_t offset) const;
   void Release();
 
   std::string name_;

@@ -287,7 +287,8 @@ uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mappin
 }
 
 uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
-                            sem_t* sem, int64_t deadline_ns, bool keep_alive) {
+                            const detail::Signal& signal, uint32_t expected, bool epoch,
+                            int64_t deadline_ns, bool keep_alive) {
   auto wait = std::make_shared<PendingWait>();
   wait->keeps_alive = keep_alive;
   wait->semaphore_state = std::make_shared<std::atomic<int>>(SEM_PENDING);
@@ -296,9 +297,11 @@ uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state, std::shared_ptr<Ma
     int expected = SEM_PENDING;
     return st.compare_exchange_strong(expected, SEM_FINISHED);
   };
+  sem_t* sem = signal.semaphore();
+  using Sleep = detail::EpochSemaphoreSleep;
   try {
-    std::thread([id, mapping, sem, deadline_ns, finish, link = state->link,
-                 st = wait->semaphore_state] {
+    std::thread([id, mapping, sem, epoch, sleeper = Sleep(signal.word(), sem, expected), deadline_ns, finish,
+                 link = state->link, st = wait->semaphore_state]() mutable {
       while (st->load() == SEM_PENDING) {
         const int64_t now = detail::monotonic_ns();
         if (deadline_ns >= 0 && now >= deadline_ns) {
@@ -307,8 +310,17 @@ uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state, std::shared_ptr<Ma
         }
         int64_t until = now + kSemaphoreSliceNs;
         if (deadline_ns >= 0) until = std::min(until, deadline_ns);
-        const detail::SemaphoreWait waited = detail::semaphore_wait_until(sem, until);
-        if (waited == detail::SemaphoreWait::kTaken) {
+        Sleep::Outcome outcome;
+        if (epoch) {
+          outcome = sleeper.until(until);
+        } else {
+          const detail::SemaphoreWait waited = detail::semaphore_wait_until(sem, until);
+          outcome = waited == detail::SemaphoreWait::kTaken      ? Sleep::kTaken
+                    : waited == detail::SemaphoreWait::kTimedOut ? Sleep::kExpired
+                                                                 : Sleep::kFailed;
+        }
+        if (outcome == Sleep::kExpired) continue;  // the slice (or the deadline) ended
+        if (outcome == Sleep::kTaken) {
           if (finish(*st)) {
             Deliver(link, id, WAIT_SIGNALLED);
           } else {
@@ -316,11 +328,10 @@ uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state, std::shared_ptr<Ma
           }
           return;
         }
-        if (waited == detail::SemaphoreWait::kFailed) {
-          // Not a wait we can keep doing: let JavaScript re-check instead of looping hot.
-          if (finish(*st)) Deliver(link, id, WAIT_SIGNALLED);
-          return;
-        }
+        // kChanged: signalled without a token to take. kFailed: not a wait we can keep
+        // doing; let JavaScript re-check instead of looping hot.
+        if (finish(*st)) Deliver(link, id, WAIT_SIGNALLED);
+        return;
       }
     }).detach();
   } catch (const std::system_error& e) {

@@ -46,9 +46,13 @@ void InitWaiter(Napi::Env env, AddonState* state);
 // is woken (a woken wait ends even if the word has meanwhile gone back to `expected`).
 uint32_t StartFutexWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
                         uint32_t* addr, uint32_t expected, int64_t deadline_ns, bool keep_alive);
-// `sem` is a semaphore inside `mapping`, which the wait keeps mapped.
+// `signal` is a semaphore channel's signal inside `mapping`, which the wait keeps mapped. A
+// flag (`epoch` false) waits for a token, as Signal::sleep does once the word was checked;
+// an epoch word (several sleepers) as Signal::sleep_epoch: ended by the word leaving
+// `expected`, and a token taken while it holds `expected` is given back for a while.
 uint32_t StartSemaphoreWait(Napi::Env env, AddonState* state, std::shared_ptr<Mapping> mapping,
-                            sem_t* sem, int64_t deadline_ns, bool keep_alive);
+                            const detail::Signal& signal, uint32_t expected, bool epoch,
+                            int64_t deadline_ns, bool keep_alive);
 // Whether a pending wait keeps the event loop alive (`keep_alive` above); false if not pending.
 bool SetWaitRef(Napi::Env env, AddonState* state, uint32_t id, bool ref);
 // True when the wait was still pending; its result will not be delivered.

@@ -7,6 +7,8 @@
 //                  post_tokens and return_token on a process-shared sem_t; monotonic time
 //   Signal         one signal word of a channel with the wait mechanism fixed at its creation:
 //                  a futex on the word, or the semaphore beside it (layout.h, "Semaphores")
+//   EpochSemaphoreSleep  how a sleeper on an epoch word takes a semaphore token (sync and,
+//                  in slices, the addon's async waits)
 //   FlagDoorbell   SPSC (layout.h, "parking"): a waiter count and a 0/1 signal flag
 //   EpochDoorbell  MPMC (layout.h, "Waking with several sleepers"): a parked bit per endpoint
 //                  slot in two mask words, and an epoch
@@ -139,6 +141,59 @@ inline sem_t* semaphore_at(uint8_t* base, uint32_t signal_offset) {
   return reinterpret_cast<sem_t*>(base + semaphore_offset_for(signal_offset));
 }
 
+// The semaphore side of Signal::sleep_epoch, resumable: sync waits run it to their deadline,
+// the addon's async waits in slices (to notice a cancellation between them).
+//
+// A token taken while the epoch word still holds `expected` was not posted for this sleeper
+// (the epoch it armed was never signalled, and an epoch never returns to a value). It was
+// posted for a sleeper of an earlier epoch that has not taken it yet: this one woke, re-armed
+// the next epoch and came back first. Kept, it would leave that sleeper asleep until its
+// slice ends, and every broadcast receiver must wake for every message. So it is given back,
+// and this sleeper waits kGiveBackPauseNs before it takes a token again (sem_post wakes the
+// waiter that has slept longest). A token nobody takes for kGiveBackNs is a stray one (a
+// parker that found its condition true left it): then it is kept, one spurious wake.
+class EpochSemaphoreSleep {
+ public:
+  enum Outcome {
+    kChanged,  // the word no longer holds `expected`; no token taken
+    kTaken,    // a token this sleeper keeps (a cancelled async wait must return_token it)
+    kExpired,  // `until` passed
+    kFailed,   // the semaphore wait failed otherwise: re-check rather than loop
+  };
+
+  EpochSemaphoreSleep(uint32_t* word, sem_t* semaphore, uint32_t expected)
+      : word_(word), semaphore_(semaphore), expected_(expected) {}
+
+  // Sleeps until one of the outcomes, or until `until_ns` (CLOCK_MONOTONIC; -1: no limit).
+  // The give-back window started by one call carries over to the next.
+  Outcome until(int64_t until_ns) {
+    for (;;) {
+      // acquire: pairs with the waker's CAS of the word.
+      if (__atomic_load_n(word_, __ATOMIC_ACQUIRE) != expected_) return kChanged;
+      const SemaphoreWait waited = semaphore_wait_until(semaphore_, until_ns);
+      if (waited == SemaphoreWait::kTimedOut) return kExpired;
+      if (waited == SemaphoreWait::kFailed) return kFailed;
+      if (__atomic_load_n(word_, __ATOMIC_ACQUIRE) != expected_) return kTaken;
+      const int64_t now = monotonic_ns();
+      if (keep_after_ < 0) keep_after_ = now + kGiveBackNs;
+      if (now >= keep_after_) return kTaken;
+      return_token(semaphore_);
+      const timespec pause = timespec_of_ns(kGiveBackPauseNs);
+      nanosleep(&pause, nullptr);
+      if (until_ns >= 0 && monotonic_ns() >= until_ns) return kExpired;
+    }
+  }
+
+ private:
+  static constexpr int64_t kGiveBackNs = 2'000'000;
+  static constexpr int64_t kGiveBackPauseNs = 100'000;
+
+  uint32_t* word_;
+  sem_t* semaphore_;
+  uint32_t expected_;
+  int64_t keep_after_ = -1;
+};
+
 // A signal word of the segment mapped at `base`, slept on and woken with the channel's wait
 // mechanism (WAIT_FUTEX or WAIT_SEMAPHORE, from its identity line).
 class Signal {
@@ -163,32 +218,12 @@ class Signal {
   }
 
   // An epoch word (EpochDoorbell: several sleepers): as sleep(), but with a semaphore a token
-  // taken while the word still holds `expected` was not posted for this sleeper (the epoch it
-  // armed was never signalled, and an epoch never returns to a value). It was posted for a
-  // sleeper of an earlier epoch that has not taken it yet: this one woke, re-armed the next
-  // epoch and came back first. Kept, it would leave that sleeper asleep until its slice ends,
-  // and every broadcast receiver must wake for every message. So it is given back, and this
-  // sleeper waits kGiveBackPauseNs before it takes a token again (sem_post wakes the waiter
-  // that has slept longest). A token nobody takes for kGiveBackNs is a stray one (a parker
-  // that found its condition true left it): then it is kept, one spurious wake, as before.
+  // taken while the word still holds `expected` may be given back (EpochSemaphoreSleep).
   WaitStatus sleep_epoch(uint32_t expected, int64_t timeout_ms) const {
     if (futex_) return futex_wait(word_, expected, timeout_ms);
     const int64_t deadline = timeout_ms < 0 ? -1 : monotonic_ns() + timeout_ms * 1'000'000;
-    int64_t keep_after = -1;
-    for (;;) {
-      // acquire: pairs with the waker's CAS of the word.
-      if (__atomic_load_n(word_, __ATOMIC_ACQUIRE) != expected) return WAIT_SIGNALLED;
-      const SemaphoreWait waited = semaphore_wait_until(semaphore_, deadline);
-      if (waited != SemaphoreWait::kTaken) return waited == SemaphoreWait::kTimedOut ? WAIT_TIMED_OUT : WAIT_SIGNALLED;
-      if (__atomic_load_n(word_, __ATOMIC_ACQUIRE) != expected) return WAIT_SIGNALLED;
-      const int64_t now = monotonic_ns();
-      if (keep_after < 0) keep_after = now + kGiveBackNs;
-      if (now >= keep_after) return WAIT_SIGNALLED;
-      return_token(semaphore_);
-      const timespec pause = timespec_of_ns(kGiveBackPauseNs);
-      nanosleep(&pause, nullptr);
-      if (deadline >= 0 && monotonic_ns() >= deadline) return WAIT_TIMED_OUT;
-    }
+    EpochSemaphoreSleep sleeper(word_, semaphore_, expected);
+    return sleeper.until(deadline) == EpochSemaphoreSleep::kExpired ? WAIT_TIMED_OUT : WAIT_SIGNALLED;
   }
 
   // Wakes the endpoints sleeping on the word: a futex wakes them all; a semaphore gets a
@@ -196,9 +231,6 @@ class Signal {
   int wake(uint32_t sleepers) const { return futex_ ? futex_wake(word_) : post_tokens(semaphore_, sleepers); }
 
  private:
-  static constexpr int64_t kGiveBackNs = 2'000'000;       // see sleep_epoch
-  static constexpr int64_t kGiveBackPauseNs = 100'000;
-
   uint32_t* word_;
   sem_t* semaphore_;
   bool futex_;
