@@ -40,7 +40,7 @@ export const BROADCAST_RUNS = [
   },
   {
     system: 'ringwire', variant: 'batched', worker: 'broadcast-ringwire.mjs', mode: 'batch',
-    note: "one broadcast channel (overflow 'block'); trySendMany (arrays of 256) / poll (zero-copy views); "
+    note: "one broadcast channel (overflow 'block'); trySendMany (arrays of 256) / poll (each message copied into one reused buffer and checked: broadcast's poll); "
       + 'await send() when full, await recv() when empty',
   },
   {

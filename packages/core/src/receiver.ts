@@ -42,6 +42,8 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
   codecName = 'none';
   /** Inside a poll() handler, whose view must stay valid: receiving again is refused. */
   private polling = false;
+  /** Where poll() copies a message when the protocol's views are not stable (broadcast). */
+  private pollScratch = new Uint8Array(4096);
 
   /** @internal Use openReceiver(). */
   constructor(view: RingView, strategy: ResolvedEndpoint, makeProtocol: (host: EndpointHost) => ReceiverProtocol) {
@@ -212,8 +214,11 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
         const length = protocol.recordLength;
         if (!protocol.stableViews) {
           // The sender may write over the record at any time: the handler gets a copy, and
-          // only one that was still intact once copied.
-          const copy = u8.slice(offset + RECORD_HEADER_SIZE, offset + RECORD_HEADER_SIZE + length);
+          // only one that was still intact once copied. The copy is as short-lived as a view
+          // would be, so one scratch buffer serves every call (no allocation per message).
+          if (this.pollScratch.length < length) this.pollScratch = new Uint8Array(Math.max(length, 2 * this.pollScratch.length));
+          const copy = this.pollScratch.subarray(0, length);
+          copy.set(u8.subarray(offset + RECORD_HEADER_SIZE, offset + RECORD_HEADER_SIZE + length));
           if (!protocol.release(offset, length, true)) continue;
           handled++;
           handler(copy, 0, length);
