@@ -461,7 +461,9 @@ describe('Node and C++ on one broadcast channel', () => {
 
   it("'drop': a C++ receiver that stops reading loses messages, and counts them (lost + received = sent)", async () => {
     const name = channelName('bdrop');
-    createChannel(name, { mode: 'broadcast', overflow: 'drop', capacity: 4096 });
+    // Room for the first 20 messages (about 7 KiB): the peer must get 10 of them before it
+    // stalls, however slowly it runs (a loaded machine), so none may be overwritten yet.
+    createChannel(name, { mode: 'broadcast', overflow: 'drop', capacity: 16384 });
     const peer = run(['bcast-recv', name, 'next', '10']);
     await peer.ready;
     const sender = openSender(name);
