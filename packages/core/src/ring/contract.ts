@@ -29,6 +29,26 @@ export function tooLarge(channel: string, length: number, max: number): Ringwire
     `a ${length}-byte message can never fit channel '${channel}' (at most ${max} bytes; create it with a larger capacity)`);
 }
 
+/**
+ * A batch written one record at a time (the protocols whose records are written in place
+ * with one publish for all: SPSC, broadcast): `write(…, true)` for messages[start..end) until
+ * one does not fit; returns how many went. A message that cannot be sent stops the batch
+ * there, and is thrown only when it is the first. The caller publishes what went.
+ */
+export function writeEach(protocol: { write(data: Message, length: number, deferPublish: boolean): boolean },
+  messages: readonly Message[], start: number, end: number, max: number, channel: string): number {
+  let sent = 0;
+  try {
+    for (let i = start; i < end; i++) {
+      if (!protocol.write(messages[i], measure(messages[i], max, channel), true)) break;
+      sent++;
+    }
+  } catch (error) {
+    if (sent === 0) throw error;
+  }
+  return sent;
+}
+
 /** What a protocol may ask of the endpoint holding it. */
 export interface EndpointHost {
   /** Whether a microtask is queued that publishes what is deferred at the end of this task. */

@@ -6,7 +6,7 @@
 import { corrupt, RingwireError } from '../errors.js';
 import { debug } from '../debug.js';
 import { layout } from '../native.js';
-import { type EndpointHost, measure, type Message, type ReceiverProtocol, type SenderProtocol } from './contract.js';
+import { type EndpointHost, type Message, type ReceiverProtocol, type SenderProtocol, writeEach } from './contract.js';
 import {
   ALIGN_MASK, CONSUMER_WORD, DELIVERED_WORD, HEADER_SIZE, MESSAGES_RECEIVED_SLOT, MESSAGES_SENT_SLOT, PADDING,
   PARK_SLICE_MS, PRODUCER_WORD, PUBLISH_EVERY, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, WRITTEN_WORD, adoptWritten, validCount,
@@ -231,16 +231,7 @@ export class SpscSenderProtocol implements SenderProtocol {
   }
 
   sendMany(messages: readonly Message[], start: number, end: number): number {
-    let sent = 0;
-    const { maxMessage, name } = this.view;
-    try {
-      for (let i = start; i < end; i++) {
-        if (!this.write(messages[i], measure(messages[i], maxMessage, name), true)) break;
-        sent++;
-      }
-    } catch (error) {
-      if (sent === 0) throw error;
-    }
+    const sent = writeEach(this, messages, start, end, this.maxMessage, this.view.name);
     if (sent !== 0) this.publish(this.position);
     return sent;
   }
