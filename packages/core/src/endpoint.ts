@@ -102,6 +102,8 @@ export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
   protected closed = false;
   protected readonly queue: PendingOp<T>[] = [];
   protected readonly strategy: ResolvedEndpoint;
+  /** @internal For the protocol, read per message: the endpoint never parks (wait: 'spin'). */
+  readonly spinOnly: boolean;
   private parkId = 0;
   private pollTimer: NodeJS.Immediate | undefined;
   private lastPeerCheck = 0;
@@ -134,15 +136,12 @@ export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
     this.segment = view.segment;
     this.name = view.name;
     this.strategy = strategy;
+    this.spinOnly = strategy.spinOnly;
     this.spinBudget = strategy.spinMicros;
     this.role = role;
     this.protocol = makeProtocol(this);
   }
 
-  /** @internal For the protocol: the endpoint never parks (wait: 'spin'). */
-  get spinOnly(): boolean {
-    return this.strategy.spinOnly;
-  }
 
   /**
    * Lets the process exit while this endpoint waits (a pending recv(), a send waiting for
