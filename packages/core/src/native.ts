@@ -27,6 +27,14 @@ export interface Layout {
   readonly OFF_RECORD_HEADER_SIZE: number;
   readonly OFF_FLAGS: number;
   readonly OFF_IDENTITY_CHECK: number;
+  readonly OFF_MAX_MESSAGE_SIZE: number;
+  readonly FRAGMENT: number;
+  readonly FRAGMENT_FIRST: number;
+  readonly FRAGMENT_LAST: number;
+  readonly FRAGMENT_LENGTH_MASK: number;
+  readonly FRAGMENT_START_BYTES: number;
+  readonly MAX_MESSAGE_SIZE_LIMIT: number;
+  readonly DEFAULT_MAX_MESSAGE_SIZE: number;
   readonly OFF_PRODUCER_POSITION: number;
   readonly OFF_CONSUMER_POSITION: number;
   readonly OFF_DATA_SIGNAL: number;
@@ -114,7 +122,10 @@ export interface SegmentInfo {
   readonly mode: number;
   readonly waitMechanism: number;
   readonly defaultWait: number;
+  /** The most one record carries. */
   readonly maxMessage: number;
+  /** The largest message (layout.h, "Fragments"). */
+  readonly maxMessageSize: number;
   readonly creatorUid: number;
   readonly creatorPid: number;
   readonly createdAt: number;
@@ -160,7 +171,7 @@ export interface NativeAddon {
   readonly layout: Layout;
   readonly platformHasFutex: boolean;
   createSegment(name: string, capacity: number, mode: number, waitMechanism: number,
-    defaultWait: number, flags: number): void;
+    defaultWait: number, flags: number, maxMessageSize?: number): void;
   unlinkSegment(name: string): boolean;
   setWaitDispatcher(dispatch: (id: number, status: number) => void): void;
   /** How the addon makes the errors it throws. */

@@ -49,6 +49,7 @@ Napi::Value CreateSegment(const Napi::CallbackInfo& info) {
   options.wait_mechanism = Uint32Arg(env, info, 3, "wait mechanism");
   options.default_wait = Uint32Arg(env, info, 4, "default wait");
   options.flags = Uint32Arg(env, info, 5, "flags");
+  if (info.Length() > 6 && !info[6].IsUndefined()) options.max_message_size = Uint32Arg(env, info, 6, "max message size");
   Translated(env, [&] { create_segment(name, options); });
   return env.Undefined();
 }
@@ -99,6 +100,7 @@ Segment::Segment(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Segment>(inf
   described.Set("waitMechanism", id.wait_mechanism);
   described.Set("defaultWait", id.default_wait);
   described.Set("maxMessage", id.max_message);
+  described.Set("maxMessageSize", id.max_message_size);
   described.Set("creatorUid", id.creator_uid);
   described.Set("creatorPid", id.creator_pid);
   described.Set("createdAt", static_cast<double>(id.created_at_ms));

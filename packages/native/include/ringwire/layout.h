@@ -1,4 +1,4 @@
-// ringwire/layout.h — the shared-memory layout of a ringwire channel, version 2.
+// ringwire/layout.h — the shared-memory layout of a ringwire channel, version 3.
 //
 // This file is the single source of truth for the segment format. The addon exports
 // every constant below to TypeScript at load time; C and C++ peers include it directly.
@@ -27,7 +27,9 @@
 //    0 magic  4 version  8 header_size  12 capacity  16 mode  20 wait_mechanism
 //   24 default_wait  28 max_message  32 creator_uid  36 creator_pid
 //   40 created_at_ms_low  44 created_at_ms_high  48 record_alignment  52 record_header_size
-//   56 flags  60 identity_check (xor of words 1..14 with IDENTITY_SALT)
+//   56 flags  60 identity_check (xor of words 1..14 and 16 with IDENTITY_SALT)
+//   64 max_message_size (the largest message the channel carries, whole or in fragments:
+//      SPSC and broadcast 1..MAX_MESSAGE_SIZE_LIMIT, MPMC at most max_message)
 //
 // Creation is atomic (Linux): the object is built nameless (O_TMPFILE in /dev/shm), its pages
 // reserved (posix_fallocate, so a full /dev/shm fails creation instead of raising SIGBUS at
@@ -60,6 +62,41 @@
 //   length == PADDING_LENGTH marks a padding record: the rest of the ring up to its end is
 //   unused and the next record starts at ring offset 0. A producer writes one when a record
 //   would not fit before the end of the ring.
+//
+// Fragments (SPSC and broadcast; version 3). A message longer than max_message (the most one
+// record carries) but at most max_message_size is written as a run of fragment records, each
+// with FRAGMENT set in its length word (word0 = FRAGMENT | FRAGMENT_FIRST/LAST | bytes, the
+// bytes in the low FRAGMENT_LENGTH_BITS; PADDING_LENGTH is checked first and is not one):
+//
+//   start   FRAGMENT | FRAGMENT_FIRST | 8    payload: total length (uint32), 0 (uint32)
+//   data    FRAGMENT | n                     payload: the next n bytes of the message
+//   last    FRAGMENT | FRAGMENT_LAST | n     payload: its last n bytes
+//
+//   Readers: a start record begins a message (1 <= total <= max_message_size; a message being
+//   put together is dropped); data and last records append (n <= what the total leaves; a last
+//   record must complete it exactly, and a data record must not); the message is handed out
+//   whole only once its last record is read. A whole record (no FRAGMENT bit) drops a message
+//   being put together. A data or last record with no message begun is skipped: a receiver
+//   that joined (broadcast), resumed (SPSC, from the delivered line) or was lapped ('drop')
+//   in the middle of a message never sees part of it. So a sender that dies or gives up
+//   mid-message (a send that timed out) leaves nothing torn: its next record, or the next
+//   sender's, is a start or a whole record. Records between a start and its last are the
+//   message's; padding may lie between them. A record that breaks these rules while its
+//   bytes can be trusted (broadcast: I says they were not overwritten) is ERR_RINGWIRE_CORRUPT.
+//   Writers (TypeScript and C++ alike, not part of the format): only messages longer than
+//   max_message are fragmented; a data record carries at most a quarter of the ring
+//   (fragment_bytes_for(capacity)) and, rather than pad, ends at the ring's end when that is
+//   nearer. Positions move and are published per record, as for whole records (a receiver
+//   frees each fragment's space once it has copied it), so a message may be any number of
+//   rings long. The message counters and the walks that count messages ("written",
+//   "delivered") count whole records and last records only. Broadcast: every record of a
+//   message carries its sequence number (padding between them too).
+//   MPMC carries no fragments (max_message_size <= max_message): a message split over
+//   records would have to be taken by one receiver as a unit, while every MPMC record is
+//   claimed and taken on its own; a receiver holding the start of a message would keep every
+//   other receiver waiting for the rest.
+//   MAX_MESSAGE_SIZE_LIMIT: the start record carries the total as a uint32, and a Node 20
+//   Buffer holds at most 4 GiB (the TypeScript receiver keeps 8 bytes before the message).
 //
 // SPSC protocol (the orderings every implementation must keep):
 //   producer: write record bytes; store producer position (seq_cst: release publishes the
@@ -384,7 +421,7 @@ namespace ringwire {
 namespace layout {
 
 constexpr uint32_t MAGIC = 0x52574952u;  // "RIWR" read as little-endian bytes 'R','I','W','R'
-constexpr uint32_t VERSION = 2;
+constexpr uint32_t VERSION = 3;
 constexpr uint32_t HEADER_SIZE = 4096;
 constexpr uint32_t LINE_SIZE = 128;
 constexpr uint32_t IDENTITY_SALT = 0x9E3779B9u;
@@ -406,7 +443,8 @@ constexpr uint32_t OFF_RECORD_ALIGNMENT = 48;
 constexpr uint32_t OFF_RECORD_HEADER_SIZE = 52;
 constexpr uint32_t OFF_FLAGS = 56;
 constexpr uint32_t OFF_IDENTITY_CHECK = 60;
-constexpr uint32_t IDENTITY_WORDS = 16;
+constexpr uint32_t OFF_MAX_MESSAGE_SIZE = 64;
+constexpr uint32_t IDENTITY_WORDS = 17;
 
 // Mutable lines.
 constexpr uint32_t OFF_PRODUCER_POSITION = 1 * LINE_SIZE;
@@ -510,6 +548,16 @@ constexpr uint32_t DEFAULT_WAIT_SPIN = 1;  // never park
 constexpr uint32_t RECORD_ALIGNMENT = 8;
 constexpr uint32_t RECORD_HEADER_SIZE = 8;
 constexpr uint32_t PADDING_LENGTH = 0xFFFFFFFFu;
+// Fragments (see "Fragments"): bits of a fragment record's length word.
+constexpr uint32_t FRAGMENT = 0x80000000u;
+constexpr uint32_t FRAGMENT_FIRST = 0x40000000u;
+constexpr uint32_t FRAGMENT_LAST = 0x20000000u;
+constexpr uint32_t FRAGMENT_LENGTH_BITS = 29;
+constexpr uint32_t FRAGMENT_LENGTH_MASK = (1u << FRAGMENT_LENGTH_BITS) - 1;
+constexpr uint32_t FRAGMENT_START_BYTES = 8;  // the start record's payload: total, 0
+// The largest max_message_size, and the default for SPSC and broadcast channels.
+constexpr uint32_t MAX_MESSAGE_SIZE_LIMIT = 0xFFFFFFF8u;  // 4 GiB - 8
+constexpr uint32_t DEFAULT_MAX_MESSAGE_SIZE = 1u << 30;   // 1 GiB
 
 // Capacity limits (bytes of ring, power of two).
 constexpr uint32_t MIN_CAPACITY = 1u << 10;
@@ -543,7 +591,7 @@ constexpr uint32_t SEMAPHORE_POST_CAP = 1024;
   X(OFF_HEADER_SIZE) X(OFF_CAPACITY) X(OFF_MODE) X(OFF_WAIT_MECHANISM) X(OFF_DEFAULT_WAIT) \
   X(OFF_MAX_MESSAGE) X(OFF_CREATOR_UID) X(OFF_CREATOR_PID) X(OFF_CREATED_AT_LOW) \
   X(OFF_CREATED_AT_HIGH) X(OFF_RECORD_ALIGNMENT) X(OFF_RECORD_HEADER_SIZE) X(OFF_FLAGS) \
-  X(OFF_IDENTITY_CHECK) X(IDENTITY_WORDS) X(OFF_PRODUCER_POSITION) X(OFF_CONSUMER_POSITION) \
+  X(OFF_IDENTITY_CHECK) X(OFF_MAX_MESSAGE_SIZE) X(IDENTITY_WORDS) X(OFF_PRODUCER_POSITION) X(OFF_CONSUMER_POSITION) \
   X(OFF_DATA_SIGNAL) X(OFF_RECEIVER_WAITERS) X(OFF_SPACE_SIGNAL) X(OFF_SENDER_WAITERS) \
   X(OFF_STATE) X(OFF_SENDER_PID) X(OFF_RECEIVER_PID) X(OFF_SENDER_THREAD) X(OFF_RECEIVER_THREAD) \
   X(OFF_MESSAGES_SENT) X(OFF_MESSAGES_RECEIVED) X(OFF_DELIVERED_POSITION) X(OFF_DATA_SEMAPHORE) \
@@ -557,6 +605,8 @@ constexpr uint32_t SEMAPHORE_POST_CAP = 1024;
   X(FLAG_OVERFLOW_DROP) X(SLOT_CURSOR) X(SLOT_LOST) X(SLOT_CUT) X(OFF_OLDEST_POSITION) X(OFF_INTENT_POSITION) \
   X(MODE_SPSC) X(MODE_MPMC) X(MODE_BROADCAST) X(WAIT_FUTEX) X(WAIT_SEMAPHORE) X(DEFAULT_WAIT_PARK) \
   X(DEFAULT_WAIT_SPIN) X(RECORD_ALIGNMENT) X(RECORD_HEADER_SIZE) X(PADDING_LENGTH) \
+  X(FRAGMENT) X(FRAGMENT_FIRST) X(FRAGMENT_LAST) X(FRAGMENT_LENGTH_BITS) X(FRAGMENT_LENGTH_MASK) \
+  X(FRAGMENT_START_BYTES) X(MAX_MESSAGE_SIZE_LIMIT) X(DEFAULT_MAX_MESSAGE_SIZE) \
   X(MIN_CAPACITY) X(MAX_CAPACITY) X(DEFAULT_CAPACITY) X(MAX_NAME_LENGTH) X(ROLE_SENDER) \
   X(ROLE_RECEIVER) X(PARK_SLICE_MS) X(PEER_CHECK_MS) X(PUBLISH_EVERY) X(SEMAPHORE_POST_CAP)
 
@@ -566,6 +616,10 @@ inline constexpr bool is_known_mode(uint32_t mode) {
 }
 inline constexpr uint32_t max_message_for(uint32_t capacity) {
   return capacity - RECORD_HEADER_SIZE;
+}
+// The most a data fragment carries (a quarter of the ring, with its header).
+inline constexpr uint32_t fragment_bytes_for(uint32_t capacity) {
+  return capacity / 4 - RECORD_HEADER_SIZE;
 }
 inline constexpr uint32_t record_size(uint32_t payload_length) {
   return (RECORD_HEADER_SIZE + payload_length + RECORD_ALIGNMENT - 1) & ~(RECORD_ALIGNMENT - 1);
@@ -582,8 +636,14 @@ static_assert(OFF_DATA_SEMAPHORE + SEMAPHORE_BYTES <= OFF_SPACE_SIGNAL &&
                   OFF_SPACE_SEMAPHORE + SEMAPHORE_BYTES <= OFF_STATE,
               "each semaphore stays on its signal's line");
 static_assert(OFF_DATA_SEMAPHORE % 16 == 0 && OFF_SPACE_SEMAPHORE % 16 == 0, "semaphores are aligned");
-static_assert(OFF_IDENTITY_CHECK + 4 == IDENTITY_WORDS * 4 && IDENTITY_WORDS * 4 <= LINE_SIZE,
-              "the identity words fill the first part of the identity line, the check last");
+static_assert(OFF_IDENTITY_CHECK == 60 && OFF_MAX_MESSAGE_SIZE == 64 && IDENTITY_WORDS * 4 == OFF_MAX_MESSAGE_SIZE + 4 &&
+                  IDENTITY_WORDS * 4 <= LINE_SIZE,
+              "the identity words fill the first part of the identity line (version 3 added word 16)");
+static_assert(fragment_bytes_for(MAX_CAPACITY) <= FRAGMENT_LENGTH_MASK && FRAGMENT_START_BYTES <= FRAGMENT_LENGTH_MASK &&
+                  (FRAGMENT_FIRST | FRAGMENT_LAST | FRAGMENT_LENGTH_MASK) == ~FRAGMENT &&
+                  (FRAGMENT | FRAGMENT_FIRST | FRAGMENT_START_BYTES) != PADDING_LENGTH &&
+                  MAX_MESSAGE_SIZE_LIMIT % RECORD_ALIGNMENT == 0 && DEFAULT_MAX_MESSAGE_SIZE >= MAX_CAPACITY,
+              "a fragment's length fits its bits; no start record reads as padding; any ring's messages may exceed it");
 // Each word one side writes on the hot path has a line of its own (SPSC: the producer,
 // consumer, written and delivered positions; MPMC: claim, take and release), apart from the
 // identity line and from each other; the signals and the state line too.

@@ -44,7 +44,9 @@ class Error : public std::runtime_error {
 // The identity line as an opener validated it. Peers may scribble on the shared copy later;
 // an endpoint only ever uses this snapshot.
 struct Identity {
-  uint32_t version, header_size, capacity, mode, wait_mechanism, default_wait, max_message;
+  // max_message: the most one record carries; max_message_size: the largest message (layout.h,
+  // "Fragments": SPSC and broadcast write longer ones in fragments, up to this).
+  uint32_t version, header_size, capacity, mode, wait_mechanism, default_wait, max_message, max_message_size;
   uint32_t creator_uid, creator_pid, flags;
   uint64_t created_at_ms;
 };
@@ -101,7 +103,9 @@ inline const char* errno_name(int err) {
 
 inline uint32_t identity_check(const uint32_t* words) {
   uint32_t check = layout::IDENTITY_SALT;
-  for (uint32_t i = 1; i < layout::IDENTITY_WORDS - 1; i++) check ^= words[i] * (2 * i + 1);
+  for (uint32_t i = 1; i < layout::IDENTITY_WORDS; i++) {
+    if (i != layout::OFF_IDENTITY_CHECK / 4) check ^= words[i] * (2 * i + 1);
+  }
   return check;
 }
 
@@ -137,7 +141,19 @@ struct CreateOptions {
   uint32_t wait_mechanism = layout::WAIT_FUTEX;
   uint32_t default_wait = layout::DEFAULT_WAIT_PARK;
   uint32_t flags = 0;
+  // The largest message (layout.h, "Fragments"); 0: DEFAULT_MAX_MESSAGE_SIZE, or MPMC's
+  // record limit. MPMC takes at most max_message_for(capacity).
+  uint32_t max_message_size = 0;
 };
+
+// The max_message_size a channel is created with (0 asks for the mode's default), or 0 if
+// `requested` is out of range for the mode and capacity.
+inline uint32_t resolve_max_message_size(uint32_t mode, uint32_t capacity, uint32_t requested) {
+  const uint32_t record_limit = layout::max_message_for(capacity);
+  if (mode == layout::MODE_MPMC) return requested == 0 ? record_limit : requested <= record_limit ? requested : 0;
+  if (requested == 0) return layout::DEFAULT_MAX_MESSAGE_SIZE;
+  return requested <= layout::MAX_MESSAGE_SIZE_LIMIT ? requested : 0;
+}
 
 namespace detail {
 
@@ -209,6 +225,7 @@ inline void write_header(int fd, const std::string& name, const CreateOptions& o
   words[L::OFF_RECORD_ALIGNMENT / 4] = L::RECORD_ALIGNMENT;
   words[L::OFF_RECORD_HEADER_SIZE / 4] = L::RECORD_HEADER_SIZE;
   words[L::OFF_FLAGS / 4] = o.flags;
+  words[L::OFF_MAX_MESSAGE_SIZE / 4] = resolve_max_message_size(o.mode, o.capacity, o.max_message_size);
   words[L::OFF_IDENTITY_CHECK / 4] = identity_check(words);
   // release: an opener that acquires the magic sees the whole identity line.
   __atomic_store_n(&words[L::OFF_MAGIC / 4], L::MAGIC, __ATOMIC_RELEASE);
@@ -255,6 +272,13 @@ inline void create_segment(const std::string& name, const CreateOptions& o) {
       (o.wait_mechanism != L::WAIT_FUTEX && o.wait_mechanism != L::WAIT_SEMAPHORE) ||
       (o.default_wait != L::DEFAULT_WAIT_PARK && o.default_wait != L::DEFAULT_WAIT_SPIN)) {
     throw Error("ERR_RINGWIRE_INVALID_ARG", "unknown mode or wait strategy");
+  }
+  if (resolve_max_message_size(o.mode, o.capacity, o.max_message_size) == 0) {
+    throw Error("ERR_RINGWIRE_INVALID_ARG",
+                o.mode == L::MODE_MPMC
+                    ? "maxMessageSize of an MPMC channel is at most its ring's record limit (" +
+                          std::to_string(L::max_message_for(o.capacity)) + " bytes): MPMC carries no fragments"
+                    : "maxMessageSize must be from 1 to " + std::to_string(L::MAX_MESSAGE_SIZE_LIMIT));
   }
   const std::string path = segment_path(name);
   const size_t size = static_cast<size_t>(L::HEADER_SIZE) + o.capacity;
@@ -367,6 +391,7 @@ class MappedSegment {
       id.wait_mechanism = words[L::OFF_WAIT_MECHANISM / 4];
       id.default_wait = words[L::OFF_DEFAULT_WAIT / 4];
       id.max_message = words[L::OFF_MAX_MESSAGE / 4];
+      id.max_message_size = words[L::OFF_MAX_MESSAGE_SIZE / 4];
       id.creator_uid = words[L::OFF_CREATOR_UID / 4];
       id.creator_pid = words[L::OFF_CREATOR_PID / 4];
       id.flags = words[L::OFF_FLAGS / 4];
@@ -379,6 +404,7 @@ class MappedSegment {
           (id.wait_mechanism == L::WAIT_FUTEX || id.wait_mechanism == L::WAIT_SEMAPHORE) &&
           (id.default_wait == L::DEFAULT_WAIT_PARK || id.default_wait == L::DEFAULT_WAIT_SPIN) &&
           id.max_message == L::max_message_for(id.capacity) &&
+          id.max_message_size != 0 && resolve_max_message_size(id.mode, id.capacity, id.max_message_size) == id.max_message_size &&
           words[L::OFF_RECORD_ALIGNMENT / 4] == L::RECORD_ALIGNMENT &&
           words[L::OFF_RECORD_HEADER_SIZE / 4] == L::RECORD_HEADER_SIZE;
       if (!consistent) refuse("ERR_RINGWIRE_CORRUPT", "has inconsistent header fields");
