@@ -145,7 +145,7 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
       }
       if (!protocol.acquire(at)) continue;
       const start = at + RECORD_HEADER_SIZE;
-      target.set(this.view.u8.subarray(start, start + length), offset);
+      target.set(protocol.source.subarray(start, start + length), offset);
       // Overwritten while it was copied (broadcast 'drop'): what the target got is not a message.
       if (!protocol.release(at, length, false)) continue;
       return length;
@@ -164,10 +164,13 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
       const offset = this.next();
       if (offset < 0) return undefined;
       const start = offset + RECORD_HEADER_SIZE;
-      const length = this.protocol.recordLength;
-      const message = copyOut(this.view.u8, start, length);
+      const protocol = this.protocol;
+      const length = protocol.recordLength;
+      const source = protocol.source;
+      // A message that came in fragments is already a copy of its own, put together by the protocol.
+      const message = source === this.view.u8 ? copyOut(source, start, length) : source.subarray(start, start + length);
       // False: the sender wrote over the record while it was copied (broadcast 'drop').
-      if (this.protocol.release(offset, length, false)) return message;
+      if (protocol.release(offset, length, false)) return message;
     }
   }
 
@@ -179,7 +182,9 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
    * The handler may not receive from this receiver (ERR_RINGWIRE_INVALID_ARG). Messages are
    * not decoded, even with a codec. On a broadcast channel the sender may write over the ring
    * under a view ('drop' at any time; 'block' once it cuts the receiver off), so there `bytes`
-   * is a copy of the one message, checked to be whole before the handler sees it.
+   * is a copy of the one message, checked to be whole before the handler sees it. A message
+   * larger than the ring (it came in fragments) is handed over put together: `bytes` is then
+   * the receiver's copy of it, as short-lived to the handler as a view.
    *
    * @example
    * ```ts
@@ -212,7 +217,8 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
         const offset = this.next();
         if (offset < 0) break;
         const length = protocol.recordLength;
-        if (!protocol.stableViews) {
+        const source = protocol.source;
+        if (!protocol.stableViews && source === u8) {
           // The sender may write over the record at any time: the handler gets a copy, and
           // only one that was still intact once copied. The copy is as short-lived as a view
           // would be, so one scratch buffer serves every call (no allocation per message).
@@ -226,7 +232,7 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
         }
         handled++;
         try {
-          handler(u8, offset + RECORD_HEADER_SIZE, length);
+          handler(source, offset + RECORD_HEADER_SIZE, length);
         } finally {
           // Only after the handler: releasing may hand the space it was reading to a sender.
           // (A handler that closed the receiver leaves the record to the ring's close.)
