@@ -648,6 +648,7 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     // What was put together of a message is lost with it (the rest of it is skipped, and the
     // gap counted, when the next message arrives).
     this.assembly.drop();
+    this.fresh = false;
     for (;;) {
       const oldest = Atomics.load(i32, OLDEST_WORD);
       const tail = Atomics.load(i32, PRODUCER_WORD);
