@@ -147,7 +147,7 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
       const start = at + RECORD_HEADER_SIZE;
       target.set(protocol.source.subarray(start, start + length), offset);
       // Overwritten while it was copied (broadcast 'drop'): what the target got is not a message.
-      if (!protocol.release(at, length, false)) continue;
+      if (!protocol.release(at, length, false, true)) continue;
       return length;
     }
   }
@@ -236,7 +236,7 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
         } finally {
           // Only after the handler: releasing may hand the space it was reading to a sender.
           // (A handler that closed the receiver leaves the record to the ring's close.)
-          if (!this.closed) protocol.release(offset, length, true);
+          if (!this.closed) protocol.release(offset, length, true, true);
         }
       }
     } finally {

@@ -779,10 +779,11 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     return true;
   }
 
-  release(_offset: number, length: number, inBatch: boolean): boolean {
+  release(_offset: number, length: number, inBatch: boolean, copied = false): boolean {
     if (this.assembled) {
       // Put together from fragments, each checked as it was copied.
       this.assembled = false;
+      if (copied) this.assembly.giveBack(this.source);
       this.source = this.view.u8;
       this.count(this.recordSequence);
       this.f64[this.countSlot] = this.received; // its last record's position may be published already

@@ -172,11 +172,13 @@ export interface ReceiverProtocol extends Protocol {
   /** Makes the message peek() found this receiver's; false if another receiver took it. */
   acquire(offset: number): boolean;
   /**
-   * Done with the acquired message at `offset`: its space goes back to the senders. False if
+   * Done with the acquired message at `offset`: its space goes back to the senders (`copied`:
+   * the caller only copied the message out, so a copy the protocol made of it, in `source`,
+   * may be filled again with a later message). False if
    * the sender may have written over the record while it was read (broadcast 'drop'): what
    * was read must be discarded, and peek() goes on from where the protocol moved.
    */
-  release(offset: number, length: number, inBatch: boolean): boolean;
+  release(offset: number, length: number, inBatch: boolean, copied?: boolean): boolean;
   /**
    * Whether a record stays intact from peek() until release() (poll() may then hand out a view
    * of the ring); false when the sender may overwrite it meanwhile (poll() hands out a copy,

@@ -184,6 +184,12 @@ export class Outgoing {
 export class Assembly {
   /** The copy being filled; undefined when no message is begun. */
   buffer: Uint8Array | undefined = undefined;
+  /**
+   * A copy handed over earlier and given back (its message was only copied out): filled again
+   * by a message that fits it, so a stream of large messages received into the caller's own
+   * buffer allocates (and faults in) no new memory per message.
+   */
+  private spare: Uint8Array | undefined = undefined;
   total = 0;
   filled = 0;
 
@@ -196,9 +202,15 @@ export class Assembly {
 
   /** Begins a message of `total` bytes (checked with canStart), dropping one begun. */
   start(total: number): void {
-    // Zero-filled, so nothing of the heap shows through; for large sizes the allocator maps
-    // fresh pages, which costs nothing until written.
-    this.buffer = new Uint8Array(RECORD_HEADER_SIZE + total);
+    const bytes = RECORD_HEADER_SIZE + total;
+    const spare = this.spare;
+    // A spare at most twice the size, so one huge message does not pin its memory for good.
+    // A new copy is zero-filled, so nothing of the heap shows through (for large sizes the
+    // allocator maps fresh pages, which cost nothing until written); a spare held only this
+    // receiver's messages, and every byte handed out is written first.
+    this.buffer = spare !== undefined && spare.length >= bytes && spare.length <= 2 * bytes
+      ? spare.subarray(0, bytes) : new Uint8Array(bytes);
+    this.spare = undefined;
     this.total = total;
     this.filled = 0;
   }
@@ -224,5 +236,10 @@ export class Assembly {
 
   drop(): void {
     this.buffer = undefined;
+  }
+
+  /** A copy from finish() whose message was only copied out: it may serve a later message. */
+  giveBack(copy: Uint8Array): void {
+    this.spare = new Uint8Array(copy.buffer, copy.byteOffset, copy.buffer.byteLength - copy.byteOffset);
   }
 }

@@ -603,11 +603,12 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
     return true;
   }
 
-  release(_offset: number, length: number, inBatch: boolean): boolean {
+  release(_offset: number, length: number, inBatch: boolean, copied = false): boolean {
     this.received++;
     if (this.assembled) {
       // Its records were freed as they were copied.
       this.assembled = false;
+      if (copied) this.assembly.giveBack(this.source);
       this.source = this.view.u8;
       this.f64[MESSAGES_RECEIVED_SLOT] = this.received; // its last record's position may be published already
       return true;
