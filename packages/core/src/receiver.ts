@@ -35,7 +35,14 @@ import type { RingView } from './ring/segment.js';
  * } // the loop ends when the sender ends the stream; `using` closes the receiver
  * ```
  */
-export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtocol> implements AsyncIterable<T> {
+function checkTarget(target: Uint8Array, offset: number): void {
+  if (!(target instanceof Uint8Array)) throw invalidArg('target must be a Uint8Array');
+  if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
+    throw invalidArg(`offset must be an integer from 0 to ${target.length}, got ${String(offset)}`);
+  }
+}
+
+export class Receiver<T = Uint8Array> extends Endpoint<T | number | null, ReceiverProtocol> implements AsyncIterable<T> {
   /** @internal The codec the receiver was opened with (bytes in, values out), if any. */
   codec: Codec | undefined;
   /** @internal Its name, for inspection. */
@@ -127,11 +134,52 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
    */
   tryRecvInto(target: Uint8Array, offset = 0): number {
     this.ensureOpen();
-    if (!(target instanceof Uint8Array)) throw invalidArg('target must be a Uint8Array');
-    if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
-      throw invalidArg(`offset must be an integer from 0 to ${target.length}, got ${String(offset)}`);
-    }
+    checkTarget(target, offset);
     if (this.queue.length !== 0) return -1;
+    return this.takeInto(target, offset);
+  }
+
+  /**
+   * Waits for the next message and copies it into `target` at `offset` (memory the caller
+   * owns and may reuse): resolves with its length, or null once the sender ended and all is
+   * drained. tryRecvInto() that waits, in turn with recv() calls; the same options and
+   * errors as recv(). A message longer than the room left rejects with
+   * ERR_RINGWIRE_TOO_LARGE (with `length`) and stays in the channel. For messages larger than
+   * the ring it is the receive that allocates nothing: the receiver puts each one together
+   * in memory it keeps and fills again.
+   *
+   * @example
+   * ```ts
+   * const frame = new Uint8Array(64 << 20);  // one buffer for every frame
+   * for (;;) {
+   *   const length = await receiver.recvInto(frame);
+   *   if (length === null) break;
+   *   render(frame.subarray(0, length));
+   * }
+   * ```
+   */
+  recvInto(target: Uint8Array, offset = 0, options?: WaitOptions): Promise<number | null> {
+    try {
+      this.ensureOpen();
+      checkTarget(target, offset);
+      const wait = resolveWaitOptions(options, true);
+      if (this.queue.length === 0) {
+        let length = this.takeInto(target, offset);
+        if (length < 0 && !this.protocol.drainedAndEnded() && !wait.signal?.aborted && this.spinBeforeQueueing()) {
+          length = this.takeInto(target, offset);
+        }
+        if (length >= 0) return Promise.resolve(length);
+        if (this.protocol.drainedAndEnded()) return Promise.resolve(null);
+      }
+      // A queued recvInto: `data` is its target and `length` its offset (see satisfy()).
+      return this.enqueue(wait, 'recvInto', target, offset) as Promise<number | null>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** tryRecvInto() once the queue is served: copies the next message into target, or -1. */
+  private takeInto(target: Uint8Array, offset: number): number {
     if (this.polling) this.checkNotPolling();
     for (;;) {
       const at = this.peekPublishing();
@@ -281,7 +329,7 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
         }
         if (this.protocol.drainedAndEnded()) return Promise.resolve(null);
       }
-      return this.enqueue(wait, 'recv');
+      return this.enqueue(wait, 'recv') as Promise<T | null>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -383,6 +431,28 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
   protected satisfy(): void {
     const queue = this.queue;
     while (queue.length !== 0) {
+      const into = queue[0].data;
+      if (into !== undefined) {
+        // recvInto(): `data` is the target, `length` the offset.
+        let length: number;
+        try {
+          length = this.takeInto(into as Uint8Array, queue[0].length);
+        } catch (error) {
+          if (!(error instanceof RingwireError) || error.code !== 'ERR_RINGWIRE_TOO_LARGE') throw error;
+          // Its own failure: the message stays for the next call.
+          const op = queue.shift()!;
+          this.settle(op);
+          op.reject(error);
+          continue;
+        }
+        if (length < 0) {
+          if (!this.protocol.drainedAndEnded()) return;
+        }
+        const op = queue.shift()!;
+        this.settle(op);
+        op.resolve(length < 0 ? null : length);
+        continue;
+      }
       const message = this.take();
       if (message === undefined) {
         if (!this.protocol.drainedAndEnded()) return;

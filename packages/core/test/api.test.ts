@@ -584,6 +584,48 @@ describe.each(MODES)('the contract on %s channels (one sender, one receiver)', (
       sender.close();
       receiver.close();
     });
+
+    it('recvInto waits for a message and copies it into the caller\'s buffer, in turn with recv(); null once ended', async () => {
+      const { sender, receiver } = pair(mode, 'rinto');
+      const target = new Uint8Array(32).fill(0xee);
+      const first = receiver.recvInto(target, 4);
+      const second = receiver.recv();
+      const third = receiver.recvInto(target, 20);
+      sender.trySend('one');
+      sender.trySend('two');
+      sender.trySend('three');
+      expect(await first).toBe(3);
+      expect(text(await second)).toBe('two');
+      expect(await third).toBe(5);
+      expect(text(target.subarray(4, 7))).toBe('one');
+      expect(text(target.subarray(20, 25))).toBe('three');
+      // Already there: resolves at once.
+      sender.trySend('four');
+      expect(await receiver.recvInto(target)).toBe(4);
+      const last = receiver.recvInto(target);
+      await sender.end();
+      expect(await last).toBeNull();
+      expect(await receiver.recvInto(target)).toBeNull();
+      sender.close();
+      receiver.close();
+    });
+
+    it('recvInto: too little room rejects with ERR_RINGWIRE_TOO_LARGE and leaves the message; timeouts and aborts take nothing', async () => {
+      const { sender, receiver } = pair(mode, 'rintobad');
+      await expect(receiver.recvInto(new Uint8Array(8), 0, { timeout: 20 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TIMEOUT' });
+      const controller = new AbortController();
+      const aborted = receiver.recvInto(new Uint8Array(8), 0, { signal: controller.signal });
+      controller.abort();
+      await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+      const small = receiver.recvInto(new Uint8Array(8), 2);
+      const big = receiver.recvInto(new Uint8Array(16));
+      sender.trySend('twelve bytes');
+      await expect(small).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TOO_LARGE', length: 12 });
+      expect(await big).toBe(12);
+      await expect(receiver.recvInto(new Uint8Array(4), 5)).rejects.toMatchObject({ code: 'ERR_RINGWIRE_INVALID_ARG' });
+      sender.close();
+      receiver.close();
+    });
   });
 });
 

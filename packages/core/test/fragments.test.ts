@@ -116,6 +116,24 @@ describe.each(['spsc', 'broadcast'] as const)('messages larger than the ring on 
     receiver.close();
   });
 
+  it('recvInto takes a stream of large messages of changing sizes into one buffer, each whole', async () => {
+    const { sender, receiver } = channel(mode, 'rinto');
+    const sizes = [5 * RING, 2 * RING + 1, 5 * RING, 9 * RING + 7, 3, 4 * RING];
+    const target = new Uint8Array(10 * RING);
+    const sending = (async () => {
+      for (const [i, size] of sizes.entries()) await sender.send(bigMessage(i, size));
+      await sender.end();
+    })();
+    const got: string[] = [];
+    for (let length = await receiver.recvInto(target); length !== null; length = await receiver.recvInto(target)) {
+      got.push(`${length} ${sha256(target.subarray(0, length))}`);
+    }
+    await sending;
+    expect(got).toEqual(sizes.map((size, i) => `${size} ${sha256(bigMessage(i, size))}`));
+    sender.close();
+    receiver.close();
+  });
+
   it("maxMessageSize bounds messages; trySend, trySendMany and tryClaim take one record and say to use send()", async () => {
     const { name, sender, receiver } = channel(mode, 'limit', { maxMessageSize: 200_000 });
     expect(stats(name)).toMatchObject({ maxMessage: 200_000, maxRecord: MAX_RECORD });
