@@ -35,9 +35,8 @@ export const LARGE_RUNS = [
   {
     system: 'ringwire', worker: 'large-ringwire.mjs',
     note: `one SPSC channel of ${sizeLabel(S11_CAPACITY)}: await send() (fragments of up to a quarter of the ring) / `
-      + 'tryRecvInto a buffer the consumer owns and reuses, else await recv(); a message many rings long is only whole '
-      + 'once recv() has waited for its last fragment, so recv() hands out nearly every message (the receiver\'s '
-      + 'put-together copy, a new buffer per message)',
+      + 'tryRecvInto a buffer the consumer owns and reuses, else await recvInto() of it (a message many rings long is '
+      + 'only whole once recvInto has waited for its last fragment: it takes nearly every message)',
   },
   {
     system: 'uds', worker: 'large-uds.mjs',
@@ -97,7 +96,7 @@ export async function runLarge(ctx) {
           if (!rates.has(k)) rates.set(k, []);
           rates.get(k).push(result.rate);
           const paths = result.consumer?.paths;
-          const how = paths ? `; tryRecvInto ${paths.tryRecvInto}, recv ${paths.recv}` : '';
+          const how = paths ? `; tryRecvInto ${paths.tryRecvInto}, recvInto ${paths.recvInto}` : '';
           ctx.log(`S11 ${run.system} ${sizeLabel(p.size)} [${round + 1}/${ctx.runs}] … ${formatValue(gbps, 'GB/s')} GB/s, `
             + `${result.rate.toFixed(1)} msg/s${cpuNsPerMsg ? `, ${formatCpuNs(cpuNsPerMsg)} CPU/msg` : ''}  `
             + `(${result.messages} msgs in ${result.seconds.toFixed(2)} s; ${result.sent} sent and checked${how})`);
