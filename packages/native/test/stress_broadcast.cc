@@ -17,8 +17,9 @@
 //       and the sender goes on; the steady receiver gets everything.
 //   stress_broadcast kill futex|semaphore
 //       processes: a receiver SIGKILLed while it holds a 'block' sender back is cut off (its
-//       slot keeps its pid); a sender SIGKILLed mid-stream: its receivers get everything it
-//       sent, then ERR_RINGWIRE_PEER_DEAD; a new sender carries the sequence numbers on.
+//       slot keeps its pid); a sender SIGKILLed mid-stream ('block': in the middle of a message
+//       in fragments): its receivers get everything it sent (nothing of that message), then
+//       ERR_RINGWIRE_PEER_DEAD; a new sender carries the sequence numbers on.
 //   stress_broadcast hostile futex|semaphore
 //       impossible positions, lengths and cursors poked into live channels:
 //       ERR_RINGWIRE_CORRUPT (or ignored, for a cursor), never an access outside the ring;
@@ -562,7 +563,8 @@ void run_kill(uint32_t wait) {
     close(ready[1]);
   }
   for (uint32_t flags : {0u, L::FLAG_OVERFLOW_DROP}) {
-    // A sender killed mid-stream; a new one carries on.
+    // A sender killed mid-stream; a new one carries on. 'block': it dies in the middle of a
+    // message in fragments (3 rings: it waits for the receiver, which stops reading and kills it).
     Channel c(flags == 0 ? "ks" : "ksd", wait, flags);
     auto seg = c.map();
     BroadcastReceiver r(seg);
@@ -573,7 +575,13 @@ void run_kill(uint32_t wait) {
       for (uint32_t seq = 0;; seq++) {
         fill(m, seq);
         s.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs);
-        if (seq + 1 == first) kill(getpid(), SIGKILL);
+        if (seq + 1 == first) {
+          if (flags == 0) {
+            std::vector<uint8_t> unfinished(3 * kCapacity, 0xEE);
+            s.send(unfinished.data(), static_cast<uint32_t>(unfinished.size()), kTimeoutMs);
+          }
+          kill(getpid(), SIGKILL);
+        }
       }
       return 1;  // never reached
     });
@@ -581,6 +589,10 @@ void run_kill(uint32_t wait) {
     uint32_t got = 0;
     try {
       for (;; got++) {
+        if (flags == 0 && got == first) {
+          usleep(20'000);  // the sender fills the ring with the start of its next message
+          kill(sender, SIGKILL);
+        }
         if (!r.recv(m, kTimeoutMs)) break;
         uint32_t seq;
         if (!decode(m, seq) || (flags == 0 && seq != got)) FAIL("message %u from the doomed sender is wrong", got);
