@@ -6,7 +6,8 @@
 // per message positive where present, S4 percentiles ordered, S3 with ringwire at 64 KiB
 // and 1 MiB, S6 with its rows over the same task count, S10 with its four rows at both sizes,
 // each with its receivers' rates per round (adding up to the round's sample) and the slowest
-// receiver's (their minimum; median, min, max). It also runs the message checkers'
+// receiver's (their minimum; median, min, max), S11 with ringwire and uds at both sizes,
+// each with its msg/s per round (consistent with its GB/s). It also runs the message checkers'
 // self-test (tools/check-frames.mjs). It never judges a timing or a ratio against a target:
 // numbers on a shared machine vary, and a slow run is still a valid run.
 //
@@ -20,8 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { median } from './harness/samples.mjs';
 import { SCENARIO_ORDER, SCENARIOS, SINGLE_RUN } from './scenarios/meta.mjs';
 import {
-  BROADCAST_RECEIVERS, BROADCAST_VARIANTS, EXPECTED, FANOUT_VARIANTS, KINDS, NATIVE_SYSTEMS, POOL_VARIANTS, RINGWIRE_VARIANTS,
-  S1_SIZES, S10_SIZES, S9_SIZES, SWEEP_SYSTEMS,
+  BROADCAST_RECEIVERS, BROADCAST_VARIANTS, EXPECTED, FANOUT_VARIANTS, KINDS, LARGE_SYSTEMS, NATIVE_SYSTEMS, POOL_VARIANTS,
+  RINGWIRE_VARIANTS, S1_SIZES, S10_SIZES, S11_SIZES, S9_SIZES, SWEEP_SYSTEMS,
 } from './systems/lists.mjs';
 import { selfTest } from './tools/check-frames.mjs';
 
@@ -159,6 +160,34 @@ function checkBroadcast(rows) {
   }
 }
 
+/**
+ * S11: ringwire and uds at every size of S11_SIZES, each with msgPerSec ({ value, min, max,
+ * samples }: one per round, each its GB/s sample × 1e9 / size, to rounding).
+ */
+function checkLarge(rows) {
+  requireRows('S11', rows, LARGE_SYSTEMS, S11_SIZES);
+  for (const r of rows) {
+    if (r?.value === null || r?.value === undefined) continue;
+    const where = `S11 ${r.system} ${r.size} B`;
+    if (!S11_SIZES.includes(r.size)) problem(`${where}: size is not one of ${S11_SIZES.join(', ')}`);
+    const m = r.msgPerSec;
+    if (m === null || typeof m !== 'object' || !Array.isArray(m.samples) || !Array.isArray(r.samples)
+      || m.samples.length !== r.samples.length || !m.samples.every(positive)) {
+      problem(`${where}: msgPerSec must hold one positive msg/s per round`);
+      continue;
+    }
+    if (m.value !== median(m.samples) || m.min !== Math.min(...m.samples) || m.max !== Math.max(...m.samples)) {
+      problem(`${where}: msgPerSec value / min / max are not its samples' median / min / max`);
+    }
+    m.samples.forEach((x, k) => {
+      const gbps = (x * r.size) / 1e9;
+      if (Math.abs(gbps - r.samples[k]) > 1e-6 * Math.max(1, r.samples[k]) + (0.0005 * r.size) / 1e9) {
+        problem(`${where} round ${k + 1}: ${x} msg/s is not ${r.samples[k]} GB/s`);
+      }
+    });
+  }
+}
+
 function checkScenario(scenario) {
   const { id } = scenario;
   if (scenario.title !== undefined && !isText(scenario.title)) problem(`${id}: empty title`);
@@ -230,6 +259,7 @@ function checkScenario(scenario) {
     }
   }
   if (id === 'S10') checkBroadcast(rows);
+  if (id === 'S11') checkLarge(rows);
   if (id === 'S6') {
     for (const variant of POOL_VARIANTS) {
       if (!rows.some((r) => r?.variant === variant && r.system === (variant === 'pool.run()' ? 'piscina' : 'ringwire'))) {

@@ -3,18 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXPECTED } from './systems/lists.mjs';
 
-export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'micro'];
+export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11', 'micro'];
 
 export const USAGE = `usage: node bench/src/run.mjs [--quick] [--runs=N] [--only=<system>[,<system>...]]
-       [--scenarios=S1,...,S10,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
+       [--scenarios=S1,...,S11,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
   --quick      a short run (about two minutes; shorter windows, the same rows)
-  --runs       rounds of every throughput row (S1-S3, S5, S8-S10): each round runs every system
+  --runs       rounds of every throughput row (S1-S3, S5, S8-S11): each round runs every system
                once, in fresh processes, interleaved; a row's value is the median (default 3;
                check-results.mjs wants at least 3)
   --only       run only these systems (ringwire, uds, uds-batched, tcp, tcp-batched, pipe, fifo,
                ipc-json, ipc-advanced, messageport, posix-mq, c-ring, js-ceiling, c-spin, c-futex,
                piscina)
-  --scenarios  run only these scenarios (S8: one shared CPU; S9: noisy neighbours; S10: broadcast)
+  --scenarios  run only these scenarios (S8: one shared CPU; S9: noisy neighbours; S10: broadcast;
+               S11: large messages)
   --sizes      the S3 sweep's message sizes in bytes, S8's S3-like rows too (default: the full
                or quick sweep)
   --cpu-prof   write a V8 CPU profile of every worker process (default dir: <tmp>/ringwire-prof)
@@ -34,6 +35,10 @@ const FULL = {
   fan: { warmupMs: 400, measureMs: 1500 },
   // S10: both sizes run in one group of fresh processes per row and round; the first warms up longer.
   broadcast: { firstWarmupMs: 400, warmupMs: 200, measureMs: 1000 },
+  // S11: both sizes run in one group of fresh processes per row and round; a 64 MiB message
+  // takes tens of ms (hundreds on a slow box), so the window is long, and both the warm-up
+  // (after the first message) and the window hold at least `minMessages` messages.
+  large: { firstWarmupMs: 600, warmupMs: 300, measureMs: 2500, minMessages: 3 },
   // S6: tasks per row (after `warmup` tasks); pool.run() also runs `sweep` tasks per window tried.
   pool: { tasks: 1000000, warmup: 100000, sweep: 20000 },
   idleMs: 5000,
@@ -50,6 +55,7 @@ const QUICK = {
   pingpong: { warmup: 1000, warmupMs: 100, iterations: 2000, parkIterations: 1000 },
   fan: { warmupMs: 150, measureMs: 150 },
   broadcast: { firstWarmupMs: 300, warmupMs: 100, measureMs: 150 },
+  large: { firstWarmupMs: 150, warmupMs: 50, measureMs: 300, minMessages: 2 },
   pool: { tasks: 50000, warmup: 5000, sweep: 2500 },
   idleMs: 1500,
   microMs: 50,

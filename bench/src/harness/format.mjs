@@ -48,9 +48,10 @@ export function percentiles(samples) {
   return { p50: at(0.5), p99: at(0.99), p999: at(0.999), mean: sum / sorted.length, max: sorted[sorted.length - 1] };
 }
 
-/** CPU time per message: "812 ns", "12.3 µs"; "-" when unknown. */
+/** CPU time per message: "812 ns", "12.3 µs", "41.2 ms"; "-" when unknown. */
 export function formatCpuNs(ns) {
   if (typeof ns !== 'number' || !(ns > 0)) return '-';
+  if (ns >= 1e7) return `${(ns / 1e6).toFixed(1)} ms`;
   if (ns >= 1e5) return `${(ns / 1e3).toFixed(0)} µs`;
   if (ns >= 1e4) return `${(ns / 1e3).toFixed(1)} µs`;
   return `${ns >= 100 ? ns.toFixed(0) : ns.toFixed(1)} ns`;

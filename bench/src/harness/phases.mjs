@@ -19,9 +19,10 @@ const PHASE_SLACK_MS = 30000;
 
 /**
  * Runs `phases` on `group` ({ name, worker, layout, config, opensPerPhase?, connected?() }).
- * Each phase is { i, size, mode, warmupMs, measureMs, own, prepare?() -> target, release?() }.
- * Calls onPhase(phase, result) after each; result is { rate, messages, seconds, sent, cpu }
- * (cpu: CPU seconds per role inside the window, or null where /proc cannot tell).
+ * Each phase is { i, size, mode, warmupMs, measureMs, own, minMessages?, prepare?() -> target,
+ * release?() }. Calls onPhase(phase, result) after each; result is { rate, messages, seconds,
+ * sent, cpu, consumer } (cpu: CPU seconds per role inside the window, or null where /proc
+ * cannot tell; consumer: the consumer's 'done', with anything extra it reported).
  */
 export async function runPhases(group, phases, onPhase) {
   const mailbox = new Mailbox(group.name);
@@ -59,8 +60,8 @@ export async function runPhases(group, phases, onPhase) {
     }
     for (const phase of phases) {
       const target = phase.prepare?.();
-      const { i, size, mode, warmupMs, measureMs, own } = phase;
-      const message = { ctl: 'phase', i, size, mode, warmupMs, measureMs, own: Boolean(own), target, pids };
+      const { i, size, mode, warmupMs, measureMs, own, minMessages } = phase;
+      const message = { ctl: 'phase', i, size, mode, warmupMs, measureMs, minMessages, own: Boolean(own), target, pids };
       sendTo('consumer', message);
       await mailbox.take('consumer', 'armed', i, SETUP_MS);
       sendTo('producer', message);
@@ -88,6 +89,7 @@ export async function runPhases(group, phases, onPhase) {
       }
       onPhase(phase, {
         rate: result.rate, messages: result.messages, seconds: result.seconds, sent: done.sent, cpu: result.cpu ?? null,
+        consumer: end,
       });
     }
     for (const child of Object.values(procs)) child.expectedExit = true;

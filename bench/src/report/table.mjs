@@ -122,6 +122,35 @@ function broadcastTable(s) {
   }
 }
 
+/**
+ * S11: per size, every row's GB/s and msg/s (medians, with min–max), CPU time per message,
+ * and the row over the Unix socket of the same size (a ratio of medians).
+ */
+function largeTable(s) {
+  const sizes = [...new Set(s.results.map((r) => r.size))].sort((a, b) => a - b);
+  const noted = new Set();
+  log(`  ${pad('size', 8)}${pad('system', 12)}${pad(`${s.unit} (min–max)`, 24, true)}${pad('msg/s (min–max)', 24, true)}`
+    + `${pad('CPU/msg', 10, true)}${pad('÷ uds', 9, true)}  note`);
+  for (const size of sizes) {
+    const here = s.results.filter((r) => r.size === size);
+    const uds = here.find((r) => r.system === 'uds' && r.value !== null)?.value ?? null;
+    for (const r of here) {
+      const ratio = uds !== null && r.value !== null ? formatRatio(r.value / uds) : '-';
+      let note = r.value === null ? `not run: ${r.reason}` : '';
+      if (r.value !== null && r.note && !noted.has(r.system)) {
+        noted.add(r.system);
+        note = r.note;
+      }
+      // msg/s of tens: one decimal.
+      const rate = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+      const m = r.msgPerSec;
+      const msgs = m ? `${rate(m.value)} (${rate(m.min)}–${rate(m.max)})` : '-';
+      log(`  ${pad(sizeLabel(size), 8)}${pad(r.system, 12)}${pad(spread(r, s.unit), 24, true)}${pad(msgs, 24, true)}`
+        + `${pad(formatCpuNs(r.cpuNsPerMsg), 10, true)}${pad(ratio, 9, true)}  ${note}`);
+    }
+  }
+}
+
 /** S6: every row against piscina's pool.run() of the same run. */
 function poolTable(s) {
   const base = s.results.find((r) => r.system === 'piscina' && r.value !== null)?.value ?? null;
@@ -177,6 +206,7 @@ export function printTables(results) {
     else if (s.id === 'S7') idleTable(s);
     else if (s.id === 'S8' || s.id === 'S9') kindTables(s);
     else if (s.id === 'S10') broadcastTable(s);
+    else if (s.id === 'S11') largeTable(s);
     else sweepTable(s.id, s.results, s.unit);
   }
   if (results.micro.length > 0) {

@@ -1,4 +1,5 @@
-// Where ringwire stands against the performance targets of issue 10 (S10's: issue 12), from
+// Where ringwire stands against the performance targets of issue 10 (S10's: issue 12; S11's:
+// the large-message issue), from
 // this run: every target is judged on medians (a ratio of medians), and shown with the range
 // of the paired per-round ratios (round k of ringwire over round k of the baseline: the
 // rounds are interleaved, so round k of both ran minutes apart at most, on the same machine
@@ -132,6 +133,10 @@ export function evaluateTargets(results) {
   everySize('S10 broadcast batched: ringwire ≥ 1x uds-batched at every size', 'S10', 'uds-batched', (x) => x >= 1,
     { keep: (r) => r.variant === 'batched' });
 
+  // S11 (the large-message issue): 64 MiB (and 4 MiB) messages through a 1 MiB ring, GB/s
+  // against one Unix socket, one write per message.
+  everySize('S11 large messages: ringwire ≥ 1x uds at every size', 'S11', 'uds', (x) => x >= 1);
+
   // CPU time per message, ringwire's over the per-message socket's (≤ 1x).
   for (const id of ['S1', 'S3', 'S8']) {
     everySize(`${id} CPU per message: ringwire ≤ 1x uds at every size`, id, 'uds', (x) => x <= 1, { field: 'cpuNsPerMsg' });
@@ -174,7 +179,7 @@ export function evaluateTargets(results) {
 export function printTargets(results) {
   const targets = evaluateTargets(results);
   if (targets.length === 0) return;
-  console.log('\ntargets (issue 10, S10 issue 12; informational): ratio of medians, with the range of the paired per-round ratios;'
+  console.log('\ntargets (issue 10, S10 issue 12, S11 the large-message issue; informational): ratio of medians, with the range of the paired per-round ratios;'
     + ' ✗ marks a size that misses');
   for (const t of targets) {
     console.log(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.target.padEnd(62)} ${t.measured}`);

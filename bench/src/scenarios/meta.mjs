@@ -12,6 +12,8 @@ export const SCENARIOS = {
   S9: { title: 'noisy neighbours: two CPU-bound processes running the whole time, per message (msg/s) and S3-like (GB/s)', unit: 'msg/s | GB/s' },
   // S10 rows also carry the slowest receiver's rate (slowest) and each round's receiver rates.
   S10: { title: 'broadcast, 1 sender process -> 4 receiver processes, each gets every message (aggregate delivered)', unit: 'msg/s' },
+  // S11 rows also carry msg/s (msgPerSec: { value, min, max, samples }).
+  S11: { title: 'large messages (4 MiB, 64 MiB) through a 1 MiB ring, 1 producer process -> 1 consumer process, against a Unix socket', unit: 'GB/s' },
 };
 
 /** The unit of a row: its own (S8, S9) or its scenario's. */
@@ -20,4 +22,4 @@ export const unitOf = (id, row) => row.unit ?? SCENARIOS[id].unit;
 /** Scenarios measured once (not in rounds): their tables say so. */
 export const SINGLE_RUN = new Set(['S4', 'S6', 'S7']);
 
-export const SCENARIO_ORDER = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10'];
+export const SCENARIO_ORDER = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11'];

@@ -35,6 +35,12 @@ export const BROADCAST_VARIANTS = ['per-message', 'batched'];
 export const S10_SIZES = [64, 4096];
 /** S10's receiver processes. */
 export const BROADCAST_RECEIVERS = 4;
+/** S11: large messages, 1 producer -> 1 consumer; ringwire (one SPSC channel), then one Unix socket. */
+export const LARGE_SYSTEMS = ['ringwire', 'uds'];
+/** S11's message sizes: 4 MiB and 64 MiB, both many rings long. */
+export const S11_SIZES = [4 << 20, 64 << 20];
+/** S11's ring: 1 MiB (not capacityFor: the point is messages much larger than the ring). */
+export const S11_CAPACITY = 1 << 20;
 /** S8 and S9 rows: per message (S1-like, msg/s) or a copy the consumer owns and reuses (S3-like, GB/s). */
 export const KINDS = ['per-message', 'S3'];
 
@@ -52,4 +58,5 @@ export const EXPECTED = {
   S8: SWEEP_SYSTEMS,
   S9: SWEEP_SYSTEMS,
   S10: BROADCAST_SYSTEMS,
+  S11: LARGE_SYSTEMS,
 };

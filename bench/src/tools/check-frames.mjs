@@ -2,8 +2,11 @@
 // pass, and what a transport could get wrong is caught: a torn middle byte (in the one
 // message in 16 whose every byte is compared; the test fails if that full check is taken
 // out), a wrong last byte, a wrong length, a message out of order, another producer's
-// message; through the stream framing too. The C helper (bench/native/c-ring.c) writes the
-// same bytes as frames.mjs and runs its own checker's self-test.
+// message; through the stream framing too. S11's strided sample (SampledChecker) catches a
+// wrong stretch anywhere in a message it does not check whole, and messages put back together
+// from chunks into one reused buffer (FrameAssembler) check out. The C helper
+// (bench/native/c-ring.c) writes the same bytes as frames.mjs and runs its own checker's
+// self-test.
 //
 //   node bench/src/tools/check-frames.mjs        exit 0 when every check holds
 //
@@ -12,7 +15,8 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  Checker, Coalescer, FanInChecker, FrameParser, fullyChecked, LENGTH_PREFIX, writeMessage,
+  Checker, Coalescer, END_OF_PHASE, FanInChecker, FrameAssembler, FrameParser, fullyChecked, LENGTH_PREFIX, prefix,
+  SAMPLE_BYTES, SAMPLE_STRIDE, SampledChecker, writeMessage,
 } from '../workers/frames.mjs';
 
 const SIZES = [16, 17, 24, 64, 65, 256, 1024, 4096];
@@ -129,6 +133,71 @@ export async function selfTest({ native = true } = {}) {
     }
   }
 
+  // S11: large messages (a size that is no power of two), the strided sample in every
+  // message not checked whole. Message 5 is not checked whole; 17 is.
+  {
+    const size = 300007;
+    const sampled = (n, tamper) => {
+      const checker = new SampledChecker(size);
+      const m = new Uint8Array(size);
+      const other = new Uint8Array(size);
+      for (let seq = 0; seq < n; seq++) {
+        writeMessage(m, 0, size, seq);
+        tamper?.(m, seq, other);
+        checker.check(m, 0, size);
+      }
+      return checker.bad;
+    };
+    expect('S11: whole messages', sampled(40), 0);
+    expect('S11: message 5 is not checked whole, 17 is', `${fullyChecked(5)} ${fullyChecked(17)}`, 'false true');
+    // A stretch one stride (and a sample) long taken from the next message (a stale or
+    // misplaced fragment), at a few places: always caught.
+    for (const at of [8, 4096, 65536 - 3, 150001, size - 8 - SAMPLE_STRIDE - SAMPLE_BYTES]) {
+      expect(`S11: ${SAMPLE_STRIDE + SAMPLE_BYTES} bytes of message 6 at ${at} in message 5`, sampled(10, (m, seq, other) => {
+        if (seq !== 5) return;
+        writeMessage(other, 0, size, 6);
+        m.set(other.subarray(at, at + SAMPLE_STRIDE + SAMPLE_BYTES), at);
+      }), 1);
+    }
+    // A lost 64 KiB piece (everything after it moved up) in a message not checked whole.
+    expect('S11: 64 KiB lost from the middle of message 5', sampled(10, (m, seq) => {
+      if (seq === 5) m.copyWithin(100000, 100000 + 65536, size - 8);
+    }), 1);
+    // One wrong byte: caught in a message checked whole; in another, only where a sample falls.
+    expect('S11: one wrong byte in message 17 (checked whole)', sampled(20, (m, seq) => {
+      if (seq === 17) m[123457] ^= 1;
+    }), 1);
+    const first = 8 + ((5 * 613) % SAMPLE_STRIDE);
+    expect('S11: one wrong byte in message 5 where a sample falls', sampled(10, (m, seq) => {
+      if (seq === 5) m[first + 7 * SAMPLE_STRIDE + 3] ^= 1;
+    }), 1);
+
+    // The same messages over a stream, put back together into one reused buffer.
+    for (const spoil of [false, true]) {
+      const n = 12;
+      const stream = new Uint8Array(n * (LENGTH_PREFIX + size) + LENGTH_PREFIX);
+      for (let seq = 0; seq < n; seq++) {
+        const at = seq * (LENGTH_PREFIX + size);
+        prefix(stream, at, size);
+        writeMessage(stream, at + LENGTH_PREFIX, size, seq);
+      }
+      prefix(stream, n * (LENGTH_PREFIX + size), END_OF_PHASE);
+      if (spoil) stream[5 * (LENGTH_PREFIX + size) + LENGTH_PREFIX + first + 2 * SAMPLE_STRIDE] ^= 0x40;
+      const checker = new SampledChecker(size);
+      let ends = 0;
+      const assembler = new FrameAssembler((bytes, offset, length) => checker.check(bytes, offset, length), () => ends++);
+      assembler.into(Buffer.alloc(size));
+      for (let at = 0, cut = 3; at < stream.length; at += cut, cut = (cut * 37 + 11) % 70001 + 1) {
+        assembler.push(Buffer.from(stream.buffer, at, Math.min(stream.length - at, cut)));
+      }
+      const what = `S11 stream of ${n} x ${size} B into one buffer${spoil ? ', message 5 torn at a sample' : ''}`;
+      expect(`${what}: count`, checker.count, n);
+      expect(`${what}: bad`, checker.bad, spoil ? 1 : 0);
+      expect(`${what}: ends`, ends, 1);
+      expect(`${what}: idle at the end`, assembler.idle, true);
+    }
+  }
+
   // The C helper: the same bytes as frames.mjs, and its own checker's self-test. Where it
   // cannot be built (no C compiler), the bench reports c-ring as not run, and so does this.
   let c = 'C helper not checked';
@@ -156,7 +225,7 @@ export async function selfTest({ native = true } = {}) {
       }
     }
   }
-  return { problems, summary: `message format and checkers: ${SIZES.length} sizes, S5, stream framing; ${c}` };
+  return { problems, summary: `message format and checkers: ${SIZES.length} sizes, S5, stream framing, S11's sample and reassembly; ${c}` };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -88,14 +88,18 @@ export function sampleEvery(size) {
  * running count: the first call starts the warm-up, the first call after it opens the
  * window, and the last call before the window's length is reached closes it. The rate is
  * messages between those two calls over the time between them. `onOpen`, if set, runs when
- * the window opens (after the clock read that opens it).
+ * the window opens (after the clock read that opens it). With `minMessages`, the warm-up also
+ * lasts until that many messages came after the first, and the window stays open until that
+ * many came inside it (S11: messages of tens of ms each, the first ones paying for fresh pages).
  */
 export class Meter {
-  constructor(warmupMs, measureMs) {
+  constructor(warmupMs, measureMs, minMessages = 0) {
     this.warmupMs = warmupMs;
     this.measureMs = measureMs;
+    this.minMessages = minMessages;
     this.onOpen = null;
     this.firstAt = -1;
+    this.firstCount = 0;
     this.startAt = -1;
     this.startCount = 0;
     this.endAt = 0;
@@ -107,10 +111,11 @@ export class Meter {
     const at = performance.now();
     if (this.firstAt < 0) {
       this.firstAt = at;
+      this.firstCount = count;
       return false;
     }
     if (this.startAt < 0) {
-      if (at - this.firstAt < this.warmupMs) return false;
+      if (at - this.firstAt < this.warmupMs || count - this.firstCount < this.minMessages) return false;
       this.startAt = this.endAt = at;
       this.startCount = this.endCount = count;
       this.onOpen?.();
@@ -118,7 +123,7 @@ export class Meter {
     }
     this.endAt = at;
     this.endCount = count;
-    return at - this.startAt >= this.measureMs;
+    return at - this.startAt >= this.measureMs && count - this.startCount >= this.minMessages;
   }
 
   result() {
@@ -139,7 +144,7 @@ export class PhaseState {
     this.i = phase.i;
     this.size = phase.size;
     this.checker = new Checker(phase.size);
-    this.meter = new Meter(phase.warmupMs, phase.measureMs);
+    this.meter = new Meter(phase.warmupMs, phase.measureMs, phase.minMessages ?? 0);
     this.every = sampleEvery(phase.size);
     this.nextSample = 0;
     this.measuring = true;
@@ -162,8 +167,9 @@ export class PhaseState {
     return true;
   }
 
-  done() {
-    tell({ ctl: 'done', from: 'consumer', i: this.i, received: this.checker.count, bad: this.checker.bad });
+  /** The end: what was received, for the harness's checks (and `extra` to report). */
+  done(extra = {}) {
+    tell({ ctl: 'done', from: 'consumer', i: this.i, received: this.checker.count, bad: this.checker.bad, ...extra });
   }
 }
 

@@ -16,6 +16,8 @@
 // stamps of every message, and every byte of one message in 16, rotating which one: the
 // message whose seq has (seq & 15) === ((seq >>> 4) & 15), one in every aligned block of 16
 // at a different place in each block (a Buffer.compare against the pattern: a memcmp).
+// S11's messages of megabytes (SampledChecker) also have a strided sample of bytes compared
+// in every other message (see SAMPLE_STRIDE).
 //
 // Stream transports (uds, tcp, pipe, fifo) and coalesced IPC batches put a 4-byte
 // little-endian length before each message; the length END_OF_PHASE marks the end of a
@@ -107,6 +109,29 @@ export function messageOk(bytes, offset, length, seq, tag, p) {
   return p.compare(bytes, offset + STAMP, t, start + STAMP, start + length - STAMP) === 0;
 }
 
+/**
+ * S11 (messages of megabytes): besides the stamps of every message and every byte of one in
+ * 16, every other message has SAMPLE_BYTES bytes compared at every SAMPLE_STRIDE bytes of its
+ * middle, from an offset that moves with the seq (so that, message after message, the
+ * samples fall at different places relative to pages, fragments and socket reads). A prime
+ * stride lines up with no power-of-two boundary; any stretch of SAMPLE_STRIDE + SAMPLE_BYTES
+ * wrong bytes (a lost, repeated, stale or misplaced fragment or read) meets a sample.
+ */
+export const SAMPLE_STRIDE = 4093;
+export const SAMPLE_BYTES = 8;
+
+/** The strided sample of message `seq` (see SAMPLE_STRIDE) against the pattern `p`. */
+export function sampledOk(bytes, offset, length, seq, tag, p) {
+  const start = patternStart(seq, tag);
+  const end = length - STAMP;
+  const first = STAMP + ((seq >>> 0) * 613) % SAMPLE_STRIDE;
+  for (let at = first; at < end; at += SAMPLE_STRIDE) {
+    const stop = Math.min(at + SAMPLE_BYTES, end);
+    for (let i = at; i < stop; i++) if (bytes[offset + i] !== p[start + i]) return false;
+  }
+  return true;
+}
+
 /** Writes a length prefix (little-endian) at bytes[offset]. */
 export function prefix(bytes, offset, length) {
   bytes[offset] = length;
@@ -139,6 +164,22 @@ export class Checker {
   check(bytes, offset, length) {
     const seq = seqOf(bytes, offset);
     if (length !== this.size || seq !== this.expected || !messageOk(bytes, offset, length, seq, 0, this.pattern)) {
+      this.bad++;
+    }
+    this.expected = (seq + 1) | 0;
+    this.count++;
+  }
+}
+
+/**
+ * A Checker for S11's large messages: what Checker checks (length, seq, both stamps, every
+ * byte of one in 16), and the strided sample (sampledOk) of every other message.
+ */
+export class SampledChecker extends Checker {
+  check(bytes, offset, length) {
+    const seq = seqOf(bytes, offset);
+    if (length !== this.size || seq !== this.expected || !messageOk(bytes, offset, length, seq, 0, this.pattern)
+      || (!fullyChecked(seq) && !sampledOk(bytes, offset, length, seq, 0, this.pattern))) {
       this.bad++;
     }
     this.expected = (seq + 1) | 0;
@@ -213,6 +254,65 @@ export class FrameParser {
   /** True when no message is half-received. */
   get idle() {
     return this.body === null && this.headerHave === 0;
+  }
+}
+
+/**
+ * Puts length-prefixed messages back together into one buffer the consumer owns and reuses
+ * (S11: a message of megabytes comes in many reads): every byte is copied once, from the
+ * chunk into `buffer`, and onMessage(buffer, 0, length) runs once it is whole (the buffer is
+ * overwritten by the next message). A message longer than the buffer is an error.
+ * onEnd() at an END_OF_PHASE prefix.
+ */
+export class FrameAssembler {
+  constructor(onMessage, onEnd) {
+    this.onMessage = onMessage;
+    this.onEnd = onEnd;
+    this.buffer = null;
+    this.header = Buffer.alloc(LENGTH_PREFIX);
+    this.headerHave = 0;
+    this.length = 0;
+    this.need = 0;
+  }
+
+  /** The buffer the next messages go into (at least as long as any of them). */
+  into(buffer) {
+    if (!this.idle) throw new Error('FrameAssembler: a message is half put together');
+    this.buffer = buffer;
+  }
+
+  push(chunk) {
+    const n = chunk.length;
+    let offset = 0;
+    while (offset < n) {
+      if (this.need !== 0) {
+        const take = Math.min(this.need, n - offset);
+        this.buffer.set(offset === 0 && take === n ? chunk : chunk.subarray(offset, offset + take), this.length - this.need);
+        offset += take;
+        this.need -= take;
+        if (this.need === 0) this.onMessage(this.buffer, 0, this.length);
+        continue;
+      }
+      while (this.headerHave < LENGTH_PREFIX && offset < n) this.header[this.headerHave++] = chunk[offset++];
+      if (this.headerHave < LENGTH_PREFIX) return;
+      this.headerHave = 0;
+      const length = this.header.readUInt32LE(0);
+      if (length === END_OF_PHASE) {
+        this.onEnd();
+        continue;
+      }
+      if (this.buffer === null || length > this.buffer.length) {
+        throw new Error(`FrameAssembler: a ${length}-byte message, and a buffer of ${this.buffer?.length ?? 0}`);
+      }
+      this.length = length;
+      this.need = length;
+      if (length === 0) this.onMessage(this.buffer, 0, 0);
+    }
+  }
+
+  /** True when no message is half-received. */
+  get idle() {
+    return this.need === 0 && this.headerHave === 0;
   }
 }
 

@@ -37,7 +37,7 @@ import { processExists } from './machine.js';
 export function createChannel(name: string, options?: CreateChannelOptions): void {
   checkName(name);
   const o = resolveCreateOptions(options);
-  native.createSegment(name, o.capacity, o.mode, o.waitMechanism, o.defaultWait, o.flags);
+  native.createSegment(name, o.capacity, o.mode, o.waitMechanism, o.defaultWait, o.flags, o.maxMessageSize);
 }
 
 /**
@@ -258,8 +258,17 @@ export interface ChannelStats {
   wait: 'futex' | 'semaphore' | 'spin';
   /** Bytes of ring (a power of two). */
   capacity: number;
-  /** The largest message it can carry, in bytes: capacity − 8 (broadcast with 'drop': capacity − 16). */
+  /**
+   * The largest message it can carry, in bytes: createChannel's `maxMessageSize` (SPSC and
+   * broadcast: 1 GiB by default; MPMC: `maxRecord`).
+   */
   maxMessage: number;
+  /**
+   * The most one record carries: capacity − 8 (broadcast with 'drop': capacity − 16). A longer
+   * message goes in fragments (SPSC and broadcast); trySend(), trySendMany() and tryClaim()
+   * take at most this.
+   */
+  maxRecord: number;
   /**
    * Bytes of ring holding records the receiver has not yet released (with record headers and
    * padding; MPMC: also claims not yet committed, whose space is taken from the claim on;
@@ -371,7 +380,9 @@ export function stats(name: string): ChannelStats {
         : info.waitMechanism === layout.WAIT_FUTEX ? 'futex' as const : 'semaphore' as const,
       capacity: info.capacity,
       // Broadcast 'drop': a record and the header after it must fit (layout.h).
-      maxMessage: broadcast && (info.flags & layout.FLAG_OVERFLOW_DROP) !== 0 ? info.maxMessage - layout.RECORD_HEADER_SIZE : info.maxMessage,
+      maxMessage: info.maxMessageSize,
+      maxRecord: Math.min(info.maxMessageSize,
+        broadcast && (info.flags & layout.FLAG_OVERFLOW_DROP) !== 0 ? info.maxMessage - layout.RECORD_HEADER_SIZE : info.maxMessage),
       bytesUsed: used >= 0 && used <= info.capacity ? used : -1,
       ended: (word(layout.OFF_STATE) & layout.STATE_ENDED) !== 0,
       persistent: (info.flags & layout.FLAG_PERSISTENT) !== 0,

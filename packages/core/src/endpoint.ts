@@ -240,6 +240,8 @@ export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
   protected queueAbandoned(): void {}
   /** Called for each queued operation that fails (timeout, abort, error, close). */
   protected opFailed(_error: unknown): void {}
+  /** Called when the operation at the head of the queue (the one being served) fails. */
+  protected headFailed(_op: PendingOp<T>): void {}
 
   /** @internal ERR_RINGWIRE_CLOSED if the endpoint is closed. */
   ensureOpen(): void {
@@ -345,6 +347,7 @@ export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
     if (index < 0) return;
     this.queue.splice(index, 1);
     this.settle(op);
+    if (index === 0) this.headFailed(op);
     this.opFailed(error);
     op.reject(error);
     if (this.queue.length === 0) {
@@ -358,7 +361,10 @@ export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
 
   protected failAll(error: unknown): void {
     const ops = this.queue.splice(0);
-    if (ops.length !== 0) this.opFailed(error);
+    if (ops.length !== 0) {
+      this.headFailed(ops[0]);
+      this.opFailed(error);
+    }
     for (const op of ops) {
       this.settle(op);
       op.reject(error);

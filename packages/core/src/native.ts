@@ -31,6 +31,7 @@ export interface Layout {
   readonly FRAGMENT: number;
   readonly FRAGMENT_FIRST: number;
   readonly FRAGMENT_LAST: number;
+  readonly FRAGMENT_LENGTH_BITS: number;
   readonly FRAGMENT_LENGTH_MASK: number;
   readonly FRAGMENT_START_BYTES: number;
   readonly MAX_MESSAGE_SIZE_LIMIT: number;

@@ -50,6 +50,17 @@ export interface CreateChannelOptions {
    * before any of them ends: one opening after the end gets ERR_RINGWIRE_CLOSED.
    */
   endWhen?: 'any-sender' | 'last-sender';
+  /**
+   * The largest message the channel carries, in bytes. SPSC and broadcast: default 1 GiB, at
+   * most 4 GiB − 8 (the format holds a message's length in 32 bits, and a Node 20 Buffer holds
+   * at most 4 GiB); a message longer than the ring's record limit (capacity − 8) goes in
+   * fragments that the receiver puts back together, so messages may be far larger than the
+   * ring (send() and sendSync() write them as the receiver makes room; see the README's
+   * "Messages larger than the ring"). MPMC: at most, and by default, the record limit —
+   * MPMC carries no fragments (each record is claimed and taken on its own, and a receiver
+   * holding the start of a message would hold every other receiver up until the rest came).
+   */
+  maxMessageSize?: number;
 }
 
 /** Options of {@link openSender} and {@link openReceiver}, for this endpoint only. */
@@ -122,10 +133,11 @@ export interface ResolvedCreate {
   mode: number;
   waitMechanism: number;
   defaultWait: number;
+  maxMessageSize: number;
 }
 
 export function resolveCreateOptions(options: unknown): ResolvedCreate {
-  const o = checkObject(options, 'createChannel option', ['capacity', 'mode', 'wait', 'persistent', 'endWhen', 'overflow']);
+  const o = checkObject(options, 'createChannel option', ['capacity', 'mode', 'wait', 'persistent', 'endWhen', 'overflow', 'maxMessageSize']);
   const persistent = o.persistent ?? false;
   if (typeof persistent !== 'boolean') throw invalidArg(`persistent must be a boolean, got ${String(persistent)}`);
   const capacity = o.capacity ?? layout.DEFAULT_CAPACITY;
@@ -165,7 +177,18 @@ export function resolveCreateOptions(options: unknown): ResolvedCreate {
   }
   const flags = (persistent ? layout.FLAG_PERSISTENT : 0) | (endWhen === 'last-sender' ? layout.FLAG_END_WITH_LAST_SENDER : 0)
     | (overflow === 'drop' ? layout.FLAG_OVERFLOW_DROP : 0);
-  return { capacity, mode: modes[mode], waitMechanism, defaultWait, flags };
+  const recordLimit = capacity - layout.RECORD_HEADER_SIZE;
+  const maxMessageSize = o.maxMessageSize ?? (mode === 'mpmc' ? recordLimit : layout.DEFAULT_MAX_MESSAGE_SIZE);
+  if (typeof maxMessageSize !== 'number' || !Number.isInteger(maxMessageSize) || maxMessageSize < 1
+    || maxMessageSize > layout.MAX_MESSAGE_SIZE_LIMIT) {
+    throw invalidArg(`maxMessageSize must be an integer from 1 to ${layout.MAX_MESSAGE_SIZE_LIMIT} bytes, got ${String(maxMessageSize)}`);
+  }
+  if (mode === 'mpmc' && maxMessageSize > recordLimit) {
+    throw invalidArg(`maxMessageSize of an mpmc channel is at most its ring's record limit (${recordLimit} bytes with capacity ${capacity}): `
+      + 'MPMC carries no fragments, since a receiver taking the start of a message would hold every other one up until the rest came; '
+      + 'use a larger capacity, or an spsc or broadcast channel');
+  }
+  return { capacity, mode: modes[mode], waitMechanism, defaultWait, flags, maxMessageSize };
 }
 
 export interface ResolvedEndpoint {

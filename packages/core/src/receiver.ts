@@ -35,7 +35,14 @@ import type { RingView } from './ring/segment.js';
  * } // the loop ends when the sender ends the stream; `using` closes the receiver
  * ```
  */
-export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtocol> implements AsyncIterable<T> {
+function checkTarget(target: Uint8Array, offset: number): void {
+  if (!(target instanceof Uint8Array)) throw invalidArg('target must be a Uint8Array');
+  if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
+    throw invalidArg(`offset must be an integer from 0 to ${target.length}, got ${String(offset)}`);
+  }
+}
+
+export class Receiver<T = Uint8Array> extends Endpoint<T | number | null, ReceiverProtocol> implements AsyncIterable<T> {
   /** @internal The codec the receiver was opened with (bytes in, values out), if any. */
   codec: Codec | undefined;
   /** @internal Its name, for inspection. */
@@ -127,11 +134,52 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
    */
   tryRecvInto(target: Uint8Array, offset = 0): number {
     this.ensureOpen();
-    if (!(target instanceof Uint8Array)) throw invalidArg('target must be a Uint8Array');
-    if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
-      throw invalidArg(`offset must be an integer from 0 to ${target.length}, got ${String(offset)}`);
-    }
+    checkTarget(target, offset);
     if (this.queue.length !== 0) return -1;
+    return this.takeInto(target, offset);
+  }
+
+  /**
+   * Waits for the next message and copies it into `target` at `offset` (memory the caller
+   * owns and may reuse): resolves with its length, or null once the sender ended and all is
+   * drained. tryRecvInto() that waits, in turn with recv() calls; the same options and
+   * errors as recv(). A message longer than the room left rejects with
+   * ERR_RINGWIRE_TOO_LARGE (with `length`) and stays in the channel. For messages larger than
+   * the ring it is the receive that allocates nothing: the receiver puts each one together
+   * in memory it keeps and fills again.
+   *
+   * @example
+   * ```ts
+   * const frame = new Uint8Array(64 << 20);  // one buffer for every frame
+   * for (;;) {
+   *   const length = await receiver.recvInto(frame);
+   *   if (length === null) break;
+   *   render(frame.subarray(0, length));
+   * }
+   * ```
+   */
+  recvInto(target: Uint8Array, offset = 0, options?: WaitOptions): Promise<number | null> {
+    try {
+      this.ensureOpen();
+      checkTarget(target, offset);
+      const wait = resolveWaitOptions(options, true);
+      if (this.queue.length === 0) {
+        let length = this.takeInto(target, offset);
+        if (length < 0 && !this.protocol.drainedAndEnded() && !wait.signal?.aborted && this.spinBeforeQueueing()) {
+          length = this.takeInto(target, offset);
+        }
+        if (length >= 0) return Promise.resolve(length);
+        if (this.protocol.drainedAndEnded()) return Promise.resolve(null);
+      }
+      // A queued recvInto: `data` is its target and `length` its offset (see satisfy()).
+      return this.enqueue(wait, 'recvInto', target, offset) as Promise<number | null>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** tryRecvInto() once the queue is served: copies the next message into target, or -1. */
+  private takeInto(target: Uint8Array, offset: number): number {
     if (this.polling) this.checkNotPolling();
     for (;;) {
       const at = this.peekPublishing();
@@ -145,9 +193,9 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
       }
       if (!protocol.acquire(at)) continue;
       const start = at + RECORD_HEADER_SIZE;
-      target.set(this.view.u8.subarray(start, start + length), offset);
+      target.set(protocol.source.subarray(start, start + length), offset);
       // Overwritten while it was copied (broadcast 'drop'): what the target got is not a message.
-      if (!protocol.release(at, length, false)) continue;
+      if (!protocol.release(at, length, false, true)) continue;
       return length;
     }
   }
@@ -164,10 +212,13 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
       const offset = this.next();
       if (offset < 0) return undefined;
       const start = offset + RECORD_HEADER_SIZE;
-      const length = this.protocol.recordLength;
-      const message = copyOut(this.view.u8, start, length);
+      const protocol = this.protocol;
+      const length = protocol.recordLength;
+      const source = protocol.source;
+      // A message that came in fragments is already a copy of its own, put together by the protocol.
+      const message = source === this.view.u8 ? copyOut(source, start, length) : source.subarray(start, start + length);
       // False: the sender wrote over the record while it was copied (broadcast 'drop').
-      if (this.protocol.release(offset, length, false)) return message;
+      if (protocol.release(offset, length, false)) return message;
     }
   }
 
@@ -179,7 +230,9 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
    * The handler may not receive from this receiver (ERR_RINGWIRE_INVALID_ARG). Messages are
    * not decoded, even with a codec. On a broadcast channel the sender may write over the ring
    * under a view ('drop' at any time; 'block' once it cuts the receiver off), so there `bytes`
-   * is a copy of the one message, checked to be whole before the handler sees it.
+   * is a copy of the one message, checked to be whole before the handler sees it. A message
+   * larger than the ring (it came in fragments) is handed over put together: `bytes` is then
+   * the receiver's copy of it, as short-lived to the handler as a view.
    *
    * @example
    * ```ts
@@ -212,7 +265,8 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
         const offset = this.next();
         if (offset < 0) break;
         const length = protocol.recordLength;
-        if (!protocol.stableViews) {
+        const source = protocol.source;
+        if (!protocol.stableViews && source === u8) {
           // The sender may write over the record at any time: the handler gets a copy, and
           // only one that was still intact once copied. The copy is as short-lived as a view
           // would be, so one scratch buffer serves every call (no allocation per message).
@@ -226,11 +280,11 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
         }
         handled++;
         try {
-          handler(u8, offset + RECORD_HEADER_SIZE, length);
+          handler(source, offset + RECORD_HEADER_SIZE, length);
         } finally {
           // Only after the handler: releasing may hand the space it was reading to a sender.
           // (A handler that closed the receiver leaves the record to the ring's close.)
-          if (!this.closed) protocol.release(offset, length, true);
+          if (!this.closed) protocol.release(offset, length, true, true);
         }
       }
     } finally {
@@ -275,7 +329,7 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
         }
         if (this.protocol.drainedAndEnded()) return Promise.resolve(null);
       }
-      return this.enqueue(wait, 'recv');
+      return this.enqueue(wait, 'recv') as Promise<T | null>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -377,6 +431,28 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | null, ReceiverProtoco
   protected satisfy(): void {
     const queue = this.queue;
     while (queue.length !== 0) {
+      const into = queue[0].data;
+      if (into !== undefined) {
+        // recvInto(): `data` is the target, `length` the offset.
+        let length: number;
+        try {
+          length = this.takeInto(into as Uint8Array, queue[0].length);
+        } catch (error) {
+          if (!(error instanceof RingwireError) || error.code !== 'ERR_RINGWIRE_TOO_LARGE') throw error;
+          // Its own failure: the message stays for the next call.
+          const op = queue.shift()!;
+          this.settle(op);
+          op.reject(error);
+          continue;
+        }
+        if (length < 0) {
+          if (!this.protocol.drainedAndEnded()) return;
+        }
+        const op = queue.shift()!;
+        this.settle(op);
+        op.resolve(length < 0 ? null : length);
+        continue;
+      }
       const message = this.take();
       if (message === undefined) {
         if (!this.protocol.drainedAndEnded()) return;

@@ -1,12 +1,12 @@
 // The sending end of a channel, whatever its mode: the API, its queue of waiting sends and the
 // end of the stream. Everything done to the ring is the protocol's (ring/contract.ts).
-import { closed, invalidArg, RingwireError, streamEnded } from './errors.js';
+import { AbortError, closed, invalidArg, RingwireError, streamEnded } from './errors.js';
 import { ASYNC_DISPOSE, Endpoint, publishAll } from './endpoint.js';
 import { resolveWaitOptions, type ResolvedEndpoint, type WaitOptions } from './options.js';
 import type { Codec } from './codec.js';
 import { senderWritable, type WritableOptions } from './streams.js';
 import type { Writable } from 'node:stream';
-import { type EndpointHost, measure, type Message, type SenderProtocol, tooLarge } from './ring/contract.js';
+import { type EndpointHost, measure, type Message, type SenderProtocol, tooLarge, tooLargeForOneRecord } from './ring/contract.js';
 import type { RingView } from './ring/segment.js';
 
 export type { Message } from './ring/contract.js';
@@ -117,7 +117,10 @@ export class Sender<T = Message> extends Endpoint<void, SenderProtocol> {
     this.ensureOpen();
     if (this.endRequested || this.protocol.endedElsewhere()) this.ensureSendable();
     if (!Number.isInteger(length) || length < 0) throw invalidArg(`length must be a non-negative integer, got ${String(length)}`);
-    if (length > this.protocol.maxMessage) throw tooLarge(this.name, length, this.protocol.maxMessage);
+    if (length > this.protocol.maxRecord) {
+      throw length > this.protocol.maxMessage ? tooLarge(this.name, length, this.protocol.maxMessage)
+        : tooLargeForOneRecord(this.name, length, this.protocol.maxRecord, 'tryClaim()');
+    }
   }
 
   private ensureSendable(): void {
@@ -150,6 +153,7 @@ export class Sender<T = Message> extends Endpoint<void, SenderProtocol> {
     this.ensureSendable();
     const data = this.codec === undefined ? value as Message : this.codec.encode(value);
     const length = this.measure(data);
+    if (length > this.protocol.maxRecord) throw tooLargeForOneRecord(this.name, length, this.protocol.maxRecord, 'trySend()');
     if (this.queue.length === 0 && this.protocol.write(data, length)) return true;
     publishAll(); // the caller may now spin on a reply that a deferred publish holds up
     return false;
@@ -246,6 +250,10 @@ export class Sender<T = Message> extends Endpoint<void, SenderProtocol> {
         || (!wait.signal?.aborted && this.spinBeforeQueueing() && protocol.write(data, length)))) {
         return RESOLVED;
       }
+      if (wait.signal?.aborted) {
+        protocol.abandon(data); // part of a message larger than a record may be written
+        return Promise.reject(new AbortError(wait.signal.reason));
+      }
       return this.enqueue(wait, 'send', data, length);
     } catch (error) {
       return Promise.reject(error);
@@ -259,11 +267,17 @@ export class Sender<T = Message> extends Endpoint<void, SenderProtocol> {
     const length = this.measure(data);
     const { timeout } = resolveWaitOptions(options, false);
     const deadline = this.syncDeadline(timeout);
-    for (;;) {
-      this.satisfy();
-      if (this.queue.length === 0 && this.protocol.write(data, length)) return;
-      if (performance.now() >= deadline) throw this.syncTimeout('sendSync', timeout);
-      this.waitSync(deadline);
+    try {
+      for (;;) {
+        this.satisfy();
+        if (this.queue.length === 0 && this.protocol.write(data, length)) return;
+        if (performance.now() >= deadline) throw this.syncTimeout('sendSync', timeout);
+        this.waitSync(deadline);
+      }
+    } catch (error) {
+      // Part of a message larger than a record may be written: receivers drop it.
+      this.protocol.abandon(data);
+      throw error;
     }
   }
 
@@ -311,6 +325,11 @@ export class Sender<T = Message> extends Endpoint<void, SenderProtocol> {
 
   protected override queueAbandoned(): void {
     if (this.endRequested) this.markEnded();
+  }
+
+  protected override headFailed(op: { data?: Message }): void {
+    // Its message may be partly written (in fragments): the next write of it starts afresh.
+    if (op.data !== undefined) this.protocol.abandon(op.data);
   }
 
   protected override opFailed(error: unknown): void {

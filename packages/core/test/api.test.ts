@@ -109,13 +109,15 @@ describe.each(MODES)('the contract on %s channels (one sender, one receiver)', (
         senders: [here], receivers: [here],
       });
       expect(recordBytes(100)).toBe(112);
-      // The largest message: what the sender enforces, and at most the ring minus one header.
+      // The largest message: what the sender enforces; MPMC, at most the ring minus one header
+      // (no fragments); SPSC and broadcast, 1 GiB by default, above one record in fragments.
       expect(s.maxMessage).toBe(sender.maxMessageBytes);
-      expect(s.maxMessage).toBeGreaterThan(0);
-      expect(s.maxMessage).toBeLessThanOrEqual(4096 - layout.RECORD_HEADER_SIZE);
+      expect(s.maxRecord).toBeGreaterThan(0);
+      expect(s.maxRecord).toBeLessThanOrEqual(4096 - layout.RECORD_HEADER_SIZE);
+      expect(s.maxMessage).toBe(mode === 'mpmc' ? s.maxRecord : 1 << 30);
       // `sender` and `receiver` (the roles) are SPSC's alone.
       if (mode === 'spsc') {
-        expect(s).toMatchObject({ maxMessage: 4088, sender: here, receiver: here });
+        expect(s).toMatchObject({ maxRecord: 4088, sender: here, receiver: here });
       } else {
         expect(s.sender).toBeUndefined();
         expect(s.receiver).toBeUndefined();
@@ -158,9 +160,9 @@ describe.each(MODES)('the contract on %s channels (one sender, one receiver)', (
       receiver.close();
     });
 
-    it('the largest message (stats().maxMessage) fits, after what pads the end of the ring; one byte more is ERR_RINGWIRE_TOO_LARGE', async () => {
+    it('the largest record (stats().maxRecord) fits, after what pads the end of the ring; one byte more is ERR_RINGWIRE_TOO_LARGE for trySend, and for send() too on mpmc (spsc, broadcast: fragments)', async () => {
       const { name, sender, receiver } = pair(mode, 'max');
-      const max = stats(name).maxMessage;
+      const max = stats(name).maxRecord;
       sender.trySend('shift the ring off offset 0');
       receiver.tryRecv();
       // The largest record does not fit in what is left before the end of the ring.
@@ -173,8 +175,18 @@ describe.each(MODES)('the contract on %s channels (one sender, one receiver)', (
       expect(receiver.tryRecv()).toEqual(largest);
       expect(() => sender.trySend(new Uint8Array(max + 1))).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
       expect(() => sender.trySend('x'.repeat(max + 1))).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
-      await expect(sender.send(new Uint8Array(5000))).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TOO_LARGE' });
-      expect(() => sender.sendSync(new Uint8Array(5000))).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
+      expect(() => sender.trySendMany([new Uint8Array(max + 1)])).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
+      const big = new Uint8Array(5000).map((_, i) => (i * 7) & 255);
+      if (mode === 'mpmc') {
+        await expect(sender.send(big)).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TOO_LARGE' });
+        expect(() => sender.sendSync(big)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_TOO_LARGE' }));
+      } else {
+        // Larger than the ring: written in fragments as the receiver frees room, received whole.
+        const sending = sender.send(big);
+        const got = await receiver.recv({ timeout: 10_000 });
+        await sending;
+        expect(got).toEqual(big);
+      }
       sender.close();
       receiver.close();
     });
@@ -507,7 +519,7 @@ describe.each(MODES)('the contract on %s channels (one sender, one receiver)', (
 
     it('tryClaim returns -1 when full, pads across the end of the ring, and checks its length', () => {
       const { name, sender, receiver } = pair(mode, 'claimfull', 1024);
-      const max = stats(name).maxMessage;
+      const max = stats(name).maxRecord;
       let claimed = 0;
       for (let offset = sender.tryClaim(100); offset >= 0; offset = sender.tryClaim(100)) {
         sender.commit();
@@ -569,6 +581,48 @@ describe.each(MODES)('the contract on %s channels (one sender, one receiver)', (
       expect(() => receiver.tryRecvInto(new Uint8Array(4), 5)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
       expect(() => receiver.tryRecvInto([] as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_INVALID_ARG' }));
       expect(text(receiver.tryRecv())).toBe('twelve bytes');
+      sender.close();
+      receiver.close();
+    });
+
+    it('recvInto waits for a message and copies it into the caller\'s buffer, in turn with recv(); null once ended', async () => {
+      const { sender, receiver } = pair(mode, 'rinto');
+      const target = new Uint8Array(32).fill(0xee);
+      const first = receiver.recvInto(target, 4);
+      const second = receiver.recv();
+      const third = receiver.recvInto(target, 20);
+      sender.trySend('one');
+      sender.trySend('two');
+      sender.trySend('three');
+      expect(await first).toBe(3);
+      expect(text(await second)).toBe('two');
+      expect(await third).toBe(5);
+      expect(text(target.subarray(4, 7))).toBe('one');
+      expect(text(target.subarray(20, 25))).toBe('three');
+      // Already there: resolves at once.
+      sender.trySend('four');
+      expect(await receiver.recvInto(target)).toBe(4);
+      const last = receiver.recvInto(target);
+      await sender.end();
+      expect(await last).toBeNull();
+      expect(await receiver.recvInto(target)).toBeNull();
+      sender.close();
+      receiver.close();
+    });
+
+    it('recvInto: too little room rejects with ERR_RINGWIRE_TOO_LARGE and leaves the message; timeouts and aborts take nothing', async () => {
+      const { sender, receiver } = pair(mode, 'rintobad');
+      await expect(receiver.recvInto(new Uint8Array(8), 0, { timeout: 20 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TIMEOUT' });
+      const controller = new AbortController();
+      const aborted = receiver.recvInto(new Uint8Array(8), 0, { signal: controller.signal });
+      controller.abort();
+      await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+      const small = receiver.recvInto(new Uint8Array(8), 2);
+      const big = receiver.recvInto(new Uint8Array(16));
+      sender.trySend('twelve bytes');
+      await expect(small).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TOO_LARGE', length: 12 });
+      expect(await big).toBe(12);
+      await expect(receiver.recvInto(new Uint8Array(4), 5)).rejects.toMatchObject({ code: 'ERR_RINGWIRE_INVALID_ARG' });
       sender.close();
       receiver.close();
     });

@@ -245,10 +245,10 @@ describe("broadcast 'drop': the sender never waits", () => {
     receiver.close();
   });
 
-  it('the largest message is capacity − 16 bytes there (a record and the next header must fit)', () => {
+  it('the largest record is capacity − 16 bytes there (a record and the next header must fit)', () => {
     const name = channelName('dropmax');
     createChannel(name, { mode: 'broadcast', capacity: 4096, overflow: 'drop' });
-    expect(stats(name).maxMessage).toBe(4096 - 16);
+    expect(stats(name).maxRecord).toBe(4096 - 16);
     const receiver = openReceiver(name);
     const sender = openSender(name);
     for (let i = 0; i < 3; i++) expect(sender.trySend(new Uint8Array(4096 - 16).fill(i))).toBe(true);

@@ -67,7 +67,8 @@ describe('opening what is not a ringwire channel', () => {
   });
 
   it('a header field changed after creation: ERR_RINGWIRE_CORRUPT', () => {
-    for (const [offset, value] of [[layout.OFF_CAPACITY, 8192], [layout.OFF_MAX_MESSAGE, 1 << 20], [layout.OFF_MODE, 7]]) {
+    for (const [offset, value] of [[layout.OFF_CAPACITY, 8192], [layout.OFF_MAX_MESSAGE, 1 << 20], [layout.OFF_MODE, 7],
+      [layout.OFF_MAX_MESSAGE_SIZE, 5]]) {
       const name = channelName('field');
       const bytes = validHeader();
       bytes.writeUInt32LE(value, offset);

@@ -11,7 +11,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 // The examples' channels in /dev/shm (one object each: semaphores live inside).
-const EXAMPLE_ENTRY = /^rw\.((?:basics|rpc-re[qs]|fanin|cpeer-re[qs])-\d+|ex-pool-\d+\.[tr])$/;
+const EXAMPLE_ENTRY = /^rw\.((?:basics|rpc-re[qs]|fanin|cpeer-re[qs]|ticker|snapshots)-\d+|ex-pool-\d+\.[tr])$/;
 const exampleEntries = () => readdirSync('/dev/shm').filter((entry) => EXAMPLE_ENTRY.test(entry));
 
 /**
@@ -114,6 +114,12 @@ describe('examples', () => {
     expect(out).toContain('vwap: 2000 ticks; AAPL 104.9960, MSFT 104.9967, NVDA 104.9840, TSLA 104.9767');
     expect(out).toContain('audit: 2000 ticks, every one in order, none missed');
     expect(out).toContain('publisher: sent 2000 ticks to 3 subscribers');
+  });
+
+  it('snapshots: messages far larger than the ring arrive whole', async () => {
+    const out = lines(await node('snapshots/main.mjs', '16'));
+    for (const version of [1, 2, 3]) expect(out).toContain(`consumer: snapshot-${version}, ${16 << 20} bytes, SHA-256 matches`);
+    expect(out.some((line) => line.startsWith('producer: sent 3 snapshots of 16 MiB through a 64 KiB ring in '))).toBe(true);
   });
 
   it('c-peer: a clear error without a C++ compiler, and nothing left behind', async () => {

@@ -138,11 +138,13 @@ removes it: use --persistent for a channel that waits for its endpoints.
                      sender; every receiver gets every message)
   --overflow O       broadcast: block (default: the sender waits for the slowest receiver)
                      or drop (it never waits; a receiver a ring behind skips ahead)
+  --max-message N    the largest message (spsc and broadcast: default 1g, at most 4g - 8;
+                     longer than the ring goes in fragments; mpmc: at most capacity - 8)
   --wait W           auto (default), futex, semaphore or spin
   --persistent       gc never removes it`,
     options: {
       capacity: { type: 'string', short: 'c' }, mode: { type: 'string' }, wait: { type: 'string' },
-      overflow: { type: 'string' }, persistent: { type: 'boolean' },
+      overflow: { type: 'string' }, persistent: { type: 'boolean' }, 'max-message': { type: 'string' },
     },
     minPositionals: 1,
     maxPositionals: 1,

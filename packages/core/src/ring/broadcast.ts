@@ -7,8 +7,9 @@ import { corrupt, RingwireError } from '../errors.js';
 import { layout } from '../native.js';
 import { type EndpointHost, type Message, type ReceiverProtocol, type SenderProtocol, writeEach } from './contract.js';
 import {
-  ALIGN_MASK, HEADER_SIZE, MESSAGES_SENT_SLOT, PADDING, PARK_SLICE_MS, PARKED_RECEIVERS, PEER_CHECK_MS, PRODUCER_WORD,
-  PUBLISH_EVERY, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, WRITTEN_WORD, adoptWritten, validCount,
+  ALIGN_MASK, Assembly, FRAGMENT_FIRST, FRAGMENT_LAST, FRAGMENT_LENGTH_MASK, HEADER_SIZE, MESSAGES_SENT_SLOT, Outgoing,
+  PADDING, PARK_SLICE_MS, PARKED_RECEIVERS, PEER_CHECK_MS, PRODUCER_WORD, PUBLISH_EVERY, RECORD_HEADER_SIZE, START_WORD,
+  STATE_ENDED, STATE_WORD, WRITTEN_WORD, adoptWritten, payloadLength, validCount,
 } from './layout.js';
 import type { RingView } from './segment.js';
 import { openSlot, ParkedReconciler, slotField } from './slots.js';
@@ -111,11 +112,15 @@ function adoptDeadSender(view: RingView, drop: boolean, held = false): void {
 export class BroadcastSenderProtocol implements SenderProtocol {
   readonly mode = 'broadcast';
   readonly pidOffset = layout.OFF_SENDER_PID;
+  /** The channel's maxMessageSize: longer than maxRecord goes in fragments. */
+  readonly maxMessage: number;
   /**
    * 'drop': a record and the header after it (where the next sequence number goes) must fit
    * the ring, so 8 bytes less than the record limit.
    */
-  readonly maxMessage: number;
+  readonly maxRecord: number;
+  /** A message being written in fragments (layout.h, "Fragments"). */
+  private outgoing: Outgoing | undefined = undefined;
   readonly doorbell: FlagToEpochDoorbell;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
@@ -152,7 +157,8 @@ export class BroadcastSenderProtocol implements SenderProtocol {
     this.mask = view.mask;
     this.name = view.name;
     this.drop = (view.flags & layout.FLAG_OVERFLOW_DROP) !== 0;
-    this.maxMessage = this.drop ? view.maxMessage - RECORD_HEADER_SIZE : view.maxMessage;
+    this.maxRecord = this.drop ? view.maxMessage - RECORD_HEADER_SIZE : view.maxMessage;
+    this.maxMessage = view.maxMessageSize;
     this.step = view.capacity >>> 3;
     this.publishBytes = view.capacity >>> 2;
     this.doorbell = new FlagToEpochDoorbell(i32, view.segment, layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS,
@@ -277,9 +283,9 @@ export class BroadcastSenderProtocol implements SenderProtocol {
       if (word === PADDING) {
         size = this.capacity - offset;
       } else {
-        const length = word >>> 0;
-        if (length > this.view.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - offset) {
-          throw corrupt(this.name, `record length ${length} at ring offset ${offset} (written by this sender) changed`);
+        const length = payloadLength(word);
+        if (length < 0 || length > this.view.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - offset) {
+          throw corrupt(this.name, `record length word ${word >>> 0} at ring offset ${offset} (written by this sender) changed`);
         }
         size = recordBytes(length);
       }
@@ -338,6 +344,7 @@ export class BroadcastSenderProtocol implements SenderProtocol {
   }
 
   write(data: Message, length: number, deferPublish = false): boolean {
+    if (length > this.maxRecord) return this.writeFragments(data, length);
     const size = recordBytes(length);
     const header = this.claim(size);
     if (header < 0) {
@@ -367,8 +374,49 @@ export class BroadcastSenderProtocol implements SenderProtocol {
     return true;
   }
 
+  /**
+   * A message longer than a record carries: as many of its fragments as fit now, each
+   * published as it is written and carrying the message's sequence number. False until the
+   * last one is written.
+   */
+  private writeFragments(data: Message, length: number): boolean {
+    let out = this.outgoing;
+    if (out === undefined || out.source !== data) {
+      out = new Outgoing(data, length, this.capacity / 4 - RECORD_HEADER_SIZE);
+      this.outgoing = out;
+    }
+    const i32 = this.i32;
+    for (;;) {
+      out.next(this.capacity - (this.position & this.mask));
+      const size = recordBytes(out.chunk);
+      const header = this.claim(size);
+      if (header < 0) {
+        this.publishNow();
+        return false;
+      }
+      i32[header >> 2] = out.word;
+      i32[(header >> 2) + 1] = this.sent | 0;
+      const last = out.fill(this.view.u8, i32, header + RECORD_HEADER_SIZE);
+      const position = (this.position + size) | 0;
+      this.position = position;
+      i32[WRITTEN_WORD] = position;
+      if (last) {
+        this.outgoing = undefined;
+        this.sent++;
+        this.publish(position);
+        this.host.endOfTask();
+        return true;
+      }
+      if (out.done !== 0) this.publish(position); // the start record goes with the first data record
+    }
+  }
+
+  abandon(data: Message): void {
+    if (this.outgoing?.source === data) this.outgoing = undefined;
+  }
+
   sendMany(messages: readonly Message[], start: number, end: number): number {
-    const sent = writeEach(this, messages, start, end, this.maxMessage, this.view.name);
+    const sent = writeEach(this, messages, start, end, this.maxMessage, this.maxRecord, this.view.name);
     if (sent !== 0) this.publish(this.position);
     return sent;
   }
@@ -459,6 +507,16 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
   readonly stableViews: boolean;
   recordLength = 0;
   pollLeft = 0;
+  source: Uint8Array;
+  /**
+   * A message coming in fragments (and its sequence number), whether one is whole and not
+   * yet released (in `source`), and whether nothing but the rest of a message begun before
+   * this receiver joined has been read since it joined (that message is not counted as lost).
+   */
+  private readonly assembly: Assembly;
+  private assemblySequence = 0;
+  private assembled = false;
+  private fresh = true;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly capacity: number;
@@ -494,6 +552,8 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     this.mask = view.mask;
     this.maxMessage = view.maxMessage;
     this.name = view.name;
+    this.source = view.u8;
+    this.assembly = new Assembly(view.maxMessageSize);
     this.drop = (view.flags & layout.FLAG_OVERFLOW_DROP) !== 0;
     // poll() hands out copies: with 'drop' the sender may overwrite a record under a view at
     // any time, and with 'block' once it cuts this receiver off (its lagLimit).
@@ -585,6 +645,10 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
         }
       }
     }
+    // What was put together of a message is lost with it (the rest of it is skipped, and the
+    // gap counted, when the next message arrives).
+    this.assembly.drop();
+    this.fresh = false;
     for (;;) {
       const oldest = Atomics.load(i32, OLDEST_WORD);
       const tail = Atomics.load(i32, PRODUCER_WORD);
@@ -600,6 +664,10 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
   }
 
   peek(): number {
+    if (this.assembled) {
+      this.recordLength = this.assembly.total;
+      return 0;
+    }
     const i32 = this.i32;
     for (;;) {
       let available = (this.cachedTail - this.position) | 0;
@@ -627,10 +695,16 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
       let size: number;
       if (word === PADDING) {
         size = this.capacity - offset;
+      } else if (word < 0) {
+        if (this.fragment(word, sequence, offset, available)) return 0;
+        continue;
       } else {
-        const length = word >>> 0;
+        const length = word;
         size = length > this.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - offset ? -1 : recordBytes(length);
         if (size > 0 && size <= available) {
+          // A whole record: a message begun before it was given up by its sender (layout.h, "Fragments").
+          if (this.assembly.buffer !== undefined) this.assembly.drop();
+          this.fresh = false;
           this.recordLength = length;
           this.recordSequence = sequence;
           return HEADER_SIZE + offset;
@@ -652,17 +726,81 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     }
   }
 
+  /**
+   * A fragment record at our position (layout.h, "Fragments"), read as any record is: checked,
+   * copied into the message being put together, then trusted only if I says the sender cannot
+   * have written over it meanwhile. True once that message is whole (then `source` holds it).
+   */
+  private fragment(word: number, sequence: number, offset: number, available: number): boolean {
+    const i32 = this.i32;
+    const assembly = this.assembly;
+    const n = word & FRAGMENT_LENGTH_MASK;
+    const size = recordBytes(n);
+    const first = (word & FRAGMENT_FIRST) !== 0;
+    const last = (word & FRAGMENT_LAST) !== 0;
+    const total = first ? i32[((HEADER_SIZE + offset) >> 2) + 2] >>> 0 : 0;
+    const valid = n <= this.maxMessage && RECORD_HEADER_SIZE + n <= this.capacity - offset && size <= available
+      && (first ? word === START_WORD && assembly.canStart(total)
+        : assembly.buffer === undefined || (assembly.fits(n, last) && sequence === this.assemblySequence));
+    const filled = assembly.filled;
+    if (valid && !first && assembly.buffer !== undefined) assembly.append(this.view.u8, HEADER_SIZE + offset + RECORD_HEADER_SIZE, n);
+    // seq_cst load after the copy, as release() does for a whole record.
+    if (this.lapped()) {
+      this.onLapped();
+      // 'block' (I raised past us for an instant while we joined): the record is read again.
+      assembly.filled = filled;
+      return false;
+    }
+    if (!valid) {
+      throw corrupt(this.name, `a malformed fragment (word ${word >>> 0}, sequence ${sequence >>> 0}) at ring offset ${offset}`);
+    }
+    this.advance(size, false);
+    if (first) {
+      assembly.start(total);
+      this.assemblySequence = sequence;
+      this.fresh = false;
+      return false;
+    }
+    if (assembly.buffer === undefined) {
+      // The rest of a message begun before we joined (not counted as lost: it was never ours),
+      // or before a lap (counted with the gap when the next message arrives).
+      if (this.fresh) this.expected = (sequence + 1) | 0;
+      return false;
+    }
+    if (!last) return false;
+    this.source = assembly.finish();
+    this.assembled = true;
+    this.recordLength = assembly.total;
+    this.recordSequence = sequence;
+    return true;
+  }
+
   acquire(): boolean {
     return true;
   }
 
-  release(_offset: number, length: number, inBatch: boolean): boolean {
+  release(_offset: number, length: number, inBatch: boolean, copied = false): boolean {
+    if (this.assembled) {
+      // Put together from fragments, each checked as it was copied.
+      this.assembled = false;
+      if (copied) this.assembly.giveBack(this.source);
+      this.source = this.view.u8;
+      this.count(this.recordSequence);
+      this.f64[this.countSlot] = this.received; // its last record's position may be published already
+      return true;
+    }
     // seq_cst load after the copy (x86 keeps loads in order; C++ adds an acquire fence).
     if (this.lapped()) {
       this.onLapped();
       return false;
     }
-    const sequence = this.recordSequence;
+    this.count(this.recordSequence);
+    this.advance(recordBytes(length), inBatch);
+    return true;
+  }
+
+  /** A message with this sequence number is handed out: what was skipped before it counts as lost. */
+  private count(sequence: number): void {
     if (this.started) {
       const missed = (sequence - this.expected) >>> 0;
       if (missed !== 0 && missed < 0x80000000) {
@@ -673,8 +811,6 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     this.started = true;
     this.expected = (sequence + 1) | 0;
     this.received++;
-    this.advance(recordBytes(length), inBatch);
-    return true;
   }
 
   private advance(size: number, inBatch: boolean): void {
@@ -707,12 +843,12 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
   }
 
   isReady(): boolean {
-    return Atomics.load(this.i32, PRODUCER_WORD) !== this.position
+    return this.assembled || Atomics.load(this.i32, PRODUCER_WORD) !== this.position
       || (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0 || Atomics.load(this.i32, this.cutWord) !== 0;
   }
 
   drainedAndEnded(): boolean {
-    return (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0
+    return !this.assembled && (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0
       && Atomics.load(this.i32, PRODUCER_WORD) === this.position;
   }
 

@@ -26,7 +26,19 @@ export function measure(data: Message, max: number, channel: string): number {
 
 export function tooLarge(channel: string, length: number, max: number): RingwireError {
   return new RingwireError('ERR_RINGWIRE_TOO_LARGE',
-    `a ${length}-byte message can never fit channel '${channel}' (at most ${max} bytes; create it with a larger capacity)`);
+    `a ${length}-byte message can never fit channel '${channel}' (at most ${max} bytes; create it with a larger `
+    + 'capacity, or, for spsc and broadcast channels, a larger maxMessageSize)');
+}
+
+/**
+ * ERR_RINGWIRE_TOO_LARGE for an operation that writes one record (trySend, trySendMany,
+ * tryClaim) given a message longer than a record carries: such a message goes in fragments,
+ * written as the receiver makes room, which only send() and sendSync() do.
+ */
+export function tooLargeForOneRecord(channel: string, length: number, maxRecord: number, operation: string): RingwireError {
+  return new RingwireError('ERR_RINGWIRE_TOO_LARGE',
+    `${operation} writes a message into the ring at once or not at all, and channel '${channel}' holds at most ${maxRecord} bytes `
+    + `in one record; a ${length}-byte message is sent with send() or sendSync(), which write it in fragments as the receiver makes room`);
 }
 
 /**
@@ -36,11 +48,13 @@ export function tooLarge(channel: string, length: number, max: number): Ringwire
  * there, and is thrown only when it is the first. The caller publishes what went.
  */
 export function writeEach(protocol: { write(data: Message, length: number, deferPublish: boolean): boolean },
-  messages: readonly Message[], start: number, end: number, max: number, channel: string): number {
+  messages: readonly Message[], start: number, end: number, max: number, maxRecord: number, channel: string): number {
   let sent = 0;
   try {
     for (let i = start; i < end; i++) {
-      if (!protocol.write(messages[i], measure(messages[i], max, channel), true)) break;
+      const length = measure(messages[i], max, channel);
+      if (length > maxRecord) throw tooLargeForOneRecord(channel, length, maxRecord, 'trySendMany()');
+      if (!protocol.write(messages[i], length, true)) break;
       sent++;
     }
   } catch (error) {
@@ -94,11 +108,26 @@ export interface Protocol {
 }
 
 export interface SenderProtocol extends Protocol {
-  /** The largest message it can send, in bytes. */
+  /** The largest message it can send, in bytes (with fragments, the channel's maxMessageSize). */
   readonly maxMessage: number;
+  /**
+   * The most one record carries: a longer message goes in fragments (layout.h, "Fragments"),
+   * which only write() does, a fragment at a time as room comes (trySend, sendMany and
+   * tryClaim take at most this).
+   */
+  readonly maxRecord: number;
+  /**
+   * The send of `data` failed or was given up (timeout, abort, close) after write() wrote part
+   * of it in fragments: its next write() starts it afresh (receivers drop the part they have).
+   */
+  abandon(data: Message): void;
   /** Messages claimed with tryClaim and not committed. */
   readonly pendingClaims: number;
-  /** Writes one message of `length` bytes if it fits now, and publishes it (maybe deferred). */
+  /**
+   * Writes one message of `length` bytes if it fits now, and publishes it (maybe deferred).
+   * A message longer than maxRecord is written a fragment at a time: false until its last
+   * fragment is written, called again with the same `data` to go on (see abandon()).
+   */
   write(data: Message, length: number): boolean;
   /**
    * Writes messages[start..end) in order, as many as fit now, publishing them together.
@@ -125,6 +154,12 @@ export interface ReceiverProtocol extends Protocol {
   /** Payload length of the record peek() returned. */
   recordLength: number;
   /**
+   * The bytes peek()'s offset refers to: the mapping, or (a message that came in fragments)
+   * the protocol's own copy of it, whole, with its payload likewise RECORD_HEADER_SIZE bytes
+   * past the offset. Such a copy is the caller's to keep once released.
+   */
+  source: Uint8Array;
+  /**
    * Set by poll(): how many more messages the call may hand out (a protocol may take that
    * many at once); 0 outside it.
    */
@@ -137,11 +172,13 @@ export interface ReceiverProtocol extends Protocol {
   /** Makes the message peek() found this receiver's; false if another receiver took it. */
   acquire(offset: number): boolean;
   /**
-   * Done with the acquired message at `offset`: its space goes back to the senders. False if
+   * Done with the acquired message at `offset`: its space goes back to the senders (`copied`:
+   * the caller only copied the message out, so a copy the protocol made of it, in `source`,
+   * may be filled again with a later message). False if
    * the sender may have written over the record while it was read (broadcast 'drop'): what
    * was read must be discarded, and peek() goes on from where the protocol moved.
    */
-  release(offset: number, length: number, inBatch: boolean): boolean;
+  release(offset: number, length: number, inBatch: boolean, copied?: boolean): boolean;
   /**
    * Whether a record stays intact from peek() until release() (poll() may then hand out a view
    * of the ring); false when the sender may overwrite it meanwhile (poll() hands out a copy,

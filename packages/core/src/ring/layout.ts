@@ -1,7 +1,9 @@
 // The layout words (include/ringwire/layout.h): indices and constants of the shared header
 // as the ring protocols use them, derived once from the layout the addon exports (the
 // TypeScript hard-codes no offset).
+import { Buffer } from 'node:buffer';
 import { layout } from '../native.js';
+import type { Message } from './contract.js';
 
 export { layout };
 
@@ -59,10 +61,10 @@ export function adoptWritten(i32: Int32Array, capacity: number, maxMessage: numb
     if (word === PADDING) {
       size = capacity - offset;
     } else {
-      const length = word >>> 0;
-      if (length > maxMessage || RECORD_HEADER_SIZE + length > capacity - offset) return false;
+      const length = payloadLength(word);
+      if (length < 0 || length > maxMessage || RECORD_HEADER_SIZE + length > capacity - offset) return false;
       size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
-      messages++;
+      if (endsMessage(word)) messages++;
     }
     if (size > ((written - position) >>> 0)) return false;
     position = (position + size) | 0;
@@ -102,4 +104,142 @@ export function parkedCount(i32: Int32Array, mask: ParkedMask): number {
 /** A counter read back from shared memory, or 0 if a peer left nonsense there. */
 export function validCount(value: number): number {
   return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+}
+
+/*
+ * Fragments (layout.h, "Fragments"): a message longer than one record carries goes as a start
+ * record (its total length), data records and a last record. The SPSC and broadcast
+ * protocols share what follows: the record walk's view of a length word, a message being
+ * written, and one being put together.
+ */
+export const FRAGMENT_FIRST = layout.FRAGMENT_FIRST;
+export const FRAGMENT_LAST = layout.FRAGMENT_LAST;
+export const FRAGMENT_LENGTH_MASK = layout.FRAGMENT_LENGTH_MASK;
+export const START_WORD = (layout.FRAGMENT | layout.FRAGMENT_FIRST | layout.FRAGMENT_START_BYTES) | 0;
+const DATA_WORD = layout.FRAGMENT | 0;
+
+/**
+ * The payload length a record's length word names (a whole record's length, or a fragment's
+ * bytes), and whether it is a start record of the right length: -1 if it can be neither. For
+ * walks that only need sizes (padding is the caller's, checked first).
+ */
+export function payloadLength(word: number): number {
+  if (word >= 0) return word;
+  if ((word & FRAGMENT_FIRST) !== 0) return word === START_WORD ? layout.FRAGMENT_START_BYTES : -1;
+  return word & FRAGMENT_LENGTH_MASK;
+}
+
+/** Whether a record with this length word ends a message (a whole record or a last one). */
+export const endsMessage = (word: number) => word >= 0 || (word & FRAGMENT_LAST) !== 0;
+
+/** A message a sender is writing in fragments, and how far it got. */
+export class Outgoing {
+  /** The bytes (a string's as UTF-8). */
+  readonly bytes: Uint8Array;
+  /** Bytes written so far; -1 before the start record. */
+  done = -1;
+  /** The next record's length word and payload bytes (set by next()). */
+  word = 0;
+  chunk = 0;
+
+  constructor(readonly source: Message, readonly length: number, private readonly fragmentBytes: number) {
+    this.bytes = typeof source === 'string' ? Buffer.from(source, 'utf8') : source;
+  }
+
+  /**
+   * Sets word and chunk for the next record, `tail` bytes before the ring's end: a data record
+   * carries at most fragmentBytes and ends at the ring's end rather than padding to it.
+   */
+  next(tail: number): void {
+    if (this.done < 0) {
+      this.word = START_WORD;
+      this.chunk = layout.FRAGMENT_START_BYTES;
+      return;
+    }
+    let chunk = Math.min(this.length - this.done, this.fragmentBytes);
+    if (tail - RECORD_HEADER_SIZE < chunk && tail >= 2 * RECORD_HEADER_SIZE) chunk = tail - RECORD_HEADER_SIZE;
+    this.chunk = chunk;
+    this.word = (DATA_WORD | (this.done + chunk === this.length ? FRAGMENT_LAST : 0) | chunk) | 0;
+  }
+
+  /** Writes the payload of the record next() described at `payload` in the mapping; true when that was the last. */
+  fill(u8: Uint8Array, i32: Int32Array, payload: number): boolean {
+    if (this.done < 0) {
+      i32[payload >> 2] = this.length | 0;
+      i32[(payload >> 2) + 1] = 0;
+      this.done = 0;
+      return false;
+    }
+    u8.set(this.bytes.subarray(this.done, this.done + this.chunk), payload);
+    this.done += this.chunk;
+    return this.done === this.length;
+  }
+}
+
+/**
+ * A message a receiver is putting together from fragments. Its copy has RECORD_HEADER_SIZE
+ * bytes before the message, so the message sits where a record's payload would (offset 0 is
+ * its "header"): the API reads both alike.
+ */
+export class Assembly {
+  /** The copy being filled; undefined when no message is begun. */
+  buffer: Uint8Array | undefined = undefined;
+  /**
+   * A copy handed over earlier and given back (its message was only copied out): filled again
+   * by a message that fits it, so a stream of large messages received into the caller's own
+   * buffer allocates (and faults in) no new memory per message.
+   */
+  private spare: Uint8Array | undefined = undefined;
+  total = 0;
+  filled = 0;
+
+  constructor(private readonly maxMessageSize: number) {}
+
+  /** Whether `total` may begin a message (1..maxMessageSize). */
+  canStart(total: number): boolean {
+    return total >= 1 && total <= this.maxMessageSize;
+  }
+
+  /** Begins a message of `total` bytes (checked with canStart), dropping one begun. */
+  start(total: number): void {
+    const bytes = RECORD_HEADER_SIZE + total;
+    const spare = this.spare;
+    // A spare at most twice the size, so one huge message does not pin its memory for good.
+    // A new copy is zero-filled, so nothing of the heap shows through (for large sizes the
+    // allocator maps fresh pages, which cost nothing until written); a spare held only this
+    // receiver's messages, and every byte handed out is written first.
+    this.buffer = spare !== undefined && spare.length >= bytes && spare.length <= 2 * bytes
+      ? spare.subarray(0, bytes) : new Uint8Array(bytes);
+    this.spare = undefined;
+    this.total = total;
+    this.filled = 0;
+  }
+
+  /** Whether a data (or, `last`, a last) record of `n` bytes may follow what is filled. */
+  fits(n: number, last: boolean): boolean {
+    const left = this.total - this.filled;
+    return n <= left && (n === left) === last;
+  }
+
+  /** Appends u8[at, at + n) (checked with fits). */
+  append(u8: Uint8Array, at: number, n: number): void {
+    this.buffer!.set(u8.subarray(at, at + n), RECORD_HEADER_SIZE + this.filled);
+    this.filled += n;
+  }
+
+  /** Hands the whole message over (its copy: see the class) and forgets it. */
+  finish(): Uint8Array {
+    const whole = this.buffer!;
+    this.buffer = undefined;
+    return whole;
+  }
+
+  drop(): void {
+    this.buffer = undefined;
+  }
+
+  /** A copy from finish() whose message was only copied out: it may serve a later message. */
+  giveBack(copy: Uint8Array): void {
+    this.spare = new Uint8Array(copy.buffer, copy.byteOffset, copy.buffer.byteLength - copy.byteOffset);
+  }
 }

@@ -411,7 +411,13 @@ const recordBytes = (length: number) => (RECORD_HEADER_SIZE + length + ALIGN_MAS
 /** The sending end of an MPMC channel. */
 export class MpmcSenderProtocol implements SenderProtocol {
   readonly mode = 'mpmc';
+  /**
+   * MPMC carries no fragments (layout.h, "Fragments": a receiver taking the start of a
+   * message would hold every other one up until the rest came), so its largest message is
+   * what one record carries, or the channel's smaller maxMessageSize.
+   */
   readonly maxMessage: number;
+  readonly maxRecord: number;
   readonly pidOffset: number;
   readonly doorbell: EpochDoorbell;
   private readonly ring: MpmcRing;
@@ -451,7 +457,8 @@ export class MpmcSenderProtocol implements SenderProtocol {
   }
 
   constructor(private readonly view: RingView, private readonly host: EndpointHost) {
-    this.maxMessage = view.maxMessage;
+    this.maxMessage = Math.min(view.maxMessage, view.maxMessageSize);
+    this.maxRecord = this.maxMessage;
     this.i32 = view.i32;
     this.capacity = view.capacity;
     this.mask = view.mask;
@@ -651,7 +658,7 @@ export class MpmcSenderProtocol implements SenderProtocol {
       for (let i = start + sent; i < end; i++) {
         let length: number;
         try {
-          length = measure(messages[i], this.view.maxMessage, this.name);
+          length = measure(messages[i], this.maxMessage, this.name);
         } catch (error) {
           if (sent + lengths.length === 0) throw error;
           break;
@@ -727,6 +734,8 @@ export class MpmcSenderProtocol implements SenderProtocol {
     return header + RECORD_HEADER_SIZE;
   }
 
+  abandon(): void {}
+
   /** Publishes the message claimed with tryClaim. */
   commit(): void {
     if (this.claimedHeader < 0) return;
@@ -789,6 +798,7 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
   readonly lost = 0;
   recordLength = 0;
   pollLeft = 0;
+  readonly source: Uint8Array;
   private readonly ring: MpmcRing;
   private readonly i32: Int32Array;
   private readonly capacity: number;
@@ -855,6 +865,7 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
   }
 
   constructor(private readonly view: RingView, private readonly host: EndpointHost) {
+    this.source = view.u8;
     this.i32 = view.i32;
     this.capacity = view.capacity;
     this.mask = view.mask;

@@ -18,6 +18,8 @@ export class RingView {
   readonly mask: number;
   /** The largest payload one record can carry. */
   readonly maxMessage: number;
+  /** The largest message, whole or in fragments (layout.h, "Fragments"). */
+  readonly maxMessageSize: number;
   /** The channel's FLAG_* bits, as created. */
   readonly flags: number;
 
@@ -32,6 +34,7 @@ export class RingView {
     this.capacity = info.capacity;
     this.mask = info.capacity - 1;
     this.maxMessage = info.maxMessage;
+    this.maxMessageSize = info.maxMessageSize;
     this.flags = info.flags;
   }
 }

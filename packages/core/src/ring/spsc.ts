@@ -8,8 +8,9 @@ import { debug } from '../debug.js';
 import { layout } from '../native.js';
 import { type EndpointHost, type Message, type ReceiverProtocol, type SenderProtocol, writeEach } from './contract.js';
 import {
-  ALIGN_MASK, CONSUMER_WORD, DELIVERED_WORD, HEADER_SIZE, MESSAGES_RECEIVED_SLOT, MESSAGES_SENT_SLOT, PADDING,
-  PARK_SLICE_MS, PRODUCER_WORD, PUBLISH_EVERY, RECORD_HEADER_SIZE, STATE_ENDED, STATE_WORD, WRITTEN_WORD, adoptWritten, validCount,
+  ALIGN_MASK, Assembly, CONSUMER_WORD, DELIVERED_WORD, FRAGMENT_FIRST, FRAGMENT_LAST, FRAGMENT_LENGTH_MASK, HEADER_SIZE,
+  MESSAGES_RECEIVED_SLOT, MESSAGES_SENT_SLOT, Outgoing, PADDING, PARK_SLICE_MS, PRODUCER_WORD, PUBLISH_EVERY,
+  RECORD_HEADER_SIZE, START_WORD, STATE_ENDED, STATE_WORD, WRITTEN_WORD, adoptWritten, endsMessage, payloadLength, validCount,
 } from './layout.js';
 import type { RingView } from './segment.js';
 import { FlagDoorbell } from './wait.js';
@@ -53,6 +54,9 @@ function checkPeer(view: RingView, peerRole: number, peerPid: number, peerName: 
 export class SpscSenderProtocol implements SenderProtocol {
   readonly mode = 'spsc';
   readonly maxMessage: number;
+  readonly maxRecord: number;
+  /** A message being written in fragments (layout.h, "Fragments"). */
+  private outgoing: Outgoing | undefined = undefined;
   readonly pidOffset = layout.OFF_SENDER_PID;
   readonly doorbell: FlagDoorbell;
   private readonly i32: Int32Array;
@@ -81,7 +85,8 @@ export class SpscSenderProtocol implements SenderProtocol {
   private readonly publishBytes: number;
 
   constructor(private readonly view: RingView, private readonly host: EndpointHost) {
-    this.maxMessage = view.maxMessage;
+    this.maxMessage = view.maxMessageSize;
+    this.maxRecord = view.maxMessage;
     this.i32 = view.i32;
     this.f64 = view.f64;
     this.u8 = view.u8;
@@ -201,6 +206,7 @@ export class SpscSenderProtocol implements SenderProtocol {
   }
 
   write(data: Message, length: number, deferPublish = false): boolean {
+    if (length > this.maxRecord) return this.writeFragments(data, length);
     const size = recordBytes(length);
     const offset = this.claim(size);
     if (offset < 0) {
@@ -230,8 +236,49 @@ export class SpscSenderProtocol implements SenderProtocol {
     return true;
   }
 
+  /**
+   * A message longer than a record carries: as many of its fragments as fit now, each
+   * published as it is written (a receiver frees each one's space once it has copied it, so
+   * the message may be any number of rings long). False until the last one is written.
+   */
+  private writeFragments(data: Message, length: number): boolean {
+    let out = this.outgoing;
+    if (out === undefined || out.source !== data) {
+      out = new Outgoing(data, length, this.capacity / 4 - RECORD_HEADER_SIZE);
+      this.outgoing = out;
+    }
+    for (;;) {
+      out.next(this.capacity - (this.position & this.mask));
+      const size = recordBytes(out.chunk);
+      const offset = this.claim(size);
+      if (offset < 0) {
+        this.blockedSize = size;
+        this.publishNow();
+        return false;
+      }
+      this.i32[offset >> 2] = out.word;
+      const last = out.fill(this.u8, this.i32, offset + RECORD_HEADER_SIZE);
+      const position = (this.claimedPosition + size) | 0;
+      this.position = position;
+      this.i32[WRITTEN_WORD] = position;
+      if (last) {
+        this.outgoing = undefined;
+        this.sent++;
+        this.publish(position);
+        this.host.endOfTask();
+        return true;
+      }
+      // The start record goes with the first data record.
+      if (out.done !== 0) this.publish(position);
+    }
+  }
+
+  abandon(data: Message): void {
+    if (this.outgoing?.source === data) this.outgoing = undefined;
+  }
+
   sendMany(messages: readonly Message[], start: number, end: number): number {
-    const sent = writeEach(this, messages, start, end, this.maxMessage, this.view.name);
+    const sent = writeEach(this, messages, start, end, this.maxMessage, this.maxRecord, this.view.name);
     if (sent !== 0) this.publish(this.position);
     return sent;
   }
@@ -317,6 +364,10 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
   readonly lost = 0;
   recordLength = 0;
   pollLeft = 0;
+  source: Uint8Array;
+  /** A message coming in fragments, and whether one is whole and not yet released (in `source`). */
+  private readonly assembly: Assembly;
+  private assembled = false;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly capacity: number;
@@ -338,6 +389,8 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
     this.capacity = view.capacity;
     this.mask = view.mask;
     this.maxMessage = view.maxMessage;
+    this.source = view.u8;
+    this.assembly = new Assembly(view.maxMessageSize);
     this.doorbell = new FlagDoorbell(view.i32, view.segment, layout.OFF_DATA_SIGNAL, layout.OFF_RECEIVER_WAITERS,
       layout.OFF_RECEIVER_THREAD, layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS);
     const consumer = Atomics.load(this.i32, CONSUMER_WORD);
@@ -388,10 +441,10 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
       if (word === PADDING) {
         size = this.capacity - offset;
       } else {
-        const length = word >>> 0;
-        if (length > this.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - offset) return 0;
+        const length = payloadLength(word);
+        if (length < 0 || length > this.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - offset) return 0;
         size = recordBytes(length);
-        messages++;
+        if (endsMessage(word)) messages++;
       }
       if (size > left) return 0;
       position = (position + size) | 0;
@@ -404,6 +457,10 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
    * nothing is published. Skips padding. (With one receiver, peeking is acquiring.)
    */
   peek(): number {
+    if (this.assembled) {
+      this.recordLength = this.assembly.total;
+      return 0;
+    }
     for (;;) {
       let available = (this.cachedProducer - this.position) | 0;
       if (available === 0) {
@@ -427,14 +484,57 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
         this.advance(skip);
         continue;
       }
-      const length = word >>> 0;
+      if (word < 0) {
+        if (this.fragment(word, ringOffset, available)) return 0;
+        continue;
+      }
+      const length = word;
       if (length > this.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - ringOffset
         || recordBytes(length) > available) {
         throw corrupt(this.view.name, `record length ${length} at ring offset ${ringOffset} exceeds what was published`);
       }
+      // A whole record: a message begun before it was given up by its sender (layout.h, "Fragments").
+      if (this.assembly.buffer !== undefined) this.assembly.drop();
       this.recordLength = length;
       return HEADER_SIZE + ringOffset;
     }
+  }
+
+  /**
+   * A fragment record at our position (layout.h, "Fragments"): checked, copied into the
+   * message being put together, and its space freed. True once that message is whole (then
+   * `source` holds it and recordLength is set).
+   */
+  private fragment(word: number, ringOffset: number, available: number): boolean {
+    const index = (HEADER_SIZE + ringOffset) >> 2;
+    const n = word & FRAGMENT_LENGTH_MASK;
+    if (n > this.maxMessage || RECORD_HEADER_SIZE + n > this.capacity - ringOffset || recordBytes(n) > available) {
+      throw corrupt(this.view.name, `fragment of ${n} bytes at ring offset ${ringOffset} exceeds what was published`);
+    }
+    const assembly = this.assembly;
+    if ((word & FRAGMENT_FIRST) !== 0) {
+      const total = this.i32[index + 2] >>> 0;
+      if (word !== START_WORD || !assembly.canStart(total)) {
+        throw corrupt(this.view.name, `a malformed start record (word ${word >>> 0}, total ${total}; at most ${this.view.maxMessageSize} bytes)`);
+      }
+      assembly.start(total);
+    } else if (assembly.buffer !== undefined) {
+      const last = (word & FRAGMENT_LAST) !== 0;
+      if (!assembly.fits(n, last)) {
+        throw corrupt(this.view.name, `a ${last ? 'last' : 'data'} fragment of ${n} bytes after ${assembly.filled} of a ${assembly.total}-byte message`);
+      }
+      assembly.append(this.view.u8, HEADER_SIZE + ringOffset + RECORD_HEADER_SIZE, n);
+      if (last) {
+        this.advance(recordBytes(n));
+        this.source = assembly.finish();
+        this.assembled = true;
+        this.recordLength = assembly.total;
+        return true;
+      }
+    }
+    // A data record with no message begun is the rest of one this receiver joined in the middle of: skipped.
+    this.advance(recordBytes(n));
+    return false;
   }
 
   /**
@@ -495,7 +595,7 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
   }
 
   isReady(): boolean {
-    return Atomics.load(this.i32, PRODUCER_WORD) !== this.position
+    return this.assembled || Atomics.load(this.i32, PRODUCER_WORD) !== this.position
       || (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0;
   }
 
@@ -503,8 +603,16 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
     return true;
   }
 
-  release(_offset: number, length: number, inBatch: boolean): boolean {
+  release(_offset: number, length: number, inBatch: boolean, copied = false): boolean {
     this.received++;
+    if (this.assembled) {
+      // Its records were freed as they were copied.
+      this.assembled = false;
+      if (copied) this.assembly.giveBack(this.source);
+      this.source = this.view.u8;
+      this.f64[MESSAGES_RECEIVED_SLOT] = this.received; // its last record's position may be published already
+      return true;
+    }
     this.advance(recordBytes(length), inBatch);
     return true;
   }
@@ -514,8 +622,9 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
   }
 
   drainedAndEnded(): boolean {
-    // The flag first, then the position: the sender sets the flag after its last message.
-    return (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0
+    // The flag first, then the position: the sender sets the flag after its last message. (A
+    // message begun and never finished by an ended sender is dropped: it never will be.)
+    return !this.assembled && (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) !== 0
       && Atomics.load(this.i32, PRODUCER_WORD) === this.position;
   }
 

@@ -18,12 +18,15 @@ export async function run({ values, positionals }: CommandArgs): Promise<number>
     : parseChoice<'block' | 'drop'>(overflowText, '--overflow', ['block', 'drop'], 'create');
   const wait = waitText === undefined ? undefined
     : parseChoice<WaitOption>(waitText, '--wait', ['auto', 'futex', 'semaphore', 'spin'], 'create');
+  const maxText = str(values, 'max-message');
+  const maxMessageSize = maxText === undefined ? undefined : parseSize(maxText, '--max-message', 'create');
   const persistent = flag(values, 'persistent');
   createChannel(name, {
     ...(capacity === undefined ? {} : { capacity }), ...(mode === undefined ? {} : { mode }),
     ...(wait === undefined ? {} : { wait }), ...(overflow === undefined ? {} : { overflow }), persistent,
+    ...(maxMessageSize === undefined ? {} : { maxMessageSize }),
   });
   const s = stats(name);
-  process.stdout.write(`created ${name}: ${s.mode}${s.overflow === undefined ? '' : ` (overflow ${s.overflow})`}, capacity ${bytes(s.capacity)}, wait ${s.wait}${s.persistent ? ', persistent' : ''}\n`);
+  process.stdout.write(`created ${name}: ${s.mode}${s.overflow === undefined ? '' : ` (overflow ${s.overflow})`}, capacity ${bytes(s.capacity)}, max message ${bytes(s.maxMessage)}, wait ${s.wait}${s.persistent ? ', persistent' : ''}\n`);
   return 0;
 }

@@ -22,7 +22,7 @@ export function statLines(s: ChannelStats, now = Date.now()): string[] {
     ['mode', s.overflow === undefined ? s.mode : `${s.mode} (overflow: ${s.overflow})`],
     ['wait', s.wait],
     ['capacity', `${s.capacity} bytes (${bytes(s.capacity)})`],
-    ['max message', `${s.maxMessage} bytes`],
+    ['max message', s.maxMessage > s.maxRecord ? `${s.maxMessage} bytes (${bytes(s.maxMessage)}; above ${s.maxRecord} in fragments)` : `${s.maxMessage} bytes`],
     ['bytes used', s.bytesUsed < 0 ? 'unknown (impossible positions)' : `${s.bytesUsed} (${fill(s)})`],
     ['messages', `${s.messagesSent} sent, ${s.messagesReceived} received, ${lag(s)} not yet received`],
     ['ended', yesNo(s.ended)],
@@ -41,7 +41,7 @@ export function statLines(s: ChannelStats, now = Date.now()): string[] {
     for (const e of s.receivers) lines.push(['', describe(e)]);
   }
   // Fields this view does not know yet (stats() may grow), as they are.
-  const known = new Set(['name', 'mode', 'wait', 'capacity', 'maxMessage', 'bytesUsed', 'ended', 'messagesSent',
+  const known = new Set(['name', 'mode', 'wait', 'capacity', 'maxMessage', 'maxRecord', 'bytesUsed', 'ended', 'messagesSent',
     'messagesReceived', 'persistent', 'createdAt', 'creatorPid', 'sendersWaiting', 'receiversWaiting', 'senders',
     'receivers', 'sender', 'receiver', 'overflow']);
   for (const [key, value] of Object.entries(s)) {
