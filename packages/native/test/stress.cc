@@ -534,8 +534,10 @@ bool hostile_fragments(const std::string& name, uint32_t wait) {
                      receiver.try_recv(b) == ringwire::Status::kMessage && b == bytes(7, 3),
                  "the written walk adopts fragments and counts 2 messages");
   });
-  // "delivered": a receiver resuming counts whole and last records only; one resuming in the
-  // middle of a message skips the rest of it.
+  // "delivered": a receiver resuming counts whole and last records only. One whose delivered
+  // position is in the middle of a message in fragments, after a whole message: adopted, and
+  // the rest of that message skipped. With no message ending before it: not adopted, and the
+  // message the last receiver was putting together is read again from its start.
   ok &= with_channel(name, wait, "the delivered walk over fragments", [&](auto s) {
     std::vector<uint32_t> ends;
     const uint32_t end = put_records(*s, two, &ends);
@@ -552,13 +554,29 @@ bool hostile_fragments(const std::string& name, uint32_t wait) {
     poke(*s, L::OFF_CONSUMER_POSITION, 0);
     poke(*s, L::OFF_DELIVERED_POSITION, ends[1]);  // after the start and a data record
     ringwire::detail::store_count(s->base(), L::OFF_MESSAGES_RECEIVED, 0);
+    {
+      ringwire::SpscReceiver receiver(s);
+      std::vector<uint8_t> m, whole = bytes(60, 1);
+      whole.resize(100, 2);
+      good &= check(ringwire::detail::load_count(s->base(), L::OFF_MESSAGES_RECEIVED) == 0 &&
+                        peek(*s, L::OFF_CONSUMER_POSITION) == 0 && receiver.try_recv(m) == ringwire::Status::kMessage &&
+                        m == whole && receiver.try_recv(m) == ringwire::Status::kMessage && m == bytes(7, 3),
+                    "a receiver resuming before any message ended reads the message in fragments again");
+    }
+    return good;
+  });
+  ok &= with_channel(name, wait, "the delivered walk past a whole message into fragments", [&](auto s) {
+    std::vector<uint32_t> ends;
+    const uint32_t end = put_records(*s, {{5, bytes(5, 4)}, {kStart, start_of(20)}, {kData | 10, bytes(10, 5)},
+                                          {kLast | 10, bytes(10, 6)}, {2, bytes(2, 7)}}, &ends);
+    poke(*s, L::OFF_PRODUCER_POSITION, end);
+    poke(*s, L::OFF_DELIVERED_POSITION, ends[2]);  // the whole message, the start, a data record
     ringwire::SpscReceiver receiver(s);
     std::vector<uint8_t> m;
-    return check(ringwire::detail::load_count(s->base(), L::OFF_MESSAGES_RECEIVED) == 0 &&
-                     peek(*s, L::OFF_CONSUMER_POSITION) == ends[1] &&
-                     receiver.try_recv(m) == ringwire::Status::kMessage && m == bytes(7, 3),
-                 "a receiver resuming mid-message skips the rest of it") &&
-           good;
+    return check(ringwire::detail::load_count(s->base(), L::OFF_MESSAGES_RECEIVED) == 1 &&
+                     peek(*s, L::OFF_CONSUMER_POSITION) == ends[2] &&
+                     receiver.try_recv(m) == ringwire::Status::kMessage && m == bytes(2, 7),
+                 "a receiver resuming mid-message after a whole one skips the rest of it");
   });
   return ok;
 }

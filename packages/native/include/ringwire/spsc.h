@@ -356,8 +356,8 @@ class SpscReceiver : public detail::Endpoint {
     // position may lag up to 32 records behind, and those were delivered already. Relaxed: we
     // hold the role lock it held, which orders its stores before this load.
     const uint32_t delivered = __atomic_load_n(word(L::OFF_DELIVERED_POSITION), __ATOMIC_RELAXED);
-    uint32_t taken = 0;
-    if (delivered != position_ && walk_to(delivered, taken)) {
+    const uint32_t taken = records_up_to(delivered);
+    if (taken != 0) {
       received_ += taken;
       cached_producer_ = position_ = delivered;
       publish();  // published_ is still the consumer position: this stores the new one
@@ -499,17 +499,19 @@ class SpscReceiver : public detail::Endpoint {
   // a receiver that took the role lock after us reads it; the producer never does.
   void store_delivered() { __atomic_store_n(word(layout::OFF_DELIVERED_POSITION), position_, __ATOMIC_RELAXED); }
 
-  // Whether `delivered` is a record boundary that the walk over the records published from our
-  // position reaches exactly (they are intact: the producer never writes past our published
-  // position), with the messages walked in `messages` (whole and last records: a delivered
-  // position in the middle of a message in fragments is adopted too, and the rest of that
-  // message skipped, as layout.h's "Fragments" says). Everything read is checked first.
-  bool walk_to(uint32_t delivered, uint32_t& messages) const {
+  // The messages between our position and `delivered`, walking the records published there
+  // (intact: the producer never writes past our published position); 0 unless `delivered` is
+  // a record boundary the walk reaches exactly. Everything read is checked first. Messages are
+  // whole and last records: a delivered position past a last record is adopted (and the rest
+  // of a message in fragments begun after it skipped); one with no message ending before it is
+  // not, and the fragments from our position are read again, so a message the last receiver
+  // was putting together is delivered whole if its start is still there (as the TypeScript).
+  uint32_t records_up_to(uint32_t delivered) const {
     const uint32_t published = detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION)) - position_;
     if ((delivered & (layout::RECORD_ALIGNMENT - 1)) != 0 || published > capacity_ || delivered - position_ > published) {
-      return false;
+      return 0;
     }
-    messages = 0;
+    uint32_t messages = 0;
     for (uint32_t position = position_; position != delivered;) {
       const uint32_t offset = position & mask_;
       uint32_t word0;
@@ -517,13 +519,13 @@ class SpscReceiver : public detail::Endpoint {
       uint32_t size = capacity_ - offset;
       if (word0 != layout::PADDING_LENGTH) {
         size = detail::record_extent(word0, offset, capacity_, record_limit());
-        if (size == 0) return false;
+        if (size == 0) return 0;
         if (detail::ends_message(word0)) messages++;
       }
-      if (size > delivered - position) return false;
+      if (size > delivered - position) return 0;
       position += size;
     }
-    return true;
+    return messages;
   }
 
   void publish() noexcept {
