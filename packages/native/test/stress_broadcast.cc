@@ -678,6 +678,7 @@ void hostile_fragments(uint32_t wait) {
       {"a data fragment past the total", {{kStart, 0, start_of(100)}, {kData | 200, 0, bytes(200, 1)}}},
       {"a data fragment completing its message", {{kStart, 0, start_of(100)}, {kData | 100, 0, bytes(100, 1)}}},
       {"a last fragment short of the total", {{kStart, 0, start_of(100)}, {kLast | 50, 0, bytes(50, 1)}}},
+      {"a fragment of another message's number", {{kStart, 0, start_of(100)}, {kLast | 100, 1, bytes(100, 1)}}},
   };
   std::vector<uint8_t> m;
   for (const Case& c : corrupt) {

@@ -818,7 +818,10 @@ class BroadcastReceiver : public detail::BroadcastRing {
       return false;
     }
     const bool last = (word0 & layout::FRAGMENT_LAST) != 0;
-    const bool fits = assembly_.fits(n, last);  // judged once I says n can be trusted
+    // Judged once I says the record can be trusted: no more than the total leaves (a last
+    // record exactly that), and the sequence number of the message's start record (every
+    // record of a message carries it; the TypeScript checks it too).
+    const bool fits = assembly_.fits(n, last) && sequence == sequence_of_message_;
     const uint32_t filled = assembly_.filled();
     if (fits) assembly_.append(payload, n, kRingRead);
     if (lapped()) {  // 'drop' skips to O and drops the message; 'block' may read this record again
@@ -827,8 +830,9 @@ class BroadcastReceiver : public detail::BroadcastRing {
       return false;
     }
     if (!fits) {
-      corrupt(std::string(last ? "a last" : "a data") + " fragment of " + std::to_string(n) + " bytes after " +
-              std::to_string(filled) + " does not fit its message");
+      corrupt(std::string(last ? "a last" : "a data") + " fragment of " + std::to_string(n) + " bytes (sequence " +
+              std::to_string(sequence) + ") after " + std::to_string(filled) + " does not fit message " +
+              std::to_string(sequence_of_message_));
     }
     if (last) {
       assembly_.finish(out);
