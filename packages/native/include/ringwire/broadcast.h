@@ -339,14 +339,7 @@ class BroadcastSender : public detail::BroadcastRing {
       wait_to_write(deadline, timeout_ms, [&] { return try_send(data, length); });
       return;
     }
-    check_sendable(length);
-    detail::Outgoing message(data, length, layout::fragment_bytes_for(capacity_));
-    do {
-      wait_to_write(deadline, timeout_ms, [&] {
-        message.next(capacity_ - (position_ & mask_));  // again after a wait: padding may have moved us
-        return try_put(message.word0(), message.payload(), message.chunk(), message.last());
-      });
-    } while (!message.advance());
+    send_in_fragments(data, length, deadline, timeout_ms);
   }
 
   // End of stream: receivers read what was sent, then see the end. Sends after it fail (CLOSED).
@@ -393,6 +386,20 @@ class BroadcastSender : public detail::BroadcastRing {
     }
     publish(at + size);
     return true;
+  }
+
+  // send() of a message longer than one record carries: the start record, then data records
+  // (layout.h, "Fragments"), each waited for, written and published in turn. Out of line, so
+  // that send() of a whole message stays as small as it was.
+  [[gnu::noinline]] void send_in_fragments(const void* data, uint32_t length, int64_t deadline, int64_t timeout_ms) {
+    check_sendable(length);
+    detail::Outgoing message(data, length, layout::fragment_bytes_for(capacity_));
+    do {
+      wait_to_write(deadline, timeout_ms, [&] {
+        message.next(capacity_ - (position_ & mask_));  // again after a wait: padding may have moved us
+        return try_put(message.word0(), message.payload(), message.chunk(), message.last());
+      });
+    } while (!message.advance());
   }
 
   // Calls `attempt` (a try_put) until it writes, spinning, then parking while the ring is
@@ -790,7 +797,7 @@ class BroadcastReceiver : public detail::BroadcastRing {
   // a start record begins a message (dropping one begun), a data or last record adds to it, or
   // is skipped if none is begun (we joined or were lapped in the middle of one). True once the
   // last record completed the message, now in `out`.
-  bool take_fragment(uint32_t word0, const uint8_t* payload, uint32_t sequence, std::vector<uint8_t>& out) {
+  [[gnu::noinline]] bool take_fragment(uint32_t word0, const uint8_t* payload, uint32_t sequence, std::vector<uint8_t>& out) {
     const uint32_t n = word0 & layout::FRAGMENT_LENGTH_MASK;
     if ((word0 & layout::FRAGMENT_FIRST) != 0) {
       const uint32_t total = __atomic_load_n(reinterpret_cast<const uint32_t*>(payload), kRingRead);

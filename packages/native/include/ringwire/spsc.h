@@ -238,14 +238,7 @@ class SpscSender : public detail::Endpoint {
       wait_to_write(deadline, timeout_ms, [&] { return try_send(data, length); });
       return;
     }
-    check_sendable(length);
-    detail::Outgoing message(data, length, layout::fragment_bytes_for(capacity_));
-    do {
-      wait_to_write(deadline, timeout_ms, [&] {
-        message.next(capacity_ - (position_ & mask_));  // again after a wait: padding may have moved us
-        return try_put(message.word0(), message.payload(), message.chunk(), message.last());
-      });
-    } while (!message.advance());
+    send_in_fragments(data, length, deadline, timeout_ms);
   }
 
   // End of stream: the receiver drains, then sees the end. Sends after it fail (CLOSED).
@@ -294,6 +287,20 @@ class SpscSender : public detail::Endpoint {
     if (completes) sent_++;
     publish(position + size);
     return true;
+  }
+
+  // send() of a message longer than one record carries: the start record, then data records
+  // (layout.h, "Fragments"), each waited for, written and published in turn. Out of line, so
+  // that send() of a whole message stays as small as it was.
+  [[gnu::noinline]] void send_in_fragments(const void* data, uint32_t length, int64_t deadline, int64_t timeout_ms) {
+    check_sendable(length);
+    detail::Outgoing message(data, length, layout::fragment_bytes_for(capacity_));
+    do {
+      wait_to_write(deadline, timeout_ms, [&] {
+        message.next(capacity_ - (position_ & mask_));  // again after a wait: padding may have moved us
+        return try_put(message.word0(), message.payload(), message.chunk(), message.last());
+      });
+    } while (!message.advance());
   }
 
   // Calls `attempt` (a try_put) until it writes, parking while the ring is full, up to the
@@ -424,7 +431,7 @@ class SpscReceiver : public detail::Endpoint {
   // none is begun (we resumed from the delivered line in the middle of one, or its start came
   // before a sender that died or gave up). True once the last record completed the message,
   // now in `out`.
-  bool take_fragment(uint32_t word0, const uint8_t* payload, std::vector<uint8_t>& out) {
+  [[gnu::noinline]] bool take_fragment(uint32_t word0, const uint8_t* payload, std::vector<uint8_t>& out) {
     const uint32_t n = word0 & layout::FRAGMENT_LENGTH_MASK;
     if ((word0 & layout::FRAGMENT_FIRST) != 0) {
       uint32_t total;
