@@ -519,3 +519,61 @@ describe('Node and C++ on one broadcast channel', () => {
     expect(stats(name).receivers).toMatchObject([{ dead: true, cutOff: true }]);
   });
 });
+
+// Messages larger than the ring (layout.h, "Fragments") both ways: big-send and big-recv of
+// interop.cc, whose message i of size s is byte j = (i * 131 + j * 7) & 255.
+function big(i: number, size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let j = 0; j < size; j++) bytes[j] = (i * 131 + j * 7) & 255;
+  return bytes;
+}
+
+describe('messages larger than the ring, in fragments, between Node and C++', () => {
+  const capacity = 1 << 16;
+  const record = capacity - layout.RECORD_HEADER_SIZE; // the most one record carries
+  const fragment = capacity / 4 - layout.RECORD_HEADER_SIZE; // the most a data fragment carries
+  // Either side of one record, of multiples of a data fragment (4 of them still fit a record),
+  // of the ring, and 16 MiB; small ones between, which must not be taken for fragments.
+  const sizes = [1, record - 1, record, record + 1, 100, capacity, 4 * fragment - 1, 4 * fragment, 4 * fragment + 1,
+    5 * fragment - 1, 5 * fragment, 5 * fragment + 1, 6 * fragment + 1, 8 * fragment - 1, 3 * capacity + 5, 7,
+    16 << 20, record + 1];
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+
+  for (const mode of ['spsc', 'broadcast'] as const) {
+    it(`${mode}: a Node sender's messages up to 16 MiB reach a C++ receiver whole, every byte checked`, async () => {
+      const name = channelName(`fnc${mode}`);
+      createChannel(name, { capacity, mode });
+      const peer = run(['big-recv', name, String(sizes.length)]);
+      await peer.ready; // open (broadcast: joined) before the first message
+      const sender = openSender(name);
+      for (const [i, size] of sizes.entries()) await sender.send(big(i, size), { timeout: 30_000 });
+      sender.end();
+      sender.close();
+      expect(await peer.done).toEqual({
+        code: 0, stdout: `ready\nreceived ${sizes.length} bytes ${total} sizes ${sizes.join(',')}\n`, stderr: '',
+      });
+      expect(stats(name)).toMatchObject({ messagesSent: sizes.length, messagesReceived: sizes.length });
+    });
+
+    it(`${mode}: a C++ sender's messages up to 16 MiB reach a Node receiver whole, every byte checked`, async () => {
+      const name = channelName(`fcn${mode}`);
+      createChannel(name, { capacity, mode });
+      const receiver = openReceiver(name);
+      const peer = run(['big-send', name, sizes.join(','), '1']);
+      const got: number[] = [];
+      const wrong: number[] = [];
+      for await (const message of receiver) {
+        const i = got.length;
+        got.push(message.length);
+        if (i >= sizes.length || !Buffer.from(message.buffer, message.byteOffset, message.length).equals(big(i, sizes[i]))) {
+          wrong.push(i);
+        }
+      }
+      expect(await peer.done).toEqual({ code: 0, stdout: `sent ${sizes.length}\n`, stderr: '' });
+      expect(got).toEqual(sizes);
+      expect(wrong).toEqual([]);
+      receiver.close();
+      expect(stats(name)).toMatchObject({ messagesSent: sizes.length, messagesReceived: sizes.length });
+    });
+  }
+});

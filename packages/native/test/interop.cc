@@ -32,12 +32,25 @@
 //       must grow. With <stall>, prints "stalled" after that many and reads no more until a
 //       line arrives on stdin.
 //
+// Large messages (SPSC or broadcast, told apart by the channel's mode): message i of the list
+// is s_i bytes, byte j = (i * 131 + j * 7) & 255; longer than a record carries, it goes in
+// fragments.
+//
+//   interop big-send <name> <sizes,comma-separated> <end:0|1>
+//       sends message i of size s_i for each listed size, waiting up to 30 s for room for each;
+//       with end=1 then ends the stream; prints "sent <n>"
+//   interop big-recv <name> <count>
+//       opens (broadcast: joins from the tail), prints "ready", receives <count> messages,
+//       checks every byte of each, and prints "received <n> bytes <total> sizes <s_0,s_1,...>"
+//       (an end of stream before <count> is an error)
+//
 // Errors (ringwire::Error) go to stderr as "<code>: <message>", with exit code 1.
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "ringwire/broadcast.h"
@@ -75,11 +88,63 @@ static bool is_some_message(const std::vector<uint8_t>& m) {
   return index_of(m, index);
 }
 
+// big-send and big-recv: message i (of the list) of `size` bytes.
+static void fill_big(std::vector<uint8_t>& m, uint32_t i, uint32_t size) {
+  m.resize(size);
+  for (uint32_t j = 0; j < size; j++) m[j] = static_cast<uint8_t>(i * 131 + j * 7);
+}
+static bool is_big(const std::vector<uint8_t>& m, uint32_t i) {
+  for (size_t j = 0; j < m.size(); j++) {
+    if (m[j] != static_cast<uint8_t>(i * 131 + j * 7)) return false;
+  }
+  return true;
+}
+
+// big-send with either sender; big-recv with either receiver (the shapes of contract.h).
+template <typename Sender>
+static int big_send(Sender&& sender, const char* sizes, bool end) {
+  std::vector<uint8_t> message;
+  uint32_t i = 0;
+  for (const char* at = sizes; *at != '\0'; i++) {
+    char* next;
+    const uint32_t size = static_cast<uint32_t>(std::strtoul(at, &next, 10));
+    fill_big(message, i, size);
+    sender.send(message.data(), size, 30'000);
+    at = *next == ',' ? next + 1 : next;
+  }
+  if (end) sender.end();
+  std::printf("sent %u\n", i);
+  return 0;
+}
+template <typename Receiver>
+static int big_recv(Receiver&& receiver, uint32_t count) {
+  std::printf("ready\n");
+  std::fflush(stdout);
+  std::vector<uint8_t> message;
+  std::string sizes;
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    if (!receiver.recv(message, 30'000)) {
+      std::fprintf(stderr, "the stream ended after %u of %u messages\n", i, count);
+      return 1;
+    }
+    if (!is_big(message, i)) {
+      std::fprintf(stderr, "message %u (%zu bytes) differs\n", i, message.size());
+      return 1;
+    }
+    total += message.size();
+    sizes += (i == 0 ? "" : ",") + std::to_string(message.size());
+  }
+  std::printf("received %u bytes %llu sizes %s\n", count, static_cast<unsigned long long>(total), sizes.c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const char* usage =
       "usage: interop send <name> <count> [timeout_ms] | interop recv <name> [first [stop]] |\n"
       "       interop mpmc-send <name> <count> <end:0|1> | interop mpmc-recv <name> [ordered:0|1 [stop]] |\n"
-      "       interop bcast-send <name> <count> <end:0|1> | interop bcast-recv <name> [next|oldest [stall]]\n";
+      "       interop bcast-send <name> <count> <end:0|1> | interop bcast-recv <name> [next|oldest [stall]] |\n"
+      "       interop big-send <name> <sizes,comma-separated> <end:0|1> | interop big-recv <name> <count>\n";
   if (argc < 3) {
     std::fputs(usage, stderr);
     return 2;
@@ -208,6 +273,23 @@ int main(int argc, char** argv) {
       }
       std::printf("received %u lost %llu\n", count, static_cast<unsigned long long>(receiver.lost()));
       return 0;
+    }
+    if (std::strcmp(argv[1], "big-send") == 0 && argc == 5 &&
+        (std::strcmp(argv[4], "0") == 0 || std::strcmp(argv[4], "1") == 0)) {
+      ringwire::MappedSegment segment(argv[2]);
+      const bool end = argv[4][0] == '1';
+      if (segment.identity().mode == ringwire::layout::MODE_BROADCAST) {
+        return big_send(ringwire::BroadcastSender{std::move(segment)}, argv[3], end);
+      }
+      return big_send(ringwire::SpscSender{std::move(segment)}, argv[3], end);
+    }
+    if (std::strcmp(argv[1], "big-recv") == 0 && argc == 4) {
+      ringwire::MappedSegment segment(argv[2]);
+      const uint32_t count = static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10));
+      if (segment.identity().mode == ringwire::layout::MODE_BROADCAST) {
+        return big_recv(ringwire::BroadcastReceiver{std::move(segment)}, count);
+      }
+      return big_recv(ringwire::SpscReceiver{std::move(segment)}, count);
     }
   } catch (const ringwire::Error& e) {
     std::fprintf(stderr, "%s: %s\n", e.code().c_str(), e.what());

@@ -2,7 +2,8 @@
 # Builds the C++ protocol stress tests (test/stress.cc for SPSC, test/stress_mpmc.cc for MPMC,
 # test/stress_broadcast.cc for broadcast) under AddressSanitizer with UndefinedBehaviorSanitizer
 # and under ThreadSanitizer, and runs every mode. Any report fails. The builds run two at a
-# time (they take longer than most runs).
+# time (they take longer than most runs). Messages in fragments (longer than a record carries)
+# go through the SPSC and broadcast runs, mixed with the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
@@ -29,6 +30,7 @@ for wait in futex semaphore; do
   "$out/stress-asan" threads "$wait" 300000
   "$out/stress-asan" processes "$wait" 300000
   "$out/stress-asan" receiver-kill "$wait" 20
+  "$out/stress-asan" sender-kill "$wait" 20
   "$out/stress-asan" hostile "$wait"
   # ThreadSanitizer follows the protocol only within one mapping: threads share one.
   "$out/stress-tsan" threads "$wait" 200000

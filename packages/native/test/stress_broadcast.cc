@@ -1,6 +1,7 @@
 // Stress test of the C++ broadcast protocol (include/ringwire/broadcast.h) for the sanitizer
 // builds in CI. One sender moves checksummed messages of varying sizes (padding at the end of
-// the ring all the time) through a small ring (4096 bytes) to several receivers:
+// the ring all the time; about one in 97 longer than a record carries, in fragments: up to 8
+// rings, 2 with 'drop') through a small ring (4096 bytes) to several receivers:
 //
 //   stress_broadcast threads futex|semaphore <messages>
 //       'block': threads sharing one mapping (what ThreadSanitizer can follow). Three steady
@@ -16,11 +17,14 @@
 //       and the sender goes on; the steady receiver gets everything.
 //   stress_broadcast kill futex|semaphore
 //       processes: a receiver SIGKILLed while it holds a 'block' sender back is cut off (its
-//       slot keeps its pid); a sender SIGKILLed mid-stream: its receivers get everything it
-//       sent, then ERR_RINGWIRE_PEER_DEAD; a new sender carries the sequence numbers on.
+//       slot keeps its pid); a sender SIGKILLed mid-stream ('block': in the middle of a message
+//       in fragments): its receivers get everything it sent (nothing of that message), then
+//       ERR_RINGWIRE_PEER_DEAD; a new sender carries the sequence numbers on.
 //   stress_broadcast hostile futex|semaphore
 //       impossible positions, lengths and cursors poked into live channels:
-//       ERR_RINGWIRE_CORRUPT (or ignored, for a cursor), never an access outside the ring.
+//       ERR_RINGWIRE_CORRUPT (or ignored, for a cursor), never an access outside the ring;
+//       fragment records written by hand: the rules of layout.h's "Fragments", a receiver that
+//       joined mid-message not counting that message lost.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,9 +63,14 @@ uint32_t mix(uint32_t x) {
   x ^= x >> 16;
   return x;
 }
-// 8..396 bytes, now and then up to 1508 (straddles the end of the ring, fills it at once).
+// The longest message of a run, in fragments (0: none longer than a record).
+uint32_t g_fragmented_max = 0;
+std::atomic<uint64_t> g_fragmented_received{0};  // messages in fragments received intact
+// 8..396 bytes, now and then up to 1508 (straddles the end of the ring, fills it at once), and
+// with g_fragmented_max one in 97 from a ring's size up to that, in fragments.
 uint32_t size_of(uint32_t seq) {
   const uint32_t h = mix(seq ^ 0x9E3779B9u);
+  if (g_fragmented_max != 0 && h % 97 == 0) return kCapacity + (h >> 8) % (g_fragmented_max - kCapacity + 1);
   return kHead + (h % 41 == 0 ? (h >> 8) % 1501 : (h >> 8) % 389);
 }
 uint32_t checksum(const uint8_t* m, size_t n) {
@@ -91,6 +100,7 @@ bool decode(const std::vector<uint8_t>& m, uint32_t& seq) {
   for (uint32_t j = kHead; j < m.size(); j++) {
     if (m[j] != static_cast<uint8_t>(s + j * 13)) return false;
   }
+  if (m.size() > kCapacity - 16) g_fragmented_received++;
   return true;
 }
 
@@ -113,7 +123,7 @@ uint32_t wait_of(const char* name) {
 struct Channel {
   std::string name;
   Channel(const char* tag, uint32_t wait, uint32_t flags, uint32_t capacity = kCapacity,
-          uint32_t mode = L::MODE_BROADCAST) {
+          uint32_t mode = L::MODE_BROADCAST, uint32_t max_message_size = 0) {
     name = "sb." + std::to_string(getpid()) + "." + tag;
     ringwire::unlink_segment(name);
     ringwire::CreateOptions o;
@@ -121,6 +131,7 @@ struct Channel {
     o.mode = mode;
     o.wait_mechanism = wait;
     o.flags = flags;
+    o.max_message_size = max_message_size;
     ringwire::create_segment(name, o);
   }
   ~Channel() { ringwire::unlink_segment(name); }
@@ -170,19 +181,24 @@ uint64_t receive_block(BroadcastReceiver& r, const char* who, int64_t expect_fir
 }
 
 void api_checks(uint32_t wait) {
+  constexpr uint32_t kMaxMessageSize = 3 * kCapacity + 5;
   {
-    Channel c("api", wait, 0);
+    Channel c("api", wait, 0, kCapacity, L::MODE_BROADCAST, kMaxMessageSize);
     auto seg = c.map();
     BroadcastSender sender(seg);
     expect_code("a second sender", "ERR_RINGWIRE_BUSY", [&] { BroadcastSender again(seg); });
     expect_code("a second sender's mapping", "ERR_RINGWIRE_BUSY", [&] { BroadcastSender again(c.map()); });
     expect_code("lag limit 0", "ERR_RINGWIRE_INVALID_ARG", [&] { BroadcastSender zero(c.map(), 0); });
-    std::vector<uint8_t> big(sender.max_message() + 1);
-    if (sender.max_message() != kCapacity - 8) FAIL("'block' max_message %u", sender.max_message());
-    expect_code("too large", "ERR_RINGWIRE_TOO_LARGE", [&] { sender.try_send(big.data(), static_cast<uint32_t>(big.size())); });
-    // No receiver: the sender never waits, and a full-ring message goes.
+    std::vector<uint8_t> big(kCapacity - 8 + 1), huge(kMaxMessageSize + 1);
+    if (sender.max_message() != kMaxMessageSize) FAIL("'block' max_message %u", sender.max_message());
+    expect_code("try_send longer than a record", "ERR_RINGWIRE_TOO_LARGE",
+                [&] { sender.try_send(big.data(), static_cast<uint32_t>(big.size())); });
+    expect_code("send longer than max_message_size", "ERR_RINGWIRE_TOO_LARGE",
+                [&] { sender.send(huge.data(), static_cast<uint32_t>(huge.size()), 30); });
+    // No receiver: the sender never waits; a full-ring message goes, and one of 3 rings.
     big.pop_back();
     if (!sender.try_send(big.data(), static_cast<uint32_t>(big.size()))) FAIL("a full-ring message with no receiver");
+    sender.send(huge.data(), kMaxMessageSize, 30);
     BroadcastReceiver receiver(seg);
     std::vector<uint8_t> m;
     expect_code("recv timeout", "ERR_RINGWIRE_TIMEOUT", [&] { receiver.recv(m, 20); });
@@ -192,16 +208,38 @@ void api_checks(uint32_t wait) {
     while (sender.try_send(m.data(), static_cast<uint32_t>(m.size()))) sent++;
     if (sent == 0 || sent > kCapacity / m.size()) FAIL("%u messages fit a ring", sent);
     expect_code("send timeout", "ERR_RINGWIRE_TIMEOUT", [&] { sender.send(m.data(), static_cast<uint32_t>(m.size()), 30); });
+    // A message in fragments given up (the ring is all but full: partway, or before it could
+    // write its start record): not counted, not received; the receiver drops what it gets of
+    // it when the next message comes.
+    const double sent_before = count_at(*seg, L::OFF_MESSAGES_SENT);
+    expect_code("send in fragments, timeout", "ERR_RINGWIRE_TIMEOUT", [&] { sender.send(huge.data(), kMaxMessageSize, 30); });
+    if (count_at(*seg, L::OFF_MESSAGES_SENT) != sent_before) FAIL("a message given up partway was counted");
     // 48 receivers at most.
     std::vector<std::unique_ptr<BroadcastReceiver>> many;
     for (uint32_t i = 1; i < L::MAX_SLOTS; i++) many.push_back(std::make_unique<BroadcastReceiver>(seg));
     expect_code("a 49th receiver", "ERR_RINGWIRE_BUSY", [&] { BroadcastReceiver one_more(seg); });
     many.clear();
+    // The receiver reads what was sent, the part of the message given up, and that message
+    // sent again while it reads.
+    uint32_t got = 0;
+    std::thread reader([&] {
+      try {
+        while (got < sent + 1 && receiver.recv(m, kTimeoutMs)) got++;
+      } catch (const ringwire::Error& e) {
+        FAIL("the receiver: %s: %s", e.code().c_str(), e.what());
+      }
+    });
+    for (uint32_t j = 0; j < huge.size(); j++) huge[j] = static_cast<uint8_t>(j * 7 + 1);
+    sender.send(huge.data(), kMaxMessageSize, kTimeoutMs);
+    reader.join();
+    if (got != sent + 1 || m.size() != kMaxMessageSize || std::memcmp(m.data(), huge.data(), kMaxMessageSize) != 0) {
+      FAIL("message %u, the one in fragments sent again (%zu bytes), is not intact", got, m.size());
+    }
     sender.end();
     expect_code("send after end", "ERR_RINGWIRE_CLOSED", [&] { sender.try_send(m.data(), 1); });
-    uint32_t got = 0;
-    while (receiver.recv(m, kTimeoutMs)) got++;
-    if (got != sent || !receiver.ended()) FAIL("the receiver got %u of %u, then %s", got, sent, receiver.ended() ? "the end" : "no end");
+    if (receiver.recv(m, kTimeoutMs) || !receiver.ended() || receiver.lost() != 0) {
+      FAIL("the receiver got more than %u, or no end, or lost some", sent + 1);
+    }
     sender.close();
     sender.close();
     expect_code("send after close", "ERR_RINGWIRE_CLOSED", [&] { sender.try_send(m.data(), 1); });
@@ -213,7 +251,11 @@ void api_checks(uint32_t wait) {
   {
     Channel c("apid", wait, L::FLAG_OVERFLOW_DROP);
     BroadcastSender sender(c.map());
-    if (sender.max_message() != kCapacity - 16) FAIL("'drop' max_message %u", sender.max_message());
+    std::vector<uint8_t> record(kCapacity - 16 + 1);
+    if (sender.max_message() != L::DEFAULT_MAX_MESSAGE_SIZE) FAIL("'drop' max_message %u", sender.max_message());
+    if (!sender.try_send(record.data(), kCapacity - 16)) FAIL("a 'drop' record of capacity - 16 bytes");
+    expect_code("a 'drop' record of capacity - 15 bytes", "ERR_RINGWIRE_TOO_LARGE",
+                [&] { sender.try_send(record.data(), kCapacity - 15); });
     Channel m("apim", wait, 0, kCapacity, L::MODE_MPMC);
     expect_code("a broadcast sender on an mpmc channel", "ERR_RINGWIRE_INCOMPATIBLE", [&] { BroadcastSender s(m.map()); });
     expect_code("an mpmc receiver on a broadcast channel", "ERR_RINGWIRE_INCOMPATIBLE", [&] { ringwire::MpmcReceiver r(c.map()); });
@@ -223,7 +265,10 @@ void api_checks(uint32_t wait) {
 // --- threads ('block') -------------------------------------------------------------------
 
 void run_threads(uint32_t wait, uint32_t count) {
+  const uint32_t fragmented_max = g_fragmented_max;  // the API checks' messages fit a record
+  g_fragmented_max = 0;
   api_checks(wait);
+  g_fragmented_max = fragmented_max;
   Channel c("thr", wait, 0);
   auto seg = c.map();
   std::atomic<uint32_t> sent{0};
@@ -287,7 +332,9 @@ void run_threads(uint32_t wait, uint32_t count) {
   }
   if (count_at(*seg, L::OFF_MESSAGES_SENT) != count) FAIL("messages sent %.0f", count_at(*seg, L::OFF_MESSAGES_SENT));
   if (visits < 2) FAIL("the visitors joined only %u times", visits.load());
-  std::printf("  %u visits\n", visits.load());
+  if (g_fragmented_received == 0) FAIL("no message in fragments was received");
+  std::printf("  %u visits, %llu messages in fragments received\n", visits.load(),
+              static_cast<unsigned long long>(g_fragmented_received.load()));
 }
 
 // --- drop --------------------------------------------------------------------------------
@@ -361,7 +408,9 @@ void run_drop(uint32_t wait, uint32_t count) {
     std::vector<uint8_t> m;
     for (uint32_t seq = 0; seq < count; seq++) {
       fill(m, seq);
-      if (!sender.try_send(m.data(), static_cast<uint32_t>(m.size()))) {
+      if (m.size() > kCapacity - 16) {
+        sender.send(m.data(), static_cast<uint32_t>(m.size()), 0);  // in fragments: never waits either
+      } else if (!sender.try_send(m.data(), static_cast<uint32_t>(m.size()))) {
         FAIL("a 'drop' sender found the ring full");
         break;
       }
@@ -379,11 +428,11 @@ void run_drop(uint32_t wait, uint32_t count) {
            static_cast<unsigned long long>(total[i] - received[i]), count);
     }
   }
-  std::printf("  received (lost): %llu (%llu), %llu (%llu), slow %llu (%llu); %u visits\n",
+  std::printf("  received (lost): %llu (%llu), %llu (%llu), slow %llu (%llu); %u visits; %llu in fragments received\n",
               static_cast<unsigned long long>(received[0]), static_cast<unsigned long long>(total[0] - received[0]),
               static_cast<unsigned long long>(received[1]), static_cast<unsigned long long>(total[1] - received[1]),
               static_cast<unsigned long long>(received[2]), static_cast<unsigned long long>(total[2] - received[2]),
-              visits.load());
+              visits.load(), static_cast<unsigned long long>(g_fragmented_received.load()));
 }
 
 // --- lag limit ---------------------------------------------------------------------------
@@ -514,7 +563,8 @@ void run_kill(uint32_t wait) {
     close(ready[1]);
   }
   for (uint32_t flags : {0u, L::FLAG_OVERFLOW_DROP}) {
-    // A sender killed mid-stream; a new one carries on.
+    // A sender killed mid-stream; a new one carries on. 'block': it dies in the middle of a
+    // message in fragments (3 rings: it waits for the receiver, which stops reading and kills it).
     Channel c(flags == 0 ? "ks" : "ksd", wait, flags);
     auto seg = c.map();
     BroadcastReceiver r(seg);
@@ -525,7 +575,13 @@ void run_kill(uint32_t wait) {
       for (uint32_t seq = 0;; seq++) {
         fill(m, seq);
         s.send(m.data(), static_cast<uint32_t>(m.size()), kTimeoutMs);
-        if (seq + 1 == first) kill(getpid(), SIGKILL);
+        if (seq + 1 == first) {
+          if (flags == 0) {
+            std::vector<uint8_t> unfinished(3 * kCapacity, 0xEE);
+            s.send(unfinished.data(), static_cast<uint32_t>(unfinished.size()), kTimeoutMs);
+          }
+          kill(getpid(), SIGKILL);
+        }
       }
       return 1;  // never reached
     });
@@ -533,6 +589,10 @@ void run_kill(uint32_t wait) {
     uint32_t got = 0;
     try {
       for (;; got++) {
+        if (flags == 0 && got == first) {
+          usleep(20'000);  // the sender fills the ring with the start of its next message
+          kill(sender, SIGKILL);
+        }
         if (!r.recv(m, kTimeoutMs)) break;
         uint32_t seq;
         if (!decode(m, seq) || (flags == 0 && seq != got)) FAIL("message %u from the doomed sender is wrong", got);
@@ -572,6 +632,86 @@ void run_kill(uint32_t wait) {
 }
 
 // --- hostile -----------------------------------------------------------------------------
+
+// --- hostile fragments: records written by hand -------------------------------------------
+
+struct Record {
+  uint32_t word0, sequence;
+  std::vector<uint8_t> payload;
+};
+constexpr uint32_t kStart = L::FRAGMENT | L::FRAGMENT_FIRST | L::FRAGMENT_START_BYTES;
+constexpr uint32_t kData = L::FRAGMENT;
+constexpr uint32_t kLast = L::FRAGMENT | L::FRAGMENT_LAST;
+std::vector<uint8_t> start_of(uint32_t total) {
+  std::vector<uint8_t> payload(8, 0);
+  std::memcpy(payload.data(), &total, 4);
+  return payload;
+}
+std::vector<uint8_t> bytes(uint32_t n, uint8_t value) { return std::vector<uint8_t>(n, value); }
+
+// Writes `records` from position `at` and publishes them as a sender would (I, then P).
+uint32_t put_records(const MappedSegment& s, uint32_t at, const std::vector<Record>& records) {
+  for (const Record& r : records) {
+    uint8_t* record = s.base() + L::HEADER_SIZE + (at & (kCapacity - 1));
+    std::memcpy(record, &r.word0, 4);
+    std::memcpy(record + 4, &r.sequence, 4);
+    if (!r.payload.empty()) std::memcpy(record + 8, r.payload.data(), r.payload.size());
+    at += L::record_size(static_cast<uint32_t>(r.payload.size()));
+  }
+  poke(s, L::OFF_INTENT_POSITION, at);
+  poke(s, L::OFF_PRODUCER_POSITION, at);
+  return at;
+}
+
+// Fragment records that break layout.h's rules (ERR_RINGWIRE_CORRUPT: I says they were not
+// overwritten); fragments with no message begun, skipped, and not counted lost by a receiver
+// that joined in the middle of their message.
+void hostile_fragments(uint32_t wait) {
+  struct Case {
+    const char* what;
+    std::vector<Record> records;
+  };
+  const Case corrupt[] = {
+      {"a message of 0 bytes begins", {{kStart, 0, start_of(0)}}},
+      {"a start record that is also a last one", {{kStart | L::FRAGMENT_LAST, 0, start_of(8)}}},
+      {"a fragment longer than a record carries", {{kData | kCapacity, 0, {}}}},
+      {"a data fragment past the total", {{kStart, 0, start_of(100)}, {kData | 200, 0, bytes(200, 1)}}},
+      {"a data fragment completing its message", {{kStart, 0, start_of(100)}, {kData | 100, 0, bytes(100, 1)}}},
+      {"a last fragment short of the total", {{kStart, 0, start_of(100)}, {kLast | 50, 0, bytes(50, 1)}}},
+      {"a fragment of another message's number", {{kStart, 0, start_of(100)}, {kLast | 100, 1, bytes(100, 1)}}},
+  };
+  std::vector<uint8_t> m;
+  for (const Case& c : corrupt) {
+    Channel channel("hof", wait, 0);
+    auto seg = channel.map();
+    BroadcastReceiver r(seg);
+    put_records(*seg, 0, c.records);
+    expect_code(c.what, "ERR_RINGWIRE_CORRUPT", [&] { r.try_recv(m); });
+  }
+  // 'drop': a receiver joining (from the oldest record) in the middle of message 6 skips the
+  // rest of it and counts nothing lost; whole record 7, message 8 in fragments; then message
+  // 12: 9, 10 and 11 are lost.
+  Channel channel("hoj", wait, L::FLAG_OVERFLOW_DROP);
+  auto seg = channel.map();
+  uint32_t end = put_records(*seg, 0,
+                             {{kData | 50, 6, bytes(50, 1)},
+                              {kLast | 50, 6, bytes(50, 2)},
+                              {4, 7, bytes(4, 3)},
+                              {kStart, 8, start_of(30)},
+                              {kData | 20, 8, bytes(20, 4)},
+                              {kLast | 10, 8, bytes(10, 5)}});
+  BroadcastReceiver r(seg, /*from_oldest=*/true);
+  std::vector<uint8_t> whole = bytes(20, 4);
+  whole.resize(30, 5);
+  if (r.try_recv(m) != ringwire::Status::kMessage || m != bytes(4, 3) || r.lost() != 0) {
+    FAIL("a receiver that joined mid-message: %zu bytes first, lost %llu", m.size(), static_cast<unsigned long long>(r.lost()));
+  }
+  if (r.try_recv(m) != ringwire::Status::kMessage || m != whole || r.lost() != 0) FAIL("message 8, in fragments");
+  put_records(*seg, end, {{kStart, 12, start_of(12)}, {kLast | 12, 12, bytes(12, 6)}});
+  if (r.try_recv(m) != ringwire::Status::kMessage || m != bytes(12, 6) || r.lost() != 3) {
+    FAIL("message 12 after 8: lost %llu, not 3", static_cast<unsigned long long>(r.lost()));
+  }
+}
 
 void run_hostile(uint32_t wait) {
   std::vector<uint8_t> m;
@@ -632,6 +772,7 @@ void run_hostile(uint32_t wait) {
     if (word(*seg, L::OFF_SENDER_WAITERS) != 1) FAIL("a receiver cleared a bit of the sender's waiter count");
     poke(*seg, L::OFF_SENDER_WAITERS, 0);
   }
+  hostile_fragments(wait);
 }
 
 }  // namespace
@@ -646,6 +787,8 @@ int main(int argc, char** argv) {
   const uint32_t count = argc > 3 ? static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10)) : 20000;
   const auto start = std::chrono::steady_clock::now();
   try {
+    // Messages in fragments: up to 8 rings; 'drop', 2 (so that receivers keeping up get some).
+    g_fragmented_max = mode == "drop" ? 2 * kCapacity : mode == "hostile" ? 0 : 8 * kCapacity;
     if (mode == "threads") run_threads(wait, count);
     else if (mode == "drop") run_drop(wait, count);
     else if (mode == "lag") run_lag(wait);

@@ -24,6 +24,14 @@
 // ERR_RINGWIRE_PEER_DEAD once the sender died without closing and everything it wrote (also
 // what it had not yet published) has been received. Endpoints are not thread-safe: one thread
 // per endpoint; threads may share one mapping (std::shared_ptr<MappedSegment>).
+//
+// Message sizes: one record carries up to the identity's max_message ('drop': 8 bytes less, see
+// stamp()). A longer message, up to the channel's max_message_size (max_message()), send()
+// writes as a run of fragment records (layout.h, "Fragments"), each carrying the message's
+// sequence number and published as it is written, so it may be many rings long; try_send()
+// refuses it (it writes a message at once or not at all). A receiver puts it together, checking
+// I after each fragment as after a whole record; one lapped partway drops what it has and counts
+// the message lost once, and one that joined partway skips the rest of it without counting it.
 #ifndef RINGWIRE_BROADCAST_H_
 #define RINGWIRE_BROADCAST_H_
 
@@ -149,10 +157,10 @@ class BroadcastRing {
   void stamp(uint32_t position, uint32_t sequence) {
     __atomic_store_n(header(position) + 1, sequence, __ATOMIC_RELAXED);
   }
-  // The size of the record whose length word is `length` at ring offset `offset`; 0 if no
-  // record can say that (too long, or past the end of the ring).
-  uint32_t extent(uint32_t offset, uint32_t length) const {
-    return length <= max_message_ && kHeader + length <= capacity_ - offset ? layout::record_size(length) : 0;
+  // The size of the record whose length word is `word0` at ring offset `offset`; 0 if no
+  // record can say that (too long, past the end of the ring, or a malformed start record).
+  uint32_t extent(uint32_t offset, uint32_t word0) const {
+    return detail::record_extent(word0, offset, capacity_, max_message_);
   }
 
   // --- the slots, as the sender reads them ---------------------------------------------
@@ -186,7 +194,8 @@ class BroadcastRing {
   // layout.h, "written" (bounded by O): publishes the records the dead sender wrote after its
   // last store of P, if the walk from P lands exactly on the written position, within a ring
   // of O and inside I. 'drop': stamps the next sequence number at the new tail, as the
-  // sender's publish does. True if P moved.
+  // sender's publish does (a message it left partial in fragments was never counted: the next
+  // sender's first message takes its number). True if P moved.
   bool adopt_written() {
     namespace L = layout;
     const uint32_t producer = load(L::OFF_PRODUCER_POSITION);
@@ -206,7 +215,7 @@ class BroadcastRing {
       if (length != L::PADDING_LENGTH) {
         size = extent(offset, length);
         if (size == 0) return false;
-        messages++;
+        if (detail::ends_message(length)) messages++;  // whole and last records: one message each
       }
       if (size > written - position) return false;
       position += size;
@@ -309,34 +318,28 @@ class BroadcastSender : public detail::BroadcastRing {
   ~BroadcastSender() { close(); }
 
   // Sends if there is room now; false if a joined receiver is a ring behind ('block' only).
-  // Every record is published at once.
+  // Every record is published at once. ERR_RINGWIRE_TOO_LARGE for a message longer than one
+  // record carries (send() writes it in fragments, as the receivers make room).
   bool try_send(const void* data, uint32_t length) {
     check_sendable(length);
-    const uint32_t size = layout::record_size(length);
-    uint32_t at;
-    if (!claim(size, at)) return false;
-    write_header(at, length, sequence_);
-    detail::copy_in(ring_ + (at & mask_) + kHeader, data, length);
-    sequence_++;
-    sent_++;
-    publish(at + size);
-    return true;
+    if (length > record_limit()) detail::throw_too_large_for_one_record(name(), length, record_limit());
+    return try_put(length, data, length, true);
   }
 
   // Sends, waiting for room up to timeout_ms (-1: for as long as it takes). While it waits, a
-  // receiver holding it back that died, or that held it back lag_limit_ms, is cut off.
+  // receiver holding it back that died, or that held it back lag_limit_ms, is cut off. A
+  // message longer than one record carries goes in fragments (layout.h, "Fragments"), each
+  // published as it is written, waiting for room before each; the one deadline covers the
+  // whole message. On ERR_RINGWIRE_TIMEOUT partway, what was written stays partial: the next
+  // record is a start or a whole one (with the same sequence number: the message was never
+  // counted), and receivers drop the part.
   void send(const void* data, uint32_t length, int64_t timeout_ms = -1) {
     const int64_t deadline = detail::deadline_after(timeout_ms);
-    bool slice_ran_out = false;
-    for (int tries = 0;; tries++) {
-      if (try_send(data, length)) return;
-      if (detail::deadline_passed(deadline)) detail::throw_timeout(name(), "send", timeout_ms);
-      if (tries < kSpinTries) {
-        detail::cpu_relax();
-        continue;
-      }
-      slice_ran_out = park(slice_ran_out, deadline);
+    if (length <= record_limit()) {
+      wait_to_write(deadline, timeout_ms, [&] { return try_send(data, length); });
+      return;
     }
+    send_in_fragments(data, length, deadline, timeout_ms);
   }
 
   // End of stream: receivers read what was sent, then see the end. Sends after it fail (CLOSED).
@@ -358,11 +361,63 @@ class BroadcastSender : public detail::BroadcastRing {
     segment_->unlock_role(layout::ROLE_SENDER);
   }
 
-  // The longest message this sender can send: 'drop' keeps a header's room past every record
-  // (for the next sequence number, see stamp()), so a record may not fill the whole ring.
-  uint32_t max_message() const { return drop_ ? max_message_ - kHeader : max_message_; }
+  // The longest message this sender can send: the channel's max_message_size (longer than a
+  // record: in fragments).
+  uint32_t max_message() const { return segment_->identity().max_message_size; }
 
  private:
+  // The most one record carries: 'drop' keeps a header's room past every record (for the next
+  // sequence number, see stamp()), so a record may not fill the whole ring.
+  uint32_t record_limit() const { return drop_ ? max_message_ - kHeader : max_message_; }
+
+  // Writes one record (length word `word0`, `length` payload bytes) if there is room now, with
+  // the sequence number of the message it belongs to, and publishes it; `completes`: it ends
+  // a message (the count and the sequence number move on before the publish). False if the
+  // ring is full ('block' only).
+  bool try_put(uint32_t word0, const void* data, uint32_t length, bool completes) {
+    const uint32_t size = layout::record_size(length);
+    uint32_t at;
+    if (!claim(size, at)) return false;
+    write_header(at, word0, sequence_);
+    detail::copy_in(ring_ + (at & mask_) + kHeader, data, length);
+    if (completes) {
+      sequence_++;
+      sent_++;
+    }
+    publish(at + size);
+    return true;
+  }
+
+  // send() of a message longer than one record carries: the start record, then data records
+  // (layout.h, "Fragments"), each waited for, written and published in turn. Out of line, so
+  // that send() of a whole message stays as small as it was.
+  [[gnu::noinline]] void send_in_fragments(const void* data, uint32_t length, int64_t deadline, int64_t timeout_ms) {
+    check_sendable(length);
+    detail::Outgoing message(data, length, layout::fragment_bytes_for(capacity_));
+    do {
+      wait_to_write(deadline, timeout_ms, [&] {
+        message.next(capacity_ - (position_ & mask_));  // again after a wait: padding may have moved us
+        return try_put(message.word0(), message.payload(), message.chunk(), message.last());
+      });
+    } while (!message.advance());
+  }
+
+  // Calls `attempt` (a try_put) until it writes, spinning, then parking while the ring is
+  // full, up to the deadline (ERR_RINGWIRE_TIMEOUT).
+  template <typename Attempt>
+  void wait_to_write(int64_t deadline, int64_t timeout_ms, Attempt&& attempt) {
+    bool slice_ran_out = false;
+    for (int tries = 0;; tries++) {
+      if (attempt()) return;
+      if (detail::deadline_passed(deadline)) detail::throw_timeout(name(), "send", timeout_ms);
+      if (tries < kSpinTries) {
+        detail::cpu_relax();
+        continue;
+      }
+      slice_ran_out = park(slice_ran_out, deadline);
+    }
+  }
+
   void check_open() const {
     if (!locked_) detail::throw_closed(name(), "sender");
   }
@@ -582,20 +637,28 @@ class BroadcastReceiver : public detail::BroadcastRing {
   ~BroadcastReceiver() { close(); }
 
   // Copies the next message into `out` if there is one: kMessage, kEmpty or kEnded.
-  // ERR_RINGWIRE_CUT_OFF once the sender cut this receiver off.
+  // ERR_RINGWIRE_CUT_OFF once the sender cut this receiver off. A message in fragments is put
+  // together here, each fragment checked against I as a whole record is; what is put together
+  // so far stays for the next call.
   Status try_recv(std::vector<uint8_t>& out) {
     check_open();
     for (;;) {
-      uint32_t at, length, sequence;
-      if (!next_record(at, length, sequence)) return drained_and_ended() ? Status::kEnded : Status::kEmpty;
-      detail::copy_out(out, ring_ + (at & mask_) + kHeader, length, kRingRead);
-      if (lapped()) {  // the sender may have written over it while we copied: discard
-        on_lapped();
-        continue;
+      uint32_t at, word0, sequence;
+      if (!next_record(at, word0, sequence)) return drained_and_ended() ? Status::kEnded : Status::kEmpty;
+      const uint8_t* payload = ring_ + (at & mask_) + kHeader;
+      if ((word0 & layout::FRAGMENT) == 0) {
+        detail::copy_out(out, payload, word0, kRingRead);
+        if (lapped()) {  // the sender may have written over it while we copied: discard
+          on_lapped();
+          continue;
+        }
+        assembly_.drop();  // a whole record: a message begun is one its sender gave up on
+        joining_ = false;
+        count(sequence);
+        advance(layout::record_size(word0));
+        return Status::kMessage;
       }
-      count(sequence);
-      advance(layout::record_size(length));
-      return Status::kMessage;
+      if (take_fragment(word0, payload, sequence, out)) return Status::kMessage;
     }
   }
 
@@ -634,7 +697,8 @@ class BroadcastReceiver : public detail::BroadcastRing {
     segment_->unlock_role(layout::SLOT_LOCK_BASE + slot_);
   }
 
-  uint32_t max_message() const { return max_message_; }
+  // The longest message it may get: the channel's max_message_size.
+  uint32_t max_message() const { return segment_->identity().max_message_size; }
   // Overflow 'drop': the messages this receiver missed (the sender wrote over them before it
   // read them). A receive that follows a gap raises it before it returns.
   uint64_t lost() const { return lost_; }
@@ -665,6 +729,7 @@ class BroadcastReceiver : public detail::BroadcastRing {
       if (!lapped_at(at)) {
         expected_ = sequence;
         started_ = drop_;
+        joining_ = true;
         // A sender that waited for the cursor our slot started with goes on from this one.
         space_bell_.ring();
         return at;
@@ -685,7 +750,8 @@ class BroadcastReceiver : public detail::BroadcastRing {
   bool lapped() const { return lapped_at(position_); }
 
   // Our position is (or may be) overwritten. 'drop': skip to O, the oldest record still there
-  // (what we skipped counts in lost() when the next message arrives). 'block': we were cut off
+  // (what we skipped counts in lost() when the next message arrives, a message we were putting
+  // together too: it is dropped, and its number not yet counted). 'block': we were cut off
   // (ERR_RINGWIRE_CUT_OFF), or I was raised past us for an instant while we joined (the sender
   // lowers it once it sees our cursor), or the sender died doing so (we repair I under its lock).
   void on_lapped() {
@@ -715,6 +781,8 @@ class BroadcastReceiver : public detail::BroadcastRing {
       if ((oldest & kAlign) == 0 && tail - oldest <= capacity_) {
         position_ = oldest;
         cached_tail_ = oldest;
+        assembly_.drop();
+        joining_ = false;  // fragments at O belong to a message we lost, and count
         if (!lapped()) break;
       }
       if (!settle.wait()) {
@@ -724,11 +792,68 @@ class BroadcastReceiver : public detail::BroadcastRing {
     publish_cursor();
   }
 
+  // A fragment record at our position (next_record checked its size), its payload copied and
+  // then checked against I like a whole record, and only then judged (layout.h, "Fragments"):
+  // a start record begins a message (dropping one begun), a data or last record adds to it, or
+  // is skipped if none is begun (we joined or were lapped in the middle of one). True once the
+  // last record completed the message, now in `out`.
+  [[gnu::noinline]] bool take_fragment(uint32_t word0, const uint8_t* payload, uint32_t sequence, std::vector<uint8_t>& out) {
+    const uint32_t n = word0 & layout::FRAGMENT_LENGTH_MASK;
+    if ((word0 & layout::FRAGMENT_FIRST) != 0) {
+      const uint32_t total = __atomic_load_n(reinterpret_cast<const uint32_t*>(payload), kRingRead);
+      if (lapped()) {
+        on_lapped();
+        return false;
+      }
+      if (!assembly_.begin(total, max_message())) {
+        corrupt("a message of " + std::to_string(total) + " bytes begins (at most " + std::to_string(max_message()) +
+                ")");
+      }
+      joining_ = false;
+      sequence_of_message_ = sequence;
+      advance(layout::record_size(n));
+      return false;
+    }
+    if (!assembly_.active()) {
+      if (lapped()) {  // skipped like padding: checked against I, since its length was read
+        on_lapped();
+        return false;
+      }
+      // Joined after this message began: it is not ours, and not lost either.
+      if (joining_) expected_ = sequence + 1;
+      advance(layout::record_size(n));
+      return false;
+    }
+    const bool last = (word0 & layout::FRAGMENT_LAST) != 0;
+    // Judged once I says the record can be trusted: no more than the total leaves (a last
+    // record exactly that), and the sequence number of the message's start record (every
+    // record of a message carries it; the TypeScript checks it too).
+    const bool fits = assembly_.fits(n, last) && sequence == sequence_of_message_;
+    const uint32_t filled = assembly_.filled();
+    if (fits) assembly_.append(payload, n, kRingRead);
+    if (lapped()) {  // 'drop' skips to O and drops the message; 'block' may read this record again
+      assembly_.truncate(filled);
+      on_lapped();
+      return false;
+    }
+    if (!fits) {
+      corrupt(std::string(last ? "a last" : "a data") + " fragment of " + std::to_string(n) + " bytes (sequence " +
+              std::to_string(sequence) + ") after " + std::to_string(filled) + " does not fit message " +
+              std::to_string(sequence_of_message_));
+    }
+    if (last) {
+      assembly_.finish(out);
+      count(sequence_of_message_);
+    }
+    advance(layout::record_size(n));
+    return last;
+  }
+
   // The next record at our position (skipping padding, each checked against I like a record):
-  // its position, length and sequence number, or false if nothing is published there (then
+  // its position, length word and sequence number, or false if nothing is published there (then
   // the cursor is published). Everything is checked against what was published; a check that
   // fails is ERR_RINGWIRE_CORRUPT only if I says the bytes cannot have been overwritten.
-  bool next_record(uint32_t& at, uint32_t& length, uint32_t& sequence) {
+  bool next_record(uint32_t& at, uint32_t& word0, uint32_t& sequence) {
     namespace L = layout;
     detail::Settle settle;
     for (;;) {
@@ -755,16 +880,16 @@ class BroadcastReceiver : public detail::BroadcastRing {
         cached_tail_ = tail;
       }
       const uint32_t offset = position_ & mask_;
-      length = read_length(position_, kRingRead);
+      word0 = read_length(position_, kRingRead);
       sequence = read_sequence(position_, kRingRead);
-      const bool padding = length == L::PADDING_LENGTH;
-      const uint32_t size = padding ? capacity_ - offset : extent(offset, length);
+      const bool padding = word0 == L::PADDING_LENGTH;
+      const uint32_t size = padding ? capacity_ - offset : extent(offset, word0);
       if (size == 0 || size > available) {
         if (lapped()) {
           on_lapped();
           continue;
         }
-        corrupt("record length " + std::to_string(length) + " at ring offset " + std::to_string(offset) +
+        corrupt("record length word " + std::to_string(word0) + " at ring offset " + std::to_string(offset) +
                 " exceeds what was published");
       }
       if (!padding) {
@@ -879,6 +1004,11 @@ class BroadcastReceiver : public detail::BroadcastRing {
   uint32_t position_ = 0, published_ = 0, cached_tail_ = 0, unpublished_ = 0;
   uint32_t expected_ = 0;  // the sequence number expected next ('drop')
   bool started_ = false;
+  // Since joining, no start or whole record yet: fragments of a message begun before we joined
+  // are skipped without counting it lost.
+  bool joining_ = false;
+  detail::Assembly assembly_;  // a message in fragments being put together
+  uint32_t sequence_of_message_ = 0;  // its sequence number (its start record's)
   uint64_t lost_ = 0;
   double received_ = 0;
 };

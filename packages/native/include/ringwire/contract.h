@@ -3,23 +3,30 @@
 // the TypeScript API's behaviour (the TypeScript's ring/contract.ts mirrors this file), checked
 // at compile time by each mode's header; and the pieces each implementation shares: the Status
 // of a receive, deadlines, the errors of a wait, the shared stats counters, copies in and out
-// of the ring.
+// of the ring, and fragments (SPSC and broadcast: a message written as a run of records, and
+// put together again from them).
 //
 //   Sender (opened from a MappedSegment, or a std::shared_ptr<MappedSegment> that threads share)
 //     bool try_send(const void* data, uint32_t length)       sends if there is room now; false if full
 //     void send(const void* data, uint32_t length, int64_t timeout_ms = -1)   waits for room
 //     void end()                 end of stream: receivers drain what was sent, then see the end
 //     void close() noexcept      gives the endpoint back (idempotent; the destructor runs it)
-//     uint32_t max_message() const;  bool is_closed() const
+//     uint32_t max_message() const   the longest message: SPSC and broadcast, the channel's
+//                                max_message_size (send() writes one longer than a record in
+//                                fragments; try_send() takes only what one record carries);
+//                                MPMC, what one record carries
+//     bool is_closed() const
 //   Receiver
 //     Status try_recv(std::vector<uint8_t>& out)             kMessage (copied into out), kEmpty, kEnded
 //     bool recv(std::vector<uint8_t>& out, int64_t timeout_ms = -1)   true: a message; false: ended
 //     bool ended() const         the stream ended and everything sent before was taken
-//     void close() noexcept;  uint32_t max_message() const;  bool is_closed() const
+//     void close() noexcept;  uint32_t max_message() const (the longest message it may get);  bool is_closed() const
 //
 // A timeout_ms below zero waits for as long as it takes. Errors are ringwire::Error with the
 // TypeScript's codes:
-//   ERR_RINGWIRE_TIMEOUT    send()/recv(): the timeout passed (nothing was sent or taken)
+//   ERR_RINGWIRE_TIMEOUT    send()/recv(): the timeout passed (nothing was sent or taken; a
+//                           message in fragments may have been partly written, and receivers
+//                           drop that part when the next message comes)
 //   ERR_RINGWIRE_PEER_DEAD  send()/recv() while waiting: the other side is gone and can never
 //                           answer. SPSC: the one peer died without closing. MPMC: no endpoint
 //                           of the other kind is alive and at least one died without closing.
@@ -29,7 +36,9 @@
 //                           held a 'block' sender back past its lag limit, or looked dead)
 //   ERR_RINGWIRE_CLOSED     any call but close() after close(); a send after the stream ended
 //                           (this sender's end(), or on MPMC another sender's)
-//   ERR_RINGWIRE_TOO_LARGE  a message longer than max_message()
+//   ERR_RINGWIRE_TOO_LARGE  a message longer than max_message(); and try_send() of one longer
+//                           than one record carries (SPSC and broadcast: send() writes it in
+//                           fragments as the receivers make room)
 //   ERR_RINGWIRE_CORRUPT    a peer broke the protocol
 // Endpoints are not thread-safe: one thread per endpoint.
 #ifndef RINGWIRE_CONTRACT_H_
@@ -96,7 +105,18 @@ inline int64_t sleep_limit(int64_t slice_ms, int64_t deadline_ms) {
 [[noreturn]] inline void throw_too_large(const std::string& channel, uint32_t length, uint32_t max_message) {
   throw Error("ERR_RINGWIRE_TOO_LARGE", "a " + std::to_string(length) + "-byte message can never fit channel '" +
                                             channel + "' (at most " + std::to_string(max_message) +
-                                            " bytes; create it with a larger capacity)");
+                                            " bytes; create it with a larger capacity, or, for spsc and broadcast "
+                                            "channels, a larger max_message_size)");
+}
+// try_send() given a message longer than one record carries (SPSC and broadcast): such a
+// message goes in fragments, written as the receivers make room, which only send() does.
+[[noreturn]] inline void throw_too_large_for_one_record(const std::string& channel, uint32_t length,
+                                                        uint32_t record_limit) {
+  throw Error("ERR_RINGWIRE_TOO_LARGE", "try_send() writes a message into the ring at once or not at all, and channel '" +
+                                            channel + "' holds at most " + std::to_string(record_limit) +
+                                            " bytes in one record; a " + std::to_string(length) +
+                                            "-byte message is sent with send(), which writes it in fragments as the "
+                                            "receiver makes room");
 }
 // SPSC: the one peer (`peer`: "sender" or "receiver"), process `pid`, died without closing.
 [[noreturn]] inline void throw_peer_dead(const std::string& channel, const char* peer, uint32_t pid) {
@@ -172,6 +192,140 @@ inline void copy_out(std::vector<uint8_t>& out, const uint8_t* src, uint32_t n, 
   out.assign(src, src + n);
 #endif
 }
+
+// --- fragments (layout.h, "Fragments"): what the SPSC and broadcast protocols share -------
+
+// The length word of a start record (its payload: the message's total length, then 0).
+constexpr uint32_t kStartWord = layout::FRAGMENT | layout::FRAGMENT_FIRST | layout::FRAGMENT_START_BYTES;
+
+// The payload bytes of the record whose length word is `word0`: a whole record's length, or a
+// fragment's bytes. (Padding is the caller's, checked first.)
+inline uint32_t payload_length(uint32_t word0) {
+  return (word0 & layout::FRAGMENT) != 0 ? word0 & layout::FRAGMENT_LENGTH_MASK : word0;
+}
+// The size of the record whose length word is `word0` at ring offset `offset`, or 0 if no
+// record can say that: a payload longer than `record_limit` (the identity's max_message) or
+// running past the end of the ring, or a start record that is not exactly kStartWord (which
+// also rules out FIRST and LAST together).
+inline uint32_t record_extent(uint32_t word0, uint32_t offset, uint32_t capacity, uint32_t record_limit) {
+  constexpr uint32_t kStart = layout::FRAGMENT | layout::FRAGMENT_FIRST;
+  if ((word0 & kStart) == kStart && word0 != kStartWord) return 0;
+  const uint32_t length = payload_length(word0);
+  return length <= record_limit && layout::RECORD_HEADER_SIZE + length <= capacity - offset ? layout::record_size(length)
+                                                                                            : 0;
+}
+// Whether the record ends a message: a whole record or a last one. The message counters and
+// the walks that count messages ("written", "delivered") count only these.
+inline bool ends_message(uint32_t word0) {
+  return (word0 & layout::FRAGMENT) == 0 || (word0 & layout::FRAGMENT_LAST) != 0;
+}
+
+// A message a sender writes in fragments, and how far it got: next() names the next record (the
+// start record, then data records, the last flagged FRAGMENT_LAST), advance() moves past it
+// once it is written. Only a message longer than one record carries is written this way.
+class Outgoing {
+ public:
+  Outgoing(const void* data, uint32_t length, uint32_t fragment_bytes)
+      : data_(static_cast<const uint8_t*>(data)), length_(length), fragment_bytes_(fragment_bytes), start_{length, 0} {}
+
+  // The next record, for a sender `tail` bytes before the ring's end: a data record carries at
+  // most fragment_bytes, and ends at the ring's end rather than pad to it when that is nearer
+  // and leaves it 8 bytes at least (else the sender pads, as for any record that does not fit).
+  void next(uint32_t tail) {
+    if (!started_) {
+      word0_ = kStartWord;
+      chunk_ = layout::FRAGMENT_START_BYTES;
+      return;
+    }
+    uint32_t chunk = length_ - done_ < fragment_bytes_ ? length_ - done_ : fragment_bytes_;
+    if (tail - layout::RECORD_HEADER_SIZE < chunk && tail >= 2 * layout::RECORD_HEADER_SIZE) {
+      chunk = tail - layout::RECORD_HEADER_SIZE;
+    }
+    chunk_ = chunk;
+    word0_ = layout::FRAGMENT | (done_ + chunk == length_ ? layout::FRAGMENT_LAST : 0) | chunk;
+  }
+  uint32_t word0() const { return word0_; }
+  uint32_t chunk() const { return chunk_; }
+  const void* payload() const { return started_ ? static_cast<const void*>(data_ + done_) : start_; }
+  // Whether the record next() named completes the message (the sender counts it then).
+  bool last() const { return started_ && done_ + chunk_ == length_; }
+  // Past the record next() named; true once that was the last.
+  bool advance() {
+    if (!started_) {
+      started_ = true;
+      return false;
+    }
+    done_ += chunk_;
+    return done_ == length_;
+  }
+
+ private:
+  const uint8_t* data_;
+  uint32_t length_, fragment_bytes_;
+  uint32_t start_[2];  // the start record's payload: the total, then 0
+  uint32_t done_ = 0, word0_ = 0, chunk_ = 0;
+  bool started_ = false;
+};
+
+// A message a receiver puts together from fragments: begun by a start record, filled by data
+// records, handed out whole once the last one is read (layout.h's rules: the caller reports a
+// record that breaks them as ERR_RINGWIRE_CORRUPT).
+class Assembly {
+ public:
+  bool active() const { return active_; }
+  // Begins a message of `total` bytes, dropping one begun; false if no message of the channel
+  // can be that long (1..max_message_size), and then none is begun.
+  bool begin(uint32_t total, uint32_t max_message_size) {
+    active_ = false;
+    if (total == 0 || total > max_message_size) return false;
+    bytes_.clear();
+    // At most kReserveLimit at once: the total is a peer's claim until its bytes arrive.
+    bytes_.reserve(total < kReserveLimit ? total : kReserveLimit);
+    total_ = total;
+    active_ = true;
+    return true;
+  }
+  uint32_t filled() const { return static_cast<uint32_t>(bytes_.size()); }
+  // Whether a data record (`last`: a last record) of `n` bytes may follow what is filled: no
+  // more than the total leaves, and a last record exactly that.
+  bool fits(uint32_t n, bool last) const {
+    const uint32_t left = total_ - filled();
+    return n <= left && (n == left) == last;
+  }
+  // Appends n bytes from the ring (`order` as copy_out's).
+  void append(const uint8_t* src, uint32_t n, int order = __ATOMIC_RELAXED) {
+#if defined(RINGWIRE_TSAN)
+    const size_t at = bytes_.size();
+    bytes_.resize(at + n);
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const uint64_t v = __atomic_load_n(reinterpret_cast<const uint64_t*>(src + i), order);
+      std::memcpy(bytes_.data() + at + i, &v, 8);
+    }
+    if (i < n) {
+      const uint64_t v = __atomic_load_n(reinterpret_cast<const uint64_t*>(src + i), order);
+      std::memcpy(bytes_.data() + at + i, &v, n - i);
+    }
+#else
+    (void)order;
+    bytes_.insert(bytes_.end(), src, src + n);
+#endif
+  }
+  // Takes back an append whose bytes turned out not to be trustworthy (broadcast: I moved).
+  void truncate(uint32_t filled) { bytes_.resize(filled); }
+  // Hands the whole message over (a swap: `out`'s old buffer is reused for the next one).
+  void finish(std::vector<uint8_t>& out) {
+    out.swap(bytes_);
+    active_ = false;
+  }
+  void drop() { active_ = false; }
+
+ private:
+  static constexpr uint32_t kReserveLimit = 64u << 20;
+  std::vector<uint8_t> bytes_;
+  uint32_t total_ = 0;
+  bool active_ = false;
+};
 
 // --- shared words, with the ordering in the name ---------------------------------------
 

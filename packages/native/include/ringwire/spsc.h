@@ -13,6 +13,12 @@
 //
 // Waits throw ERR_RINGWIRE_PEER_DEAD when the other end died without closing (after the
 // receiver has taken everything it sent).
+//
+// Message sizes: one record carries up to the identity's max_message (capacity - 8 bytes). A
+// longer message, up to the channel's max_message_size (max_message()), send() writes as a run
+// of fragment records (layout.h, "Fragments"), each published as it is written and freed by the
+// receiver once copied, so it may be many rings long; try_send() refuses it (it writes a message
+// at once or not at all). The receiver puts it together and hands it out whole.
 #ifndef RINGWIRE_SPSC_H_
 #define RINGWIRE_SPSC_H_
 
@@ -46,7 +52,8 @@ class Endpoint {
   Endpoint& operator=(const Endpoint&) = delete;
 
   const MappedSegment& segment() const { return *segment_; }
-  uint32_t max_message() const { return segment_->identity().max_message; }
+  // The longest message: the channel's max_message_size (longer than a record: in fragments).
+  uint32_t max_message() const { return segment_->identity().max_message_size; }
   bool is_closed() const { return !locked_; }
 
  protected:
@@ -83,6 +90,8 @@ class Endpoint {
   }
 
   bool sender() const { return role_ == layout::ROLE_SENDER; }
+  // The most one record carries (the identity's max_message).
+  uint32_t record_limit() const { return segment_->identity().max_message; }
   const char* role_name() const { return sender() ? "sender" : "receiver"; }
   const char* peer_name() const { return sender() ? "receiver" : "sender"; }
   uint32_t own_pid() const { return sender() ? layout::OFF_SENDER_PID : layout::OFF_RECEIVER_PID; }
@@ -135,7 +144,9 @@ class Endpoint {
 
   // layout.h, "written": with the sender's role lock held and its holder gone, publishes the
   // records it wrote after its last position store if they are exactly records, within a ring
-  // of the consumer. True if the producer position moved.
+  // of the consumer (a message it was writing in fragments stays partial: receivers drop it
+  // when the next sender's first record, a start or a whole one, comes). True if the producer
+  // position moved.
   bool adopt_written() {
     const uint32_t producer = load_seq_cst(word(layout::OFF_PRODUCER_POSITION));
     const uint32_t written = __atomic_load_n(word(layout::OFF_WRITTEN_POSITION), __ATOMIC_RELAXED);
@@ -146,19 +157,16 @@ class Endpoint {
         written - consumer > capacity_) {
       return false;
     }
-    const uint32_t max_message = segment_->identity().max_message;
     double messages = 0;
     for (uint32_t position = producer; position != written;) {
       const uint32_t offset = position & mask_;
-      uint32_t length;
-      std::memcpy(&length, ring_ + offset, sizeof length);
-      uint32_t size;
-      if (length == layout::PADDING_LENGTH) {
-        size = capacity_ - offset;
-      } else {
-        if (length > max_message || layout::RECORD_HEADER_SIZE + length > capacity_ - offset) return false;
-        size = layout::record_size(length);
-        messages++;
+      uint32_t word0;
+      std::memcpy(&word0, ring_ + offset, sizeof word0);
+      uint32_t size = capacity_ - offset;
+      if (word0 != layout::PADDING_LENGTH) {
+        size = detail::record_extent(word0, offset, capacity_, record_limit());
+        if (size == 0) return false;
+        if (detail::ends_message(word0)) messages++;  // whole and last records: one message each
       }
       if (size > written - position) return false;
       position += size;
@@ -198,11 +206,11 @@ class SpscSender : public detail::Endpoint {
   // A mapping shared with other endpoints of this process (threads): one set of addresses,
   // which is also what lets ThreadSanitizer follow the protocol.
   explicit SpscSender(std::shared_ptr<MappedSegment> segment) : Endpoint(std::move(segment), layout::ROLE_SENDER) {
-    sent_ = detail::load_count(segment_->base(), layout::OFF_MESSAGES_SENT);
     if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
       detail::throw_ended_at_open(name(), "its sender");
     }
     adopt_written();  // what a sender before us wrote and did not publish (layout.h, "written")
+    sent_ = detail::load_count(segment_->base(), layout::OFF_MESSAGES_SENT);  // after: it counts what was adopted
     position_ = detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION));
     if ((position_ & (layout::RECORD_ALIGNMENT - 1)) != 0) corrupt("misaligned producer position");
     __atomic_store_n(word(layout::OFF_WRITTEN_POSITION), position_, __ATOMIC_RELAXED);
@@ -211,8 +219,45 @@ class SpscSender : public detail::Endpoint {
   ~SpscSender() { close(); }
 
   // Sends if there is room now; false if the ring is full. Every record is published at once.
+  // ERR_RINGWIRE_TOO_LARGE for a message longer than one record carries (send() writes it in
+  // fragments, as the receiver makes room).
   bool try_send(const void* data, uint32_t length) {
     check_sendable(length);
+    if (length > record_limit()) detail::throw_too_large_for_one_record(name(), length, record_limit());
+    return try_put(length, data, length, true);
+  }
+
+  // Sends, waiting for room up to timeout_ms (-1: for as long as it takes). A message longer
+  // than one record carries goes in fragments (layout.h, "Fragments"), each published as it is
+  // written, waiting for room before each; the one deadline covers the whole message. On
+  // ERR_RINGWIRE_TIMEOUT (or ERR_RINGWIRE_PEER_DEAD) partway, what was written stays partial:
+  // this sender's next record is a start or a whole one, and the receiver drops the part.
+  void send(const void* data, uint32_t length, int64_t timeout_ms = -1) {
+    const int64_t deadline = detail::deadline_after(timeout_ms);
+    if (length <= record_limit()) {
+      wait_to_write(deadline, timeout_ms, [&] { return try_send(data, length); });
+      return;
+    }
+    send_in_fragments(data, length, deadline, timeout_ms);
+  }
+
+  // End of stream: the receiver drains, then sees the end. Sends after it fail (CLOSED).
+  void end() {
+    check_open();
+    ended_ = true;
+    // seq_cst: after the last position store (see layout.h, "end").
+    __atomic_or_fetch(word(layout::OFF_STATE), layout::STATE_ENDED, __ATOMIC_SEQ_CST);
+    wake_peer();
+  }
+
+  // Gives the sender role back (every record is published already). Idempotent.
+  void close() noexcept { release_role(); }
+
+ private:
+  // Writes one record (length word `word0`, `length` payload bytes) if there is room now, and
+  // publishes it; `completes`: it ends a message (the sent count grows before the publish).
+  // False if the ring is full (a padding record to the ring's end may have been published).
+  bool try_put(uint32_t word0, const void* data, uint32_t length, bool completes) {
     const uint32_t size = layout::record_size(length);
     const uint32_t offset = position_ & mask_;
     const uint32_t tail = capacity_ - offset;
@@ -237,36 +282,38 @@ class SpscSender : public detail::Endpoint {
       position += tail;
       at = 0;
     }
-    write_length(at, length);
+    write_length(at, word0);
     if (length != 0) std::memcpy(ring_ + at + layout::RECORD_HEADER_SIZE, data, length);
-    sent_++;
+    if (completes) sent_++;
     publish(position + size);
     return true;
   }
 
-  // Sends, waiting for room up to timeout_ms (-1: for as long as it takes).
-  void send(const void* data, uint32_t length, int64_t timeout_ms = -1) {
-    const int64_t deadline = detail::deadline_after(timeout_ms);
+  // send() of a message longer than one record carries: the start record, then data records
+  // (layout.h, "Fragments"), each waited for, written and published in turn. Out of line, so
+  // that send() of a whole message stays as small as it was.
+  [[gnu::noinline]] void send_in_fragments(const void* data, uint32_t length, int64_t deadline, int64_t timeout_ms) {
+    check_sendable(length);
+    detail::Outgoing message(data, length, layout::fragment_bytes_for(capacity_));
+    do {
+      wait_to_write(deadline, timeout_ms, [&] {
+        message.next(capacity_ - (position_ & mask_));  // again after a wait: padding may have moved us
+        return try_put(message.word0(), message.payload(), message.chunk(), message.last());
+      });
+    } while (!message.advance());
+  }
+
+  // Calls `attempt` (a try_put) until it writes, parking while the ring is full, up to the
+  // deadline (ERR_RINGWIRE_TIMEOUT).
+  template <typename Attempt>
+  void wait_to_write(int64_t deadline, int64_t timeout_ms, Attempt&& attempt) {
     for (;;) {
-      if (try_send(data, length)) return;
+      if (attempt()) return;
       if (detail::deadline_passed(deadline)) detail::throw_timeout(name(), "send", timeout_ms);
       park([this] { return has_room(); }, deadline);
     }
   }
 
-  // End of stream: the receiver drains, then sees the end. Sends after it fail (CLOSED).
-  void end() {
-    check_open();
-    ended_ = true;
-    // seq_cst: after the last position store (see layout.h, "end").
-    __atomic_or_fetch(word(layout::OFF_STATE), layout::STATE_ENDED, __ATOMIC_SEQ_CST);
-    wake_peer();
-  }
-
-  // Gives the sender role back (every record is published already). Idempotent.
-  void close() noexcept { release_role(); }
-
- private:
   void check_sendable(uint32_t length) const {
     check_open();
     if (ended_) detail::throw_ended(name());
@@ -327,15 +374,25 @@ class SpscReceiver : public detail::Endpoint {
   }
   ~SpscReceiver() { close(); }
 
-  // Copies the next message into `out` if there is one: kMessage, kEmpty or kEnded.
+  // Copies the next message into `out` if there is one: kMessage, kEmpty or kEnded. A message
+  // in fragments is put together here, each fragment's space freed once it is copied; what is
+  // put together so far stays for the next call. An ended stream with a message left partial
+  // (its sender gave up on it) is ended once the ring is drained.
   Status try_recv(std::vector<uint8_t>& out) {
     check_open();
-    uint32_t offset, length;
-    if (!next_record(offset, length)) return drained_and_ended() ? Status::kEnded : Status::kEmpty;
-    out.assign(ring_ + offset + layout::RECORD_HEADER_SIZE, ring_ + offset + layout::RECORD_HEADER_SIZE + length);
-    received_++;
-    advance(layout::record_size(length));
-    return Status::kMessage;
+    for (;;) {
+      uint32_t offset, word0;
+      if (!next_record(offset, word0)) return drained_and_ended() ? Status::kEnded : Status::kEmpty;
+      const uint8_t* payload = ring_ + offset + layout::RECORD_HEADER_SIZE;
+      if ((word0 & layout::FRAGMENT) == 0) {
+        assembly_.drop();  // a whole record: a message begun is one its sender gave up on
+        out.assign(payload, payload + word0);
+        received_++;
+        advance(layout::record_size(word0));
+        return Status::kMessage;
+      }
+      if (take_fragment(word0, payload, out)) return Status::kMessage;
+    }
   }
 
   // Waits up to timeout_ms (-1: for as long as it takes) for a message: true with it in
@@ -369,8 +426,43 @@ class SpscReceiver : public detail::Endpoint {
  private:
   static constexpr uint32_t kPublishEvery = layout::PUBLISH_EVERY;
 
+  // A fragment record (layout.h, "Fragments"; next_record checked its size): a start record
+  // begins a message (dropping one begun), a data or last record adds to it, or is skipped if
+  // none is begun (we resumed from the delivered line in the middle of one, or its start came
+  // before a sender that died or gave up). True once the last record completed the message,
+  // now in `out`.
+  [[gnu::noinline]] bool take_fragment(uint32_t word0, const uint8_t* payload, std::vector<uint8_t>& out) {
+    const uint32_t n = word0 & layout::FRAGMENT_LENGTH_MASK;
+    if ((word0 & layout::FRAGMENT_FIRST) != 0) {
+      uint32_t total;
+      std::memcpy(&total, payload, sizeof total);
+      if (!assembly_.begin(total, max_message())) {
+        corrupt("a message of " + std::to_string(total) + " bytes begins (at most " + std::to_string(max_message()) +
+                ")");
+      }
+      advance(layout::record_size(n));
+      return false;
+    }
+    if (!assembly_.active()) {
+      advance(layout::record_size(n));
+      return false;
+    }
+    const bool last = (word0 & layout::FRAGMENT_LAST) != 0;
+    if (!assembly_.fits(n, last)) {
+      corrupt(std::string(last ? "a last" : "a data") + " fragment of " + std::to_string(n) + " bytes after " +
+              std::to_string(assembly_.filled()) + " does not fit its message");
+    }
+    assembly_.append(payload, n);
+    if (last) {
+      assembly_.finish(out);
+      received_++;
+    }
+    advance(layout::record_size(n));
+    return last;
+  }
+
   // Finds the next record, skipping padding; validates everything against what was published.
-  bool next_record(uint32_t& offset, uint32_t& length) {
+  bool next_record(uint32_t& offset, uint32_t& word0) {
     for (;;) {
       uint32_t available = cached_producer_ - position_;
       if (available == 0) {
@@ -387,22 +479,23 @@ class SpscReceiver : public detail::Endpoint {
         cached_producer_ = producer;
       }
       offset = position_ & mask_;
-      std::memcpy(&length, ring_ + offset, sizeof length);
-      if (length == layout::PADDING_LENGTH) {
+      std::memcpy(&word0, ring_ + offset, sizeof word0);
+      if (word0 == layout::PADDING_LENGTH) {
         const uint32_t skip = capacity_ - offset;
         if (skip > available) corrupt("padding runs past the published end");
         advance(skip);
         continue;
       }
-      if (length > max_message() || layout::RECORD_HEADER_SIZE + length > capacity_ - offset ||
-          layout::record_size(length) > available) {
-        corrupt("record length " + std::to_string(length) + " exceeds what was published");
+      const uint32_t size = detail::record_extent(word0, offset, capacity_, record_limit());
+      if (size == 0 || size > available) {
+        corrupt("record length word " + std::to_string(word0) + " exceeds what was published");
       }
       return true;
     }
   }
 
-  // Past a message we handed out (copied out already) or a padding record.
+  // Past a message we handed out, a fragment we copied or skipped (copied out already), or a
+  // padding record.
   void advance(uint32_t size) {
     position_ += size;
     store_delivered();
@@ -415,7 +508,11 @@ class SpscReceiver : public detail::Endpoint {
 
   // The messages between our position and `delivered`, walking the records published there
   // (intact: the producer never writes past our published position); 0 unless `delivered` is
-  // a record boundary the walk reaches exactly. Everything read is checked first.
+  // a record boundary the walk reaches exactly. Everything read is checked first. Messages are
+  // whole and last records: a delivered position past a last record is adopted (and the rest
+  // of a message in fragments begun after it skipped); one with no message ending before it is
+  // not, and the fragments from our position are read again, so a message the last receiver
+  // was putting together is delivered whole if its start is still there (as the TypeScript).
   uint32_t records_up_to(uint32_t delivered) const {
     const uint32_t published = detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION)) - position_;
     if ((delivered & (layout::RECORD_ALIGNMENT - 1)) != 0 || published > capacity_ || delivered - position_ > published) {
@@ -424,14 +521,13 @@ class SpscReceiver : public detail::Endpoint {
     uint32_t messages = 0;
     for (uint32_t position = position_; position != delivered;) {
       const uint32_t offset = position & mask_;
-      uint32_t length, size;
-      std::memcpy(&length, ring_ + offset, sizeof length);
-      if (length == layout::PADDING_LENGTH) {
-        size = capacity_ - offset;
-      } else {
-        if (length > max_message() || layout::RECORD_HEADER_SIZE + length > capacity_ - offset) return 0;
-        size = layout::record_size(length);
-        messages++;
+      uint32_t word0;
+      std::memcpy(&word0, ring_ + offset, sizeof word0);
+      uint32_t size = capacity_ - offset;
+      if (word0 != layout::PADDING_LENGTH) {
+        size = detail::record_extent(word0, offset, capacity_, record_limit());
+        if (size == 0) return 0;
+        if (detail::ends_message(word0)) messages++;
       }
       if (size > delivered - position) return 0;
       position += size;
@@ -457,6 +553,7 @@ class SpscReceiver : public detail::Endpoint {
 
   uint32_t position_ = 0, published_ = 0, cached_producer_ = 0, unpublished_ = 0;
   double received_ = 0;
+  detail::Assembly assembly_;  // a message in fragments being put together
 };
 
 static_assert(check_sender_shape<SpscSender>() && check_receiver_shape<SpscReceiver>(),
