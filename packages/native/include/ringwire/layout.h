@@ -72,10 +72,12 @@
 //   data    FRAGMENT | n                     payload: the next n bytes of the message
 //   last    FRAGMENT | FRAGMENT_LAST | n     payload: its last n bytes
 //
-//   Readers: a start record begins a message (1 <= total <= max_message_size; a message being
-//   put together is dropped); data and last records append (n <= what the total leaves; a last
-//   record must complete it exactly, and a data record must not); the message is handed out
-//   whole only once its last record is read. A whole record (no FRAGMENT bit) drops a message
+//   Readers: a start record begins a message (its length word exactly FRAGMENT | FIRST | 8,
+//   so never FIRST with LAST; 1 <= total <= max_message_size; a message being put together is
+//   dropped); data and last records append (n <= what the total leaves; a last record must
+//   complete it exactly, and a data record must not; broadcast: each carries the start
+//   record's sequence number); the message is handed out whole only once its last record is
+//   read. A whole record (no FRAGMENT bit) drops a message
 //   being put together. A data or last record with no message begun is skipped: a receiver
 //   that joined (broadcast), resumed (SPSC, from the delivered line) or was lapped ('drop')
 //   in the middle of a message never sees part of it. So a sender that dies or gives up
@@ -86,10 +88,13 @@
 //   Writers (TypeScript and C++ alike, not part of the format): only messages longer than
 //   max_message are fragmented; a data record carries at most a quarter of the ring
 //   (fragment_bytes_for(capacity)) and, rather than pad, ends at the ring's end when that is
-//   nearer. Positions move and are published per record, as for whole records (a receiver
+//   nearer (a padding record only when fewer than 16 bytes are left there). Positions move and are published per record, as for whole records (a receiver
 //   frees each fragment's space once it has copied it), so a message may be any number of
 //   rings long. The message counters and the walks that count messages ("written",
-//   "delivered") count whole records and last records only. Broadcast: every record of a
+//   "delivered") count whole records and last records only; a delivered walk that ends no
+//   message is not adopted (the receiver before died inside a message it never handed out:
+//   the next one reads it again from its start record if that is still at or after the
+//   consumer position, and otherwise skips the rest of it). Broadcast: every record of a
 //   message carries its sequence number (padding between them too).
 //   MPMC carries no fragments (max_message_size <= max_message): a message split over
 //   records would have to be taken by one receiver as a unit, while every MPMC record is
