@@ -35,6 +35,9 @@ import type { RingView } from './ring/segment.js';
  * } // the loop ends when the sender ends the stream; `using` closes the receiver
  * ```
  */
+/** poll() copies messages up to this long word by word (broadcast; see poll()). */
+const SMALL_COPY = 256;
+
 function checkTarget(target: Uint8Array, offset: number): void {
   if (!(target instanceof Uint8Array)) throw invalidArg('target must be a Uint8Array');
   if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
@@ -51,6 +54,8 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | number | null, Receiv
   private polling = false;
   /** Where poll() copies a message when the protocol's views are not stable (broadcast). */
   private pollScratch = new Uint8Array(4096);
+  private pollScratch32 = new Int32Array(this.pollScratch.buffer);
+  private pollView = this.pollScratch.subarray(0, 0);
 
   /** @internal Use openReceiver(). */
   constructor(view: RingView, strategy: ResolvedEndpoint, makeProtocol: (host: EndpointHost) => ReceiverProtocol) {
@@ -230,7 +235,8 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | number | null, Receiv
    * The handler may not receive from this receiver (ERR_RINGWIRE_INVALID_ARG). Messages are
    * not decoded, even with a codec. On a broadcast channel the sender may write over the ring
    * under a view ('drop' at any time; 'block' once it cuts the receiver off), so there `bytes`
-   * is a copy of the one message, checked to be whole before the handler sees it. A message
+   * is a copy of the one message (in memory the receiver reuses), checked to be whole before
+   * the handler sees it. A message
    * larger than the ring (it came in fragments) is handed over put together: `bytes` is then
    * the receiver's copy of it, as short-lived to the handler as a view.
    *
@@ -270,12 +276,28 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | number | null, Receiv
           // The sender may write over the record at any time: the handler gets a copy, and
           // only one that was still intact once copied. The copy is as short-lived as a view
           // would be, so one scratch buffer serves every call (no allocation per message).
-          if (this.pollScratch.length < length) this.pollScratch = new Uint8Array(Math.max(length, 2 * this.pollScratch.length));
-          const copy = this.pollScratch.subarray(0, length);
-          copy.set(u8.subarray(offset + RECORD_HEADER_SIZE, offset + RECORD_HEADER_SIZE + length));
+          let copy = this.pollScratch;
+          if (length <= SMALL_COPY) {
+            // Word by word: two typed-array views a message cost more than the copy itself
+            // (a record is 4-byte aligned, and padded to 8: the last word is the record's).
+            const words = (length + 3) >> 2;
+            const from = (offset + RECORD_HEADER_SIZE) >> 2;
+            const ring = this.view.i32;
+            const to = this.pollScratch32;
+            for (let k = 0; k < words; k++) to[k] = ring[from + k];
+          } else {
+            if (copy.length < length) {
+              copy = new Uint8Array(Math.max(length, 2 * copy.length));
+              this.pollScratch = copy;
+              this.pollScratch32 = new Int32Array(copy.buffer);
+            }
+            copy.set(u8.subarray(offset + RECORD_HEADER_SIZE, offset + RECORD_HEADER_SIZE + length));
+          }
           if (!protocol.release(offset, length, true)) continue;
+          // A view of exactly the message, kept while messages keep that length.
+          if (this.pollView.length !== length || this.pollView.buffer !== copy.buffer) this.pollView = copy.subarray(0, length);
           handled++;
-          handler(copy, 0, length);
+          handler(this.pollView, 0, length);
           continue;
         }
         handled++;

@@ -8,12 +8,13 @@ import { layout } from '../native.js';
 import { type EndpointHost, type Message, type ReceiverProtocol, type SenderProtocol, writeEach } from './contract.js';
 import {
   ALIGN_MASK, Assembly, FRAGMENT_FIRST, FRAGMENT_LAST, FRAGMENT_LENGTH_MASK, HEADER_SIZE, MESSAGES_SENT_SLOT, Outgoing,
-  PADDING, PARK_SLICE_MS, PARKED_RECEIVERS, PEER_CHECK_MS, PRODUCER_WORD, PUBLISH_EVERY, RECORD_HEADER_SIZE, START_WORD,
+  PADDING, PARK_SLICE_MS, PARKED_RECEIVERS, PEER_CHECK_MS, parkedCount, PRODUCER_WORD, PUBLISH_EVERY, RECORD_HEADER_SIZE, START_WORD,
   STATE_ENDED, STATE_WORD, WRITTEN_WORD, adoptWritten, payloadLength, validCount,
 } from './layout.js';
 import type { RingView } from './segment.js';
 import { openSlot, ParkedReconciler, slotField } from './slots.js';
 import { EpochToFlagDoorbell, FlagToEpochDoorbell } from './wait.js';
+import { cpusForThisProcess } from '../machine.js';
 
 const OLDEST_WORD = layout.OFF_OLDEST_POSITION >> 2;
 const INTENT_WORD = layout.OFF_INTENT_POSITION >> 2;
@@ -142,6 +143,9 @@ export class BroadcastSenderProtocol implements SenderProtocol {
   private uncommitted = 0;
   /** Where tryClaim put its record. */
   private claimedHeader = 0;
+  /** The tail at the last wake of receivers, and whether parked receivers are owed one (publish()). */
+  private wokenAt = 0;
+  private wakeOwed = false;
   /** The record end a blocked send waits to reach, and the receiver slot holding it back. */
   private blockedEnd = 0;
   private blockedBy = -1;
@@ -175,6 +179,7 @@ export class BroadcastSenderProtocol implements SenderProtocol {
     }
     this.i32[WRITTEN_WORD] = this.position;
     this.publishedPosition = this.position;
+    this.wokenAt = this.position;
     this.sent = validCount(this.f64[MESSAGES_SENT_SLOT]);
     Atomics.store(i32, layout.OFF_SENDER_PID >> 2, process.pid);
   }
@@ -323,7 +328,7 @@ export class BroadcastSenderProtocol implements SenderProtocol {
     return HEADER_SIZE + (position & this.mask);
   }
 
-  private publish(position: number): void {
+  private publish(position: number, holdWake = true): void {
     this.publishedPosition = position;
     this.unpublished = 0;
     this.host.published();
@@ -335,12 +340,36 @@ export class BroadcastSenderProtocol implements SenderProtocol {
     // seq_cst store: publishes the records written before it, and orders the mask loads of
     // the wake after it.
     Atomics.store(this.i32, PRODUCER_WORD, position);
+    // Receivers parked that could not all run beside this thread anyway (as many as the CPUs
+    // it may use, or more) are woken once a quarter of the ring waits for them, or when this
+    // task ends or this thread waits, not at every publish of the task: each wake is a
+    // system call that makes every sleeper runnable, and they would take turns on the CPUs
+    // with the sender (S10: a quarter of the sender's time went to wakes). The first publish
+    // of a task wakes them at once.
+    if (holdWake && this.host.flushQueued && ((position - this.wokenAt) | 0) < this.publishBytes) {
+      const parked = parkedCount(this.i32, PARKED_RECEIVERS);
+      if (parked > 1 && parked >= cpusForThisProcess()) {
+        this.wakeOwed = true;
+        this.host.publishLater();
+        return;
+      }
+    }
+    this.wakeOwed = false;
+    this.wokenAt = position;
     this.doorbell.wakePeers();
   }
 
   publishNow(): void {
-    if (this.uncommitted === 0 && this.position !== this.publishedPosition) this.publish(this.position);
-    else this.host.published();
+    if (this.uncommitted === 0 && this.position !== this.publishedPosition) {
+      this.publish(this.position, false);
+      return;
+    }
+    this.host.published();
+    if (this.wakeOwed) {
+      this.wakeOwed = false;
+      this.wokenAt = this.position;
+      this.doorbell.wakePeers();
+    }
   }
 
   write(data: Message, length: number, deferPublish = false): boolean {
@@ -417,7 +446,10 @@ export class BroadcastSenderProtocol implements SenderProtocol {
 
   sendMany(messages: readonly Message[], start: number, end: number): number {
     const sent = writeEach(this, messages, start, end, this.maxMessage, this.maxRecord, this.view.name);
-    if (sent !== 0) this.publish(this.position);
+    if (sent !== 0) {
+      this.publish(this.position);
+      this.host.endOfTask(); // marks where this task ends: until then, wakes may be held (publish())
+    }
     return sent;
   }
 
