@@ -11,13 +11,23 @@ import type { EndpointHost, ReceiverProtocol } from './ring/contract.js';
 import { RECORD_HEADER_SIZE } from './ring/layout.js';
 import type { RingView } from './ring/segment.js';
 
+/** poll() copies messages up to this long word by word (broadcast; see poll()). */
+const SMALL_COPY = 256;
+
+function checkTarget(target: Uint8Array, offset: number): void {
+  if (!(target instanceof Uint8Array)) throw invalidArg('target must be a Uint8Array');
+  if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
+    throw invalidArg(`offset must be an integer from 0 to ${target.length}, got ${String(offset)}`);
+  }
+}
+
 /**
- * The receiving end of a channel (SPSC or MPMC): the API and its queueing, over a ring
+ * The receiving end of a channel (SPSC, MPMC or broadcast): the API and its queueing, over a ring
  * protocol that each mode implements. Open one with {@link openReceiver}; `T` is Uint8Array
  * without a codec, the codec's values with one.
  *
- * Messages come in the order they were sent (MPMC: each sender's in its order). `recv()`
- * and iteration wait for one; `tryRecv()`, `tryRecvInto()` and `poll()` never wait;
+ * Messages come in the order they were sent (MPMC: each sender's in its order). `recv()`,
+ * `recvInto()` and iteration wait for one; `tryRecv()`, `tryRecvInto()` and `poll()` never wait;
  * `recvSync()` blocks the thread. All but `poll()` (a view of the ring, during its handler)
  * hand out copies the caller owns. A pending wait keeps the process alive, as a socket's
  * does, unless `unref()` is called.
@@ -35,16 +45,6 @@ import type { RingView } from './ring/segment.js';
  * } // the loop ends when the sender ends the stream; `using` closes the receiver
  * ```
  */
-/** poll() copies messages up to this long word by word (broadcast; see poll()). */
-const SMALL_COPY = 256;
-
-function checkTarget(target: Uint8Array, offset: number): void {
-  if (!(target instanceof Uint8Array)) throw invalidArg('target must be a Uint8Array');
-  if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
-    throw invalidArg(`offset must be an integer from 0 to ${target.length}, got ${String(offset)}`);
-  }
-}
-
 export class Receiver<T = Uint8Array> extends Endpoint<T | number | null, ReceiverProtocol> implements AsyncIterable<T> {
   /** @internal The codec the receiver was opened with (bytes in, values out), if any. */
   codec: Codec | undefined;
