@@ -3,7 +3,7 @@
 // rebuilt only when one of its sources is newer than its output.
 //
 //   node bench/native/build.mjs          builds everything, prints the paths
-//   import { buildNative } from ...      await buildNative() -> { cRing, cPingPong, posixMq }
+//   import { buildNative } from ...      await buildNative() -> { cRing, cPingPong, sysvIpc, posixMq }
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
@@ -102,13 +102,14 @@ async function buildAddon() {
 const builders = {
   cRing: () => buildProgram('c-ring'),
   cPingPong: () => buildProgram('c-pingpong'),
+  sysvIpc: () => buildProgram('sysv-ipc'),
   posixMq: buildAddon,
 };
 const pending = new Map(); // one build per target per process, however many callers
 
 /**
  * Builds the named targets (default: all) if their sources changed, and returns their paths:
- * { cRing, cPingPong, posixMq }. Throws an Error saying what is missing or what failed.
+ * { cRing, cPingPong, sysvIpc, posixMq }. Throws an Error saying what is missing or what failed.
  */
 export async function buildNative(targets = Object.keys(builders)) {
   const paths = {};

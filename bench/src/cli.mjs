@@ -11,9 +11,9 @@ export const USAGE = `usage: node bench/src/run.mjs [--quick] [--runs=N] [--only
   --runs       rounds of every throughput row (S1-S3, S5, S8-S11): each round runs every system
                once, in fresh processes, interleaved; a row's value is the median (default 3;
                check-results.mjs wants at least 3)
-  --only       run only these systems (ringwire, uds, uds-batched, tcp, tcp-batched, pipe, fifo,
-               ipc-json, ipc-advanced, messageport, posix-mq, c-ring, js-ceiling, c-spin, c-futex,
-               piscina)
+  --only       run only these systems (ringwire, uds, uds-batched, tcp, tcp-batched, udp, pipe,
+               fifo, ipc-json, ipc-advanced, messageport, posix-mq, sysv-mq, sysv-shm, c-ring,
+               js-ceiling, c-spin, c-futex, piscina)
   --scenarios  run only these scenarios (S8: one shared CPU; S9: noisy neighbours; S10: broadcast;
                S11: large messages)
   --sizes      the S3 sweep's message sizes in bytes, S8's S3-like rows too (default: the full

@@ -3,6 +3,10 @@
 //   cRing({ size, durationMs })         C producer -> C consumer process over a shared ring
 //   cPingPong({ mode, iterations })     round-trip floor over a shared word, 'spin' | 'futex'
 //   posixMq({ size, durationMs })       Node producer -> Node consumer over a POSIX mq
+//   sysvMq({ size, durationMs })        C producer -> C consumer over a System V message queue
+//   sysvShm({ size, durationMs })       C producer -> C consumer over a System V shared-memory
+//                                       ring, waiting on a System V semaphore set
+//   sysvPingPong({ kind, iterations })  round trips over a System V queue or shm + semaphores
 //
 // Each builds what it needs from source (bench/native/build.mjs), runs in fresh processes,
 // and leaves nothing behind: children are killed and the queue unlinked on success, error,
@@ -19,10 +23,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
 const live = new Set(); // child processes still running
+// Children that must be stopped with SIGTERM, never SIGKILL: sysv-ipc removes its queue and
+// semaphore set (kernel objects no process death removes) in its SIGTERM handler.
+const gentle = new WeakSet();
 const queues = new Map(); // queue name -> unlink function
 
 process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
+  for (const child of live) child.kill(gentle.has(child) ? 'SIGTERM' : 'SIGKILL');
   for (const unlink of queues.values()) {
     try { unlink(); } catch { /* exiting anyway */ }
   }
@@ -34,9 +41,9 @@ function checkSize(size, durationMs) {
 }
 
 /** Runs a built program; resolves with its one-line JSON report, rejects with its stderr. */
-async function runProgram(file, args, timeoutMs) {
+async function runProgram(file, args, timeoutMs, killSignal = 'SIGKILL') {
   return new Promise((resolve, reject) => {
-    const child = execFile(file, args.map(String), { timeout: timeoutMs, killSignal: 'SIGKILL' },
+    const child = execFile(file, args.map(String), { timeout: timeoutMs, killSignal },
       (error, stdout, stderr) => {
         live.delete(child);
         const name = path.basename(file);
@@ -52,6 +59,7 @@ async function runProgram(file, args, timeoutMs) {
         }
       });
     live.add(child);
+    if (killSignal !== 'SIGKILL') gentle.add(child);
   });
 }
 
@@ -186,4 +194,66 @@ export async function posixMq({ size, durationMs, wait = 'spin' }) {
     mq.unlink(name);
     queues.delete(name);
   }
+}
+
+/** The kernel's System V message size limit (msgsnd refuses larger messages with EINVAL). */
+function msgMax() {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/msgmax', 'utf8'));
+  } catch {
+    return 8192; // the kernel default
+  }
+}
+
+/**
+ * The System V message queue baseline: a C producer and a C consumer process (sysv-ipc.c),
+ * one msgsnd / msgrcv per S-byte message (mtype 1) through a private queue (IPC_PRIVATE,
+ * 0600) as deep as msg_qbytes allows (`qbytes`: msgmnb, 16 KiB by default, or 1 MiB where
+ * CAP_SYS_RESOURCE lets it be raised). Warm-up durationMs / 10, then durationMs measured.
+ * Throws if `size` is above msgmax. The queue is removed (IPC_RMID) on every way out.
+ * @returns {Promise<{msgPerSec:number, bytesPerSec:number, messages:number, seconds:number, qbytes:number, cpu:object}>}
+ */
+export async function sysvMq({ size, durationMs }) {
+  checkSize(size, durationMs);
+  const max = msgMax();
+  if (size > max) {
+    throw new Error(`System V mq cannot carry ${size}-byte messages: above /proc/sys/kernel/msgmax (${max} bytes; msgsnd refuses larger ones)`);
+  }
+  const { sysvIpc: file } = await buildNative(['sysvIpc']);
+  const r = await runProgram(file, ['mq', size, Math.round(durationMs)], durationMs * 1.1 + 10_000, 'SIGTERM');
+  if (r.bad !== 0) throw new Error(`sysv-mq: ${r.bad} messages out of order or torn`);
+  const cpu = r.cpuProducer >= 0 && r.cpuConsumer >= 0 ? { producer: r.cpuProducer, consumer: r.cpuConsumer } : null;
+  return { msgPerSec: r.msgPerSec, bytesPerSec: r.bytesPerSec, messages: r.messages, seconds: r.seconds, qbytes: r.qbytes, cpu };
+}
+
+/**
+ * The System V shared-memory baseline: a C producer and a C consumer process (sysv-ipc.c)
+ * around a ring of fixed slots in a private segment (shmget / shmat; IPC_RMID once both
+ * are attached) as large as c-ring's ring (1 MiB, 4 MiB above 256 KiB; at most 16384
+ * slots), each side waiting on a semaphore of a private set (data, space): one semop before
+ * and one after every message, on both sides. Warm-up durationMs / 10, then durationMs.
+ * @returns {Promise<{msgPerSec:number, bytesPerSec:number, messages:number, seconds:number, slots:number, cpu:object}>}
+ */
+export async function sysvShm({ size, durationMs }) {
+  checkSize(size, durationMs);
+  const { sysvIpc: file } = await buildNative(['sysvIpc']);
+  const r = await runProgram(file, ['shm', size, Math.round(durationMs)], durationMs * 1.1 + 10_000, 'SIGTERM');
+  if (r.bad !== 0) throw new Error(`sysv-shm: ${r.bad} messages out of order or torn`);
+  const cpu = r.cpuProducer >= 0 && r.cpuConsumer >= 0 ? { producer: r.cpuProducer, consumer: r.cpuConsumer } : null;
+  return { msgPerSec: r.msgPerSec, bytesPerSec: r.bytesPerSec, messages: r.messages, seconds: r.seconds, slots: r.slots, cpu };
+}
+
+/**
+ * 64-byte round trips between two C processes: kind 'mq' (one System V queue, ping sends
+ * mtype 1 and waits in msgrcv for mtype 2) or 'shm' (a System V segment; each side parks in
+ * semop until the other posts). iterations / 10 warm-up rounds are dropped.
+ * @returns {Promise<{p50:number, p99:number, p999:number, mean:number}>} microseconds
+ */
+export async function sysvPingPong({ kind, iterations, pin = false }) {
+  if (kind !== 'mq' && kind !== 'shm') throw new Error(`kind must be 'mq' or 'shm', not ${kind}`);
+  if (!Number.isInteger(iterations) || iterations < 1) throw new Error('iterations must be a positive integer');
+  const { sysvIpc: file } = await buildNative(['sysvIpc']);
+  const args = [`${kind}-pingpong`, iterations, ...(pin ? ['pin'] : [])];
+  const r = await runProgram(file, args, 60_000, 'SIGTERM');
+  return { p50: r.p50, p99: r.p99, p999: r.p999, mean: r.mean };
 }

@@ -169,7 +169,8 @@ function poolTable(s) {
 
 /** The ringwire variant each S4 baseline is compared with. */
 function pingPongPeer(system) {
-  return system === 'c-spin' ? 'spin' : system === 'c-futex' ? 'park' : 'default';
+  // The kernel-waiting baselines (futex, System V queue and semaphores) against ringwire parked.
+  return system === 'c-spin' ? 'spin' : system === 'c-futex' || system.startsWith('sysv-') ? 'park' : 'default';
 }
 
 function pingPongTable(s) {

@@ -1,6 +1,7 @@
 // S4: round trips of 64 bytes between two processes; p50 / p99 / p99.9 in microseconds.
 // ringwire in three variants (spin, park, default; park is the better of its two parking
-// paths), Unix socket and TCP, and the C floors c-spin / c-futex.
+// paths), Unix socket and TCP, the C floors c-spin / c-futex, and the System V baselines in C
+// (sysv-mq: one message queue; sysv-shm: a shared segment, each side parked on a semaphore).
 import os from 'node:os';
 import { cleanUp } from '../harness/cleanup.mjs';
 import { formatValue, percentiles } from '../harness/format.mjs';
@@ -108,11 +109,16 @@ export async function runPingPong(ctx) {
       if (socketPath) cleanUp(socketPath);
     }
   }
-  for (const mode of ['spin', 'futex']) {
-    const system = `c-${mode}`;
+  const NATIVE = {
+    'c-spin': 'C, two processes, one shared word (spin)',
+    'c-futex': 'C, two processes, one shared word (futex)',
+    'sysv-mq': 'C, two processes, one System V queue: msgsnd mtype 1, msgrcv mtype 2 (both block in the kernel)',
+    'sysv-shm': 'C, two processes, a System V shm segment; each side parks in semop on a System V semaphore until the other posts',
+  };
+  for (const [system, what] of Object.entries(NATIVE)) {
     if (!want(system)) continue;
-    const stats = await nativePingPong(mode, mode === 'spin' ? iterations : parkIterations, PIN);
-    record(stats.reason === undefined ? row(system, stats, { note: `C, two processes, one shared word (${mode})${PINNED}` })
+    const stats = await nativePingPong(system, system === 'c-spin' ? iterations : parkIterations, PIN);
+    record(stats.reason === undefined ? row(system, stats, { note: `${what}${PINNED}` })
       : { system, size: SIZE, value: null, reason: stats.reason });
   }
 }

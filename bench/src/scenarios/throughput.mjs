@@ -19,7 +19,7 @@ import {
   groupCleanupKey, groupFor, modeFor, NATIVE_SYSTEMS, noteFor, SCENARIO_SYSTEMS, THROUGHPUT_SYSTEMS,
 } from '../systems/index.mjs';
 import { nativeThroughput } from '../systems/native.mjs';
-import { S1_SIZES, S9_SIZES, SWEEP_SYSTEMS } from '../systems/lists.mjs';
+import { S1_SIZES, S1_SWEEP_SYSTEMS, S9_SIZES, SWEEP_SYSTEMS, UDP_MAX_PAYLOAD } from '../systems/lists.mjs';
 
 /**
  * S2 measures both of ringwire's batch paths: trySendMany over arrays of messages, and
@@ -66,7 +66,7 @@ function classicPhases(system, ctx) {
   for (const scenario of ['S1', 'S2', 'S3']) {
     if (!ctx.wanted.has(scenario) || !SCENARIO_SYSTEMS[scenario].includes(system)) continue;
     const sizes = scenario === 'S3' ? ctx.timing.sizes
-      : scenario === 'S1' && SWEEP_SYSTEMS.includes(system) ? S1_SIZES : [64];
+      : scenario === 'S1' && S1_SWEEP_SYSTEMS.includes(system) ? S1_SIZES : [64];
     const variants = VARIANTS[scenario]?.[system] ?? [{}];
     for (const size of sizes) {
       for (const { mode, variant } of variants) phases.push(phase(ctx, { scenario, system, size, mode, variant }));
@@ -122,6 +122,16 @@ async function runOnce(ctx, system, phases, round, rows, extraConfig) {
       progress(ctx, p, round, s);
     }
     return;
+  }
+  if (system === 'udp') {
+    // One datagram per message: a size no datagram carries is a row not run, with the reason.
+    for (const p of phases.filter((x) => x.size > UDP_MAX_PAYLOAD)) {
+      const s = { reason: `a UDP datagram carries at most ${UDP_MAX_PAYLOAD} bytes over IPv4` };
+      rows.add(p.scenario, fieldsOf(p), s);
+      progress(ctx, p, round, s);
+    }
+    phases = phases.filter((x) => x.size <= UDP_MAX_PAYLOAD);
+    if (phases.length === 0) return;
   }
   const group = groupFor(system);
   group.config = { ...group.config, ...extraConfig };

@@ -40,6 +40,15 @@ export function noteFor(system, scenario, variant) {
       return 'one thread copying into and out of a SharedArrayBuffer ring; no second process';
     case 'posix-mq':
       return scenario === 'S2' ? 'no batch API: one mq_send / mq_receive per message' : 'one mq_send / mq_receive per message';
+    case 'sysv-mq':
+      return 'C, two processes, one System V queue (IPC_PRIVATE): one msgsnd / msgrcv per message, mtype 1; '
+        + 'queue of msg_qbytes (msgmnb, 16 KiB by default); msgmax (8 KiB by default) caps the size';
+    case 'sysv-shm':
+      return 'C, two processes, a ring of slots in a System V shm segment; one semop on a System V semaphore '
+        + '(data / space) before and after every message, each side, blocking when empty / full';
+    case 'udp':
+      return '127.0.0.1, one datagram per message; credit-based flow control (consumer acks every quarter '
+        + 'window; window sized to its receive buffer), so nothing is dropped: a lost datagram fails the run';
     case 'c-ring':
       return 'C, two processes, shared-memory ring: the ceiling';
     default:
@@ -71,6 +80,8 @@ export function groupFor(system) {
       return stream('uds', { path: tmpPath('sock') });
     case 'tcp': case 'tcp-batched':
       return stream('tcp');
+    case 'udp':
+      return { name: system, worker: 'udp.mjs', layout: 'pair', config: {} };
     case 'pipe':
       return stream('pipe');
     case 'fifo':

@@ -2,14 +2,17 @@
 
 /** Throughput systems in the order they run and appear in tables. */
 export const THROUGHPUT_SYSTEMS = [
-  'ringwire', 'uds', 'uds-batched', 'tcp', 'tcp-batched', 'pipe', 'fifo', 'ipc-json', 'ipc-advanced',
-  'messageport', 'posix-mq', 'c-ring', 'js-ceiling',
+  'ringwire', 'uds', 'uds-batched', 'tcp', 'tcp-batched', 'udp', 'pipe', 'fifo', 'ipc-json', 'ipc-advanced',
+  'messageport', 'posix-mq', 'sysv-mq', 'sysv-shm', 'c-ring', 'js-ceiling',
 ];
 
-/** Systems measured by the C helpers in bench/native (through native-baselines.mjs). */
-export const NATIVE_SYSTEMS = new Set(['posix-mq', 'c-ring', 'c-spin', 'c-futex']);
+/**
+ * Systems measured by the C helpers in bench/native (through native-baselines.mjs): only
+ * these may have rows that did not run (a size the kernel object cannot carry, no compiler).
+ */
+export const NATIVE_SYSTEMS = new Set(['posix-mq', 'sysv-mq', 'sysv-shm', 'c-ring', 'c-spin', 'c-futex']);
 
-export const PINGPONG_SYSTEMS = ['ringwire', 'uds', 'tcp', 'c-spin', 'c-futex'];
+export const PINGPONG_SYSTEMS = ['ringwire', 'uds', 'tcp', 'c-spin', 'c-futex', 'sysv-mq', 'sysv-shm'];
 export const RINGWIRE_VARIANTS = ['spin', 'park', 'default'];
 export const IDLE_SYSTEMS = ['ringwire', 'uds'];
 /** S5: ringwire's two rows (variants), then the Unix-socket fan-in/fan-out baselines. */
@@ -24,6 +27,10 @@ export const POOL_VARIANTS = ['raw', 'raw batched', 'json', 'v8', 'pool.run()'];
  * at 64 B only. S8 (one shared CPU) and S9 (noisy neighbours) run these too.
  */
 export const SWEEP_SYSTEMS = ['ringwire', 'uds', 'uds-batched'];
+/** S1's per-message size sweep: SWEEP_SYSTEMS and UDP (one datagram per message; not in S8, S9). */
+export const S1_SWEEP_SYSTEMS = [...SWEEP_SYSTEMS, 'udp'];
+/** The largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
+export const UDP_MAX_PAYLOAD = 65507;
 /** S1's per-message sizes (S8's per-message rows too). */
 export const S1_SIZES = [16, 64, 65, 256, 1024, 4096];
 /** S9's sizes, per message and S3-like. */
@@ -46,11 +53,11 @@ export const KINDS = ['per-message', 'S3'];
 
 /** The systems each scenario lists, in table order. */
 export const EXPECTED = {
-  S1: ['ringwire', 'uds', 'uds-batched', 'tcp', 'pipe', 'fifo', 'ipc-json', 'ipc-advanced', 'messageport',
-    'posix-mq', 'c-ring', 'js-ceiling'],
+  S1: ['ringwire', 'uds', 'uds-batched', 'tcp', 'udp', 'pipe', 'fifo', 'ipc-json', 'ipc-advanced', 'messageport',
+    'posix-mq', 'sysv-mq', 'sysv-shm', 'c-ring', 'js-ceiling'],
   S2: ['ringwire', 'uds-batched', 'tcp-batched', 'pipe', 'fifo', 'ipc-json', 'ipc-advanced', 'messageport',
     'posix-mq', 'c-ring', 'js-ceiling'],
-  S3: THROUGHPUT_SYSTEMS,
+  S3: THROUGHPUT_SYSTEMS.filter((s) => s !== 'udp'),
   S4: PINGPONG_SYSTEMS,
   S5: FANOUT_SYSTEMS,
   S6: POOL_SYSTEMS,

@@ -1,4 +1,4 @@
-// The C baselines (posix-mq, c-ring, c-spin, c-futex) come from bench/src/native-baselines.mjs,
+// The C baselines (posix-mq, sysv-mq, sysv-shm, c-ring, c-spin, c-futex) come from bench/src/native-baselines.mjs,
 // which builds and runs the helpers in bench/native. Until that file exists, or when a helper
 // cannot run here, the rows are recorded as not run (value null) with the reason.
 let loaded;
@@ -27,9 +27,13 @@ async function call(name, options) {
   }
 }
 
-/** Throughput of posix-mq or c-ring: { msgPerSec, bytesPerSec } or { reason }. */
+/** The function of native-baselines.mjs that measures each throughput system. */
+const THROUGHPUT = { 'posix-mq': 'posixMq', 'sysv-mq': 'sysvMq', 'sysv-shm': 'sysvShm', 'c-ring': 'cRing' };
+
+/** Throughput of posix-mq, sysv-mq, sysv-shm or c-ring: { msgPerSec, bytesPerSec } or { reason }. */
 export async function nativeThroughput(system, size, durationMs) {
-  const { result, reason } = await call(system === 'posix-mq' ? 'posixMq' : 'cRing', { size, durationMs });
+  if (!THROUGHPUT[system]) return { reason: `no native throughput baseline ${system}` };
+  const { result, reason } = await call(THROUGHPUT[system], { size, durationMs });
   if (!result) return { reason };
   if (!(result.msgPerSec > 0) || !(result.bytesPerSec > 0)) {
     return { reason: `${system} reported no throughput (${JSON.stringify(result)})` };
@@ -37,13 +41,19 @@ export async function nativeThroughput(system, size, durationMs) {
   return result;
 }
 
-/** Round trips in C: mode 'spin' or 'futex'; { p50, p99, p999, mean } µs or { reason }. */
-export async function nativePingPong(mode, iterations, pin) {
-  const { result, reason } = await call('cPingPong', { mode, iterations, pin });
+/**
+ * Round trips in C: c-spin, c-futex (one shared word), sysv-mq or sysv-shm (System V queue,
+ * or segment and semaphores); { p50, p99, p999, mean } µs or { reason }.
+ */
+export async function nativePingPong(system, iterations, pin) {
+  const [name, options] = system.startsWith('sysv-')
+    ? ['sysvPingPong', { kind: system.slice(5), iterations, pin }]
+    : ['cPingPong', { mode: system.slice(2), iterations, pin }];
+  const { result, reason } = await call(name, options);
   if (!result) return { reason };
   const { p50, p99, p999 } = result;
   if (!(p50 > 0 && p50 <= p99 && p99 <= p999)) {
-    return { reason: `c-${mode} reported impossible percentiles (${JSON.stringify(result)})` };
+    return { reason: `${system} reported impossible percentiles (${JSON.stringify(result)})` };
   }
   return result;
 }

@@ -4,9 +4,9 @@
 // out), a wrong last byte, a wrong length, a message out of order, another producer's
 // message; through the stream framing too. S11's strided sample (SampledChecker) catches a
 // wrong stretch anywhere in a message it does not check whole, and messages put back together
-// from chunks into one reused buffer (FrameAssembler) check out. The C helper
-// (bench/native/c-ring.c) writes the same bytes as frames.mjs and runs its own checker's
-// self-test.
+// from chunks into one reused buffer (FrameAssembler) check out. The C helpers
+// (bench/native/c-ring.c, bench/native/sysv-ipc.c) write the same bytes as frames.mjs and run
+// their own checkers' self-tests.
 //
 //   node bench/src/tools/check-frames.mjs        exit 0 when every check holds
 //
@@ -198,31 +198,35 @@ export async function selfTest({ native = true } = {}) {
     }
   }
 
-  // The C helper: the same bytes as frames.mjs, and its own checker's self-test. Where it
-  // cannot be built (no C compiler), the bench reports c-ring as not run, and so does this.
+  // The C helpers: the same bytes as frames.mjs, and their own checkers' self-tests. Where they
+  // cannot be built (no C compiler), the bench reports them as not run, and so does this.
   let c = 'C helper not checked';
   if (native) {
-    let cRing = null;
+    let helpers = null;
     try {
       const { buildNative } = await import('../../native/build.mjs');
-      ({ cRing } = await buildNative(['cRing']));
+      helpers = await buildNative(['cRing', 'sysvIpc']);
     } catch (error) {
-      c = `C helper not built: ${String(error.message).split('\n')[0]}`;
+      c = `C helpers not built: ${String(error.message).split('\n')[0]}`;
     }
-    if (cRing !== null) {
-      try {
-        for (const [size, seq, tag] of [[16, 0, 0], [65, 17, 0], [300, 4294967295, 1], [1024, 123456, 0]]) {
-          const hex = execFileSync(cRing, ['--print', size, seq, tag].map(String), { encoding: 'utf8' }).trim();
-          const js = new Uint8Array(size);
-          writeMessage(js, 0, size, seq, tag);
-          expect(`c-ring writes message ${seq} (${size} B, tag ${tag}) as frames.mjs does`, hex, Buffer.from(js).toString('hex'));
+    if (helpers !== null) {
+      // c-ring.c and sysv-ipc.c each carry their own copy of the format and the checker.
+      const before = problems.length;
+      for (const [name, file] of [['c-ring', helpers.cRing], ['sysv-ipc', helpers.sysvIpc]]) {
+        try {
+          for (const [size, seq, tag] of [[16, 0, 0], [65, 17, 0], [300, 4294967295, 1], [1024, 123456, 0]]) {
+            const hex = execFileSync(file, ['--print', size, seq, tag].map(String), { encoding: 'utf8' }).trim();
+            const js = new Uint8Array(size);
+            writeMessage(js, 0, size, seq, tag);
+            expect(`${name} writes message ${seq} (${size} B, tag ${tag}) as frames.mjs does`, hex, Buffer.from(js).toString('hex'));
+          }
+          const report = JSON.parse(execFileSync(file, ['--self-test'], { encoding: 'utf8' }).trim());
+          expect(`${name} --self-test`, report.selfTest, true);
+        } catch (error) {
+          problems.push(`${name}: ${String(error.message).split('\n')[0]}`);
         }
-        const report = JSON.parse(execFileSync(cRing, ['--self-test'], { encoding: 'utf8' }).trim());
-        expect('c-ring --self-test', report.selfTest, true);
-        c = 'C helper checked';
-      } catch (error) {
-        problems.push(`c-ring: ${String(error.message).split('\n')[0]}`);
       }
+      if (problems.length === before) c = 'C helpers (c-ring, sysv-ipc) checked';
     }
   }
   return { problems, summary: `message format and checkers: ${SIZES.length} sizes, S5, stream framing, S11's sample and reassembly; ${c}` };

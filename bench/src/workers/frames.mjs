@@ -1,7 +1,7 @@
 // The message format every system carries, and the framing the byte-stream transports add.
 //
 // Every producer writes every byte of every message, and every consumer checks what it got,
-// the same way in every system (and in the C baselines: bench/native/c-ring.c and the POSIX
+// the same way in every system (and in the C baselines: bench/native/c-ring.c, sysv-ipc.c and the POSIX
 // mq worker use this layout too), so that no system is measured writing or reading less:
 //
 //   bytes 0-7          the stamp: seq (u32 LE), then the tag (a producer's number in S5, else
