@@ -9,6 +9,7 @@ const COLORS = {
   ringwire: '#d62728', uds: '#1f77b4', 'uds-batched': '#6baed6', tcp: '#2ca02c', 'tcp-batched': '#98df8a',
   pipe: '#9467bd', fifo: '#c5b0d5', 'ipc-json': '#8c564b', 'ipc-advanced': '#c49c94', messageport: '#e377c2',
   'posix-mq': '#bcbd22', 'c-ring': '#17becf', 'js-ceiling': '#7f7f7f', 'c-spin': '#17becf', 'c-futex': '#9edae5',
+  'sysv-mq': '#dbdb8d', 'sysv-shm': '#ff7f0e', udp: '#393b79',
 };
 const PERCENTILES = [['p50', '#4c78a8'], ['p99', '#f58518'], ['p999', '#e45756']];
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
