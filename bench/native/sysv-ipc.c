@@ -21,8 +21,9 @@
 // Nothing is left behind: the segment is marked IPC_RMID as soon as both processes have it
 // attached (it goes when the last detaches, even after SIGKILL). A queue and a semaphore set
 // have no attach count: the parent removes them (IPC_RMID) when it is done, on failure, and
-// on SIGTERM, SIGINT, SIGHUP and SIGALRM (the safety net); the harness stops it with SIGTERM,
-// never SIGKILL. The child dies with the parent (PR_SET_PDEATHSIG).
+// on SIGTERM, SIGINT, SIGHUP, SIGPIPE and SIGALRM (the safety net); the harness stops it with
+// SIGTERM, never SIGKILL, and a harness killed outright leaves it to finish its run and remove
+// them itself. The child dies with the parent (PR_SET_PDEATHSIG).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -96,7 +97,8 @@ static void on_signal(int sig) {
 }
 
 static void install_handlers(void) {
-  int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGALRM};
+  // SIGPIPE too: a harness killed outright closes our stdout before we report.
+  int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGALRM, SIGPIPE};
   for (unsigned i = 0; i < sizeof sigs / sizeof *sigs; i++) signal(sigs[i], on_signal);
   atexit(remove_ids);
 }
@@ -134,7 +136,7 @@ static pid_t fork_child(void) {
   if (child == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(1);
-    int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGALRM};
+    int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGALRM, SIGPIPE};
     for (unsigned i = 0; i < sizeof sigs / sizeof *sigs; i++) signal(sigs[i], SIG_DFL);
   } else {
     child_pid = child;

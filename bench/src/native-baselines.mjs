@@ -10,7 +10,8 @@
 //
 // Each builds what it needs from source (bench/native/build.mjs), runs in fresh processes,
 // and leaves nothing behind: children are killed and the queue unlinked on success, error,
-// or when this process exits.
+// or when this process exits. The System V helper (sysv-ipc) removes its own queue and
+// semaphore set on every way out but SIGKILL, so it is stopped with SIGTERM.
 import { execFile, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
