@@ -50,7 +50,7 @@ async function isStale(output, inputs) {
 async function buildProgram(name) {
   const src = source(`${name}.c`);
   const out = path.join(buildDir, name);
-  if (!(await isStale(out, [src]))) return out;
+  if (!(await isStale(out, [src, source('frames.h')]))) return out;
   await mkdir(buildDir, { recursive: true });
   const cc = process.env.CC || 'cc';
   // Compile to a temporary name and rename: an interrupted build never leaves a fresh-looking

@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "frames.h"
+
 #define LINE 128                      // own 128-byte line per hot word, as in layout.h
 #define RECORD_HEADER 8               // uint32 length + uint32 reserved
 #define PADDING_LENGTH 0xFFFFFFFFu    // "the rest of the ring is unused"
@@ -44,59 +46,12 @@ struct shared {
 
 static inline uint32_t record_size(uint32_t len) { return (RECORD_HEADER + len + 7) & ~7u; }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 // A busy wait that stays polite on an oversubscribed machine: PAUSE frees the sibling
 // hyperthread, and an occasional sched_yield lets the peer run if both share one core
 // (otherwise each hand-off would cost a whole scheduler time slice).
 static inline void relax(unsigned *spins) {
   __builtin_ia32_pause();
   if ((++*spins & 1023) == 0) sched_yield();
-}
-
-// The message format of frames.mjs: bytes 0-7 and the last 8 bytes are the stamp (seq LE,
-// the tag, the low 24 bits of ~seq LE); bytes 8..size-8 are PATTERN[start + 8 ..] with
-// start = (seq + 31 * tag) mod 251, PATTERN[i] = ((i mod 251) * 73 + 41) mod 256.
-#define PERIOD 251u
-#define STAMP 8u
-static unsigned char *pattern;  // PERIOD + size bytes
-
-static void make_pattern(uint32_t size) {
-  pattern = malloc(PERIOD + size);
-  for (uint32_t i = 0; i < PERIOD + size; i++) pattern[i] = (unsigned char)(((i % PERIOD) * 73 + 41) & 0xff);
-}
-
-static inline uint32_t pattern_start(uint32_t seq, uint32_t tag) { return (uint32_t)(((uint64_t)seq + 31u * tag) % PERIOD); }
-static inline int fully_checked(uint32_t seq) { return (seq & 15) == ((seq >> 4) & 15); }
-
-static inline void write_stamp(unsigned char *at, uint32_t seq, uint32_t tag) {
-  uint32_t not = ~seq;
-  memcpy(at, &seq, 4);  // little-endian on x86
-  at[4] = (unsigned char)tag;
-  at[5] = (unsigned char)not;
-  at[6] = (unsigned char)(not >> 8);
-  at[7] = (unsigned char)(not >> 16);
-}
-
-static inline void write_message(unsigned char *m, uint32_t size, uint32_t seq, uint32_t tag) {
-  if (size > 2 * STAMP) memcpy(m, pattern + pattern_start(seq, tag), size);
-  write_stamp(m, seq, tag);
-  write_stamp(m + size - STAMP, seq, tag);
-}
-
-// 1 if the message of `len` bytes is message `seq` of a `size`-byte stream, whole.
-static inline int message_ok(const unsigned char *m, uint32_t len, uint32_t size, uint32_t seq) {
-  if (len != size) return 0;
-  unsigned char want[STAMP];
-  write_stamp(want, seq, 0);
-  if (memcmp(m, want, STAMP) != 0 || memcmp(m + len - STAMP, want, STAMP) != 0) return 0;
-  if (len <= 2 * STAMP || !fully_checked(seq)) return 1;
-  uint32_t start = pattern_start(seq, 0);
-  return memcmp(m + STAMP, pattern + start + STAMP, len - 2 * STAMP) == 0;
 }
 
 static void produce(struct shared *sh, uint32_t cap, uint32_t size) {
@@ -127,13 +82,6 @@ static void produce(struct shared *sh, uint32_t cap, uint32_t size) {
     atomic_store_explicit(&sh->producer, head, memory_order_release);
     if (atomic_load_explicit(&sh->stop, memory_order_relaxed)) return;
   }
-}
-
-// CPU seconds a process has run (all its threads), from its CPU-time clock.
-static double cpu_s(clockid_t clock) {
-  struct timespec ts;
-  if (clock_gettime(clock, &ts) != 0) return -1;
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static int consume(struct shared *sh, uint32_t cap, uint32_t size, double duration_s,

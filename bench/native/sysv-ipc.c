@@ -43,42 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-// ---- the message format of frames.mjs (as in c-ring.c) -------------------------------------
-#define PERIOD 251u
-#define STAMP 8u
-static unsigned char *pattern;  // PERIOD + size bytes
-
-static void make_pattern(uint32_t size) {
-  pattern = malloc(PERIOD + size);
-  for (uint32_t i = 0; i < PERIOD + size; i++) pattern[i] = (unsigned char)(((i % PERIOD) * 73 + 41) & 0xff);
-}
-static inline uint32_t pattern_start(uint32_t seq, uint32_t tag) { return (uint32_t)(((uint64_t)seq + 31u * tag) % PERIOD); }
-static inline int fully_checked(uint32_t seq) { return (seq & 15) == ((seq >> 4) & 15); }
-
-static inline void write_stamp(unsigned char *at, uint32_t seq, uint32_t tag) {
-  uint32_t not = ~seq;
-  memcpy(at, &seq, 4);  // little-endian on x86
-  at[4] = (unsigned char)tag;
-  at[5] = (unsigned char)not;
-  at[6] = (unsigned char)(not >> 8);
-  at[7] = (unsigned char)(not >> 16);
-}
-
-static inline void write_message(unsigned char *m, uint32_t size, uint32_t seq, uint32_t tag) {
-  if (size > 2 * STAMP) memcpy(m, pattern + pattern_start(seq, tag), size);
-  write_stamp(m, seq, tag);
-  write_stamp(m + size - STAMP, seq, tag);
-}
-
-static inline int message_ok(const unsigned char *m, uint32_t len, uint32_t size, uint32_t seq) {
-  if (len != size) return 0;
-  unsigned char want[STAMP];
-  write_stamp(want, seq, 0);
-  if (memcmp(m, want, STAMP) != 0 || memcmp(m + len - STAMP, want, STAMP) != 0) return 0;
-  if (len <= 2 * STAMP || !fully_checked(seq)) return 1;
-  uint32_t start = pattern_start(seq, 0);
-  return memcmp(m + STAMP, pattern + start + STAMP, len - 2 * STAMP) == 0;
-}
+#include "frames.h"
 
 // ---- the kernel objects, removed on every way out ------------------------------------------
 static volatile sig_atomic_t msqid = -1, semid = -1;
@@ -101,18 +66,6 @@ static void install_handlers(void) {
   int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGALRM, SIGPIPE};
   for (unsigned i = 0; i < sizeof sigs / sizeof *sigs; i++) signal(sigs[i], on_signal);
   atexit(remove_ids);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double cpu_s(clockid_t clock) {
-  struct timespec ts;
-  if (clock_gettime(clock, &ts) != 0) return -1;
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void die(const char *what) {
