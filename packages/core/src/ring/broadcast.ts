@@ -146,6 +146,8 @@ export class BroadcastSenderProtocol implements SenderProtocol {
   /** The tail at the last wake of receivers, and whether parked receivers are owed one (publish()). */
   private wokenAt = 0;
   private wakeOwed = false;
+  private cpuCount = 0;
+  private cpusAge = 0;
   /** The record end a blocked send waits to reach, and the receiver slot holding it back. */
   private blockedEnd = 0;
   private blockedBy = -1;
@@ -348,7 +350,7 @@ export class BroadcastSenderProtocol implements SenderProtocol {
     // of a task wakes them at once.
     if (holdWake && this.host.flushQueued && ((position - this.wokenAt) | 0) < this.publishBytes) {
       const parked = parkedCount(this.i32, PARKED_RECEIVERS);
-      if (parked > 1 && parked >= cpusForThisProcess()) {
+      if (parked > 1 && parked >= this.cpus()) {
         this.wakeOwed = true;
         this.host.publishLater();
         return;
@@ -357,6 +359,15 @@ export class BroadcastSenderProtocol implements SenderProtocol {
     this.wakeOwed = false;
     this.wokenAt = position;
     this.doorbell.wakePeers();
+  }
+
+  /** The CPUs this thread may use, looked up again every 1024 calls (not a clock read per publish). */
+  private cpus(): number {
+    if (++this.cpusAge >= 1024 || this.cpuCount === 0) {
+      this.cpusAge = 0;
+      this.cpuCount = cpusForThisProcess();
+    }
+    return this.cpuCount;
   }
 
   publishNow(): void {
