@@ -4,8 +4,8 @@ import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { layout, native, type NativeSegment } from './native.js';
 import { PARKED_RECEIVERS, PARKED_SENDERS, parkedBit, parkedCount, parkedIndex, validCount } from './ring/layout.js';
 import {
-  checkName, resolveCreateOptions, resolveEndpointOptions, type CreateChannelOptions,
-  type EndpointOptions, type ResolvedEndpoint,
+  checkChannel, checkName, mechanismName, resolveCreateOptions, resolveEndpointOptions,
+  type ChannelName, type CreateChannelOptions, type EndpointOptions, type ResolvedEndpoint,
 } from './options.js';
 import { Receiver } from './receiver.js';
 import { type Message, Sender } from './sender.js';
@@ -25,6 +25,12 @@ import { processExists } from './machine.js';
  * first write). The channel lasts until unlinkChannel() (or gc()) removes its name and its
  * last endpoint closes; creating opens no endpoint.
  *
+ * A name with a `/` is the path of a file to create (a file-backed channel, relative to the
+ * working directory unless absolute; its directory must exist): the same channel, kept in a
+ * regular file mapped shared, so what is sent and not yet received survives every process
+ * exiting, and with {@link Sender.sync} a crash of the machine. The file is created 0600 and
+ * exclusively, fully allocated, and synced with its directory entry before this returns.
+ *
  * @example
  * ```ts
  * import { createChannel } from 'ringwire';
@@ -32,6 +38,7 @@ import { processExists } from './machine.js';
  * createChannel('jobs');                                          // SPSC, 1 MiB of ring
  * createChannel('events', { mode: 'mpmc', capacity: 16 << 20 });  // any number of senders and receivers
  * createChannel('config', { persistent: true });                  // gc() leaves it alone
+ * createChannel('./data/jobs.ring');                              // a file-backed channel
  * ```
  */
 export function createChannel(name: string, options?: CreateChannelOptions): void {
@@ -43,7 +50,9 @@ export function createChannel(name: string, options?: CreateChannelOptions): voi
 /**
  * Removes a channel's name; open endpoints keep working, and the memory is freed once the
  * last of them closes. Nothing can open the channel afterwards, and the name is free for a
- * new one. False if absent.
+ * new one. False if absent. A file-backed channel's file is removed only if it is a ringwire
+ * channel (ERR_RINGWIRE_INCOMPATIBLE otherwise). A 'named-semaphore' channel's semaphores go
+ * with it.
  *
  * @example
  * ```ts
@@ -106,9 +115,10 @@ const MODES = new Map<number, ModeProtocols>([
   }],
 ]);
 
-function openEndpoint<E extends object>(name: string, options: EndpointOptions | undefined, role: number,
+function openEndpoint<E extends object>(channel: ChannelName, options: EndpointOptions | undefined, role: number,
   roleName: string, make: (view: RingView, strategy: ResolvedEndpoint, mode: ModeProtocols) => E): E {
-  const segment = new native.Segment(checkName(name));
+  const segment = new native.Segment(checkChannel(channel));
+  const name = segment.info.name;
   try {
     const info = segment.info;
     // The addon validated the mode; a mode it knows and this file does not is a build mismatch.
@@ -164,16 +174,16 @@ function withCodec<E extends { codec: Codec | undefined; codecName: string }>(en
  * await jobs.send({ id: 1, url: 'https://example.com/a' });
  * ```
  */
-export function openSender(name: string, options?: EndpointOptions & { codec?: undefined }): Sender<Message>;
-export function openSender<T = unknown>(name: string, options: EndpointOptions<T> & { codec: CodecOption<T> }): Sender<T>;
-export function openSender<T = unknown>(name: string, options?: EndpointOptions<T>): Sender<T> | Sender<Message>;
-export function openSender(name: string, options?: EndpointOptions): Sender<unknown> {
+export function openSender(name: ChannelName, options?: EndpointOptions & { codec?: undefined }): Sender<Message>;
+export function openSender<T = unknown>(name: ChannelName, options: EndpointOptions<T> & { codec: CodecOption<T> }): Sender<T>;
+export function openSender<T = unknown>(name: ChannelName, options?: EndpointOptions<T>): Sender<T> | Sender<Message>;
+export function openSender(name: ChannelName, options?: EndpointOptions): Sender<unknown> {
   const codecOption = options?.codec;
   resolveCodec(codecOption); // a bad codec fails before anything is opened
   const sender = openEndpoint(name, options, layout.ROLE_SENDER, 'sender', (view, strategy, mode) => {
     if ((Atomics.load(view.i32, layout.OFF_STATE >> 2) & layout.STATE_ENDED) !== 0) {
       throw new RingwireError('ERR_RINGWIRE_CLOSED',
-        `channel '${name}' was ended by its sender; unlink it and create it again to send more`);
+        `channel '${view.name}' was ended by its sender; unlink it and create it again to send more`);
     }
     return new Sender(view, strategy, (host) => mode.sender(view, host, strategy));
   });
@@ -200,10 +210,10 @@ export function openSender(name: string, options?: EndpointOptions): Sender<unkn
  * const job = await jobs.recv({ timeout: 5000 });  // Job, or null once ended and drained
  * ```
  */
-export function openReceiver(name: string, options?: EndpointOptions & { codec?: undefined }): Receiver<Uint8Array>;
-export function openReceiver<T = unknown>(name: string, options: EndpointOptions<T> & { codec: CodecOption<T> }): Receiver<T>;
-export function openReceiver<T = unknown>(name: string, options?: EndpointOptions<T>): Receiver<T> | Receiver<Uint8Array>;
-export function openReceiver(name: string, options?: EndpointOptions): Receiver<unknown> {
+export function openReceiver(name: ChannelName, options?: EndpointOptions & { codec?: undefined }): Receiver<Uint8Array>;
+export function openReceiver<T = unknown>(name: ChannelName, options: EndpointOptions<T> & { codec: CodecOption<T> }): Receiver<T>;
+export function openReceiver<T = unknown>(name: ChannelName, options?: EndpointOptions<T>): Receiver<T> | Receiver<Uint8Array>;
+export function openReceiver(name: ChannelName, options?: EndpointOptions): Receiver<unknown> {
   const codecOption = options?.codec;
   resolveCodec(codecOption);
   publishAll(); // what this thread's senders hold back is there for the new receiver
@@ -245,17 +255,23 @@ export interface EndpointStats {
  * run, not as one atomic snapshot.
  */
 export interface ChannelStats {
-  /** The channel's name, as given to stats(). */
+  /** The channel's name or file path, as given to stats() (`fd:N` for `{ fd: N }`). */
   name: string;
+  /**
+   * Where its bytes are: 'shm' (a POSIX shared-memory object), 'file' (a file-backed
+   * channel) or 'anonymous' (an anonymous channel, opened by descriptor).
+   */
+  backing: 'shm' | 'file' | 'anonymous';
   /** 'spsc', 'mpmc' or 'broadcast', as created. */
   mode: 'spsc' | 'mpmc' | 'broadcast';
   /** Broadcast: what the sender does when a receiver is a ring behind ('block' or 'drop'). */
   overflow?: 'block' | 'drop';
   /**
    * How its endpoints wait by default: 'spin' if it was created with `wait: 'spin'`,
-   * otherwise how they park ('futex' or 'semaphore'; `wait: 'auto'` is the futex on Linux).
+   * otherwise how they park ('futex', 'semaphore' or 'named-semaphore'; `wait: 'auto'` is the
+   * futex on Linux).
    */
-  wait: 'futex' | 'semaphore' | 'spin';
+  wait: 'futex' | 'semaphore' | 'named-semaphore' | 'spin';
   /** Bytes of ring (a power of two). */
   capacity: number;
   /**
@@ -336,9 +352,10 @@ export interface ChannelStats {
  * }
  * ```
  */
-export function stats(name: string): ChannelStats {
+export function stats(channel: ChannelName): ChannelStats {
   publishAll();
-  const segment = new native.Segment(checkName(name));
+  const segment = new native.Segment(checkChannel(channel));
+  const name = segment.info.name;
   try {
     const i32 = new Int32Array(segment.buffer);
     const info = segment.info;
@@ -374,10 +391,11 @@ export function stats(name: string): ChannelStats {
     };
     const common = {
       name,
+      backing: info.backing,
       mode: broadcast ? 'broadcast' as const : mpmc ? 'mpmc' as const : 'spsc' as const,
       ...(broadcast ? { overflow: (info.flags & layout.FLAG_OVERFLOW_DROP) !== 0 ? 'drop' as const : 'block' as const } : {}),
       wait: info.defaultWait === layout.DEFAULT_WAIT_SPIN ? 'spin' as const
-        : info.waitMechanism === layout.WAIT_FUTEX ? 'futex' as const : 'semaphore' as const,
+        : mechanismName(info.waitMechanism),
       capacity: info.capacity,
       // Broadcast 'drop': a record and the header after it must fit (layout.h).
       maxMessage: info.maxMessageSize,

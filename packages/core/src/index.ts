@@ -1,9 +1,11 @@
 export { createChannel, gc, openReceiver, openSender, stats, unlinkChannel } from './channel.js';
 export type { ChannelStats, EndpointStats } from './channel.js';
 export { listChannels } from './list.js';
+export { createAnonymousChannel } from './anonymous.js';
+export type { AnonymousChannel, AnonymousChannelOptions } from './anonymous.js';
 export { AbortError, RingwireError } from './errors.js';
 export type { RingwireErrorCode } from './errors.js';
-export type { CreateChannelOptions, EndpointOptions, WaitOption, ModeOption, WaitOptions } from './options.js';
+export type { ChannelName, CreateChannelOptions, EndpointOptions, WaitOption, ModeOption, WaitOptions } from './options.js';
 export { Receiver } from './receiver.js';
 export { Sender, type Message } from './sender.js';
 export type { Codec, CodecOption } from './codec.js';

@@ -54,6 +54,7 @@ export interface Layout {
   readonly OFF_DATA_SEMAPHORE: number;
   readonly OFF_SPACE_SEMAPHORE: number;
   readonly SEMAPHORE_BYTES: number;
+  readonly OFF_SEMAPHORE_KEY: number;
   readonly OFF_RECEIVER_WAITERS_HIGH: number;
   readonly OFF_SENDER_WAITERS_HIGH: number;
   readonly STATE_ENDED: number;
@@ -66,6 +67,7 @@ export interface Layout {
   readonly MODE_BROADCAST: number;
   readonly WAIT_FUTEX: number;
   readonly WAIT_SEMAPHORE: number;
+  readonly WAIT_NAMED_SEMAPHORE: number;
   readonly DEFAULT_WAIT_PARK: number;
   readonly DEFAULT_WAIT_SPIN: number;
   readonly RECORD_ALIGNMENT: number;
@@ -131,6 +133,8 @@ export interface SegmentInfo {
   readonly creatorPid: number;
   readonly createdAt: number;
   readonly flags: number;
+  /** Where its bytes are: a shared-memory object, a file, or an anonymous memfd. */
+  readonly backing: 'shm' | 'file' | 'anonymous';
 }
 
 /** An open, validated mapping of a channel's shared-memory object. */
@@ -164,6 +168,11 @@ export interface NativeSegment {
   cancelWait(id: number): boolean;
   /** Tokens waiting on a semaphore channel's signal (-1 on a futex channel). */
   semaphoreValue(signalOffset: number): number;
+  /**
+   * Resolves once the channel's file holds everything written to the mapping (msync on the
+   * thread pool); at once for shared memory and anonymous channels.
+   */
+  sync(): Promise<void>;
   /** Detaches `buffer`, drops role locks, unmaps once no wait needs the memory. */
   close(): void;
 }
@@ -174,10 +183,14 @@ export interface NativeAddon {
   createSegment(name: string, capacity: number, mode: number, waitMechanism: number,
     defaultWait: number, flags: number, maxMessageSize?: number): void;
   unlinkSegment(name: string): boolean;
+  /** A sealed anonymous (memfd) channel; returns its descriptor (close-on-exec). */
+  createAnonymous(capacity: number, mode: number, waitMechanism: number, defaultWait: number, flags: number,
+    maxMessageSize?: number): number;
   setWaitDispatcher(dispatch: (id: number, status: number) => void): void;
   /** How the addon makes the errors it throws. */
   setErrorFactory(make: (code: string, message: string, errno?: number, syscall?: string) => Error): void;
-  Segment: new (name: string) => NativeSegment;
+  /** Opens a channel by name or path, or an anonymous one by descriptor. */
+  Segment: new (name: string | number) => NativeSegment;
 }
 
 /**

@@ -4,15 +4,25 @@ import { layout, native } from './native.js';
 import type { CodecOption } from './codec.js';
 
 /**
- * How endpoints wait for room or messages once their spin is over. `'futex'` (Linux) or
- * `'semaphore'` (POSIX semaphores inside the segment, for systems without a futex): park
- * until woken. `'spin'`: never park (async waits poll with setImmediate: CPU for latency).
+ * How endpoints wait for room or messages once their spin is over. `'futex'` (Linux),
+ * `'semaphore'` (unnamed process-shared POSIX semaphores inside the segment, for systems
+ * without a futex) or `'named-semaphore'` (two named POSIX semaphores, for systems without
+ * process-shared unnamed ones, such as macOS; selectable on Linux): park until woken.
+ * `'spin'`: never park (async waits poll with setImmediate: CPU for latency).
  * `'auto'`: on createChannel, the futex where there is one; on openSender/openReceiver, as
  * the channel was created. The channel's choice is its endpoints' default; an endpoint may
- * choose `'spin'` for itself, and `'futex'` or `'semaphore'` only if the channel uses it
- * (ERR_RINGWIRE_INCOMPATIBLE otherwise).
+ * choose `'spin'` for itself, and `'futex'`, `'semaphore'` or `'named-semaphore'` only if the
+ * channel uses it (ERR_RINGWIRE_INCOMPATIBLE otherwise).
  */
-export type WaitOption = 'auto' | 'futex' | 'semaphore' | 'spin';
+export type WaitOption = 'auto' | 'futex' | 'semaphore' | 'named-semaphore' | 'spin';
+
+/**
+ * Which channel: its name (1–26 letters, digits, `.`, `_`, `-`: a POSIX shared-memory
+ * object), the path of its file (any string with a `/`: a file-backed channel, e.g.
+ * `'./data/jobs.ring'`), or `{ fd }`, the descriptor of an anonymous channel this process
+ * holds (see {@link createAnonymousChannel}).
+ */
+export type ChannelName = string | { fd: number };
 /**
  * `'spsc'`: one sender and one receiver at a time. `'mpmc'`: any number of each (up to 48
  * endpoints in all); receivers compete, and each message goes to exactly one of them.
@@ -37,7 +47,9 @@ export interface CreateChannelOptions {
   overflow?: 'block' | 'drop';
   /**
    * How endpoints wait: 'auto' (default; the futex on Linux), 'futex', 'semaphore' (POSIX
-   * semaphores inside the segment, the fallback where there is no futex), or 'spin' (never park).
+   * semaphores inside the segment, the fallback where there is no futex), 'named-semaphore'
+   * (named POSIX semaphores, `/dev/shm/sem.rws.<key>.d` and `.s`, removed with the channel;
+   * for systems without unnamed ones), or 'spin' (never park).
    */
   wait?: WaitOption;
   /** gc() never removes a persistent channel; default false. */
@@ -70,7 +82,7 @@ export interface EndpointOptions<T = unknown> {
    * { encode, decode } (see CodecOption). Both ends must use the same one.
    */
   codec?: CodecOption<T>;
-  /** 'auto' (default) follows the channel; 'spin' never parks; 'futex'/'semaphore' must match the channel. */
+  /** 'auto' (default) follows the channel; 'spin' never parks; 'futex', 'semaphore' or 'named-semaphore' must match the channel. */
   wait?: WaitOption;
   /**
    * Broadcast receivers: where to start. 'next' (default): the first message sent after it
@@ -105,15 +117,53 @@ export interface WaitOptions {
 const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The longest path of a file-backed channel, in bytes (PATH_MAX less its NUL). */
+const MAX_PATH_BYTES = 4095;
+
+/**
+ * A channel's name or file path, checked; ERR_RINGWIRE_INVALID_NAME otherwise. A string with
+ * a '/' is a file's path (not ending in '/', at most 4095 bytes, no NUL).
+ */
 export function checkName(name: unknown): string {
   if (typeof name !== 'string') {
     throw new RingwireError('ERR_RINGWIRE_INVALID_NAME', 'channel name must be a string');
+  }
+  if (name.includes('/')) {
+    if (name.endsWith('/') || name.includes('\0') || Buffer.byteLength(name) > MAX_PATH_BYTES) {
+      throw new RingwireError('ERR_RINGWIRE_INVALID_NAME',
+        `invalid channel path ${JSON.stringify(name)}: give a file's path (not a directory), at most ${MAX_PATH_BYTES} bytes, without NUL`);
+    }
+    return name;
   }
   if (name.length === 0 || name.length > layout.MAX_NAME_LENGTH || !NAME_PATTERN.test(name)) {
     throw new RingwireError('ERR_RINGWIRE_INVALID_NAME',
       `invalid channel name ${JSON.stringify(name)}: use 1 to ${layout.MAX_NAME_LENGTH} letters, digits, '.', '_' or '-'`);
   }
   return name;
+}
+
+/**
+ * What the addon opens for a {@link ChannelName}: the checked name or path, or the descriptor
+ * of `{ fd }`.
+ */
+export function checkChannel(channel: unknown): string | number {
+  if (typeof channel === 'object' && channel !== null && !Array.isArray(channel)) {
+    const keys = Object.keys(channel);
+    const fd = (channel as { fd?: unknown }).fd;
+    if (keys.length !== 1 || keys[0] !== 'fd' || typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+      throw invalidArg(`a channel is a name, a file's path or { fd } with a descriptor number, got ${inspectValue(channel)}`);
+    }
+    return fd;
+  }
+  return checkName(channel);
+}
+
+function inspectValue(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 function checkObject(value: unknown, what: string, allowed: readonly string[]): Record<string, unknown> {
@@ -160,8 +210,10 @@ export function resolveCreateOptions(options: unknown): ResolvedCreate {
     waitMechanism = layout.WAIT_FUTEX;
   } else if (wait === 'semaphore') {
     waitMechanism = layout.WAIT_SEMAPHORE;
+  } else if (wait === 'named-semaphore') {
+    waitMechanism = layout.WAIT_NAMED_SEMAPHORE;
   } else {
-    throw invalidArg(`wait must be 'auto', 'futex', 'semaphore' or 'spin', got ${String(wait)}`);
+    throw invalidArg(`wait must be 'auto', 'futex', 'semaphore', 'named-semaphore' or 'spin', got ${String(wait)}`);
   }
   const endWhen = o.endWhen ?? 'any-sender';
   if (endWhen !== 'any-sender' && endWhen !== 'last-sender') {
@@ -221,16 +273,27 @@ export function resolveEndpointOptions(options: unknown, channel: string, waitMe
   const wait = o.wait ?? 'auto';
   if (wait === 'auto') return { spinOnly: defaultWait === layout.DEFAULT_WAIT_SPIN, ...common };
   if (wait === 'spin') return { spinOnly: true, ...common };
-  if (wait === 'futex' || wait === 'semaphore') {
-    const wanted = wait === 'futex' ? layout.WAIT_FUTEX : layout.WAIT_SEMAPHORE;
-    if (wanted !== waitMechanism) {
-      const has = waitMechanism === layout.WAIT_FUTEX ? 'futex' : 'semaphore';
+  if (wait === 'futex' || wait === 'semaphore' || wait === 'named-semaphore') {
+    if (MECHANISMS[wait] !== waitMechanism) {
+      const has = mechanismName(waitMechanism);
       throw new RingwireError('ERR_RINGWIRE_INCOMPATIBLE',
         `channel '${channel}' was created with wait '${has}'; open it with wait 'auto' or '${has}'`);
     }
     return { spinOnly: false, ...common };
   }
-  throw invalidArg(`wait must be 'auto', 'futex', 'semaphore' or 'spin', got ${String(wait)}`);
+  throw invalidArg(`wait must be 'auto', 'futex', 'semaphore', 'named-semaphore' or 'spin', got ${String(wait)}`);
+}
+
+const MECHANISMS = {
+  futex: layout.WAIT_FUTEX,
+  semaphore: layout.WAIT_SEMAPHORE,
+  'named-semaphore': layout.WAIT_NAMED_SEMAPHORE,
+} as const;
+
+/** The wait option naming a channel's wait mechanism (layout.h's WAIT_*). */
+export function mechanismName(waitMechanism: number): 'futex' | 'semaphore' | 'named-semaphore' {
+  return waitMechanism === layout.WAIT_FUTEX ? 'futex'
+    : waitMechanism === layout.WAIT_NAMED_SEMAPHORE ? 'named-semaphore' : 'semaphore';
 }
 
 export interface ResolvedWait {

@@ -52,7 +52,7 @@ describe('messages cross processes intact and in order', () => {
 });
 
 describe('parked endpoints wake across processes', () => {
-  for (const wait of ['futex', 'semaphore'] as const) {
+  for (const wait of ['futex', 'semaphore', 'named-semaphore'] as const) {
     it(`wait '${wait}': a parked receiver wakes for a message sent from another process`, async () => {
       const name = channelName(`pr${wait}`);
       createChannel(name, { capacity: 4096, wait });

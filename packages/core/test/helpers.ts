@@ -42,9 +42,10 @@ export interface ChildResult {
 
 /** Runs a fixture script in a child process (built JS), failing after `timeoutMs`. */
 export function runChild(file: string, args: string[], timeoutMs = 60_000,
-  env?: Record<string, string>): Promise<ChildResult> & { pid: number; output(): string } {
+  env?: Record<string, string>, fds: number[] = []): Promise<ChildResult> & { pid: number; output(): string } {
+  // `fds`: descriptors of this process the child gets as its 3, 4, ...
   const child = spawn(process.execPath, [fixture(file), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: env === undefined ? process.env : { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe', ...fds], env: env === undefined ? process.env : { ...process.env, ...env },
   });
   let stdout = '';
   let stderr = '';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChannel, openReceiver, openSender, type Receiver, stats } from '../src/index.js';
+import { createChannel, openReceiver, openSender, type Receiver, stats, unlinkChannel } from '../src/index.js';
 import { layout } from '../src/native.js';
 import { channelName, fixture, holder, runChild, until } from './helpers.js';
 
@@ -59,10 +59,18 @@ function run(args: string[]) {
 
 const COUNT = 20_000;
 
+// Each wait mechanism, and a file-backed channel (a path: the C++ peer opens it the same way).
+const SPSC_CASES = [
+  { wait: 'futex', file: false }, { wait: 'semaphore', file: false }, { wait: 'named-semaphore', file: false },
+  { wait: 'futex', file: true },
+] as const;
+
 describe('Node and C++ on one channel', () => {
-  for (const wait of ['futex', 'semaphore'] as const) {
-    it(`wait '${wait}': a C++ sender's messages reach a Node receiver intact, to the end`, async () => {
-      const name = channelName(`cn${wait}`);
+  for (const { wait, file } of SPSC_CASES) {
+    const where = file ? ' (file-backed)' : '';
+    const nameFor = (tag: string) => (file ? join(dir, `${tag}.ring`) : channelName(tag));
+    it(`wait '${wait}'${where}: a C++ sender's messages reach a Node receiver intact, to the end`, async () => {
+      const name = nameFor(`cn${wait}`);
       createChannel(name, { capacity: 1 << 14, wait });
       const receiver = openReceiver(name);
       const peer = run(['send', name, String(COUNT)]);
@@ -78,10 +86,11 @@ describe('Node and C++ on one channel', () => {
       // Both sides keep the same stats counters in the header.
       expect(stats(name)).toMatchObject({ messagesSent: COUNT, messagesReceived: COUNT });
       receiver.close();
+      if (file) expect(unlinkChannel(name)).toBe(true);
     });
 
-    it(`wait '${wait}': a Node sender's messages reach a C++ receiver intact, to the end`, async () => {
-      const name = channelName(`nc${wait}`);
+    it(`wait '${wait}'${where}: a Node sender's messages reach a C++ receiver intact, to the end`, async () => {
+      const name = nameFor(`nc${wait}`);
       createChannel(name, { capacity: 1 << 14, wait });
       const peer = run(['recv', name]);
       await peer.ready;
@@ -91,6 +100,7 @@ describe('Node and C++ on one channel', () => {
       sender.close();
       expect(await peer.done).toEqual({ code: 0, stdout: `ready\nreceived ${COUNT}\n`, stderr: '' });
       expect(stats(name)).toMatchObject({ messagesSent: COUNT, messagesReceived: COUNT });
+      if (file) expect(unlinkChannel(name)).toBe(true);
     });
   }
 
@@ -221,7 +231,7 @@ describe('a C++ mpmc peer whose only peers, Node processes, die', () => {
 });
 
 describe('Node and C++ on one mpmc channel', () => {
-  for (const wait of ['futex', 'semaphore'] as const) {
+  for (const wait of ['futex', 'semaphore', 'named-semaphore'] as const) {
     it(`wait '${wait}': C++ sender to Node receiver, and Node sender to C++ receiver, in order`, async () => {
       const toNode = channelName(`mn${wait}`);
       const toCpp = channelName(`mc${wait}`);

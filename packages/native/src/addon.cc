@@ -50,6 +50,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Layout(env));
   exports.Set("createSegment", Napi::Function::New<CreateSegment>(env, "createSegment"));
   exports.Set("unlinkSegment", Napi::Function::New<UnlinkSegment>(env, "unlinkSegment"));
+  exports.Set("createAnonymous", Napi::Function::New<CreateAnonymous>(env, "createAnonymous"));
   exports.Set("setWaitDispatcher", Napi::Function::New<SetWaitDispatcher>(env, "setWaitDispatcher"));
   exports.Set("setErrorFactory", Napi::Function::New<SetErrorFactory>(env, "setErrorFactory"));
   exports.Set("Segment", Segment::Define(env));

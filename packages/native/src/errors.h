@@ -13,8 +13,9 @@
 
 namespace ringwire {
 
-[[noreturn]] inline void ThrowCoded(Napi::Env env, const char* code, const std::string& message, int sys_errno = 0,
-                                    const std::string& syscall = {}) {
+// The error ThrowCoded throws, made but not thrown (to reject a promise with).
+inline Napi::Value CodedError(Napi::Env env, const char* code, const std::string& message, int sys_errno = 0,
+                              const std::string& syscall = {}) {
   auto* state = env.GetInstanceData<AddonState>();
   if (state != nullptr && !state->error_factory.IsEmpty()) {
     Napi::Value made = state->error_factory.Call(
@@ -22,13 +23,18 @@ namespace ringwire {
          sys_errno != 0 ? Napi::Number::New(env, sys_errno) : env.Undefined(),
          syscall.empty() ? env.Undefined() : Napi::String::New(env, syscall)});
     if (env.IsExceptionPending()) throw Napi::Error(env, env.GetAndClearPendingException().Value());
-    throw Napi::Error(env, made);
+    return made;
   }
   Napi::Error error = Napi::Error::New(env, message);
   error.Set("code", Napi::String::New(env, code));
   if (sys_errno != 0) error.Set("errno", Napi::Number::New(env, sys_errno));
   if (!syscall.empty()) error.Set("syscall", Napi::String::New(env, syscall));
-  throw error;
+  return error.Value();
+}
+
+[[noreturn]] inline void ThrowCoded(Napi::Env env, const char* code, const std::string& message, int sys_errno = 0,
+                                    const std::string& syscall = {}) {
+  throw Napi::Error(env, CodedError(env, code, message, sys_errno, syscall));
 }
 
 }  // namespace ringwire

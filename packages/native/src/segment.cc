@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <climits>
+#include <cstring>
 
 #include "errors.h"
 #include "ringwire/layout.h"
@@ -40,18 +41,33 @@ uint32_t Uint32Arg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, cons
 
 }  // namespace
 
+// The creation options at info[first..first+5]: capacity, mode, wait mechanism, default wait,
+// flags, max message size (optional).
+CreateOptions CreateOptionsArgs(Napi::Env env, const Napi::CallbackInfo& info, size_t first) {
+  CreateOptions options;
+  options.capacity = Uint32Arg(env, info, first, "capacity");
+  options.mode = Uint32Arg(env, info, first + 1, "mode");
+  options.wait_mechanism = Uint32Arg(env, info, first + 2, "wait mechanism");
+  options.default_wait = Uint32Arg(env, info, first + 3, "default wait");
+  options.flags = Uint32Arg(env, info, first + 4, "flags");
+  if (info.Length() > first + 5 && !info[first + 5].IsUndefined()) {
+    options.max_message_size = Uint32Arg(env, info, first + 5, "max message size");
+  }
+  return options;
+}
+
 Napi::Value CreateSegment(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string name = NameArg(env, info[0]);
-  CreateOptions options;
-  options.capacity = Uint32Arg(env, info, 1, "capacity");
-  options.mode = Uint32Arg(env, info, 2, "mode");
-  options.wait_mechanism = Uint32Arg(env, info, 3, "wait mechanism");
-  options.default_wait = Uint32Arg(env, info, 4, "default wait");
-  options.flags = Uint32Arg(env, info, 5, "flags");
-  if (info.Length() > 6 && !info[6].IsUndefined()) options.max_message_size = Uint32Arg(env, info, 6, "max message size");
+  const CreateOptions options = CreateOptionsArgs(env, info, 1);
   Translated(env, [&] { create_segment(name, options); });
   return env.Undefined();
+}
+
+Napi::Value CreateAnonymous(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CreateOptions options = CreateOptionsArgs(env, info, 0);
+  return Napi::Number::New(env, Translated(env, [&] { return create_anonymous(options); }));
 }
 
 Napi::Value UnlinkSegment(const Napi::CallbackInfo& info) {
@@ -73,18 +89,31 @@ Napi::Function Segment::Define(Napi::Env env) {
                          InstanceMethod<&Segment::RefWait>("refWait"),
                          InstanceMethod<&Segment::CancelWait>("cancelWait"),
                          InstanceMethod<&Segment::SemaphoreValue>("semaphoreValue"),
+                         InstanceMethod<&Segment::Sync>("sync"),
                          InstanceMethod<&Segment::Close>("close"),
                      });
 }
 
 Segment::Segment(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Segment>(info) {
   Napi::Env env = info.Env();
-  name_ = NameArg(env, info[0]);
-  opened_ = Translated(env, [&] { return std::make_unique<MappedSegment>(name_); });
+  // A name (or a file's path), or the descriptor of an anonymous channel.
+  if (info[0].IsNumber()) {
+    const double fd = info[0].As<Napi::Number>().DoubleValue();
+    if (!(fd >= 0 && fd <= INT_MAX) || fd != static_cast<double>(static_cast<int>(fd))) {
+      ThrowCoded(env, "ERR_RINGWIRE_INVALID_ARG", "fd must be a descriptor number (a non-negative integer)");
+    }
+    opened_ = Translated(env, [&] { return std::make_unique<MappedSegment>(MappedSegment::Descriptor{static_cast<int>(fd)}); });
+    name_ = opened_->name();
+  } else {
+    name_ = NameArg(env, info[0]);
+    opened_ = Translated(env, [&] { return std::make_unique<MappedSegment>(name_); });
+  }
   identity_ = opened_->identity();
   const size_t size = opened_->size();
   void* base = opened_->take_mapping();
   mapping_ = std::make_shared<Mapping>(static_cast<uint8_t*>(base), size);
+  opened_->take_named_semaphores(mapping_->named);
+  backing_ = opened_->backing();
   const Identity& id = identity_;
 
   buffer_hold_ = new BufferHold{mapping_};
@@ -105,6 +134,7 @@ Segment::Segment(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Segment>(inf
   described.Set("creatorPid", id.creator_pid);
   described.Set("createdAt", static_cast<double>(id.created_at_ms));
   described.Set("flags", id.flags);
+  described.Set("backing", backing_ == Backing::kFile ? "file" : backing_ == Backing::kAnonymous ? "anonymous" : "shm");
   self.Set("info", described);
 }
 
@@ -124,7 +154,10 @@ uint32_t Segment::SignalOffset(Napi::Env env, const Napi::Value& offset) const {
 }
 
 detail::Signal Segment::SignalAt(uint32_t offset) const {
-  return detail::Signal(mapping_->base, identity_.wait_mechanism, offset);
+  sem_t* named = mapping_->named[offset == L::OFF_DATA_SIGNAL ? 0 : 1];
+  return detail::Signal(mapping_->word(offset),
+                        identity_.wait_mechanism == L::WAIT_NAMED_SEMAPHORE ? named : detail::semaphore_at(mapping_->base, offset),
+                        identity_.wait_mechanism == L::WAIT_FUTEX);
 }
 
 static uint32_t ExpectedArg(const Napi::Value& value) {
@@ -239,6 +272,58 @@ Napi::Value Segment::SemaphoreValue(const Napi::CallbackInfo& info) {
   const uint32_t offset = SignalOffset(env, info[0]);
   const detail::Signal signal = SignalAt(offset);
   return Napi::Number::New(env, signal.futex() ? -1 : detail::semaphore_tokens(signal.semaphore()));
+}
+
+namespace {
+
+// msync(MS_SYNC) of a file-backed channel on the libuv pool, holding the mapping.
+class SyncWorker : public Napi::AsyncWorker {
+ public:
+  SyncWorker(Napi::Env env, std::shared_ptr<Mapping> mapping, std::string name)
+      : Napi::AsyncWorker(env, "ringwire.sync"), deferred_(Napi::Promise::Deferred::New(env)),
+        mapping_(std::move(mapping)), name_(std::move(name)) {}
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    if (msync(mapping_->base, mapping_->size, MS_SYNC) != 0) error_ = errno;
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (error_ == 0) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::Value error = CodedError(env, detail::code_for_errno(error_),
+                                   "cannot sync channel '" + name_ + "': msync failed with " + detail::errno_name(error_) +
+                                       " (" + std::strerror(error_) + ")", error_, "msync");
+    deferred_.Reject(error);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Mapping> mapping_;
+  std::string name_;
+  int error_ = 0;
+};
+
+}  // namespace
+
+// sync(): a promise that resolves once the channel's file holds everything written to its
+// mapping (msync MS_SYNC on the thread pool); at once for shared memory and anonymous ones.
+Napi::Value Segment::Sync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env);
+  if (backing_ != Backing::kFile) {
+    Napi::Promise::Deferred done = Napi::Promise::Deferred::New(env);
+    done.Resolve(env.Undefined());
+    return done.Promise();
+  }
+  auto* worker = new SyncWorker(env, mapping_, name_);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 Napi::Value Segment::CancelWait(const Napi::CallbackInfo& info) {

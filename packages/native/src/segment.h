@@ -32,6 +32,7 @@ class Segment : public Napi::ObjectWrap<Segment> {
   Napi::Value RefWait(const Napi::CallbackInfo& info);
   Napi::Value CancelWait(const Napi::CallbackInfo& info);
   Napi::Value SemaphoreValue(const Napi::CallbackInfo& info);
+  Napi::Value Sync(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   void EnsureOpen(Napi::Env env) const;
@@ -42,6 +43,7 @@ class Segment : public Napi::ObjectWrap<Segment> {
   void Release();
 
   std::string name_;
+  Backing backing_ = Backing::kShm;
   // The opened segment without its mapping (moved into the shared owner below): its
   // descriptor carries the role locks.
   std::unique_ptr<MappedSegment> opened_;
@@ -60,6 +62,9 @@ class Segment : public Napi::ObjectWrap<Segment> {
 Napi::Value CreateSegment(const Napi::CallbackInfo& info);
 // unlinkSegment(name): removes the segment's name; true if it existed.
 Napi::Value UnlinkSegment(const Napi::CallbackInfo& info);
+// createAnonymous(capacity, mode, waitMechanism, defaultWait, flags, maxMessageSize?): a sealed
+// memfd channel; returns its descriptor.
+Napi::Value CreateAnonymous(const Napi::CallbackInfo& info);
 
 }  // namespace ringwire
 

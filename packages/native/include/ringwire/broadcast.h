@@ -109,9 +109,9 @@ class BroadcastRing {
 
   explicit BroadcastRing(std::shared_ptr<MappedSegment> segment)
       : segment_(std::move(segment)),
-        data_bell_(Signal(segment_->base(), segment_->identity().wait_mechanism, layout::OFF_DATA_SIGNAL),
+        data_bell_(segment_->signal(layout::OFF_DATA_SIGNAL),
                    segment_->word(layout::OFF_RECEIVER_WAITERS), segment_->word(layout::OFF_RECEIVER_WAITERS_HIGH)),
-        space_bell_(Signal(segment_->base(), segment_->identity().wait_mechanism, layout::OFF_SPACE_SIGNAL),
+        space_bell_(segment_->signal(layout::OFF_SPACE_SIGNAL),
                     segment_->word(layout::OFF_SENDER_WAITERS)) {
     if (segment_->identity().mode != layout::MODE_BROADCAST) {
       throw Error("ERR_RINGWIRE_INCOMPATIBLE", "channel '" + name() + "' is not a broadcast channel");

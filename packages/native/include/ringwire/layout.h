@@ -3,7 +3,9 @@
 // This file is the single source of truth for the segment format. The addon exports
 // every constant below to TypeScript at load time; C and C++ peers include it directly.
 //
-// A channel is one POSIX shared-memory object named "/rw.<name>" (mode 0600):
+// A channel is one POSIX shared-memory object named "/rw.<name>" (mode 0600), or the same bytes
+// in a regular file (a name containing '/' is its path; mode 0600) or in an anonymous memfd
+// sealed against shrinking and growing (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL):
 //
 //   offset 0                                                        HEADER_SIZE (4096)
 //   +------------------------------------------------------------------+---------------------+
@@ -40,7 +42,11 @@
 //
 // Semaphores (wait mechanism SEMAPHORE) are unnamed, process-shared POSIX semaphores inside
 // the header (sem_init with pshared = 1), one per signal word: nothing outside the segment to
-// leak, plant or forget. A waker posts at most as many tokens as there are parked endpoints
+// leak, plant or forget. Wait mechanism NAMED_SEMAPHORE (for systems without process-shared
+// unnamed semaphores, such as macOS; selectable on Linux) uses two named semaphores instead,
+// named after a random key in the header (OFF_SEMAPHORE_KEY), created exclusively (0600) with
+// a fresh key when one is taken, so nobody can plant a name to block a channel. They go with
+// the channel's name (unlink); an anonymous channel cannot have them. A waker posts at most as many tokens as there are parked endpoints
 // minus the tokens still unconsumed, so tokens never pile up (a woken endpoint that finds its
 // condition already true leaves its token for its next park).
 //
@@ -479,6 +485,10 @@ constexpr uint32_t OFF_DELIVERED_POSITION = 7 * LINE_SIZE;
 constexpr uint32_t OFF_DATA_SEMAPHORE = 3 * LINE_SIZE + 64;
 constexpr uint32_t OFF_SPACE_SEMAPHORE = 4 * LINE_SIZE + 64;
 constexpr uint32_t SEMAPHORE_BYTES = 64;
+// Wait mechanism NAMED_SEMAPHORE: two named POSIX semaphores, "/rws.<key>.d" (data) and
+// "/rws.<key>.s" (space), <key> 16 lowercase hex digits of a random 64-bit key the creator
+// stores as two uint32 (low, high) at OFF_DATA_SEMAPHORE, where an unnamed sem_t would be.
+constexpr uint32_t OFF_SEMAPHORE_KEY = OFF_DATA_SEMAPHORE;
 
 // MPMC (see the protocol above).
 constexpr uint32_t OFF_CLAIM_POSITION = OFF_PRODUCER_POSITION;
@@ -544,6 +554,7 @@ constexpr uint32_t MODE_BROADCAST = 3;
 // How parked endpoints sleep and are woken (fixed per channel at creation).
 constexpr uint32_t WAIT_FUTEX = 1;
 constexpr uint32_t WAIT_SEMAPHORE = 2;
+constexpr uint32_t WAIT_NAMED_SEMAPHORE = 3;
 
 // What endpoints do by default when they must wait (they may override it when opening).
 constexpr uint32_t DEFAULT_WAIT_PARK = 0;  // spin briefly, then park
@@ -600,7 +611,7 @@ constexpr uint32_t SEMAPHORE_POST_CAP = 1024;
   X(OFF_DATA_SIGNAL) X(OFF_RECEIVER_WAITERS) X(OFF_SPACE_SIGNAL) X(OFF_SENDER_WAITERS) \
   X(OFF_STATE) X(OFF_SENDER_PID) X(OFF_RECEIVER_PID) X(OFF_SENDER_THREAD) X(OFF_RECEIVER_THREAD) \
   X(OFF_MESSAGES_SENT) X(OFF_MESSAGES_RECEIVED) X(OFF_DELIVERED_POSITION) X(OFF_DATA_SEMAPHORE) \
-  X(OFF_SPACE_SEMAPHORE) X(SEMAPHORE_BYTES) X(OFF_CLAIM_POSITION) X(OFF_TAKE_POSITION) \
+  X(OFF_SPACE_SEMAPHORE) X(SEMAPHORE_BYTES) X(OFF_SEMAPHORE_KEY) X(OFF_CLAIM_POSITION) X(OFF_TAKE_POSITION) \
   X(OFF_RELEASE_POSITION) X(OFF_WRITTEN_POSITION) X(OFF_RECEIVER_WAITERS_HIGH) \
   X(OFF_SENDER_WAITERS_HIGH) X(OFF_SLOTS) X(SLOT_SIZE) X(MAX_SLOTS) X(SLOT_PID) X(SLOT_THREAD) \
   X(SLOT_KIND) X(SLOT_INTENT) X(SLOT_MESSAGES) X(SLOT_SIZE_OR_END) X(SLOT_ENDED) \
@@ -608,7 +619,7 @@ constexpr uint32_t SEMAPHORE_POST_CAP = 1024;
   X(SLOT_FIELD_MASK) X(REC_FREE) X(REC_CLAIMED) X(REC_COMMITTED) X(REC_RELEASED) X(REC_ABANDONED) \
   X(SKIP) X(STATE_ENDED) X(STATE_SENDER_ENDED) X(FLAG_PERSISTENT) X(FLAG_END_WITH_LAST_SENDER) \
   X(FLAG_OVERFLOW_DROP) X(SLOT_CURSOR) X(SLOT_LOST) X(SLOT_CUT) X(OFF_OLDEST_POSITION) X(OFF_INTENT_POSITION) \
-  X(MODE_SPSC) X(MODE_MPMC) X(MODE_BROADCAST) X(WAIT_FUTEX) X(WAIT_SEMAPHORE) X(DEFAULT_WAIT_PARK) \
+  X(MODE_SPSC) X(MODE_MPMC) X(MODE_BROADCAST) X(WAIT_FUTEX) X(WAIT_SEMAPHORE) X(WAIT_NAMED_SEMAPHORE) X(DEFAULT_WAIT_PARK) \
   X(DEFAULT_WAIT_SPIN) X(RECORD_ALIGNMENT) X(RECORD_HEADER_SIZE) X(PADDING_LENGTH) \
   X(FRAGMENT) X(FRAGMENT_FIRST) X(FRAGMENT_LAST) X(FRAGMENT_LENGTH_BITS) X(FRAGMENT_LENGTH_MASK) \
   X(FRAGMENT_START_BYTES) X(MAX_MESSAGE_SIZE_LIMIT) X(DEFAULT_MAX_MESSAGE_SIZE) \

@@ -141,7 +141,7 @@ class MpmcEndpoint {
 
   static EpochDoorbell doorbell(const MappedSegment& segment, uint32_t signal, uint32_t parked_low,
                                 uint32_t parked_high) {
-    return EpochDoorbell(Signal(segment.base(), segment.identity().wait_mechanism, signal), segment.word(parked_low),
+    return EpochDoorbell(segment.signal(signal), segment.word(parked_low),
                          segment.word(parked_high));
   }
 

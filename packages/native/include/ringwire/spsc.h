@@ -192,7 +192,7 @@ class Endpoint {
   static FlagDoorbell doorbell(const MappedSegment& segment, bool space) {
     const uint32_t signal = space ? layout::OFF_SPACE_SIGNAL : layout::OFF_DATA_SIGNAL;
     const uint32_t waiters = space ? layout::OFF_SENDER_WAITERS : layout::OFF_RECEIVER_WAITERS;
-    return FlagDoorbell(Signal(segment.base(), segment.identity().wait_mechanism, signal), segment.word(waiters));
+    return FlagDoorbell(segment.signal(signal), segment.word(waiters));
   }
 
   FlagDoorbell own_bell_, peer_bell_;

@@ -198,10 +198,8 @@ class EpochSemaphoreSleep {
 // mechanism (WAIT_FUTEX or WAIT_SEMAPHORE, from its identity line).
 class Signal {
  public:
-  Signal(uint8_t* base, uint32_t wait_mechanism, uint32_t signal_offset)
-      : word_(reinterpret_cast<uint32_t*>(base + signal_offset)),
-        semaphore_(semaphore_at(base, signal_offset)),
-        futex_(wait_mechanism == layout::WAIT_FUTEX) {}
+  // `semaphore`: the signal's semaphore (unnamed in the header, or named), unused on a futex.
+  Signal(uint32_t* word, sem_t* semaphore, bool futex) : word_(word), semaphore_(semaphore), futex_(futex) {}
 
   uint32_t* word() const { return word_; }
   sem_t* semaphore() const { return semaphore_; }
