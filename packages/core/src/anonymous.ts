@@ -25,9 +25,11 @@ export interface AnonymousChannel {
   readonly fd: number;
   /** Opens a sending end in this process (as {@link openSender}). */
   openSender(options?: EndpointOptions & { codec?: undefined }): Sender<Message>;
+  /** Opens a sending end that sends values of type T (with a `codec`). */
   openSender<T = unknown>(options: EndpointOptions<T> & { codec: CodecOption<T> }): Sender<T>;
   /** Opens a receiving end in this process (as {@link openReceiver}). */
   openReceiver(options?: EndpointOptions & { codec?: undefined }): Receiver<Uint8Array>;
+  /** Opens a receiving end that receives values of type T (with a `codec`). */
   openReceiver<T = unknown>(options: EndpointOptions<T> & { codec: CodecOption<T> }): Receiver<T>;
   /**
    * Closes this process's descriptor (endpoints already open keep working; a child given the

@@ -4,11 +4,13 @@
  * The `code` of a {@link RingwireError}: stable, so match on it rather than on the message.
  * - `ERR_RINGWIRE_EXISTS`: createChannel() with a name that is taken.
  * - `ERR_RINGWIRE_NOT_FOUND`: no channel by that name.
- * - `ERR_RINGWIRE_INVALID_NAME`: a name that is not 1–26 letters, digits, `.`, `_` or `-`.
+ * - `ERR_RINGWIRE_INVALID_NAME`: a name that is not 1–26 letters, digits, `.`, `_` or `-`,
+ *   nor a file's path (a string with a `/`, not ending in one, at most 4095 bytes, no NUL).
  * - `ERR_RINGWIRE_INVALID_ARG`: a bad argument or option, or a call out of order (a send
  *   between tryClaim() and commit(), a value a codec cannot encode).
- * - `ERR_RINGWIRE_INCOMPATIBLE`: not a ringwire channel, another layout version, or options
- *   that do not match the channel (`wait: 'futex'` on a semaphore channel).
+ * - `ERR_RINGWIRE_INCOMPATIBLE`: not a ringwire channel (or not a regular file; or, for
+ *   `{ fd }`, not a sealed anonymous channel), another layout version, or options that do not
+ *   match the channel (`wait: 'futex'` on a semaphore channel).
  * - `ERR_RINGWIRE_CORRUPT`: the segment or a peer broke the protocol.
  * - `ERR_RINGWIRE_TOO_LARGE`: a message larger than the channel can ever carry (or than
  *   tryRecvInto()'s target has room for).
@@ -16,14 +18,16 @@
  * - `ERR_RINGWIRE_CLOSED`: the endpoint was closed, or the stream has ended.
  * - `ERR_RINGWIRE_BUSY`: SPSC: the role is taken; MPMC: all 48 endpoint slots are; pool: a
  *   second TaskClient.
- * - `ERR_RINGWIRE_PERMISSION`: the segment belongs to another user.
+ * - `ERR_RINGWIRE_PERMISSION`: the segment (or file, or named semaphore) belongs to another
+ *   user or is open to others (its mode is not 0600), or the system refused access.
  * - `ERR_RINGWIRE_PEER_DEAD`: the peer died without closing, and no other is there to take
  *   its place (ringwire/pool: the pool process that took the task died).
  * - `ERR_RINGWIRE_CUT_OFF`: broadcast: this receiver held a 'block' sender back longer than
  *   the sender's `lagLimit` and was cut off; it receives nothing more (close it; a new receiver
  *   may join).
  * - `ERR_RINGWIRE_SYSTEM`: a system call failed (`errno` and `syscall` say which).
- * - `ERR_RINGWIRE_NO_SPACE`: `/dev/shm` cannot hold the channel.
+ * - `ERR_RINGWIRE_NO_SPACE`: `/dev/shm` (for a file-backed channel, its file system) cannot
+ *   hold the channel.
  * - `ERR_RINGWIRE_TASK_FAILED`: ringwire/pool: the task's handler threw, its payload could not
  *   be decoded, or its result did not fit the result channel.
  * - `ERR_RINGWIRE_WORKER_DIED`: ringwire/pool: the worker thread running the task died.

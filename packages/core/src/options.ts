@@ -22,7 +22,10 @@ export type WaitOption = 'auto' | 'futex' | 'semaphore' | 'named-semaphore' | 's
  * `'./data/jobs.ring'`), or `{ fd }`, the descriptor of an anonymous channel this process
  * holds (see {@link createAnonymousChannel}).
  */
-export type ChannelName = string | { fd: number };
+export type ChannelName = string | {
+  /** The anonymous channel's descriptor in this process (in a child: its index in `spawn`'s `stdio`). */
+  fd: number;
+};
 /**
  * `'spsc'`: one sender and one receiver at a time. `'mpmc'`: any number of each (up to 48
  * endpoints in all); receivers compete, and each message goes to exactly one of them.

@@ -184,6 +184,29 @@ describe('ringwire create, ls, stat', () => {
     expect(stats(c)).toMatchObject({ capacity: 4096, wait: 'semaphore' });
   });
 
+  it('create, send, stat, recv and rm take a file-backed channel\'s path; create takes --wait named-semaphore', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringwire-cli-'));
+    try {
+      const path = join(dir, 'jobs.ring');
+      const created = await run(['create', path, '-c', '4k']);
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.stdout).toContain(path);
+      expect((await run(['send', path], 'kept in a file')).code).toBe(0);
+      const shown = await run(['stat', path]);
+      expect(shown.stdout).toMatch(/^backing: +file \(file-backed channel\)$/m);
+      expect(shown.stdout).toMatch(/^messages: +1 sent, 0 received/m);
+      const received = await run(['recv', path, '--count', '1']);
+      expect(received.stdout).toBe('kept in a file\n');
+      expect((await run(['rm', path])).stdout).toBe(`removed ${path}\n`);
+      expect(existsSync(path)).toBe(false);
+      const named = channelName('create-ns');
+      expect((await run(['create', named, '-c', '4k', '--wait', 'named-semaphore'])).code).toBe(0);
+      expect(stats(named)).toMatchObject({ wait: 'named-semaphore', backing: 'shm' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('create makes broadcast channels (--overflow), and stat shows each receiver: where it is, its lag, what it lost', async () => {
     const name = channelName('create-bc');
     const created = await run(['create', name, '--mode', 'broadcast', '--overflow', 'drop', '-c', '4k']);

@@ -128,6 +128,8 @@ its endpoints. Prints "removed NAME" for each.
     summary: 'create a channel',
     usage: 'ringwire create NAME [--capacity N] [--mode spsc|mpmc|broadcast] [--overflow block|drop] [--wait W] [--persistent]',
     help: `Creates a channel (mode 0600); fails with ERR_RINGWIRE_EXISTS if the name is taken.
+A NAME with a '/' is the path of a file to create (a file-backed channel, e.g. ./jobs.ring):
+what is sent and not received survives restarts; gc never sees it, rm removes it.
 Until an endpoint uses it, \`gc\` counts it as never used by a creator that has exited, and
 removes it: use --persistent for a channel that waits for its endpoints.
 
@@ -140,7 +142,7 @@ removes it: use --persistent for a channel that waits for its endpoints.
                      or drop (it never waits; a receiver a ring behind skips ahead)
   --max-message N    the largest message (spsc and broadcast: default 1g, at most 4g - 8;
                      longer than the ring goes in fragments; mpmc: at most capacity - 8)
-  --wait W           auto (default), futex, semaphore or spin
+  --wait W           auto (default), futex, semaphore, named-semaphore or spin
   --persistent       gc never removes it`,
     options: {
       capacity: { type: 'string', short: 'c' }, mode: { type: 'string' }, wait: { type: 'string' },
@@ -217,7 +219,8 @@ export function mainHelp(version: string): string {
   return `usage: ringwire <command> [options]
 
 ringwire ${version}: inspect and use ringwire channels (shared-memory message channels,
-/dev/shm/rw.<name>).
+/dev/shm/rw.<name>; or files, for a NAME with a '/': stat, rm, create, send and recv take
+a file-backed channel's path).
 
 commands:
 ${COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n')}

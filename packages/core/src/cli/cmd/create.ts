@@ -17,7 +17,7 @@ export async function run({ values, positionals }: CommandArgs): Promise<number>
   const overflow = overflowText === undefined ? undefined
     : parseChoice<'block' | 'drop'>(overflowText, '--overflow', ['block', 'drop'], 'create');
   const wait = waitText === undefined ? undefined
-    : parseChoice<WaitOption>(waitText, '--wait', ['auto', 'futex', 'semaphore', 'spin'], 'create');
+    : parseChoice<WaitOption>(waitText, '--wait', ['auto', 'futex', 'semaphore', 'named-semaphore', 'spin'], 'create');
   const maxText = str(values, 'max-message');
   const maxMessageSize = maxText === undefined ? undefined : parseSize(maxText, '--max-message', 'create');
   const persistent = flag(values, 'persistent');

@@ -19,6 +19,7 @@ export function statLines(s: ChannelStats, now = Date.now()): string[] {
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const lines: [string, string][] = [
     ['name', s.name],
+    ['backing', s.backing === 'shm' ? 'shared memory' : s.backing === 'file' ? 'file (file-backed channel)' : 'anonymous (memfd)'],
     ['mode', s.overflow === undefined ? s.mode : `${s.mode} (overflow: ${s.overflow})`],
     ['wait', s.wait],
     ['capacity', `${s.capacity} bytes (${bytes(s.capacity)})`],
@@ -41,7 +42,7 @@ export function statLines(s: ChannelStats, now = Date.now()): string[] {
     for (const e of s.receivers) lines.push(['', describe(e)]);
   }
   // Fields this view does not know yet (stats() may grow), as they are.
-  const known = new Set(['name', 'mode', 'wait', 'capacity', 'maxMessage', 'maxRecord', 'bytesUsed', 'ended', 'messagesSent',
+  const known = new Set(['name', 'backing', 'mode', 'wait', 'capacity', 'maxMessage', 'maxRecord', 'bytesUsed', 'ended', 'messagesSent',
     'messagesReceived', 'persistent', 'createdAt', 'creatorPid', 'sendersWaiting', 'receiversWaiting', 'senders',
     'receivers', 'sender', 'receiver', 'overflow']);
   for (const [key, value] of Object.entries(s)) {
