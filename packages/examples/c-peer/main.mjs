@@ -58,7 +58,7 @@ try {
   // fail with ERR_RINGWIRE_PEER_DEAD instead of waiting for an endpoint that never comes.
   requests = openSender(requestChannel);
   replies = openReceiver(replyChannel);
-  const peer = start(program, channels, 'peer');
+  const peer = start(program, channels, { label: 'peer' });
 
   const inputs = [[1, 2, 3], [0.5, -0.5], [], [10, 20, 30, 40]];
   for (const numbers of inputs) {

@@ -34,11 +34,12 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 /**
- * Starts `command args`, writing to this process's stdout and stderr. The child's `done`
- * promise resolves when it exits with code 0 and rejects otherwise.
+ * Starts `command args`, writing to this process's stdout and stderr; `fds` are descriptors
+ * it gets as 3, 4, … The child's `done` promise resolves when it exits with code 0 and
+ * rejects otherwise.
  */
-export function start(command, args, label = path.basename(command)) {
-  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+export function start(command, args, { label = path.basename(command), fds = [] } = {}) {
+  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', ...fds] });
   children.add(child);
   child.done = new Promise((resolve, reject) => {
     child.on('error', (error) => {
@@ -55,8 +56,11 @@ export function start(command, args, label = path.basename(command)) {
   return child;
 }
 
-/** Starts a Node script (a file: URL, e.g. `new URL('./producer.mjs', import.meta.url)`). */
-export function startNode(scriptUrl, args) {
+/**
+ * Starts a Node script (a file: URL, e.g. `new URL('./producer.mjs', import.meta.url)`);
+ * `options` as start()'s, the label defaulting to the script's file name.
+ */
+export function startNode(scriptUrl, args, options = {}) {
   const script = fileURLToPath(scriptUrl);
-  return start(process.execPath, [script, ...args], path.basename(script));
+  return start(process.execPath, [script, ...args], { label: path.basename(script), ...options });
 }

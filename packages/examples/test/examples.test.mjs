@@ -122,6 +122,27 @@ describe('examples', () => {
     expect(out.some((line) => line.startsWith('producer: sent 3 snapshots of 16 MiB through a 64 KiB ring in '))).toBe(true);
   });
 
+  it('anon-pool: a parent feeds three child processes through anonymous channels, nothing in /dev/shm', async () => {
+    const out = lines(await node('anon-pool/main.mjs'));
+    expect(out).toContain('anon-pool: 3000 jobs, 3000 results: each job answered exactly once, every SHA-256 checked');
+    const shares = out.find((line) => line.startsWith('anon-pool: per worker: '));
+    const [, ...taken] = /^anon-pool: per worker: worker-1 (\d+), worker-2 (\d+), worker-3 (\d+); [\d.]+ s \(\d+ jobs\/s\)$/.exec(shares) ?? [];
+    expect(taken.map(Number), shares).toSatisfy((counts) => counts.length === 3 && counts.every((n) => n > 0));
+    expect(taken.reduce((sum, n) => sum + Number(n), 0)).toBe(3000);
+    // Each worker's own count agrees with what the parent received from it.
+    taken.forEach((n, i) => expect(out).toContain(`worker-${i + 1}: answered ${n} jobs, then the job stream ended`));
+    expect(out).toContain('anon-pool: /dev/shm: no new rw.* entry, nothing to remove');
+  });
+
+  it('anon-pool: a worker that crashes with a job in hand fails the run at once, not a hang', async () => {
+    const result = await node('anon-pool/main.mjs', '3000', 'crash');
+    expect(result.timedOut, `stderr:\n${result.stderr}`).toBe(false);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^worker-2: crashing on purpose with job \d+ in hand$/m);
+    expect(result.stderr).toContain('anon-pool: worker-2 exited with code 1');
+    expect(result.stdout).toContain('anon-pool: /dev/shm: no new rw.* entry, nothing to remove');
+  });
+
   it('c-peer: a clear error without a C++ compiler, and nothing left behind', async () => {
     rmSync(path.join(root, 'c-peer/build'), { recursive: true, force: true }); // so it must compile
     const result = await node('c-peer/main.mjs', { env: { CXX: 'no-such-compiler' } });
