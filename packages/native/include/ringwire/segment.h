@@ -359,7 +359,7 @@ inline void sync_directory(const std::string& dir, const std::string& name) {
 }
 
 // Checks what create_segment and create_anonymous are given.
-inline void check_create_options(const std::string& name, const CreateOptions& o, bool anonymous) {
+inline void check_create_options(const CreateOptions& o, bool anonymous) {
   namespace L = layout;
   if (!L::is_power_of_two(o.capacity) || o.capacity < L::MIN_CAPACITY || o.capacity > L::MAX_CAPACITY) {
     throw Error("ERR_RINGWIRE_INVALID_ARG", "capacity must be a power of two from " +
@@ -383,7 +383,6 @@ inline void check_create_options(const std::string& name, const CreateOptions& o
                           std::to_string(L::max_message_for(o.capacity)) + " bytes): MPMC carries no fragments"
                     : "maxMessageSize must be from 1 to " + std::to_string(L::MAX_MESSAGE_SIZE_LIMIT));
   }
-  (void)name;
 }
 
 }  // namespace detail
@@ -396,7 +395,7 @@ inline void check_create_options(const std::string& name, const CreateOptions& o
 inline void create_segment(const std::string& name, const CreateOptions& o) {
   namespace L = layout;
   check_name(name);
-  detail::check_create_options(name, o, false);
+  detail::check_create_options(o, false);
   const bool file = is_file_name(name);
   const Backing backing = file ? Backing::kFile : Backing::kShm;
   const std::string path = file ? name : segment_path(name);
@@ -461,7 +460,7 @@ inline void create_segment(const std::string& name, const CreateOptions& o) {
 inline int create_anonymous(const CreateOptions& o) {
   namespace L = layout;
   const std::string name = "anonymous";
-  detail::check_create_options(name, o, true);
+  detail::check_create_options(o, true);
 #if defined(__linux__) && defined(MFD_ALLOW_SEALING)
   const int fd = memfd_create("ringwire", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) detail::throw_errno(errno, "cannot create an anonymous channel", "memfd_create");
