@@ -1,6 +1,8 @@
 // ringwire/pool: a piscina pool in another process fed from a task channel, results back.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTaskChannels, TaskClient, unlinkTaskChannels } from '../src/pool.js';
 import { createChannel, openReceiver, openSender, RingwireError, stats, unlinkChannel } from '../src/index.js';
 import { serveTasks } from '../src/pool.js';
@@ -43,6 +45,28 @@ describe('ringwire/pool with piscina', () => {
       expect(hostResult(done)).toEqual({ tasks: 5000 + 1 + 2000 + 2, deaths: 1, runs: 3 });
     } finally {
       unlinkTaskChannels(name);
+    }
+  });
+
+  it('task channels in files (a path): a pool in another process serves them; unlinkTaskChannels removes both files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringwire-pool-'));
+    const name = join(dir, 'tasks');
+    try {
+      createTaskChannels(name, { capacity: 1 << 16 });
+      expect([stats(`${name}.t`).backing, stats(`${name}.r`).backing]).toEqual(['file', 'file']);
+      const host = runChild('pool-host.mjs', [name, '2'], 60_000);
+      const client = new TaskClient(name, { timeout: 20_000 });
+      const sums = await Promise.all(Array.from({ length: 500 }, (_, i) => client.run({ op: 'add', a: i, b: 1 })));
+      expect(sums).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+      await client.drain();
+      client.close();
+      const done = await host;
+      expect(done.code, done.stderr).toBe(0);
+      expect(hostResult(done)).toMatchObject({ tasks: 500 });
+      unlinkTaskChannels(name);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -16,10 +16,13 @@ import {
 
 /** The longest task channel name: a channel name with room for the `.t` / `.r` suffix. */
 const TASK_NAME_MAX = layout.MAX_NAME_LENGTH - 2;
+/** The longest task channel path (file-backed): a channel path with room for the suffix. */
+const TASK_PATH_MAX = 4095 - 2;
 
 /**
  * The two channels behind a task channel named `name` (1 to MAX_NAME_LENGTH − 2 = 24
- * characters, so that both names are valid channel names).
+ * characters, so that both names are valid channel names; or a path with a `/`, for two
+ * file-backed channels beside each other, `<path>.t` and `<path>.r`).
  */
 export function taskChannelNames(name: string): {
   /** The channel tasks go through, client to pools: `<name>.t`. */
@@ -27,8 +30,9 @@ export function taskChannelNames(name: string): {
   /** The channel results come back through, pools to client: `<name>.r`. */
   results: string
 } {
-  if (typeof name !== 'string' || name.length === 0 || name.length > TASK_NAME_MAX) {
-    throw invalidArg(`a task channel name must be a string of 1 to ${TASK_NAME_MAX} characters (two channels are made from it)`);
+  const path = typeof name === 'string' && name.includes('/');
+  if (typeof name !== 'string' || name.length === 0 || (path ? Buffer.byteLength(name) > TASK_PATH_MAX : name.length > TASK_NAME_MAX)) {
+    throw invalidArg(`a task channel name must be a string of 1 to ${TASK_NAME_MAX} characters, or a path of at most ${TASK_PATH_MAX} bytes (two channels are made from it)`);
   }
   return { tasks: `${name}.t`, results: `${name}.r` };
 }
