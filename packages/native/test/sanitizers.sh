@@ -3,7 +3,8 @@
 # test/stress_broadcast.cc for broadcast) under AddressSanitizer with UndefinedBehaviorSanitizer
 # and under ThreadSanitizer, and runs every mode. Any report fails. The builds run two at a
 # time (they take longer than most runs). Messages in fragments (longer than a record carries)
-# go through the SPSC and broadcast runs, mixed with the rest.
+# go through the SPSC and broadcast runs, mixed with the rest. Every wait mechanism runs, and
+# some runs put their channels in files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
@@ -58,3 +59,15 @@ for wait in futex semaphore; do
   "$out/stress_broadcast-tsan" drop "$wait" 100000
   "$out/stress_broadcast-tsan" lag "$wait"
 done
+# Named semaphores (sem_open) and file-backed channels (files in $out, through
+# RINGWIRE_STRESS_DIR) take the same protocol paths: a shorter round of each.
+"$out/stress-asan" processes named-semaphore 100000
+"$out/stress-asan" sender-kill named-semaphore 10
+"$out/stress-tsan" threads named-semaphore 100000
+"$out/stress_mpmc-asan" processes named-semaphore 30000
+"$out/stress_mpmc-asan" parked-kill named-semaphore
+"$out/stress_broadcast-asan" threads named-semaphore 60000
+RINGWIRE_STRESS_DIR="$out" "$out/stress-asan" processes futex 100000
+RINGWIRE_STRESS_DIR="$out" "$out/stress-asan" sender-kill semaphore 10
+RINGWIRE_STRESS_DIR="$out" "$out/stress_mpmc-asan" processes futex 30000
+RINGWIRE_STRESS_DIR="$out" "$out/stress_broadcast-asan" kill futex

@@ -4,15 +4,15 @@
 // mapping (what ThreadSanitizer can follow) or between two processes. Now and then a message
 // is longer than one record carries, up to 8 rings, and goes in fragments (layout.h).
 //
-//   stress threads|processes futex|semaphore <messages>
-//   stress receiver-kill futex|semaphore [rounds]
+//   stress threads|processes futex|semaphore|named-semaphore <messages>
+//   stress receiver-kill futex|semaphore|named-semaphore [rounds]
 //       receivers SIGKILLed at random moments: each next one resumes right after the last
 //       message its predecessor handed out (at most the one it held is lost, none repeated)
-//   stress sender-kill futex|semaphore [rounds]
+//   stress sender-kill futex|semaphore|named-semaphore [rounds]
 //       senders SIGKILLed while the receiver stalls, almost always in the middle of a message
 //       in fragments: the receiver never returns a torn or partial message, and each next
 //       sender carries the numbering on
-//   stress hostile futex|semaphore
+//   stress hostile futex|semaphore|named-semaphore
 //       impossible positions and lengths (and fragment records) poked into live channels:
 //       ERR_RINGWIRE_CORRUPT, never an access outside the ring
 #include <poll.h>
@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "ringwire/spsc.h"
+#include "stress_args.h"
 
 namespace {
 
@@ -743,13 +744,13 @@ bool run_api_checks(const std::string& name, uint32_t wait) {
 
 int main(int argc, char** argv) {
   const char* usage =
-      "usage: stress threads|processes futex|semaphore <messages>\n"
-      "       stress receiver-kill|sender-kill futex|semaphore [rounds]\n"
-      "       stress hostile futex|semaphore\n";
+      "usage: stress threads|processes futex|semaphore|named-semaphore <messages>\n"
+      "       stress receiver-kill|sender-kill futex|semaphore|named-semaphore [rounds]\n"
+      "       stress hostile futex|semaphore|named-semaphore\n";
   const std::string mode = argc > 1 ? argv[1] : "";
   const bool streaming = mode == "threads" || mode == "processes";
   const bool killing = mode == "receiver-kill" || mode == "sender-kill";
-  if (argc < 3 || (std::strcmp(argv[2], "futex") && std::strcmp(argv[2], "semaphore")) ||
+  if (argc < 3 || stress::wait_mechanism(argv[2]) == 0 ||
       (streaming && argc != 4) || (killing && argc > 4) || (mode == "hostile" && argc != 3) ||
       (!streaming && !killing && mode != "hostile")) {
     std::fputs(usage, stderr);
@@ -757,11 +758,10 @@ int main(int argc, char** argv) {
   }
   const bool threads = mode == "threads";
   const uint32_t count = argc > 3 ? static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10)) : 0;
-  const std::string name = "stress-" + std::to_string(getpid());
+  const std::string name = stress::channel("stress-" + std::to_string(getpid()));
   ringwire::CreateOptions options;
   options.capacity = kCapacity;
-  options.wait_mechanism = std::strcmp(argv[2], "futex") == 0 ? ringwire::layout::WAIT_FUTEX
-                                                              : ringwire::layout::WAIT_SEMAPHORE;
+  options.wait_mechanism = stress::wait_mechanism(argv[2]);
   if (mode == "hostile") {
     int code = 1;
     try {

@@ -3,24 +3,24 @@
 // the ring all the time; about one in 97 longer than a record carries, in fragments: up to 8
 // rings, 2 with 'drop') through a small ring (4096 bytes) to several receivers:
 //
-//   stress_broadcast threads futex|semaphore <messages>
+//   stress_broadcast threads futex|semaphore|named-semaphore <messages>
 //       'block': threads sharing one mapping (what ThreadSanitizer can follow). Three steady
 //       receivers joined from the start get every message, in order; two visitors join (from
 //       the tail or the oldest record) and leave again and again mid-stream, and get
 //       consecutive messages from where they joined. Plus API checks.
-//   stress_broadcast drop futex|semaphore <messages>
+//   stress_broadcast drop futex|semaphore|named-semaphore <messages>
 //       'drop': the sender never waits; a slow receiver is lapped again and again. No torn
 //       message gets through, sequence numbers only grow, every gap is counted in lost(), and
 //       each steady receiver's received + lost is every message sent.
-//   stress_broadcast lag futex|semaphore
+//   stress_broadcast lag futex|semaphore|named-semaphore
 //       'block' with a lag limit: a receiver that stops reading is cut off (ERR_RINGWIRE_CUT_OFF)
 //       and the sender goes on; the steady receiver gets everything.
-//   stress_broadcast kill futex|semaphore
+//   stress_broadcast kill futex|semaphore|named-semaphore
 //       processes: a receiver SIGKILLed while it holds a 'block' sender back is cut off (its
 //       slot keeps its pid); a sender SIGKILLed mid-stream ('block': in the middle of a message
 //       in fragments): its receivers get everything it sent (nothing of that message), then
 //       ERR_RINGWIRE_PEER_DEAD; a new sender carries the sequence numbers on.
-//   stress_broadcast hostile futex|semaphore
+//   stress_broadcast hostile futex|semaphore|named-semaphore
 //       impossible positions, lengths and cursors poked into live channels:
 //       ERR_RINGWIRE_CORRUPT (or ignored, for a cursor), never an access outside the ring;
 //       fragment records written by hand: the rules of layout.h's "Fragments", a receiver that
@@ -43,6 +43,7 @@
 
 #include "ringwire/broadcast.h"
 #include "ringwire/mpmc.h"
+#include "stress_args.h"
 
 namespace {
 
@@ -113,8 +114,7 @@ std::atomic<bool> g_failed{false};
   } while (0)
 
 uint32_t wait_of(const char* name) {
-  if (std::strcmp(name, "futex") == 0) return L::WAIT_FUTEX;
-  if (std::strcmp(name, "semaphore") == 0) return L::WAIT_SEMAPHORE;
+  if (const uint32_t wait = stress::wait_mechanism(name); wait != 0) return wait;
   std::fprintf(stderr, "unknown wait mechanism %s\n", name);
   std::exit(2);
 }
@@ -124,7 +124,7 @@ struct Channel {
   std::string name;
   Channel(const char* tag, uint32_t wait, uint32_t flags, uint32_t capacity = kCapacity,
           uint32_t mode = L::MODE_BROADCAST, uint32_t max_message_size = 0) {
-    name = "sb." + std::to_string(getpid()) + "." + tag;
+    name = stress::channel("sb." + std::to_string(getpid()) + "." + tag);
     ringwire::unlink_segment(name);
     ringwire::CreateOptions o;
     o.capacity = capacity;
@@ -779,7 +779,7 @@ void run_hostile(uint32_t wait) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: stress_broadcast threads|drop|lag|kill|hostile futex|semaphore [messages]\n");
+    std::fprintf(stderr, "usage: stress_broadcast threads|drop|lag|kill|hostile futex|semaphore|named-semaphore [messages]\n");
     return 2;
   }
   const std::string mode = argv[1];

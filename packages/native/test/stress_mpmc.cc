@@ -2,24 +2,24 @@
 // CI. Producers and consumers move many checkable messages through a small ring (4096 bytes,
 // so it wraps, skips, fills and parks constantly):
 //
-//   stress_mpmc threads   futex|semaphore <messages> [producers consumers]
+//   stress_mpmc threads   futex|semaphore|named-semaphore <messages> [producers consumers]
 //       threads sharing one mapping (what ThreadSanitizer can follow), plus API checks
-//   stress_mpmc threads-last futex|semaphore <messages> [producers consumers]
+//   stress_mpmc threads-last futex|semaphore|named-semaphore <messages> [producers consumers]
 //       the same on a channel that ends with its last sender: each producer ends its part
-//   stress_mpmc processes futex|semaphore <messages> [producers consumers]
+//   stress_mpmc processes futex|semaphore|named-semaphore <messages> [producers consumers]
 //       forked processes, each with its own mapping
-//   stress_mpmc kill      futex|semaphore <messages> [rounds]
+//   stress_mpmc kill      futex|semaphore|named-semaphore <messages> [rounds]
 //       processes, with producers and consumers SIGKILLed at random moments: the others must
 //       never hang and never see a damaged message; only a killed consumer may lose one
-//   stress_mpmc repair    futex|semaphore
+//   stress_mpmc repair    futex|semaphore|named-semaphore
 //       kills an endpoint at each step of the protocol (test points in mpmc.h) and checks
 //       that a waiting peer, and an endpoint opening into the dead one's slot, repair it; and
 //       stalls an endpoint for a lap just before its claim or take CAS (see stale_cas)
-//   stress_mpmc parked-kill futex|semaphore
+//   stress_mpmc parked-kill futex|semaphore|named-semaphore
 //       receivers SIGKILLed while parked leave their bits in the parked mask: an endpoint
 //       taking a dead one's slot clears its bit, a live receiver parking clears the others';
 //       then semaphore tokens stay within the live parked endpoints
-//   stress_mpmc hostile futex|semaphore
+//   stress_mpmc hostile futex|semaphore|named-semaphore
 //       impossible positions, headers, intents and slot numbers poked into live channels:
 //       ERR_RINGWIRE_CORRUPT, never an access outside the ring
 //
@@ -67,6 +67,7 @@ static void test_point(const char* name) {
 #define RINGWIRE_MPMC_TEST_POINT(name) test_point(name)
 
 #include "ringwire/mpmc.h"
+#include "stress_args.h"
 
 namespace {
 
@@ -957,7 +958,7 @@ bool run_parked_kill(const std::string& name, uint32_t wait) {
         fill(m, 0, seq);
         sender.send(m.data(), static_cast<uint32_t>(m.size()), 5'000);
       }
-      if (ok && wait == L::WAIT_SEMAPHORE) {
+      if (ok && wait != L::WAIT_FUTEX) {
         int data = -1, space = -1;
         sem_getvalue(segment->semaphore_for(L::OFF_DATA_SIGNAL), &data);
         sem_getvalue(segment->semaphore_for(L::OFF_SPACE_SIGNAL), &space);
@@ -1135,15 +1136,15 @@ int run_hostile(const std::string& name, uint32_t wait) {
 
 int main(int argc, char** argv) {
   const char* usage =
-      "usage: stress_mpmc threads|threads-last|processes futex|semaphore <messages> [producers consumers]\n"
-      "       stress_mpmc kill futex|semaphore <messages> [rounds]\n"
-      "       stress_mpmc repair|parked-kill|hostile futex|semaphore\n";
-  if (argc < 3 || (std::strcmp(argv[2], "futex") && std::strcmp(argv[2], "semaphore"))) {
+      "usage: stress_mpmc threads|threads-last|processes futex|semaphore|named-semaphore <messages> [producers consumers]\n"
+      "       stress_mpmc kill futex|semaphore|named-semaphore <messages> [rounds]\n"
+      "       stress_mpmc repair|parked-kill|hostile futex|semaphore|named-semaphore\n";
+  if (argc < 3 || stress::wait_mechanism(argv[2]) == 0) {
     std::fputs(usage, stderr);
     return 2;
   }
   const std::string mode = argv[1];
-  const uint32_t wait = std::strcmp(argv[2], "futex") == 0 ? L::WAIT_FUTEX : L::WAIT_SEMAPHORE;
+  const uint32_t wait = stress::wait_mechanism(argv[2]);
   const uint32_t count = argc > 3 ? static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10)) : 0;
   const uint32_t producers = argc > 4 ? static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)) : 3;
   const uint32_t consumers = argc > 5 ? static_cast<uint32_t>(std::strtoul(argv[5], nullptr, 10)) : 3;
@@ -1155,7 +1156,7 @@ int main(int argc, char** argv) {
     std::fputs(usage, stderr);
     return 2;
   }
-  const std::string name = "rwstress-mpmc-" + std::to_string(getpid());
+  const std::string name = stress::channel("rwstress-mpmc-" + std::to_string(getpid()));
   int code = 1;
   try {
     if (mode == "repair") {
