@@ -4,7 +4,7 @@
 // ('named-semaphore') are created, checked and removed.
 import { execFileSync } from 'node:child_process';
 import {
-  chmodSync, closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync,
+  chmodSync, chownSync, closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync,
   rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -168,6 +168,13 @@ describe('file-backed channels (a name with a /)', () => {
     expect(() => stats(path)).toThrow(/open to other users \(mode 0644\)/);
     chmodSync(path, 0o600);
     expect(stats(path).capacity).toBe(4096);
+    if (process.getuid?.() === 0) {
+      // Another user's file (root can make one): refused whatever its mode.
+      chownSync(path, 65534, 65534);
+      expect(() => openSender(path)).toThrow(code('ERR_RINGWIRE_PERMISSION'));
+      expect(() => openSender(path)).toThrow(/belongs to uid 65534/);
+      chownSync(path, 0, 0);
+    }
 
     const short = channelPath('short');
     writeFileSync(short, Buffer.alloc(100), { mode: 0o600 });
@@ -258,6 +265,22 @@ describe('anonymous channels (createAnonymousChannel)', () => {
     expect(() => createAnonymousChannel({ wait: 'named-semaphore' })).toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
     expect(() => createAnonymousChannel({ persistent: true } as object)).toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
     expect(() => createAnonymousChannel({ capacity: 1000 })).toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+  });
+
+  it("each process opens its own description of it: roles are locked across processes as on a named channel", async () => {
+    const channel = anonymousChannel({ capacity: 4096 });
+    const sender = channel.openSender();
+    // The child's fd 3 shares this process's open file description; it must not share its locks.
+    const busy = await runChild('producer.mjs', ['fd:3', '1', 'async', '1'], 30_000, undefined, [channel.fd]);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/ERR_RINGWIRE_BUSY|already has a sender/);
+    sender.close();
+    const ok = await runChild('producer.mjs', ['fd:3', '1', 'async', '1'], 30_000, undefined, [channel.fd]); // message 1: 31 B
+    expect(ok).toMatchObject({ code: 0, stderr: '' });
+    const receiver = channel.openReceiver();
+    expect(checkMessage((await receiver.recv({ timeout: 10_000 }))!, 1)).toBeNull();
+    expect(await receiver.recv({ timeout: 10_000 })).toBeNull(); // the child ended the stream
+    receiver.close();
   });
 
   it('a child killed -9: the parent receives what it sent, then PEER_DEAD; a new sender carries on', async () => {
