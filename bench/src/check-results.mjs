@@ -7,7 +7,10 @@
 // and 1 MiB, S6 with its rows over the same task count, S10 with its four rows at both sizes,
 // each with its receivers' rates per round (adding up to the round's sample) and the slowest
 // receiver's (their minimum; median, min, max), S11 with ringwire and uds at both sizes,
-// each with its msg/s per round (consistent with its GB/s). It also runs the message checkers'
+// each with its msg/s per round (consistent with its GB/s), S12 with ringwire, ringwire-file
+// and ringwire-file-sync at both sizes, the file rows on a disk (not tmpfs or ramfs), the sync
+// rows with their sync interval, each file row's ratio to ringwire consistent with both rows'
+// medians and samples. It also runs the message checkers'
 // self-test (tools/check-frames.mjs). It never judges a timing or a ratio against a target:
 // numbers on a shared machine vary, and a slow run is still a valid run.
 //
@@ -21,8 +24,9 @@ import { fileURLToPath } from 'node:url';
 import { median } from './harness/samples.mjs';
 import { SCENARIO_ORDER, SCENARIOS, SINGLE_RUN } from './scenarios/meta.mjs';
 import {
-  BROADCAST_RECEIVERS, BROADCAST_VARIANTS, EXPECTED, FANOUT_VARIANTS, KINDS, LARGE_SYSTEMS, NATIVE_SYSTEMS, POOL_VARIANTS,
-  RINGWIRE_VARIANTS, S1_SIZES, S1_SWEEP_SYSTEMS, S10_SIZES, S11_SIZES, S9_SIZES, SWEEP_SYSTEMS, UDP_MAX_PAYLOAD,
+  BROADCAST_RECEIVERS, BROADCAST_VARIANTS, EXPECTED, FANOUT_VARIANTS, FILE_SYSTEMS, KINDS, LARGE_SYSTEMS,
+  MEMORY_FILE_SYSTEMS, NATIVE_SYSTEMS, POOL_VARIANTS, RINGWIRE_VARIANTS, S1_SIZES, S1_SWEEP_SYSTEMS, S10_SIZES,
+  S11_SIZES, S12_SIZES, S12_SYNC_EVERY, S9_SIZES, SWEEP_SYSTEMS, UDP_MAX_PAYLOAD,
 } from './systems/lists.mjs';
 import { selfTest } from './tools/check-frames.mjs';
 
@@ -189,6 +193,44 @@ function checkLarge(rows) {
   }
 }
 
+/**
+ * S12: every row of FILE_SYSTEMS at every size of S12_SIZES; each file row on a file system
+ * that is not in memory (fileSystem), each sync row with syncEvery from S12_SYNC_EVERY, each
+ * file row's vsRingwire ({ value, min, max, samples }) its median over ringwire's and its
+ * per-round samples over ringwire's (4 significant digits), min and max theirs.
+ */
+function checkFile(rows) {
+  requireRows('S12', rows, FILE_SYSTEMS, S12_SIZES);
+  const close = (a, b) => typeof a === 'number' && Math.abs(a - b) <= 1e-3 * Math.abs(b);
+  for (const r of rows) {
+    if (r?.value === null || r?.value === undefined) continue;
+    const where = `S12 ${r.system} ${r.size} B`;
+    if (!S12_SIZES.includes(r.size)) problem(`${where}: size is not one of ${S12_SIZES.join(', ')}`);
+    if (r.system === 'ringwire') continue;
+    const fs = r.fileSystem;
+    if (!isText(fs?.dir) || !isText(fs?.type) || !Number.isInteger(fs?.magic)) {
+      problem(`${where}: fileSystem must say the directory, its type and its statfs magic`);
+    } else if (MEMORY_FILE_SYSTEMS.has(fs.magic)) {
+      problem(`${where}: the file was on ${MEMORY_FILE_SYSTEMS.get(fs.magic)} (${fs.dir}), in memory, not on a disk`);
+    }
+    const every = r.system === 'ringwire-file-sync' ? S12_SYNC_EVERY[r.size] : undefined;
+    if (r.syncEvery !== every) problem(`${where}: syncEvery ${r.syncEvery}, expected ${every}`);
+    const base = rows.find((x) => x?.system === 'ringwire' && x.size === r.size && positive(x.value));
+    if (!base) continue;
+    const v = r.vsRingwire;
+    if (v === null || typeof v !== 'object' || !Array.isArray(v.samples) || !Array.isArray(r.samples)
+      || !Array.isArray(base.samples) || v.samples.length !== r.samples.length || base.samples.length !== r.samples.length) {
+      problem(`${where}: vsRingwire must hold one ratio to ringwire per round`);
+      continue;
+    }
+    if (!close(v.value, r.value / base.value)) problem(`${where}: vsRingwire ${v.value} is not ${r.value} / ${base.value}`);
+    v.samples.forEach((x, k) => {
+      if (!close(x, r.samples[k] / base.samples[k])) problem(`${where} round ${k + 1}: ratio ${x} is not ${r.samples[k]} / ${base.samples[k]}`);
+    });
+    if (v.min !== Math.min(...v.samples) || v.max !== Math.max(...v.samples)) problem(`${where}: vsRingwire min / max are not its samples'`);
+  }
+}
+
 function checkScenario(scenario) {
   const { id } = scenario;
   if (scenario.title !== undefined && !isText(scenario.title)) problem(`${id}: empty title`);
@@ -261,6 +303,7 @@ function checkScenario(scenario) {
   }
   if (id === 'S10') checkBroadcast(rows);
   if (id === 'S11') checkLarge(rows);
+  if (id === 'S12') checkFile(rows);
   if (id === 'S6') {
     for (const variant of POOL_VARIANTS) {
       if (!rows.some((r) => r?.variant === variant && r.system === (variant === 'pool.run()' ? 'piscina' : 'ringwire'))) {

@@ -3,19 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXPECTED } from './systems/lists.mjs';
 
-export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11', 'micro'];
+export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11', 'S12', 'micro'];
 
 export const USAGE = `usage: node bench/src/run.mjs [--quick] [--runs=N] [--only=<system>[,<system>...]]
-       [--scenarios=S1,...,S11,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
+       [--scenarios=S1,...,S12,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
   --quick      a short run (about two minutes; shorter windows, the same rows)
-  --runs       rounds of every throughput row (S1-S3, S5, S8-S11): each round runs every system
+  --runs       rounds of every throughput row (S1-S3, S5, S8-S12): each round runs every system
                once, in fresh processes, interleaved; a row's value is the median (default 3;
                check-results.mjs wants at least 3)
   --only       run only these systems (ringwire, uds, uds-batched, tcp, tcp-batched, udp, pipe,
                fifo, ipc-json, ipc-advanced, messageport, posix-mq, sysv-mq, sysv-shm, c-ring,
-               js-ceiling, c-spin, c-futex, piscina)
+               js-ceiling, c-spin, c-futex, piscina; S12's ringwire-file, ringwire-file-sync)
   --scenarios  run only these scenarios (S8: one shared CPU; S9: noisy neighbours; S10: broadcast;
-               S11: large messages)
+               S11: large messages; S12: file-backed channels against shared memory)
   --sizes      the S3 sweep's message sizes in bytes, S8's S3-like rows too (default: the full
                or quick sweep)
   --cpu-prof   write a V8 CPU profile of every worker process (default dir: <tmp>/ringwire-prof)
@@ -23,7 +23,7 @@ export const USAGE = `usage: node bench/src/run.mjs [--quick] [--runs=N] [--only
                --scenarios, --sizes or --runs below 3) writes only when this is given, so it never
                replaces latest.json`;
 
-// Windows: `rate` for per-message and batch rows (S1, S2, and S8 / S9 per message), `sweep`
+// Windows: `rate` for per-message and batch rows (S1, S2, S8 / S9 per message, and S12), `sweep`
 // for S3-like rows; the first phase of every group of fresh processes warms up for
 // `firstWarmupMs` (the JIT starts cold in every round).
 const FULL = {

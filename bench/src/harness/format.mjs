@@ -31,7 +31,8 @@ export function formatRatio(ratio) {
   if (ratio === null || !Number.isFinite(ratio) || ratio <= 0) return '-';
   if (ratio >= 100) return `${ratio.toFixed(0)}x`;
   if (ratio >= 10) return `${ratio.toFixed(1)}x`;
-  return `${ratio.toFixed(2)}x`;
+  if (ratio >= 0.1) return `${ratio.toFixed(2)}x`;
+  return `${ratio.toPrecision(2)}x`; // 0.019x, not 0.02x
 }
 
 export function pad(text, width, right = false) {

@@ -19,10 +19,13 @@ const PHASE_SLACK_MS = 30000;
 
 /**
  * Runs `phases` on `group` ({ name, worker, layout, config, opensPerPhase?, connected?() }).
- * Each phase is { i, size, mode, warmupMs, measureMs, own, minMessages?, prepare?() -> target,
- * release?() }. Calls onPhase(phase, result) after each; result is { rate, messages, seconds,
- * sent, cpu, consumer } (cpu: CPU seconds per role inside the window, or null where /proc
- * cannot tell; consumer: the consumer's 'done', with anything extra it reported).
+ * Each phase is { i, size, mode, warmupMs, measureMs, own, minMessages?, syncEvery?,
+ * keepName?, prepare?() -> target, release?() } (syncEvery: the ringwire producer syncs after
+ * every so many messages; keepName: release only once the phase is over, not as soon as both
+ * ends are open, so that a file-backed channel's file stays on the disk meanwhile). Calls
+ * onPhase(phase, result) after each; result is { rate, messages, seconds, sent, cpu, consumer }
+ * (cpu: CPU seconds per role inside the window, or null where /proc cannot tell; consumer: the
+ * consumer's 'done', with anything extra it reported).
  */
 export async function runPhases(group, phases, onPhase) {
   const mailbox = new Mailbox(group.name);
@@ -60,16 +63,17 @@ export async function runPhases(group, phases, onPhase) {
     }
     for (const phase of phases) {
       const target = phase.prepare?.();
-      const { i, size, mode, warmupMs, measureMs, own, minMessages } = phase;
-      const message = { ctl: 'phase', i, size, mode, warmupMs, measureMs, minMessages, own: Boolean(own), target, pids };
+      const { i, size, mode, warmupMs, measureMs, own, minMessages, syncEvery } = phase;
+      const message = { ctl: 'phase', i, size, mode, warmupMs, measureMs, minMessages, syncEvery, own: Boolean(own), target, pids };
       sendTo('consumer', message);
       await mailbox.take('consumer', 'armed', i, SETUP_MS);
       sendTo('producer', message);
       if (group.opensPerPhase) {
         // Both ends have the channel open: unlink its name now, so that not even a SIGKILL
-        // of this process can leave it behind (open endpoints keep working).
+        // of this process can leave it behind (open endpoints keep working); a phase that
+        // keeps its name (a file-backed channel) releases it once it is over.
         await mailbox.take('producer', 'opened', i, SETUP_MS);
-        phase.release?.();
+        if (!phase.keepName) phase.release?.();
       }
       const result = await mailbox.take('consumer', 'result', i, warmupMs + measureMs + PHASE_SLACK_MS);
       sendTo('producer', { ctl: 'stop', i });

@@ -3,13 +3,16 @@
 //            the medians, a whisker from min to max of the rounds at each point
 //   panel 2: S4 round-trip percentiles (p50 / p99 / p99.9, µs) per system and variant, grouped
 //            bars on a log axis
-import { sizeLabel } from '../harness/format.mjs';
+//   panel 3 (below, when S12 ran): S12 msg/s per size, a bar per row (shared memory, file,
+//            file with a sync every N) through the median, a whisker from min to max, each file
+//            row's ratio to ringwire above it; log axis
+import { formatRatio, sizeLabel } from '../harness/format.mjs';
 
 const COLORS = {
   ringwire: '#d62728', uds: '#1f77b4', 'uds-batched': '#6baed6', tcp: '#2ca02c', 'tcp-batched': '#98df8a',
   pipe: '#9467bd', fifo: '#c5b0d5', 'ipc-json': '#8c564b', 'ipc-advanced': '#c49c94', messageport: '#e377c2',
   'posix-mq': '#bcbd22', 'c-ring': '#17becf', 'js-ceiling': '#7f7f7f', 'c-spin': '#17becf', 'c-futex': '#9edae5',
-  'sysv-mq': '#dbdb8d', 'sysv-shm': '#ff7f0e', udp: '#393b79',
+  'sysv-mq': '#dbdb8d', 'sysv-shm': '#ff7f0e', udp: '#393b79', 'ringwire-file': '#ff9896', 'ringwire-file-sync': '#843c39',
 };
 const PERCENTILES = [['p50', '#4c78a8'], ['p99', '#f58518'], ['p999', '#e45756']];
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
@@ -37,13 +40,16 @@ function frame(out, box, title, yTitle) {
   out.push(text(x0 - 52, (y0 + y1) / 2, yTitle, `font-size="12" text-anchor="middle" transform="rotate(-90 ${x0 - 52} ${(y0 + y1) / 2})"`));
 }
 
-function yAxis(out, box, scale) {
+function yAxis(out, box, scale, label = decadeLabel) {
   for (const t of scale.ticks) {
     const y = scale.at(t);
     out.push(line(box.x0, y, box.x1, y, 'stroke="#e5e5e5"'));
-    out.push(text(box.x0 - 6, y + 4, decadeLabel(t), 'font-size="11" text-anchor="end"'));
+    out.push(text(box.x0 - 6, y + 4, label(t), 'font-size="11" text-anchor="end"'));
   }
 }
+
+/** A decade of msg/s, short: 100, 10k, 1M. */
+const rateLabel = (v) => (v >= 1e6 ? `${v / 1e6}M` : v >= 1e3 ? `${v / 1e3}k` : decadeLabel(v));
 
 function throughputPanel(out, s3, box) {
   const rows = s3.results.filter((r) => r.value > 0);
@@ -116,9 +122,50 @@ function latencyPanel(out, s4, box) {
   });
 }
 
+function filePanel(out, s12, box) {
+  const rows = s12.results.filter((r) => r.value > 0);
+  frame(out, box, 'S12 file-backed channels against shared memory, SPSC (log axis; ÷ ringwire above each file bar)', 'msg/s');
+  if (rows.length === 0) return;
+  const values = rows.flatMap((r) => [r.value, r.min > 0 ? r.min : r.value, r.max > 0 ? r.max : r.value]);
+  const y = logScale(Math.min(...values), Math.max(...values), box.y1, box.y0);
+  yAxis(out, box, y, rateLabel);
+  const sizes = [...new Set(rows.map((r) => r.size))].sort((a, b) => a - b);
+  const systems = [...new Set(rows.map((r) => r.system))];
+  const groupWidth = (box.x1 - box.x0) / sizes.length;
+  const barWidth = Math.min(60, (groupWidth - 40) / systems.length);
+  const base = y.at(y.ticks[0]);
+  sizes.forEach((size, g) => {
+    const gx = box.x0 + g * groupWidth + (groupWidth - barWidth * systems.length) / 2;
+    systems.forEach((system, k) => {
+      const r = rows.find((x) => x.size === size && x.system === system);
+      if (!r) return;
+      const color = COLORS[system] ?? '#333';
+      const cx = gx + (k + 0.5) * barWidth;
+      const top = y.at(r.value);
+      out.push(`<rect x="${(gx + k * barWidth + 2).toFixed(1)}" y="${top.toFixed(1)}" width="${(barWidth - 4).toFixed(1)}" height="${Math.max(0.5, base - top).toFixed(1)}" fill="${color}"><title>${esc(`${system} ${sizeLabel(size)}: ${Math.round(r.value)} msg/s`)}</title></rect>`);
+      if (r.min > 0 && r.max > 0) out.push(line(cx, y.at(r.min), cx, y.at(r.max), 'stroke="#333" stroke-width="1.2"'));
+      if (r.vsRingwire) out.push(text(cx, Math.min(top, y.at(r.max || r.value)) - 6, formatRatio(r.vsRingwire.value), 'font-size="11" text-anchor="middle"'));
+    });
+    out.push(text(box.x0 + (g + 0.5) * groupWidth, box.y1 + 18, sizeLabel(size), 'font-size="12" text-anchor="middle"'));
+  });
+  systems.forEach((system, k) => {
+    const lx = box.x1 + 12;
+    const ly = box.y0 + 8 + k * 18;
+    out.push(`<rect x="${lx}" y="${ly - 6}" width="16" height="12" fill="${COLORS[system] ?? '#333'}"/>`);
+    out.push(text(lx + 22, ly + 4, system, `font-size="12"${system === 'ringwire' ? ' font-weight="bold"' : ''}`));
+  });
+  const where = rows.find((r) => r.fileSystem)?.fileSystem;
+  const syncs = rows.filter((r) => r.syncEvery).map((r) => `${r.syncEvery} messages at ${sizeLabel(r.size)}`).join(', ');
+  if (where) {
+    out.push(text(box.x0, box.y1 + 38, `file rows: a file under ${where.dir} on ${where.type}`
+      + `${syncs ? `; ringwire-file-sync: a sync() every ${syncs}` : ''}`, 'font-size="11" fill="#444"'));
+  }
+}
+
 export function renderSvg(results) {
   const width = 1240;
-  const height = 580;
+  const s12 = results.scenarios.find((s) => s.id === 'S12');
+  const height = s12 ? 1020 : 580;
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
     `<rect width="${width}" height="${height}" fill="#fafafa"/>`];
   const m = results.machine;
@@ -127,6 +174,7 @@ export function renderSvg(results) {
   const s4 = results.scenarios.find((s) => s.id === 'S4');
   if (s3) throughputPanel(out, s3, { x0: 90, x1: 560, y0: 70, y1: 480 });
   if (s4) latencyPanel(out, s4, { x0: 780, x1: 1210, y0: 70, y1: 480 });
+  if (s12) filePanel(out, s12, { x0: 90, x1: 1000, y0: 620, y1: 950 });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

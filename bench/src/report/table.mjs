@@ -18,6 +18,14 @@ function heading(s, runs) {
   log(`${s.id}  ${s.title}  [${s.unit === 'us' ? 'µs' : s.unit}, ${better}; ${how}]`);
 }
 
+/** A row's note the first time its name shows in a table (`noted`: those shown), else ''; why it did not run, always. */
+function noteOnce(noted, name, r) {
+  if (r.value === null) return `not run: ${r.reason}`;
+  if (!r.note || noted.has(name)) return '';
+  noted.add(name);
+  return r.note;
+}
+
 /** Three significant digits (at least): 123, 12.3, 1.23. */
 const sig3 = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
@@ -55,11 +63,7 @@ function sweepTable(id, rows, unit) {
     for (const r of here) {
       const ratio = best && r.value !== null && r.value > 0 ? formatRatio(best.value / r.value) : '-';
       const name = nameOf(r);
-      let note = r.value === null ? `not run: ${r.reason}` : '';
-      if (r.value !== null && r.note && !noted.has(name)) {
-        noted.add(name);
-        note = r.note;
-      }
+      const note = noteOnce(noted, name, r);
       log(`  ${pad(sizeLabel(size), 8)}${pad(name, 22)}${pad(spread(r, unit), 26, true)}${pad(formatCpuNs(r.cpuNsPerMsg), 10, true)}`
         + `${pad(ratio, 12, true)}  ${note}`);
     }
@@ -110,11 +114,7 @@ function broadcastTable(s) {
     const ratio = (v, b) => (v !== null && b !== null ? formatRatio(v / b) : '-');
     for (const r of here) {
       const name = nameOf(r);
-      let note = r.value === null ? `not run: ${r.reason}` : '';
-      if (r.value !== null && r.note && !noted.has(name)) {
-        noted.add(name);
-        note = r.note;
-      }
+      const note = noteOnce(noted, name, r);
       log(`  ${pad(sizeLabel(size), 8)}${pad(name, 22)}${pad(spread(r, s.unit), 28, true)}`
         + `${pad(r.slowest ? spread(r.slowest, s.unit) : '-', 24, true)}${pad(formatCpuNs(r.cpuNsPerMsg), 10, true)}`
         + `${pad(ratio(r.value, uds), 9, true)}${pad(ratio(r.value, batched), 15, true)}  ${note}`);
@@ -136,17 +136,35 @@ function largeTable(s) {
     const uds = here.find((r) => r.system === 'uds' && r.value !== null)?.value ?? null;
     for (const r of here) {
       const ratio = uds !== null && r.value !== null ? formatRatio(r.value / uds) : '-';
-      let note = r.value === null ? `not run: ${r.reason}` : '';
-      if (r.value !== null && r.note && !noted.has(r.system)) {
-        noted.add(r.system);
-        note = r.note;
-      }
+      const note = noteOnce(noted, r.system, r);
       // msg/s of tens: one decimal.
       const rate = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
       const m = r.msgPerSec;
       const msgs = m ? `${rate(m.value)} (${rate(m.min)}–${rate(m.max)})` : '-';
       log(`  ${pad(sizeLabel(size), 8)}${pad(r.system, 12)}${pad(spread(r, s.unit), 24, true)}${pad(msgs, 24, true)}`
         + `${pad(formatCpuNs(r.cpuNsPerMsg), 10, true)}${pad(ratio, 9, true)}  ${note}`);
+    }
+  }
+}
+
+/**
+ * S12: per size, every row's msg/s (median, with min–max), the GB/s of that median, CPU time
+ * per message, and each file row over ringwire of the same size (vsRingwire: a ratio of
+ * medians, with the range of the paired per-round ratios).
+ */
+function fileTable(s) {
+  const sizes = [...new Set(s.results.map((r) => r.size))].sort((a, b) => a - b);
+  const noted = new Set();
+  log(`  ${pad('size', 8)}${pad('system', 20)}${pad(`${s.unit} (min–max)`, 24, true)}${pad('GB/s', 8, true)}`
+    + `${pad('CPU/msg', 10, true)}${pad('÷ ringwire (per round)', 28, true)}  note`);
+  for (const size of sizes) {
+    for (const r of s.results.filter((x) => x.size === size)) {
+      const note = noteOnce(noted, r.system, r);
+      const v = r.vsRingwire;
+      const ratio = v ? `${formatRatio(v.value)} (${formatRatio(v.min)}–${formatRatio(v.max)})` : '-';
+      const gbps = r.value === null ? '-' : formatValue((r.value * size) / 1e9, 'GB/s');
+      log(`  ${pad(sizeLabel(size), 8)}${pad(r.system, 20)}${pad(spread(r, s.unit), 24, true)}${pad(gbps, 8, true)}`
+        + `${pad(formatCpuNs(r.cpuNsPerMsg), 10, true)}${pad(ratio, 28, true)}  ${note}`);
     }
   }
 }
@@ -208,6 +226,7 @@ export function printTables(results) {
     else if (s.id === 'S8' || s.id === 'S9') kindTables(s);
     else if (s.id === 'S10') broadcastTable(s);
     else if (s.id === 'S11') largeTable(s);
+    else if (s.id === 'S12') fileTable(s);
     else sweepTable(s.id, s.results, s.unit);
   }
   if (results.micro.length > 0) {

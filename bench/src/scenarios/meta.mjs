@@ -14,6 +14,8 @@ export const SCENARIOS = {
   S10: { title: 'broadcast, 1 sender process -> 4 receiver processes, each gets every message (aggregate delivered)', unit: 'msg/s' },
   // S11 rows also carry msg/s (msgPerSec: { value, min, max, samples }).
   S11: { title: 'large messages (4 MiB, 64 MiB) through a 1 MiB ring, 1 producer process -> 1 consumer process, against a Unix socket', unit: 'GB/s' },
+  // S12 file rows also carry fileSystem (where the file was), sync rows syncEvery, both vsRingwire.
+  S12: { title: 'file-backed channels against shared memory (64 B, 64 KiB), 1 producer process -> 1 consumer process, with and without a sync() every N messages', unit: 'msg/s' },
 };
 
 /** The unit of a row: its own (S8, S9) or its scenario's. */
@@ -22,4 +24,4 @@ export const unitOf = (id, row) => row.unit ?? SCENARIOS[id].unit;
 /** Scenarios measured once (not in rounds): their tables say so. */
 export const SINGLE_RUN = new Set(['S4', 'S6', 'S7']);
 
-export const SCENARIO_ORDER = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11'];
+export const SCENARIO_ORDER = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11', 'S12'];

@@ -48,6 +48,21 @@ export const LARGE_SYSTEMS = ['ringwire', 'uds'];
 export const S11_SIZES = [4 << 20, 64 << 20];
 /** S11's ring: 1 MiB (not capacityFor: the point is messages much larger than the ring). */
 export const S11_CAPACITY = 1 << 20;
+/**
+ * S12: file-backed channels against shared memory, 1 producer -> 1 consumer, SPSC: ringwire
+ * (a channel in /dev/shm), the same channel in a file on a disk, and that file channel with a
+ * sync() every S12_SYNC_EVERY messages.
+ */
+export const FILE_SYSTEMS = ['ringwire', 'ringwire-file', 'ringwire-file-sync'];
+/** S12's message sizes. */
+export const S12_SIZES = [64, 65536];
+/**
+ * S12's ringwire-file-sync: the producer awaits sender.sync() after every this many messages,
+ * by size (64 KiB, then 1 MiB, of payload per sync).
+ */
+export const S12_SYNC_EVERY = { 64: 1024, 65536: 16 };
+/** statfs magic numbers of file systems that keep files in memory: no place for S12's file rows. */
+export const MEMORY_FILE_SYSTEMS = new Map([[0x01021994, 'tmpfs'], [0x858458f6, 'ramfs']]);
 /** S8 and S9 rows: per message (S1-like, msg/s) or a copy the consumer owns and reuses (S3-like, GB/s). */
 export const KINDS = ['per-message', 'S3'];
 
@@ -66,4 +81,5 @@ export const EXPECTED = {
   S9: SWEEP_SYSTEMS,
   S10: BROADCAST_SYSTEMS,
   S11: LARGE_SYSTEMS,
+  S12: FILE_SYSTEMS,
 };

@@ -1,7 +1,10 @@
-// Throughput over ringwire (S1, S2, S3, S8, S9). Each phase has its own channel, created and
-// unlinked by the harness; this process opens one end of it.
+// Throughput over ringwire (S1, S2, S3, S8, S9, S12). Each phase has its own channel (in
+// shared memory, or in a file: S12), created and unlinked by the harness; this process opens
+// one end of it.
 //   mode 'single': trySend / tryRecv (tryRecv returns a copy the consumer owns); with `own`
-//                  (S3) tryRecvInto, copying into one buffer the consumer owns and reuses
+//                  (S3, S12) tryRecvInto, copying into one buffer the consumer owns and reuses;
+//                  with `syncEvery` (S12) the producer awaits sender.sync() after every
+//                  syncEvery messages (a durability point of a file-backed channel)
 //   mode 'batch':  trySendMany over arrays of 256 messages / poll (zero-copy views)
 //   mode 'claim':  tryClaim + every byte written in place, commit() per 256 messages / poll
 //
@@ -84,12 +87,14 @@ async function produce(phase, isStopped) {
     // them when it writes, so the message is not touched until it settles.
     const message = new Uint8Array(size);
     const mask = size >= 65536 ? 0 : size >= 4096 ? 63 : 1023;
+    const syncEvery = phase.syncEvery ?? 0;
     while (!isStopped()) {
       const sliceEnd = now() + SLICE_MS;
       for (;;) {
         writeMessage(message, 0, size, sent);
         if (!sender.trySend(message)) await sender.send(message);
         sent++;
+        if (syncEvery !== 0 && sent % syncEvery === 0) await sender.sync();
         if ((sent & mask) === 0 && now() >= sliceEnd) break;
       }
       await yieldToEventLoop();
