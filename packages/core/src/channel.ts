@@ -474,9 +474,9 @@ export function stats(channel: ChannelName): ChannelStats {
 /** Where POSIX shared-memory objects appear on Linux: "/rw.<name>" is the file rw.<name>. */
 const SHM_DIR = '/dev/shm';
 
-function sameInode(entry: string, inode: number): boolean {
+function sameInode(file: string, inode: number): boolean {
   try {
-    return statSync(`${SHM_DIR}/${entry}`).ino === inode;
+    return statSync(file).ino === inode;
   } catch {
     return false;
   }
@@ -520,6 +520,10 @@ function halfMade(entry: string): boolean {
  * from "closed". Only names starting with `prefix`, if given. Returns the names it removed;
  * with `dryRun`, the names it would remove now, removing nothing.
  *
+ * File-backed channels are not in /dev/shm: gc() judges them only when given their `paths`
+ * (then it looks at nothing else), by the same rules. A path that does not exist, or is not a
+ * channel this process can open, is left alone.
+ *
  * @example
  * ```ts
  * import { gc } from 'ringwire';
@@ -527,10 +531,21 @@ function halfMade(entry: string): boolean {
  * // At startup: remove what earlier runs that crashed left behind.
  * console.log('would remove:', gc({ prefix: 'myapp.', dryRun: true }));
  * const removed = gc({ prefix: 'myapp.' });
+ * gc({ paths: ['./data/jobs.ring'] });   // file-backed channels, by the same rules
  * ```
  */
-export function gc(options?: { prefix?: string; dryRun?: boolean }): string[] {
+export function gc(options?: GcOptions): string[] {
   return collectGarbage(options).map(({ name }) => name);
+}
+
+/** Options of {@link gc}. */
+export interface GcOptions {
+  /** Only channels whose names start with this (not with `paths`). */
+  prefix?: string;
+  /** Decide, and remove nothing: return what would be removed now. */
+  dryRun?: boolean;
+  /** File-backed channels to judge (instead of /dev/shm's channels). */
+  paths?: readonly string[];
 }
 
 /** A channel gc() removed (or, in a dry run, would remove), and which of its rules it met. */
@@ -540,33 +555,51 @@ export interface GcVerdict {
 }
 
 /** @internal gc() with the reason for each channel (for `ringwire gc --dry-run`). */
-export function collectGarbage(options?: { prefix?: string; dryRun?: boolean }): GcVerdict[] {
+export function collectGarbage(options?: GcOptions): GcVerdict[] {
   const prefix = options?.prefix ?? '';
   if (typeof prefix !== 'string') throw invalidArg('prefix must be a string');
   const dryRun = options?.dryRun ?? false;
   if (typeof dryRun !== 'boolean') throw invalidArg('dryRun must be a boolean');
+  const paths = options?.paths;
+  if (paths !== undefined) {
+    if (!Array.isArray(paths)) throw invalidArg('paths must be an array of file-backed channel paths');
+    if (options?.prefix !== undefined) throw invalidArg('gc takes a prefix (for /dev/shm) or paths, not both');
+    for (const path of paths) {
+      if (typeof path !== 'string' || !path.includes('/')) {
+        throw invalidArg(`paths holds file-backed channels' paths (with a '/'), got ${JSON.stringify(path)}`);
+      }
+      checkName(path);
+    }
+  }
   // A dry run decides the same way (under the same locks) and removes nothing.
   const unlink = (name: string) => dryRun || native.unlinkSegment(name);
   const removed: GcVerdict[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync(SHM_DIR);
-  } catch (error) {
-    const { code, errno } = error as NodeJS.ErrnoException;
-    if (code === 'ENOENT') return removed; // no /dev/shm: nothing of ours can be there
-    throw new RingwireError(code === 'EACCES' ? 'ERR_RINGWIRE_PERMISSION' : 'ERR_RINGWIRE_SYSTEM',
-      `cannot list ${SHM_DIR}: ${(error as Error).message}`, { errno: errno === undefined ? undefined : -errno, syscall: 'scandir' });
+  // Each candidate: its channel name (or path) and the file that holds it.
+  let candidates: { name: string; file: string; entry?: string }[];
+  if (paths !== undefined) {
+    candidates = paths.map((path) => ({ name: path, file: path }));
+  } else {
+    let entries: string[];
+    try {
+      entries = readdirSync(SHM_DIR);
+    } catch (error) {
+      const { code, errno } = error as NodeJS.ErrnoException;
+      if (code === 'ENOENT') return removed; // no /dev/shm: nothing of ours can be there
+      throw new RingwireError(code === 'EACCES' ? 'ERR_RINGWIRE_PERMISSION' : 'ERR_RINGWIRE_SYSTEM',
+        `cannot list ${SHM_DIR}: ${(error as Error).message}`, { errno: errno === undefined ? undefined : -errno, syscall: 'scandir' });
+    }
+    candidates = entries.filter((entry) => entry.startsWith(`rw.${prefix}`))
+      .map((entry) => ({ name: entry.slice(3), file: `${SHM_DIR}/${entry}`, entry }));
   }
-  for (const entry of entries) {
-    if (!entry.startsWith(`rw.${prefix}`)) continue;
-    const name = entry.slice(3);
+  for (const { name, file, entry } of candidates) {
     let segment: NativeSegment;
     try {
       segment = new native.Segment(checkName(name));
     } catch {
       // Not a channel we can judge (corrupt, foreign, or just removed): leave it, unless it
-      // is what a creator killed half-way leaves where creation cannot be atomic.
-      if (halfMade(entry) && unlink(name)) {
+      // is what a creator killed half-way leaves where creation cannot be atomic (in /dev/shm
+      // only: a path given may be any file).
+      if (entry !== undefined && halfMade(entry) && unlink(name)) {
         removed.push({ name, reason: 'not a complete channel: left half-made by a creator killed while creating it, and untouched for over 10 s' });
       }
       continue;
@@ -602,7 +635,7 @@ export function collectGarbage(options?: { prefix?: string; dryRun?: boolean }):
       }
       const collectable = (segment.info.flags & layout.FLAG_PERSISTENT) === 0 && reason !== undefined;
       // The name must still lead to the object we judged (not one made since under it).
-      if (collectable && sameInode(entry, segment.inode()) && unlink(name)) {
+      if (collectable && sameInode(file, segment.inode()) && unlink(name)) {
         debug('gc: %s %s: %s', dryRun ? 'would remove' : 'removed', name, reason);
         removed.push({ name, reason: reason! });
       }

@@ -1,5 +1,5 @@
 export { createChannel, gc, openReceiver, openSender, stats, unlinkChannel } from './channel.js';
-export type { ChannelStats, EndpointStats } from './channel.js';
+export type { ChannelStats, EndpointStats, GcOptions } from './channel.js';
 export { listChannels } from './list.js';
 export { createAnonymousChannel } from './anonymous.js';
 export type { AnonymousChannel, AnonymousChannelOptions } from './anonymous.js';

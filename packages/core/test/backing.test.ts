@@ -181,6 +181,30 @@ describe('file-backed channels (a name with a /)', () => {
     expect(() => openReceiver(fifo)).toThrow(/is not a regular file/);
   });
 
+  it('gc() judges them only when given their paths, by the same rules; other files are left alone', async () => {
+    const dead = channelPath('gc-dead');
+    const clean = channelPath('gc-clean');
+    const foreign = channelPath('gc-foreign');
+    createChannel(dead, { capacity: 4096 });
+    createChannel(clean, { capacity: 4096 });
+    writeFileSync(foreign, 'not a channel', { mode: 0o600 });
+    const held = await holder('sender', dead, '3');
+    await held.kill();
+    const sender = openSender(clean);
+    sender.trySend('kept for a receiver to come');
+    sender.close();
+    expect(gc({ prefix: RUN_PREFIX })).not.toContain(dead); // /dev/shm only
+    expect(existsSync(dead)).toBe(true);
+    const paths = [dead, clean, foreign, join(dir, 'missing.ring')];
+    const planned = gc({ paths, dryRun: true });
+    expect(planned).toEqual([dead]);
+    expect(existsSync(dead)).toBe(true);
+    expect(gc({ paths })).toEqual([dead]);
+    expect([existsSync(dead), existsSync(clean), existsSync(foreign)]).toEqual([false, true, true]);
+    expect(() => gc({ paths: ['jobs'] })).toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+    expect(() => gc({ paths: [clean], prefix: 'x' })).toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+  });
+
   it("work with wait 'semaphore' and 'named-semaphore': a parked receiver wakes for another process", async () => {
     for (const wait of ['semaphore', 'named-semaphore'] as const) {
       const path = channelPath(`w${wait}`);

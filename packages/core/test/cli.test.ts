@@ -197,6 +197,8 @@ describe('ringwire create, ls, stat', () => {
       expect(shown.stdout).toMatch(/^messages: +1 sent, 0 received/m);
       const received = await run(['recv', path, '--count', '1']);
       expect(received.stdout).toBe('kept in a file\n');
+      // gc PATH: judged by gc's rules (a clean channel with a message waiting is kept).
+      expect((await run(['gc', path])).stdout).toBe('nothing to remove\n');
       expect((await run(['rm', path])).stdout).toBe(`removed ${path}\n`);
       expect(existsSync(path)).toBe(false);
       const named = channelName('create-ns');

@@ -104,13 +104,14 @@ are still removed. Prints "removed NAME" for each.
   {
     name: 'gc',
     summary: 'remove channels left behind by dead processes',
-    usage: 'ringwire gc [--prefix P] [--dry-run] [--json]',
+    usage: 'ringwire gc [--prefix P | PATH...] [--dry-run] [--json]',
     help: `Removes what gc() removes: channels not persistent, with no endpoint open, and either
 an endpoint that died without closing, or never used and their creator has exited; and
 entries a creator killed while creating left half-made (only where creation is not atomic)
 once untouched for 10 s. A channel made with \`ringwire create\` and not yet used counts as
 never used at once, since that command exits: create it --persistent if it is to wait for
-its endpoints. Prints "removed NAME" for each.
+its endpoints. Prints "removed NAME" for each. With PATHs, judges those file-backed
+channels by the same rules, and nothing in /dev/shm.
 
   --prefix P    only channels whose names start with P
   -n, --dry-run list what gc would remove now, and why, removing nothing (gc({ dryRun:
@@ -120,7 +121,7 @@ its endpoints. Prints "removed NAME" for each.
                 {"dryRun": true, "wouldRemove": [{"name", "reason"}]}`,
     options: { prefix, json, 'dry-run': { type: 'boolean', short: 'n' } },
     minPositionals: 0,
-    maxPositionals: 0,
+    maxPositionals: Infinity,
     load: () => import('./cmd/gc.js'),
   },
   {
