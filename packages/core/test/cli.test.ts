@@ -137,7 +137,7 @@ describe('ringwire CLI: help, version, usage', () => {
       ['create', name, '--wait', 'sleep'], ['create', name, '--persistent=yes'], ['send', name, '--codec', 'v8'],
       ['send', name, '--json', '--codec', 'xml'], ['send', name, '--json', '--file', 'x'], ['recv', name, '--count', 'x'],
       ['recv', name, '--count', '-1'], ['recv', name, '--codec', 'json'], ['top', '--interval', '0'],
-      ['top', '--count', '0'], ['gc', '--dry-run', 'x'],
+      ['top', '--count', '0'], ['gc', '--dry-run', 'x'], ['gc', '--prefix', 'a', './a.ring'],
     ];
     for (const args of cases) {
       const result = await run(args);
