@@ -34,6 +34,8 @@
  * - `ERR_RINGWIRE_DECODE`: a codec could not decode a received message (it was taken).
  * - `ERR_RINGWIRE_NATIVE_UNAVAILABLE`: the addon is missing or does not load; the message
  *   says what to install or run.
+ * - `ERR_RINGWIRE_MISSING_DEPENDENCY`: an optional peer dependency a part of ringwire needs
+ *   is not installed (ringwire/nats: the NATS client); the message says what to install.
  */
 export type RingwireErrorCode =
   | 'ERR_RINGWIRE_EXISTS'
@@ -54,7 +56,8 @@ export type RingwireErrorCode =
   | 'ERR_RINGWIRE_TASK_FAILED'
   | 'ERR_RINGWIRE_WORKER_DIED'
   | 'ERR_RINGWIRE_DECODE'
-  | 'ERR_RINGWIRE_NATIVE_UNAVAILABLE';
+  | 'ERR_RINGWIRE_NATIVE_UNAVAILABLE'
+  | 'ERR_RINGWIRE_MISSING_DEPENDENCY';
 
 /**
  * Marks ringwire's errors, so `instanceof RingwireError` holds across copies of this module

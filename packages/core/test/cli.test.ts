@@ -13,7 +13,7 @@ import { channelName, fixture, freshName, RUN_PREFIX, until } from './helpers.js
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const COMMANDS = ['ls', 'stat', 'top', 'rm', 'gc', 'create', 'send', 'recv'];
+const COMMANDS = ['ls', 'stat', 'top', 'rm', 'gc', 'create', 'bridge', 'send', 'recv'];
 
 interface Result {
   code: number | null;
@@ -138,6 +138,9 @@ describe('ringwire CLI: help, version, usage', () => {
       ['send', name, '--json', '--codec', 'xml'], ['send', name, '--json', '--file', 'x'], ['recv', name, '--count', 'x'],
       ['recv', name, '--count', '-1'], ['recv', name, '--codec', 'json'], ['top', '--interval', '0'],
       ['top', '--count', '0'], ['gc', '--dry-run', 'x'], ['gc', '--prefix', 'a', './a.ring'],
+      ['bridge', 'sideways', 'a', 'b', '--server', 'nats://127.0.0.1:1'], ['bridge', 'out', 'a', 'b'], ['bridge', 'out', 'a'],
+      ['bridge', 'in', 's', 'c', '--server', 'nats://127.0.0.1:1', '--jetstream', 'S'],
+      ['bridge', 'out', 'c', 's', '--server', 'nats://127.0.0.1:1', '--queue', 'q'],
     ];
     for (const args of cases) {
       const result = await run(args);

@@ -145,6 +145,25 @@ console.log(JSON.stringify({
   cjsInstance: exists instanceof cjs.RingwireError, separateCopies: esm.RingwireError !== cjs.RingwireError,
 }));
 `,
+  // ringwire/nats with no NATS client installed: ringwire itself works, bridge() says what
+  // to install (from the ES module build, then the CommonJS one).
+  'nats-missing.mjs': `import { createAnonymousChannel } from 'ringwire';
+import { bridge } from 'ringwire/nats';
+const channel = createAnonymousChannel({ capacity: 4096 });
+const channelsWork = channel.openSender().trySend('fine');
+channel.close();
+const error = await bridge({ channel: 'x', subject: 's', direction: 'in', servers: 'nats://127.0.0.1:1' }).catch((e) => e);
+console.log(JSON.stringify({ code: error.code, says: error.message.includes('npm install @nats-io/transport-node'), channelsWork }));
+`,
+  'nats-missing.cjs': `const { createAnonymousChannel } = require('ringwire');
+const { bridge } = require('ringwire/nats');
+const channel = createAnonymousChannel({ capacity: 4096 });
+const channelsWork = channel.openSender().trySend('fine');
+channel.close();
+bridge({ channel: 'x', subject: 's', direction: 'in', servers: 'nats://127.0.0.1:1' }).catch((error) => {
+  console.log(JSON.stringify({ code: error.code, says: error.message.includes('npm install @nats-io/transport-node'), channelsWork }));
+});
+`,
   // What require('ringwire') and import('ringwire') throw; run when the addon is gone.
   'load.cjs': `try { require('ringwire'); console.log(JSON.stringify({ loaded: true })); } catch (error) {
   console.log(JSON.stringify({ name: error.name, code: error.code, message: error.message, cause: String(error.cause?.message) }));
@@ -185,12 +204,14 @@ async function scopedAsync(): Promise<void> {
   await s.send({ id: 1 });
   for await (const job of jobsIn.messages({ signal: AbortSignal.timeout(10) })) void job.id;
 }
+const bridging: BridgeOptions = { channel: { fd: 3 }, subject: 'jobs', direction: 'in', servers: 'nats://127.0.0.1:4222' };
 export const used = [sender, receiver, code, isError, magic, shape, futex, TaskClient, createTaskChannels, firstId, scoped,
-  scopedAsync];
+  scopedAsync, bridge, bridging];
 `;
 const IMPORTS = `import { createChannel, openReceiver, openSender, RingwireError, type RingwireErrorCode } from 'ringwire';
 import { createTaskChannels, TaskClient } from 'ringwire/pool';
 import { layout, native, type Layout } from 'ringwire/internal';
+import { bridge, type BridgeOptions } from 'ringwire/nats';
 `;
 const TYPE_FILES: Record<string, string> = {
   'types/esm.mts': IMPORTS + USE_TYPES,
@@ -271,12 +292,12 @@ describe('the packed tarballs, installed in a project outside the repository', (
     expect(nativeFiles.filter((path) => /^(build|test|node_modules)\//.test(path))).toEqual([]);
 
     expect(coreFiles).toEqual(expect.arrayContaining([
-      'package.json', 'README.md', 'LICENSE', 'pool/package.json', 'internal/package.json',
-      ...['index', 'pool', 'internal'].flatMap((entry) => [
+      'package.json', 'README.md', 'LICENSE', 'pool/package.json', 'nats/package.json', 'internal/package.json',
+      ...['index', 'pool', 'nats', 'internal'].flatMap((entry) => [
         `dist/${entry}.js`, `dist/${entry}.d.ts`, `dist/cjs/${entry}.js`, `dist/cjs/${entry}.d.ts`]),
       'dist/cjs/package.json', 'dist/load-addon.cjs', 'dist/cjs/load-addon.cjs',
     ]));
-    expect(coreFiles.filter((path) => !/^(dist\/|pool\/package\.json$|internal\/package\.json$|package\.json$|README\.md$|LICENSE$)/
+    expect(coreFiles.filter((path) => !/^(dist\/|(pool|nats|internal)\/package\.json$|package\.json$|README\.md$|LICENSE$)/
       .test(path))).toEqual([]);
     expect(coreFiles.filter((path) => /\.(map|tsbuildinfo)$|\.test\./.test(path))).toEqual([]);
   });
@@ -314,7 +335,17 @@ describe('the packed tarballs, installed in a project outside the repository', (
     });
   }, 30_000);
 
-  it('types check for ringwire, ringwire/pool and ringwire/internal under node16, nodenext, bundler and node10', async () => {
+  it('ringwire/nats without the NATS client (an optional peer dependency, not installed here): bridge() says what to install', async () => {
+    for (const file of ['nats-missing.mjs', 'nats-missing.cjs']) {
+      const result = await run(process.execPath, [file], project);
+      expect(result.stderr).toBe('');
+      expect(JSON.parse(result.stdout)).toEqual({
+        code: 'ERR_RINGWIRE_MISSING_DEPENDENCY', says: true, channelsWork: true,
+      });
+    }
+  }, 30_000);
+
+  it('types check for ringwire, ringwire/pool, ringwire/nats and ringwire/internal under node16, nodenext, bundler and node10', async () => {
     const typeRoots = [join(ROOT, 'node_modules', '@types')];
     await Promise.all(TYPE_CHECKS.map(async ({ mode, compilerOptions, files }, index) => {
       const config = join(project, 'types', `tsconfig.${index}.json`);

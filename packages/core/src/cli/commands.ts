@@ -154,6 +154,37 @@ removes it: use --persistent for a channel that waits for its endpoints.
     load: () => import('./cmd/create.js'),
   },
   {
+    name: 'bridge',
+    summary: 'bridge a channel and a NATS subject (ringwire/nats)',
+    usage: 'ringwire bridge out CHANNEL SUBJECT --server URL [--jetstream STREAM] | bridge in SUBJECT CHANNEL --server URL [--queue GROUP | --jetstream STREAM --durable NAME]',
+    help: `Runs a bridge between a channel and a NATS subject until the stream ends or Ctrl-C /
+SIGTERM (it then stops cleanly), then prints what it moved. Needs the NATS client
+(npm install @nats-io/transport-node @nats-io/jetstream).
+
+out CHANNEL SUBJECT: receives from the channel (a competing receiver on mpmc, a subscriber
+on broadcast) and publishes each message; at the end of the channel's stream it publishes
+an end marker, and stops.
+in SUBJECT CHANNEL: sends what the subject carries into the channel, waiting while it is
+full; the end marker ends the channel's stream.
+
+  --server URL        the NATS server(s), comma-separated
+  --jetstream STREAM  use JetStream: the stream (created holding SUBJECT if missing); out
+                      waits for each publish's ack (Nats-Msg-Id set), in pulls from a
+                      durable consumer and acks each message once it is in the ring
+  --durable NAME      in: the durable consumer (created if missing; required with --jetstream)
+  --queue GROUP       in, core NATS: a queue group (bridges of one group share the messages)
+  --window N          JetStream: publishes awaiting their ack (out) or messages pulled
+                      ahead (in); default 256
+  --json              print the summary as JSON: {"reason", "messages", "bytes", "retries"}`,
+    options: {
+      server: { type: 'string' }, jetstream: { type: 'string' }, durable: { type: 'string' },
+      queue: { type: 'string' }, window: { type: 'string' }, json,
+    },
+    minPositionals: 2,
+    maxPositionals: 3,
+    load: () => import('./cmd/bridge.js'),
+  },
+  {
     name: 'send',
     summary: 'send each line of stdin (or a file) as a message',
     usage: 'ringwire send NAME [--file F | --json [--codec json|msgpack|v8]] [--end]',

@@ -1,0 +1,397 @@
+// Bridges between a ringwire channel and a NATS subject (ringwire/nats), so that processes on
+// other machines join a channel through NATS rather than through a protocol of our own.
+//
+// out: the bridge is a receiver of the channel (a competing receiver on MPMC, a subscriber on
+// broadcast) and publishes every message it takes to the subject. Core NATS: published as the
+// client batches them, flushed (a round trip to the server) every FLUSH_EVERY messages and
+// whenever the channel runs empty, so the client's buffer stays bounded. JetStream: each
+// message is published with a Nats-Msg-Id, at most `window` publishes await their ack at once,
+// and a publish that fails is retried with the same id (JetStream's duplicate window drops a
+// repeat). When the channel's stream ends, the bridge publishes an end marker (an empty
+// message with the header Ringwire-End) and stops.
+//
+// in: the bridge is a sender into the channel. Core NATS: it subscribes (with a queue group,
+// bridges of one group share the subject's messages) and sends each message into the channel,
+// waiting while the ring is full; core NATS has no flow control, so while it waits the
+// client queues what the server sends (the server cuts off a subscriber that falls too far
+// behind). JetStream: it pulls from a durable consumer at most `window` messages ahead and
+// acks a message only once it is in the ring: a full ring stops the pulling, and a bridge that
+// dies leaves every message it had not put in the ring for the next one. The end marker ends
+// the channel's stream.
+import { invalidArg, RingwireError } from '../errors.js';
+import { openReceiver, openSender } from '../channel.js';
+import type { ChannelName } from '../options.js';
+import type { Receiver } from '../receiver.js';
+import type { Sender } from '../sender.js';
+
+import type * as NatsClient from '@nats-io/transport-node';
+import type * as JetStreamClient from '@nats-io/jetstream';
+
+// `headers` is re-exported from @nats-io/nats-core/internal, which the CommonJS build's
+// module resolution (Node10: no "exports") cannot see: typed here.
+interface MsgHeaders {
+  set(key: string, value: string): void;
+  get(key: string): string;
+}
+type NatsModule = typeof NatsClient & { headers(): MsgHeaders };
+type JetStreamModule = typeof JetStreamClient;
+type NatsConnection = Awaited<ReturnType<NatsModule['connect']>>;
+type PublishHeaders = NonNullable<Parameters<NatsConnection['publish']>[2]>['headers'];
+
+/** The header of the empty message that carries a channel's end of stream across NATS. */
+export const END_HEADER = 'Ringwire-End';
+/** Core NATS out: a flush (a round trip to the server) after this many publishes. */
+const FLUSH_EVERY = 4096;
+/** JetStream: publishes awaiting their ack (out), messages pulled ahead (in), by default. */
+const DEFAULT_WINDOW = 256;
+/** JetStream out: attempts of one publish before the bridge fails. */
+const PUBLISH_ATTEMPTS = 5;
+
+/** Options of {@link bridge}. */
+export interface BridgeOptions {
+  /** The ringwire channel: its name, a file-backed channel's path, or `{ fd }`. */
+  channel: ChannelName;
+  /** The NATS subject. */
+  subject: string;
+  /** 'out': channel → NATS (the bridge receives from the channel); 'in': NATS → channel. */
+  direction: 'out' | 'in';
+  /** The NATS server(s), e.g. 'nats://127.0.0.1:4222'. */
+  servers: string | readonly string[];
+  /** in, core NATS: a queue group; the bridges of one group share the subject's messages. */
+  queue?: string;
+  /**
+   * Use JetStream: the stream (created, holding `subject`, if it does not exist) and, for
+   * 'in', the durable consumer to pull from (created if missing; required).
+   */
+  jetstream?: { stream: string; durable?: string };
+  /** JetStream: publishes awaiting their ack ('out'), or messages pulled ahead ('in'); default 256. */
+  window?: number;
+  /** Ends the bridge (as close()). */
+  signal?: AbortSignal;
+}
+
+/** What a bridge has done so far. */
+export interface BridgeStats {
+  direction: 'out' | 'in';
+  subject: string;
+  /** Messages moved (out: published and, with JetStream, acked; in: put in the ring). */
+  messages: number;
+  /** Their payload bytes. */
+  bytes: number;
+  /** JetStream out: publishes awaiting their ack now. */
+  pendingAcks: number;
+  /** Publishes retried (JetStream out). */
+  retries: number;
+  /** When the bridge started (ms since the epoch). */
+  startedAt: number;
+}
+
+/** How a bridge stopped. */
+export interface BridgeResult {
+  /** 'ended': the channel's stream ended (out) or the end marker came (in); 'closed': close() or the signal. */
+  reason: 'ended' | 'closed';
+  stats: BridgeStats;
+}
+
+/** A running bridge (see {@link bridge}). */
+export interface Bridge {
+  /** Counters, read now. */
+  stats(): BridgeStats;
+  /** Settles when the bridge stops: the result, or the error that stopped it. */
+  readonly done: Promise<BridgeResult>;
+  /**
+   * Stops the bridge: out publishes what it has taken and waits for the acks; in stops
+   * consuming (with JetStream, what it had pulled and not put in the ring stays unacked for
+   * the next bridge). Resolves as `done` does.
+   */
+  close(): Promise<BridgeResult>;
+}
+
+let client: Promise<{ nats: NatsModule; js: JetStreamModule }> | undefined;
+
+/** The NATS client, an optional peer dependency: ERR_RINGWIRE_MISSING_DEPENDENCY without it. */
+function loadNatsClient(): Promise<{ nats: NatsModule; js: JetStreamModule }> {
+  const loading = client ?? (async () => {
+    try {
+      // Both are CommonJS: their module.exports (`default` from ESM and from CommonJS alike)
+      // has every export, re-exported ones included.
+      const nats = await import('@nats-io/transport-node') as unknown as { default: NatsModule };
+      const js = await import('@nats-io/jetstream') as unknown as { default: JetStreamModule };
+      return { nats: nats.default, js: js.default };
+    } catch (error) {
+      client = undefined;
+      throw new RingwireError('ERR_RINGWIRE_MISSING_DEPENDENCY',
+        'ringwire/nats needs the NATS client, an optional peer dependency of ringwire: '
+        + 'npm install @nats-io/transport-node @nats-io/jetstream', { cause: error });
+    }
+  })();
+  client = loading;
+  return loading;
+}
+
+function checkOptions(options: BridgeOptions): Required<Pick<BridgeOptions, 'window'>> {
+  if (options === null || typeof options !== 'object') throw invalidArg('bridge options must be an object');
+  const { subject, direction, servers, queue, jetstream, window = DEFAULT_WINDOW } = options;
+  if (typeof subject !== 'string' || subject.length === 0 || /\s/.test(subject)) {
+    throw invalidArg(`subject must be a NATS subject (no spaces), got ${JSON.stringify(subject)}`);
+  }
+  if (direction !== 'out' && direction !== 'in') throw invalidArg(`direction must be 'out' or 'in', got ${String(direction)}`);
+  const list = typeof servers === 'string' ? [servers] : servers;
+  if (!Array.isArray(list) || list.length === 0 || list.some((s) => typeof s !== 'string' || s.length === 0)) {
+    throw invalidArg('servers must be a NATS server URL or a non-empty list of them');
+  }
+  if (queue !== undefined && (typeof queue !== 'string' || queue.length === 0)) throw invalidArg('queue must be a non-empty string');
+  if (queue !== undefined && direction === 'out') throw invalidArg("queue is for direction 'in' (subscribers share a subject)");
+  if (queue !== undefined && jetstream !== undefined) {
+    throw invalidArg('queue is for core NATS; with JetStream, bridges that share a durable consumer share its messages');
+  }
+  if (jetstream !== undefined) {
+    if (jetstream === null || typeof jetstream !== 'object' || typeof jetstream.stream !== 'string' || jetstream.stream.length === 0) {
+      throw invalidArg('jetstream must be { stream, durable? }');
+    }
+    if (direction === 'in' && (typeof jetstream.durable !== 'string' || jetstream.durable.length === 0)) {
+      throw invalidArg("jetstream.durable is required for direction 'in': the durable consumer keeps what was not yet acked");
+    }
+  }
+  if (!Number.isInteger(window) || window < 1 || window > 65536) throw invalidArg(`window must be an integer from 1 to 65536, got ${String(window)}`);
+  return { window };
+}
+
+/** Whether a NATS message is the end marker. */
+function isEnd(headers: { get(key: string): string } | undefined): boolean {
+  return headers !== undefined && headers.get(END_HEADER) !== '';
+}
+
+/**
+ * Starts a bridge between a ringwire channel and a NATS subject: 'out' publishes what the
+ * channel carries, 'in' sends what the subject carries into the channel (see the README's
+ * "Beyond one machine: NATS"). Resolves once it is connected and its endpoint is open.
+ *
+ * @example
+ * ```ts
+ * import { bridge } from 'ringwire/nats';
+ *
+ * // This machine: what the local producers send to 'orders' goes to NATS.
+ * const out = await bridge({ channel: 'orders', subject: 'orders', direction: 'out', servers: 'nats://hub:4222',
+ *   jetstream: { stream: 'ORDERS' } });
+ * // Another machine: the stream feeds a local channel, acked once each message is in the ring.
+ * const into = await bridge({ channel: 'orders', subject: 'orders', direction: 'in', servers: 'nats://hub:4222',
+ *   jetstream: { stream: 'ORDERS', durable: 'orders-eu' } });
+ * await out.done;  // the local channel's stream ended: everything was published and acked
+ * ```
+ */
+export async function bridge(options: BridgeOptions): Promise<Bridge> {
+  const { window } = checkOptions(options);
+  const { nats, js } = await loadNatsClient();
+  const { subject, direction, jetstream } = options;
+  const stats: BridgeStats = { direction, subject, messages: 0, bytes: 0, pendingAcks: 0, retries: 0, startedAt: Date.now() };
+  const nc: NatsConnection = await nats.connect({
+    servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
+    name: `ringwire bridge ${direction} ${subject}`,
+  });
+  let endpoint: Sender<Uint8Array> | Receiver<Uint8Array>;
+  try {
+    if (jetstream !== undefined) await ensureStream(js, nc, jetstream.stream, subject);
+    endpoint = direction === 'out' ? openReceiver(options.channel) : openSender(options.channel) as Sender<Uint8Array>;
+  } catch (error) {
+    await nc.close();
+    throw error;
+  }
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) stop.abort();
+  const run = direction === 'out'
+    ? runOut(nats, js, nc, endpoint as Receiver<Uint8Array>, options, window, stats, stop.signal)
+    : runIn(js, nc, endpoint as Sender<Uint8Array>, options, window, stats, stop.signal);
+  const done = run.then(
+    async (reason) => { await finish(); return { reason, stats: { ...stats } }; },
+    async (error: unknown) => {
+      await finish();
+      if (stop.signal.aborted && isAbort(error)) return { reason: 'closed' as const, stats: { ...stats } };
+      throw error;
+    },
+  );
+  async function finish(): Promise<void> {
+    options.signal?.removeEventListener('abort', onAbort);
+    endpoint.close();
+    if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
+  }
+  return {
+    stats: () => ({ ...stats }),
+    done,
+    close: () => {
+      stop.abort();
+      return done;
+    },
+  };
+}
+
+function isAbort(error: unknown): boolean {
+  return (error as { name?: string } | null)?.name === 'AbortError' || (error as { code?: string } | null)?.code === 'ABORT_ERR';
+}
+
+/** Whether a JetStream API call failed because the stream or consumer does not exist. */
+function notFound(js: JetStreamModule, error: unknown): boolean {
+  return error instanceof js.JetStreamApiError && (error as unknown as { status: number }).status === 404;
+}
+
+/** The stream, created holding `subject` if it does not exist. */
+async function ensureStream(js: JetStreamModule, nc: NatsConnection, stream: string, subject: string): Promise<void> {
+  const jsm = await js.jetstreamManager(nc);
+  try {
+    await jsm.streams.info(stream);
+  } catch (error) {
+    if (!notFound(js, error)) throw error;
+    await jsm.streams.add({ name: stream, subjects: [subject] });
+  }
+}
+
+/** channel → NATS. */
+async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection, receiver: Receiver<Uint8Array>,
+  options: BridgeOptions, window: number, stats: BridgeStats, signal: AbortSignal): Promise<'ended' | 'closed'> {
+  const client = options.jetstream === undefined ? undefined : js.jetstream(nc);
+  // JetStream: the publishes awaiting their ack, oldest first.
+  const pending: Promise<void>[] = [];
+  const run = `${process.pid.toString(36)}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
+  let seq = 0;
+  const publish = (data: Uint8Array, headers?: MsgHeaders) => {
+    const id = `${run}.${seq++}`;
+    if (client === undefined) {
+      nc.publish(options.subject, data, headers === undefined ? undefined : { headers: headers as unknown as PublishHeaders });
+      stats.messages++;
+      stats.bytes += data.length;
+      return;
+    }
+    stats.pendingAcks++;
+    pending.push((async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.publish(options.subject, data,
+            { msgID: id, ...(headers === undefined ? {} : { headers: headers as unknown as PublishHeaders }) });
+          break;
+        } catch (error) {
+          if (attempt >= PUBLISH_ATTEMPTS) {
+            throw new RingwireError('ERR_RINGWIRE_SYSTEM',
+              `bridge out to '${options.subject}': JetStream did not ack a publish after ${attempt} attempts: ${(error as Error).message}`, { cause: error });
+          }
+          stats.retries++;
+          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        }
+      }
+      stats.pendingAcks--;
+      stats.messages++;
+      stats.bytes += data.length;
+    })());
+  };
+  // Bounds what is in flight: JetStream, the ack window; core NATS, a flush now and then.
+  const settle = async (all: boolean) => {
+    if (client === undefined) {
+      await nc.flush();
+      return;
+    }
+    while (pending.length > (all ? 0 : window - 1)) await pending.shift();
+  };
+  let reason: 'ended' | 'closed' = 'closed';
+  try {
+    for (;;) {
+      let message = receiver.tryRecv();
+      if (message === undefined) {
+        if (signal.aborted) break;
+        await settle(false);
+        const next = await receiver.recv({ signal }).catch((error: unknown) => {
+          if (signal.aborted && isAbort(error)) return undefined;
+          throw error;
+        });
+        if (next === undefined) break;
+        if (next === null) {
+          reason = 'ended';
+          break;
+        }
+        message = next;
+      }
+      publish(message);
+      if (client !== undefined ? pending.length >= window : seq % FLUSH_EVERY === 0) await settle(false);
+    }
+    if (reason === 'ended') {
+      const headers = nats.headers();
+      headers.set(END_HEADER, '1');
+      publish(new Uint8Array(0), headers);
+      stats.messages--; // the marker is not a message of the channel
+    }
+    await settle(true);
+  } catch (error) {
+    await Promise.allSettled(pending);
+    throw error;
+  }
+  return reason;
+}
+
+/** NATS → channel. */
+async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uint8Array>, options: BridgeOptions,
+  window: number, stats: BridgeStats, signal: AbortSignal): Promise<'ended' | 'closed'> {
+  const put = async (data: Uint8Array) => {
+    if (!sender.trySend(data)) await sender.send(data, { signal });
+    stats.messages++;
+    stats.bytes += data.length;
+  };
+  if (options.jetstream === undefined) {
+    const subscription = nc.subscribe(options.subject, options.queue === undefined ? undefined : { queue: options.queue });
+    const unsubscribe = () => subscription.unsubscribe();
+    signal.addEventListener('abort', unsubscribe, { once: true });
+    try {
+      for await (const message of subscription) {
+        if (isEnd(message.headers)) {
+          await sender.end();
+          return 'ended';
+        }
+        await put(message.data);
+      }
+    } finally {
+      signal.removeEventListener('abort', unsubscribe);
+    }
+    return 'closed';
+  }
+  const { stream, durable } = options.jetstream as { stream: string; durable: string };
+  const jsm = await js.jetstreamManager(nc);
+  try {
+    await jsm.consumers.info(stream, durable);
+  } catch (error) {
+    if (!notFound(js, error)) throw error;
+    // At most `window` unacked: the server holds back the rest while the ring is full.
+    await jsm.consumers.add(stream, {
+      durable_name: durable, ack_policy: js.AckPolicy.Explicit, filter_subject: options.subject, max_ack_pending: window,
+    });
+  }
+  const consumer = await js.jetstream(nc).consumers.get(stream, durable);
+  const messages = await consumer.consume({ max_messages: window });
+  const halt = () => { void messages.close(); };
+  signal.addEventListener('abort', halt, { once: true });
+  // Stream sequences this bridge put in the ring lately: a message redelivered after it was
+  // put (its ack lost, or late: the ring was full for longer than the consumer's ack wait,
+  // and the copy pulled ahead was delivered again) is acked and not put again.
+  const recent = new Set<number>();
+  const order: number[] = [];
+  try {
+    for await (const message of messages) {
+      if (isEnd(message.headers)) {
+        await sender.end();
+        message.ack();
+        return 'ended';
+      }
+      if (message.redelivered && recent.has(message.seq)) {
+        message.ack();
+        continue;
+      }
+      await put(message.data);
+      message.ack(); // only once it is in the ring
+      recent.add(message.seq);
+      order.push(message.seq);
+      if (order.length > 4 * window) recent.delete(order.shift()!);
+    }
+  } finally {
+    signal.removeEventListener('abort', halt);
+    await messages.close();
+  }
+  return 'closed';
+}

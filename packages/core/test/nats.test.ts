@@ -1,0 +1,291 @@
+// ringwire/nats against real NATS servers (test/nats-server.ts starts them): bridges out of
+// and into channels over core NATS and JetStream, through one server and through a cluster of
+// two ("two machines"), queue groups, the end of stream, a bridge killed mid-stream, and a
+// slow channel behind an 'in' bridge.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { createChannel, openReceiver, openSender, stats, type Receiver } from '../src/index.js';
+import { bridge, type BridgeOptions } from '../src/nats.js';
+import { checkMessage, makeMessage } from './fixtures/messages.mjs';
+import { channelName, until } from './helpers.js';
+import { startCluster, startNatsServer, type NatsServer } from './nats-server.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+let server: NatsServer;
+let cluster: [NatsServer, NatsServer];
+let subjects = 0;
+const freshSubject = () => `rwtest.${process.pid}.${subjects++}`;
+const freshStream = () => `RWTEST_${process.pid}_${subjects++}`;
+const code = (expected: string) => expect.objectContaining({ code: expected });
+
+beforeAll(async () => {
+  [server, cluster] = await Promise.all([startNatsServer({ name: 'single' }), startCluster()]);
+  // JetStream in a cluster answers once its meta leader is elected.
+  for (const node of cluster) await untilJetStream(node.url);
+}, 60_000);
+afterAll(async () => {
+  await Promise.all([server?.stop(), ...(cluster ?? []).map((node) => node.stop())]);
+});
+
+async function untilJetStream(url: string): Promise<void> {
+  const nc = await connect({ servers: url });
+  try {
+    const end = Date.now() + 30_000;
+    for (;;) {
+      try {
+        await (await jetstreamManager(nc)).getAccountInfo();
+        return;
+      } catch (error) {
+        if (Date.now() > end) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Sends messages first..first+count-1 (messages.mjs) into `name`, then ends the stream. */
+async function produce(name: string, count: number, first = 0): Promise<void> {
+  const sender = openSender(name);
+  for (let seq = first; seq < first + count; seq++) {
+    const message = makeMessage(seq);
+    // trySend takes what one record carries; a 64 KiB message goes in fragments (send).
+    if (message.length > 60_000 || !sender.trySend(message)) await sender.send(message, { timeout: 60_000 });
+  }
+  await sender.end();
+  sender.close();
+}
+
+/** Receives until the stream ends, checking each message is the next (from `first`). */
+async function consume(receiver: Receiver, first = 0): Promise<number> {
+  let seq = first;
+  for (let message = await receiver.recv({ timeout: 60_000 }); message !== null; message = await receiver.recv({ timeout: 60_000 })) {
+    const error = checkMessage(message, seq);
+    if (error !== null) throw new Error(`message ${seq}: ${error}`);
+    seq++;
+  }
+  return seq - first;
+}
+
+/** A channel → NATS → channel run: `count` messages, every one checked, in order, then the end. */
+async function roundTrip(out: Omit<BridgeOptions, 'channel' | 'direction'>, into: Omit<BridgeOptions, 'channel' | 'direction'>,
+  count: number): Promise<void> {
+  const source = channelName('nsrc');
+  const sink = channelName('nsink');
+  createChannel(source, { capacity: 1 << 18 });
+  createChannel(sink, { capacity: 1 << 18 });
+  const inBridge = await bridge({ ...into, channel: sink, direction: 'in' });
+  const outBridge = await bridge({ ...out, channel: source, direction: 'out' });
+  const receiver = openReceiver(sink);
+  const [received] = await Promise.all([consume(receiver), produce(source, count)]);
+  receiver.close();
+  expect(received).toBe(count);
+  const [outResult, inResult] = await Promise.all([outBridge.done, inBridge.done]);
+  expect(outResult).toMatchObject({ reason: 'ended', stats: { messages: count, pendingAcks: 0 } });
+  expect(inResult).toMatchObject({ reason: 'ended', stats: { messages: count } });
+  expect(stats(sink)).toMatchObject({ ended: true, messagesReceived: count });
+}
+
+describe('ringwire/nats bridges', () => {
+  it('core NATS: channel → NATS → channel, every message intact and in order, then the end of stream', async () => {
+    const subject = freshSubject();
+    await roundTrip({ subject, servers: server.url }, { subject, servers: server.url }, 20_000);
+  });
+
+  it('JetStream: publishes acked with Nats-Msg-Id; pulled from a durable consumer and acked once in the ring', async () => {
+    const subject = freshSubject();
+    const stream = freshStream();
+    await roundTrip({ subject, servers: server.url, jetstream: { stream } },
+      { subject, servers: server.url, jetstream: { stream, durable: 'sink' } }, 20_000);
+    // Every message (and the end marker) is in the stream, and the consumer acked them all.
+    const nc = await connect({ servers: server.url });
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info(stream)).state.messages).toBe(20_001);
+    expect((await jsm.consumers.info(stream, 'sink')).num_ack_pending).toBe(0);
+    await nc.close();
+  });
+
+  it('two machines: out through server A, in through server B of a cluster, JetStream; nothing lost', async () => {
+    const subject = freshSubject();
+    const stream = freshStream();
+    await roundTrip({ subject, servers: cluster[0].url, jetstream: { stream } },
+      { subject, servers: cluster[1].url, jetstream: { stream, durable: 'b' } }, 20_000);
+  });
+
+  it('a queue group: two in bridges share the messages, each goes to exactly one', async () => {
+    const subject = freshSubject();
+    const sink = channelName('nq');
+    createChannel(sink, { mode: 'mpmc', capacity: 1 << 18 });
+    const bridges = await Promise.all([0, 1].map(() =>
+      bridge({ channel: sink, subject, direction: 'in', servers: server.url, queue: 'workers' })));
+    const nc = await connect({ servers: server.url });
+    const receiver = openReceiver(sink);
+    const count = 5000;
+    for (let seq = 0; seq < count; seq++) nc.publish(subject, makeMessage(seq));
+    await nc.flush();
+    const seen = new Uint8Array(count);
+    for (let got = 0; got < count; got++) {
+      const message = (await receiver.recv({ timeout: 30_000 }))!;
+      const seq = message.length >= 8 ? new DataView(message.buffer, message.byteOffset).getUint32(0, true) : -1;
+      if (seq >= 0) seen[seq]++;
+    }
+    expect(receiver.tryRecv()).toBeUndefined();
+    expect(seen.every((times, seq) => times === (makeMessage(seq).length >= 8 ? 1 : 0))).toBe(true);
+    const moved = bridges.map((b) => b.stats().messages);
+    expect(moved[0] + moved[1]).toBe(count);
+    await Promise.all(bridges.map((b) => b.close()));
+    receiver.close();
+    await nc.close();
+  });
+
+  it('a broadcast channel: the out bridge is one more subscriber', async () => {
+    const subject = freshSubject();
+    const source = channelName('nb');
+    createChannel(source, { mode: 'broadcast', capacity: 1 << 18 });
+    const local = openReceiver(source);
+    const nc = await connect({ servers: server.url });
+    const subscription = nc.subscribe(subject);
+    const out = await bridge({ channel: source, subject, direction: 'out', servers: server.url });
+    const [received] = await Promise.all([consume(local), produce(source, 1000)]);
+    expect(received).toBe(1000);
+    local.close();
+    let seq = 0;
+    for await (const message of subscription) {
+      if (message.headers?.get('Ringwire-End') === '1') break;
+      expect(checkMessage(message.data, seq)).toBeNull();
+      seq++;
+    }
+    expect(seq).toBe(1000);
+    expect((await out.done).reason).toBe('ended');
+    await nc.close();
+  });
+
+  it('refuses bad options with ERR_RINGWIRE_INVALID_ARG, and a channel that is not there with its own error', async () => {
+    const base = { channel: 'x', subject: 's', servers: server.url } as const;
+    await expect(bridge({ ...base, direction: 'sideways' as 'in' })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+    await expect(bridge({ ...base, direction: 'in', subject: 'a b' })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+    await expect(bridge({ ...base, direction: 'in', servers: [] })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+    await expect(bridge({ ...base, direction: 'out', queue: 'q' })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+    await expect(bridge({ ...base, direction: 'in', jetstream: { stream: 'S' } })).rejects.toThrow(/durable is required/);
+    await expect(bridge({ ...base, direction: 'in', window: 0 })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+    await expect(bridge({ ...base, channel: channelName('absent'), direction: 'in' })).rejects.toThrow(code('ERR_RINGWIRE_NOT_FOUND'));
+  });
+});
+
+/** `ringwire bridge ...` in a child process; resolves once it has started (its first stderr line). */
+async function cliBridge(args: string[]) {
+  const child = spawn(process.execPath, [CLI, 'bridge', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => { stdout += chunk; });
+  const exited = once(child, 'exit');
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      if (stderr.includes('ringwire bridge')) resolve();
+    });
+    void exited.then(() => reject(new Error(`ringwire bridge exited: ${stderr}`)));
+  });
+  return {
+    pid: child.pid!,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited: exited.then(([exitCode, signal]) => ({ code: exitCode as number | null, signal: signal as string | null })),
+    kill: (signal: NodeJS.Signals) => child.kill(signal),
+  };
+}
+
+/** Resident memory of a process, in bytes (VmRSS). */
+function rss(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  return Number(line.split(/\s+/)[1]) * 1024;
+}
+
+describe('ringwire bridge (the CLI) when things go wrong', () => {
+  it('in, JetStream: killed -9 mid-stream and restarted, nothing is lost; repeats are only what it put in the ring unacked', async () => {
+    const subject = freshSubject();
+    const stream = freshStream();
+    const sink = channelName('nk');
+    createChannel(sink, { capacity: 1 << 20 });
+    const nc = await connect({ servers: server.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: stream, subjects: [subject] });
+    const { jetstream } = await import('@nats-io/jetstream');
+    const js = jetstream(nc);
+    const count = 20_000;
+    for (let seq = 0; seq < count; seq += 500) {
+      await Promise.all(Array.from({ length: Math.min(500, count - seq) }, (_, i) => js.publish(subject, makeMessage(seq + i))));
+    }
+    // Redelivery of what the killed bridge held unacked comes after the ack wait: 2 s here.
+    await jsm.consumers.add(stream, { durable_name: 'killed', ack_policy: AckPolicy.Explicit, ack_wait: 2e9, max_ack_pending: 256 });
+    const args = ['in', subject, sink, '--server', server.url, '--jetstream', stream, '--durable', 'killed'];
+    const receiver = openReceiver(sink);
+    // Each message's sequence number (messages of 8 bytes or more carry it): a repeat is a
+    // message seen again, never one out of place beyond the repeats.
+    const seen = new Uint8Array(count);
+    let repeats = 0;
+    let taken = 0;
+    const take = (message: Uint8Array) => {
+      taken++;
+      if (message.length < 8) return;
+      const seq = new DataView(message.buffer, message.byteOffset).getUint32(0, true);
+      expect(checkMessage(message, seq)).toBeNull();
+      if (seen[seq]++ > 0) repeats++;
+    };
+    const first = await cliBridge(args);
+    await until(() => { for (let m = receiver.tryRecv(); m !== undefined; m = receiver.tryRecv()) take(m); return taken > 2000; },
+      30_000, 'the bridge to move 2000 messages');
+    first.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    // What it had pulled and not acked is redelivered to the next bridge on the same durable.
+    const second = await cliBridge(args);
+    await until(() => {
+      for (let m = receiver.tryRecv(); m !== undefined; m = receiver.tryRecv()) take(m);
+      return seen.every((times, seq) => times > 0 || makeMessage(seq).length < 8);
+    }, 60_000, 'every message');
+    second.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    receiver.close();
+    // At most the window (256 pulled ahead) can be repeated.
+    expect(repeats).toBeLessThanOrEqual(256);
+    await nc.close();
+  });
+
+  it('in, JetStream: a channel nobody reads keeps the bridge\'s memory bounded (it stops pulling)', async () => {
+    const subject = freshSubject();
+    const stream = freshStream();
+    const sink = channelName('nr');
+    createChannel(sink, { capacity: 1 << 16 });
+    const nc = await connect({ servers: server.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: stream, subjects: [subject] });
+    const { jetstream } = await import('@nats-io/jetstream');
+    const js = jetstream(nc);
+    const payload = new Uint8Array(16 * 1024);
+    const count = 8000; // 128 MiB waiting in the stream
+    for (let seq = 0; seq < count; seq += 200) {
+      await Promise.all(Array.from({ length: 200 }, () => js.publish(subject, payload)));
+    }
+    const running = await cliBridge(['in', subject, sink, '--server', server.url, '--jetstream', stream, '--durable', 'slow']);
+    // The ring fills (64 KiB: a few messages) and the bridge waits for room.
+    await until(() => stats(sink).sendersWaiting === 1, 30_000, 'the bridge to fill the ring and wait');
+    const samples: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      samples.push(rss(running.pid));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const info = await jsm.consumers.info(stream, 'slow');
+    // It pulled at most its window ahead (256 messages, 4 MiB), not the 128 MiB waiting.
+    expect(info.num_ack_pending + info.num_pending).toBeGreaterThan(count - 300);
+    expect(Math.max(...samples)).toBeLessThan(150 * 1024 * 1024);
+    running.kill('SIGTERM');
+    expect((await running.exited).code).toBe(0);
+    await nc.close();
+  });
+});
