@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
-import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { createChannel, openReceiver, openSender, stats, type Receiver } from '../src/index.js';
 import { bridge, type BridgeOptions } from '../src/nats.js';
 import { checkMessage, makeMessage } from './fixtures/messages.mjs';
@@ -208,6 +208,48 @@ function rss(pid: number): number {
 }
 
 describe('ringwire bridge (the CLI) when things go wrong', () => {
+  it('out, JetStream, SPSC: killed -9 while publishes wait for acks, then restarted: the stream gets every message once, in order', async () => {
+    const subject = freshSubject();
+    const stream = freshStream();
+    const source = channelName('nko');
+    createChannel(source, { capacity: 1 << 18 });
+    const nc = await connect({ servers: server.url });
+    const jsm = await jetstreamManager(nc);
+    // The stream refuses more than 3000 messages for now: the publishes after those wait (the
+    // bridge retries them), taken from the channel and not acked, when the bridge is killed.
+    await jsm.streams.add({ name: stream, subjects: [subject], max_msgs: 3000, discard: DiscardPolicy.New });
+    const count = 20_000;
+    const producing = produce(source, count);
+    const args = ['out', source, subject, '--server', server.url, '--jetstream', stream, '--json'];
+    const stored = async () => (await jsm.streams.info(stream)).state.messages;
+    const first = await cliBridge(args);
+    for (const end = Date.now() + 30_000; await stored() < 3000;) {
+      if (Date.now() > end) throw new Error('the bridge did not publish 3000 messages');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    first.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    await jsm.streams.update(stream, { max_msgs: -1 });
+    // What it took and JetStream had not acked is still in the ring for the next bridge.
+    const second = await cliBridge(args);
+    await producing;
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(second.stdout())).toMatchObject({ reason: 'ended' });
+    // Repeats of what the first published and was acked too late were dropped by the duplicate window.
+    expect(await stored()).toBe(count + 1); // and the end marker
+    const { jetstream } = await import('@nats-io/jetstream');
+    const consumer = await jetstream(nc).consumers.get(stream);
+    let seq = 0;
+    for await (const message of await consumer.consume()) {
+      if (message.headers?.get('Ringwire-End') === '1') break;
+      expect(checkMessage(message.data, seq)).toBeNull();
+      seq++;
+    }
+    expect(seq).toBe(count);
+    expect(stats(source)).toMatchObject({ messagesReceived: count, bytesUsed: 0 });
+    await nc.close();
+  });
+
   it('in, JetStream: killed -9 mid-stream and restarted, nothing is lost; repeats are only what it put in the ring unacked', async () => {
     const subject = freshSubject();
     const stream = freshStream();

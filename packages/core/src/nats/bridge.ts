@@ -19,7 +19,7 @@
 // dies leaves every message it had not put in the ring for the next one. The end marker ends
 // the channel's stream.
 import { invalidArg, RingwireError } from '../errors.js';
-import { openReceiver, openSender } from '../channel.js';
+import { openReceiver, openSender, stats as channelStats } from '../channel.js';
 import type { ChannelName } from '../options.js';
 import type { Receiver } from '../receiver.js';
 import type { Sender } from '../sender.js';
@@ -247,28 +247,61 @@ async function ensureStream(js: JetStreamModule, nc: NatsConnection, stream: str
   }
 }
 
-/** channel → NATS. */
+/** Held delivery on an SPSC receiver (ring/spsc.ts): what the bridge has not confirmed stays in the ring. */
+interface HeldDelivery {
+  hold(): void;
+  mark(): { position: number; count: number };
+  confirm(mark: { position: number; count: number }): void;
+}
+
+/**
+ * channel → NATS. With JetStream on an SPSC channel, delivery is held (the bridge is the
+ * channel's one receiver): a message stays in the ring until JetStream has acked it and every
+ * message before it, so a bridge killed mid-stream loses nothing — the next receiver (a
+ * restarted bridge) takes the unacked messages again and publishes them under the same
+ * Nats-Msg-Id (the channel's identity and the message's index in it), which JetStream's
+ * duplicate window drops if the first publish did arrive.
+ */
 async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection, receiver: Receiver<Uint8Array>,
   options: BridgeOptions, window: number, stats: BridgeStats, signal: AbortSignal): Promise<'ended' | 'closed'> {
   const client = options.jetstream === undefined ? undefined : js.jetstream(nc);
-  // JetStream: the publishes awaiting their ack, oldest first.
-  const pending: Promise<void>[] = [];
-  const run = `${process.pid.toString(36)}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
+  const protocol = receiver.protocol as unknown as Partial<HeldDelivery> & { mode: string };
+  const held = client !== undefined && protocol.mode === 'spsc' ? protocol as HeldDelivery : undefined;
+  held?.hold();
+  // Message ids: the channel's identity and the message's index in it where delivery is held
+  // (the same after a restart); otherwise this run's, and a count.
+  const identity = channelStats(options.channel);
+  const prefix = held !== undefined
+    ? `rw.${identity.createdAt.getTime().toString(36)}.${identity.creatorPid.toString(36)}.${identity.name}`
+    : `rw.${process.pid.toString(36)}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
   let seq = 0;
+  // JetStream: the publishes awaiting their ack, oldest first, each with the mark to confirm.
+  const pending: { acked: Promise<void>; done: boolean; mark?: { position: number; count: number } }[] = [];
+  const confirmAcked = () => {
+    let mark: { position: number; count: number } | undefined;
+    while (pending.length > 0 && pending[0].done) mark = pending.shift()!.mark ?? mark;
+    if (mark !== undefined) held!.confirm(mark);
+  };
   const publish = (data: Uint8Array, headers?: MsgHeaders) => {
-    const id = `${run}.${seq++}`;
+    const counted = headers === undefined; // the end marker is not a message of the channel
+    const mark = held?.mark();
+    const id = mark !== undefined && counted ? `${prefix}.${mark.count}` : `${prefix}.${held === undefined ? seq : `end.${seq}`}`;
+    seq++;
+    const natsHeaders = headers === undefined ? {} : { headers: headers as unknown as PublishHeaders };
     if (client === undefined) {
-      nc.publish(options.subject, data, headers === undefined ? undefined : { headers: headers as unknown as PublishHeaders });
-      stats.messages++;
-      stats.bytes += data.length;
+      nc.publish(options.subject, data, natsHeaders);
+      if (counted) {
+        stats.messages++;
+        stats.bytes += data.length;
+      }
       return;
     }
     stats.pendingAcks++;
-    pending.push((async () => {
+    const entry: (typeof pending)[number] = { acked: Promise.resolve(), done: false, ...(counted && mark !== undefined ? { mark } : {}) };
+    entry.acked = (async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          await client.publish(options.subject, data,
-            { msgID: id, ...(headers === undefined ? {} : { headers: headers as unknown as PublishHeaders }) });
+          await client.publish(options.subject, data, { msgID: id, ...natsHeaders });
           break;
         } catch (error) {
           if (attempt >= PUBLISH_ATTEMPTS) {
@@ -280,9 +313,15 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
         }
       }
       stats.pendingAcks--;
-      stats.messages++;
-      stats.bytes += data.length;
-    })());
+      if (counted) {
+        stats.messages++;
+        stats.bytes += data.length;
+      }
+      entry.done = true;
+      if (held !== undefined) confirmAcked();
+    })();
+    entry.acked.catch(() => undefined); // awaited in order by settle(); a failure meanwhile is not unhandled
+    pending.push(entry);
   };
   // Bounds what is in flight: JetStream, the ack window; core NATS, a flush now and then.
   const settle = async (all: boolean) => {
@@ -290,7 +329,11 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
       await nc.flush();
       return;
     }
-    while (pending.length > (all ? 0 : window - 1)) await pending.shift();
+    while (pending.length > (all ? 0 : window - 1)) {
+      const oldest = pending[0];
+      await oldest.acked;
+      if (pending[0] === oldest) pending.shift(); // (confirmAcked took it already where delivery is held)
+    }
   };
   let reason: 'ended' | 'closed' = 'closed';
   try {
@@ -317,11 +360,10 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
       const headers = nats.headers();
       headers.set(END_HEADER, '1');
       publish(new Uint8Array(0), headers);
-      stats.messages--; // the marker is not a message of the channel
     }
     await settle(true);
   } catch (error) {
-    await Promise.allSettled(pending);
+    await Promise.allSettled(pending.map((entry) => entry.acked));
     throw error;
   }
   return reason;

@@ -382,6 +382,15 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
   /** Messages taken: the stats counter, stored with each publish. */
   private received = 0;
   private readonly publishBytes: number;
+  /**
+   * Held delivery (hold()): the position and message count confirmed so far. While held, only
+   * what is confirmed is published — as the consumer position (the sender may overwrite it)
+   * and as "delivered" (where a receiver opening after this one dies resumes) — so messages
+   * taken and not confirmed stay in the ring for the next receiver.
+   */
+  private held = false;
+  private confirmed = 0;
+  private confirmedCount = 0;
 
   constructor(private readonly view: RingView, private readonly host: EndpointHost) {
     this.i32 = view.i32;
@@ -546,7 +555,7 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
     this.position = (this.position + size) | 0;
     // A plain store on a line the sender never reads: only a receiver opening after this one
     // died reads it (see layout.h, "delivered"), after taking the lock this one held.
-    this.i32[DELIVERED_WORD] = this.position;
+    if (!this.held) this.i32[DELIVERED_WORD] = this.position;
     if ((++this.unpublished >= PUBLISH_EVERY && !inBatch)
       || ((this.position - this.publishedPosition) | 0) >= this.publishBytes) {
       this.publishPosition();
@@ -562,17 +571,48 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
 
   private publishPosition(): void {
     this.host.published();
-    if (this.position === this.publishedPosition) return;
-    this.publishedPosition = this.position;
+    const position = this.held ? this.confirmed : this.position;
+    if (position === this.publishedPosition) return;
+    this.publishedPosition = position;
     this.unpublished = 0;
-    this.f64[MESSAGES_RECEIVED_SLOT] = this.received; // plain: published by the store below
+    this.f64[MESSAGES_RECEIVED_SLOT] = this.held ? this.confirmedCount : this.received; // plain: published by the store below
     // seq_cst store: the records before it are done with (the producer may overwrite them)
     // and it orders the waiter check in wakePeers.
-    Atomics.store(this.i32, CONSUMER_WORD, this.position);
+    Atomics.store(this.i32, CONSUMER_WORD, position);
     // A parked sender is woken once a quarter of the ring is free (or all of it), not for
     // every few records freed: each wake costs it a context switch, and on a shared CPU
     // both processes one per batch. (A sender parked for less re-checks within a park slice.)
-    if (((this.cachedProducer - this.position) | 0) <= this.capacity - this.publishBytes) this.doorbell.wakePeers();
+    if (((this.cachedProducer - position) | 0) <= this.capacity - this.publishBytes) this.doorbell.wakePeers();
+  }
+
+  /**
+   * Holds delivery from now on (the NATS bridge's at-least-once 'out'): messages taken stay
+   * in the ring, for the next receiver should this one die, until confirm() says they are
+   * safe elsewhere. stats() counts a message received once confirmed.
+   */
+  hold(): void {
+    this.publishPosition();
+    this.held = true;
+    this.confirmed = this.position;
+    this.confirmedCount = this.received;
+  }
+
+  /** Where the messages taken so far end, and how many were received in all (for confirm()). */
+  mark(): { position: number; count: number } {
+    return { position: this.position, count: this.received };
+  }
+
+  /** Messages received through `mark` (an earlier mark()) are safe: free them for good. */
+  confirm(mark: { position: number; count: number }): void {
+    if (!this.held) return;
+    const ahead = (mark.position - this.confirmed) >>> 0;
+    if (ahead > ((this.position - this.confirmed) >>> 0) || mark.count < this.confirmedCount) {
+      throw new RingwireError('ERR_RINGWIRE_INVALID_ARG', 'confirm() of a mark not between the last confirmed and the last taken');
+    }
+    this.confirmed = mark.position;
+    this.confirmedCount = mark.count;
+    this.i32[DELIVERED_WORD] = mark.position;
+    this.publishPosition();
   }
 
   /**
