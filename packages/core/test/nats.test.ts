@@ -10,9 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { createChannel, openReceiver, openSender, stats, type Receiver } from '../src/index.js';
-import { bridge, type BridgeOptions } from '../src/nats.js';
+import { bridge, bridgeTasks, type BridgeOptions } from '../src/nats.js';
+import { createTaskChannels, TaskClient, unlinkTaskChannels } from '../src/pool.js';
 import { checkMessage, makeMessage } from './fixtures/messages.mjs';
-import { channelName, until } from './helpers.js';
+import { channelName, freshName, runChild, until } from './helpers.js';
 import { startCluster, startNatsServer, type NatsServer } from './nats-server.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -176,6 +177,50 @@ describe('ringwire/nats bridges', () => {
     await expect(bridge({ ...base, direction: 'in', window: 0 })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
     await expect(bridge({ ...base, channel: channelName('absent'), direction: 'in' })).rejects.toThrow(code('ERR_RINGWIRE_NOT_FOUND'));
   });
+});
+
+describe('ringwire/pool across machines (bridgeTasks)', () => {
+  for (const jetstream of [false, true]) {
+    it(`a piscina pool "on another machine" (server B) serves a TaskClient (server A)${jetstream ? ', tasks through JetStream' : ''}: `
+      + 'results, TASK_FAILED, WORKER_DIED and timeouts as on one machine', async () => {
+      const here = freshName('pc', 24);
+      const there = freshName('pp', 24);
+      createTaskChannels(here, { capacity: 1 << 16 });
+      createTaskChannels(there, { capacity: 1 << 16 });
+      const subject = freshSubject();
+      const stream = jetstream ? { jetstream: { stream: freshStream() } } : {};
+      try {
+        const clientSide = await bridgeTasks({ name: here, subject, side: 'client', servers: cluster[0].url, ...stream });
+        const poolSide = await bridgeTasks({ name: there, subject, side: 'pool', servers: cluster[1].url, ...stream });
+        const host = runChild('pool-host.mjs', [there, '2'], 60_000);
+        const client = new TaskClient(here, { timeout: 20_000 });
+        const sums = await Promise.all(Array.from({ length: 500 }, (_, i) => client.run({ op: 'add', a: i, b: 0.5 })));
+        expect(sums).toEqual(Array.from({ length: 500 }, (_, i) => i + 0.5));
+        await expect(client.run({ op: 'throw', n: 7 })).rejects.toMatchObject({
+          code: 'ERR_RINGWIRE_TASK_FAILED', message: expect.stringContaining('TypeError: bad task 7'),
+        });
+        await expect(client.run({ op: 'die' })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_WORKER_DIED' });
+        await expect(client.run({ op: 'slow', ms: 2000, n: 1 }, { timeout: 50 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_TIMEOUT' });
+        expect(await client.run({ op: 'add', a: 1, b: 2 })).toBe(3);
+        await client.drain();
+        client.close();
+        // The "taken" notices stayed on the pool's machine; everything else came back.
+        await until(() => clientSide.stats().results.messages === poolSide.stats().results.messages, 30_000,
+          'every result the pool side forwarded to reach the client side');
+        expect(poolSide.stats().tasks.messages).toBe(500 + 4);
+        await Promise.all([clientSide.close(), poolSide.close()]);
+        // No end of stream crosses machines: the pool's machine ends its own task channel.
+        const ender = openSender(`${there}.t`);
+        await ender.end();
+        ender.close();
+        const done = await host;
+        expect(done.code, done.stderr).toBe(0);
+      } finally {
+        unlinkTaskChannels(here);
+        unlinkTaskChannels(there);
+      }
+    });
+  }
 });
 
 /** `ringwire bridge ...` in a child process; resolves once it has started (its first stderr line). */

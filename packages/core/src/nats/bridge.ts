@@ -181,6 +181,19 @@ function isEnd(headers: { get(key: string): string } | undefined): boolean {
  * ```
  */
 export async function bridge(options: BridgeOptions): Promise<Bridge> {
+  return startBridge(options, {});
+}
+
+/** What ringwire's own bridges (bridgeTasks) set beyond BridgeOptions. */
+export interface BridgeExtras {
+  /** out: messages not to publish (still taken from the channel). */
+  skip?: (message: Uint8Array) => boolean;
+  /** false: out publishes no end marker, in ignores them (the channel's stream is not the subject's). */
+  forwardEnd?: boolean;
+}
+
+/** bridge(), with what ringwire's own bridges add. */
+export async function startBridge(options: BridgeOptions, extras: BridgeExtras): Promise<Bridge> {
   const { window } = checkOptions(options);
   const { nats, js } = await loadNatsClient();
   const { subject, direction, jetstream } = options;
@@ -202,8 +215,8 @@ export async function bridge(options: BridgeOptions): Promise<Bridge> {
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) stop.abort();
   const run = direction === 'out'
-    ? runOut(nats, js, nc, endpoint as Receiver<Uint8Array>, options, window, stats, stop.signal)
-    : runIn(js, nc, endpoint as Sender<Uint8Array>, options, window, stats, stop.signal);
+    ? runOut(nats, js, nc, endpoint as Receiver<Uint8Array>, options, extras, window, stats, stop.signal)
+    : runIn(js, nc, endpoint as Sender<Uint8Array>, options, extras, window, stats, stop.signal);
   const done = run.then(
     async (reason) => { await finish(); return { reason, stats: { ...stats } }; },
     async (error: unknown) => {
@@ -263,7 +276,7 @@ interface HeldDelivery {
  * duplicate window drops if the first publish did arrive.
  */
 async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection, receiver: Receiver<Uint8Array>,
-  options: BridgeOptions, window: number, stats: BridgeStats, signal: AbortSignal): Promise<'ended' | 'closed'> {
+  options: BridgeOptions, extras: BridgeExtras, window: number, stats: BridgeStats, signal: AbortSignal): Promise<'ended' | 'closed'> {
   const client = options.jetstream === undefined ? undefined : js.jetstream(nc);
   const protocol = receiver.protocol as unknown as Partial<HeldDelivery> & { mode: string };
   const held = client !== undefined && protocol.mode === 'spsc' ? protocol as HeldDelivery : undefined;
@@ -353,10 +366,11 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
         }
         message = next;
       }
+      if (extras.skip?.(message) === true) continue;
       publish(message);
       if (client !== undefined ? pending.length >= window : seq % FLUSH_EVERY === 0) await settle(false);
     }
-    if (reason === 'ended') {
+    if (reason === 'ended' && extras.forwardEnd !== false) {
       const headers = nats.headers();
       headers.set(END_HEADER, '1');
       publish(new Uint8Array(0), headers);
@@ -371,7 +385,8 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
 
 /** NATS → channel. */
 async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uint8Array>, options: BridgeOptions,
-  window: number, stats: BridgeStats, signal: AbortSignal): Promise<'ended' | 'closed'> {
+  extras: BridgeExtras, window: number, stats: BridgeStats, signal: AbortSignal): Promise<'ended' | 'closed'> {
+  const forwardEnd = extras.forwardEnd !== false;
   const put = async (data: Uint8Array) => {
     if (!sender.trySend(data)) await sender.send(data, { signal });
     stats.messages++;
@@ -384,6 +399,7 @@ async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uin
     try {
       for await (const message of subscription) {
         if (isEnd(message.headers)) {
+          if (!forwardEnd) continue;
           await sender.end();
           return 'ended';
         }
@@ -417,8 +433,9 @@ async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uin
   try {
     for await (const message of messages) {
       if (isEnd(message.headers)) {
-        await sender.end();
         message.ack();
+        if (!forwardEnd) continue;
+        await sender.end();
         return 'ended';
       }
       if (message.redelivered && recent.has(message.seq)) {

@@ -125,6 +125,15 @@ export function peekId(view: DataView, bytes: Uint8Array, offset: number, length
   return view.getFloat64(offset + 8, true);
 }
 
+/** Whether a message on a result channel is a STATUS_TAKEN notice (whatever the codec). */
+export function isTakenNotice(message: Uint8Array): boolean {
+  if (message.length === 0) return false;
+  if (message[0] === TAG_JSON) return message.length > 3 && message[1] === 0x33 /* '3' */ && message[2] === 0x20 /* ' ' */;
+  const tag = message[0];
+  return message.length >= HEAD && (tag === TAG_RAW || tag === TAG_V8 || tag === TAG_CODEC)
+    && new DataView(message.buffer, message.byteOffset, message.byteLength).getUint32(4, true) === STATUS_TAKEN;
+}
+
 export function decode(message: Uint8Array, codec: TaskCodec): Decoded {
   return decodeAt(new DataView(message.buffer, message.byteOffset, message.byteLength), message, 0, message.length, codec);
 }
