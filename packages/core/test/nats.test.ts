@@ -344,6 +344,38 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     await nc.close();
   });
 
+  it('ringwire ls and stat show running bridges: rates, lag, acks pending; a bridge gone is gone from them', async () => {
+    const subject = freshSubject();
+    const stream = freshStream();
+    const source = channelName('nls');
+    createChannel(source, { capacity: 1 << 16 });
+    const running = await cliBridge(['out', source, subject, '--server', server.url, '--jetstream', stream]);
+    const sender = openSender(source);
+    for (let seq = 1; seq <= 1000; seq++) await sender.send(makeMessage(seq), { timeout: 30_000 });
+    const cli = (args: string[]) => new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk) => { out += chunk; });
+      child.on('error', reject);
+      child.on('close', () => resolve(out));
+    });
+    // The status is rewritten every second: wait for one that has seen all 1000 go.
+    let shown = '';
+    for (const end = Date.now() + 30_000; !/ 1000 moved, lag 0, 0 acks pending/.test(shown);) {
+      if (Date.now() > end) throw new Error(`ringwire stat never showed the bridge done: ${shown}`);
+      shown = await cli(['stat', source]);
+    }
+    expect(shown).toMatch(new RegExp(`^bridge: +out ${source.replace(/\./g, '\\.')} → ${subject.replace(/\./g, '\\.')} \\(JetStream ${stream}\\) pid ${running.pid}: `, 'm'));
+    const listed = await cli(['ls', '--prefix', source]);
+    expect(listed).toContain(`bridge out ${source} → ${subject}`);
+    const json = JSON.parse(await cli(['stat', source, '--json']));
+    expect(json.bridges).toEqual([expect.objectContaining({ pid: running.pid, direction: 'out', messages: 1000, pendingAcks: 0, lag: 0 })]);
+    running.kill('SIGKILL');
+    await running.exited;
+    expect(await cli(['ls', '--prefix', source])).not.toContain('bridge');
+    sender.close();
+  });
+
   it('in, JetStream: a channel nobody reads keeps the bridge\'s memory bounded (it stops pulling)', async () => {
     const subject = freshSubject();
     const stream = freshStream();

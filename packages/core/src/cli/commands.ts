@@ -41,6 +41,10 @@ a worker thread, "(dead)" for one that died without closing), endpoints parked w
 and its age.
 Entries named like channels that cannot be read as one (corrupt, another layout version,
 someone else's) are listed as unreadable with the error code; the listing goes on.
+Then the bridges to NATS running on this machine (ringwire bridge, or bridge() in
+ringwire/nats): direction, channel and subject, messages per second, bytes per second,
+messages moved, lag (out: messages in the channel not yet taken, or not yet acked by
+JetStream; in with JetStream: messages waiting in its durable consumer), acks pending.
 
   --prefix P   only channels whose names start with P
   --json       print a JSON array: each channel's stats (as \`ringwire stat --json\`), or
@@ -55,10 +59,12 @@ someone else's) are listed as unreadable with the error code; the listing goes o
     summary: 'show everything stats() knows about a channel',
     usage: 'ringwire stat NAME [--json]',
     help: `Shows a channel's stats: mode, wait mechanism, capacity, largest message, bytes used,
-messages sent and received, end of stream, persistence, creation, waiters, and every sender
-and receiver (pid, thread, open or dead, parked).
+messages sent and received, end of stream, persistence, creation, waiters, every sender
+and receiver (pid, thread, open or dead, parked), and its bridges to NATS (rates, lag,
+acks pending; see ls).
 
-  --json       print stats(NAME) as one JSON object (createdAt as an ISO date)`,
+  --json       print stats(NAME) as one JSON object (createdAt as an ISO date; with
+               "bridges" when the channel has any)`,
     options: { json },
     minPositionals: 1,
     maxPositionals: 1,

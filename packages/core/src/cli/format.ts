@@ -1,4 +1,5 @@
 // Output shared by the commands: tables, sizes, rates, ages, endpoints, errors, JSON.
+import type { BridgeStatus } from '../nats/registry.js';
 import type { ChannelStats, EndpointStats } from '../channel.js';
 
 /** "ringwire: <message> (<code>)", the line every failing command ends with on stderr. */
@@ -116,4 +117,15 @@ export function jsonSafe(this: unknown, key: string, value: unknown): unknown {
     return Array.from(original as unknown as ArrayLike<number | bigint>, (n) => (typeof n === 'bigint' ? n.toString() : n));
   }
   return value;
+}
+
+/** A bridge (ringwire/nats) as ls and stat show it, on one line. */
+export function bridgeLine(b: BridgeStatus, now = Date.now()): string {
+  const route = b.direction === 'out' ? `${b.channel} → ${b.subject}` : `${b.subject} → ${b.channel}`;
+  const via = b.jetstream === undefined ? (b.queue === undefined ? 'core NATS' : `core NATS, queue ${b.queue}`)
+    : `JetStream ${b.jetstream.stream}${b.jetstream.durable === undefined ? '' : `/${b.jetstream.durable}`}`;
+  return `bridge ${b.direction} ${route} (${via}) pid ${b.pid}: ${rate(b.messagesPerSecond)} msg/s, `
+    + `${byteRate(b.bytesPerSecond)}, ${b.messages} moved, lag ${b.lag === undefined ? 'unknown' : b.lag}`
+    + `${b.direction === 'out' && b.jetstream !== undefined ? `, ${b.pendingAcks} acks pending` : ''}`
+    + `${b.retries > 0 ? `, ${b.retries} retries` : ''}, up ${age(new Date(b.startedAt), now)}`;
 }

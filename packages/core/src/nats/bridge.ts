@@ -21,6 +21,7 @@
 import { invalidArg, RingwireError } from '../errors.js';
 import { openReceiver, openSender, stats as channelStats } from '../channel.js';
 import type { ChannelName } from '../options.js';
+import { BridgeRecord } from './registry.js';
 import type { Receiver } from '../receiver.js';
 import type { Sender } from '../sender.js';
 
@@ -214,6 +215,7 @@ export async function startBridge(options: BridgeOptions, extras: BridgeExtras):
   const onAbort = () => stop.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) stop.abort();
+  const reporter = startReporting(js, nc, options, stats);
   const run = direction === 'out'
     ? runOut(nats, js, nc, endpoint as Receiver<Uint8Array>, options, extras, window, stats, stop.signal)
     : runIn(js, nc, endpoint as Sender<Uint8Array>, options, extras, window, stats, stop.signal);
@@ -227,6 +229,7 @@ export async function startBridge(options: BridgeOptions, extras: BridgeExtras):
   );
   async function finish(): Promise<void> {
     options.signal?.removeEventListener('abort', onAbort);
+    reporter.stop();
     endpoint.close();
     if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
   }
@@ -236,6 +239,65 @@ export async function startBridge(options: BridgeOptions, extras: BridgeExtras):
     close: () => {
       stop.abort();
       return done;
+    },
+  };
+}
+
+/** How often a bridge rewrites its status file (ringwire ls / stat read it). */
+const REPORT_MS = 1000;
+
+/**
+ * Keeps the bridge's status file (nats/registry.ts) up to date: counters, rates over the last
+ * interval, and its lag — out: the messages in its channel not yet taken (or, held, not yet
+ * acked); in with JetStream: those waiting in its durable consumer.
+ */
+function startReporting(js: JetStreamModule, nc: NatsConnection, options: BridgeOptions, stats: BridgeStats): { stop(): void } {
+  const record = new BridgeRecord();
+  const { jetstream } = options;
+  const base = {
+    pid: process.pid, direction: options.direction, subject: options.subject,
+    channel: typeof options.channel === 'string' ? options.channel : `fd:${options.channel.fd}`,
+    servers: typeof options.servers === 'string' ? [options.servers] : [...options.servers],
+    ...(jetstream === undefined ? {} : { jetstream: { ...jetstream } }),
+    ...(options.queue === undefined ? {} : { queue: options.queue }),
+    startedAt: stats.startedAt,
+  };
+  let last = { at: Date.now(), messages: 0, bytes: 0 };
+  let lag: number | undefined;
+  let asking = false;
+  const write = () => {
+    const now = Date.now();
+    const seconds = Math.max(1e-3, (now - last.at) / 1000);
+    if (options.direction === 'out') {
+      try {
+        const channel = channelStats(options.channel);
+        lag = Math.max(0, channel.messagesSent - channel.messagesReceived);
+      } catch {
+        lag = undefined;
+      }
+    } else if (jetstream?.durable !== undefined && !asking && !nc.isClosed()) {
+      asking = true;
+      void js.jetstreamManager(nc).then((jsm) => jsm.consumers.info(jetstream.stream, jetstream.durable!))
+        .then((info) => { lag = info.num_pending; }, () => undefined).finally(() => { asking = false; });
+    }
+    try {
+      record.write({
+        ...base, updatedAt: now, messages: stats.messages, bytes: stats.bytes, pendingAcks: stats.pendingAcks,
+        retries: stats.retries, messagesPerSecond: (stats.messages - last.messages) / seconds,
+        bytesPerSecond: (stats.bytes - last.bytes) / seconds, ...(lag === undefined ? {} : { lag }),
+      });
+    } catch {
+      // a status file that cannot be written only leaves ls without this bridge
+    }
+    last = { at: now, messages: stats.messages, bytes: stats.bytes };
+  };
+  write();
+  const timer = setInterval(write, REPORT_MS);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      record.remove();
     },
   };
 }

@@ -391,6 +391,8 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
   private held = false;
   private confirmed = 0;
   private confirmedCount = 0;
+  /** Held: where the last whole message taken ends (only padding and fragments follow it). */
+  private lastWhole = 0;
 
   constructor(private readonly view: RingView, private readonly host: EndpointHost) {
     this.i32 = view.i32;
@@ -490,7 +492,7 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
       if (word === PADDING) {
         const skip = this.capacity - ringOffset;
         if (skip > available) throw corrupt(this.view.name, 'padding runs past the published end');
-        this.advance(skip);
+        this.advance(skip, false, true);
         continue;
       }
       if (word < 0) {
@@ -534,7 +536,7 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
       }
       assembly.append(this.view.u8, HEADER_SIZE + ringOffset + RECORD_HEADER_SIZE, n);
       if (last) {
-        this.advance(recordBytes(n));
+        this.advance(recordBytes(n), false, true);
         this.source = assembly.finish();
         this.assembled = true;
         this.recordLength = assembly.total;
@@ -542,7 +544,7 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
       }
     }
     // A data record with no message begun is the rest of one this receiver joined in the middle of: skipped.
-    this.advance(recordBytes(n));
+    this.advance(recordBytes(n), false, true);
     return false;
   }
 
@@ -551,8 +553,16 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
    * publishes once at its end) or a quarter of the ring; otherwise makes sure the space is
    * published at the end of this task, or before this thread blocks, whichever is first.
    */
-  private advance(size: number, inBatch = false): void {
+  private advance(size: number, inBatch = false, noWhole = false): void {
     this.position = (this.position + size) | 0;
+    // Held delivery: padding and fragments (a message longer than the ring cannot be held
+    // whole) are freed as they are read once every whole message before them is confirmed
+    // (see hold()).
+    if (this.held && noWhole && this.confirmed === this.lastWhole) {
+      this.confirmed = this.position;
+      this.lastWhole = this.position;
+      this.i32[DELIVERED_WORD] = this.confirmed;
+    }
     // A plain store on a line the sender never reads: only a receiver opening after this one
     // died reads it (see layout.h, "delivered"), after taking the lock this one held.
     if (!this.held) this.i32[DELIVERED_WORD] = this.position;
@@ -588,13 +598,17 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
   /**
    * Holds delivery from now on (the NATS bridge's at-least-once 'out'): messages taken stay
    * in the ring, for the next receiver should this one die, until confirm() says they are
-   * safe elsewhere. stats() counts a message received once confirmed.
+   * safe elsewhere. stats() counts a message received once confirmed. A message in fragments
+   * (longer than one record: it cannot stay in the ring whole) is the exception: its
+   * fragments are freed as they are read once every message before it is confirmed, so a
+   * receiver dying before it is safe elsewhere loses it.
    */
   hold(): void {
     this.publishPosition();
     this.held = true;
     this.confirmed = this.position;
     this.confirmedCount = this.received;
+    this.lastWhole = this.position;
   }
 
   /** Where the messages taken so far end, and how many were received in all (for confirm()). */
@@ -609,9 +623,11 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
     if (ahead > ((this.position - this.confirmed) >>> 0) || mark.count < this.confirmedCount) {
       throw new RingwireError('ERR_RINGWIRE_INVALID_ARG', 'confirm() of a mark not between the last confirmed and the last taken');
     }
-    this.confirmed = mark.position;
+    // Through the last whole message taken: the padding and fragments read since go too.
+    this.confirmed = mark.position === this.lastWhole ? this.position : mark.position;
+    if (this.confirmed === this.position) this.lastWhole = this.position;
     this.confirmedCount = mark.count;
-    this.i32[DELIVERED_WORD] = mark.position;
+    this.i32[DELIVERED_WORD] = this.confirmed;
     this.publishPosition();
   }
 
@@ -648,12 +664,17 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
     if (this.assembled) {
       // Its records were freed as they were copied.
       this.assembled = false;
+      if (this.held) {
+        if (this.confirmed === this.position) this.confirmedCount = this.received;
+        this.lastWhole = this.position;
+      }
       if (copied) this.assembly.giveBack(this.source);
       this.source = this.view.u8;
       this.f64[MESSAGES_RECEIVED_SLOT] = this.received; // its last record's position may be published already
       return true;
     }
     this.advance(recordBytes(length), inBatch);
+    if (this.held) this.lastWhole = this.position;
     return true;
   }
 

@@ -2,7 +2,8 @@
 import { readChannels, type ChannelEntry } from '../../list.js';
 import { flag, str } from '../args.js';
 import type { CommandArgs } from '../commands.js';
-import { age, bytes, endpoints, fill, table, yesNo, type Row } from '../format.js';
+import { age, bridgeLine, bytes, endpoints, fill, table, yesNo, type Row } from '../format.js';
+import { listBridges } from '../../nats/registry.js';
 
 /** An entry as ls --json prints it: the stats, or the error that kept them from being read. */
 export function entryJson(entry: ChannelEntry): unknown {
@@ -31,6 +32,11 @@ export async function run({ values }: CommandArgs): Promise<number> {
     process.stdout.write(`no channels${prefix ? ` starting with '${prefix}'` : ''}\n`);
   } else {
     process.stdout.write(`${lsLines(entries).join('\n')}\n`);
+  }
+  // Bridges to NATS running on this machine (ringwire/nats), after the channels.
+  if (!flag(values, 'json')) {
+    const bridges = listBridges().filter((b) => prefix === undefined || b.channel.startsWith(prefix));
+    if (bridges.length > 0) process.stdout.write(`\n${bridges.map((b) => bridgeLine(b)).join('\n')}\n`);
   }
   return 0;
 }

@@ -2,7 +2,8 @@
 import { stats, type ChannelStats, type EndpointStats } from '../../channel.js';
 import { flag } from '../args.js';
 import type { CommandArgs } from '../commands.js';
-import { age, bytes, fill, lag, yesNo } from '../format.js';
+import { age, bridgeLine, bytes, fill, lag, yesNo } from '../format.js';
+import { listBridges } from '../../nats/registry.js';
 import { processExists } from '../../machine.js';
 
 function describe(e: EndpointStats): string {
@@ -54,6 +55,15 @@ export function statLines(s: ChannelStats, now = Date.now()): string[] {
 
 export async function run({ values, positionals }: CommandArgs): Promise<number> {
   const s = stats(positionals[0]);
-  process.stdout.write(flag(values, 'json') ? `${JSON.stringify(s, null, 2)}\n` : `${statLines(s).join('\n')}\n`);
+  // Bridges to NATS of this channel (ringwire/nats), with their rates, lag and pending acks.
+  const bridges = listBridges().filter((b) => b.channel === s.name);
+  if (flag(values, 'json')) {
+    process.stdout.write(`${JSON.stringify(bridges.length === 0 ? s : { ...s, bridges }, null, 2)}\n`);
+    return 0;
+  }
+  const lines = statLines(s);
+  const width = lines[0].length - s.name.length; // where the values start
+  for (const bridge of bridges) lines.push(`${'bridge:'.padEnd(width)}${bridgeLine(bridge).replace(/^bridge /, '')}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
