@@ -11,7 +11,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 // The examples' channels in /dev/shm (one object each: semaphores live inside).
-const EXAMPLE_ENTRY = /^rw\.((?:basics|rpc-re[qs]|fanin|cpeer-re[qs]|ticker|snapshots)-\d+|ex-pool-\d+\.[tr])$/;
+const EXAMPLE_ENTRY = /^rw\.((?:basics|rpc-re[qs]|fanin|cpeer-re[qs]|ticker|snapshots)-\d+|ex-(?:pool|natspool-[ab])-\d+\.[tr])$/;
 const exampleEntries = () => readdirSync('/dev/shm').filter((entry) => EXAMPLE_ENTRY.test(entry));
 
 /**
@@ -141,6 +141,22 @@ describe('examples', () => {
     expect(result.stderr).toMatch(/^worker-2: crashing on purpose with job \d+ in hand$/m);
     expect(result.stderr).toContain('anon-pool: worker-2 exited with code 1');
     expect(result.stdout).toContain('anon-pool: /dev/shm: no new rw.* entry, nothing to remove');
+  });
+
+  it('nats-pool: a TaskClient here, a piscina pool "on another machine", through two nats-servers in a cluster', async () => {
+    const out = lines(await node('nats-pool/main.mjs', '2000', { timeoutMs: 90_000 })); // starts the servers first
+    const line = (start) => out.find((l) => l.startsWith(start));
+    expect(line('client: task 7 failed')).toMatch(
+      /^client: task 7 failed as expected: ERR_RINGWIRE_TASK_FAILED: task 7 on 'ex-natspool-a-\d+' failed: TypeError: not an integer: seven$/);
+    expect(line('client: 2000 tasks')).toMatch(
+      /^client: 2000 tasks through nats a → b: 1999 ok \(every SHA-256 checked\), 1 failed, 0 wrong; [\d.]+ s, \d+ tasks\/s$/);
+    expect(line('client: a 1000 ms task')).toMatch(
+      /^client: a 1000 ms task with \{ timeout: 200 \} timed out as expected: ERR_RINGWIRE_TIMEOUT: task 2001 on 'ex-natspool-a-\d+' got no result within 200 ms$/);
+    // The slow task's late result may or may not have crossed before the bridges closed.
+    expect(line('client machine: bridged')).toMatch(/^client machine: bridged 2001 tasks out, 200[01] results in$/);
+    expect(line('pool machine: SIGTERM')).toMatch(
+      /^pool machine: SIGTERM: bridged 2001 tasks in, 200[01] results out; ran 2001 tasks on 2 threads \(0 worker deaths\)$/);
+    expect(out).toContain('nats-pool: servers stopped, their directories removed; /dev/shm: no rw.* entry of this run left');
   });
 
   it('c-peer: a clear error without a C++ compiler, and nothing left behind', async () => {
