@@ -449,8 +449,13 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
 async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uint8Array>, options: BridgeOptions,
   extras: BridgeExtras, window: number, stats: BridgeStats, signal: AbortSignal): Promise<'ended' | 'closed'> {
   const forwardEnd = extras.forwardEnd !== false;
-  const put = async (data: Uint8Array) => {
-    if (!sender.trySend(data)) await sender.send(data, { signal });
+  // Into the ring at once when there is room (no promise per message), else waiting for it.
+  const put = (data: Uint8Array): Promise<void> | undefined => {
+    if (!sender.trySend(data)) return sender.send(data, { signal }).then(() => { count(data); });
+    count(data);
+    return undefined;
+  };
+  const count = (data: Uint8Array) => {
     stats.messages++;
     stats.bytes += data.length;
   };
@@ -465,7 +470,8 @@ async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uin
           await sender.end();
           return 'ended';
         }
-        await put(message.data);
+        const waiting = put(message.data);
+        if (waiting !== undefined) await waiting;
       }
     } finally {
       signal.removeEventListener('abort', unsubscribe);
@@ -504,7 +510,8 @@ async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uin
         message.ack();
         continue;
       }
-      await put(message.data);
+      const waiting = put(message.data);
+      if (waiting !== undefined) await waiting;
       message.ack(); // only once it is in the ring
       recent.add(message.seq);
       order.push(message.seq);
