@@ -180,9 +180,14 @@ describe('ringwire/nats bridges', () => {
 });
 
 describe('ringwire/pool across machines (bridgeTasks)', () => {
+  // Core NATS drops what is published before a subscriber's interest has reached the server
+  // it is published on: across a cluster's route that takes a moment after the pool side
+  // subscribes. JetStream keeps the tasks; core NATS is tested through one server.
   for (const jetstream of [false, true]) {
-    it(`a piscina pool "on another machine" (server B) serves a TaskClient (server A)${jetstream ? ', tasks through JetStream' : ''}: `
-      + 'results, TASK_FAILED, WORKER_DIED and timeouts as on one machine', async () => {
+    it(jetstream
+      ? 'a piscina pool "on another machine" (server B) serves a TaskClient (server A), tasks through JetStream: '
+        + 'results, TASK_FAILED, WORKER_DIED and timeouts as on one machine'
+      : 'core NATS: a piscina pool in another process serves a TaskClient through one server, the same way', async () => {
       const here = freshName('pc', 24);
       const there = freshName('pp', 24);
       createTaskChannels(here, { capacity: 1 << 16 });
@@ -190,8 +195,9 @@ describe('ringwire/pool across machines (bridgeTasks)', () => {
       const subject = freshSubject();
       const stream = jetstream ? { jetstream: { stream: freshStream() } } : {};
       try {
-        const clientSide = await bridgeTasks({ name: here, subject, side: 'client', servers: cluster[0].url, ...stream });
-        const poolSide = await bridgeTasks({ name: there, subject, side: 'pool', servers: cluster[1].url, ...stream });
+        const [clientServer, poolServer] = jetstream ? cluster : [server, server];
+        const poolSide = await bridgeTasks({ name: there, subject, side: 'pool', servers: poolServer.url, ...stream });
+        const clientSide = await bridgeTasks({ name: here, subject, side: 'client', servers: clientServer.url, ...stream });
         const host = runChild('pool-host.mjs', [there, '2'], 60_000);
         const client = new TaskClient(here, { timeout: 20_000 });
         const sums = await Promise.all(Array.from({ length: 500 }, (_, i) => client.run({ op: 'add', a: i, b: 0.5 })));

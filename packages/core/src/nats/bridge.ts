@@ -216,9 +216,12 @@ export async function startBridge(options: BridgeOptions, extras: BridgeExtras):
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) stop.abort();
   const reporter = startReporting(js, nc, options, stats);
+  // An in bridge is ready once the server has its subscription (or its consumer is made).
+  let ready: () => void = () => undefined;
+  const subscribed = new Promise<void>((resolve) => { ready = resolve; });
   const run = direction === 'out'
     ? runOut(nats, js, nc, endpoint as Receiver<Uint8Array>, options, extras, window, stats, stop.signal)
-    : runIn(js, nc, endpoint as Sender<Uint8Array>, options, extras, window, stats, stop.signal);
+    : runIn(js, nc, endpoint as Sender<Uint8Array>, options, extras, window, stats, stop.signal, ready);
   const done = run.then(
     async (reason) => { await finish(); return { reason, stats: { ...stats } }; },
     async (error: unknown) => {
@@ -233,6 +236,7 @@ export async function startBridge(options: BridgeOptions, extras: BridgeExtras):
     endpoint.close();
     if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
   }
+  if (direction === 'in') await Promise.race([subscribed, done]);
   return {
     stats: () => ({ ...stats }),
     done,
@@ -447,7 +451,7 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
 
 /** NATS → channel. */
 async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uint8Array>, options: BridgeOptions,
-  extras: BridgeExtras, window: number, stats: BridgeStats, signal: AbortSignal): Promise<'ended' | 'closed'> {
+  extras: BridgeExtras, window: number, stats: BridgeStats, signal: AbortSignal, ready: () => void): Promise<'ended' | 'closed'> {
   const forwardEnd = extras.forwardEnd !== false;
   // Into the ring at once when there is room (no promise per message), else waiting for it.
   const put = (data: Uint8Array): Promise<void> | undefined => {
@@ -463,6 +467,8 @@ async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uin
     const subscription = nc.subscribe(options.subject, options.queue === undefined ? undefined : { queue: options.queue });
     const unsubscribe = () => subscription.unsubscribe();
     signal.addEventListener('abort', unsubscribe, { once: true });
+    await nc.flush(); // the server has the subscription
+    ready();
     try {
       for await (const message of subscription) {
         if (isEnd(message.headers)) {
@@ -491,6 +497,7 @@ async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uin
   }
   const consumer = await js.jetstream(nc).consumers.get(stream, durable);
   const messages = await consumer.consume({ max_messages: window });
+  ready();
   const halt = () => { void messages.close(); };
   signal.addEventListener('abort', halt, { once: true });
   // Stream sequences this bridge put in the ring lately: a message redelivered after it was
