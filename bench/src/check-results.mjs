@@ -10,7 +10,9 @@
 // each with its msg/s per round (consistent with its GB/s), S12 with ringwire, ringwire-file
 // and ringwire-file-sync at both sizes, the file rows on a disk (not tmpfs or ramfs), the sync
 // rows with their sync interval, each file row's ratio to ringwire consistent with both rows'
-// medians and samples. It also runs the message checkers'
+// medians and samples, S13 with nats, ringwire-nats and ringwire-nats-jetstream at both sizes
+// (or all of them null because nats-server is not installed), each bridged row's ratios to nats
+// consistent with both rows' samples and their median. It also runs the message checkers'
 // self-test (tools/check-frames.mjs). It never judges a timing or a ratio against a target:
 // numbers on a shared machine vary, and a slow run is still a valid run.
 //
@@ -25,8 +27,8 @@ import { median } from './harness/samples.mjs';
 import { SCENARIO_ORDER, SCENARIOS, SINGLE_RUN } from './scenarios/meta.mjs';
 import {
   BROADCAST_RECEIVERS, BROADCAST_VARIANTS, EXPECTED, FANOUT_VARIANTS, FILE_SYSTEMS, KINDS, LARGE_SYSTEMS,
-  MEMORY_FILE_SYSTEMS, NATIVE_SYSTEMS, POOL_VARIANTS, RINGWIRE_VARIANTS, S1_SIZES, S1_SWEEP_SYSTEMS, S10_SIZES,
-  S11_SIZES, S12_SIZES, S12_SYNC_EVERY, S9_SIZES, SWEEP_SYSTEMS, UDP_MAX_PAYLOAD,
+  MEMORY_FILE_SYSTEMS, NATIVE_SYSTEMS, NATS_MISSING, NATS_SYSTEMS, POOL_VARIANTS, RINGWIRE_VARIANTS, S1_SIZES,
+  S1_SWEEP_SYSTEMS, S10_SIZES, S11_SIZES, S12_SIZES, S12_SYNC_EVERY, S13_SIZES, S9_SIZES, SWEEP_SYSTEMS, UDP_MAX_PAYLOAD,
 } from './systems/lists.mjs';
 import { selfTest } from './tools/check-frames.mjs';
 
@@ -61,7 +63,8 @@ function checkRow(id, row, where) {
   if (row.value === null) {
     if (!isText(row.reason)) problem(`${where}: value null without a reason`);
     const tooBig = row.system === 'udp' && row.size > UDP_MAX_PAYLOAD; // no datagram carries it
-    if (!NATIVE_SYSTEMS.has(row.system) && !tooBig) problem(`${where}: ${row.system} did not run (${row.reason}); only ${[...NATIVE_SYSTEMS].join(', ')} may be missing`);
+    const noServer = id === 'S13' && row.reason === NATS_MISSING; // checkNats: all of S13 or none
+    if (!NATIVE_SYSTEMS.has(row.system) && !tooBig && !noServer) problem(`${where}: ${row.system} did not run (${row.reason}); only ${[...NATIVE_SYSTEMS].join(', ')} may be missing`);
     return;
   }
   if (!positive(row.value)) problem(`${where}: value ${row.value} is not a positive finite number`);
@@ -193,6 +196,27 @@ function checkLarge(rows) {
   }
 }
 
+const close = (a, b) => typeof a === 'number' && Math.abs(a - b) <= 1e-3 * Math.abs(b);
+
+/**
+ * A row's ratios to its baseline row (`field`: vsRingwire, vsNats): { value, min, max, samples },
+ * one per round, each its sample over the baseline's (4 significant digits); value the ratio
+ * of their medians (`of` 'medians') or the median of the per-round ratios ('median').
+ */
+function checkPairedRatios(where, r, base, field, of) {
+  const v = r[field];
+  if (v === null || typeof v !== 'object' || !Array.isArray(v.samples) || !Array.isArray(r.samples)
+    || !Array.isArray(base.samples) || v.samples.length !== r.samples.length || base.samples.length !== r.samples.length) {
+    return problem(`${where}: ${field} must hold one ratio to ${base.system} per round`);
+  }
+  const value = of === 'median' ? median(v.samples) : r.value / base.value;
+  if (!close(v.value, value)) problem(`${where}: ${field} ${v.value} is not ${of === 'median' ? 'the median of its samples' : `${r.value} / ${base.value}`}`);
+  v.samples.forEach((x, k) => {
+    if (!close(x, r.samples[k] / base.samples[k])) problem(`${where} round ${k + 1}: ratio ${x} is not ${r.samples[k]} / ${base.samples[k]}`);
+  });
+  if (v.min !== Math.min(...v.samples) || v.max !== Math.max(...v.samples)) problem(`${where}: ${field} min / max are not its samples'`);
+}
+
 /**
  * S12: every row of FILE_SYSTEMS at every size of S12_SIZES; each file row on a file system
  * that is not in memory (fileSystem), each sync row with syncEvery from S12_SYNC_EVERY, each
@@ -201,7 +225,6 @@ function checkLarge(rows) {
  */
 function checkFile(rows) {
   requireRows('S12', rows, FILE_SYSTEMS, S12_SIZES);
-  const close = (a, b) => typeof a === 'number' && Math.abs(a - b) <= 1e-3 * Math.abs(b);
   for (const r of rows) {
     if (r?.value === null || r?.value === undefined) continue;
     const where = `S12 ${r.system} ${r.size} B`;
@@ -216,18 +239,33 @@ function checkFile(rows) {
     const every = r.system === 'ringwire-file-sync' ? S12_SYNC_EVERY[r.size] : undefined;
     if (r.syncEvery !== every) problem(`${where}: syncEvery ${r.syncEvery}, expected ${every}`);
     const base = rows.find((x) => x?.system === 'ringwire' && x.size === r.size && positive(x.value));
-    if (!base) continue;
-    const v = r.vsRingwire;
-    if (v === null || typeof v !== 'object' || !Array.isArray(v.samples) || !Array.isArray(r.samples)
-      || !Array.isArray(base.samples) || v.samples.length !== r.samples.length || base.samples.length !== r.samples.length) {
-      problem(`${where}: vsRingwire must hold one ratio to ringwire per round`);
-      continue;
+    if (base) checkPairedRatios(where, r, base, 'vsRingwire', 'medians');
+  }
+}
+
+/**
+ * S13: every row of NATS_SYSTEMS at every size of S13_SIZES, each with the server's version
+ * (natsServer), each bridged row's vsNats its per-round ratios to nats and their median; or,
+ * where nats-server is not installed, every row null with the reason NATS_MISSING.
+ */
+function checkNats(rows) {
+  if (rows.length > 0 && rows.every((r) => r?.value === null && r.reason === NATS_MISSING)) {
+    for (const system of NATS_SYSTEMS) {
+      for (const size of S13_SIZES) {
+        if (!rows.some((r) => r.system === system && r.size === size)) problem(`S13: no ${system} row at ${size} bytes`);
+      }
     }
-    if (!close(v.value, r.value / base.value)) problem(`${where}: vsRingwire ${v.value} is not ${r.value} / ${base.value}`);
-    v.samples.forEach((x, k) => {
-      if (!close(x, r.samples[k] / base.samples[k])) problem(`${where} round ${k + 1}: ratio ${x} is not ${r.samples[k]} / ${base.samples[k]}`);
-    });
-    if (v.min !== Math.min(...v.samples) || v.max !== Math.max(...v.samples)) problem(`${where}: vsRingwire min / max are not its samples'`);
+    return;
+  }
+  requireRows('S13', rows, NATS_SYSTEMS, S13_SIZES);
+  for (const r of rows) {
+    if (r?.value === null || r?.value === undefined) continue;
+    const where = `S13 ${r.system} ${r.size} B`;
+    if (!S13_SIZES.includes(r.size)) problem(`${where}: size is not one of ${S13_SIZES.join(', ')}`);
+    if (!isText(r.natsServer)) problem(`${where}: natsServer must say the server's version`);
+    if (r.system === 'nats') continue;
+    const base = rows.find((x) => x?.system === 'nats' && x.size === r.size && positive(x.value));
+    if (base) checkPairedRatios(where, r, base, 'vsNats', 'median');
   }
 }
 
@@ -304,6 +342,7 @@ function checkScenario(scenario) {
   if (id === 'S10') checkBroadcast(rows);
   if (id === 'S11') checkLarge(rows);
   if (id === 'S12') checkFile(rows);
+  if (id === 'S13') checkNats(rows);
   if (id === 'S6') {
     for (const variant of POOL_VARIANTS) {
       if (!rows.some((r) => r?.variant === variant && r.system === (variant === 'pool.run()' ? 'piscina' : 'ringwire'))) {

@@ -3,19 +3,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXPECTED } from './systems/lists.mjs';
 
-export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11', 'S12', 'micro'];
+export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11', 'S12', 'S13', 'micro'];
 
 export const USAGE = `usage: node bench/src/run.mjs [--quick] [--runs=N] [--only=<system>[,<system>...]]
-       [--scenarios=S1,...,S12,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
+       [--scenarios=S1,...,S13,micro] [--sizes=<bytes>,...] [--cpu-prof[=dir]] [--out=<file.json>]
   --quick      a short run (about two minutes; shorter windows, the same rows)
-  --runs       rounds of every throughput row (S1-S3, S5, S8-S12): each round runs every system
+  --runs       rounds of every throughput row (S1-S3, S5, S8-S13): each round runs every system
                once, in fresh processes, interleaved; a row's value is the median (default 3;
                check-results.mjs wants at least 3)
   --only       run only these systems (ringwire, uds, uds-batched, tcp, tcp-batched, udp, pipe,
                fifo, ipc-json, ipc-advanced, messageport, posix-mq, sysv-mq, sysv-shm, c-ring,
-               js-ceiling, c-spin, c-futex, piscina; S12's ringwire-file, ringwire-file-sync)
+               js-ceiling, c-spin, c-futex, piscina; S12's ringwire-file, ringwire-file-sync;
+               S13's nats, ringwire-nats, ringwire-nats-jetstream)
   --scenarios  run only these scenarios (S8: one shared CPU; S9: noisy neighbours; S10: broadcast;
-               S11: large messages; S12: file-backed channels against shared memory)
+               S11: large messages; S12: file-backed channels against shared memory; S13: bridged
+               over NATS, needs nats-server on PATH: bash tools/ensure-nats-server.sh)
   --sizes      the S3 sweep's message sizes in bytes, S8's S3-like rows too (default: the full
                or quick sweep)
   --cpu-prof   write a V8 CPU profile of every worker process (default dir: <tmp>/ringwire-prof)
@@ -41,6 +43,11 @@ const FULL = {
   large: { firstWarmupMs: 600, warmupMs: 300, measureMs: 2500, minMessages: 3 },
   // S6: tasks per row (after `warmup` tasks); pool.run() also runs `sweep` tasks per window tried.
   pool: { tasks: 1000000, warmup: 100000, sweep: 20000 },
+  // S13: both sizes run in one group of fresh processes per row and round; the first warms up
+  // longer. The bridged path (four fresh processes) takes 2-3 s to reach its steady rate, plain
+  // nats.js well under one: both warm up for as long. JetStream's row is bound by its acks
+  // (a few thousand msg/s from the start): shorter warm-ups (`jetstream`).
+  nats: { firstWarmupMs: 2500, warmupMs: 1500, measureMs: 1000, jetstream: { firstWarmupMs: 500, warmupMs: 300, measureMs: 1000 } },
   idleMs: 5000,
   microMs: 300,
 };
@@ -57,6 +64,7 @@ const QUICK = {
   broadcast: { firstWarmupMs: 300, warmupMs: 100, measureMs: 150 },
   large: { firstWarmupMs: 150, warmupMs: 50, measureMs: 300, minMessages: 2 },
   pool: { tasks: 50000, warmup: 5000, sweep: 2500 },
+  nats: { firstWarmupMs: 200, warmupMs: 80, measureMs: 150, jetstream: { firstWarmupMs: 150, warmupMs: 50, measureMs: 150 } },
   idleMs: 1500,
   microMs: 50,
 };

@@ -2,7 +2,7 @@
 // talk (sockets, pipes, IPC, MessagePort) and with C floors and ceilings, measured in one
 // run. Each system runs in fresh worker processes (workers/*.mjs), one system at a time; this
 // process only creates and removes the rendezvous, relays control messages and collects.
-// Throughput rows (S1-S3, S5, S8-S12) are measured in --runs interleaved rounds (default 3)
+// Throughput rows (S1-S3, S5, S8-S13) are measured in --runs interleaved rounds (default 3)
 // and reported as the median with min-max and CPU time per message.
 //
 //   node bench/src/run.mjs [--quick] [--runs=N] [--only=...] [--scenarios=...] [--cpu-prof[=dir]] [--out=...]
@@ -21,6 +21,7 @@ import { runFile } from './scenarios/file.mjs';
 import { runIdle } from './scenarios/idle.mjs';
 import { runLarge } from './scenarios/large.mjs';
 import { runMicro } from './scenarios/micro.mjs';
+import { runNats } from './scenarios/nats.mjs';
 import { runPingPong } from './scenarios/pingpong.mjs';
 import { runPool } from './scenarios/pool.mjs';
 import { buildResults } from './report/json.mjs';
@@ -79,6 +80,7 @@ try {
   if (options.wanted.has('S10')) await runBroadcast(ctx);
   if (options.wanted.has('S11')) await runLarge(ctx);
   if (options.wanted.has('S12')) await runFile(ctx);
+  if (options.wanted.has('S13')) await runNats(ctx);
   if (options.wanted.has('micro') && (!options.only || options.only.has('ringwire'))) {
     micro.push(...await runMicro(ctx));
   }

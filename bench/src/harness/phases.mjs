@@ -10,6 +10,12 @@
 // Layouts: 'pair' (the harness forks both), 'relay' (the harness forks the producer, which
 // spawns the consumer as its child or thread and relays control messages), 'solo' (one
 // process plays both roles). Every message sent must arrive, in order, or the run fails.
+//
+// A 'pair' group may have processes in the middle (S13's NATS bridges): `middle` lists their
+// roles from the consumer's side to the producer's; each is forked after the consumer (with the
+// producer), gets every phase after the consumer armed (in that order), answers 'armed' before
+// the producer starts and 'done' with `moved` (the messages it passed on) once the end came
+// through it.
 import { forgetPid } from './cleanup.mjs';
 import { Mailbox, spawnWorker, withTimeout } from './spawn.mjs';
 
@@ -18,21 +24,28 @@ const SETUP_MS = 20000;
 const PHASE_SLACK_MS = 30000;
 
 /**
- * Runs `phases` on `group` ({ name, worker, layout, config, opensPerPhase?, connected?() }).
- * Each phase is { i, size, mode, warmupMs, measureMs, own, minMessages?, syncEvery?,
- * keepName?, prepare?() -> target, release?() } (syncEvery: the ringwire producer syncs after
+ * Runs `phases` on `group` ({ name, worker, layout, config, opensPerPhase?, connected?(),
+ * middle?: [{ role, worker, config }], pids?: { role: pid }, watch?(fail) -> unwatch }).
+ * `pids`: more processes whose CPU time counts (S13: the NATS server); `watch`: fail(error)
+ * stops the group at once (S13: the server cut a subscriber off). Each phase is { i, size,
+ * mode, warmupMs, measureMs, own, minMessages?, syncEvery?, keepName?, prepare?() -> target,
+ * targets?, extra?, armed?(), release?() } (syncEvery: the ringwire producer syncs after
  * every so many messages; keepName: release only once the phase is over, not as soon as both
- * ends are open, so that a file-backed channel's file stays on the disk meanwhile). Calls
- * onPhase(phase, result) after each; result is { rate, messages, seconds, sent, cpu, consumer }
- * (cpu: CPU seconds per role inside the window, or null where /proc cannot tell; consumer: the
- * consumer's 'done', with anything extra it reported).
+ * ends are open, so that a file-backed channel's file stays on the disk meanwhile; targets:
+ * { role: target } where a role's differs from prepare()'s, set by prepare(); extra: more
+ * fields of the phase message; armed(): awaited once every process but the producer armed).
+ * Calls onPhase(phase, result) after each; result is { rate, messages, seconds, sent, cpu,
+ * consumer } (cpu: CPU seconds per role inside the window, or null where /proc cannot tell;
+ * consumer: the consumer's 'done', with anything extra it reported).
  */
 export async function runPhases(group, phases, onPhase) {
   const mailbox = new Mailbox(group.name);
   const procs = {};
-  const spawn = (role, extra = {}) => {
-    procs[role] = spawnWorker(group.worker, { role, ...group.config, ...extra }, `${group.name}-${role}`, mailbox);
+  const middle = group.middle ?? [];
+  const spawn = (role, extra = {}, worker = group.worker, config = group.config) => {
+    procs[role] = spawnWorker(worker, { role, ...config, ...extra }, `${group.name}-${role}`, mailbox);
   };
+  const unwatch = group.watch?.((error) => mailbox.fail(error));
   // In 'pair', each role has its process; otherwise the one process forwards to the consumer.
   const sendTo = (role, message) => {
     const child = procs[role] ?? procs.producer ?? procs.solo;
@@ -45,10 +58,14 @@ export async function runPhases(group, phases, onPhase) {
     if (group.layout === 'pair') {
       spawn('consumer');
       const ready = await mailbox.take('consumer', 'ready', undefined, SETUP_MS);
+      // The others start together: only the producer needs what the consumer said (its peer).
+      for (const m of middle) spawn(m.role, {}, m.worker, m.config);
       spawn('producer', { peer: ready.peer });
-      await mailbox.take('producer', 'ready', undefined, SETUP_MS);
+      await Promise.all(['producer', ...middle.map((m) => m.role)].map((role) => mailbox.take(role, 'ready', undefined, SETUP_MS)));
       group.connected?.(); // both ends connected: a socket path or fifo can go now
       pids = { producer: procs.producer.pid, consumer: procs.consumer.pid };
+      for (const m of middle) pids[m.role] = procs[m.role].pid;
+      Object.assign(pids, group.pids);
     } else {
       spawn(group.layout === 'solo' ? 'solo' : 'producer');
       const [ready] = await Promise.all([
@@ -64,10 +81,16 @@ export async function runPhases(group, phases, onPhase) {
     for (const phase of phases) {
       const target = phase.prepare?.();
       const { i, size, mode, warmupMs, measureMs, own, minMessages, syncEvery } = phase;
-      const message = { ctl: 'phase', i, size, mode, warmupMs, measureMs, minMessages, syncEvery, own: Boolean(own), target, pids };
-      sendTo('consumer', message);
-      await mailbox.take('consumer', 'armed', i, SETUP_MS);
-      sendTo('producer', message);
+      const message = {
+        ctl: 'phase', i, size, mode, warmupMs, measureMs, minMessages, syncEvery, own: Boolean(own), target, pids, ...phase.extra,
+      };
+      const to = (role) => sendTo(role, { ...message, target: phase.targets?.[role] ?? target });
+      for (const role of ['consumer', ...middle.map((m) => m.role)]) {
+        to(role);
+        await mailbox.take(role, 'armed', i, SETUP_MS);
+      }
+      await phase.armed?.();
+      to('producer');
       if (group.opensPerPhase) {
         // Both ends have the channel open: unlink its name now, so that not even a SIGKILL
         // of this process can leave it behind (open endpoints keep working); a phase that
@@ -77,11 +100,17 @@ export async function runPhases(group, phases, onPhase) {
       }
       const result = await mailbox.take('consumer', 'result', i, warmupMs + measureMs + PHASE_SLACK_MS);
       sendTo('producer', { ctl: 'stop', i });
-      const [done, end] = await Promise.all([
+      const [done, end, ...passed] = await Promise.all([
         mailbox.take('producer', 'done', i, PHASE_SLACK_MS),
         mailbox.take('consumer', 'done', i, PHASE_SLACK_MS),
+        ...middle.map((m) => mailbox.take(m.role, 'done', i, PHASE_SLACK_MS)),
       ]);
       phase.release?.();
+      passed.forEach((d, k) => {
+        if (d.moved !== done.sent) {
+          throw new Error(`${phase.system} ${phase.label}: sent ${done.sent}, ${middle[k].role} passed on ${d.moved}`);
+        }
+      });
       // Every message must have arrived, in order and whole, or the number means nothing.
       // (The checker counts from the phase's first message: end.bad includes result.bad.)
       if (end.received !== done.sent || end.bad !== 0) {
@@ -97,12 +126,12 @@ export async function runPhases(group, phases, onPhase) {
       });
     }
     for (const child of Object.values(procs)) child.expectedExit = true;
-    sendTo('consumer', { ctl: 'exit' });
-    sendTo('producer', { ctl: 'exit' });
+    for (const role of ['consumer', ...middle.map((m) => m.role), 'producer']) sendTo(role, { ctl: 'exit' });
     await withTimeout(Promise.all(Object.values(procs).map((child) => child.exited)), SETUP_MS,
       `${group.name}: the workers did not exit within ${SETUP_MS} ms`);
     if (mailbox.failure) throw mailbox.failure;
   } finally {
+    unwatch?.();
     for (const phase of phases) phase.release?.();
     for (const child of Object.values(procs)) if (child.exitCode === null) child.kill('SIGKILL');
     if (consumerPid !== undefined) forgetPid(consumerPid);

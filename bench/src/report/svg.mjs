@@ -6,6 +6,9 @@
 //   panel 3 (below, when S12 ran): S12 msg/s per size, a bar per row (shared memory, file,
 //            file with a sync every N) through the median, a whisker from min to max, each file
 //            row's ratio to ringwire above it; log axis
+//   panel 4 (below, when S13 ran): S13 msg/s per size, the same bars (plain nats.js, ringwire
+//            bridged over core NATS, and over JetStream), each bridged row's ratio to nats
+//            (the median of the per-round ratios) above it
 import { formatRatio, sizeLabel } from '../harness/format.mjs';
 
 const COLORS = {
@@ -13,8 +16,11 @@ const COLORS = {
   pipe: '#9467bd', fifo: '#c5b0d5', 'ipc-json': '#8c564b', 'ipc-advanced': '#c49c94', messageport: '#e377c2',
   'posix-mq': '#bcbd22', 'c-ring': '#17becf', 'js-ceiling': '#7f7f7f', 'c-spin': '#17becf', 'c-futex': '#9edae5',
   'sysv-mq': '#dbdb8d', 'sysv-shm': '#ff7f0e', udp: '#393b79', 'ringwire-file': '#ff9896', 'ringwire-file-sync': '#843c39',
+  nats: '#27aae1', 'ringwire-nats': '#e6550d', 'ringwire-nats-jetstream': '#fdae6b',
 };
 const PERCENTILES = [['p50', '#4c78a8'], ['p99', '#f58518'], ['p999', '#e45756']];
+/** The height of a bar panel's band (S12, S13) below the first two panels. */
+const BAND = 440;
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -122,10 +128,14 @@ function latencyPanel(out, s4, box) {
   });
 }
 
-function filePanel(out, s12, box) {
-  const rows = s12.results.filter((r) => r.value > 0);
-  frame(out, box, 'S12 file-backed channels against shared memory, SPSC (log axis; ÷ ringwire above each file bar)', 'msg/s');
-  if (rows.length === 0) return;
+/**
+ * msg/s per size, a bar per row through its median with a whisker from min to max, `ratio(row)`
+ * ({ value } or undefined) above the bar; log axis. Returns the rows drawn.
+ */
+function barsPanel(out, s, box, title, ratio) {
+  const rows = s.results.filter((r) => r.value > 0);
+  frame(out, box, title, 'msg/s');
+  if (rows.length === 0) return rows;
   const values = rows.flatMap((r) => [r.value, r.min > 0 ? r.min : r.value, r.max > 0 ? r.max : r.value]);
   const y = logScale(Math.min(...values), Math.max(...values), box.y1, box.y0);
   yAxis(out, box, y, rateLabel);
@@ -144,7 +154,8 @@ function filePanel(out, s12, box) {
       const top = y.at(r.value);
       out.push(`<rect x="${(gx + k * barWidth + 2).toFixed(1)}" y="${top.toFixed(1)}" width="${(barWidth - 4).toFixed(1)}" height="${Math.max(0.5, base - top).toFixed(1)}" fill="${color}"><title>${esc(`${system} ${sizeLabel(size)}: ${Math.round(r.value)} msg/s`)}</title></rect>`);
       if (r.min > 0 && r.max > 0) out.push(line(cx, y.at(r.min), cx, y.at(r.max), 'stroke="#333" stroke-width="1.2"'));
-      if (r.vsRingwire) out.push(text(cx, Math.min(top, y.at(r.max || r.value)) - 6, formatRatio(r.vsRingwire.value), 'font-size="11" text-anchor="middle"'));
+      const above = ratio(r);
+      if (above) out.push(text(cx, Math.min(top, y.at(r.max || r.value)) - 6, formatRatio(above.value), 'font-size="11" text-anchor="middle"'));
     });
     out.push(text(box.x0 + (g + 0.5) * groupWidth, box.y1 + 18, sizeLabel(size), 'font-size="12" text-anchor="middle"'));
   });
@@ -154,6 +165,12 @@ function filePanel(out, s12, box) {
     out.push(`<rect x="${lx}" y="${ly - 6}" width="16" height="12" fill="${COLORS[system] ?? '#333'}"/>`);
     out.push(text(lx + 22, ly + 4, system, `font-size="12"${system === 'ringwire' ? ' font-weight="bold"' : ''}`));
   });
+  return rows;
+}
+
+function filePanel(out, s12, box) {
+  const rows = barsPanel(out, s12, box, 'S12 file-backed channels against shared memory, SPSC (log axis; ÷ ringwire above each file bar)',
+    (r) => r.vsRingwire);
   const where = rows.find((r) => r.fileSystem)?.fileSystem;
   const syncs = rows.filter((r) => r.syncEvery).map((r) => `${r.syncEvery} messages at ${sizeLabel(r.size)}`).join(', ');
   if (where) {
@@ -162,10 +179,23 @@ function filePanel(out, s12, box) {
   }
 }
 
+function natsPanel(out, s13, box) {
+  const rows = barsPanel(out, s13, box, 'S13 bridged over NATS, 1 producer -> 1 consumer (log axis; ÷ nats above each bridged bar: median of the rounds)',
+    (r) => r.vsNats);
+  const server = rows.find((r) => r.natsServer)?.natsServer;
+  if (server) {
+    out.push(text(box.x0, box.y1 + 38, `one nats-server ${server} on loopback; nats: plain nats.js; ringwire-nats: producer -> channel -> `
+      + 'bridge out -> NATS -> bridge in -> channel -> consumer, each its own process', 'font-size="11" fill="#444"'));
+  }
+}
+
 export function renderSvg(results) {
   const width = 1240;
   const s12 = results.scenarios.find((s) => s.id === 'S12');
-  const height = s12 ? 1020 : 580;
+  const s13 = results.scenarios.find((s) => s.id === 'S13');
+  // Below the first two panels, a band of BAND pixels per bar panel.
+  const bands = [s12 && [filePanel, s12], s13 && [natsPanel, s13]].filter(Boolean);
+  const height = 580 + BAND * bands.length;
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
     `<rect width="${width}" height="${height}" fill="#fafafa"/>`];
   const m = results.machine;
@@ -174,7 +204,7 @@ export function renderSvg(results) {
   const s4 = results.scenarios.find((s) => s.id === 'S4');
   if (s3) throughputPanel(out, s3, { x0: 90, x1: 560, y0: 70, y1: 480 });
   if (s4) latencyPanel(out, s4, { x0: 780, x1: 1210, y0: 70, y1: 480 });
-  if (s12) filePanel(out, s12, { x0: 90, x1: 1000, y0: 620, y1: 950 });
+  bands.forEach(([panel, s], k) => panel(out, s, { x0: 90, x1: 1000, y0: 620 + BAND * k, y1: 950 + BAND * k }));
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

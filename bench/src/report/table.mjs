@@ -148,22 +148,23 @@ function largeTable(s) {
 }
 
 /**
- * S12: per size, every row's msg/s (median, with min–max), the GB/s of that median, CPU time
- * per message, and each file row over ringwire of the same size (vsRingwire: a ratio of
- * medians, with the range of the paired per-round ratios).
+ * S12 and S13: per size, every row's msg/s (median, with min–max), the GB/s of that median, CPU
+ * time per message, and each row's ratio to the baseline of the same size (`field`: S12's
+ * vsRingwire, a ratio of medians; S13's vsNats, the median of the per-round ratios), with the
+ * range of the paired per-round ratios.
  */
-function fileTable(s) {
+function baselineTable(s, field, header) {
   const sizes = [...new Set(s.results.map((r) => r.size))].sort((a, b) => a - b);
   const noted = new Set();
-  log(`  ${pad('size', 8)}${pad('system', 20)}${pad(`${s.unit} (min–max)`, 24, true)}${pad('GB/s', 8, true)}`
-    + `${pad('CPU/msg', 10, true)}${pad('÷ ringwire (per round)', 28, true)}  note`);
+  log(`  ${pad('size', 8)}${pad('system', 25)}${pad(`${s.unit} (min–max)`, 24, true)}${pad('GB/s', 8, true)}`
+    + `${pad('CPU/msg', 10, true)}${pad(header, 28, true)}  note`);
   for (const size of sizes) {
     for (const r of s.results.filter((x) => x.size === size)) {
       const note = noteOnce(noted, r.system, r);
-      const v = r.vsRingwire;
+      const v = r[field];
       const ratio = v ? `${formatRatio(v.value)} (${formatRatio(v.min)}–${formatRatio(v.max)})` : '-';
       const gbps = r.value === null ? '-' : formatValue((r.value * size) / 1e9, 'GB/s');
-      log(`  ${pad(sizeLabel(size), 8)}${pad(r.system, 20)}${pad(spread(r, s.unit), 24, true)}${pad(gbps, 8, true)}`
+      log(`  ${pad(sizeLabel(size), 8)}${pad(r.system, 25)}${pad(spread(r, s.unit), 24, true)}${pad(gbps, 8, true)}`
         + `${pad(formatCpuNs(r.cpuNsPerMsg), 10, true)}${pad(ratio, 28, true)}  ${note}`);
     }
   }
@@ -226,7 +227,8 @@ export function printTables(results) {
     else if (s.id === 'S8' || s.id === 'S9') kindTables(s);
     else if (s.id === 'S10') broadcastTable(s);
     else if (s.id === 'S11') largeTable(s);
-    else if (s.id === 'S12') fileTable(s);
+    else if (s.id === 'S12') baselineTable(s, 'vsRingwire', '÷ ringwire (per round)');
+    else if (s.id === 'S13') baselineTable(s, 'vsNats', '÷ nats: median (rounds)');
     else sweepTable(s.id, s.results, s.unit);
   }
   if (results.micro.length > 0) {

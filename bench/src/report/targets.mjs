@@ -1,5 +1,5 @@
 // Where ringwire stands against the performance targets of issue 10 (S10's: issue 12; S11's:
-// the large-message issue), from
+// the large-message issue; S13's: the NATS bridge issue), from
 // this run: every target is judged on medians (a ratio of medians), and shown with the range
 // of the paired per-round ratios (round k of ringwire over round k of the baseline: the
 // rounds are interleaved, so round k of both ran minutes apart at most, on the same machine
@@ -48,6 +48,16 @@ export function evaluateTargets(results) {
   const { rowsOf, find } = finder(results);
   const out = [];
 
+  /** A target that must hold for every item ({ text, ok }); `what` counts them (sizes, rows). */
+  const allOf = (target, items, what = 'sizes', below = 'below') => {
+    if (items.length === 0) return;
+    const missed = items.filter((i) => !i.ok).length;
+    out.push({
+      target, met: missed === 0, items,
+      measured: missed === 0 ? `all ${items.length} ${what}` : `${missed} of ${items.length} ${what} ${below}`,
+    });
+  };
+
   /**
    * ringwire ÷ `baseline` at every size of scenario `id` (rows passing `keep`), judged by
    * ok(ratio); on `field` (the median rate, or the CPU time per message).
@@ -61,13 +71,7 @@ export function evaluateTargets(results) {
       const extra = field === 'cpuNsPerMsg' ? ` [${formatCpuNs(r.cpuNsPerMsg)} vs ${formatCpuNs(b.cpuNsPerMsg)}]` : '';
       items.push({ text: `${label(r)} ${ratioText(c)}${extra}`, ok: ok(c.ratio) });
     }
-    if (items.length > 0) {
-      const missed = items.filter((i) => !i.ok).length;
-      out.push({
-        target, met: missed === 0, items,
-        measured: missed === 0 ? `all ${items.length} sizes` : `${missed} of ${items.length} sizes below`,
-      });
-    }
+    allOf(target, items);
   };
 
   // S1: the per-message API at every size, against one write per message and coalesced writes.
@@ -137,6 +141,14 @@ export function evaluateTargets(results) {
   // against one Unix socket, one write per message.
   everySize('S11 large messages: ringwire ≥ 1x uds at every size', 'S11', 'uds', (x) => x >= 1);
 
+  // S13 (the NATS bridge issue): ringwire bridged out and in over core NATS against plain
+  // nats.js, judged on the median of the per-round ratios (vsNats), at every size.
+  allOf('S13 ringwire-nats ≥ 0.8x plain nats.js at every size (median of rounds)',
+    rowsOf('S13').filter((r) => r.system === 'ringwire-nats' && r.vsNats).map((r) => ({
+      text: `${sizeLabel(r.size)} ${ratioText({ ratio: r.vsNats.value, lo: r.vsNats.min, hi: r.vsNats.max })}`,
+      ok: r.vsNats.value >= 0.8,
+    })));
+
   // CPU time per message, ringwire's over the per-message socket's (≤ 1x).
   for (const id of ['S1', 'S3', 'S8']) {
     everySize(`${id} CPU per message: ringwire ≤ 1x uds at every size`, id, 'uds', (x) => x <= 1, { field: 'cpuNsPerMsg' });
@@ -150,13 +162,7 @@ export function evaluateTargets(results) {
       items.push({ text: `${id} ${r.variant ? `${r.variant} ` : ''}${sizeLabel(r.size)} ${ratio.toFixed(2)}`, ok: ratio <= 1.5 });
     }
   }
-  if (items.length > 0) {
-    const missed = items.filter((i) => !i.ok).length;
-    out.push({
-      target: 'spread: max / min of ringwire\'s samples ≤ 1.5 in S1-S3', met: missed === 0, items,
-      measured: missed === 0 ? `all ${items.length} rows` : `${missed} of ${items.length} rows above`,
-    });
-  }
+  allOf('spread: max / min of ringwire\'s samples ≤ 1.5 in S1-S3', items, 'rows', 'above');
 
   // Earlier targets (issues before 10), kept for comparison.
   const spin = find('S4', { system: 'ringwire', variant: 'spin' });
@@ -179,7 +185,7 @@ export function evaluateTargets(results) {
 export function printTargets(results) {
   const targets = evaluateTargets(results);
   if (targets.length === 0) return;
-  console.log('\ntargets (issue 10, S10 issue 12, S11 the large-message issue; informational): ratio of medians, with the range of the paired per-round ratios;'
+  console.log('\ntargets (issue 10, S10 issue 12, S11 the large-message issue, S13 the NATS bridge issue; informational): ratio of medians, with the range of the paired per-round ratios;'
     + ' ✗ marks a size that misses');
   for (const t of targets) {
     console.log(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.target.padEnd(62)} ${t.measured}`);

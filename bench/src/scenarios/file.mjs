@@ -28,11 +28,10 @@
 // Every message must arrive, whole and in order, or the run fails: the producer writes every
 // byte of each (frames.mjs), the consumer checks its length, seq and both stamps, and every
 // byte of one in 16 (Checker); the harness checks that the consumer counted what was sent.
-import { nsPerMessage } from '../harness/cputime.mjs';
-import { formatCpuNs, formatValue, sizeLabel } from '../harness/format.mjs';
+import { sizeLabel } from '../harness/format.mjs';
 import { runPhases } from '../harness/phases.mjs';
 import { capacityFor, channel, fileChannel, fileChannelBase, release } from '../harness/rendezvous.mjs';
-import { RowSamples } from '../harness/samples.mjs';
+import { addRate, addRatios, RowSamples } from '../harness/samples.mjs';
 import { noteFor } from '../systems/index.mjs';
 import { FILE_SYSTEMS, S12_SIZES, S12_SYNC_EVERY } from '../systems/lists.mjs';
 
@@ -74,9 +73,6 @@ function phasesOf(system, timing) {
   });
 }
 
-/** 4 significant digits: a ratio kept in the JSON. */
-const ratio4 = (x) => Number(x.toPrecision(4));
-
 export async function runFile(ctx) {
   const systems = FILE_SYSTEMS.filter((system) => !ctx.only || ctx.only.has(system));
   if (systems.length === 0) return;
@@ -87,28 +83,15 @@ export async function runFile(ctx) {
     for (const system of systems) {
       const group = { name: `S12-${system}`, worker: 'ringwire.mjs', layout: 'pair', config: {}, opensPerPhase: true };
       await runPhases(group, phasesOf(system, ctx.timing), (p, result) => {
-        const cpuNsPerMsg = nsPerMessage(result.cpu, result.messages);
         const fields = { system, size: p.size };
         if (system !== 'ringwire') fields.fileSystem = fs;
         if (p.syncEvery) fields.syncEvery = p.syncEvery;
         fields.note = noteOf(system, fs);
-        rows.add('S12', fields, { value: Math.round(result.rate), cpuNsPerMsg, cpu: cpuNsPerMsg === null ? null : result.cpu });
-        ctx.log(`S12 ${system} ${sizeLabel(p.size)} [${round + 1}/${ctx.runs}] … ${formatValue(result.rate, 'msg/s')} msg/s, `
-          + `${formatValue((result.rate * p.size) / 1e9, 'GB/s')} GB/s${cpuNsPerMsg ? `, ${formatCpuNs(cpuNsPerMsg)} CPU/msg` : ''}  `
-          + `(${result.messages} msgs in ${result.seconds.toFixed(2)} s; ${result.sent} sent and checked)`);
+        addRate(ctx, rows, 'S12', fields, round, result);
       });
     }
   }
   const summaries = rows.summaries();
-  for (const { row } of summaries) {
-    const base = summaries.find((s) => s.row.system === 'ringwire' && s.row.size === row.size)?.row;
-    if (row.system === 'ringwire' || !(row.value > 0) || !(base?.value > 0)) continue;
-    // Round k of this row over round k of ringwire: the same round, minutes apart at most.
-    const paired = row.samples.map((x, k) => ratio4(x / base.samples[k]));
-    const { note } = row;
-    delete row.note;
-    row.vsRingwire = { value: ratio4(row.value / base.value), min: Math.min(...paired), max: Math.max(...paired), samples: paired };
-    row.note = note;
-  }
+  addRatios(summaries, 'ringwire', 'vsRingwire', 'medians');
   for (const { id, row } of summaries) ctx.record(id, row);
 }

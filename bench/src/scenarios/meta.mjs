@@ -16,6 +16,8 @@ export const SCENARIOS = {
   S11: { title: 'large messages (4 MiB, 64 MiB) through a 1 MiB ring, 1 producer process -> 1 consumer process, against a Unix socket', unit: 'GB/s' },
   // S12 file rows also carry fileSystem (where the file was), sync rows syncEvery, both vsRingwire.
   S12: { title: 'file-backed channels against shared memory (64 B, 64 KiB), 1 producer process -> 1 consumer process, with and without a sync() every N messages', unit: 'msg/s' },
+  // S13 ringwire-nats rows also carry vsNats (their per-round ratios to nats, and the median).
+  S13: { title: 'bridged throughput over NATS (64 B, 4 KiB), 1 producer process -> 1 consumer process through one nats-server: plain nats.js against ringwire bridged out and in', unit: 'msg/s' },
 };
 
 /** The unit of a row: its own (S8, S9) or its scenario's. */
@@ -24,4 +26,4 @@ export const unitOf = (id, row) => row.unit ?? SCENARIOS[id].unit;
 /** Scenarios measured once (not in rounds): their tables say so. */
 export const SINGLE_RUN = new Set(['S4', 'S6', 'S7']);
 
-export const SCENARIO_ORDER = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11', 'S12'];
+export const SCENARIO_ORDER = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11', 'S12', 'S13'];

@@ -61,6 +61,22 @@ export const S12_SIZES = [64, 65536];
  * by size (64 KiB, then 1 MiB, of payload per sync).
  */
 export const S12_SYNC_EVERY = { 64: 1024, 65536: 16 };
+/**
+ * S13: bridged throughput over NATS (core NATS, one nats-server), 1 producer -> 1 consumer:
+ * plain nats.js (a publisher process -> a subscriber process), ringwire through the NATS bridge
+ * (producer -> SPSC channel -> bridge out -> NATS -> bridge in -> SPSC channel -> consumer, five
+ * processes with the server), and the same bridged path over JetStream (every publish acked).
+ */
+export const NATS_SYSTEMS = ['nats', 'ringwire-nats', 'ringwire-nats-jetstream'];
+/** S13's message sizes. */
+export const S13_SIZES = [64, 4096];
+/**
+ * S13: publishers flush (a PING/PONG round trip to the server) after every this many messages,
+ * the cadence of ringwire/nats's bridge out (FLUSH_EVERY in packages/core/src/nats/bridge.ts).
+ */
+export const NATS_FLUSH_EVERY = 4096;
+/** Why S13's rows are null when the server is missing (the only reason check-results accepts). */
+export const NATS_MISSING = 'nats-server is not installed';
 /** statfs magic numbers of file systems that keep files in memory: no place for S12's file rows. */
 export const MEMORY_FILE_SYSTEMS = new Map([[0x01021994, 'tmpfs'], [0x858458f6, 'ramfs']]);
 /** S8 and S9 rows: per message (S1-like, msg/s) or a copy the consumer owns and reuses (S3-like, GB/s). */
@@ -82,4 +98,5 @@ export const EXPECTED = {
   S10: BROADCAST_SYSTEMS,
   S11: LARGE_SYSTEMS,
   S12: FILE_SYSTEMS,
+  S13: NATS_SYSTEMS,
 };

@@ -174,6 +174,29 @@ export class PhaseState {
 }
 
 /**
+ * The control loop of a worker that is a producer or a consumer: each 'phase' runs
+ * produce(phase, isStopped) or consume(phase) (the harness sends one phase at a time; each runs
+ * to its end before the next), 'stop' ends the producer's stream, 'exit' says goodbye (once
+ * `beforeExit()` settled, if given). Then tells the harness this worker is ready.
+ */
+export function servePhases(role, { produce, consume, beforeExit }) {
+  let stopped = false;
+  onControl((message) => {
+    if (message.ctl === 'phase') {
+      stopped = false;
+      if (role === 'producer') produce(message, () => stopped);
+      else consume(message);
+    } else if (message.ctl === 'stop') {
+      stopped = true;
+    } else if (message.ctl === 'exit') {
+      if (beforeExit) beforeExit().then(() => finish({ ctl: 'bye', from: role }));
+      else finish({ ctl: 'bye', from: role });
+    }
+  });
+  tell({ ctl: 'ready', from: role });
+}
+
+/**
  * A consumer this producer spawned (a child process or a worker thread): its control
  * messages are relayed to the harness, and forward() passes the harness's on to it. It must
  * not exit before the harness said 'exit'.

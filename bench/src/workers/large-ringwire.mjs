@@ -19,7 +19,7 @@
 // byte of one in 16 (SampledChecker).
 import { openReceiver, openSender } from 'ringwire';
 import {
-  config, dieOnError, finish, now, onControl, PhaseState, SLICE_MS, tell, yieldToEventLoop,
+  config, dieOnError, now, PhaseState, servePhases, SLICE_MS, tell, yieldToEventLoop,
 } from './common.mjs';
 import { SampledChecker, writeMessage } from './frames.mjs';
 
@@ -79,17 +79,4 @@ async function consume(phase) {
   state.done({ paths: { tryRecvInto: into, recvInto: waited } });
 }
 
-// The harness sends one phase at a time; each runs to its end before the next.
-let stopped = false;
-onControl((message) => {
-  if (message.ctl === 'phase') {
-    stopped = false;
-    if (role === 'producer') produce(message, () => stopped);
-    else consume(message);
-  } else if (message.ctl === 'stop') {
-    stopped = true;
-  } else if (message.ctl === 'exit') {
-    finish({ ctl: 'bye', from: role });
-  }
-});
-tell({ ctl: 'ready', from: role });
+servePhases(role, { produce, consume });

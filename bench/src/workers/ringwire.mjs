@@ -16,7 +16,7 @@
 // messages ('stop') get through.
 import { openReceiver, openSender } from 'ringwire';
 import {
-  config, dieOnError, now, onControl, PhaseState, SLICE_MS, tell, yieldToEventLoop, finish,
+  config, dieOnError, now, PhaseState, servePhases, SLICE_MS, tell, yieldToEventLoop,
 } from './common.mjs';
 import { Checker, writeMessage } from './frames.mjs';
 
@@ -173,17 +173,4 @@ async function consume(phase) {
   state.done();
 }
 
-// The harness sends one phase at a time; each runs to its end before the next.
-let stopped = false;
-onControl((message) => {
-  if (message.ctl === 'phase') {
-    stopped = false;
-    if (role === 'producer') produce(message, () => stopped);
-    else consume(message);
-  } else if (message.ctl === 'stop') {
-    stopped = true;
-  } else if (message.ctl === 'exit') {
-    finish({ ctl: 'bye', from: role });
-  }
-});
-tell({ ctl: 'ready', from: role });
+servePhases(role, { produce, consume });
