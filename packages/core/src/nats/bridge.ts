@@ -2,17 +2,17 @@
 // other machines join a channel through NATS rather than through a protocol of our own.
 //
 // out: the bridge is a receiver of the channel (a competing receiver on MPMC, a subscriber on
-// broadcast) and publishes every message it takes to the subject. Core NATS: published as the
-// client batches them, flushed (a round trip to the server) every FLUSH_EVERY messages and
-// whenever the channel runs empty, so the client's buffer stays bounded. JetStream: each
+// broadcast) and publishes every message it takes to the subject. Core NATS: taken in runs
+// (poll), published as the client batches them, flushed (a round trip to the server) every
+// FLUSH_EVERY messages and whenever the channel runs empty, so the client's buffer stays bounded. JetStream: each
 // message is published with a Nats-Msg-Id, at most `window` publishes await their ack at once,
 // and a publish that fails is retried with the same id (JetStream's duplicate window drops a
 // repeat). When the channel's stream ends, the bridge publishes an end marker (an empty
 // message with the header Ringwire-End) and stops.
 //
 // in: the bridge is a sender into the channel. Core NATS: it subscribes (with a queue group,
-// bridges of one group share the subject's messages) and sends each message into the channel,
-// waiting while the ring is full; core NATS has no flow control, so while it waits the
+// bridges of one group share the subject's messages) and sends what each socket read brought
+// into the channel in one batch (trySendMany), waiting while the ring is full; core NATS has no flow control, so while it waits the
 // client queues what the server sends (the server cuts off a subscriber that falls too far
 // behind). JetStream: it pulls from a durable consumer at most `window` messages ahead and
 // acks a message only once it is in the ring: a full ring stops the pulling, and a bridge that
@@ -326,6 +326,71 @@ async function ensureStream(js: JetStreamModule, nc: NatsConnection, stream: str
   }
 }
 
+/** Core NATS out: publishes are copied into chunks of this size (a message longer than a quarter of one gets its own copy). */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * channel → NATS over core NATS: messages are taken in runs with poll() (one publish of the
+ * ring position, at most one wake of the sender, per run), each copied into a shared chunk
+ * (nats.js keeps the bytes it is given until it writes them), and flushed every FLUSH_EVERY
+ * messages and whenever the channel runs empty.
+ */
+async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiver<Uint8Array>, options: BridgeOptions,
+  extras: BridgeExtras, stats: BridgeStats, signal: AbortSignal): Promise<'ended' | 'closed'> {
+  const { subject } = options;
+  let chunk = new Uint8Array(CHUNK_BYTES);
+  let used = 0;
+  let unflushed = 0;
+  const publish = (bytes: Uint8Array, offset: number, length: number): void => {
+    if (extras.skip !== undefined && extras.skip(bytes.subarray(offset, offset + length))) return;
+    let data: Uint8Array;
+    if (length > CHUNK_BYTES / 4) {
+      data = bytes.slice(offset, offset + length);
+    } else {
+      if (used + length > CHUNK_BYTES) {
+        chunk = new Uint8Array(CHUNK_BYTES); // the old one goes once nats.js has written it
+        used = 0;
+      }
+      chunk.set(bytes.subarray(offset, offset + length), used);
+      data = chunk.subarray(used, used + length);
+      used += length;
+    }
+    nc.publish(subject, data);
+    stats.messages++;
+    stats.bytes += length;
+    unflushed++;
+  };
+  for (;;) {
+    receiver.poll(publish, FLUSH_EVERY - unflushed);
+    if (unflushed >= FLUSH_EVERY) {
+      await nc.flush();
+      unflushed = 0;
+      continue;
+    }
+    // The channel is empty: what was published goes now, then wait for more.
+    if (unflushed > 0) {
+      await nc.flush();
+      unflushed = 0;
+      continue;
+    }
+    if (signal.aborted) return 'closed';
+    const next = await receiver.recv({ signal }).catch((error: unknown) => {
+      if (signal.aborted && isAbort(error)) return undefined;
+      throw error;
+    });
+    if (next === undefined) return 'closed';
+    if (next === null) break;
+    publish(next, 0, next.length);
+  }
+  if (extras.forwardEnd !== false) {
+    const headers = nats.headers();
+    headers.set(END_HEADER, '1');
+    nc.publish(subject, new Uint8Array(0), { headers: headers as unknown as PublishHeaders });
+  }
+  await nc.flush();
+  return 'ended';
+}
+
 /** Held delivery on an SPSC receiver (ring/spsc.ts): what the bridge has not confirmed stays in the ring. */
 interface HeldDelivery {
   hold(): void;
@@ -343,9 +408,10 @@ interface HeldDelivery {
  */
 async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection, receiver: Receiver<Uint8Array>,
   options: BridgeOptions, extras: BridgeExtras, window: number, stats: BridgeStats, signal: AbortSignal): Promise<'ended' | 'closed'> {
-  const client = options.jetstream === undefined ? undefined : js.jetstream(nc);
+  if (options.jetstream === undefined) return runOutCore(nats, nc, receiver, options, extras, stats, signal);
+  const client = js.jetstream(nc);
   const protocol = receiver.protocol as unknown as Partial<HeldDelivery> & { mode: string };
-  const held = client !== undefined && protocol.mode === 'spsc' ? protocol as HeldDelivery : undefined;
+  const held = protocol.mode === 'spsc' ? protocol as HeldDelivery : undefined;
   held?.hold();
   // Message ids: the channel's identity and the message's index in it where delivery is held
   // (the same after a restart); otherwise this run's, and a count.
@@ -367,14 +433,6 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
     const id = mark !== undefined && counted ? `${prefix}.${mark.count}` : `${prefix}.${held === undefined ? seq : `end.${seq}`}`;
     seq++;
     const natsHeaders = headers === undefined ? {} : { headers: headers as unknown as PublishHeaders };
-    if (client === undefined) {
-      nc.publish(options.subject, data, natsHeaders);
-      if (counted) {
-        stats.messages++;
-        stats.bytes += data.length;
-      }
-      return;
-    }
     stats.pendingAcks++;
     const entry: (typeof pending)[number] = { acked: Promise.resolve(), done: false, ...(counted && mark !== undefined ? { mark } : {}) };
     entry.acked = (async () => {
@@ -402,12 +460,8 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
     entry.acked.catch(() => undefined); // awaited in order by settle(); a failure meanwhile is not unhandled
     pending.push(entry);
   };
-  // Bounds what is in flight: JetStream, the ack window; core NATS, a flush now and then.
+  // Bounds what is in flight: the ack window.
   const settle = async (all: boolean) => {
-    if (client === undefined) {
-      await nc.flush();
-      return;
-    }
     while (pending.length > (all ? 0 : window - 1)) {
       const oldest = pending[0];
       await oldest.acked;
@@ -434,7 +488,7 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
       }
       if (extras.skip?.(message) === true) continue;
       publish(message);
-      if (client !== undefined ? pending.length >= window : seq % FLUSH_EVERY === 0) await settle(false);
+      if (pending.length >= window) await settle(false);
     }
     if (reason === 'ended' && extras.forwardEnd !== false) {
       const headers = nats.headers();
@@ -447,6 +501,82 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
     throw error;
   }
   return reason;
+}
+
+/**
+ * NATS → channel over core NATS. The client hands over every message of one socket read
+ * synchronously (a subscription callback): they are queued and, at the end of that task,
+ * written with one trySendMany() — one publish of the ring position and at most one wake of
+ * the receiver per batch — in order; what does not fit waits for room with send(), while
+ * later messages queue behind it (core NATS has no flow control).
+ */
+function runInCore(nc: NatsConnection, sender: Sender<Uint8Array>, options: BridgeOptions, forwardEnd: boolean,
+  put: (data: Uint8Array) => Promise<void> | undefined, count: (data: Uint8Array) => void, signal: AbortSignal,
+  ready: () => void): Promise<'ended' | 'closed'> {
+  const maxRecord = (sender.protocol as unknown as { maxRecord: number }).maxRecord;
+  return new Promise<'ended' | 'closed'>((resolve, reject) => {
+    let queue: { data: Uint8Array; end: boolean }[] = [];
+    let draining = false;
+    let finished = false;
+    const batch: Uint8Array[] = [];
+    const finish = (outcome: 'ended' | 'closed' | Error) => {
+      if (finished) return;
+      finished = true;
+      signal.removeEventListener('abort', stop);
+      subscription.unsubscribe();
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const stop = () => finish('closed');
+    const drain = async () => {
+      while (queue.length > 0 && !finished) {
+        const taken = queue;
+        queue = [];
+        for (let i = 0; i < taken.length && !finished;) {
+          const item = taken[i];
+          if (item.end) {
+            i++;
+            if (!forwardEnd) continue;
+            await sender.end();
+            finish('ended');
+            return;
+          }
+          // The run of messages up to the next end marker or message too long for one record.
+          batch.length = 0;
+          for (let k = i; k < taken.length && !taken[k].end && taken[k].data.length <= maxRecord; k++) batch.push(taken[k].data);
+          const sent = batch.length === 0 ? 0 : sender.trySendMany(batch);
+          for (let k = 0; k < sent; k++) count(batch[k]);
+          i += sent;
+          if (sent < batch.length || batch.length === 0) {
+            // No room (or a message in fragments): this one waits, the rest after it.
+            const waiting = put(taken[i].data);
+            if (waiting !== undefined) await waiting;
+            i++;
+          }
+        }
+      }
+      draining = false;
+    };
+    const subscription = nc.subscribe(options.subject, {
+      ...(options.queue === undefined ? {} : { queue: options.queue }),
+      callback: (error: Error | null, message: { data: Uint8Array; headers?: MsgHeaders }) => {
+        if (finished) return;
+        if (error !== null) {
+          finish(error);
+          return;
+        }
+        queue.push({ data: message.data, end: isEnd(message.headers) });
+        if (!draining) {
+          draining = true;
+          queueMicrotask(() => { drain().catch((failure: unknown) => finish(failure as Error)); });
+        }
+      },
+    });
+    signal.addEventListener('abort', stop, { once: true });
+    if (signal.aborted) stop();
+    // The server has the subscription once the flush returns.
+    nc.flush().then(ready, (error: unknown) => finish(error as Error));
+  });
 }
 
 /** NATS → channel. */
@@ -463,27 +593,7 @@ async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uin
     stats.messages++;
     stats.bytes += data.length;
   };
-  if (options.jetstream === undefined) {
-    const subscription = nc.subscribe(options.subject, options.queue === undefined ? undefined : { queue: options.queue });
-    const unsubscribe = () => subscription.unsubscribe();
-    signal.addEventListener('abort', unsubscribe, { once: true });
-    await nc.flush(); // the server has the subscription
-    ready();
-    try {
-      for await (const message of subscription) {
-        if (isEnd(message.headers)) {
-          if (!forwardEnd) continue;
-          await sender.end();
-          return 'ended';
-        }
-        const waiting = put(message.data);
-        if (waiting !== undefined) await waiting;
-      }
-    } finally {
-      signal.removeEventListener('abort', unsubscribe);
-    }
-    return 'closed';
-  }
+  if (options.jetstream === undefined) return runInCore(nc, sender, options, forwardEnd, put, count, signal, ready);
   const { stream, durable } = options.jetstream as { stream: string; durable: string };
   const jsm = await js.jetstreamManager(nc);
   try {
