@@ -360,17 +360,23 @@ async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiv
     stats.bytes += length;
     unflushed++;
   };
+  // One flush in flight at a time: the next run is taken while the server answers the last
+  // (the client holds at most two runs), instead of standing still for each round trip.
+  let flushing: Promise<void> | undefined;
+  const flush = async () => {
+    if (flushing !== undefined) await flushing;
+    flushing = nc.flush();
+    unflushed = 0;
+  };
   for (;;) {
     receiver.poll(publish, FLUSH_EVERY - unflushed);
     if (unflushed >= FLUSH_EVERY) {
-      await nc.flush();
-      unflushed = 0;
+      await flush();
       continue;
     }
     // The channel is empty: what was published goes now, then wait for more.
     if (unflushed > 0) {
-      await nc.flush();
-      unflushed = 0;
+      await flush();
       continue;
     }
     if (signal.aborted) return 'closed';
@@ -387,6 +393,7 @@ async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiv
     headers.set(END_HEADER, '1');
     nc.publish(subject, new Uint8Array(0), { headers: headers as unknown as PublishHeaders });
   }
+  if (flushing !== undefined) await flushing;
   await nc.flush();
   return 'ended';
 }
