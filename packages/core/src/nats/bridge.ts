@@ -369,6 +369,12 @@ async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiv
     unflushed = 0;
   };
   for (;;) {
+    if (signal.aborted) {
+      // close(): what was taken is published, nothing more is taken.
+      if (flushing !== undefined) await flushing;
+      await nc.flush();
+      return 'closed';
+    }
     receiver.poll(publish, FLUSH_EVERY - unflushed);
     if (unflushed >= FLUSH_EVERY) {
       await flush();
@@ -379,12 +385,11 @@ async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiv
       await flush();
       continue;
     }
-    if (signal.aborted) return 'closed';
-    const next = await receiver.recv({ signal }).catch((error: unknown) => {
+    const next = signal.aborted ? undefined : await receiver.recv({ signal }).catch((error: unknown) => {
       if (signal.aborted && isAbort(error)) return undefined;
       throw error;
     });
-    if (next === undefined) return 'closed';
+    if (next === undefined) continue; // aborted: the top of the loop ends it
     if (next === null) break;
     publish(next, 0, next.length);
   }
