@@ -167,6 +167,36 @@ describe('ringwire/nats bridges', () => {
     await nc.close();
   });
 
+  it('close() stops an out bridge that its channel keeps busy: what it took is published, nothing more is taken', async () => {
+    const subject = freshSubject();
+    const source = channelName('nclose');
+    createChannel(source, { capacity: 1 << 16 });
+    const nc = await connect({ servers: server.url });
+    let published = 0;
+    const subscription = nc.subscribe(subject, { callback: () => { published++; } });
+    await nc.flush();
+    const out = await bridge({ channel: source, subject, direction: 'out', servers: server.url });
+    const sender = openSender(source);
+    let stopping = false;
+    const producing = (async () => {
+      for (let seq = 1; !stopping; seq++) {
+        const message = makeMessage(seq % 1000 + 1);
+        if (!sender.trySend(message)) await sender.send(message, { timeout: 30_000 });
+      }
+    })();
+    await until(() => out.stats().messages > 10_000, 30_000, 'the bridge to move 10000 messages');
+    const result = await out.close();
+    expect(result.reason).toBe('closed');
+    stopping = true;
+    sender.close(); // a send waiting for room (nobody takes any more) rejects
+    await producing.catch((error: unknown) => expect(error).toMatchObject({ code: 'ERR_RINGWIRE_CLOSED' }));
+    // Everything it counted reached the server (a subscriber on the same server saw it).
+    await nc.flush();
+    await until(() => published === result.stats.messages, 10_000, 'the subscriber to see what the bridge published');
+    subscription.unsubscribe();
+    await nc.close();
+  });
+
   it('refuses bad options with ERR_RINGWIRE_INVALID_ARG, and a channel that is not there with its own error', async () => {
     const base = { channel: 'x', subject: 's', servers: server.url } as const;
     await expect(bridge({ ...base, direction: 'sideways' as 'in' })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
