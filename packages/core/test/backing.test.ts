@@ -316,43 +316,50 @@ describe('anonymous channels (createAnonymousChannel)', () => {
 });
 
 describe("wait 'named-semaphore'", () => {
-  const semaphores = () => readdirSync('/dev/shm').filter((entry) => entry.startsWith('sem.rws.'));
+  /**
+   * The /dev/shm files of a named-semaphore channel's semaphores, from the key in its header
+   * (layout.h, OFF_SEMAPHORE_KEY): other test files make named semaphores meanwhile.
+   */
+  const semaphoresOf = (name: string): [string, string] => {
+    const header = readFileSync(`/dev/shm/rw.${name}`).subarray(0, layout.HEADER_SIZE);
+    const key = (BigInt(header.readUInt32LE(layout.OFF_SEMAPHORE_KEY + 4)) << 32n) | BigInt(header.readUInt32LE(layout.OFF_SEMAPHORE_KEY));
+    const hex = key.toString(16).padStart(16, '0');
+    return [`sem.rws.${hex}.d`, `sem.rws.${hex}.s`];
+  };
+  const present = (files: readonly string[]) => files.filter((file) => existsSync(`/dev/shm/${file}`));
 
   it('makes two 0600 semaphores under a random key, removed with the channel by unlinkChannel and gc', async () => {
-    const before = new Set(semaphores());
     const name = channelName('ns');
     createChannel(name, { wait: 'named-semaphore', capacity: 4096 });
-    const made = semaphores().filter((entry) => !before.has(entry)).sort();
-    expect(made).toHaveLength(2);
-    expect(made[0]).toMatch(/^sem\.rws\.[0-9a-f]{16}\.d$/);
-    expect(made[1]).toBe(made[0].replace(/\.d$/, '.s'));
+    const made = semaphoresOf(name);
+    expect(present(made)).toEqual(made);
     for (const entry of made) expect(statSync(`/dev/shm/${entry}`).mode & 0o777).toBe(0o600);
     expect(stats(name).wait).toBe('named-semaphore');
     expect(() => openSender(name, { wait: 'semaphore' })).toThrow(code('ERR_RINGWIRE_INCOMPATIBLE'));
     openSender(name, { wait: 'named-semaphore' }).close();
     expect(unlinkChannel(name)).toBe(true);
-    expect(semaphores().filter((entry) => !before.has(entry))).toEqual([]);
+    expect(present(made)).toEqual([]);
 
     // gc removes a dead channel's semaphores with it.
     const dead = channelName('nsgc');
     createChannel(dead, { wait: 'named-semaphore', capacity: 4096 });
+    const deadOnes = semaphoresOf(dead);
     const held = await holder('sender', dead, '1');
     await held.kill();
     expect(gc({ prefix: dead })).toEqual([dead]);
-    expect(semaphores().filter((entry) => !before.has(entry))).toEqual([]);
+    expect(present(deadOnes)).toEqual([]);
   });
 
   it('opening checks the semaphores: removed by hand is CORRUPT, open to others is PERMISSION', () => {
-    const before = new Set(semaphores());
     const name = channelName('nsx');
     createChannel(name, { wait: 'named-semaphore', capacity: 4096 });
-    const [data, space] = semaphores().filter((entry) => !before.has(entry)).sort();
+    const [data, space] = semaphoresOf(name);
     chmodSync(`/dev/shm/${space}`, 0o666);
     expect(() => openReceiver(name)).toThrow(code('ERR_RINGWIRE_PERMISSION'));
     rmSync(`/dev/shm/${data}`);
     expect(() => openReceiver(name)).toThrow(code('ERR_RINGWIRE_CORRUPT'));
     expect(unlinkChannel(name)).toBe(true); // and what is left of its semaphores
-    expect(semaphores().filter((entry) => !before.has(entry))).toEqual([]);
+    expect(present([data, space])).toEqual([]);
   });
 
   it('nobody can plant a name to block a channel: semaphore names are not the channel name', () => {
