@@ -58,8 +58,9 @@ describe('creating a channel', () => {
   it('a creator killed at any instant leaves nothing, or a complete channel that gc() collects', async () => {
     const prefix = freshName('k', 20);
     const debris: string[] = [];
-    // Named semaphores (and glibc's temporary files for them) would show up as sem.*.
-    const semaphores = () => readdirSync('/dev/shm').filter((e) => e.startsWith('sem.'));
+    // Named semaphores (and glibc's temporary files for them) would show up as sem.*. (Those
+    // of other test files' 'named-semaphore' channels, sem.rws.<key>.*, come and go meanwhile.)
+    const semaphores = () => readdirSync('/dev/shm').filter((e) => e.startsWith('sem.') && !e.startsWith('sem.rws.'));
     const semaphoresBefore = new Set(semaphores());
     let complete = 0;
     for (let round = 0; round < 40; round++) {
