@@ -28,7 +28,7 @@ beforeAll(async () => {
   [server, cluster] = await Promise.all([startNatsServer({ name: 'single' }), startCluster()]);
   // JetStream in a cluster answers once its meta leader is elected.
   for (const node of cluster) await untilJetStream(node.url);
-}, 60_000);
+}, 240_000); // on a fresh machine, tools/ensure-nats-server.sh runs apt-get first
 afterAll(async () => {
   await Promise.all([server?.stop(), ...(cluster ?? []).map((node) => node.stop())]);
 });
