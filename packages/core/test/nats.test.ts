@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
-import { AckPolicy, DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createChannel, openReceiver, openSender, stats, type Receiver } from '../src/index.js';
 import { bridge, bridgeTasks, type BridgeOptions } from '../src/nats.js';
 import { createTaskChannels, TaskClient, unlinkTaskChannels } from '../src/pool.js';
@@ -213,8 +213,8 @@ describe('ringwire/pool across machines (bridgeTasks)', () => {
   // Core NATS drops what is published before a subscriber's interest has reached the server
   // it is published on: across a cluster's route that takes a moment after the pool side
   // subscribes. JetStream keeps the tasks; core NATS is tested through one server.
-  for (const jetstream of [false, true]) {
-    it(jetstream
+  for (const viaJetStream of [false, true]) {
+    it(viaJetStream
       ? 'a piscina pool "on another machine" (server B) serves a TaskClient (server A), tasks through JetStream: '
         + 'results, TASK_FAILED, WORKER_DIED and timeouts as on one machine'
       : 'core NATS: a piscina pool in another process serves a TaskClient through one server, the same way', async () => {
@@ -223,9 +223,9 @@ describe('ringwire/pool across machines (bridgeTasks)', () => {
       createTaskChannels(here, { capacity: 1 << 16 });
       createTaskChannels(there, { capacity: 1 << 16 });
       const subject = freshSubject();
-      const stream = jetstream ? { jetstream: { stream: freshStream() } } : {};
+      const stream = viaJetStream ? { jetstream: { stream: freshStream() } } : {};
       try {
-        const [clientServer, poolServer] = jetstream ? cluster : [server, server];
+        const [clientServer, poolServer] = viaJetStream ? cluster : [server, server];
         const poolSide = await bridgeTasks({ name: there, subject, side: 'pool', servers: poolServer.url, ...stream });
         const clientSide = await bridgeTasks({ name: here, subject, side: 'client', servers: clientServer.url, ...stream });
         const host = runChild('pool-host.mjs', [there, '2'], 60_000);
@@ -282,6 +282,18 @@ async function cliBridge(args: string[]) {
   };
 }
 
+/** A new stream on the single server holding `subject`, with messages 0..count-1 published (acked) into it. */
+async function filledStream(stream: string, subject: string, count: number, message: (seq: number) => Uint8Array) {
+  const nc = await connect({ servers: server.url });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: stream, subjects: [subject] });
+  const js = jetstream(nc);
+  for (let seq = 0; seq < count; seq += 500) {
+    await Promise.all(Array.from({ length: Math.min(500, count - seq) }, (_, i) => js.publish(subject, message(seq + i))));
+  }
+  return { nc, jsm };
+}
+
 /** Resident memory of a process, in bytes (VmRSS). */
 function rss(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
@@ -318,7 +330,6 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     expect(JSON.parse(second.stdout())).toMatchObject({ reason: 'ended' });
     // Repeats of what the first published and was acked too late were dropped by the duplicate window.
     expect(await stored()).toBe(count + 1); // and the end marker
-    const { jetstream } = await import('@nats-io/jetstream');
     const consumer = await jetstream(nc).consumers.get(stream);
     let seq = 0;
     for await (const message of await consumer.consume()) {
@@ -336,15 +347,8 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     const stream = freshStream();
     const sink = channelName('nk');
     createChannel(sink, { capacity: 1 << 20 });
-    const nc = await connect({ servers: server.url });
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: stream, subjects: [subject] });
-    const { jetstream } = await import('@nats-io/jetstream');
-    const js = jetstream(nc);
     const count = 20_000;
-    for (let seq = 0; seq < count; seq += 500) {
-      await Promise.all(Array.from({ length: Math.min(500, count - seq) }, (_, i) => js.publish(subject, makeMessage(seq + i))));
-    }
+    const { nc, jsm } = await filledStream(stream, subject, count, makeMessage);
     // Redelivery of what the killed bridge held unacked comes after the ack wait: 2 s here.
     await jsm.consumers.add(stream, { durable_name: 'killed', ack_policy: AckPolicy.Explicit, ack_wait: 2e9, max_ack_pending: 256 });
     const args = ['in', subject, sink, '--server', server.url, '--jetstream', stream, '--durable', 'killed'];
@@ -417,16 +421,9 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     const stream = freshStream();
     const sink = channelName('nr');
     createChannel(sink, { capacity: 1 << 16 });
-    const nc = await connect({ servers: server.url });
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: stream, subjects: [subject] });
-    const { jetstream } = await import('@nats-io/jetstream');
-    const js = jetstream(nc);
     const payload = new Uint8Array(16 * 1024);
     const count = 8000; // 128 MiB waiting in the stream
-    for (let seq = 0; seq < count; seq += 200) {
-      await Promise.all(Array.from({ length: 200 }, () => js.publish(subject, payload)));
-    }
+    const { nc, jsm } = await filledStream(stream, subject, count, () => payload);
     const running = await cliBridge(['in', subject, sink, '--server', server.url, '--jetstream', stream, '--durable', 'slow']);
     // The ring fills (64 KiB: a few messages) and the bridge waits for room.
     await until(() => stats(sink).sendersWaiting === 1, 30_000, 'the bridge to fill the ring and wait');
