@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// Runs the SPIN models of ringwire's protocols (packages/native/include/ringwire/models/*.pml,
+// beside layout.h, which each one names the lines of) and fails on any violation.
+//
+// Every model states what to run in directive lines at column 0:
+//   //@ check <label> [-DNAME[=VALUE] ...] [cc:<gcc flag> ...] : <pan arguments>
+//       must verify: 0 errors, the search complete (exhaustive: no depth or memory cut-off)
+//   //@ mutant <label> -DMUT_<NAME> [...] : <pan arguments>
+//       a documented weakening of the protocol that SPIN must reject (errors > 0), so each
+//       model is shown able to fail
+// For each line: `spin -a [-D...] model.pml` in a fresh temporary directory, `gcc -O2 [cc:...]
+// pan.c`, `./pan <arguments>`. Each prints its states stored, depth reached and time.
+//
+//   node tools/check-models.mjs [--only <model>[,<model>]] [--label <substring>] [--json <file>]
+//
+// With RINGWIRE_TEST_JSON_DIR set (.ci/run sets it), every check and mutant is written there as
+// one test of the totals. spin comes from tools/ensure-spin.sh (Debian's package).
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const modelsDir = process.env.RINGWIRE_MODELS_DIR ?? path.join(root, 'packages/native/include/ringwire/models');
+/** A check that takes longer fails: the models are bounded to run in CI. */
+const TIME_LIMIT_S = Number(process.env.RINGWIRE_MODEL_TIME_LIMIT ?? 180);
+
+const { values: args } = parseArgs({
+  options: { only: { type: 'string' }, label: { type: 'string' }, json: { type: 'string' } },
+});
+
+/** The directives of a model file. */
+export function directivesOf(text, file) {
+  const out = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    if (!line.startsWith('//@ ')) continue;
+    const match = /^\/\/@ (check|mutant) (\S+)(.*?) : (.*)$/.exec(line);
+    if (match === null) throw new Error(`${file}:${i + 1}: a directive is "//@ check|mutant <label> [-D...] [cc:...] : <pan arguments>"`);
+    const [, kind, label, options, pan] = match;
+    const tokens = options.trim() === '' ? [] : options.trim().split(/\s+/);
+    const spinFlags = [];
+    const ccFlags = [];
+    for (const token of tokens) {
+      if (token.startsWith('-D') || token.startsWith('-U')) spinFlags.push(token);
+      else if (token.startsWith('cc:')) ccFlags.push(token.slice(3));
+      else throw new Error(`${file}:${i + 1}: unknown option ${token} (-D..., -U... for spin, cc:<flag> for gcc)`);
+    }
+    if (kind === 'mutant' && !spinFlags.some((f) => f.startsWith('-DMUT_'))) {
+      throw new Error(`${file}:${i + 1}: a mutant selects its mutation with -DMUT_<NAME>`);
+    }
+    out.push({ kind, label, spinFlags, ccFlags, panArgs: pan.trim().split(/\s+/).filter(Boolean), line: i + 1 });
+  }
+  return out;
+}
+
+/** What pan printed that the verdict rests on. */
+export function parsePan(output) {
+  const number = (re) => {
+    const m = re.exec(output);
+    return m === null ? null : Number(m[1]);
+  };
+  return {
+    errors: number(/errors: (\d+)/),
+    stored: number(/(\d+(?:\.\d+)?(?:e\+\d+)?) states, stored/),
+    transitions: number(/(\d+(?:\.\d+)?(?:e\+\d+)?) transitions \(= stored\+matched\)/),
+    depth: number(/depth reached (\d+)/),
+    memoryMb: number(/([\d.]+)\s+total actual memory usage/),
+    incomplete: /search not completed|max search depth too small|out of memory|aborting/i.test(output)
+      ? (/(search not completed|max search depth too small|out of memory|aborting[^\n]*)/i.exec(output) ?? [''])[0]
+      : null,
+    // the first violation pan reports, for the log
+    violation: (/pan:\d+: ([^\n]+)/.exec(output) ?? /(acceptance cycle[^\n]*|invalid end state[^\n]*|assertion violated[^\n]*)/.exec(output) ?? [null, null])[1],
+  };
+}
+
+function run(command, argv, options) {
+  const result = spawnSync(command, argv, { encoding: 'utf8', maxBuffer: 64 << 20, ...options });
+  return { status: result.status, signal: result.signal, output: `${result.stdout ?? ''}${result.stderr ?? ''}`, error: result.error };
+}
+
+function runOne(model, d) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringwire-spin-'));
+  const started = performance.now();
+  try {
+    fs.copyFileSync(model, path.join(dir, path.basename(model)));
+    const spin = run('spin', ['-a', ...d.spinFlags, path.basename(model)], { cwd: dir });
+    if (spin.status !== 0) return { ok: false, why: `spin -a failed:\n${spin.output.trim()}` };
+    const cc = run('gcc', ['-O2', '-w', ...d.ccFlags, '-o', 'pan', 'pan.c'], { cwd: dir });
+    if (cc.status !== 0) return { ok: false, why: `gcc failed:\n${cc.output.trim().slice(0, 2000)}` };
+    const verify = performance.now();
+    const pan = run('./pan', d.panArgs, { cwd: dir, timeout: TIME_LIMIT_S * 1000 });
+    const seconds = (performance.now() - verify) / 1000;
+    const facts = { ...parsePan(pan.output), seconds, total: (performance.now() - started) / 1000 };
+    if (pan.signal !== null) return { ok: false, facts, why: `pan ${pan.signal === 'SIGTERM' ? `took over ${TIME_LIMIT_S} s` : `died (${pan.signal})`}` };
+    if (facts.errors === null) return { ok: false, facts, why: `pan's output has no "errors:" line:\n${pan.output.slice(-2000)}` };
+    if (d.kind === 'check') {
+      if (facts.errors > 0) return { ok: false, facts, why: `violation: ${facts.violation ?? '?'}` };
+      if (facts.incomplete !== null) return { ok: false, facts, why: `not exhaustive: ${facts.incomplete}` };
+      return { ok: true, facts };
+    }
+    if (facts.errors === 0) return { ok: false, facts, why: 'the mutant verified: the model did not catch this mutation' };
+    return { ok: true, facts };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function main() {
+  execFileSync('bash', [path.join(root, 'tools/ensure-spin.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const only = args.only ? new Set(args.only.split(',').map((s) => s.replace(/\.pml$/, ''))) : null;
+  const models = fs.readdirSync(modelsDir).filter((f) => f.endsWith('.pml')).sort()
+    .filter((f) => only === null || only.has(f.replace(/\.pml$/, '')));
+  if (models.length === 0) throw new Error(`no models in ${modelsDir}${only ? ` named ${args.only}` : ''}`);
+  const version = execFileSync('spin', ['-V'], { encoding: 'utf8' }).trim();
+  console.log(`models: ${version}, ${models.length} model(s) in ${path.relative(root, modelsDir)}`);
+  const results = [];
+  const began = performance.now();
+  for (const file of models) {
+    const model = path.join(modelsDir, file);
+    const directives = directivesOf(fs.readFileSync(model, 'utf8'), file)
+      .filter((d) => !args.label || d.label.includes(args.label));
+    if (directives.length === 0 && !args.label) throw new Error(`${file} has no //@ check or //@ mutant lines`);
+    if (!args.label && !directives.some((d) => d.kind === 'mutant')) throw new Error(`${file} has no mutant: a model must be shown able to fail`);
+    for (const d of directives) {
+      const name = `${file} ${d.kind} ${d.label}`;
+      const result = runOne(model, d);
+      const f = result.facts;
+      const numbers = f ? `${f.stored ?? '?'} states stored, ${f.transitions ?? '?'} transitions, depth ${f.depth ?? '?'}, `
+        + `${f.memoryMb ?? '?'} MB, ${f.seconds.toFixed(1)} s` : '';
+      const what = d.kind === 'mutant' ? (result.ok ? `rejected as it must (${f.violation ?? `${f.errors} error(s)`})` : 'NOT rejected') : (result.ok ? 'verified' : 'FAILED');
+      console.log(`${result.ok ? 'ok  ' : 'FAIL'} ${name}: ${what}${numbers ? `; ${numbers}` : ''}`);
+      if (!result.ok) console.log(`     ${result.why.replace(/\n/g, '\n     ')}\n     reproduce: node tools/check-models.mjs --only ${file.replace(/\.pml$/, '')} --label ${d.label}`);
+      results.push({ name, kind: d.kind, ok: result.ok, ...(f ?? {}), ...(result.ok ? {} : { why: result.why }) });
+    }
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`models: ${passed} passed, ${failed} failed (${results.filter((r) => r.kind === 'check').length} checks, `
+    + `${results.filter((r) => r.kind === 'mutant').length} mutants) in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+  const report = { numPassedTests: passed, numFailedTests: failed, testResults: results };
+  if (args.json) fs.writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
+  if (process.env.RINGWIRE_TEST_JSON_DIR) {
+    fs.writeFileSync(path.join(process.env.RINGWIRE_TEST_JSON_DIR, 'models.json'), `${JSON.stringify(report)}\n`);
+  }
+  process.exitCode = failed === 0 ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    main();
+  } catch (error) {
+    console.error(`models: ${error.message}`);
+    process.exitCode = 1;
+  }
+}
