@@ -11,11 +11,20 @@
 // For each line: `spin -a [-D...] model.pml` in a fresh temporary directory, `gcc -O2 [cc:...]
 // pan.c`, `./pan <arguments>`. Each prints its states stored, depth reached and time.
 //
+// Kept in step with layout.h: a model names the lines of layout.h it models,
+//   // layout.h: lines 112-159 (what they say), 286-303 (...)
+// and carries a digest of those lines' text,
+//   // layout.h digest: <12 hex digits>
+// A change to those lines (or a shift of them) fails the run until someone has read the model
+// against the new text and run `node tools/check-models.mjs --update-digests`.
+//
 //   node tools/check-models.mjs [--only <model>[,<model>]] [--label <substring>] [--json <file>]
+//   node tools/check-models.mjs --update-digests
 //
 // With RINGWIRE_TEST_JSON_DIR set (.ci/run sets it), every check and mutant is written there as
 // one test of the totals. spin comes from tools/ensure-spin.sh (Debian's package).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,8 +36,46 @@ const modelsDir = process.env.RINGWIRE_MODELS_DIR ?? path.join(root, 'packages/n
 const TIME_LIMIT_S = Number(process.env.RINGWIRE_MODEL_TIME_LIMIT ?? 180);
 
 const { values: args } = parseArgs({
-  options: { only: { type: 'string' }, label: { type: 'string' }, json: { type: 'string' } },
+  options: {
+    only: { type: 'string' }, label: { type: 'string' }, json: { type: 'string' }, 'update-digests': { type: 'boolean' },
+  },
 });
+const layoutFile = path.join(root, 'packages/native/include/ringwire/layout.h');
+
+/** The line ranges a model's "// layout.h: lines A-B (...), C-D (...)" comment names (what is in parentheses is prose). */
+export function layoutRanges(text) {
+  const line = text.split('\n').find((l) => /^\/\/ layout\.h: lines /.test(l));
+  if (line === undefined) return null;
+  let outside = '';
+  let depth = 0;
+  for (const ch of line.slice(line.indexOf('lines') + 5)) {
+    if (ch === '(') depth++;
+    else if (ch === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0) outside += ch;
+  }
+  return [...outside.matchAll(/(\d+)\s*-\s*(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+}
+
+/** The digest of the layout.h lines a model names. */
+export function layoutDigest(ranges, layoutText) {
+  const lines = layoutText.split('\n');
+  const hash = createHash('sha256');
+  for (const [from, to] of ranges) hash.update(`${from}-${to}\n${lines.slice(from - 1, to).join('\n')}\n`);
+  return hash.digest('hex').slice(0, 12);
+}
+
+/** Null when the model's digest matches layout.h's lines now; else why not. */
+function checkInStep(file, text, layoutText) {
+  const ranges = layoutRanges(text);
+  if (ranges === null || ranges.length === 0) return `${file} does not name the lines of layout.h it models ("// layout.h: lines A-B (...)")`;
+  const lineCount = layoutText.split('\n').length;
+  for (const [from, to] of ranges) if (from < 1 || to < from || to > lineCount) return `${file} names lines ${from}-${to}, outside layout.h`;
+  const want = layoutDigest(ranges, layoutText);
+  const have = (/^\/\/ layout\.h digest: ([0-9a-f]+)/m.exec(text) ?? [])[1];
+  if (have === want) return null;
+  return `${file}: layout.h's lines ${ranges.map((r) => r.join('-')).join(', ')} ${have === undefined ? 'have no digest in the model' : 'changed since the model was checked against them'}: `
+    + 'read the model against them (and fix the line numbers if they moved), then run node tools/check-models.mjs --update-digests';
+}
 
 /** The directives of a model file. */
 export function directivesOf(text, file) {
@@ -106,7 +153,28 @@ function runOne(model, d) {
   }
 }
 
+function updateDigests() {
+  const layoutText = fs.readFileSync(layoutFile, 'utf8');
+  for (const file of fs.readdirSync(modelsDir).filter((f) => f.endsWith('.pml')).sort()) {
+    const model = path.join(modelsDir, file);
+    const text = fs.readFileSync(model, 'utf8');
+    const ranges = layoutRanges(text);
+    if (ranges === null || ranges.length === 0) throw new Error(`${file} does not name the lines of layout.h it models`);
+    const digest = `// layout.h digest: ${layoutDigest(ranges, layoutText)}`;
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('// layout.h digest: '));
+    if (at >= 0) lines[at] = digest;
+    else lines.splice(lines.findIndex((l) => l.startsWith('// layout.h: lines ')) + 1, 0, digest);
+    fs.writeFileSync(model, lines.join('\n'));
+    console.log(`${file}: ${digest}`);
+  }
+}
+
 function main() {
+  if (args['update-digests']) {
+    updateDigests();
+    return;
+  }
   execFileSync('bash', [path.join(root, 'tools/ensure-spin.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const only = args.only ? new Set(args.only.split(',').map((s) => s.replace(/\.pml$/, ''))) : null;
   const models = fs.readdirSync(modelsDir).filter((f) => f.endsWith('.pml')).sort()
@@ -116,8 +184,13 @@ function main() {
   console.log(`models: ${version}, ${models.length} model(s) in ${path.relative(root, modelsDir)}`);
   const results = [];
   const began = performance.now();
+  const layoutText = fs.readFileSync(layoutFile, 'utf8');
   for (const file of models) {
     const model = path.join(modelsDir, file);
+    const stale = checkInStep(file, fs.readFileSync(model, 'utf8'), layoutText);
+    const inStep = { name: `${file} in step with layout.h`, kind: 'check', ok: stale === null, ...(stale === null ? {} : { why: stale }) };
+    console.log(`${inStep.ok ? 'ok  ' : 'FAIL'} ${inStep.name}${stale === null ? '' : `: ${stale}`}`);
+    results.push(inStep);
     const directives = directivesOf(fs.readFileSync(model, 'utf8'), file)
       .filter((d) => !args.label || d.label.includes(args.label));
     if (directives.length === 0 && !args.label) throw new Error(`${file} has no //@ check or //@ mutant lines`);
