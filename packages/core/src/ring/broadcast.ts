@@ -84,7 +84,7 @@ function adoptDeadSender(view: RingView, drop: boolean, held = false): void {
     const intent = Atomics.load(i32, INTENT_WORD);
     const written = Atomics.load(i32, WRITTEN_WORD);
     if (((intent - written) >>> 0) <= capacity) {
-      adoptWritten(i32, capacity, view.maxMessage, drop && ((intent - written) >>> 0) >= RECORD_HEADER_SIZE
+      adoptWritten(i32, capacity, view.maxMessage, view.maxMessageSize, drop && ((intent - written) >>> 0) >= RECORD_HEADER_SIZE
         ? (at, sent) => { i32[((HEADER_SIZE + (at & view.mask)) >> 2) + 1] = sent | 0; } : undefined);
     }
     if (drop) return;
@@ -290,7 +290,7 @@ export class BroadcastSenderProtocol implements SenderProtocol {
       if (word === PADDING) {
         size = this.capacity - offset;
       } else {
-        const length = payloadLength(word);
+        const length = payloadLength(word, this.view.maxMessageSize);
         if (length < 0 || length > this.view.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - offset) {
           throw corrupt(this.name, `record length word ${word >>> 0} at ring offset ${offset} (written by this sender) changed`);
         }
@@ -565,6 +565,8 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
   private readonly capacity: number;
   private readonly mask: number;
   private readonly maxMessage: number;
+  /** The longest whole record a sender of this channel writes: min(one record's most, maxMessageSize). */
+  private readonly maxWhole: number;
   private readonly name: string;
   private readonly drop: boolean;
   private readonly slot: number;
@@ -594,6 +596,7 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     this.capacity = view.capacity;
     this.mask = view.mask;
     this.maxMessage = view.maxMessage;
+    this.maxWhole = Math.min(view.maxMessage, view.maxMessageSize);
     this.name = view.name;
     this.source = view.u8;
     this.assembly = new Assembly(view.maxMessageSize);
@@ -743,7 +746,7 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
         continue;
       } else {
         const length = word;
-        size = length > this.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - offset ? -1 : recordBytes(length);
+        size = length > this.maxWhole || RECORD_HEADER_SIZE + length > this.capacity - offset ? -1 : recordBytes(length);
         if (size > 0 && size <= available) {
           // A whole record: a message begun before it was given up by its sender (layout.h, "Fragments").
           if (this.assembly.buffer !== undefined) this.assembly.drop();

@@ -44,7 +44,7 @@ export const WRITTEN_WORD = layout.OFF_WRITTEN_POSITION >> 2;
  * the producer position lands exactly on the written one, within a ring of the consumer.
  * Returns true if the producer position moved.
  */
-export function adoptWritten(i32: Int32Array, capacity: number, maxMessage: number,
+export function adoptWritten(i32: Int32Array, capacity: number, maxMessage: number, maxMessageSize: number,
   beforePublish?: (written: number, sent: number) => void): boolean {
   const producer = Atomics.load(i32, PRODUCER_WORD);
   const written = Atomics.load(i32, WRITTEN_WORD);
@@ -61,7 +61,7 @@ export function adoptWritten(i32: Int32Array, capacity: number, maxMessage: numb
     if (word === PADDING) {
       size = capacity - offset;
     } else {
-      const length = payloadLength(word);
+      const length = payloadLength(word, maxMessageSize);
       if (length < 0 || length > maxMessage || RECORD_HEADER_SIZE + length > capacity - offset) return false;
       size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
       if (endsMessage(word)) messages++;
@@ -120,11 +120,12 @@ const DATA_WORD = layout.FRAGMENT | 0;
 
 /**
  * The payload length a record's length word names (a whole record's length, or a fragment's
- * bytes), and whether it is a start record of the right length: -1 if it can be neither. For
- * walks that only need sizes (padding is the caller's, checked first).
+ * bytes), and whether it is a start record of the right length: -1 if it can be neither (a
+ * whole record longer than `maxWhole`, the channel's maxMessageSize, is not one a sender
+ * writes). For walks that only need sizes (padding is the caller's, checked first).
  */
-export function payloadLength(word: number): number {
-  if (word >= 0) return word;
+export function payloadLength(word: number, maxWhole: number): number {
+  if (word >= 0) return word <= maxWhole ? word : -1;
   if ((word & FRAGMENT_FIRST) !== 0) return word === START_WORD ? layout.FRAGMENT_START_BYTES : -1;
   return word & FRAGMENT_LENGTH_MASK;
 }

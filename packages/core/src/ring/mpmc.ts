@@ -87,6 +87,7 @@ class MpmcRing {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly capacity: number;
+  /** The longest record a sender of this channel writes: min(one record's most, maxMessageSize). */
   private readonly maxMessage: number;
   private readonly name: string;
 
@@ -95,7 +96,7 @@ class MpmcRing {
     this.i32 = view.i32;
     this.f64 = view.f64;
     this.capacity = view.capacity;
-    this.maxMessage = view.maxMessage;
+    this.maxMessage = Math.min(view.maxMessage, view.maxMessageSize);
     this.name = view.name;
     this.big64 = new BigInt64Array(view.segment.buffer);
     this.mask = view.mask;
@@ -930,7 +931,10 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
       if (state === FREE || state === CLAIMED) return -1;
       const word0 = i32[index];
       const size = this.ring.recordSize(word0, offset);
-      if (size < 0 || (state !== COMMITTED && state !== ABANDONED)) {
+      // A committed or abandoned record lies before C (its claim moved C past it before
+      // word1 said so: C loaded after word1 is at least there).
+      if (size < 0 || (state !== COMMITTED && state !== ABANDONED)
+        || ((Atomics.load(i32, CLAIM_WORD) - t - size) | 0) < 0) {
         this.ring.recheck(TAKE_WORD, t, `record at take position ${t >>> 0} has an impossible header`);
         continue;
       }
@@ -999,6 +1003,7 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
     const start = this.peekPosition;
     let end = (start + this.peekSize) | 0;
     const limit = (start + BATCH_BYTES) | 0;
+    let claim = (start + this.peekSize) | 0; // C is at least here (peek() checked)
     for (let messages = 1; messages < wanted && ((limit - end) | 0) > 0;) {
       const index = this.ring.headerWord(end);
       const word1 = Atomics.load(i32, index + 1); // acquire: pairs with that sender's commit
@@ -1007,6 +1012,11 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
       const word0 = i32[index];
       const size = this.ring.recordSize(word0, end & mask);
       if (size < 0) break; // left for peek() to judge once it is at T
+      // Before C, as peek() checks (C only grows: loaded again only when needed).
+      if (((claim - end - size) | 0) < 0) {
+        claim = Atomics.load(i32, CLAIM_WORD);
+        if (((claim - end - size) | 0) < 0) break;
+      }
       if (state === COMMITTED && word0 >= 0) messages++;
       end = (end + size) | 0;
     }

@@ -95,7 +95,7 @@ export class SpscSenderProtocol implements SenderProtocol {
     this.doorbell = new FlagDoorbell(view.i32, view.segment, layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS,
       layout.OFF_SENDER_THREAD, layout.OFF_DATA_SIGNAL, layout.OFF_RECEIVER_WAITERS);
     // What a sender before us wrote and did not publish (layout.h, "written"): we hold its lock.
-    adoptWritten(this.i32, this.capacity, view.maxMessage);
+    adoptWritten(this.i32, this.capacity, view.maxMessage, view.maxMessageSize);
     this.position = Atomics.load(this.i32, PRODUCER_WORD);
     this.cachedConsumer = this.validConsumer(Atomics.load(this.i32, CONSUMER_WORD));
     if ((this.position & ALIGN_MASK) !== 0) throw corrupt(view.name, 'misaligned producer position');
@@ -373,6 +373,8 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
   private readonly capacity: number;
   private readonly mask: number;
   private readonly maxMessage: number;
+  /** The longest whole record a sender of this channel writes: min(one record's most, maxMessageSize). */
+  private readonly maxWhole: number;
   /** Our consumer position, ahead of the shared copy by what is not yet published. */
   private position: number;
   private publishedPosition: number;
@@ -400,6 +402,7 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
     this.capacity = view.capacity;
     this.mask = view.mask;
     this.maxMessage = view.maxMessage;
+    this.maxWhole = Math.min(view.maxMessage, view.maxMessageSize);
     this.source = view.u8;
     this.assembly = new Assembly(view.maxMessageSize);
     this.doorbell = new FlagDoorbell(view.i32, view.segment, layout.OFF_DATA_SIGNAL, layout.OFF_RECEIVER_WAITERS,
@@ -452,7 +455,7 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
       if (word === PADDING) {
         size = this.capacity - offset;
       } else {
-        const length = payloadLength(word);
+        const length = payloadLength(word, this.maxWhole);
         if (length < 0 || length > this.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - offset) return 0;
         size = recordBytes(length);
         if (endsMessage(word)) messages++;
@@ -500,7 +503,7 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
         continue;
       }
       const length = word;
-      if (length > this.maxMessage || RECORD_HEADER_SIZE + length > this.capacity - ringOffset
+      if (length > this.maxWhole || RECORD_HEADER_SIZE + length > this.capacity - ringOffset
         || recordBytes(length) > available) {
         throw corrupt(this.view.name, `record length ${length} at ring offset ${ringOffset} exceeds what was published`);
       }
@@ -639,7 +642,7 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
     const segment = this.view.segment;
     if (!segment.lock(layout.ROLE_SENDER)) return;
     try {
-      adoptWritten(this.i32, this.capacity, this.maxMessage);
+      adoptWritten(this.i32, this.capacity, this.maxMessage, this.view.maxMessageSize);
     } finally {
       segment.unlock(layout.ROLE_SENDER);
     }

@@ -160,7 +160,7 @@ class BroadcastRing {
   // The size of the record whose length word is `word0` at ring offset `offset`; 0 if no
   // record can say that (too long, past the end of the ring, or a malformed start record).
   uint32_t extent(uint32_t offset, uint32_t word0) const {
-    return detail::record_extent(word0, offset, capacity_, max_message_);
+    return detail::record_extent(word0, offset, capacity_, max_message_, segment_->identity().max_message_size);
   }
 
   // --- the slots, as the sender reads them ---------------------------------------------

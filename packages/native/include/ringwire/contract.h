@@ -204,12 +204,15 @@ inline uint32_t payload_length(uint32_t word0) {
   return (word0 & layout::FRAGMENT) != 0 ? word0 & layout::FRAGMENT_LENGTH_MASK : word0;
 }
 // The size of the record whose length word is `word0` at ring offset `offset`, or 0 if no
-// record can say that: a payload longer than `record_limit` (the identity's max_message) or
-// running past the end of the ring, or a start record that is not exactly kStartWord (which
-// also rules out FIRST and LAST together).
-inline uint32_t record_extent(uint32_t word0, uint32_t offset, uint32_t capacity, uint32_t record_limit) {
+// record can say that: a payload longer than `record_limit` (the identity's max_message), a
+// whole record longer than `message_limit` (the channel's max_message_size: no sender writes
+// one), a record running past the end of the ring, or a start record that is not exactly
+// kStartWord (which also rules out FIRST and LAST together).
+inline uint32_t record_extent(uint32_t word0, uint32_t offset, uint32_t capacity, uint32_t record_limit,
+                              uint32_t message_limit) {
   constexpr uint32_t kStart = layout::FRAGMENT | layout::FRAGMENT_FIRST;
   if ((word0 & kStart) == kStart && word0 != kStartWord) return 0;
+  if ((word0 & layout::FRAGMENT) == 0 && word0 > message_limit) return 0;
   const uint32_t length = payload_length(word0);
   return length <= record_limit && layout::RECORD_HEADER_SIZE + length <= capacity - offset ? layout::record_size(length)
                                                                                             : 0;

@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -125,7 +126,8 @@ class MpmcEndpoint {
     }
     capacity_ = segment_->identity().capacity;
     mask_ = capacity_ - 1;
-    max_message_ = segment_->identity().max_message;
+    // The longest record a sender writes (MPMC's max_message_size is at most one record's).
+    max_message_ = std::min(segment_->identity().max_message, segment_->identity().max_message_size);
     ring_ = segment_->base() + L::HEADER_SIZE;
     // The slot table's three passes (slots.h); a slot whose holder died has what it left
     // repaired first (layout.h, "Liveness and repair"), with its lock held.
@@ -844,6 +846,9 @@ class MpmcReceiver : public detail::MpmcEndpoint {
         uint32_t size;
         bool ok = (state == L::REC_COMMITTED || state == L::REC_ABANDONED) && extent(t, w0, size);
         if (ok && used + size > capacity_) ok = t + size - load_position(L::OFF_RELEASE_POSITION) <= capacity_;
+        // It lies before C: its claim moved C past it before word1 said so (C loaded after
+        // word1 is at least there).
+        if (ok) ok = static_cast<int32_t>(load_position(L::OFF_CLAIM_POSITION) - (t + size)) >= 0;
         if (!ok) {
           suspect(L::OFF_TAKE_POSITION, t, "impossible record at the take position");
           continue;

@@ -164,7 +164,7 @@ class Endpoint {
       std::memcpy(&word0, ring_ + offset, sizeof word0);
       uint32_t size = capacity_ - offset;
       if (word0 != layout::PADDING_LENGTH) {
-        size = detail::record_extent(word0, offset, capacity_, record_limit());
+        size = detail::record_extent(word0, offset, capacity_, record_limit(), segment_->identity().max_message_size);
         if (size == 0) return false;
         if (detail::ends_message(word0)) messages++;  // whole and last records: one message each
       }
@@ -486,7 +486,7 @@ class SpscReceiver : public detail::Endpoint {
         advance(skip);
         continue;
       }
-      const uint32_t size = detail::record_extent(word0, offset, capacity_, record_limit());
+      const uint32_t size = detail::record_extent(word0, offset, capacity_, record_limit(), segment_->identity().max_message_size);
       if (size == 0 || size > available) {
         corrupt("record length word " + std::to_string(word0) + " exceeds what was published");
       }
@@ -525,7 +525,7 @@ class SpscReceiver : public detail::Endpoint {
       std::memcpy(&word0, ring_ + offset, sizeof word0);
       uint32_t size = capacity_ - offset;
       if (word0 != layout::PADDING_LENGTH) {
-        size = detail::record_extent(word0, offset, capacity_, record_limit());
+        size = detail::record_extent(word0, offset, capacity_, record_limit(), segment_->identity().max_message_size);
         if (size == 0) return 0;
         if (detail::ends_message(word0)) messages++;
       }

@@ -91,10 +91,32 @@ inline int futex_wake(uint32_t* word, bool process_shared = true) {
 
 enum class SemaphoreWait { kTaken, kTimedOut, kFailed };
 
+// The semaphores live in memory a peer can write. glibc's sem_t (64-bit: a value and waiter
+// count word, then a `private` word holding the futex flags) aborts the process ("The futex
+// facility returned an unexpected error code") when an operation finds garbage in `private`.
+// Every semaphore here is process-shared, for which glibc stores exactly kSharedFutexFlags
+// there, and nobody writes it after sem_init: so it is put back before every operation that
+// reaches the futex. (A peer that rewrites it in the instant between can still abort us: like
+// ftruncate's SIGBUS, a limit of a format whose memory peers may write.) The value word needs
+// nothing: garbage there makes sem_post fail with EOVERFLOW or wakes a sleeper early.
+#if defined(__GLIBC__) && (__SIZEOF_POINTER__ == 8)
+constexpr int kSharedFutexFlags = 128;  // glibc's LLL_SHARED (FUTEX_PRIVATE_FLAG, xor-ed in)
+static_assert(sizeof(sem_t) == 32, "glibc's 64-bit sem_t");
+inline void restore_semaphore_flags(sem_t* sem) {
+  int* flags = reinterpret_cast<int*>(reinterpret_cast<uint8_t*>(sem) + 8);
+  if (__atomic_load_n(flags, __ATOMIC_RELAXED) != kSharedFutexFlags) {
+    __atomic_store_n(flags, kSharedFutexFlags, __ATOMIC_RELAXED);
+  }
+}
+#else
+inline void restore_semaphore_flags(sem_t*) {}
+#endif
+
 // Takes a token, waiting until deadline_ns (CLOCK_MONOTONIC; -1: no limit); a signal does not
 // end the wait. kFailed: any other error (the caller re-checks rather than loop on it).
 inline SemaphoreWait semaphore_wait_until(sem_t* sem, int64_t deadline_ns) {
   for (;;) {
+    restore_semaphore_flags(sem);
     int r;
     if (deadline_ns < 0) {
       r = sem_wait(sem);
@@ -123,13 +145,17 @@ inline int post_tokens(sem_t* sem, uint32_t sleepers) {
   const uint32_t have = value > 0 ? static_cast<uint32_t>(value) : 0;
   const uint32_t want = sleepers > layout::SEMAPHORE_POST_CAP ? layout::SEMAPHORE_POST_CAP : sleepers;
   int posted = 0;
+  restore_semaphore_flags(sem);
   for (uint32_t i = have; i < want; i++, posted++) sem_post(sem);
   return posted;
 }
 
 // Puts back a token taken for a wait that was cancelled meanwhile: it was meant for another
 // sleeper (or the next park).
-inline void return_token(sem_t* sem) { sem_post(sem); }
+inline void return_token(sem_t* sem) {
+  restore_semaphore_flags(sem);
+  sem_post(sem);
+}
 
 // --- one signal word -------------------------------------------------------------------
 
