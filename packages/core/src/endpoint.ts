@@ -450,6 +450,11 @@ export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
       bell.disarm();
       throw error;
     }
+    // The check may have made us ready (a dead sender's records adopted): no wake will come.
+    if (this.protocol.isReady()) {
+      bell.disarm();
+      return false;
+    }
     let id: number;
     try {
       id = waitAsync(this.segment, bell, this.protocol.parkSliceMs(), this.refed, (status) => {
@@ -509,6 +514,8 @@ export abstract class Endpoint<T, P extends Protocol> implements EndpointHost {
       const force = this.sliceExpired;
       this.sliceExpired = false;
       this.checkPeer(force);
+      // The check may have made us ready (a dead sender's records adopted): no wake will come.
+      if (protocol.isReady()) return;
       const remaining = deadline - performance.now();
       if (remaining <= 0) return;
       const slice = Math.ceil(Math.min(remaining, this.protocol.parkSliceMs()));

@@ -1,8 +1,10 @@
 // A peer that dies without closing must not leave the other end waiting forever.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChannel, gc, openReceiver, openSender, stats, unlinkChannel } from '../src/index.js';
+import { layout } from '../src/native.js';
 import { channelName, holder, runChild, until } from './helpers.js';
 
 const text = (bytes: Uint8Array | null) => Buffer.from(bytes!).toString();
@@ -41,6 +43,43 @@ describe('a receiver that dies with its position not yet published', () => {
       sender.close();
     });
   }
+});
+
+/** A header word of channel `name`, read through its file (not a mapping of this process). */
+function headerWord(name: string, offset: number): number {
+  const fd = openSync(`/dev/shm/rw.${name}`, 'r');
+  try {
+    const bytes = Buffer.alloc(4);
+    readSync(fd, bytes, 0, 4, offset);
+    return bytes.readUInt32LE(0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('a sender that dies with records written and not published', () => {
+  it('a new sender adopts them and wakes the parked receiver (it does not wait for its park slice to end)', async () => {
+    const name = channelName('adoptwake');
+    createChannel(name, { capacity: 4096 });
+    const writer = runChild('write-unpublished.mjs', [name, '5']);
+    await until(() => writer.output().includes('written'), 30_000, 'the messages written');
+    // The premise: one record published, five written.
+    expect(headerWord(name, layout.OFF_PRODUCER_POSITION)).toBe(24);
+    expect(headerWord(name, layout.OFF_WRITTEN_POSITION)).toBe(5 * 24);
+    // A receiver whose park slice is an hour: only a wake gets it going again.
+    const receiver = runChild('recv-numbered.mjs', [name], 60_000, { RINGWIRE_TEST_PARK_SLICE_MS: '3600000' });
+    await until(() => receiver.output().includes('0\n') && headerWord(name, layout.OFF_RECEIVER_WAITERS) === 1,
+      30_000, 'the receiver parked after message 0');
+    process.kill(writer.pid, 'SIGKILL');
+    await writer.catch(() => undefined);
+    const sender = openSender(name);
+    await until(() => receiver.output().includes('4\n'), 30_000, 'messages 1 to 4 at the receiver');
+    await sender.end();
+    sender.close();
+    const { code, stdout } = await receiver;
+    expect(code).toBe(0);
+    expect(stdout).toBe('open\n0\n1\n2\n3\n4\nend\n');
+  });
 });
 
 describe('a peer that dies', () => {

@@ -170,9 +170,12 @@ export class BroadcastSenderProtocol implements SenderProtocol {
     this.doorbell = new FlagToEpochDoorbell(i32, view.segment, layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS,
       layout.OFF_SENDER_THREAD, layout.OFF_DATA_SIGNAL, PARKED_RECEIVERS);
     this.reconciler = new ParkedReconciler(view, -1, [PARKED_RECEIVERS]);
-    // What a sender before us wrote and did not publish, and an I it left raised: we hold its lock.
+    // What a sender before us wrote and did not publish, and an I it left raised: we hold its
+    // lock. Receivers parked meanwhile are woken for what was adopted, as a publish would.
+    const before = Atomics.load(i32, PRODUCER_WORD);
     adoptDeadSender(view, this.drop, true);
     this.position = aligned(this.name, Atomics.load(i32, PRODUCER_WORD), 'tail');
+    if (this.position !== before) this.doorbell.wakePeers();
     this.oldest = aligned(this.name, Atomics.load(i32, OLDEST_WORD), 'oldest position');
     this.intent = aligned(this.name, Atomics.load(i32, INTENT_WORD), 'intent');
     if (((this.position - this.oldest) >>> 0) > this.capacity || ((this.intent - this.position) >>> 0) > this.capacity

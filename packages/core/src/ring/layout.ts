@@ -12,8 +12,11 @@ export { layout };
  * PUBLISH_EVERY): a store per record makes both cores fight over the position's cache line.
  */
 export const PUBLISH_EVERY = layout.PUBLISH_EVERY;
-/** How long one park lasts before the endpoint re-checks (and checks its peer): layout.h. */
-export const PARK_SLICE_MS = layout.PARK_SLICE_MS;
+/**
+ * How long one park lasts before the endpoint re-checks (and checks its peer): layout.h.
+ * Tests lengthen it (RINGWIRE_TEST_PARK_SLICE_MS) to show that a wake came, not a slice's end.
+ */
+export const PARK_SLICE_MS = Number(process.env.RINGWIRE_TEST_PARK_SLICE_MS) || layout.PARK_SLICE_MS;
 /** At most this often (ms) an endpoint about to park looks for a dead peer: layout.h. */
 export const PEER_CHECK_MS = layout.PEER_CHECK_MS;
 

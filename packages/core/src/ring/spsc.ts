@@ -94,8 +94,9 @@ export class SpscSenderProtocol implements SenderProtocol {
     this.mask = view.mask;
     this.doorbell = new FlagDoorbell(view.i32, view.segment, layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS,
       layout.OFF_SENDER_THREAD, layout.OFF_DATA_SIGNAL, layout.OFF_RECEIVER_WAITERS);
-    // What a sender before us wrote and did not publish (layout.h, "written"): we hold its lock.
-    adoptWritten(this.i32, this.capacity, view.maxMessage, view.maxMessageSize);
+    // What a sender before us wrote and did not publish (layout.h, "written"): we hold its
+    // lock. A receiver parked meanwhile is woken for it, as the sender's own publish would.
+    if (adoptWritten(this.i32, this.capacity, view.maxMessage, view.maxMessageSize)) this.doorbell.wakePeers();
     this.position = Atomics.load(this.i32, PRODUCER_WORD);
     this.cachedConsumer = this.validConsumer(Atomics.load(this.i32, CONSUMER_WORD));
     if ((this.position & ALIGN_MASK) !== 0) throw corrupt(view.name, 'misaligned producer position');

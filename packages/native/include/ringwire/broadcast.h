@@ -294,10 +294,13 @@ class BroadcastSender : public detail::BroadcastRing {
       space_bell_.reset();  // we hold the role lock: a count left is one that died parked
       detail::store_seq_cst(word(L::OFF_SENDER_THREAD), static_cast<uint32_t>(syscall(SYS_gettid)));
       // What a sender before us wrote and did not publish (layout.h, "written"), and an I it
-      // left raised past a receiver: we hold its lock.
+      // left raised past a receiver: we hold its lock. Receivers parked meanwhile are woken
+      // for what was adopted, as the dead sender's publish would have.
+      const uint32_t before = load(L::OFF_PRODUCER_POSITION);
       adopt_written();
       settle_intent();
       position_ = aligned(load(L::OFF_PRODUCER_POSITION), "tail");
+      if (position_ != before) data_bell_.ring();
       oldest_ = aligned(load(L::OFF_OLDEST_POSITION), "oldest position");
       intent_ = aligned(load(L::OFF_INTENT_POSITION), "intent");
       if (position_ - oldest_ > capacity_ || intent_ - position_ > capacity_ || intent_ - oldest_ > capacity_) {

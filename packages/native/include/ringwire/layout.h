@@ -151,9 +151,9 @@
 //             producer dead, for as long as it holds that lock) walks the records from the
 //             producer position to the written one, checking each header, and if the walk
 //             lands on it exactly and it is within a ring of the consumer position, stores it
-//             as the producer position. So a producer killed between a write and its
-//             publish loses nothing it wrote. (Implementations that publish every record
-//             store the same value to both words.)
+//             as the producer position and wakes as a publish does (a receiver re-checks before
+//             it sleeps). So a producer killed between a write and its publish loses nothing it
+//             wrote. (Implementations that publish every record store it in both words.)
 //   end:      the sender sets STATE_ENDED in `state` after its last position store; a
 //             receiver that finds the ring empty and STATE_ENDED set re-reads the producer
 //             position once more before it reports end of stream.

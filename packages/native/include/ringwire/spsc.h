@@ -111,7 +111,9 @@ class Endpoint {
   void park(Ready&& ready, int64_t deadline_ms) {
     own_bell_.announce();
     uint32_t dead_pid = 0;
-    if (!ready() && (dead_pid = check_peer(ready)) == 0) {
+    // ready() again after the peer check: adopting a dead sender's records can make us ready,
+    // and no wake comes for that.
+    if (!ready() && (dead_pid = check_peer(ready)) == 0 && !ready()) {
       const int64_t limit = sleep_limit(kParkSliceMs, deadline_ms);
       if (limit > 0) own_bell_.sleep(limit);
     }
@@ -209,7 +211,9 @@ class SpscSender : public detail::Endpoint {
     if ((detail::load_seq_cst(word(layout::OFF_STATE)) & layout::STATE_ENDED) != 0) {
       detail::throw_ended_at_open(name(), "its sender");
     }
-    adopt_written();  // what a sender before us wrote and did not publish (layout.h, "written")
+    // What a sender before us wrote and did not publish (layout.h, "written"); a receiver
+    // parked meanwhile is woken for it, as the dead sender's publish would have.
+    if (adopt_written()) wake_peer();
     sent_ = detail::load_count(segment_->base(), layout::OFF_MESSAGES_SENT);  // after: it counts what was adopted
     position_ = detail::load_seq_cst(word(layout::OFF_PRODUCER_POSITION));
     if ((position_ & (layout::RECORD_ALIGNMENT - 1)) != 0) corrupt("misaligned producer position");
