@@ -287,7 +287,8 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | number | null, Receiv
             for (let k = 0; k < words; k++) to[k] = ring[from + k];
           } else {
             if (copy.length < length) {
-              copy = new Uint8Array(Math.max(length, 2 * copy.length));
+              // A whole number of words: the small-copy path above views it as an Int32Array.
+              copy = new Uint8Array((Math.max(length, 2 * copy.length) + 3) & ~3);
               this.pollScratch = copy;
               this.pollScratch32 = new Int32Array(copy.buffer);
             }

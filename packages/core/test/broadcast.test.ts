@@ -278,6 +278,26 @@ describe("broadcast 'drop': the sender never waits", () => {
     receiver.close();
     sender.close();
   });
+
+  it('poll() copies a record longer than its scratch buffer whatever its length (not only whole words)', () => {
+    const name = channelName('pollodd');
+    createChannel(name, { mode: 'broadcast', capacity: 1 << 16 });
+    const receiver = openReceiver(name);
+    const sender = openSender(name);
+    // Longer than twice the 4 KiB scratch buffer, and not a multiple of 4; then a short one,
+    // which is copied word by word into the grown buffer.
+    const long = Uint8Array.from({ length: 10_001 }, (_, i) => (i * 7) & 255);
+    expect(sender.trySend(long)).toBe(true);
+    expect(sender.trySend('short')).toBe(true);
+    sender.flush();
+    const seen: Uint8Array[] = [];
+    receiver.poll((bytes, offset, length) => { seen.push(bytes.slice(offset, offset + length)); });
+    expect(seen.map((m) => m.length)).toEqual([10_001, 5]);
+    expect(Buffer.from(seen[0]).equals(Buffer.from(long))).toBe(true);
+    expect(Buffer.from(seen[1]).toString()).toBe('short');
+    receiver.close();
+    sender.close();
+  });
 });
 
 describe('broadcast and dead senders', () => {
