@@ -126,15 +126,31 @@ function run(command, argv, options) {
   return { status: result.status, signal: result.signal, output: `${result.stdout ?? ''}${result.stderr ?? ''}`, error: result.error };
 }
 
-function runOne(model, d) {
+/** Verifiers built in this run, by model and flags: lines that differ only in pan's arguments share one. */
+const built = new Map();
+
+/** The directory holding `pan` for this model and these flags, built once per run; or why not. */
+function verifier(model, d) {
+  const key = JSON.stringify([model, d.spinFlags, d.ccFlags]);
+  if (built.has(key)) return built.get(key);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringwire-spin-'));
-  const started = performance.now();
-  try {
+  const result = (() => {
     fs.copyFileSync(model, path.join(dir, path.basename(model)));
     const spin = run('spin', ['-a', ...d.spinFlags, path.basename(model)], { cwd: dir });
-    if (spin.status !== 0) return { ok: false, why: `spin -a failed:\n${spin.output.trim()}` };
+    if (spin.status !== 0) return { why: `spin -a failed:\n${spin.output.trim()}` };
     const cc = run('gcc', ['-O2', '-w', ...d.ccFlags, '-o', 'pan', 'pan.c'], { cwd: dir });
-    if (cc.status !== 0) return { ok: false, why: `gcc failed:\n${cc.output.trim().slice(0, 2000)}` };
+    if (cc.status !== 0) return { why: `gcc failed:\n${cc.output.trim().slice(0, 2000)}` };
+    return { dir };
+  })();
+  built.set(key, result);
+  return result;
+}
+
+function runOne(model, d) {
+  const started = performance.now();
+  const { dir, why } = verifier(model, d);
+  if (why !== undefined) return { ok: false, why };
+  {
     const verify = performance.now();
     const pan = run('./pan', d.panArgs, { cwd: dir, timeout: TIME_LIMIT_S * 1000 });
     const seconds = (performance.now() - verify) / 1000;
@@ -148,8 +164,6 @@ function runOne(model, d) {
     }
     if (facts.errors === 0) return { ok: false, facts, why: 'the mutant verified: the model did not catch this mutation' };
     return { ok: true, facts };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -218,6 +232,10 @@ function main() {
   }
   process.exitCode = failed === 0 ? 0 : 1;
 }
+
+process.on('exit', () => {
+  for (const { dir } of built.values()) if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
