@@ -340,6 +340,23 @@ describe('broadcast and a hostile segment', () => {
     return { i32: new Int32Array(segment.buffer), close: () => segment.close() };
   };
 
+  it("'drop': an intent behind the tail is ERR_RINGWIRE_CORRUPT, never a lap that moves the receiver back", () => {
+    const name = channelName('ibehind');
+    createChannel(name, { mode: 'broadcast', capacity: 4096, overflow: 'drop' });
+    const receiver = openReceiver(name);
+    const sender = openSender(name);
+    for (let i = 0; i < 3; i++) sender.trySend(message(i));
+    sender.flush();
+    expect(check(receiver.tryRecv()!)).toBe(0);
+    // I behind the receiver (and the tail): it looks lapped, and O (0) is behind it.
+    const raw = word(name);
+    Atomics.store(raw.i32, layout.OFF_INTENT_POSITION >> 2, 0);
+    expect(() => receiver.tryRecv()).toThrow(code('ERR_RINGWIRE_CORRUPT'));
+    raw.close();
+    receiver.close();
+    sender.close();
+  });
+
   it('an intent past a receiver the sender must wait for, or an impossible tail, is ERR_RINGWIRE_CORRUPT', () => {
     const name = channelName('hint');
     createChannel(name, { mode: 'broadcast', capacity: 4096 });

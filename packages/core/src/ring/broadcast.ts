@@ -701,7 +701,9 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     for (;;) {
       const oldest = Atomics.load(i32, OLDEST_WORD);
       const tail = Atomics.load(i32, PRODUCER_WORD);
-      if ((oldest & ALIGN_MASK) === 0 && ((tail - oldest) >>> 0) <= this.capacity) {
+      // A true lap moved O past us (the sender moves O past I - capacity before it stores I):
+      // an O at or behind us means I lies behind the tail, which no sender writes.
+      if ((oldest & ALIGN_MASK) === 0 && ((tail - oldest) >>> 0) <= this.capacity && ((oldest - this.position) | 0) > 0) {
         this.position = oldest;
         this.cachedTail = oldest;
         if (!this.lapped()) break;

@@ -781,7 +781,9 @@ class BroadcastReceiver : public detail::BroadcastRing {
     for (;;) {
       const uint32_t oldest = load(L::OFF_OLDEST_POSITION);
       const uint32_t tail = load(L::OFF_PRODUCER_POSITION);
-      if ((oldest & kAlign) == 0 && tail - oldest <= capacity_) {
+      // A true lap moved O past us (the sender moves O past I - capacity before it stores I):
+      // an O at or behind us means I lies behind the tail, which no sender writes.
+      if ((oldest & kAlign) == 0 && tail - oldest <= capacity_ && static_cast<int32_t>(oldest - position_) > 0) {
         position_ = oldest;
         cached_tail_ = oldest;
         assembly_.drop();
