@@ -52,12 +52,22 @@ async function untilJetStream(url: string): Promise<void> {
 }
 
 /** Sends messages first..first+count-1 (messages.mjs) into `name`, then ends the stream. */
-async function produce(name: string, count: number, first = 0): Promise<void> {
+async function produce(name: string, count: number, first = 0, { receiverMayDie = false } = {}): Promise<void> {
   const sender = openSender(name);
   for (let seq = first; seq < first + count; seq++) {
     const message = makeMessage(seq);
     // trySend takes what one record carries; a 64 KiB message goes in fragments (send).
-    if (message.length > 60_000 || !sender.trySend(message)) await sender.send(message, { timeout: 60_000 });
+    if (message.length <= 60_000 && sender.trySend(message)) continue;
+    for (;;) {
+      try {
+        await sender.send(message, { timeout: 60_000 });
+        break;
+      } catch (error) {
+        // The test killed the bridge reading this channel: wait for the next one to open.
+        if (!receiverMayDie || (error as { code?: string }).code !== 'ERR_RINGWIRE_PEER_DEAD') throw error;
+        await until(() => stats(name).receiver?.open === true, 30_000, 'a new receiver');
+      }
+    }
   }
   await sender.end();
   sender.close();
@@ -312,7 +322,7 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     // bridge retries them), taken from the channel and not acked, when the bridge is killed.
     await jsm.streams.add({ name: stream, subjects: [subject], max_msgs: 3000, discard: DiscardPolicy.New });
     const count = 20_000;
-    const producing = produce(source, count);
+    const producing = produce(source, count, 0, { receiverMayDie: true });
     const args = ['out', source, subject, '--server', server.url, '--jetstream', stream, '--json'];
     const stored = async () => (await jsm.streams.info(stream)).state.messages;
     const first = await cliBridge(args);
