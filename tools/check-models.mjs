@@ -110,7 +110,7 @@ export function parsePan(output) {
   return {
     errors: number(/errors: (\d+)/),
     stored: number(/(\d+(?:\.\d+)?(?:e\+\d+)?) states, stored/),
-    transitions: number(/(\d+(?:\.\d+)?(?:e\+\d+)?) transitions \(= stored\+matched\)/),
+    transitions: number(/(\d+(?:\.\d+)?(?:e\+\d+)?) transitions \(= (?:stored|visited)\+matched\)/),
     depth: number(/depth reached (\d+)/),
     memoryMb: number(/([\d.]+)\s+total actual memory usage/),
     incomplete: /search not completed|max search depth too small|out of memory|aborting/i.test(output)
