@@ -376,7 +376,10 @@ function spawnWorker(lane, role, extra) {
   child.stderr.on('data', (chunk) => {
     inc.stderr = (inc.stderr + chunk).slice(-4000);
   });
+  // Resolved on 'close', not 'exit': 'exit' can come before the last IPC messages (such as
+  // 'ended', sent just before the worker exits) are read; 'close' waits for the channel.
   inc.exited = new Promise((resolve) => {
+    child.on('close', () => resolve());
     child.on('exit', (code, signal) => {
       inc.dead = true;
       inc.exit = { code, signal };
@@ -390,7 +393,6 @@ function spawnWorker(lane, role, extra) {
           fail(`${kind} ${id} of ${lane.label} exited (code ${code}, signal ${signal}) unasked: ${tail}`);
         }
       }
-      resolve();
     });
   });
   child.on('error', (error) => fail(`${kind} ${id} of ${lane.label}: ${error.message}`));
@@ -732,6 +734,8 @@ async function retire(lane, abrupt) {
         await kill(c);
       }
     }
+    // Consumers that had exited before the wait above: their last messages are read by 'close'.
+    await Promise.all(lane.consumers.map((c) => c.exited));
     for (const c of lane.consumers) {
       if (!c.killed && !c.stopRequested && !c.ended && c.exit?.code === 0) fail(`${lane.label}: consumer ${c.id} exited without the end`);
     }
