@@ -9,7 +9,7 @@ import {
 } from '../src/index.js';
 // @ts-expect-error: a plain ESM fixture without types
 import { makeTagged, readTagged, Tally } from './fixtures/tagged.mjs';
-import { channelName, fixture, runChild, until } from './helpers.js';
+import { channelName, fixture, holder, runChild, until } from './helpers.js';
 import { layout, native } from '../src/native.js';
 
 interface TallyJSON {
@@ -535,6 +535,85 @@ describe('mpmc with endpoints that die', () => {
     expect(() => receiver.recvSync({ timeout: 10_000 })).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_PEER_DEAD' }));
     receiver.close();
   });
+
+  // models/mpmc.pml, FINDINGS 1: a receiver finds nothing at T; before it decides on
+  // ERR_RINGWIRE_PEER_DEAD, a sender claims T and dies holding the claim, after another sender
+  // committed a message behind it and closed. No sender is alive and one is dead, but a
+  // message is left: the receiver repairs the claim (a skip record) and delivers it, in the
+  // same liveness check, and only then reports PEER_DEAD. The dead sender is a killed
+  // holder; its claim is written by hand into the ring and its slot, as its claim CAS would
+  // have left them, from inside the receiver's look at its peers.
+  for (const how of ['recv', 'recvSync'] as const) {
+    it(`a dead sender's claim that appears at T while a receiver looks at its peers does not hide the message behind it (${how})`, async () => {
+      const name = channelName('mp-claimgap');
+      const capacity = 1 << 12;
+      createChannel(name, { mode: 'mpmc', capacity });
+      const doomed = await holder('sender', name);
+      await doomed.kill();
+      const receiver = openReceiver(name, { spinMicros: 0 });
+      const live = openSender(name);
+      const raw = new native.Segment(name);
+      try {
+        const i32 = new Int32Array(raw.buffer);
+        const slotWord = (slot: number, field: number) => (layout.OFF_SLOTS + slot * layout.SLOT_SIZE + field) >> 2;
+        const deadSlots: number[] = [];
+        for (let slot = 0; slot < layout.MAX_SLOTS; slot++) {
+          const pid = Atomics.load(i32, slotWord(slot, layout.SLOT_PID));
+          if (Atomics.load(i32, slotWord(slot, layout.SLOT_KIND)) === layout.KIND_SENDER && pid !== 0 && pid !== process.pid) {
+            deadSlots.push(slot);
+          }
+        }
+        expect(deadSlots).toHaveLength(1);
+        const dead = deadSlots[0];
+        // A message first, so that T is not at the start of the ring.
+        expect(live.trySend('first')).toBe(true);
+        expect(Buffer.from(receiver.tryRecv()!).toString()).toBe('first');
+
+        const protocol = receiver.protocol as unknown as {
+          ring: { peers(kind: number): { live: number; dead: number } };
+          checkLiveness(): void;
+        };
+        const peers = protocol.ring.peers.bind(protocol.ring);
+        const checkLiveness = protocol.checkLiveness.bind(protocol);
+        let injected = 0;
+        let checks = 0;
+        protocol.checkLiveness = () => {
+          checks++;
+          checkLiveness();
+        };
+        protocol.ring.peers = (kind: number) => {
+          if (kind === layout.KIND_SENDER && injected++ === 0) {
+            const t = Atomics.load(i32, layout.OFF_TAKE_POSITION >> 2);
+            const size = layout.RECORD_HEADER_SIZE + 8;
+            // The dead sender's claim at T: its size and intent, the header CLAIMED, C past it.
+            Atomics.store(i32, slotWord(dead, layout.SLOT_SIZE_OR_END), size);
+            Atomics.store(i32, slotWord(dead, layout.SLOT_INTENT), t | layout.INTENT_VALID);
+            const header = (layout.HEADER_SIZE + (t & (capacity - 1))) >> 2;
+            Atomics.store(i32, header + 1, (t & ~(capacity - 1)) | (dead << layout.SLOT_SHIFT) | layout.REC_CLAIMED);
+            Atomics.compareExchange(i32, layout.OFF_CLAIM_POSITION >> 2, t, t + size);
+            // The live sender commits a message behind it and closes (without end()).
+            expect(live.trySend('behind the dead claim')).toBe(true);
+            live.close();
+          }
+          return peers(kind);
+        };
+        const message = how === 'recv' ? await receiver.recv({ timeout: 20_000 }) : receiver.recvSync({ timeout: 20_000 });
+        expect(Buffer.from(message!).toString()).toBe('behind the dead claim');
+        expect(injected).toBe(1);
+        expect(checks).toBe(1); // repaired in that check: no second round (or park slice) needed
+        // Nothing is left, no sender is alive and one is dead.
+        if (how === 'recv') {
+          await expect(receiver.recv({ timeout: 20_000 })).rejects.toMatchObject({ code: 'ERR_RINGWIRE_PEER_DEAD' });
+        } else {
+          expect(() => receiver.recvSync({ timeout: 20_000 })).toThrow(expect.objectContaining({ code: 'ERR_RINGWIRE_PEER_DEAD' }));
+        }
+      } finally {
+        raw.close();
+        live.close();
+        receiver.close();
+      }
+    });
+  }
 
   it('a sender on a full ring whose receivers all died gets ERR_RINGWIRE_PEER_DEAD', async () => {
     const name = channelName('mp-peerdead2');

@@ -14,7 +14,8 @@
 //   stress_mpmc repair    futex|semaphore|named-semaphore
 //       kills an endpoint at each step of the protocol (test points in mpmc.h) and checks
 //       that a waiting peer, and an endpoint opening into the dead one's slot, repair it; and
-//       stalls an endpoint for a lap just before its claim or take CAS (see stale_cas)
+//       stalls an endpoint for a lap just before its claim or take CAS (see stale_cas); and
+//       has a dead sender's claim appear at T while a receiver decides on ERR_RINGWIRE_PEER_DEAD
 //   stress_mpmc parked-kill futex|semaphore|named-semaphore
 //       receivers SIGKILLed while parked leave their bits in the parked mask: an endpoint
 //       taking a dead one's slot clears its bit, a live receiver parking clears the others';
@@ -549,6 +550,24 @@ uint32_t position(const ringwire::MappedSegment& s, uint32_t offset) {
   return __atomic_load_n(s.word(offset), __ATOMIC_SEQ_CST);
 }
 
+// Values written by hand into a live channel (a dead peer's leftovers, or nonsense).
+void poke(const ringwire::MappedSegment& s, uint32_t offset, uint32_t value) {
+  __atomic_store_n(s.word(offset), value, __ATOMIC_SEQ_CST);
+}
+void poke_slot(const ringwire::MappedSegment& s, uint32_t x, uint32_t field, uint32_t value) {
+  poke(s, L::OFF_SLOTS + x * L::SLOT_SIZE + field, value);
+}
+// A record header at `position`.
+void poke_header(const ringwire::MappedSegment& s, uint32_t position, uint32_t word0, uint32_t word1) {
+  auto* unit = reinterpret_cast<uint64_t*>(s.base() + L::HEADER_SIZE + (position & (kCapacity - 1)));
+  __atomic_store_n(unit, static_cast<uint64_t>(word0) | static_cast<uint64_t>(word1) << 32, __ATOMIC_SEQ_CST);
+}
+void poke_positions(const ringwire::MappedSegment& s, uint32_t r, uint32_t t, uint32_t c) {
+  poke(s, L::OFF_RELEASE_POSITION, r);
+  poke(s, L::OFF_TAKE_POSITION, t);
+  poke(s, L::OFF_CLAIM_POSITION, c);
+}
+
 // The state of the record at the position slot x's intent names.
 uint32_t state_at_intent(const ringwire::MappedSegment& s, uint32_t x) {
   const uint32_t intent = position(s, L::OFF_SLOTS + x * L::SLOT_SIZE + L::SLOT_INTENT) & ~7u;
@@ -820,8 +839,86 @@ bool stale_claim(const std::string& name, uint32_t wait) {
   return ok;
 }
 
+// A receiver finds nothing at T; before it looks at its peers, a sender claims T and dies
+// holding the claim, after another sender committed a message behind it and closed (the
+// trail of models/mpmc.pml's FINDINGS 1). With no sender alive and one dead, the receiver
+// must still deliver that message (repairing the dead claim into a skip record) before it
+// reports ERR_RINGWIRE_PEER_DEAD. The claim is written by hand into the slot of a sender
+// that was SIGKILLed after opening: what its claim CAS would have left.
+struct ClaimCase {
+  std::shared_ptr<ringwire::MappedSegment> segment;
+  std::unique_ptr<ringwire::MpmcSender> live;
+  uint32_t dead = 0;
+  std::vector<uint8_t> message;
+};
+ClaimCase* g_claim_case = nullptr;
+
+// Inside the receiver's recv(), between its last take() and its look at the peers.
+void claim_at_take_then_die() {
+  ClaimCase& k = *g_claim_case;
+  const ringwire::MappedSegment& s = *k.segment;
+  const uint32_t t = position(s, L::OFF_TAKE_POSITION);
+  constexpr uint32_t size = L::RECORD_HEADER_SIZE + 8;
+  // The dead sender's claim at T: its size and intent, the header CLAIMED, then C past it.
+  poke_slot(s, k.dead, L::SLOT_SIZE_OR_END, size);
+  poke_slot(s, k.dead, L::SLOT_INTENT, t | L::INTENT_VALID);
+  poke_header(s, t, 0, (t & ~(kCapacity - 1)) | k.dead << L::SLOT_SHIFT | L::REC_CLAIMED);
+  uint32_t c = t;
+  __atomic_compare_exchange_n(s.word(L::OFF_CLAIM_POSITION), &c, t + size, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  // The other sender commits a message behind it and closes (without end()).
+  k.live->send(k.message.data(), static_cast<uint32_t>(k.message.size()), 1000);
+  k.live.reset();
+}
+
+bool claim_between_looks(const std::string& name, uint32_t wait) {
+  create(name, wait);
+  const char* what = "dead claim between the receiver's looks";
+  Results* results = make_results(1, 1);
+  bool ok = true;
+  {
+    ClaimCase k;
+    k.segment = std::make_shared<ringwire::MappedSegment>(name);
+    ringwire::MpmcReceiver receiver(k.segment);
+    k.live = std::make_unique<ringwire::MpmcSender>(k.segment);
+    const pid_t child = spawn([&] {
+      ringwire::MpmcSender doomed{ringwire::MappedSegment(name)};
+      results->child_slot = doomed.slot();
+      kill(getpid(), SIGKILL);
+      return true;
+    });
+    ok &= killed(child, what);
+    k.dead = results->child_slot;
+    fill(k.message, 1, 0);
+    // A message first, so that T is not at the start of the ring.
+    std::vector<uint8_t> m;
+    k.live->send(k.message.data(), static_cast<uint32_t>(k.message.size()), 1000);
+    ok = ok && receive_exactly(receiver, {{1, 0}}, what);
+    fill(k.message, 1, 1);
+    g_claim_case = &k;
+    g_hook = claim_at_take_then_die;
+    g_hook_at = "receiver-peers";
+    try {
+      ok = ok && receive_exactly(receiver, {{1, 1}}, what);
+    } catch (const ringwire::Error& e) {
+      std::fprintf(stderr, "stress_mpmc repair %s: %s: %s\n", what, e.code().c_str(), e.what());
+      ok = false;
+    }
+    if (g_hook_at != nullptr) {
+      std::fprintf(stderr, "stress_mpmc repair %s: the receiver never looked at its peers\n", what);
+      ok = false;
+    }
+    g_hook_at = nullptr;
+    g_claim_case = nullptr;
+    // Then nothing is left, no sender is alive and one is dead.
+    ok &= expect_error("ERR_RINGWIRE_PEER_DEAD", [&] { receiver.recv(m, 5'000); });
+  }
+  ringwire::unlink_segment(name);
+  return ok;
+}
+
 int run_repair(const std::string& name, uint32_t wait) {
   bool ok = stale_claim(name, wait);
+  ok &= claim_between_looks(name, wait);
   for (const char* point : {"claimed", "claim-advanced", "committing", "skip-claimed"}) {
     for (bool opener : {false, true}) ok &= sender_dies(name, wait, point, opener);
   }
@@ -982,23 +1079,6 @@ bool run_parked_kill(const std::string& name, uint32_t wait) {
 }
 
 // --- hostile: impossible values in the shared header and ring --------------------------
-
-void poke(const ringwire::MappedSegment& s, uint32_t offset, uint32_t value) {
-  __atomic_store_n(s.word(offset), value, __ATOMIC_SEQ_CST);
-}
-void poke_slot(const ringwire::MappedSegment& s, uint32_t x, uint32_t field, uint32_t value) {
-  poke(s, L::OFF_SLOTS + x * L::SLOT_SIZE + field, value);
-}
-// A record header at `position`.
-void poke_header(const ringwire::MappedSegment& s, uint32_t position, uint32_t word0, uint32_t word1) {
-  auto* unit = reinterpret_cast<uint64_t*>(s.base() + L::HEADER_SIZE + (position & (kCapacity - 1)));
-  __atomic_store_n(unit, static_cast<uint64_t>(word0) | static_cast<uint64_t>(word1) << 32, __ATOMIC_SEQ_CST);
-}
-void poke_positions(const ringwire::MappedSegment& s, uint32_t r, uint32_t t, uint32_t c) {
-  poke(s, L::OFF_RELEASE_POSITION, r);
-  poke(s, L::OFF_TAKE_POSITION, t);
-  poke(s, L::OFF_CLAIM_POSITION, c);
-}
 
 struct Hostile {
   const char* what;

@@ -1111,12 +1111,7 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
    */
   checkLiveness(): void {
     this.ring.reconcileParked();
-    const t = Atomics.load(this.i32, TAKE_WORD);
-    const word1 = Atomics.load(this.i32, this.ring.headerWord(t) + 1);
-    if ((word1 & ~this.mask) === (t & ~this.mask) && (word1 & STATE_MASK) === CLAIMED) {
-      this.ring.repairClaim(t, word1);
-      return;
-    }
+    if (this.repairClaimAtT()) return;
     if (this.isReady()) return;
     const { live, dead } = this.ring.peers(layout.KIND_SENDER);
     // Ending with the last sender: a sender that died counts as ended. Once one has ended or
@@ -1129,7 +1124,30 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
       this.doorbell.wakeOwnKind();
       return;
     }
-    if (live === 0 && dead !== 0 && !this.isReady()) throw peerDead(this.name, 'sender', dead);
+    if (live === 0 && dead !== 0) {
+      // Decide on what is at T now, not on isReady() (false at a claim): since the first look
+      // a sender may have claimed T and died holding the claim, after another committed a
+      // message behind it and closed (models/mpmc.pml, FINDINGS 1). Such a claim is repaired
+      // here, so the wait goes round at once and delivers what follows it; only nothing at
+      // T, with the stream not ended, is the end.
+      if (this.runNext !== this.runEnd || this.repairClaimAtT()) return;
+      if (this.stateAtT() === 0 && (Atomics.load(this.i32, STATE_WORD) & STATE_ENDED) === 0) {
+        throw peerDead(this.name, 'sender', dead);
+      }
+    }
+  }
+
+  /**
+   * A claim at T: repairs it if its sender is dead (a skip record: the wait goes round and
+   * passes it; isReady() says so), else leaves it to its live sender's commit, which wakes
+   * us. True if there was a claim at T.
+   */
+  private repairClaimAtT(): boolean {
+    const t = Atomics.load(this.i32, TAKE_WORD);
+    const word1 = Atomics.load(this.i32, this.ring.headerWord(t) + 1);
+    if ((word1 & ~this.mask) !== (t & ~this.mask) || (word1 & STATE_MASK) !== CLAIMED) return false;
+    this.ring.repairClaim(t, word1);
+    return true;
   }
 
   releaseRing(): void {

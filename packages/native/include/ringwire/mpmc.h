@@ -764,6 +764,7 @@ class MpmcReceiver : public detail::MpmcEndpoint {
         // Nothing at T. Ending with the last sender: once one has ended or died (dying counts
         // as ending) and no live sender that has not ended remains, the channel ends here.
         // Otherwise, with no sender alive and one dead, nothing more can come.
+        RINGWIRE_MPMC_TEST_POINT("receiver-peers");
         const Peers senders = peers(layout::KIND_SENDER);
         if (ends_with_last_sender() && !end_marked() &&
             (senders.dead != 0 ||
@@ -773,7 +774,13 @@ class MpmcReceiver : public detail::MpmcEndpoint {
           continue;
         }
         if (senders.live == 0 && senders.dead != 0) {
-          if (!ready_at_take()) detail::throw_peers_dead(segment_->name(), "sender", senders.dead);
+          // Decide on what is at T now: only nothing there, with the stream not ended, is the
+          // end. Since our take() a sender may have claimed T and died holding the claim,
+          // after another committed a message behind it and closed (models/mpmc.pml,
+          // FINDINGS 1): on a claim go round, and take() finds it blocked and repairs it.
+          if (state_at_take() == 0 && !end_marked()) {
+            detail::throw_peers_dead(segment_->name(), "sender", senders.dead);
+          }
           continue;
         }
       }
@@ -810,12 +817,6 @@ class MpmcReceiver : public detail::MpmcEndpoint {
     const uint32_t state = w1 & layout::STATE_MASK;
     return state == layout::REC_FREE ? 0 : state == layout::REC_CLAIMED ? -1 : 1;
   }
-  // Whether a recv() would not wait: a record at T, or nothing and the stream ended.
-  bool ready_at_take() const {
-    const int state = state_at_take();
-    return state == 1 || (state == 0 && end_marked());
-  }
-
   // Takes records at T until one carries a message (layout.h, "take" and "release"), one
   // record per CAS of T; skip and abandoned records are consumed silently. kEmpty: nothing at
   // T; kBlocked: a claim not yet committed (seen_take_/seen_header_ say where and what).

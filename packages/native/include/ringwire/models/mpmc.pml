@@ -115,26 +115,30 @@
 //                           receiver copies a released record.
 //   NO_END_REREAD           a receiver ends at STATE_ENDED without one more look at T: loses the
 //                           last message.
-//   CXX_READY_AT_TAKE       (DIE) the PEER_DEAD decision of mpmc.h's recv() (and mpmc.ts's final
-//                           isReady()): a claim at T counts as "nothing to take": see FINDINGS.
+//   CXX_READY_AT_TAKE       (DIE) the PEER_DEAD decision as mpmc.h's recv() and mpmc.ts's
+//                           checkLiveness() made it before FINDINGS 1 was fixed: a claim at T
+//                           counts as "nothing to take" (a committed message is never delivered).
 //   NO_KNOWN_LIMIT_ALLOWANCE (ALIAS) not a weakening: the copy check without the known-limit
 //                           allowance, to show that layout.h's known limit is reachable here.
 //   NO_C_REREAD is defined too but not listed: under interleaving semantics it is not
 //   observable (see FINDINGS).
 //
 // FINDINGS.
-//   1. PEER_DEAD with a message left (mpmc.h MpmcReceiver::recv; by reading, mpmc.ts
-//      checkLiveness has the same window through its final isReady()). layout.h: "With no sender left and one dead,
-//      receivers' waits fail with ERR_RINGWIRE_PEER_DEAD once they have taken everything."
-//      The receiver decides on a take() that found nothing at T, then looks at the peers and
-//      at T again, and ready_at_take() counts a CLAIMED record at T as not ready. Trail
-//      (mutant cxx-ready-at-take, 2 senders, 1 receiver): the receiver finds T = 0 FREE (empty);
-//      sender 1 claims 0 and moves C; sender 0 claims 1, commits its message, finishes and
-//      closes; sender 1 dies holding its claim; the receiver's liveness check finds no live
-//      sender and a dead one, state_at_take() = -1 (a claim), so it throws PEER_DEAD: sender
-//      0's committed message stays behind the dead claim, never delivered (taking again would
-//      have repaired the claim and delivered it). The model (layout.h) treats a claim at T as
-//      "go round": take() finds it blocked and repairs it.
+//   1. PEER_DEAD with a message left: found by this model, and fixed in mpmc.h (MpmcReceiver::recv)
+//      and mpmc.ts (MpmcReceiverProtocol.checkLiveness): PEER_DEAD only with nothing at T.
+//      layout.h: "With no sender left and one dead, receivers' waits fail with
+//      ERR_RINGWIRE_PEER_DEAD once they have taken everything." The receiver decided on a
+//      take() that found nothing at T, then looked at the peers and at T again, and counted a
+//      CLAIMED record at T as not ready (C++ ready_at_take(), TypeScript's final isReady()).
+//      Trail (mutant cxx-ready-at-take, 2 senders, 1 receiver): the receiver finds T = 0 FREE
+//      (empty); sender 1 claims 0 and moves C; sender 0 claims 1, commits its message, finishes
+//      and closes; sender 1 dies holding its claim; the receiver's liveness check finds no live
+//      sender, a dead one and a claim at T, and threw PEER_DEAD: sender 0's committed message
+//      stayed behind the dead claim, never delivered. Now, as here and in layout.h, a claim at
+//      T is "go round" (recv() takes again, finds it blocked and repairs it; mpmc.ts repairs it
+//      in the same check); the stream's end or a record at T goes round too. Tests:
+//      test/stress_mpmc.cc (repair, claim_between_looks) and core's test/mpmc.test.ts ("a dead
+//      sender's claim that appears at T ..."). The mutant keeps the old decision: still rejected.
 //   2. The known limit (layout.h: "a reader copying that record during the instant between
 //      the two CASes") is reachable in the ALIAS model (mutant no-known-limit-allowance):
 //      a claimer re-reads C == c, pauses; the other sender fills the ring (a skip record, then a
@@ -1194,13 +1198,14 @@ active [NR] proctype Receiver() {
              repair_at_take();                                       /* a dead sender's claim at T? */
              if :: rep -> rep = 0; goto next :: else fi
           :: pl == 0 && pd > 0 ->                                    /* no sender alive, one dead */
-             atomic { DIEPT                                                /* ready_at_take() */
+             atomic { DIEPT                                   /* what is at T (state_at_take(), ended) */
                rdy = (ulap[OFF(T)] == LAP(T) && ust[OFF(T)] != FREE && ust[OFF(T)] != CLAIMED) ||
                      (!(ulap[OFF(T)] == LAP(T) && ust[OFF(T)] == CLAIMED) && ended);
 #ifndef MUT_CXX_READY_AT_TAKE
                /* a claim at T (its sender dead: none is alive) is not the end: take() finds it
-                * BLOCKED and repairs it (mpmc.ts checkLiveness does; mpmc.h's recv() does not:
-                * see the mutant CXX_READY_AT_TAKE) */
+                * BLOCKED and repairs it (mpmc.h recv() goes round; mpmc.ts checkLiveness repairs
+                * it at once). The mutant CXX_READY_AT_TAKE is the decision before FINDINGS 1 was
+                * fixed. */
                rdy = rdy || (ulap[OFF(T)] == LAP(T) && ust[OFF(T)] == CLAIMED);
 #endif
                pl = 0; pd = 0
