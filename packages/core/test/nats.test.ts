@@ -109,6 +109,38 @@ describe('ringwire/nats bridges', () => {
     await roundTrip({ subject, servers: server.url }, { subject, servers: server.url }, 20_000);
   });
 
+  it('core NATS in: what arrives while the ring is full waits in the bridge and reaches the channel intact and in order', async () => {
+    // A 64 KiB ring nobody reads for a while: most of the 20 000 messages (about 10 MB) wait in
+    // the bridge (copied out of the client's read buffers), in chunks that are used again once
+    // the channel takes what they hold; the second wave arrives while the first still waits.
+    const subject = freshSubject();
+    const sink = channelName('nback');
+    createChannel(sink, { capacity: 1 << 16 });
+    const inBridge = await bridge({ channel: sink, subject, direction: 'in', servers: server.url });
+    const nc = await connect({ servers: server.url });
+    const count = 20_000;
+    const half = count / 2;
+    for (let seq = 0; seq < half; seq++) nc.publish(subject, makeMessage(seq));
+    await nc.flush();
+    const receiver = openReceiver(sink);
+    const take = async (from: number, to: number) => {
+      for (let seq = from; seq < to; seq++) {
+        const message = await receiver.recv({ timeout: 60_000 });
+        const error = message === null ? 'the end of the stream' : checkMessage(message, seq);
+        if (error !== null) throw new Error(`message ${seq}: ${error}`);
+      }
+    };
+    await take(0, half / 4);
+    for (let seq = half; seq < count; seq++) nc.publish(subject, makeMessage(seq));
+    await nc.flush();
+    await take(half / 4, count);
+    expect(inBridge.stats().messages).toBe(count);
+    expect(receiver.tryRecv()).toBeUndefined();
+    await inBridge.close();
+    receiver.close();
+    await nc.close();
+  });
+
   it('JetStream: publishes acked with Nats-Msg-Id; pulled from a durable consumer and acked once in the ring', async () => {
     const subject = freshSubject();
     const stream = freshStream();

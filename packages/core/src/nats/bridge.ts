@@ -527,8 +527,11 @@ function runInCore(nc: NatsConnection, sender: Sender<Uint8Array>, options: Brid
   ready: () => void): Promise<'ended' | 'closed'> {
   const maxRecord = (sender.protocol as unknown as { maxRecord: number }).maxRecord;
   return new Promise<'ended' | 'closed'>((resolve, reject) => {
-    let queue: { data: Uint8Array; end: boolean }[] = [];
+    let queue: { data: Uint8Array; end: boolean; chunk: number }[] = [];
     let draining = false;
+    // While a message waits for room, later ones are copied (see Backlog).
+    let waiting = false;
+    const backlog = new Backlog();
     let finished = false;
     const batch: Uint8Array[] = [];
     const finish = (outcome: 'ended' | 'closed' | Error) => {
@@ -559,13 +562,22 @@ function runInCore(nc: NatsConnection, sender: Sender<Uint8Array>, options: Brid
           const sent = batch.length === 0 ? 0 : sender.trySendMany(batch);
           for (let k = 0; k < sent; k++) count(batch[k]);
           i += sent;
+          if (waiting && i < taken.length && taken[i].chunk >= 0) backlog.doneBefore(taken[i].chunk);
           if (sent < batch.length || batch.length === 0) {
             // No room (or a message in fragments): this one waits, the rest after it.
-            const waiting = put(taken[i].data);
-            if (waiting !== undefined) await waiting;
+            const room = put(taken[i].data);
+            if (room !== undefined) {
+              waiting = true;
+              await room;
+            }
             i++;
           }
         }
+      }
+      // Everything queued is in the ring (trySendMany and send copy it there).
+      if (waiting) {
+        waiting = false;
+        backlog.clear();
       }
       draining = false;
     };
@@ -577,7 +589,8 @@ function runInCore(nc: NatsConnection, sender: Sender<Uint8Array>, options: Brid
           finish(error);
           return;
         }
-        queue.push({ data: message.data, end: isEnd(message.headers) });
+        const end = isEnd(message.headers);
+        queue.push(waiting ? { ...backlog.copy(message.data), end } : { data: message.data, end, chunk: -1 });
         if (!draining) {
           draining = true;
           queueMicrotask(() => { drain().catch((failure: unknown) => finish(failure as Error)); });
@@ -591,13 +604,65 @@ function runInCore(nc: NatsConnection, sender: Sender<Uint8Array>, options: Brid
   });
 }
 
+/**
+ * Where the core NATS in-bridge keeps messages that arrive while it waits for room in the ring.
+ * nats.js hands each message over as a view into the socket read it came in (64 KiB): keeping
+ * views would keep whole reads alive, and a backlog of them grows and shrinks the heap (page
+ * faults that cost more than a copy). Such messages are copied into chunks instead, which are
+ * used again once every message in them is in the ring.
+ */
+class Backlog {
+  /** Chunks in use, oldest first; chunk `first + k` is live[k]. */
+  private readonly live: Uint8Array[] = [];
+  private first = 0;
+  private used = 0;
+  private readonly spare: Uint8Array[] = [];
+
+  /** A copy of data, and the number of the chunk it is in (-1: a copy of its own). */
+  copy(data: Uint8Array): { data: Uint8Array; chunk: number } {
+    if (data.length > STAGING_CHUNK_BYTES / 4) return { data: data.slice(), chunk: -1 };
+    if (this.live.length === 0 || this.used + data.length > STAGING_CHUNK_BYTES) {
+      this.live.push(this.spare.pop() ?? new Uint8Array(STAGING_CHUNK_BYTES));
+      this.used = 0;
+    }
+    const chunk = this.live[this.live.length - 1];
+    chunk.set(data, this.used);
+    const view = chunk.subarray(this.used, this.used + data.length);
+    this.used += data.length;
+    return { data: view, chunk: this.first + this.live.length - 1 };
+  }
+
+  /** Every message copied into chunks before `chunk` is in the ring: those chunks are free. */
+  doneBefore(chunk: number): void {
+    while (this.first < chunk && this.live.length > 1) {
+      const free = this.live.shift()!;
+      this.first++;
+      if (this.spare.length < STAGING_SPARE_CHUNKS) this.spare.push(free);
+    }
+  }
+
+  /** Every message copied is in the ring. */
+  clear(): void {
+    this.doneBefore(this.first + this.live.length);
+    if (this.live.length === 1 && this.spare.length < STAGING_SPARE_CHUNKS) this.spare.push(this.live[0]);
+    this.first += this.live.length;
+    this.live.length = 0;
+    this.used = 0;
+  }
+}
+const STAGING_CHUNK_BYTES = 256 * 1024;
+/** Free chunks kept for the next backlog (what a burst grew beyond this goes to the heap). */
+const STAGING_SPARE_CHUNKS = 8;
+
 /** NATS → channel. */
 async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uint8Array>, options: BridgeOptions,
   extras: BridgeExtras, window: number, stats: BridgeStats, signal: AbortSignal, ready: () => void): Promise<'ended' | 'closed'> {
   const forwardEnd = extras.forwardEnd !== false;
-  // Into the ring at once when there is room (no promise per message), else waiting for it.
+  // Into the ring at once when there is room (no promise per message), else waiting for it; a
+  // message longer than one record goes in fragments (send(): trySend() refuses it).
+  const maxRecord = (sender.protocol as unknown as { maxRecord: number }).maxRecord;
   const put = (data: Uint8Array): Promise<void> | undefined => {
-    if (!sender.trySend(data)) return sender.send(data, { signal }).then(() => { count(data); });
+    if (data.length > maxRecord || !sender.trySend(data)) return sender.send(data, { signal }).then(() => { count(data); });
     count(data);
     return undefined;
   };
