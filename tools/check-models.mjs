@@ -18,12 +18,14 @@
 // A change to those lines (or a shift of them) fails the run until someone has read the model
 // against the new text and run `node tools/check-models.mjs --update-digests`.
 //
-//   node tools/check-models.mjs [--only <model>[,<model>]] [--label <substring>] [--json <file>]
+//   node tools/check-models.mjs [--only <model>[,<model>]] [--label <substring>] [--json <file>] [--jobs <n>]
 //   node tools/check-models.mjs --update-digests
+//
+// Lines run --jobs at a time (default: one per CPU; RINGWIRE_MODEL_JOBS), reported in order.
 //
 // With RINGWIRE_TEST_JSON_DIR set (.ci/run sets it), every check and mutant is written there as
 // one test of the totals. spin comes from tools/ensure-spin.sh (Debian's package).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,6 +40,7 @@ const TIME_LIMIT_S = Number(process.env.RINGWIRE_MODEL_TIME_LIMIT ?? 180);
 const { values: args } = parseArgs({
   options: {
     only: { type: 'string' }, label: { type: 'string' }, json: { type: 'string' }, 'update-digests': { type: 'boolean' },
+    jobs: { type: 'string' },
   },
 });
 const layoutFile = path.join(root, 'packages/native/include/ringwire/layout.h');
@@ -121,24 +124,46 @@ export function parsePan(output) {
   };
 }
 
-function run(command, argv, options) {
-  const result = spawnSync(command, argv, { encoding: 'utf8', maxBuffer: 64 << 20, ...options });
-  return { status: result.status, signal: result.signal, output: `${result.stdout ?? ''}${result.stderr ?? ''}`, error: result.error };
+/** Runs a command to its end: its status or signal and its output (stdout, then stderr, each up to 64 MiB). */
+function run(command, argv, { cwd, timeout } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = [];
+    const err = [];
+    let kept = 0;
+    const keep = (into) => (chunk) => {
+      if (kept < 64 << 20) into.push(chunk);
+      kept += chunk.length;
+    };
+    child.stdout.on('data', keep(out));
+    child.stderr.on('data', keep(err));
+    const timer = timeout === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), timeout);
+    let error;
+    child.on('error', (e) => { error = e; });
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, output: `${Buffer.concat(out)}${Buffer.concat(err)}${error ? String(error) : ''}`, error });
+    });
+  });
 }
 
 /** Verifiers built in this run, by model and flags: lines that differ only in pan's arguments share one. */
 const built = new Map();
+
+/** Temporary directories made in this run (removed at exit). */
+const made = [];
 
 /** The directory holding `pan` for this model and these flags, built once per run; or why not. */
 function verifier(model, d) {
   const key = JSON.stringify([model, d.spinFlags, d.ccFlags]);
   if (built.has(key)) return built.get(key);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringwire-spin-'));
-  const result = (() => {
+  made.push(dir);
+  const result = (async () => {
     fs.copyFileSync(model, path.join(dir, path.basename(model)));
-    const spin = run('spin', ['-a', ...d.spinFlags, path.basename(model)], { cwd: dir });
+    const spin = await run('spin', ['-a', ...d.spinFlags, path.basename(model)], { cwd: dir });
     if (spin.status !== 0) return { why: `spin -a failed:\n${spin.output.trim()}` };
-    const cc = run('gcc', ['-O2', '-w', ...d.ccFlags, '-o', 'pan', 'pan.c'], { cwd: dir });
+    const cc = await run('gcc', ['-O2', '-w', ...d.ccFlags, '-o', 'pan', 'pan.c'], { cwd: dir });
     if (cc.status !== 0) return { why: `gcc failed:\n${cc.output.trim().slice(0, 2000)}` };
     return { dir };
   })();
@@ -146,13 +171,13 @@ function verifier(model, d) {
   return result;
 }
 
-function runOne(model, d) {
+async function runOne(model, d) {
   const started = performance.now();
-  const { dir, why } = verifier(model, d);
+  const { dir, why } = await verifier(model, d);
   if (why !== undefined) return { ok: false, why };
   {
     const verify = performance.now();
-    const pan = run('./pan', d.panArgs, { cwd: dir, timeout: TIME_LIMIT_S * 1000 });
+    const pan = await run('./pan', d.panArgs, { cwd: dir, timeout: TIME_LIMIT_S * 1000 });
     const seconds = (performance.now() - verify) / 1000;
     const facts = { ...parsePan(pan.output), seconds, total: (performance.now() - started) / 1000 };
     if (pan.signal !== null) return { ok: false, facts, why: `pan ${pan.signal === 'SIGTERM' ? `took over ${TIME_LIMIT_S} s` : `died (${pan.signal})`}` };
@@ -184,7 +209,7 @@ function updateDigests() {
   }
 }
 
-function main() {
+async function main() {
   if (args['update-digests']) {
     updateDigests();
     return;
@@ -197,6 +222,7 @@ function main() {
   const version = execFileSync('spin', ['-V'], { encoding: 'utf8' }).trim();
   console.log(`models: ${version}, ${models.length} model(s) in ${path.relative(root, modelsDir)}`);
   const results = [];
+  const jobs = [];
   const began = performance.now();
   const layoutText = fs.readFileSync(layoutFile, 'utf8');
   for (const file of models) {
@@ -209,9 +235,30 @@ function main() {
       .filter((d) => !args.label || d.label.includes(args.label));
     if (directives.length === 0 && !args.label) throw new Error(`${file} has no //@ check or //@ mutant lines`);
     if (!args.label && !directives.some((d) => d.kind === 'mutant')) throw new Error(`${file} has no mutant: a model must be shown able to fail`);
-    for (const d of directives) {
+    for (const d of directives) jobs.push({ file, model, d });
+  }
+  // Run `jobs` lines at a time; report each in the models' order as soon as those before it are.
+  const parallel = Math.max(1, Number(args.jobs ?? process.env.RINGWIRE_MODEL_JOBS ?? os.availableParallelism()));
+  const outcomes = jobs.map(() => null);
+  const waiting = jobs.map(() => null);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      try {
+        outcomes[i] = await runOne(jobs[i].model, jobs[i].d);
+      } catch (error) {
+        outcomes[i] = { ok: false, why: String(error?.stack ?? error) };
+      }
+      waiting[i]?.();
+    }
+  };
+  const workers = Array.from({ length: Math.min(parallel, jobs.length) }, worker);
+  for (const [i, { file, d }] of jobs.entries()) {
+    if (outcomes[i] === null) await new Promise((resolve) => { waiting[i] = resolve; });
+    {
       const name = `${file} ${d.kind} ${d.label}`;
-      const result = runOne(model, d);
+      const result = outcomes[i];
       const f = result.facts;
       const numbers = f ? `${f.stored ?? '?'} states stored, ${f.transitions ?? '?'} transitions, depth ${f.depth ?? '?'}, `
         + `${f.memoryMb ?? '?'} MB, ${f.seconds.toFixed(1)} s` : '';
@@ -221,6 +268,7 @@ function main() {
       results.push({ name, kind: d.kind, ok: result.ok, ...(f ?? {}), ...(result.ok ? {} : { why: result.why }) });
     }
   }
+  await Promise.all(workers);
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed;
   console.log(`models: ${passed} passed, ${failed} failed (${results.filter((r) => r.kind === 'check').length} checks, `
@@ -234,12 +282,12 @@ function main() {
 }
 
 process.on('exit', () => {
-  for (const { dir } of built.values()) if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    main();
+    await main();
   } catch (error) {
     console.error(`models: ${error.message}`);
     process.exitCode = 1;
