@@ -412,3 +412,114 @@ describe('broadcast and a hostile segment', () => {
     sender.close();
   });
 });
+
+describe('broadcast: repairs after a sender died between two of its stores (models/broadcast.pml, FINDINGS)', () => {
+  // No process has this pid (Linux pids stay below 2^22): the sender that "died".
+  const NO_SUCH_PID = 1 << 22;
+  const TAIL = layout.OFF_PRODUCER_POSITION >> 2;
+  type Raw = { i32: Int32Array; close(): void };
+  const raw = (name: string): Raw => {
+    const segment = new native.Segment(name);
+    return { i32: new Int32Array(segment.buffer), close: () => segment.close() };
+  };
+  /** What the endpoint does to the ring (white-box). */
+  const inside = (endpoint: unknown) => (endpoint as { protocol: {
+    checkLiveness(): void; view: { segment: { lock(role: number): boolean; unlock(role: number): void } } } }).protocol;
+
+  /**
+   * Sends messages 0 .. count - 1 and leaves the channel as a sender does that dies in the
+   * publish of the last one: written, ('drop') the stamp and the sent count (count) stored, the
+   * tail not yet (it still ends at the one before).
+   */
+  function diesBeforeTheTail(name: string, count: number, r: Raw): void {
+    const sender = openSender(name);
+    for (let i = 0; i < count - 1; i++) expect(sender.trySend(message(i))).toBe(true);
+    sender.flush();
+    const before = Atomics.load(r.i32, TAIL);
+    expect(sender.trySend(message(count - 1))).toBe(true);
+    sender.flush();
+    sender.close();
+    expect(stats(name).messagesSent).toBe(count);
+    Atomics.store(r.i32, TAIL, before);
+    Atomics.store(r.i32, layout.OFF_SENDER_PID >> 2, NO_SUCH_PID);
+  }
+
+  it("'drop': a sender opening adopts the last message without counting it twice; the next one is numbered on, and nothing counts as lost", () => {
+    const name = channelName('rcount');
+    createChannel(name, { mode: 'broadcast', capacity: 4096, overflow: 'drop' });
+    const receiver = openReceiver(name);
+    const r = raw(name);
+    diesBeforeTheTail(name, 3, r);
+    expect(drain(receiver)).toEqual([0, 1]);
+    const next = openSender(name); // holds the dead sender's lock: adopts message 2
+    expect(stats(name).messagesSent).toBe(3);
+    const joiner = openReceiver(name); // at the new tail: the stamp there is the next number
+    expect(next.trySend(message(3))).toBe(true);
+    next.flush();
+    expect(drain(receiver)).toEqual([2, 3]);
+    expect(drain(joiner)).toEqual([3]);
+    expect([receiver.lost, joiner.lost]).toEqual([0, 0]);
+    expect(stats(name).messagesSent).toBe(4);
+    r.close();
+    joiner.close();
+    receiver.close();
+    next.close();
+  });
+
+  it("'block': a receiver that finds the sender dead adopts its last message without counting it twice, then ERR_RINGWIRE_PEER_DEAD", async () => {
+    const name = channelName('rcountb');
+    createChannel(name, { mode: 'broadcast', capacity: 4096 });
+    const receiver = openReceiver(name);
+    const r = raw(name);
+    diesBeforeTheTail(name, 3, r);
+    const got: number[] = [];
+    for (let i = 0; i < 3; i++) got.push(check((await receiver.recv())!));
+    expect(got).toEqual([0, 1, 2]);
+    expect(stats(name).messagesSent).toBe(3);
+    await expect(receiver.recv()).rejects.toMatchObject({ code: 'ERR_RINGWIRE_PEER_DEAD' });
+    const next = openSender(name);
+    expect(stats(name).messagesSent).toBe(3);
+    next.close();
+    r.close();
+    receiver.close();
+  });
+
+  it('a receiver that loses the dead sender\'s lock to another one repairing gets what that one adopts, and ERR_RINGWIRE_PEER_DEAD only after a repair of its own', async () => {
+    const name = channelName('rrace');
+    createChannel(name, { mode: 'broadcast', capacity: 4096 });
+    const a = openReceiver(name);
+    const b = openReceiver(name);
+    const r = raw(name);
+    diesBeforeTheTail(name, 2, r);
+    expect(drain(a)).toEqual([0]);
+    // A has found the sender dead (its lock free); just as A tries to take the lock, B takes
+    // it and begins its repair. B stores the tail only after A has looked at it (a microtask:
+    // once A's liveness check is over, and A parked).
+    const lockA = inside(a).view.segment;
+    const lockB = inside(b).view.segment;
+    const take = lockA.lock.bind(lockA);
+    let raced = 0;
+    let repaired!: () => void;
+    const bRepaired = new Promise<void>((resolve) => { repaired = resolve; });
+    Object.defineProperty(lockA, 'lock', { configurable: true, value: (role: number) => {
+      if (role !== layout.ROLE_SENDER || raced++ !== 0) return take(role);
+      expect(lockB.lock(layout.ROLE_SENDER)).toBe(true);
+      const took = take(role);
+      queueMicrotask(() => {
+        lockB.unlock(layout.ROLE_SENDER);
+        inside(b).checkLiveness(); // B's repair goes on (under the lock again): stores the tail, wakes A
+        repaired();
+      });
+      return took;
+    } });
+    expect(check((await a.recv())!)).toBe(1);
+    await bRepaired;
+    await expect(a.recv()).rejects.toMatchObject({ code: 'ERR_RINGWIRE_PEER_DEAD' });
+    expect(raced).toBe(2); // it gave up after a repair of its own
+    expect(drain(b)).toEqual([0, 1]);
+    await expect(b.recv()).rejects.toMatchObject({ code: 'ERR_RINGWIRE_PEER_DEAD' });
+    r.close();
+    a.close();
+    b.close();
+  });
+});

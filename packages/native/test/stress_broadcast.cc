@@ -25,11 +25,21 @@
 //       ERR_RINGWIRE_CORRUPT (or ignored, for a cursor), never an access outside the ring;
 //       fragment records written by hand: the rules of layout.h's "Fragments", a receiver that
 //       joined mid-message not counting that message lost.
+//   stress_broadcast repair futex|semaphore|named-semaphore
+//       a sender dead between storing the sent count and P (the state written by hand), the
+//       two faults models/broadcast.pml found: its repair counts the last message once (the
+//       next sender numbers on from it, nothing counts as lost); a receiver that loses the
+//       dead sender's lock to another one repairing (made to happen here by a seam in fcntl,
+//       below) gets what that one adopts and reports ERR_RINGWIRE_PEER_DEAD only after a
+//       repair of its own.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdarg>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +54,32 @@
 #include "ringwire/broadcast.h"
 #include "ringwire/mpmc.h"
 #include "stress_args.h"
+
+// The seam the repair mode uses to make a race happen at a chosen instant: segment.h takes
+// and looks at role locks with fcntl, and this definition (the program's own) is called
+// instead of the C library's. Each hook runs once, just before the first call after it was
+// set: g_before_sender_lock before an attempt at the sender's role lock (F_OFD_SETLK), and
+// g_before_sender_look before a look at it (F_OFD_GETLK). Everything else goes through as is.
+namespace {
+std::function<void()> g_before_sender_lock, g_before_sender_look;
+}  // namespace
+
+extern "C" int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void* arg = va_arg(ap, void*);  // as the C library reads it: every command's argument fits
+  va_end(ap);
+  if ((cmd == F_OFD_SETLK || cmd == F_OFD_GETLK) && arg != nullptr) {
+    const struct flock* fl = static_cast<const struct flock*>(arg);
+    std::function<void()>& hook = cmd == F_OFD_SETLK ? g_before_sender_lock : g_before_sender_look;
+    if (hook && fl->l_type == F_WRLCK && fl->l_start == ringwire::layout::ROLE_SENDER && fl->l_len == 1) {
+      const std::function<void()> run = std::move(hook);
+      hook = nullptr;
+      run();
+    }
+  }
+  return static_cast<int>(syscall(SYS_fcntl, fd, cmd, arg));
+}
 
 namespace {
 
@@ -775,11 +811,143 @@ void run_hostile(uint32_t wait) {
   hostile_fragments(wait);
 }
 
+// --- repair: what a sender dead between two of its stores leaves ----------------------------
+
+constexpr uint32_t kNoSuchPid = 1u << 22;  // above Linux's pid limit: the sender that "died"
+
+std::vector<uint8_t> small(uint32_t seq) {
+  std::vector<uint8_t> m(16, static_cast<uint8_t>(seq));
+  std::memcpy(m.data(), &seq, 4);
+  return m;
+}
+// The number of a message from small(), or -1 for anything else.
+int64_t small_seq(const std::vector<uint8_t>& m) {
+  uint32_t seq;
+  if (m.size() != 16) return -1;
+  std::memcpy(&seq, m.data(), 4);
+  return m == small(seq) ? seq : -1;
+}
+// Messages 0 .. count - 1 sent, and the channel left as a sender leaves it that dies in the
+// publish of the last one: written, ('drop') the stamp, and the sent count (count) stored; P
+// not yet (it still ends at the message before).
+void dies_before_the_tail(const Channel& c, const MappedSegment& seg, uint32_t count) {
+  uint32_t before = 0;
+  {
+    BroadcastSender s(c.map());
+    for (uint32_t seq = 0; seq < count; seq++) {
+      before = word(seg, L::OFF_PRODUCER_POSITION);
+      const std::vector<uint8_t> m = small(seq);
+      if (!s.try_send(m.data(), static_cast<uint32_t>(m.size()))) FAIL("no room for message %u", seq);
+    }
+  }
+  if (count_at(seg, L::OFF_MESSAGES_SENT) != count) FAIL("the sent count is not %u before the death", count);
+  poke(seg, L::OFF_PRODUCER_POSITION, before);
+  poke(seg, L::OFF_SENDER_PID, kNoSuchPid);
+}
+// What a receiver gets now (try_recv), by number (-1: not a message of small()).
+std::vector<int64_t> drain_small(BroadcastReceiver& r) {
+  std::vector<int64_t> got;
+  std::vector<uint8_t> m;
+  while (r.try_recv(m) == ringwire::Status::kMessage) got.push_back(small_seq(m));
+  return got;
+}
+std::string listed(const std::vector<int64_t>& v) {
+  std::string s;
+  for (int64_t x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return "[" + s + "]";
+}
+bool recv_peer_dead(BroadcastReceiver& r, const char* who) {
+  std::vector<uint8_t> m;
+  return expect_code(who, "ERR_RINGWIRE_PEER_DEAD", [&] { r.recv(m, kTimeoutMs); });
+}
+// A receiver whose repair the test runs by hand (its lock taken through its own mapping).
+struct Repairer : BroadcastReceiver {
+  using BroadcastReceiver::BroadcastReceiver;
+  bool repair() { return adopt_written(); }
+};
+
+void run_repair(uint32_t wait) {
+  using V = std::vector<int64_t>;
+  {
+    // 'drop': the next sender, opening, adopts the last message (under the lock it holds)
+    // without counting it twice: it numbers on from 3; a receiver joined before counts
+    // nothing lost, and one joining at the new tail starts at the stamp there (3).
+    Channel c("rpd", wait, L::FLAG_OVERFLOW_DROP);
+    auto seg = c.map();
+    BroadcastReceiver r(seg);
+    dies_before_the_tail(c, *seg, 3);
+    if (drain_small(r) != V{0, 1}) FAIL("'drop': what was published before the death");
+    BroadcastSender next(c.map());
+    if (count_at(*seg, L::OFF_MESSAGES_SENT) != 3) FAIL("'drop': the sent count after the repair is %.0f, not 3", count_at(*seg, L::OFF_MESSAGES_SENT));
+    BroadcastReceiver joiner(seg);
+    const std::vector<uint8_t> m = small(3);
+    const uint32_t at = word(*seg, L::OFF_PRODUCER_POSITION);
+    if (!next.try_send(m.data(), static_cast<uint32_t>(m.size()))) FAIL("'drop': no room for message 3");
+    const uint32_t sequence = word(*seg, L::HEADER_SIZE + (at & (kCapacity - 1)) + 4);
+    if (sequence != 3) FAIL("'drop': the next sender numbered its first message %u, not 3", sequence);
+    const V got = drain_small(r), joined = drain_small(joiner);
+    if (got != V{2, 3} || joined != V{3}) FAIL("'drop': got %s and %s after the repair", listed(got).c_str(), listed(joined).c_str());
+    if (r.lost() != 0 || joiner.lost() != 0) {
+      FAIL("'drop': lost %llu and %llu", static_cast<unsigned long long>(r.lost()), static_cast<unsigned long long>(joiner.lost()));
+    }
+    if (count_at(*seg, L::OFF_MESSAGES_SENT) != 4) FAIL("'drop': the sent count is not 4 after one more");
+  }
+  {
+    // 'block': the receiver that finds the sender dead adopts the last message, counted once,
+    // then (nothing more to read, after a repair of its own) ERR_RINGWIRE_PEER_DEAD.
+    Channel c("rpb", wait, 0);
+    auto seg = c.map();
+    BroadcastReceiver r(seg);
+    dies_before_the_tail(c, *seg, 3);
+    std::vector<uint8_t> m;
+    V got;
+    for (int i = 0; i < 3 && r.recv(m, kTimeoutMs); i++) got.push_back(small_seq(m));
+    if (got != V{0, 1, 2}) FAIL("'block': got %s across the sender's death", listed(got).c_str());
+    if (count_at(*seg, L::OFF_MESSAGES_SENT) != 3) FAIL("'block': the sent count after the repair is %.0f, not 3", count_at(*seg, L::OFF_MESSAGES_SENT));
+    recv_peer_dead(r, "'block': after everything the dead sender wrote");
+  }
+  {
+    // The race: A has found the sender dead (its lock free); just as A tries to take the lock,
+    // B takes it and begins its repair. B publishes what the dead sender wrote only once A
+    // has looked at P (and parked): here, when A next looks at the lock. A must not report
+    // ERR_RINGWIRE_PEER_DEAD before that: it gets message 1, and PEER_DEAD only after a repair
+    // of its own.
+    Channel c("rpr", wait, 0);
+    auto seg_a = c.map(), seg_b = c.map();
+    BroadcastReceiver a(seg_a);
+    Repairer b(seg_b);
+    dies_before_the_tail(c, *seg_a, 2);
+    if (drain_small(a) != V{0}) FAIL("race: what was published before the death");
+    bool raced = false, repaired = false;
+    g_before_sender_lock = [&] {
+      raced = true;
+      if (!seg_b->lock_role(L::ROLE_SENDER)) FAIL("race: B could not take the dead sender's lock");
+      g_before_sender_look = [&] {
+        repaired = b.repair();
+        seg_b->unlock_role(L::ROLE_SENDER);
+      };
+    };
+    std::vector<uint8_t> m;
+    try {
+      if (!a.recv(m, kTimeoutMs) || small_seq(m) != 1) FAIL("race: A did not get message 1");
+    } catch (const ringwire::Error& e) {
+      FAIL("race: A, having lost the dead sender's lock to B's repair: %s (%s)", e.code().c_str(), e.what());
+    }
+    g_before_sender_lock = g_before_sender_look = nullptr;
+    seg_b->unlock_role(L::ROLE_SENDER);  // (if A gave up while B held it)
+    if (!raced || !repaired) FAIL("race: it did not happen (raced %d, B repaired %d)", raced, repaired);
+    recv_peer_dead(a, "race: A, after its own repair");
+    const V got = drain_small(b);
+    if (got != V{0, 1}) FAIL("race: B got %s", listed(got).c_str());
+    recv_peer_dead(b, "race: B");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: stress_broadcast threads|drop|lag|kill|hostile futex|semaphore|named-semaphore [messages]\n");
+    std::fprintf(stderr, "usage: stress_broadcast threads|drop|lag|kill|hostile|repair futex|semaphore|named-semaphore [messages]\n");
     return 2;
   }
   const std::string mode = argv[1];
@@ -788,12 +956,13 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   try {
     // Messages in fragments: up to 8 rings; 'drop', 2 (so that receivers keeping up get some).
-    g_fragmented_max = mode == "drop" ? 2 * kCapacity : mode == "hostile" ? 0 : 8 * kCapacity;
+    g_fragmented_max = mode == "drop" ? 2 * kCapacity : mode == "hostile" || mode == "repair" ? 0 : 8 * kCapacity;
     if (mode == "threads") run_threads(wait, count);
     else if (mode == "drop") run_drop(wait, count);
     else if (mode == "lag") run_lag(wait);
     else if (mode == "kill") run_kill(wait);
     else if (mode == "hostile") run_hostile(wait);
+    else if (mode == "repair") run_repair(wait);
     else {
       std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
       return 2;

@@ -13,7 +13,7 @@ import {
 } from './layout.js';
 import type { RingView } from './segment.js';
 import { openSlot, ParkedReconciler, slotField } from './slots.js';
-import { EpochToFlagDoorbell, FlagToEpochDoorbell } from './wait.js';
+import { EpochToFlagDoorbell, FlagToEpochDoorbell, wakeEpoch } from './wait.js';
 import { cpusForThisProcess } from '../machine.js';
 
 const OLDEST_WORD = layout.OFF_OLDEST_POSITION >> 2;
@@ -73,21 +73,27 @@ function senderDead(view: RingView): boolean {
 /**
  * What a dead sender left, repaired by whoever takes its lock (a sender opening, or a receiver
  * that found it dead, for as long as it holds the lock): the records it wrote and did not
- * publish (layout.h, "written", bounded by O and by I; 'drop': the next sequence number is
- * stamped at the new tail), and ('block') an I it raised past a receiver's bound and died
- * before lowering (it wrote nothing past the bound).
+ * publish (layout.h, "written", bounded by O and by I; the sent count from the last one's
+ * sequence number; 'drop': the next sequence number is stamped at the new tail), and
+ * ('block') an I it raised past a receiver's bound and died before lowering (it wrote nothing
+ * past the bound). A receiver wakes the receivers parked for what it adopted, as a publish
+ * does (a sender opening does it itself). False if the lock was taken by someone else (a
+ * sender opening, or another receiver repairing: the repair is theirs, and may still be under
+ * way).
  */
-function adoptDeadSender(view: RingView, drop: boolean, held = false): void {
+function adoptDeadSender(view: RingView, drop: boolean, held = false): boolean {
   const { i32, segment, capacity } = view;
-  if (!held && !segment.lock(layout.ROLE_SENDER)) return; // a sender opening does it
+  if (!held && !segment.lock(layout.ROLE_SENDER)) return false;
   try {
     const intent = Atomics.load(i32, INTENT_WORD);
     const written = Atomics.load(i32, WRITTEN_WORD);
     if (((intent - written) >>> 0) <= capacity) {
-      adoptWritten(i32, capacity, view.maxMessage, view.maxMessageSize, drop && ((intent - written) >>> 0) >= RECORD_HEADER_SIZE
-        ? (at, sent) => { i32[((HEADER_SIZE + (at & view.mask)) >> 2) + 1] = sent | 0; } : undefined);
+      const adopted = adoptWritten(i32, capacity, view.maxMessage, view.maxMessageSize, true,
+        drop && ((intent - written) >>> 0) >= RECORD_HEADER_SIZE
+          ? (at, sent) => { i32[((HEADER_SIZE + (at & view.mask)) >> 2) + 1] = sent | 0; } : undefined);
+      if (adopted && !held) wakeEpoch(i32, segment, layout.OFF_DATA_SIGNAL, PARKED_RECEIVERS);
     }
-    if (drop) return;
+    if (drop) return true;
     const tail = Atomics.load(i32, PRODUCER_WORD);
     let slowest = -1;
     let cursor = 0;
@@ -100,10 +106,11 @@ function adoptDeadSender(view: RingView, drop: boolean, held = false): void {
         cursor = at;
       }
     }
-    if (slowest < 0) return;
+    if (slowest < 0) return true;
     const limit = (cursor + capacity) | 0;
     const now = Atomics.load(i32, INTENT_WORD);
     if (((now - tail) >>> 0) <= capacity && ((now - limit) | 0) > 0) Atomics.store(i32, INTENT_WORD, limit);
+    return true;
   } finally {
     if (!held) segment.unlock(layout.ROLE_SENDER);
   }
@@ -591,6 +598,8 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
   private received: number;
   /** Messages this receiver missed (the sender wrote over them before it read them). */
   lost = 0;
+  /** The pid of the dead sender whose lock another endpoint took before us (0: none). */
+  private repairedByOther = 0;
 
   constructor(private readonly view: RingView, private readonly host: EndpointHost, fromOldest: boolean) {
     const i32 = view.i32;
@@ -661,7 +670,8 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
   }
 
   parkSliceMs(): number {
-    return PARK_SLICE_MS;
+    // Another receiver is repairing what the dead sender left: look again soon.
+    return this.repairedByOther !== 0 ? Math.min(PEER_CHECK_MS, PARK_SLICE_MS) : PARK_SLICE_MS;
   }
 
   /** Whether the sender may have written over the record at our position (I is past it by more than a ring). */
@@ -903,17 +913,29 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
       && Atomics.load(this.i32, PRODUCER_WORD) === this.position;
   }
 
-  /** Cut off: say so. The sender died without closing: as SPSC (what it wrote is adopted first). */
+  /**
+   * Cut off: say so. The sender died without closing: as SPSC (what it wrote is adopted first,
+   * under its lock), then ERR_RINGWIRE_PEER_DEAD if nothing is left to read, but only after a
+   * repair of our own: another receiver that took the lock first may be publishing records we
+   * have not seen yet (models/broadcast.pml, FINDINGS 1). Then we park for PEER_CHECK_MS, not a
+   * whole slice, and look again.
+   */
   checkLiveness(): void {
     this.reconciler.reconcile();
     if (Atomics.load(this.i32, this.cutWord) !== 0) throw cutOff(this.name);
     const i32 = this.i32;
     const segment = this.view.segment;
     const pid = Atomics.load(i32, layout.OFF_SENDER_PID >> 2);
+    // A new sender (its own pid), or none: nobody is repairing the one we found dead.
+    if (pid !== this.repairedByOther) this.repairedByOther = 0;
     if (pid === 0 || segment.isLockedByOther(layout.ROLE_SENDER)) return;
     if (Atomics.load(i32, layout.OFF_SENDER_PID >> 2) !== pid) return;
     debug('receiver of %s: its sender (pid %d) died without closing', this.name, pid);
-    adoptDeadSender(this.view, this.drop);
+    if (!adoptDeadSender(this.view, this.drop)) {
+      this.repairedByOther = pid;
+      return;
+    }
+    this.repairedByOther = 0;
     if (this.isReady()) return;
     throw new RingwireError('ERR_RINGWIRE_PEER_DEAD',
       `the sender of broadcast channel '${this.name}' (pid ${pid}) exited without closing; `

@@ -46,9 +46,20 @@ export const WRITTEN_WORD = layout.OFF_WRITTEN_POSITION >> 2;
  * Publishes the records that sender wrote after its last position store, if the walk from
  * the producer position lands exactly on the written one, within a ring of the consumer.
  * Returns true if the producer position moved.
+ *
+ * The sent count: the dead sender's publish stored it (counting the records it published)
+ * before it stored the producer position, so it may already count what the walk finds (a
+ * sender dead between the two stores). `sequenced` (broadcast: a record's second word is its
+ * message's sequence number, the count of messages sent before it, mod 2^32): the count is
+ * taken from the last message walked, its number + 1, so nothing is counted twice (checked:
+ * between the count as it is and that plus the messages walked; otherwise, and when no
+ * message was walked, the count stays as it is). SPSC records carry no number, and nothing
+ * in the segment says which position the count was stored for: the messages walked are
+ * added (at worst, a sender dead between those two stores leaves the stats counter the
+ * messages of that publish too high; no sequence number depends on it).
  */
 export function adoptWritten(i32: Int32Array, capacity: number, maxMessage: number, maxMessageSize: number,
-  beforePublish?: (written: number, sent: number) => void): boolean {
+  sequenced = false, beforePublish?: (written: number, sent: number) => void): boolean {
   const producer = Atomics.load(i32, PRODUCER_WORD);
   const written = Atomics.load(i32, WRITTEN_WORD);
   const consumer = Atomics.load(i32, CONSUMER_WORD);
@@ -57,9 +68,11 @@ export function adoptWritten(i32: Int32Array, capacity: number, maxMessage: numb
     || ((producer - consumer) >>> 0) > capacity || ((written - consumer) >>> 0) > capacity) return false;
   const mask = capacity - 1;
   let messages = 0;
+  let lastSequence = 0;
   for (let position = producer; position !== written;) {
     const offset = position & mask;
-    const word = i32[(HEADER_SIZE + offset) >> 2];
+    const index = (HEADER_SIZE + offset) >> 2;
+    const word = i32[index];
     let size: number;
     if (word === PADDING) {
       size = capacity - offset;
@@ -67,15 +80,25 @@ export function adoptWritten(i32: Int32Array, capacity: number, maxMessage: numb
       const length = payloadLength(word, maxMessageSize);
       if (length < 0 || length > maxMessage || RECORD_HEADER_SIZE + length > capacity - offset) return false;
       size = (RECORD_HEADER_SIZE + length + ALIGN_MASK) & ~ALIGN_MASK;
-      if (endsMessage(word)) messages++;
+      if (endsMessage(word)) {
+        messages++;
+        lastSequence = i32[index + 1];
+      }
     }
     if (size > ((written - position) >>> 0)) return false;
     position = (position + size) | 0;
   }
   // The sender's counter is ours to update while we hold its lock (plain: published below).
   const f64 = new Float64Array(i32.buffer, 0, HEADER_SIZE >> 3);
-  f64[MESSAGES_SENT_SLOT] = validCount(f64[MESSAGES_SENT_SLOT]) + messages;
-  beforePublish?.(written, f64[MESSAGES_SENT_SLOT]);
+  const counted = validCount(f64[MESSAGES_SENT_SLOT]);
+  let sent = counted + messages;
+  if (sequenced) {
+    // The messages past what the count covers: the last one's number + 1, less the count (mod 2^32).
+    const more = messages === 0 ? 0 : ((lastSequence + 1) - (counted % 0x100000000)) >>> 0;
+    sent = more <= messages ? counted + more : counted;
+  }
+  f64[MESSAGES_SENT_SLOT] = sent;
+  beforePublish?.(written, sent);
   // seq_cst: publishes those records, as the sender's own store would have.
   Atomics.store(i32, PRODUCER_WORD, written);
   return true;

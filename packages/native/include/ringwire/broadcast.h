@@ -193,9 +193,13 @@ class BroadcastRing {
 
   // layout.h, "written" (bounded by O): publishes the records the dead sender wrote after its
   // last store of P, if the walk from P lands exactly on the written position, within a ring
-  // of O and inside I. 'drop': stamps the next sequence number at the new tail, as the
-  // sender's publish does (a message it left partial in fragments was never counted: the next
-  // sender's first message takes its number). True if P moved.
+  // of O and inside I. The sent count: the sender's publish stores it before P, so it may
+  // already count what the walk finds (a sender dead between the two stores); it is taken
+  // from the last message walked, its sequence number + 1 (checked: between the count as it is
+  // and that plus the messages walked; otherwise, and if no message was walked, the count
+  // stays). 'drop': stamps the next sequence number at the new tail, as the sender's publish
+  // does (a message it left partial in fragments was never counted: the next sender's first
+  // message takes its number). True if P moved.
   bool adopt_written() {
     namespace L = layout;
     const uint32_t producer = load(L::OFF_PRODUCER_POSITION);
@@ -207,7 +211,7 @@ class BroadcastRing {
         written - oldest > capacity_ || intent - written > capacity_) {
       return false;
     }
-    double messages = 0;
+    uint32_t messages = 0, last_sequence = 0;
     for (uint32_t position = producer; position != written;) {
       const uint32_t offset = position & mask_;
       const uint32_t length = read_length(position);
@@ -215,13 +219,19 @@ class BroadcastRing {
       if (length != L::PADDING_LENGTH) {
         size = extent(offset, length);
         if (size == 0) return false;
-        if (detail::ends_message(length)) messages++;  // whole and last records: one message each
+        if (detail::ends_message(length)) {  // whole and last records: one message each
+          messages++;
+          last_sequence = read_sequence(position);
+        }
       }
       if (size > written - position) return false;
       position += size;
     }
-    // The sender's counter is ours to update while we hold its lock.
-    const double sent = load_count(segment_->base(), L::OFF_MESSAGES_SENT) + messages;
+    // The sender's counter is ours to update while we hold its lock: the messages past what it
+    // counts are the last one's number + 1, less the count (mod 2^32).
+    double sent = load_count(segment_->base(), L::OFF_MESSAGES_SENT);
+    const uint32_t more = messages == 0 ? 0 : last_sequence + 1 - static_cast<uint32_t>(static_cast<uint64_t>(sent));
+    if (more <= messages) sent += more;
     store_count(segment_->base(), L::OFF_MESSAGES_SENT, sent);
     if (drop_ && intent - written >= kHeader) stamp(written, static_cast<uint32_t>(static_cast<uint64_t>(sent)));
     // seq_cst: publishes those records, as the sender's own store would have.
@@ -965,7 +975,8 @@ class BroadcastReceiver : public detail::BroadcastRing {
         throw;
       }
       if (!ready()) {
-        const int64_t limit = detail::sleep_limit(kParkSliceMs, deadline);
+        // Another endpoint repairing what the dead sender left: look again soon.
+        const int64_t limit = detail::sleep_limit(repaired_by_other_ != 0 ? kPeerCheckMs : kParkSliceMs, deadline);
         status = limit > 0 ? data_bell_.sleep(epoch, limit) : WAIT_TIMED_OUT;
       }
     }
@@ -974,12 +985,21 @@ class BroadcastReceiver : public detail::BroadcastRing {
   }
 
   // Cut off: say so. The sender died without closing: as SPSC, what it wrote is published
-  // first (under its lock), then ERR_RINGWIRE_PEER_DEAD once nothing is left to read.
+  // first (under its lock), then ERR_RINGWIRE_PEER_DEAD once nothing is left to read, but only
+  // after a repair of our own: another receiver that took the lock first may be publishing
+  // records we have not seen yet (models/broadcast.pml, FINDINGS 1). Then we park for
+  // kPeerCheckMs, not a whole slice, and look again.
   void check_sender() {
     if (cut()) detail::throw_cut_off(name());
-    uint32_t pid;
+    uint32_t pid = load(layout::OFF_SENDER_PID);
+    // A new sender (its own pid), or none: nobody is repairing the one we found dead.
+    if (pid != repaired_by_other_) repaired_by_other_ = 0;
     if (!sender_dead(pid)) return;
-    adopt_dead_sender();
+    if (!adopt_dead_sender()) {
+      repaired_by_other_ = pid;
+      return;
+    }
+    repaired_by_other_ = 0;
     if (ready()) return;
     detail::throw_peer_dead(name(), "sender", pid);
   }
@@ -992,9 +1012,10 @@ class BroadcastReceiver : public detail::BroadcastRing {
     }
     return load(layout::OFF_SENDER_PID) == pid;
   }
-  // With the dead sender's lock (a sender opening meanwhile does this instead).
-  void adopt_dead_sender() {
-    if (!segment_->lock_role(layout::ROLE_SENDER)) return;
+  // With the dead sender's lock (a sender opening meanwhile does this instead). False if
+  // someone else holds the lock (a sender opening, or a receiver whose repair may be under way).
+  bool adopt_dead_sender() {
+    if (!segment_->lock_role(layout::ROLE_SENDER)) return false;
     try {
       adopt_written();
       settle_intent();
@@ -1003,6 +1024,7 @@ class BroadcastReceiver : public detail::BroadcastRing {
       throw;
     }
     segment_->unlock_role(layout::ROLE_SENDER);
+    return true;
   }
 
   uint32_t slot_ = 0;
@@ -1016,6 +1038,7 @@ class BroadcastReceiver : public detail::BroadcastRing {
   uint32_t sequence_of_message_ = 0;  // its sequence number (its start record's)
   uint64_t lost_ = 0;
   double received_ = 0;
+  uint32_t repaired_by_other_ = 0;  // the dead sender whose lock another endpoint took before us
 };
 
 static_assert(check_sender_shape<BroadcastSender>() && check_receiver_shape<BroadcastReceiver>(),

@@ -173,7 +173,11 @@ class Endpoint {
       if (size > written - position) return false;
       position += size;
     }
-    // The sender's counter is ours to update while we hold its lock.
+    // The sender's counter is ours to update while we hold its lock. (A sender that died between
+    // storing it and the producer position counted these already: SPSC records carry no
+    // sequence number, and nothing says which position the count was stored for, so they are
+    // added, at worst one publish's messages too many in a stats counter; broadcast's records
+    // carry their numbers, and its repair counts exactly.)
     store_count(segment_->base(), layout::OFF_MESSAGES_SENT, load_count(segment_->base(), layout::OFF_MESSAGES_SENT) + messages);
     // seq_cst: publishes those records to the receiver, as the sender's own store would have.
     store_seq_cst(word(layout::OFF_PRODUCER_POSITION), written);

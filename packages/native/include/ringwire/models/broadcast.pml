@@ -95,25 +95,28 @@
 // (the model is sequentially consistent: the release/acquire fences of the ring bytes are
 // assumed to do what layout.h says of them).
 //
-// FINDINGS (the code as it is, both C++ and TypeScript; the checks run with the fixes):
-//   1. PEER_DEAD race (-DFIX_PEER_DEAD; mutant code-peer-dead-race): with the sender dead
-//      after storing written and before P, receiver A finds the sender's lock free, receiver
-//      B takes it and starts the "written" repair, A's own attempt at the lock fails, A finds
-//      P == its cursor and reports ERR_RINGWIRE_PEER_DEAD; then B stores P: a message the
-//      dead sender wrote (B gets it) never reaches A. The fix modelled: report PEER_DEAD only
-//      after a repair of one's own (a receiver that lost the lock parks another slice).
-//   2. Sent count double-counted (-DFIX_SENT_COUNT; mutant code-sent-count): publish() stores
-//      the count (already including the record) before P, and the repair adds the records it
-//      walks from P to written to that count. A sender dead between the two stores leaves the
-//      count one too high: the next sender's first sequence number skips one ('drop'
-//      receivers then count a message lost that was not), and the 'drop' stamp at the new
-//      tail is one too high. The fix modelled: the repair takes the count from the last
-//      record it walked (its sequence number + 1).
+// FINDINGS (both found by this model in the C++ and TypeScript code and fixed there; the
+// checks run the fixed code, and the code before each fix is a mutant SPIN rejects):
+//   1. PEER_DEAD race (mutant code-peer-dead-race): with the sender dead after storing written
+//      and before P, receiver A found the sender's lock free, receiver B took it and started
+//      the "written" repair, A's own attempt at the lock failed, A found P == its cursor and
+//      reported ERR_RINGWIRE_PEER_DEAD; then B stored P: a message the dead sender wrote (B
+//      got it) never reached A. Fixed: PEER_DEAD only after a repair of one's own; a receiver
+//      that lost the lock parks another (short) slice and looks again (broadcast.h
+//      check_sender(), broadcast.ts BroadcastReceiverProtocol.checkLiveness()).
+//   2. Sent count double-counted (mutant code-sent-count): publish() stores the count
+//      (already including the record) before P, and the repair added the records it walks
+//      from P to written to that count. A sender dead between the two stores left the count
+//      one too high: the next sender's first sequence number skipped one ('drop' receivers
+//      then counted a message lost that was not), and the 'drop' stamp at the new tail was
+//      one too high. Fixed: the repair takes the count from the last message it walked (its
+//      sequence number + 1), or leaves it if it walked none (broadcast.h adopt_written(),
+//      layout.ts adoptWritten()).
 //
 // CONFIGURATIONS: -DOVERFLOW_BLOCK or -DOVERFLOW_DROP (exactly one); -DNMSG=n; -DONE_RECEIVER;
 // -DR0_EARLY (receiver 0 joins before the sender starts); -DJOIN0=0|1, -DJOIN1=0|1 (0 'next',
 // 1 'oldest'); -DFIXED_SIZES; -DONE_SIZE; -DEAGER_CURSOR; -DLOST_AT_NEXT; -DSPLIT_HEADER;
-// -DRDIES; -DSDIES; -DLAG_CUT; -DFIX_PEER_DEAD; -DFIX_SENT_COUNT.
+// -DRDIES; -DSDIES; -DLAG_CUT.
 //
 // PROPERTIES (each assertion and ltl says which promise it checks): 'block': every joined
 // receiver gets every message sent since it joined, in order, once, unless it is cut off, and
@@ -148,7 +151,7 @@
 //                          but the joiner takes itself for lapped (not cut off) and waits for
 //                          I to come down for ever (done violated: a livelock, which the
 //                          safety runs cannot see).
-//   MUT_CODE_PEER_DEAD_RACE, MUT_CODE_SENT_COUNT: the code as it is (FINDINGS 1 and 2).
+//   MUT_CODE_PEER_DEAD_RACE, MUT_CODE_SENT_COUNT: the code before the fixes (FINDINGS 1 and 2).
 //
 // THE RUNS. Two receivers with record sizes 2, 1, 2 (a full ring, a wrap, a padding record) and
 // the joins fixed, or receiver 0 joined before the sender starts (R0_EARLY), keep each run
@@ -165,14 +168,14 @@
 //@ check block-lagcut -DOVERFLOW_BLOCK -DLAG_CUT -DFIXED_SIZES -DEAGER_CURSOR -DR0_EARLY -DJOIN0=0 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
 //@ check block-rdies -DOVERFLOW_BLOCK -DRDIES -DFIXED_SIZES -DEAGER_CURSOR -DR0_EARLY -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
 //@ check block-rdies-one -DOVERFLOW_BLOCK -DRDIES -DONE_RECEIVER -DNMSG=4 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
-//@ check block-sdies-one -DOVERFLOW_BLOCK -DSDIES -DFIX_SENT_COUNT -DONE_RECEIVER -DNMSG=3 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
-//@ check block-sdies-two -DOVERFLOW_BLOCK -DSDIES -DFIX_PEER_DEAD -DFIX_SENT_COUNT -DFIXED_SIZES -DNMSG=2 -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
+//@ check block-sdies-one -DOVERFLOW_BLOCK -DSDIES -DONE_RECEIVER -DNMSG=3 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
+//@ check block-sdies-two -DOVERFLOW_BLOCK -DSDIES -DFIXED_SIZES -DNMSG=2 -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
 //@ check drop-two -DOVERFLOW_DROP -DFIXED_SIZES -DR0_EARLY -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
 //@ check drop-one -DOVERFLOW_DROP -DONE_RECEIVER -DNMSG=5 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
 //@ check drop-lost-at-next -DOVERFLOW_DROP -DLOST_AT_NEXT -DONE_RECEIVER -DNMSG=4 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
 //@ check drop-split-header -DOVERFLOW_DROP -DSPLIT_HEADER -DONE_RECEIVER -DNMSG=4 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
-//@ check drop-sdies-one -DOVERFLOW_DROP -DSDIES -DFIX_SENT_COUNT -DONE_RECEIVER -DNMSG=3 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
-//@ check drop-sdies-two -DOVERFLOW_DROP -DSDIES -DFIX_PEER_DEAD -DFIX_SENT_COUNT -DFIXED_SIZES -DNMSG=2 -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
+//@ check drop-sdies-one -DOVERFLOW_DROP -DSDIES -DONE_RECEIVER -DNMSG=3 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
+//@ check drop-sdies-two -DOVERFLOW_DROP -DSDIES -DFIXED_SIZES -DNMSG=2 -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM cc:-DCOLLAPSE : -m2000000
 //@ check block-rwake -DOVERFLOW_BLOCK -DFIXED_SIZES -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DCOLLAPSE : -m2000000 -a -f -N rwake
 //@ check block-swake -DOVERFLOW_BLOCK -DFIXED_SIZES -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DCOLLAPSE : -m2000000 -a -f -N swake
 //@ check drop-rwake -DOVERFLOW_DROP -DFIXED_SIZES -DR0_EARLY -DJOIN0=0 -DJOIN1=1 cc:-DCOLLAPSE : -m2000000 -a -f -N rwake
@@ -183,12 +186,12 @@
 //@ mutant no-recheck-rwake -DOVERFLOW_DROP -DMUT_NO_RECHECK -DFIXED_SIZES -DR0_EARLY -DJOIN0=0 -DJOIN1=1 : -m2000000 -a -f -N rwake
 //@ mutant no-recheck-sender -DOVERFLOW_BLOCK -DMUT_NO_RECHECK_SENDER -DFIXED_SIZES -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 : -m2000000 -a -f -N swake
 //@ mutant no-i-check -DOVERFLOW_DROP -DMUT_NO_I_CHECK -DONE_RECEIVER -DNMSG=4 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
-//@ mutant o-after-i -DOVERFLOW_DROP -DMUT_O_AFTER_I -DSDIES -DFIX_SENT_COUNT -DONE_RECEIVER -DNMSG=3 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
+//@ mutant o-after-i -DOVERFLOW_DROP -DMUT_O_AFTER_I -DSDIES -DONE_RECEIVER -DNMSG=3 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
 //@ mutant no-slot-reload -DOVERFLOW_BLOCK -DMUT_NO_SLOT_RELOAD -DFIXED_SIZES -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
 //@ mutant join-i-first -DOVERFLOW_BLOCK -DMUT_JOIN_I_FIRST -DFIXED_SIZES -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
 //@ mutant no-lower -DOVERFLOW_BLOCK -DMUT_NO_LOWER -DONE_RECEIVER -DNMSG=4 : -m2000000 -a -f -N done
-//@ mutant code-peer-dead-race -DOVERFLOW_BLOCK -DMUT_CODE_PEER_DEAD_RACE -DSDIES -DFIX_PEER_DEAD -DFIX_SENT_COUNT -DFIXED_SIZES -DNMSG=2 -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
-//@ mutant code-sent-count -DOVERFLOW_DROP -DMUT_CODE_SENT_COUNT -DSDIES -DFIX_SENT_COUNT -DONE_RECEIVER -DNMSG=3 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
+//@ mutant code-peer-dead-race -DOVERFLOW_BLOCK -DMUT_CODE_PEER_DEAD_RACE -DSDIES -DFIXED_SIZES -DNMSG=2 -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
+//@ mutant code-sent-count -DOVERFLOW_DROP -DMUT_CODE_SENT_COUNT -DSDIES -DONE_RECEIVER -DNMSG=3 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
 
 #if defined(OVERFLOW_BLOCK) == defined(OVERFLOW_DROP)
 #error "select exactly one of -DOVERFLOW_BLOCK and -DOVERFLOW_DROP"
@@ -673,11 +676,11 @@ inline adopt_written() {
      };
      if
      :: !bad ->
-#if defined(FIX_SENT_COUNT) && !defined(MUT_CODE_SENT_COUNT)
-        /* the proposed fix: the count from the last message walked (its sequence number + 1) */
+#ifndef MUT_CODE_SENT_COUNT
+        /* the fix: the count from the last message walked (its sequence number + 1) */
         if :: v > 0 -> v = q + 1 :: else -> v = nsent fi;
 #else
-        v = nsent + v;                      /* the code: the count, plus what was walked */
+        v = nsent + v;                      /* the code before the fix: the count, plus what was walked */
 #endif
         q = 0;
         /* Promise (layout.h "written", "Message counters"): the sent count, where the next
@@ -726,10 +729,10 @@ inline adopt_dead_sender() {
 
 /* broadcast.h check_sender(): cut off, or the sender dead (its pid, its lock free, so not
    held by a repairer either): repair under its lock, then PEER_DEAD if there is still nothing
-   to read. The code reports PEER_DEAD also when the lock was taken by another receiver
-   between its look at the lock and its own attempt, that one in the middle of its repair:
-   with -DFIX_PEER_DEAD a receiver reports PEER_DEAD only after a repair of its own (else it
-   parks again, for a slice), see the mutant code-peer-dead-race. */
+   to read, and only after a repair of its own (a receiver whose attempt at the lock failed
+   parks again, for a slice). The code before the fix (the mutant code-peer-dead-race)
+   reported it also when another receiver took the lock between its look at the lock and its
+   own attempt, that one in the middle of its repair. */
 inline check_sender() {
 #ifdef OVERFLOW_BLOCK
   if :: cut[r] -> goto cutoff :: else fi;
@@ -738,7 +741,7 @@ inline check_sender() {
   :: sdead && !slock ->
      adopt_dead_sender();
      rready();
-#if defined(FIX_PEER_DEAD) && !defined(MUT_CODE_PEER_DEAD_RACE)
+#ifndef MUT_CODE_PEER_DEAD_RACE
      if :: !rdy && fixed -> fixed = 0; goto peerdead :: else -> fixed = 0 fi
 #else
      fixed = 0;
