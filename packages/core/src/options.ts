@@ -88,8 +88,10 @@ export interface EndpointOptions<T = unknown> {
   /** 'auto' (default) follows the channel; 'spin' never parks; 'futex', 'semaphore' or 'named-semaphore' must match the channel. */
   wait?: WaitOption;
   /**
-   * Broadcast receivers: where to start. 'next' (default): the first message sent after it
-   * joins. 'oldest': the oldest message still in the ring.
+   * Broadcast receivers: where to start. 'next' (default): the tail as its slot is taken, so
+   * it gets every message published once it shows in stats() (with 'drop', unless the sender
+   * laps it: counted lost; if the sender had already gone a ring past that tail, it starts at
+   * the oldest message still in the ring). 'oldest': the oldest message still in the ring.
    */
   from?: 'next' | 'oldest';
   /**

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createChannel, gc, openReceiver, openSender, stats, type Receiver } from '../src/index.js';
 import { layout, native } from '../src/internal.js';
+import { BroadcastReceiverProtocol } from '../src/ring/broadcast.js';
 import { channelName, runChild, until } from './helpers.js';
 import { check, message } from './fixtures/bcast-rule.mjs';
 
@@ -104,6 +105,73 @@ describe('broadcast: every receiver gets every message', () => {
     expect(drain(late)[0]).toBe(0); // nothing was overwritten yet: the ring still holds message 0
     late.close();
     oldest.close();
+    sender.close();
+  });
+
+  for (const overflow of ['block', 'drop'] as const) {
+    it(`'${overflow}', from 'next': a receiver stats() lists gets what is sent from then on, even before its join settles`, () => {
+      const name = channelName('joinrace');
+      createChannel(name, { mode: 'broadcast', capacity: 4096, overflow });
+      const sender = openSender(name);
+      for (let i = 0; i < 3; i++) sender.trySend(message(i)); // nobody joined: nobody waits
+      sender.flush();
+      // The constructor takes the slot (it counts from then: stats() lists it, a 'block'
+      // sender waits for it), then joins: send in between, as a publisher that waited for its
+      // receivers to show up would.
+      const proto = BroadcastReceiverProtocol.prototype as unknown as { join: (...args: unknown[]) => number };
+      const join = proto.join;
+      let listed = 0;
+      proto.join = function (this: unknown, ...args: unknown[]) {
+        listed = stats(name).receivers.length;
+        for (let i = 3; i < 5; i++) expect(sender.trySend(message(i))).toBe(true);
+        sender.flush();
+        return join.apply(this, args);
+      };
+      let receiver: Receiver;
+      try {
+        receiver = openReceiver(name);
+      } finally {
+        proto.join = join;
+      }
+      expect(listed).toBe(1);
+      sender.trySend(message(5));
+      sender.flush();
+      expect(drain(receiver)).toEqual([3, 4, 5]);
+      expect(receiver.lost).toBe(0);
+      receiver.close();
+      sender.close();
+    });
+  }
+
+  it("'drop', from 'next': a receiver lapped at its slot's first cursor before its join settles starts at the oldest message still there", () => {
+    const name = channelName('joinlap');
+    createChannel(name, { mode: 'broadcast', capacity: 4096, overflow: 'drop' });
+    const sender = openSender(name);
+    sender.trySend(message(0));
+    sender.flush();
+    const proto = BroadcastReceiverProtocol.prototype as unknown as { join: (...args: unknown[]) => number };
+    const join = proto.join;
+    proto.join = function (this: unknown, ...args: unknown[]) {
+      for (let i = 1; i < 400; i++) sender.trySend(message(i)); // more than a ring past its first cursor
+      sender.flush();
+      return join.apply(this, args);
+    };
+    let receiver: Receiver;
+    try {
+      receiver = openReceiver(name);
+    } finally {
+      proto.join = join;
+    }
+    const oldest = openReceiver(name, { from: 'oldest' });
+    const first = drain(oldest)[0]!;
+    oldest.close();
+    expect(first).toBeGreaterThan(0);
+    expect(drain(receiver)).toEqual(Array.from({ length: 400 - first }, (_, k) => first + k));
+    sender.trySend(message(400));
+    sender.flush();
+    expect(drain(receiver)).toEqual([400]);
+    expect(receiver.lost).toBe(0);
+    receiver.close();
     sender.close();
   });
 

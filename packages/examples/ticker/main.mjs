@@ -3,8 +3,8 @@
 // in order: a dashboard (last price per symbol), a VWAP calculator, and an audit that checks
 // nothing was missed. The channel is 'block' (the default): the publisher waits for the
 // slowest subscriber, so none misses a tick. A tick sent before a subscriber joins does not
-// reach it (subscribers join at the next message), so the publisher starts once all three
-// have joined.
+// reach it (subscribers join at the tail as they take their slot: every tick published once
+// stats() lists them reaches them), so the publisher starts once stats() lists all three.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createChannel, openSender, stats, unlinkChannel } from 'ringwire';
 import { onInterrupt, startNode, stopChildren } from '../shared/launch.mjs';

@@ -49,13 +49,14 @@ for wait in futex semaphore; do
   "$out/stress_mpmc-asan" threads-last "$wait" 20000 6 3
   "$out/stress_mpmc-tsan" threads-last "$wait" 10000 6 3
   # Broadcast: 'block' with receivers joining and leaving, 'drop' with a lapped receiver,
-  # the lag limit, killed endpoints, hostile bytes, repairs after a sender's death.
+  # the lag limit, killed endpoints, hostile bytes, repairs after a sender's death, joins.
   "$out/stress_broadcast-asan" threads "$wait" 200000
   "$out/stress_broadcast-asan" drop "$wait" 300000
   "$out/stress_broadcast-asan" lag "$wait"
   "$out/stress_broadcast-asan" kill "$wait"
   "$out/stress_broadcast-asan" hostile "$wait"
   "$out/stress_broadcast-asan" repair "$wait"
+  "$out/stress_broadcast-asan" join "$wait"
   "$out/stress_broadcast-tsan" threads "$wait" 60000
   "$out/stress_broadcast-tsan" drop "$wait" 100000
   "$out/stress_broadcast-tsan" lag "$wait"

@@ -32,6 +32,11 @@
 //       dead sender's lock to another one repairing (made to happen here by a seam in fcntl,
 //       below) gets what that one adopts and reports ERR_RINGWIRE_PEER_DEAD only after a
 //       repair of its own.
+//   stress_broadcast join futex|semaphore|named-semaphore
+//       'block' and 'drop', from 'next': messages sent while a receiver takes its slot (after
+//       its slot's first cursor is loaded: made to happen here by the fcntl seam, before its
+//       attempt at the slot's lock) reach it, nothing counted lost; one sent a ring past that
+//       cursor meanwhile starts at the oldest message still there (O) and gets every one after.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -59,9 +64,10 @@
 // and looks at role locks with fcntl, and this definition (the program's own) is called
 // instead of the C library's. Each hook runs once, just before the first call after it was
 // set: g_before_sender_lock before an attempt at the sender's role lock (F_OFD_SETLK), and
-// g_before_sender_look before a look at it (F_OFD_GETLK). Everything else goes through as is.
+// g_before_sender_look before a look at it (F_OFD_GETLK), g_before_slot_lock before an
+// attempt at a slot's lock. Everything else goes through as is.
 namespace {
-std::function<void()> g_before_sender_lock, g_before_sender_look;
+std::function<void()> g_before_sender_lock, g_before_sender_look, g_before_slot_lock;
 }  // namespace
 
 extern "C" int fcntl(int fd, int cmd, ...) {
@@ -75,6 +81,12 @@ extern "C" int fcntl(int fd, int cmd, ...) {
     if (hook && fl->l_type == F_WRLCK && fl->l_start == ringwire::layout::ROLE_SENDER && fl->l_len == 1) {
       const std::function<void()> run = std::move(hook);
       hook = nullptr;
+      run();
+    }
+    if (cmd == F_OFD_SETLK && g_before_slot_lock && fl->l_type == F_WRLCK && fl->l_len == 1 &&
+        fl->l_start >= ringwire::layout::SLOT_LOCK_BASE && fl->l_start < ringwire::layout::SLOT_LOCK_BASE + ringwire::layout::MAX_SLOTS) {
+      const std::function<void()> run = std::move(g_before_slot_lock);
+      g_before_slot_lock = nullptr;
       run();
     }
   }
@@ -943,11 +955,57 @@ void run_repair(uint32_t wait) {
   }
 }
 
+// --- join: 'next' starts at its slot's first cursor ------------------------------------------
+
+void run_join(uint32_t wait) {
+  using V = std::vector<int64_t>;
+  for (const uint32_t flags : {0u, static_cast<uint32_t>(L::FLAG_OVERFLOW_DROP)}) {
+    const char* mode = flags != 0 ? "'drop'" : "'block'";
+    for (const uint32_t during : {3u, 400u}) {  // 400 small messages: more than a ring (4096 bytes)
+      Channel c(flags != 0 ? "joind" : "joinb", wait, flags);
+      BroadcastSender s(c.map());
+      uint32_t seq = 0;
+      auto send = [&](uint32_t n) {
+        for (uint32_t end = seq + n; seq < end; seq++) {
+          const std::vector<uint8_t> m = small(seq);
+          if (!s.try_send(m.data(), static_cast<uint32_t>(m.size()))) FAIL("%s: no room for message %u", mode, seq);
+        }
+      };
+      send(2);  // nobody joined: nobody waits
+      bool ran = false;
+      g_before_slot_lock = [&] {
+        ran = true;
+        send(during);
+      };
+      BroadcastReceiver r(c.map());
+      g_before_slot_lock = nullptr;
+      if (!ran) FAIL("%s: the seam did not run", mode);
+      uint32_t oldest = seq;
+      if (during > 3) {
+        // Lapped at its first cursor: it starts at O, the oldest message still in the ring.
+        std::vector<uint8_t> m;
+        BroadcastReceiver o(c.map(), true);
+        if (o.try_recv(m) != ringwire::Status::kMessage) FAIL("%s: nothing from 'oldest'", mode);
+        oldest = static_cast<uint32_t>(small_seq(m));
+      }
+      V want;
+      for (uint32_t k = during > 3 ? oldest : 2; k < seq; k++) want.push_back(k);
+      V got = drain_small(r);
+      if (got != want) FAIL("%s, %u sent while it took its slot: got %s, not %s", mode, during, listed(got).c_str(), listed(want).c_str());
+      send(3);
+      want = {seq - 3, seq - 2, seq - 1};
+      got = drain_small(r);
+      if (got != want) FAIL("%s, %u sent while it took its slot: then got %s, not %s", mode, during, listed(got).c_str(), listed(want).c_str());
+      if (r.lost() != 0) FAIL("%s: %llu counted lost", mode, static_cast<unsigned long long>(r.lost()));
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: stress_broadcast threads|drop|lag|kill|hostile|repair futex|semaphore|named-semaphore [messages]\n");
+    std::fprintf(stderr, "usage: stress_broadcast threads|drop|lag|kill|hostile|repair|join futex|semaphore|named-semaphore [messages]\n");
     return 2;
   }
   const std::string mode = argv[1];
@@ -956,13 +1014,14 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   try {
     // Messages in fragments: up to 8 rings; 'drop', 2 (so that receivers keeping up get some).
-    g_fragmented_max = mode == "drop" ? 2 * kCapacity : mode == "hostile" || mode == "repair" ? 0 : 8 * kCapacity;
+    g_fragmented_max = mode == "drop" ? 2 * kCapacity : mode == "hostile" || mode == "repair" || mode == "join" ? 0 : 8 * kCapacity;
     if (mode == "threads") run_threads(wait, count);
     else if (mode == "drop") run_drop(wait, count);
     else if (mode == "lag") run_lag(wait);
     else if (mode == "kill") run_kill(wait);
     else if (mode == "hostile") run_hostile(wait);
     else if (mode == "repair") run_repair(wait);
+    else if (mode == "join") run_join(wait);
     else {
       std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
       return 2;

@@ -617,12 +617,15 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     // any time, and with 'block' once it cuts this receiver off (its lagLimit).
     this.stableViews = false;
     this.publishBytes = view.capacity >>> 2;
+    // The tail our slot's cursor starts at, loaded before the slot counts: 'next' joins there.
+    let firstCursor = 0;
     this.slot = openSlot(view, layout.KIND_RECEIVER, {
       mode: 'broadcast', retireEveryReuse: true, parked: [PARKED_RECEIVERS],
       // A cursor the sender may rely on before the join settles it (the tail: never behind
       // what it must keep), and no cut left by an earlier holder, before the slot counts.
       beforeJoin: (slot) => {
-        Atomics.store(i32, slotField(slot, layout.SLOT_CURSOR) >> 2, Atomics.load(i32, PRODUCER_WORD));
+        firstCursor = Atomics.load(i32, PRODUCER_WORD);
+        Atomics.store(i32, slotField(slot, layout.SLOT_CURSOR) >> 2, firstCursor);
         Atomics.store(i32, slotField(slot, layout.SLOT_CUT) >> 2, 0);
       },
     });
@@ -636,7 +639,7 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
     this.reconciler = new ParkedReconciler(view, this.slot, [PARKED_RECEIVERS]);
     this.doorbell = new EpochToFlagDoorbell(i32, view.segment, layout.OFF_DATA_SIGNAL, PARKED_RECEIVERS,
       layout.OFF_SPACE_SIGNAL, layout.OFF_SENDER_WAITERS, this.slot);
-    this.position = this.join(fromOldest);
+    this.position = this.join(fromOldest, firstCursor);
     this.publishedPosition = this.position;
     this.cachedTail = this.position;
     // A sender that parked while our cursor was the tail of an earlier instant re-checks now.
@@ -645,13 +648,18 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
 
   /**
    * layout.h, "join": the cursor is stored, then I loaded; if the sender may already be
-   * writing over it, O has moved (the sender stores O before I) and the join starts again.
+   * writing over it, O has moved (the sender stores O before I) and the join starts again,
+   * from O. 'next' first tries `firstCursor`, the tail our slot's cursor started at (loaded
+   * before the slot counted): a message published once the slot counts (stats() lists it,
+   * a 'block' sender waits for it) is never behind where we start.
    */
-  private join(fromOldest: boolean): number {
+  private join(fromOldest: boolean, firstCursor: number): number {
     const i32 = this.i32;
     const settle = new Settle();
-    for (;;) {
-      const at = aligned(this.name, Atomics.load(i32, fromOldest ? OLDEST_WORD : PRODUCER_WORD), fromOldest ? 'oldest position' : 'tail');
+    for (let first = !fromOldest; ; first = false) {
+      const at = first
+        ? aligned(this.name, firstCursor, 'tail')
+        : aligned(this.name, Atomics.load(i32, OLDEST_WORD), 'oldest position');
       Atomics.store(i32, this.cursorWord, at);
       // 'drop': the header there names the sequence number of the first message we can get
       // (publish()), so messages lost before our first one count too.
@@ -661,7 +669,8 @@ export class BroadcastReceiverProtocol implements ReceiverProtocol {
         this.started = this.drop;
         return at;
       }
-      if (!settle.wait()) throw corrupt(this.name, `the oldest position ${at >>> 0} stays behind the intent`);
+      // Lapped: our first cursor is at once given up for O (the sender stored O before I).
+      if (!first && !settle.wait()) throw corrupt(this.name, `the oldest position ${at >>> 0} stays behind the intent`);
     }
   }
 

@@ -624,8 +624,9 @@ class BroadcastSender : public detail::BroadcastRing {
 
 class BroadcastReceiver : public detail::BroadcastRing {
  public:
-  // Joins the channel: from its next message (its tail), or with from_oldest from the oldest
-  // message still in the ring. ERR_RINGWIRE_BUSY if every slot is held.
+  // Joins the channel: from the tail as it takes its slot (it gets every message published
+  // once stats() lists it), or with from_oldest from the oldest message still in the ring.
+  // ERR_RINGWIRE_BUSY if every slot is held.
   explicit BroadcastReceiver(MappedSegment segment, bool from_oldest = false)
       : BroadcastReceiver(std::make_shared<MappedSegment>(std::move(segment)), from_oldest) {}
   explicit BroadcastReceiver(std::shared_ptr<MappedSegment> segment, bool from_oldest = false)
@@ -640,7 +641,7 @@ class BroadcastReceiver : public detail::BroadcastRing {
       detail::store_count(segment_->base(), detail::slot_offset(slot_) + L::SLOT_LOST, 0);
       // seq_cst, before the join's cursor store: a sender that sees the cursor counts the slot.
       detail::store_seq_cst(slot_word(L::SLOT_CUT), 0);
-      position_ = join(from_oldest);
+      position_ = join(from_oldest, policy.initial_intent);
       published_ = cached_tail_ = position_;
     } catch (...) {
       close();
@@ -727,13 +728,15 @@ class BroadcastReceiver : public detail::BroadcastRing {
   bool cut() const { return detail::load_seq_cst(slot_word(layout::SLOT_CUT)) != 0; }
 
   // layout.h, "join": the cursor is stored, then I loaded; if the sender may already be
-  // writing over it, O has moved (the sender stores O before I) and the join starts again.
-  uint32_t join(bool from_oldest) {
+  // writing over it, O has moved (the sender stores O before I) and the join starts again,
+  // from O. 'next' first tries first_cursor, the tail our slot's cursor started at (loaded
+  // before the slot counted): a message published once the slot counts (stats() lists it, a
+  // 'block' sender waits for it) is never behind where we start.
+  uint32_t join(bool from_oldest, uint32_t first_cursor) {
     namespace L = layout;
     detail::Settle settle;
-    for (;;) {
-      const uint32_t at = from_oldest ? aligned(load(L::OFF_OLDEST_POSITION), "oldest position")
-                                      : aligned(load(L::OFF_PRODUCER_POSITION), "tail");
+    for (bool first = !from_oldest;; first = false) {
+      const uint32_t at = first ? aligned(first_cursor, "tail") : aligned(load(L::OFF_OLDEST_POSITION), "oldest position");
       // seq_cst: the Dekker partner of the sender's store of I and its loads of the slots.
       detail::store_seq_cst(slot_word(L::SLOT_CURSOR), at);
       // 'drop': the header there names the sequence number of the first message we can get
@@ -747,7 +750,8 @@ class BroadcastReceiver : public detail::BroadcastRing {
         space_bell_.ring();
         return at;
       }
-      if (!settle.wait()) corrupt("the oldest position " + std::to_string(at) + " stays behind the intent");
+      // Lapped: our first cursor is at once given up for O (the sender stored O before I).
+      if (!first && !settle.wait()) corrupt("the oldest position " + std::to_string(at) + " stays behind the intent");
     }
   }
 

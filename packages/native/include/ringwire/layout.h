@@ -390,9 +390,14 @@
 //     the sender died between raising I and lowering it, whoever next takes its lock — a
 //     sender opening, a receiver finding it dead — lowers I to that bound: nothing was
 //     written past it.)
-//   join: take a slot (as MPMC). From 'next': cursor = P. From 'oldest': cursor = O. Store
-//     the cursor (seq_cst), read the sequence number at the cursor ('drop': where counting
-//     what it misses starts), then load I: if I - cursor > capacity, O has moved on: again.
+//   join: take a slot (as MPMC; its cursor = P, loaded before the pid is stored). From
+//     'next': cursor = that first cursor (not P loaded again: a message published once the
+//     slot counts, as stats() lists it and a 'block' sender waits for it, is never behind
+//     it). From 'oldest': cursor = O. Store the cursor (seq_cst), read the sequence number at
+//     the cursor ('drop': where counting what it misses starts), then load I: if I - cursor >
+//     capacity, O has moved on: again, from O. (The first cursor is lapped only by a sender
+//     that went a ring past it: 'drop', or 'block' with I raised past it by a claim whose look
+//     at the slots came before the slot counted; O is never past a message begun after that.)
 //     Either the sender's reload of the slots sees the cursor, or the receiver's load of I
 //     sees the raised I and starts later; so once joined, a 'block' sender never writes over
 //     what the receiver has not read.

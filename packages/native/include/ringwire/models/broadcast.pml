@@ -2,8 +2,8 @@
 // one sender, two receivers, overflow 'block' or 'drop', as layout.h states it (broadcast.h
 // read where layout.h leaves a step open).
 //
-// layout.h: lines 333-416 (Broadcast protocol), 124-131 (SPSC parking), 145-159 (SPSC written, end), 305-321 (Waking with several sleepers), 61-70 (records, padding), 591-599 (park slice, peer check, publishing)
-// layout.h digest: f2046735311a
+// layout.h: lines 333-421 (Broadcast protocol), 124-131 (SPSC parking), 145-159 (SPSC written, end), 305-321 (Waking with several sleepers), 61-70 (records, padding), 596-604 (park slice, peer check, publishing)
+// layout.h digest: 95809d6ce33b
 //
 // THE MODEL. A ring of CAP = 4 units of 8 bytes. The sender sends NMSG (3 to 5) messages with
 // sequence numbers 0, 1, 2, ..., each one record of 1 or 2 units (a header alone, or a header
@@ -32,9 +32,10 @@
 //             lag limit would), sleep, withdraw, try again. At the end STATE_ENDED, then the
 //             doorbell.
 //   receiver  takes its slot (cursor = P loaded before, then the pid: take_slot's order), joins
-//             from 'next' (cursor = P) or 'oldest' (cursor = O) (-DJOIN0/-DJOIN1, else SPIN's
-//             choice): stores the cursor, ('drop') reads the sequence number there, loads I and
-//             starts again if I - cursor > capacity. Receive at c: P when the cached tail is
+//             from 'next' (cursor = that first cursor, not P loaded again) or 'oldest' (cursor
+//             = O) (-DJOIN0/-DJOIN1, else SPIN's choice): stores the cursor, ('drop') reads the
+//             sequence number there, loads I and starts again, from O, if I - cursor >
+//             capacity. Receive at c: P when the cached tail is
 //             used up; the header and its checks (a length, inside the ring, not past P); the
 //             copy of the payload; I: if I - c > capacity the copy is discarded, and 'drop' goes
 //             on from O (reading the sequence number there, checked against I, and counting
@@ -120,7 +121,8 @@
 //
 // PROPERTIES (each assertion and ltl says which promise it checks): 'block': every joined
 // receiver gets every message sent since it joined, in order, once, unless it is cut off, and
-// then it learns it; 'drop': a subsequence in order, no duplicates, handed out + lost = sent
+// then it learns it, and a 'next' one whose slot counted (its pid stored: stats() lists it)
+// gets every message published after that (gslot: none is behind its join point); 'drop': a subsequence in order, no duplicates, handed out + lost = sent
 // since joining; no torn or overwritten copy is handed out; the sender writes only below I,
 // and ('block') never over what a joined receiver has still to read; I - O <= capacity;
 // O <= P <= I; no lost wake-up (rwake, swake: weak fairness); everyone finishes (done: no
@@ -152,6 +154,15 @@
 //                          I to come down for ever (done violated: a livelock, which the
 //                          safety runs cannot see).
 //   MUT_CODE_PEER_DEAD_RACE, MUT_CODE_SENT_COUNT: the code before the fixes (FINDINGS 1 and 2).
+//   MUT_JOIN_REREADS_P     ('block') the code before the join fix: 'next' loads P afresh instead
+//                          of starting at its slot's first cursor: a message published between
+//                          the slot counting and that load is never delivered (the gslot
+//                          assertion at the join).
+//   MUT_RETRY_FROM_P       ('block') a 'next' lapped at its first cursor (I raised past it by a
+//                          claim whose look at the slots came before the slot counted) starts
+//                          again from P instead of O: a message the sender then writes within
+//                          that I, without looking at the slots, and publishes before the
+//                          receiver loads P is never delivered (the gslot assertion).
 //
 // THE RUNS. Two receivers with record sizes 2, 1, 2 (a full ring, a wrap, a padding record) and
 // the joins fixed, or receiver 0 joined before the sender starts (R0_EARLY), keep each run
@@ -191,6 +202,8 @@
 //@ mutant join-i-first -DOVERFLOW_BLOCK -DMUT_JOIN_I_FIRST -DFIXED_SIZES -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
 //@ mutant no-lower -DOVERFLOW_BLOCK -DMUT_NO_LOWER -DONE_RECEIVER -DNMSG=4 : -m2000000 -a -f -N done
 //@ mutant code-peer-dead-race -DOVERFLOW_BLOCK -DMUT_CODE_PEER_DEAD_RACE -DSDIES -DFIXED_SIZES -DNMSG=2 -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=1 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
+//@ mutant join-rereads-p -DOVERFLOW_BLOCK -DMUT_JOIN_REREADS_P -DFIXED_SIZES -DEAGER_CURSOR -DJOIN0=0 -DJOIN1=0 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
+//@ mutant retry-from-p -DOVERFLOW_BLOCK -DMUT_RETRY_FROM_P -DONE_RECEIVER -DNMSG=4 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
 //@ mutant code-sent-count -DOVERFLOW_DROP -DMUT_CODE_SENT_COUNT -DSDIES -DONE_RECEIVER -DNMSG=3 cc:-DSAFETY cc:-DNOCLAIM : -m2000000
 
 #if defined(OVERFLOW_BLOCK) == defined(OVERFLOW_DROP)
@@ -262,6 +275,7 @@ byte ndone;            /* (model) the sender and receivers that are done or dead
 byte mpos[NMSG];       /* where message k was written (NONE: not yet) */
 byte rcur[NR];         /* receiver r's own cursor (where it reads next) */
 bit rjoined[NR];       /* receiver r has joined (its check of I passed) */
+byte gslot[NR];        /* the messages published when receiver r's slot counted (its pid stored) */
 bit rsleep[NR];        /* receiver r is asleep on the data epoch */
 bit ssleep;            /* the sender is asleep on the space flag */
 byte bend;             /* the end of the record the blocked sender waits to write */
@@ -781,16 +795,16 @@ inline deliver() {
 }
 
 proctype Receiver(byte r) {
-  byte c, cp, pub, a, b, v, sz, x, y, exp, lost, got, jexp, q, gj, lim, blk, j, cur;
-  bit fromold, lap, rdy, bad, dd, fixed, found;
+  byte c, cp, pub, a, b, v, sz, x, y, exp, lost, got, jexp, q, gj, lim, blk, j, cur, fc;
+  bit fromold, lap, rdy, bad, dd, fixed, found, first;
 
 
   {
     /* take the slot: the cursor (the tail: never behind what the sender may rely on) before
        the pid */
+    fc = P;                                 /* the slot's first cursor */
 #ifdef OVERFLOW_BLOCK
-    x = P;
-    d_step { cursor[r] = x; slotpid[r] = 1; x = 0 };   /* the cursor, then the pid */
+    d_step { cursor[r] = fc; slotpid[r] = 1; countbelow(P, gslot[r]) };   /* the cursor, then the pid */
 #endif
     /* from 'next' (0) or 'oldest' (1): -DJOIN0 / -DJOIN1, or SPIN's choice */
     if
@@ -807,20 +821,30 @@ proctype Receiver(byte r) {
     :: r == 1 -> fromold = 1
 #endif
     fi;
+    first = !fromold;
 join:
 #ifdef SDIES
     dd = sdead;
 #endif
 #ifdef MUT_JOIN_I_FIRST
     /* the mutation: I loaded before the cursor store */
-    if :: fromold -> c = O :: else -> c = P fi;
+    if :: first -> c = fc :: else -> c = O fi;
     x = I;
     cursor[r] = c;
     a = w1[c % CAP];
     d_step {
       lap = (x > c + CAP); x = 0;
 #else
-    if :: fromold -> c = O :: else -> c = P fi;
+#ifdef MUT_JOIN_REREADS_P
+    /* the mutation (the code before the fix): 'next' loads P afresh */
+    if :: !fromold -> c = P :: else -> c = O fi;
+#elif defined(MUT_RETRY_FROM_P)
+    /* the mutation: a 'next' lapped at its first cursor starts again from P, not O */
+    if :: first -> c = fc :: !first && !fromold -> c = P :: else -> c = O fi;
+#else
+    /* 'next': the slot's first cursor; 'oldest', and a 'next' lapped there: O */
+    if :: first -> c = fc :: else -> c = O fi;
+#endif
 #ifdef OVERFLOW_BLOCK
     cursor[r] = c;                          /* seq_cst: the Dekker partner of the store of I */
 #else
@@ -841,6 +865,12 @@ join:
          exp = a;
 #else
          exp = jexp;
+         /* Promise ('block', 'next'): a receiver whose slot counted (stats() lists it, the
+            sender waits for it) gets every message published after that: none is behind
+            where it starts (unless cut off before it joined: it learns that at its first
+            receive). The ghost is then put back (kept out of the state). */
+         assert(fromold || cut[r] || jexp <= gslot[r]);
+         gslot[r] = 0;
 #endif
          /* then the sender's space flag: a sender that waited for our slot's first cursor */
          if :: waiters != 0 && sig == 0 -> sig = 1 :: else fi
@@ -852,11 +882,11 @@ join:
     :: lap ->
        /* Settle gives up (ERR_RINGWIRE_CORRUPT) only once nothing can move O again: the
           sender dead before we looked. Promise: a dead sender never leaves O behind I. */
-       assert(!dd);
-       lap = 0; goto join
+       assert(first || !dd);             /* (no Settle after the first cursor: O at once) */
+       lap = 0; first = 0; goto join
     :: else
     fi;
-    dd = 0;
+    dd = 0; fc = 0; first = 0;
 
 recv:
 #if defined(OVERFLOW_BLOCK) && !defined(FINE_RECEIVE)
