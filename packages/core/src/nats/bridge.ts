@@ -523,9 +523,8 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
  * later messages queue behind it (core NATS has no flow control).
  */
 function runInCore(nc: NatsConnection, sender: Sender<Uint8Array>, options: BridgeOptions, forwardEnd: boolean,
-  put: (data: Uint8Array) => Promise<void> | undefined, count: (data: Uint8Array) => void, signal: AbortSignal,
-  ready: () => void): Promise<'ended' | 'closed'> {
-  const maxRecord = (sender.protocol as unknown as { maxRecord: number }).maxRecord;
+  maxRecord: number, put: (data: Uint8Array) => Promise<void> | undefined, count: (data: Uint8Array) => void,
+  signal: AbortSignal, ready: () => void): Promise<'ended' | 'closed'> {
   return new Promise<'ended' | 'closed'>((resolve, reject) => {
     let queue: { data: Uint8Array; end: boolean; chunk: number }[] = [];
     let draining = false;
@@ -590,7 +589,8 @@ function runInCore(nc: NatsConnection, sender: Sender<Uint8Array>, options: Brid
           return;
         }
         const end = isEnd(message.headers);
-        queue.push(waiting ? { ...backlog.copy(message.data), end } : { data: message.data, end, chunk: -1 });
+        if (waiting) queue.push({ data: backlog.copy(message.data), end, chunk: backlog.chunk });
+        else queue.push({ data: message.data, end, chunk: -1 });
         if (!draining) {
           draining = true;
           queueMicrotask(() => { drain().catch((failure: unknown) => finish(failure as Error)); });
@@ -618,9 +618,15 @@ class Backlog {
   private used = 0;
   private readonly spare: Uint8Array[] = [];
 
-  /** A copy of data, and the number of the chunk it is in (-1: a copy of its own). */
-  copy(data: Uint8Array): { data: Uint8Array; chunk: number } {
-    if (data.length > STAGING_CHUNK_BYTES / 4) return { data: data.slice(), chunk: -1 };
+  /** The number of the chunk the last copy went into (-1: a copy of its own). */
+  chunk = -1;
+
+  /** A copy of data (`chunk` says where). */
+  copy(data: Uint8Array): Uint8Array {
+    if (data.length > STAGING_CHUNK_BYTES / 4) {
+      this.chunk = -1;
+      return data.slice();
+    }
     if (this.live.length === 0 || this.used + data.length > STAGING_CHUNK_BYTES) {
       this.live.push(this.spare.pop() ?? new Uint8Array(STAGING_CHUNK_BYTES));
       this.used = 0;
@@ -629,7 +635,8 @@ class Backlog {
     chunk.set(data, this.used);
     const view = chunk.subarray(this.used, this.used + data.length);
     this.used += data.length;
-    return { data: view, chunk: this.first + this.live.length - 1 };
+    this.chunk = this.first + this.live.length - 1;
+    return view;
   }
 
   /** Every message copied into chunks before `chunk` is in the ring: those chunks are free. */
@@ -670,7 +677,7 @@ async function runIn(js: JetStreamModule, nc: NatsConnection, sender: Sender<Uin
     stats.messages++;
     stats.bytes += data.length;
   };
-  if (options.jetstream === undefined) return runInCore(nc, sender, options, forwardEnd, put, count, signal, ready);
+  if (options.jetstream === undefined) return runInCore(nc, sender, options, forwardEnd, maxRecord, put, count, signal, ready);
   const { stream, durable } = options.jetstream as { stream: string; durable: string };
   const jsm = await js.jetstreamManager(nc);
   try {

@@ -16,7 +16,8 @@ export const PUBLISH_EVERY = layout.PUBLISH_EVERY;
  * How long one park lasts before the endpoint re-checks (and checks its peer): layout.h.
  * Tests lengthen it (RINGWIRE_TEST_PARK_SLICE_MS) to show that a wake came, not a slice's end.
  */
-export const PARK_SLICE_MS = Number(process.env.RINGWIRE_TEST_PARK_SLICE_MS) || layout.PARK_SLICE_MS;
+const testParkSlice = Number(process.env.RINGWIRE_TEST_PARK_SLICE_MS);
+export const PARK_SLICE_MS = Number.isFinite(testParkSlice) && testParkSlice > 0 ? testParkSlice : layout.PARK_SLICE_MS;
 /** At most this often (ms) an endpoint about to park looks for a dead peer: layout.h. */
 export const PEER_CHECK_MS = layout.PEER_CHECK_MS;
 

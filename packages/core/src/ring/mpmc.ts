@@ -809,6 +809,8 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
   /** What peek() found: the record's position and size. */
   private peekPosition = 0;
   private peekSize = 0;
+  /** C as last loaded: C only grows, so it stays a lower bound (beforeClaim()). */
+  private knownClaim = 0;
   /** The record acquire() took. */
   private takenPosition = 0;
   private takenSize = 0;
@@ -932,9 +934,10 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
       const word0 = i32[index];
       const size = this.ring.recordSize(word0, offset);
       // A committed or abandoned record lies before C (its claim moved C past it before
-      // word1 said so: C loaded after word1 is at least there).
-      if (size < 0 || (state !== COMMITTED && state !== ABANDONED)
-        || ((Atomics.load(i32, CLAIM_WORD) - t - size) | 0) < 0) {
+      // word1 said so: C loaded after word1 is at least there). C only grows: a value loaded
+      // before that already covers the record (within a ring of it) saves the load of a line
+      // every sender writes.
+      if (size < 0 || (state !== COMMITTED && state !== ABANDONED) || !this.beforeClaim((t + size) | 0)) {
         this.ring.recheck(TAKE_WORD, t, `record at take position ${t >>> 0} has an impossible header`);
         continue;
       }
@@ -1003,7 +1006,6 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
     const start = this.peekPosition;
     let end = (start + this.peekSize) | 0;
     const limit = (start + BATCH_BYTES) | 0;
-    let claim = (start + this.peekSize) | 0; // C is at least here (peek() checked)
     for (let messages = 1; messages < wanted && ((limit - end) | 0) > 0;) {
       const index = this.ring.headerWord(end);
       const word1 = Atomics.load(i32, index + 1); // acquire: pairs with that sender's commit
@@ -1012,11 +1014,8 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
       const word0 = i32[index];
       const size = this.ring.recordSize(word0, end & mask);
       if (size < 0) break; // left for peek() to judge once it is at T
-      // Before C, as peek() checks (C only grows: loaded again only when needed).
-      if (((claim - end - size) | 0) < 0) {
-        claim = Atomics.load(i32, CLAIM_WORD);
-        if (((claim - end - size) | 0) < 0) break;
-      }
+      // Before C, as peek() checks.
+      if (!this.beforeClaim((end + size) | 0)) break;
       if (state === COMMITTED && word0 >= 0) messages++;
       end = (end + size) | 0;
     }
@@ -1135,6 +1134,13 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
         throw peerDead(this.name, 'sender', dead);
       }
     }
+  }
+
+  /** Whether `end` is at or before C: by C as last loaded if that covers it, else by C now. */
+  private beforeClaim(end: number): boolean {
+    if (((this.knownClaim - end) >>> 0) <= this.capacity) return true;
+    this.knownClaim = Atomics.load(this.i32, CLAIM_WORD);
+    return ((this.knownClaim - end) | 0) >= 0;
   }
 
   /**

@@ -849,7 +849,7 @@ class MpmcReceiver : public detail::MpmcEndpoint {
         if (ok && used + size > capacity_) ok = t + size - load_position(L::OFF_RELEASE_POSITION) <= capacity_;
         // It lies before C: its claim moved C past it before word1 said so (C loaded after
         // word1 is at least there).
-        if (ok) ok = static_cast<int32_t>(load_position(L::OFF_CLAIM_POSITION) - (t + size)) >= 0;
+        if (ok) ok = before_claim(t + size);
         if (!ok) {
           suspect(L::OFF_TAKE_POSITION, t, "impossible record at the take position");
           continue;
@@ -903,6 +903,15 @@ class MpmcReceiver : public detail::MpmcEndpoint {
 
   uint32_t seen_take_ = 0;
   uint64_t seen_header_ = 0;
+  uint32_t known_claim_ = 0;  // C as last loaded: C only grows, so it stays a lower bound
+
+  // Whether `end` is at or before C: by C as last loaded if that covers it (within a ring of
+  // it), else by C now; saves a load of the line every sender writes on most takes.
+  bool before_claim(uint32_t end) {
+    if (known_claim_ - end <= capacity_) return true;
+    known_claim_ = load_position(layout::OFF_CLAIM_POSITION);
+    return static_cast<int32_t>(known_claim_ - end) >= 0;
+  }
 };
 
 static_assert(check_sender_shape<MpmcSender>() && check_receiver_shape<MpmcReceiver>(),
