@@ -1346,6 +1346,128 @@ describe('receiving from an arbitrary segment image', () => {
     }
   });
 
+  // Found by the property (seed 2025671398, case 25 504): an endpoint opening into a dead
+  // sender's slot abandoned the claim the slot's intent named without asking whether a claim
+  // could be there. The intent pointed into the payload of a committed record whose bytes
+  // there read as that slot's claim for the lap, so the repair wrote a skip header and
+  // ABANDONED into the middle of the record, and tryRecv() handed the record out with them.
+  // A claim is only ever at a record boundary between T and C.
+  it('mpmc: a dead sender\'s intent inside a committed record does not repair the record\'s bytes', () => {
+    const { name, u8 } = channels.get(1024)!;
+    const { image, i32 } = explicitImage(1024, 'mpmc', 1016);
+    // R = T = 0, C = 1024: one committed record of 1016 bytes fills the ring (lap 0, slot 1).
+    i32[H >> 2] = 1016;
+    i32[(H >> 2) + 1] = (1 << L.SLOT_SHIFT) | L.REC_COMMITTED;
+    image.fill(0xa5, H + 8, H + 1024);
+    // At position 256, inside its payload, bytes that read as slot 0's claim of lap 0.
+    i32[(H + 256) >> 2] = 0x5a5a5a5a;
+    i32[((H + 256) >> 2) + 1] = (0 << L.SLOT_SHIFT) | L.REC_CLAIMED;
+    i32[L.OFF_CLAIM_POSITION >> 2] = 1024;
+    // Every slot is held by a dead process (so the receiver opens into one and repairs it);
+    // slot 0 a sender whose intent is position 256, 16 bytes.
+    for (let slot = 0; slot < L.MAX_SLOTS; slot++) {
+      i32[slotOffset(slot, L.SLOT_PID) >> 2] = DEAD_PIDS[0];
+      i32[slotOffset(slot, L.SLOT_KIND) >> 2] = L.KIND_RECEIVER;
+    }
+    i32[slotOffset(0, L.SLOT_KIND) >> 2] = L.KIND_SENDER;
+    i32[slotOffset(0, L.SLOT_INTENT) >> 2] = 256 | L.INTENT_VALID;
+    i32[slotOffset(0, L.SLOT_SIZE_OR_END) >> 2] = 16;
+    u8.set(image);
+    const outcome = receiveOnce(name);
+    // The record is whole, untouched: handed out as the image had it.
+    expect(outcome).toBeInstanceOf(Uint8Array);
+    expect(Buffer.compare(outcome as Uint8Array, image.subarray(H + 8, H + 1024))).toBe(0);
+  });
+
+  // The counterexample itself (seed 2025671398) was the same repair at T: positions a lap
+  // apart, T in lap 0 at a unit that reads as a dead sender's claim of lap 0, the ring's
+  // records of lap 1 (C more than a ring past R). Abandoning the "claim" at T wrote into the
+  // lap-1 record the receiver then handed out. A claim lies in [R, C], and C is never more
+  // than a ring past R.
+  it('mpmc: a claim at T with C more than a ring past R is not repaired into a record', () => {
+    const { name, u8 } = channels.get(1024)!;
+    const { image, i32 } = explicitImage(1024, 'mpmc', 1016);
+    // Lap 1 (positions 1024..2048): one committed record of 1016 bytes at ring offset 0.
+    i32[H >> 2] = 1016;
+    i32[(H >> 2) + 1] = 1024 | (1 << L.SLOT_SHIFT) | L.REC_COMMITTED;
+    image.fill(0xa5, H + 8, H + 1024);
+    // R = T = 256 (lap 0), where its payload reads as slot 0's claim of lap 0; C = 2048.
+    i32[(H + 256) >> 2] = 0x5a5a5a5a;
+    i32[((H + 256) >> 2) + 1] = (0 << L.SLOT_SHIFT) | L.REC_CLAIMED;
+    i32[L.OFF_RELEASE_POSITION >> 2] = 256;
+    i32[L.OFF_TAKE_POSITION >> 2] = 256;
+    i32[L.OFF_CLAIM_POSITION >> 2] = 2048;
+    for (let slot = 0; slot < L.MAX_SLOTS; slot++) {
+      i32[slotOffset(slot, L.SLOT_PID) >> 2] = DEAD_PIDS[0];
+      i32[slotOffset(slot, L.SLOT_KIND) >> 2] = L.KIND_RECEIVER;
+    }
+    i32[slotOffset(0, L.SLOT_KIND) >> 2] = L.KIND_SENDER;
+    i32[slotOffset(0, L.SLOT_INTENT) >> 2] = 256 | L.INTENT_VALID;
+    i32[slotOffset(0, L.SLOT_SIZE_OR_END) >> 2] = 768; // to the end of the ring, then lap 1
+    u8.set(image);
+    // Two receivers, as the property had it: the second one reaches the record if anything does.
+    const first = receiveOnce(name);
+    const second = receiveOnce(name);
+    for (const outcome of [first, second]) {
+      if (outcome instanceof Error) {
+        expect((outcome as RingwireError).code).toBe('ERR_RINGWIRE_CORRUPT');
+      } else if (outcome !== undefined) {
+        expect(Buffer.compare(outcome, image.subarray(H + 8, H + 1024))).toBe(0);
+      }
+    }
+  });
+
+  // The same question for a dead receiver's taken run (found reading the claim case): its
+  // repair releases each record of the run, rewriting the record's body, so a run must start
+  // at a record (on the walk from R) and each record must end by T.
+  function takenRunImage(intent: number, firstLength: number): { image: Uint8Array; i32: Int32Array } {
+    const { image, i32 } = explicitImage(1024, 'mpmc', 1016);
+    // R = 0, T = 512, C = 1024. At 0 a committed record of 504 bytes (taken), at 512 another
+    // (not taken): payload 0xa5, then 0x3c.
+    i32[H >> 2] = firstLength;
+    i32[(H >> 2) + 1] = (1 << L.SLOT_SHIFT) | L.REC_COMMITTED;
+    image.fill(0xa5, H + 8, H + 512);
+    i32[(H + 512) >> 2] = 504;
+    i32[((H + 512) >> 2) + 1] = (1 << L.SLOT_SHIFT) | L.REC_COMMITTED;
+    image.fill(0x3c, H + 520, H + 1024);
+    i32[L.OFF_TAKE_POSITION >> 2] = 512;
+    i32[L.OFF_CLAIM_POSITION >> 2] = 1024;
+    for (let slot = 0; slot < L.MAX_SLOTS; slot++) {
+      i32[slotOffset(slot, L.SLOT_PID) >> 2] = DEAD_PIDS[0];
+      i32[slotOffset(slot, L.SLOT_KIND) >> 2] = L.KIND_SENDER;
+    }
+    // Slot 0: a dead receiver whose run is [intent, 512).
+    i32[slotOffset(0, L.SLOT_KIND) >> 2] = L.KIND_RECEIVER;
+    i32[slotOffset(0, L.SLOT_INTENT) >> 2] = intent | L.INTENT_VALID;
+    i32[slotOffset(0, L.SLOT_SIZE_OR_END) >> 2] = 512;
+    return { image, i32 };
+  }
+
+  it('mpmc: a dead receiver\'s run starting inside a record is not released there', () => {
+    const { name, u8 } = channels.get(1024)!;
+    const { image, i32 } = takenRunImage(256, 504);
+    // At 256, inside the first record's payload, bytes that read as a committed record to T.
+    i32[(H + 256) >> 2] = 248;
+    i32[((H + 256) >> 2) + 1] = L.REC_COMMITTED;
+    u8.set(image);
+    const outcome = receiveOnce(name);
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as RingwireError).code).toBe('ERR_RINGWIRE_CORRUPT');
+    // Nothing of the record the run would have started inside was rewritten.
+    expect(Buffer.compare(u8.subarray(H, H + 512), image.subarray(H, H + 512))).toBe(0);
+  });
+
+  it('mpmc: a dead receiver\'s run holding a record that runs past T is not released into what follows', () => {
+    const { name, u8 } = channels.get(1024)!;
+    // The run's one record says 600 bytes: it would end at 616, inside the record at T.
+    const { image } = takenRunImage(0, 600);
+    u8.set(image);
+    const outcome = receiveOnce(name);
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as RingwireError).code).toBe('ERR_RINGWIRE_CORRUPT');
+    expect(Buffer.compare(u8.subarray(H + 512, H + 1024), image.subarray(H + 512, H + 1024))).toBe(0);
+  });
+
   // Found by the property (it aborted the test worker): a peer that scribbles on the unnamed
   // semaphore in a 'semaphore' channel's header makes the next sem_post abort the process
   // (glibc: "The futex facility returned an unexpected error code."): its `private` word picks

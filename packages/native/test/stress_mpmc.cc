@@ -1172,6 +1172,41 @@ int run_hostile(const std::string& name, uint32_t wait) {
          poke_slot(*s, 3, L::SLOT_INTENT, 0 | L::INTENT_VALID | 2);
          sender.try_send("x", 1);
        }},
+      // Positions a lap apart (C more than a ring past R) with T at a unit that reads as a dead
+      // sender's claim: opening into its slot must not abandon it (the abandoned size would
+      // run into the next lap's records, as the property test's seed 2025671398 showed).
+      {"opening into a dead sender's claim at T with C more than a ring past R", [&](const Segment& s) {
+         for (uint32_t x = 0; x < L::MAX_SLOTS; x++) poke_slot(*s, x, L::SLOT_PID, 1);
+         poke_header(*s, 256, 0, 0u << L::SLOT_SHIFT | L::REC_CLAIMED);
+         poke_positions(*s, 256, 256, 2 * kCapacity);
+         poke_slot(*s, 0, L::SLOT_KIND, L::KIND_SENDER);
+         poke_slot(*s, 0, L::SLOT_SIZE_OR_END, kCapacity - 256);
+         poke_slot(*s, 0, L::SLOT_INTENT, 256 | L::INTENT_VALID);
+         MpmcReceiver receiver(s);
+       }},
+      // A dead receiver's run [intent, T): its repair rewrites each record's body, so the run
+      // must start at a record (on the walk from R) and each record must end by T.
+      {"opening into a dead receiver's slot whose run starts inside a record", [&](const Segment& s) {
+         for (uint32_t x = 0; x < L::MAX_SLOTS; x++) poke_slot(*s, x, L::SLOT_PID, 1);
+         poke_header(*s, 0, 504, 1u << L::SLOT_SHIFT | L::REC_COMMITTED);
+         poke_header(*s, 256, 248, L::REC_COMMITTED);  // payload that reads as a record to T
+         poke_header(*s, 512, 504, 1u << L::SLOT_SHIFT | L::REC_COMMITTED);
+         poke_positions(*s, 0, 512, 1024);
+         poke_slot(*s, 0, L::SLOT_KIND, L::KIND_RECEIVER);
+         poke_slot(*s, 0, L::SLOT_SIZE_OR_END, 512);
+         poke_slot(*s, 0, L::SLOT_INTENT, 256 | L::INTENT_VALID);
+         MpmcReceiver receiver(s);
+       }},
+      {"opening into a dead receiver's slot whose run holds a record running past T", [&](const Segment& s) {
+         for (uint32_t x = 0; x < L::MAX_SLOTS; x++) poke_slot(*s, x, L::SLOT_PID, 1);
+         poke_header(*s, 0, 600, 1u << L::SLOT_SHIFT | L::REC_COMMITTED);  // would end at 616
+         poke_header(*s, 512, 504, 1u << L::SLOT_SHIFT | L::REC_COMMITTED);
+         poke_positions(*s, 0, 512, 1024);
+         poke_slot(*s, 0, L::SLOT_KIND, L::KIND_RECEIVER);
+         poke_slot(*s, 0, L::SLOT_SIZE_OR_END, 512);
+         poke_slot(*s, 0, L::SLOT_INTENT, 0 | L::INTENT_VALID);
+         MpmcReceiver receiver(s);
+       }},
       {"a full sender finding a released record of a misaligned size", [&](const Segment& s) {
          poke_header(*s, 0, L::SKIP | 12, L::REC_RELEASED);
          poke_positions(*s, 0, kCapacity, kCapacity);
@@ -1191,6 +1226,34 @@ int run_hostile(const std::string& name, uint32_t wait) {
     }
     ringwire::unlink_segment(name);
   }
+  // A dead sender's intent inside a committed record whose payload there reads as its claim:
+  // opening into its slot leaves the record as it is (a claim is only ever at a record boundary
+  // on the walk from T), and the record is handed out whole.
+  create(name, wait);
+  {
+    auto segment = std::make_shared<ringwire::MappedSegment>(name);
+    const uint32_t length = kCapacity - L::RECORD_HEADER_SIZE;
+    uint8_t* ring = segment->base() + L::HEADER_SIZE;
+    std::memset(ring + L::RECORD_HEADER_SIZE, 0xa5, length);
+    poke_header(*segment, 256, 0x5a5a5a5a, 0u << L::SLOT_SHIFT | L::REC_CLAIMED);
+    poke_header(*segment, 0, length, 1u << L::SLOT_SHIFT | L::REC_COMMITTED);
+    const std::vector<uint8_t> expected(ring + L::RECORD_HEADER_SIZE, ring + L::RECORD_HEADER_SIZE + length);
+    poke_positions(*segment, 0, 0, kCapacity);
+    for (uint32_t x = 0; x < L::MAX_SLOTS; x++) {
+      poke_slot(*segment, x, L::SLOT_PID, 1);  // all dead: slot 0 is taken
+      poke_slot(*segment, x, L::SLOT_KIND, L::KIND_RECEIVER);
+    }
+    poke_slot(*segment, 0, L::SLOT_KIND, L::KIND_SENDER);
+    poke_slot(*segment, 0, L::SLOT_SIZE_OR_END, 16);
+    poke_slot(*segment, 0, L::SLOT_INTENT, 256 | L::INTENT_VALID);
+    MpmcReceiver receiver(segment);
+    std::vector<uint8_t> m;
+    if (receiver.slot() != 0 || receiver.try_recv(m) != ringwire::Status::kMessage || m != expected) {
+      std::fprintf(stderr, "stress_mpmc hostile: a dead sender's intent inside a committed record changed the record\n");
+      ok = false;
+    }
+  }
+  ringwire::unlink_segment(name);
   // Parked bits for slots that do not exist (48..63) are a scribble: the next park clears them.
   create(name, wait);
   {

@@ -238,6 +238,17 @@ class MpmcRing {
   /** With the owner's lock held: CLAIMED -> ABANDONED, sized from the owner's slot. */
   private abandon(position: number, word1: number): boolean {
     const index = this.headerWord(position);
+    // A claim not yet released lies in [R, C]. C loaded before R: C <= R + capacity holds
+    // whenever C is loaded and R only grows, so a wider window is a peer's scribble. R past C
+    // (both moved on meanwhile), or a position outside the window, is no claim of now.
+    const c = Atomics.load(this.i32, CLAIM_WORD);
+    const r = Atomics.load(this.i32, RELEASE_WORD);
+    const window = (c - r) | 0;
+    if (window > this.capacity) {
+      throw corrupt(this.name, `claim position ${c >>> 0} is more than a ring past release position ${r >>> 0}`);
+    }
+    const into = (position - r) | 0;
+    if (window < 0 || into < 0 || into > window) return false;
     if (Atomics.load(this.i32, index + 1) !== word1) return false;
     const size = this.claimSize(position, word1);
     if (size < 0) throw corrupt(this.name, `claim at position ${position >>> 0} has no size in its owner's slot`);
@@ -317,6 +328,12 @@ class MpmcRing {
     const t = Atomics.load(this.i32, TAKE_WORD);
     if (((r - position) | 0) > 0) position = r;
     if (((end - position) | 0) > this.capacity) throw corrupt(this.name, `endpoint slot ${slot} holds an impossible run`);
+    // A run starts where T stood: at a record, which the walk from R meets (unless R has
+    // passed it meanwhile). Released from the middle of a record, it would write into it.
+    if (position !== r && !this.reachable(position, RELEASE_WORD)
+      && ((Atomics.load(this.i32, RELEASE_WORD) - position) | 0) <= 0) {
+      throw corrupt(this.name, `the run endpoint slot ${slot} took starts inside a record, at ${position >>> 0}`);
+    }
     // Only what was taken (before T) can be this slot's; a receiver that lost its CAS on T
     // and died before clearing its intent covers records that were someone else's.
     while (((end - position) | 0) > 0 && ((t - position) | 0) > 0) {
@@ -324,7 +341,7 @@ class MpmcRing {
       const word1 = Atomics.load(this.i32, index + 1);
       const state = word1 & STATE_MASK;
       const size = this.recordSize(this.i32[index], position & this.mask);
-      if ((word1 & ~this.mask) !== (position & ~this.mask) || size < 0
+      if ((word1 & ~this.mask) !== (position & ~this.mask) || size < 0 || ((t - position - size) | 0) < 0
         || (state !== COMMITTED && state !== ABANDONED && state !== RELEASED)) {
         throw corrupt(this.name, `the run endpoint slot ${slot} took holds an impossible record at ${position >>> 0}`);
       }
@@ -353,9 +370,55 @@ class MpmcRing {
     }
     const word1 = Atomics.load(this.i32, this.headerWord(position) + 1);
     if (kind === layout.KIND_SENDER && (word1 & ~this.mask) === (position & ~this.mask)
-      && (word1 & STATE_MASK) === CLAIMED && ((word1 & SLOT_FIELD_MASK) >>> SLOT_SHIFT) === slot) {
+      && (word1 & STATE_MASK) === CLAIMED && ((word1 & SLOT_FIELD_MASK) >>> SLOT_SHIFT) === slot
+      && this.reachable(position, TAKE_WORD)) {
       this.abandon(position, word1);
     }
+  }
+
+  /**
+   * Whether a record starts at `position`, found by walking the records from T (`from`
+   * TAKE_WORD: the only places a claim can be) or from R (RELEASE_WORD: where a taken run can
+   * start). A position in a slot is one a peer stored: the unit there can be payload of a
+   * record whose bytes read as a header, and repairing it would write into that record. A
+   * record is read only while the walk's start has not passed it (not yet taken, or not yet
+   * released: its header still stands); if it moves past, the walk starts again from there.
+   * A claim the walk meets takes its size from its owner's slot, valid while the claim stands.
+   */
+  private reachable(position: number, from: number): boolean {
+    const i32 = this.i32;
+    const mask = this.mask;
+    let start = Atomics.load(i32, from);
+    let at = start;
+    // Each record is read at most a few times (again after its claim is committed, or after
+    // the start moved); a ring a peer scribbled on could make the walk go round without that bound.
+    for (let reads = 4 * (this.capacity >> 3) + 16; reads > 0; reads--) {
+      const ahead = (position - at) | 0;
+      if (ahead === 0) return true;
+      if (ahead < 0 || ahead >= this.capacity) return false;
+      const index = this.headerWord(at);
+      const word1 = Atomics.load(i32, index + 1);
+      const state = word1 & STATE_MASK;
+      let size = -1;
+      if ((word1 & ~mask) === (at & ~mask)) {
+        if (state === CLAIMED) size = this.claimSize(at, word1);
+        else if (state === COMMITTED || state === ABANDONED || (state === RELEASED && from === RELEASE_WORD)) {
+          size = this.recordSize(i32[index], at & mask);
+        }
+      }
+      const now = Atomics.load(i32, from);
+      if (((now - at) | 0) > 0) {
+        // Passed since: what was read may be gone. T and R only move forward.
+        if (((now - start) | 0) <= 0) return false;
+        start = now;
+        at = now;
+        continue;
+      }
+      if (Atomics.load(i32, index + 1) !== word1) continue; // committed (or repaired) meanwhile
+      if (size < 0) return false; // not a record (C or T is here, or the ring is not one to walk)
+      at = (at + size) | 0;
+    }
+    return false;
   }
 
   wakeAll(): void {

@@ -276,7 +276,8 @@
 //   - RELEASED at R (a receiver died after releasing, before moving R): anyone short of
 //     space moves R over released records; no lock is needed, R only moves by CAS.
 // An endpoint opening into a slot whose pid is nonzero (its last holder died without
-// closing) repairs what that slot's intent covers the same way before using the slot.
+// closing) repairs what that slot's intent covers the same way before using the slot. A
+// sender's intent is a claim only where the walk of records from T meets it, in [R, C].
 // Receivers waiting at a CLAIMED record, and senders waiting for space at a taken one,
 // check the owner's lock before every park and after every park slice. Parking endpoints also
 // clear the parked bits of slots whose lock they can take (their holder died parked), and

@@ -323,9 +323,17 @@ class MpmcEndpoint {
   // skip record of the claim's size (ABANDONED); receivers take it and skip it. True if so.
   bool repair_claim(uint32_t p, uint32_t x) {
     namespace L = layout;
-    const uint32_t r = load_position(L::OFF_RELEASE_POSITION, __ATOMIC_SEQ_CST);
+    // A claim not yet released lies in [R, C]. C loaded before R: C <= R + capacity holds
+    // whenever C is loaded and R only grows, so a wider window is a peer's scribble. R past C
+    // (both moved on meanwhile), or p outside the window, is no claim of now.
     const uint32_t c = load_position(L::OFF_CLAIM_POSITION, __ATOMIC_SEQ_CST);
-    if (p - r > c - r) return false;  // not in [R, C]: long since released
+    const uint32_t r = load_position(L::OFF_RELEASE_POSITION, __ATOMIC_SEQ_CST);
+    const uint32_t window = c - r;
+    if (static_cast<int32_t>(window) < 0) return false;
+    if (window > capacity_) {
+      corrupt("claim position " + std::to_string(c) + " is more than a ring past release position " + std::to_string(r));
+    }
+    if (p - r > window) return false;  // not in [R, C]: long since released
     const uint64_t h = load_unit(p, __ATOMIC_SEQ_CST);
     // R at or before p after the read: the record at p was not released, so that was a header.
     if (p - load_position(L::OFF_RELEASE_POSITION, __ATOMIC_SEQ_CST) > capacity_) return false;
@@ -362,6 +370,14 @@ class MpmcEndpoint {
         corrupt("endpoint slot " + std::to_string(x) + " holds an impossible run");
       }
       const uint32_t t = load_position(L::OFF_TAKE_POSITION, __ATOMIC_SEQ_CST);
+      // A run starts where T stood: at a record, which the walk from R meets (unless R has
+      // passed it meanwhile). Released from the middle of a record, it would write into it.
+      const uint32_t r0 = load_position(L::OFF_RELEASE_POSITION, __ATOMIC_SEQ_CST);
+      if (static_cast<int32_t>(start - r0) > 0 && !reachable(start, L::OFF_RELEASE_POSITION) &&
+          static_cast<int32_t>(load_position(L::OFF_RELEASE_POSITION, __ATOMIC_SEQ_CST) - start) <= 0) {
+        corrupt("the run endpoint slot " + std::to_string(x) + " took starts inside a record, at " +
+                std::to_string(start));
+      }
       uint32_t p = start;
       bool whole = true;
       for (;;) {
@@ -373,7 +389,8 @@ class MpmcEndpoint {
         if (static_cast<int32_t>(load_position(L::OFF_RELEASE_POSITION, __ATOMIC_SEQ_CST) - p) > 0) continue;
         const uint32_t w0 = word0_of(h), w1 = word1_of(h), state = w1 & L::STATE_MASK;
         uint32_t size;
-        if (!record_of_lap(w1, p) || state == L::REC_CLAIMED || state > L::REC_ABANDONED || !extent(p, w0, size)) {
+        if (!record_of_lap(w1, p) || state == L::REC_CLAIMED || state > L::REC_ABANDONED || !extent(p, w0, size) ||
+            static_cast<int32_t>(t - (p + size)) < 0) {
           corrupt("the run endpoint slot " + std::to_string(x) + " took holds an impossible record at " +
                   std::to_string(p));
         }
@@ -421,8 +438,57 @@ class MpmcEndpoint {
       }
       disown(held);
     } else if (kind == L::KIND_SENDER) {
-      repair_claim(intent_position(x, intent), x);
+      const uint32_t p = intent_position(x, intent);
+      if (word1_of(load_unit(p, __ATOMIC_SEQ_CST)) == (lap(p) | x << L::SLOT_SHIFT | L::REC_CLAIMED) &&
+          reachable(p, L::OFF_TAKE_POSITION)) {
+        repair_claim(p, x);
+      }
     }
+  }
+
+  // Whether a record starts at p, found by walking the records from T (`from` the take
+  // position: the only places a claim can be) or from R (the release position: where a taken
+  // run can start). A position in a slot is one a peer stored: the unit there can be payload
+  // of a record whose bytes read as a header, and repairing it would write into that record.
+  // A record is read only while the walk's start has not passed it (not yet taken, or not yet
+  // released: its header still stands); if it moves past, the walk starts again from there,
+  // further on. A claim the walk meets takes its size from its owner's slot, valid while the
+  // claim stands.
+  bool reachable(uint32_t p, uint32_t from) const {
+    namespace L = layout;
+    uint32_t t = load_position(from, __ATOMIC_SEQ_CST);
+    uint32_t at = t;
+    // Each record is read at most a few times (again after its claim is committed, or after
+    // the start moved); a ring a peer scribbled on could make the walk go round without that
+    // bound.
+    for (uint32_t reads = 4 * (capacity_ / L::RECORD_ALIGNMENT) + 16; reads > 0; reads--) {
+      const uint32_t ahead = p - at;
+      if (ahead == 0) return true;
+      if (ahead >= capacity_) return false;  // behind T, or more than a ring on
+      const uint64_t h = load_unit(at, __ATOMIC_SEQ_CST);
+      const uint32_t w1 = word1_of(h), state = w1 & L::STATE_MASK;
+      uint32_t size = 0;
+      bool sized = false;
+      if (record_of_lap(w1, at)) {
+        if (state == L::REC_CLAIMED) {
+          sized = claim_size(at, owner_of(w1), size);
+        } else if (state == L::REC_COMMITTED || state == L::REC_ABANDONED ||
+                   (state == L::REC_RELEASED && from == L::OFF_RELEASE_POSITION)) {
+          sized = extent(at, word0_of(h), size);
+        }
+      }
+      const uint32_t now = load_position(from, __ATOMIC_SEQ_CST);
+      if (static_cast<int32_t>(now - at) > 0) {
+        // Passed since: what was read may be gone. T and R only move forward.
+        if (static_cast<int32_t>(now - t) <= 0) return false;
+        t = at = now;
+        continue;
+      }
+      if (word1_of(load_unit(at, __ATOMIC_SEQ_CST)) != w1) continue;  // committed (or repaired) meanwhile
+      if (!sized) return false;  // not a record: C or T is here, or the ring is not one to walk
+      at += size;
+    }
+    return false;
   }
 
   // After a claim CAS at p succeeded: R past p means we were a lap (or more) late — the

@@ -2,8 +2,8 @@
 // one sender, two receivers, overflow 'block' or 'drop', as layout.h states it (broadcast.h
 // read where layout.h leaves a step open).
 //
-// layout.h: lines 333-421 (Broadcast protocol), 124-131 (SPSC parking), 145-159 (SPSC written, end), 305-321 (Waking with several sleepers), 61-70 (records, padding), 596-604 (park slice, peer check, publishing)
-// layout.h digest: 95809d6ce33b
+// layout.h: lines 334-422 (Broadcast protocol), 124-131 (SPSC parking), 145-159 (SPSC written, end), 306-322 (Waking with several sleepers), 61-70 (records, padding), 597-605 (park slice, peer check, publishing)
+// layout.h digest: e320f7c0521a
 //
 // THE MODEL. A ring of CAP = 4 units of 8 bytes. The sender sends NMSG (3 to 5) messages with
 // sequence numbers 0, 1, 2, ..., each one record of 1 or 2 units (a header alone, or a header

@@ -1,7 +1,7 @@
 // mpmc.pml: a Promela model (SPIN 6.5) of ringwire's MPMC protocol as layout.h states it.
 //
-// layout.h: lines 161-259 (MPMC protocol), 261-284 (Liveness and repair), 286-303 (What a death costs), 305-321 (Waking with several sleepers)
-// layout.h digest: 5a20d5d1be9d
+// layout.h: lines 161-259 (MPMC protocol), 261-285 (Liveness and repair), 287-304 (What a death costs), 306-322 (Waking with several sleepers)
+// layout.h digest: 97697ae29b79
 //
 // WHAT IS MODELLED. Senders (slots 0..NS-1) and receivers (slots NS..) share a ring of CAP
 // units (a unit is 8 bytes; CAP 4 or 2), the claim hint C, the take position T, the release

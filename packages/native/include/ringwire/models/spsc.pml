@@ -1,7 +1,7 @@
 // spsc.pml: a Promela model (SPIN 6.5) of ringwire's SPSC protocol as layout.h states it.
 //
-// layout.h: lines 56-70 (positions, records, padding), 112-159 (SPSC protocol: producer, consumer, parking, delivered, written, end), 286-300 (what a death costs), 596-604 (park slice, peer check, publishing)
-// layout.h digest: 7269a1111629
+// layout.h: lines 56-70 (positions, records, padding), 112-159 (SPSC protocol: producer, consumer, parking, delivered, written, end), 287-301 (what a death costs), 597-605 (park slice, peer check, publishing)
+// layout.h digest: d47cf4d71d4e
 //
 // What is modelled. One sender and one receiver process share a ring of CAP units (a unit is
 // one 8-byte alignment step; CAP 4 by default), the producer, consumer, written and delivered
