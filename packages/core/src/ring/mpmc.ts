@@ -337,10 +337,18 @@ class MpmcRing {
     // Only what was taken (before T) can be this slot's; a receiver that lost its CAS on T
     // and died before clearing its intent covers records that were someone else's.
     while (((end - position) | 0) > 0 && ((t - position) | 0) > 0) {
+      // Records before R are released, and their space may already hold the next lap's: start
+      // at R if it has passed (R moves while we walk), and read a header only while R has not.
+      const before = Atomics.load(this.i32, RELEASE_WORD);
+      if (((before - position) | 0) > 0) {
+        position = before;
+        continue;
+      }
       const index = this.headerWord(position);
       const word1 = Atomics.load(this.i32, index + 1);
       const state = word1 & STATE_MASK;
       const size = this.recordSize(this.i32[index], position & this.mask);
+      if (((Atomics.load(this.i32, RELEASE_WORD) - position) | 0) > 0) continue;
       if ((word1 & ~this.mask) !== (position & ~this.mask) || size < 0 || ((t - position - size) | 0) < 0
         || (state !== COMMITTED && state !== ABANDONED && state !== RELEASED)) {
         throw corrupt(this.name, `the run endpoint slot ${slot} took holds an impossible record at ${position >>> 0}`);
