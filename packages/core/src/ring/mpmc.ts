@@ -250,6 +250,8 @@ class MpmcRing {
     const into = (position - r) | 0;
     if (window < 0 || into < 0 || into > window) return false;
     if (Atomics.load(this.i32, index + 1) !== word1) return false;
+    // R still at or before it after the read: the record was not released, so that was its header.
+    if (((position - Atomics.load(this.i32, RELEASE_WORD)) | 0) < 0) return false;
     const size = this.claimSize(position, word1);
     if (size < 0) throw corrupt(this.name, `claim at position ${position >>> 0} has no size in its owner's slot`);
     // Its sender may have died before moving C past it: do that first, so that receivers
@@ -606,7 +608,9 @@ export class MpmcSenderProtocol implements SenderProtocol {
         ring.recheck(CLAIM_WORD, c, `ring unit at claim position ${c >>> 0} is not free although released`);
         continue;
       }
-      // Our slot says how big the claim is before the claim exists (see layout.h).
+      // Our slot says how big the claim is before the claim exists (see layout.h). Plain
+      // stores: the Atomics loads above keep them after our last commit (a repairer's walk
+      // sizes a claim from them while its header reads CLAIMED) on x86 and on arm64.
       i32[ring.sizeWord] = claimSize;
       i32[ring.intentWord] = c | layout.INTENT_VALID;
       // A claim position read a lap or more ago may now be inside another record's payload,

@@ -229,10 +229,13 @@ class MpmcEndpoint {
     messages_ += 1;
     store_count(segment_->base(), slot_offset(slot_) + layout::SLOT_MESSAGES, messages_);
   }
-  // Our intent (and the size or end beside it): relaxed, published by the seq_cst CAS after.
+  // Our intent (and the size or end beside it), published by the seq_cst CAS after. Release,
+  // not relaxed: a repairer walking from T sizes our last claim from these words while its
+  // header still reads CLAIMED, so they must not be seen to change before our commit of that
+  // claim is (the acquire loads between need not order them on a weakly ordered CPU).
   void store_intent(uint32_t position, uint32_t size_or_end) {
-    __atomic_store_n(slot_word(slot_, layout::SLOT_SIZE_OR_END), size_or_end, __ATOMIC_RELAXED);
-    __atomic_store_n(slot_word(slot_, layout::SLOT_INTENT), position | layout::INTENT_VALID, __ATOMIC_RELAXED);
+    __atomic_store_n(slot_word(slot_, layout::SLOT_SIZE_OR_END), size_or_end, __ATOMIC_RELEASE);
+    __atomic_store_n(slot_word(slot_, layout::SLOT_INTENT), position | layout::INTENT_VALID, __ATOMIC_RELEASE);
   }
 
   // --- waking and parking (layout.h, "Waking with several sleepers"; wait.h) -----------
