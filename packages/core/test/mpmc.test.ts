@@ -475,7 +475,16 @@ describe('mpmc with endpoints that die', () => {
     // Repaired once a wait finds its sender dead (a liveness check before each park, and
     // after each 1 s park slice); the recv() timeouts only bound the test.
     while ((tally.senders.get(2)?.count ?? 0) < 2000) {
-      const message = await receiver.recv({ timeout: 20_000 });
+      let message;
+      try {
+        message = await receiver.recv({ timeout: 20_000 });
+      } catch (error) {
+        // Say which wait it was (this failed once under heavy load, and the bare timeout did not tell).
+        const s = stats(name);
+        throw new Error(`no message in 20 s after ${tally.senders.get(2)?.count ?? 0} of the live sender's 2000 `
+          + `(${String(error)}); channel: sent ${s.messagesSent}, received ${s.messagesReceived}, `
+          + `senders ${JSON.stringify(s.senders)}; live sender's output: ${live.output()}`);
+      }
       tally.add(message!);
     }
     expect((await live).code).toBe(0);
