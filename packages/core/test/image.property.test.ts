@@ -1231,6 +1231,34 @@ function recordAtZero(image: Uint8Array, i32: Int32Array, length: number, word1:
   return recordBytes(length);
 }
 
+/**
+ * Every slot held by a dead process, of kind `others`, so that an opener takes over one (slot
+ * 0 first) and repairs what it left; slot 0 of kind `kind` with `intent` and `sizeOrEnd`.
+ */
+function deadSlots(i32: Int32Array, others: number, slot0: { kind: number; intent: number; sizeOrEnd: number }): void {
+  for (let slot = 0; slot < L.MAX_SLOTS; slot++) {
+    i32[slotOffset(slot, L.SLOT_PID) >> 2] = DEAD_PIDS[0];
+    i32[slotOffset(slot, L.SLOT_KIND) >> 2] = others;
+  }
+  i32[slotOffset(0, L.SLOT_KIND) >> 2] = slot0.kind;
+  i32[slotOffset(0, L.SLOT_INTENT) >> 2] = slot0.intent | L.INTENT_VALID;
+  i32[slotOffset(0, L.SLOT_SIZE_OR_END) >> 2] = slot0.sizeOrEnd;
+}
+
+/**
+ * A committed record of 1016 bytes (payload 0xa5) filling a 1024-byte ring, its header word1
+ * `word1`, with the unit at ring offset 256 of its payload reading as slot 0's claim of lap 0.
+ */
+function recordWithClaimInside(word1: number): { image: Uint8Array; i32: Int32Array } {
+  const { image, i32 } = explicitImage(1024, 'mpmc', 1016);
+  i32[H >> 2] = 1016;
+  i32[(H >> 2) + 1] = word1;
+  image.fill(0xa5, H + 8, H + 1024);
+  i32[(H + 256) >> 2] = 0x5a5a5a5a;
+  i32[((H + 256) >> 2) + 1] = (0 << L.SLOT_SHIFT) | L.REC_CLAIMED;
+  return { image, i32 };
+}
+
 /** What one tryRecv() on a fresh receiver gives: a message, nothing, or the error thrown (opening included). */
 function receiveOnce(name: string, options: { from?: 'oldest' | 'next' } = {}): Uint8Array | undefined | Error {
   let receiver: Receiver | undefined;
@@ -1354,24 +1382,11 @@ describe('receiving from an arbitrary segment image', () => {
   // A claim is only ever at a record boundary between T and C.
   it('mpmc: a dead sender\'s intent inside a committed record does not repair the record\'s bytes', () => {
     const { name, u8 } = channels.get(1024)!;
-    const { image, i32 } = explicitImage(1024, 'mpmc', 1016);
-    // R = T = 0, C = 1024: one committed record of 1016 bytes fills the ring (lap 0, slot 1).
-    i32[H >> 2] = 1016;
-    i32[(H >> 2) + 1] = (1 << L.SLOT_SHIFT) | L.REC_COMMITTED;
-    image.fill(0xa5, H + 8, H + 1024);
-    // At position 256, inside its payload, bytes that read as slot 0's claim of lap 0.
-    i32[(H + 256) >> 2] = 0x5a5a5a5a;
-    i32[((H + 256) >> 2) + 1] = (0 << L.SLOT_SHIFT) | L.REC_CLAIMED;
+    // R = T = 0, C = 1024: the record fills the ring (lap 0, slot 1); at 256, inside its
+    // payload, bytes that read as slot 0's claim. Slot 0: a dead sender whose intent is 256.
+    const { image, i32 } = recordWithClaimInside((1 << L.SLOT_SHIFT) | L.REC_COMMITTED);
     i32[L.OFF_CLAIM_POSITION >> 2] = 1024;
-    // Every slot is held by a dead process (so the receiver opens into one and repairs it);
-    // slot 0 a sender whose intent is position 256, 16 bytes.
-    for (let slot = 0; slot < L.MAX_SLOTS; slot++) {
-      i32[slotOffset(slot, L.SLOT_PID) >> 2] = DEAD_PIDS[0];
-      i32[slotOffset(slot, L.SLOT_KIND) >> 2] = L.KIND_RECEIVER;
-    }
-    i32[slotOffset(0, L.SLOT_KIND) >> 2] = L.KIND_SENDER;
-    i32[slotOffset(0, L.SLOT_INTENT) >> 2] = 256 | L.INTENT_VALID;
-    i32[slotOffset(0, L.SLOT_SIZE_OR_END) >> 2] = 16;
+    deadSlots(i32, L.KIND_RECEIVER, { kind: L.KIND_SENDER, intent: 256, sizeOrEnd: 16 });
     u8.set(image);
     const outcome = receiveOnce(name);
     // The record is whole, untouched: handed out as the image had it.
@@ -1386,24 +1401,14 @@ describe('receiving from an arbitrary segment image', () => {
   // than a ring past R.
   it('mpmc: a claim at T with C more than a ring past R is not repaired into a record', () => {
     const { name, u8 } = channels.get(1024)!;
-    const { image, i32 } = explicitImage(1024, 'mpmc', 1016);
-    // Lap 1 (positions 1024..2048): one committed record of 1016 bytes at ring offset 0.
-    i32[H >> 2] = 1016;
-    i32[(H >> 2) + 1] = 1024 | (1 << L.SLOT_SHIFT) | L.REC_COMMITTED;
-    image.fill(0xa5, H + 8, H + 1024);
-    // R = T = 256 (lap 0), where its payload reads as slot 0's claim of lap 0; C = 2048.
-    i32[(H + 256) >> 2] = 0x5a5a5a5a;
-    i32[((H + 256) >> 2) + 1] = (0 << L.SLOT_SHIFT) | L.REC_CLAIMED;
+    // Lap 1 (positions 1024..2048): the record at ring offset 0. R = T = 256 (lap 0), where its
+    // payload reads as slot 0's claim of lap 0; C = 2048. Slot 0's claim runs to the end of
+    // the ring, then lap 1.
+    const { image, i32 } = recordWithClaimInside(1024 | (1 << L.SLOT_SHIFT) | L.REC_COMMITTED);
     i32[L.OFF_RELEASE_POSITION >> 2] = 256;
     i32[L.OFF_TAKE_POSITION >> 2] = 256;
     i32[L.OFF_CLAIM_POSITION >> 2] = 2048;
-    for (let slot = 0; slot < L.MAX_SLOTS; slot++) {
-      i32[slotOffset(slot, L.SLOT_PID) >> 2] = DEAD_PIDS[0];
-      i32[slotOffset(slot, L.SLOT_KIND) >> 2] = L.KIND_RECEIVER;
-    }
-    i32[slotOffset(0, L.SLOT_KIND) >> 2] = L.KIND_SENDER;
-    i32[slotOffset(0, L.SLOT_INTENT) >> 2] = 256 | L.INTENT_VALID;
-    i32[slotOffset(0, L.SLOT_SIZE_OR_END) >> 2] = 768; // to the end of the ring, then lap 1
+    deadSlots(i32, L.KIND_RECEIVER, { kind: L.KIND_SENDER, intent: 256, sizeOrEnd: 768 });
     u8.set(image);
     // Two receivers, as the property had it: the second one reaches the record if anything does.
     const first = receiveOnce(name);
@@ -1432,14 +1437,8 @@ describe('receiving from an arbitrary segment image', () => {
     image.fill(0x3c, H + 520, H + 1024);
     i32[L.OFF_TAKE_POSITION >> 2] = 512;
     i32[L.OFF_CLAIM_POSITION >> 2] = 1024;
-    for (let slot = 0; slot < L.MAX_SLOTS; slot++) {
-      i32[slotOffset(slot, L.SLOT_PID) >> 2] = DEAD_PIDS[0];
-      i32[slotOffset(slot, L.SLOT_KIND) >> 2] = L.KIND_SENDER;
-    }
     // Slot 0: a dead receiver whose run is [intent, 512).
-    i32[slotOffset(0, L.SLOT_KIND) >> 2] = L.KIND_RECEIVER;
-    i32[slotOffset(0, L.SLOT_INTENT) >> 2] = intent | L.INTENT_VALID;
-    i32[slotOffset(0, L.SLOT_SIZE_OR_END) >> 2] = 512;
+    deadSlots(i32, L.KIND_SENDER, { kind: L.KIND_RECEIVER, intent, sizeOrEnd: 512 });
     return { image, i32 };
   }
 

@@ -1100,6 +1100,15 @@ int run_hostile(const std::string& name, uint32_t wait) {
     std::vector<uint8_t> m;
     receiver.try_recv(m);
   };
+  // Every slot's holder dead, slot 0 of `kind` with this intent and size (or end): a receiver
+  // opening takes over slot 0 and repairs what it left.
+  auto open_into_slot0 = [](const Segment& s, uint32_t kind, uint32_t intent, uint32_t size_or_end) {
+    for (uint32_t x = 0; x < L::MAX_SLOTS; x++) poke_slot(*s, x, L::SLOT_PID, 1);
+    poke_slot(*s, 0, L::SLOT_KIND, kind);
+    poke_slot(*s, 0, L::SLOT_SIZE_OR_END, size_or_end);
+    poke_slot(*s, 0, L::SLOT_INTENT, intent | L::INTENT_VALID);
+    MpmcReceiver receiver(s);
+  };
   const std::vector<Hostile> cases = {
       {"claim position in the ring's last 4 bytes", [&](const Segment& s) { poke_positions(*s, 0, 0, last4); try_send(s); }},
       {"take position in the ring's last 4 bytes", [&](const Segment& s) { poke_positions(*s, 0, last4, 0); try_recv(s); }},
@@ -1176,36 +1185,24 @@ int run_hostile(const std::string& name, uint32_t wait) {
       // sender's claim: opening into its slot must not abandon it (the abandoned size would
       // run into the next lap's records, as the property test's seed 2025671398 showed).
       {"opening into a dead sender's claim at T with C more than a ring past R", [&](const Segment& s) {
-         for (uint32_t x = 0; x < L::MAX_SLOTS; x++) poke_slot(*s, x, L::SLOT_PID, 1);
          poke_header(*s, 256, 0, 0u << L::SLOT_SHIFT | L::REC_CLAIMED);
          poke_positions(*s, 256, 256, 2 * kCapacity);
-         poke_slot(*s, 0, L::SLOT_KIND, L::KIND_SENDER);
-         poke_slot(*s, 0, L::SLOT_SIZE_OR_END, kCapacity - 256);
-         poke_slot(*s, 0, L::SLOT_INTENT, 256 | L::INTENT_VALID);
-         MpmcReceiver receiver(s);
+         open_into_slot0(s, L::KIND_SENDER, 256, kCapacity - 256);
        }},
       // A dead receiver's run [intent, T): its repair rewrites each record's body, so the run
       // must start at a record (on the walk from R) and each record must end by T.
       {"opening into a dead receiver's slot whose run starts inside a record", [&](const Segment& s) {
-         for (uint32_t x = 0; x < L::MAX_SLOTS; x++) poke_slot(*s, x, L::SLOT_PID, 1);
          poke_header(*s, 0, 504, 1u << L::SLOT_SHIFT | L::REC_COMMITTED);
          poke_header(*s, 256, 248, L::REC_COMMITTED);  // payload that reads as a record to T
          poke_header(*s, 512, 504, 1u << L::SLOT_SHIFT | L::REC_COMMITTED);
          poke_positions(*s, 0, 512, 1024);
-         poke_slot(*s, 0, L::SLOT_KIND, L::KIND_RECEIVER);
-         poke_slot(*s, 0, L::SLOT_SIZE_OR_END, 512);
-         poke_slot(*s, 0, L::SLOT_INTENT, 256 | L::INTENT_VALID);
-         MpmcReceiver receiver(s);
+         open_into_slot0(s, L::KIND_RECEIVER, 256, 512);
        }},
       {"opening into a dead receiver's slot whose run holds a record running past T", [&](const Segment& s) {
-         for (uint32_t x = 0; x < L::MAX_SLOTS; x++) poke_slot(*s, x, L::SLOT_PID, 1);
          poke_header(*s, 0, 600, 1u << L::SLOT_SHIFT | L::REC_COMMITTED);  // would end at 616
          poke_header(*s, 512, 504, 1u << L::SLOT_SHIFT | L::REC_COMMITTED);
          poke_positions(*s, 0, 512, 1024);
-         poke_slot(*s, 0, L::SLOT_KIND, L::KIND_RECEIVER);
-         poke_slot(*s, 0, L::SLOT_SIZE_OR_END, 512);
-         poke_slot(*s, 0, L::SLOT_INTENT, 0 | L::INTENT_VALID);
-         MpmcReceiver receiver(s);
+         open_into_slot0(s, L::KIND_RECEIVER, 0, 512);
        }},
       {"a full sender finding a released record of a misaligned size", [&](const Segment& s) {
          poke_header(*s, 0, L::SKIP | 12, L::REC_RELEASED);
