@@ -418,7 +418,7 @@ class MpmcRing {
       }
       const now = Atomics.load(i32, from);
       if (((now - at) | 0) > 0) {
-        // Passed since: what was read may be gone. T and R only move forward.
+        // Passed since: what was read may be gone. Start again there, further on.
         if (((now - start) | 0) <= 0) return false;
         start = now;
         at = now;

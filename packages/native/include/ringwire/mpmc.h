@@ -482,7 +482,7 @@ class MpmcEndpoint {
       }
       const uint32_t now = load_position(from, __ATOMIC_SEQ_CST);
       if (static_cast<int32_t>(now - at) > 0) {
-        // Passed since: what was read may be gone. T and R only move forward.
+        // Passed since: what was read may be gone. Start again there, further on.
         if (static_cast<int32_t>(now - t) <= 0) return false;
         t = at = now;
         continue;
