@@ -23,6 +23,24 @@ function drain(receiver: Receiver): number[] {
   return seen;
 }
 
+/**
+ * Opens a receiver (from 'next') that runs `between` after it has taken its slot and before
+ * it joins (the constructor's two steps), as a sender racing the join would.
+ */
+function openReceiverJoiningAfter(name: string, between: () => void): Receiver {
+  const proto = BroadcastReceiverProtocol.prototype as unknown as { join: (...args: unknown[]) => number };
+  const join = proto.join;
+  proto.join = function (this: unknown, ...args: unknown[]) {
+    between();
+    return join.apply(this, args);
+  };
+  try {
+    return openReceiver(name);
+  } finally {
+    proto.join = join;
+  }
+}
+
 describe('broadcast: every receiver gets every message', () => {
   it('four receiver processes and one in a worker thread each get all 20000 messages, whole and in order', async () => {
     const name = channelName('fan');
@@ -118,21 +136,12 @@ describe('broadcast: every receiver gets every message', () => {
       // The constructor takes the slot (it counts from then: stats() lists it, a 'block'
       // sender waits for it), then joins: send in between, as a publisher that waited for its
       // receivers to show up would.
-      const proto = BroadcastReceiverProtocol.prototype as unknown as { join: (...args: unknown[]) => number };
-      const join = proto.join;
       let listed = 0;
-      proto.join = function (this: unknown, ...args: unknown[]) {
+      const receiver = openReceiverJoiningAfter(name, () => {
         listed = stats(name).receivers.length;
         for (let i = 3; i < 5; i++) expect(sender.trySend(message(i))).toBe(true);
         sender.flush();
-        return join.apply(this, args);
-      };
-      let receiver: Receiver;
-      try {
-        receiver = openReceiver(name);
-      } finally {
-        proto.join = join;
-      }
+      });
       expect(listed).toBe(1);
       sender.trySend(message(5));
       sender.flush();
@@ -149,19 +158,10 @@ describe('broadcast: every receiver gets every message', () => {
     const sender = openSender(name);
     sender.trySend(message(0));
     sender.flush();
-    const proto = BroadcastReceiverProtocol.prototype as unknown as { join: (...args: unknown[]) => number };
-    const join = proto.join;
-    proto.join = function (this: unknown, ...args: unknown[]) {
+    const receiver = openReceiverJoiningAfter(name, () => {
       for (let i = 1; i < 400; i++) sender.trySend(message(i)); // more than a ring past its first cursor
       sender.flush();
-      return join.apply(this, args);
-    };
-    let receiver: Receiver;
-    try {
-      receiver = openReceiver(name);
-    } finally {
-      proto.join = join;
-    }
+    });
     const oldest = openReceiver(name, { from: 'oldest' });
     const first = drain(oldest)[0]!;
     oldest.close();
