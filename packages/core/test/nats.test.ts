@@ -384,6 +384,71 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     await nc.close();
   });
 
+  it('out, core NATS, SPSC: a message stays in the ring until the server answered for it: killed -9 while the server is stopped, then restarted, nothing is lost', async () => {
+    // A server of its own, stopped (SIGSTOP) mid-stream: nothing the bridge publishes then is
+    // answered for. Taking messages as before (freed from the ring as they were taken, while
+    // nats.js buffered them) lost everything the killed bridge had taken; held, they are
+    // still in the ring, and the next bridge publishes them again.
+    const paused = await startNatsServer({ name: 'paused' });
+    const subject = freshSubject();
+    const source = channelName('nkc');
+    const capacity = 1 << 18; // more than the largest message (64 KiB): none goes in fragments
+    createChannel(source, { capacity });
+    const nc = await connect({ servers: paused.url });
+    let stopped = false;
+    try {
+      const seen: number[] = [];
+      const subscription = nc.subscribe(subject);
+      await nc.flush();
+      const receiving = (async () => {
+        for await (const message of subscription) {
+          if (message.headers?.get('Ringwire-End') === '1') return;
+          const { data } = message;
+          const seq = data.length >= 8 ? new DataView(data.buffer, data.byteOffset).getUint32(0, true) : -1;
+          // A message shorter than 8 bytes has no seq: it is the next after the last one seen.
+          const at = seq >= 0 ? seq : (seen.at(-1) ?? -1) + 1;
+          const error = checkMessage(data, at);
+          if (error !== null) throw new Error(`message ${at} (after ${seen.at(-1)}): ${error}`);
+          seen.push(at);
+        }
+      })();
+      const count = 20_000;
+      let produced = false;
+      const producing = produce(source, count, 0, { receiverMayDie: true }).then(() => { produced = true; });
+      const args = ['out', source, subject, '--server', paused.url, '--json'];
+      const first = await cliBridge(args);
+      await until(() => seen.length >= 1000, 30_000, 'a thousand messages through the first bridge');
+      process.kill(paused.pid, 'SIGSTOP');
+      stopped = true;
+      // Held, the ring fills and the producer waits for room; taken at once, the producer ends.
+      await until(() => produced || (stats(source).sendersWaiting > 0 && stats(source).bytesUsed >= capacity / 2),
+        30_000, 'the ring full of what the stopped server has not answered for');
+      first.kill('SIGKILL');
+      expect((await first.exited).signal).toBe('SIGKILL');
+      process.kill(paused.pid, 'SIGCONT');
+      stopped = false;
+      const second = await cliBridge(args);
+      await producing;
+      expect(await second.exited).toEqual({ code: 0, signal: null });
+      await receiving;
+      // Every message arrived; a repeat goes back only to where the server had stopped answering.
+      let next = 0;
+      let repeats = 0;
+      for (const seq of seen) {
+        if (seq > next) throw new Error(`messages ${next} to ${seq - 1} were lost`);
+        if (seq < next) repeats++;
+        next = Math.max(next, seq + 1);
+      }
+      expect(next).toBe(count);
+      expect(seen.length - repeats).toBe(count);
+      expect(stats(source)).toMatchObject({ messagesReceived: count, bytesUsed: 0 });
+    } finally {
+      if (stopped) process.kill(paused.pid, 'SIGCONT');
+      await nc.close();
+      await paused.stop();
+    }
+  });
+
   it('in, JetStream: killed -9 mid-stream and restarted, nothing is lost; repeats are only what it put in the ring unacked', async () => {
     const subject = freshSubject();
     const stream = freshStream();

@@ -82,7 +82,8 @@ export async function bridgeTasks(options: TaskBridgeOptions): Promise<TaskBridg
     throw invalidArg('jetstream must be { stream }');
   }
   // The channels live as long as the bridges: no end of stream crosses machines.
-  const extras = { forwardEnd: false };
+  // Tasks and results go at most once (a bridge killed mid-stream loses what it had taken, never repeats it).
+  const extras = { forwardEnd: false, copyOut: true };
   let tasks: Bridge;
   let results: Bridge;
   if (side === 'client') {
