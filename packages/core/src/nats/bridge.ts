@@ -11,13 +11,13 @@
 // message with the header Ringwire-End) and stops.
 //
 // in: the bridge is a sender into the channel. Core NATS: it subscribes (with a queue group,
-// bridges of one group share the subject's messages) and sends what a turn of the event loop
-// brought into the channel in one batch (trySendMany), waiting while the ring is full; core
-// NATS has no flow control, so while it waits the client queues what the server sends (the
-// server cuts off a subscriber that falls too far behind). JetStream: it pulls from a durable
-// consumer at most `window` messages ahead and acks a message only once it is in the ring: a
-// full ring stops the pulling, and a bridge that dies leaves every message it had not put in
-// the ring for the next one. The end marker ends the channel's stream.
+// bridges of one group share the subject's messages) and sends what each socket read brought
+// into the channel in one batch (trySendMany), waiting while the ring is full; core NATS has no flow control, so while it waits the
+// client queues what the server sends (the server cuts off a subscriber that falls too far
+// behind). JetStream: it pulls from a durable consumer at most `window` messages ahead and
+// acks a message only once it is in the ring: a full ring stops the pulling, and a bridge that
+// dies leaves every message it had not put in the ring for the next one. The end marker ends
+// the channel's stream.
 import { invalidArg, RingwireError } from '../errors.js';
 import { openReceiver, openSender, stats as channelStats } from '../channel.js';
 import type { ChannelName } from '../options.js';
@@ -545,12 +545,10 @@ async function runOut(nats: NatsModule, js: JetStreamModule, nc: NatsConnection,
 
 /**
  * NATS → channel over core NATS. The client hands over every message of one socket read
- * synchronously (a subscription callback): they are queued and, once this turn of the event
- * loop has done its reads (setImmediate), written with one trySendMany() — one publish of the
- * ring position and at most one wake of the receiver per batch — in order; what does not fit
- * waits for room with send(), while later messages queue behind it (core NATS has no flow
- * control). A batch is at most what libuv reads in one turn (32 reads of 64 KiB): a ring that
- * holds several of them keeps the bridge from waiting for room.
+ * synchronously (a subscription callback): they are queued and, at the end of that task,
+ * written with one trySendMany() — one publish of the ring position and at most one wake of
+ * the receiver per batch — in order; what does not fit waits for room with send(), while
+ * later messages queue behind it (core NATS has no flow control).
  */
 function runInCore(nc: NatsConnection, sender: Sender<Uint8Array>, options: BridgeOptions, forwardEnd: boolean,
   maxRecord: number, put: (data: Uint8Array) => Promise<void> | undefined, count: (data: Uint8Array) => void,
@@ -623,9 +621,7 @@ function runInCore(nc: NatsConnection, sender: Sender<Uint8Array>, options: Brid
         else queue.push({ data: message.data, end, chunk: -1 });
         if (!draining) {
           draining = true;
-          // After every read of this turn of the event loop (libuv reads a socket up to 32
-          // times per turn), not after each: one batch, one wake of the receiver, per turn.
-          setImmediate(() => { drain().catch((failure: unknown) => finish(failure as Error)); });
+          queueMicrotask(() => { drain().catch((failure: unknown) => finish(failure as Error)); });
         }
       },
     });
