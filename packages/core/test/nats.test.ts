@@ -462,6 +462,36 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     }
   });
 
+  it('out, core NATS, SPSC: a bridge stopped by its channel\'s dead sender while a flush waits for the server leaves the closed channel alone when the answer comes', async () => {
+    const paused = await startNatsServer({ name: 'late-answer' });
+    const source = channelName('nla');
+    createChannel(source, { capacity: 1 << 16 });
+    let stopped = false;
+    try {
+      const running = await bridge({ channel: source, subject: freshSubject(), direction: 'out', servers: paused.url });
+      process.kill(paused.pid, 'SIGSTOP');
+      stopped = true;
+      // The flush after these waits for the stopped server; the sender dies meanwhile.
+      const sender = runChild('hold.mjs', ['sender', source, '5']);
+      await until(() => sender.output().includes('ready') && running.stats().messages === 5, 30_000, 'five messages published');
+      process.kill(sender.pid, 'SIGKILL');
+      await sender;
+      await until(() => stats(source).receiver?.open !== true, 30_000, 'the bridge to close its receiver');
+      process.kill(paused.pid, 'SIGCONT');
+      stopped = false;
+      await expect(running.done).rejects.toMatchObject({ code: 'ERR_RINGWIRE_PEER_DEAD' });
+      // Nothing was confirmed after the close: the five are still in the ring for the next receiver.
+      const receiver = openReceiver(source);
+      let count = 0;
+      while (receiver.tryRecv() !== undefined) count++;
+      receiver.close();
+      expect(count).toBe(5);
+    } finally {
+      if (stopped) process.kill(paused.pid, 'SIGCONT');
+      await paused.stop();
+    }
+  });
+
   it('in, JetStream: killed -9 mid-stream and restarted, nothing is lost; repeats are only what it put in the ring unacked', async () => {
     const subject = freshSubject();
     const stream = freshStream();

@@ -389,11 +389,14 @@ async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiv
   const flushAndConfirm = (): Promise<void> => {
     const mark = held?.mark();
     const answered = nc.flush();
-    return mark === undefined ? answered : answered.then(() => held!.confirm(mark));
+    // The bridge may have stopped meanwhile (an error) and closed its receiver: what it had
+    // not confirmed stays in the ring for the next one.
+    return mark === undefined ? answered : answered.then(() => { if (!receiver.isClosed) held!.confirm(mark); });
   };
   const flush = async () => {
     if (flushing !== undefined) await flushing;
     flushing = flushAndConfirm();
+    flushing.catch(() => undefined); // awaited above or at the end; a bridge stopped by an error no longer waits for it
     unflushed = 0;
   };
   for (;;) {
