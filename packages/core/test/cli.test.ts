@@ -141,6 +141,8 @@ describe('ringwire CLI: help, version, usage', () => {
       ['bridge', 'sideways', 'a', 'b', '--server', 'nats://127.0.0.1:1'], ['bridge', 'out', 'a', 'b'], ['bridge', 'out', 'a'],
       ['bridge', 'in', 's', 'c', '--server', 'nats://127.0.0.1:1', '--jetstream', 'S'],
       ['bridge', 'out', 'c', 's', '--server', 'nats://127.0.0.1:1', '--queue', 'q'],
+      ['bridge', 'in', 's', 'c', '--server', 'nats://127.0.0.1:1', '--server-confirm'],
+      ['bridge', 'out', 'c', 's', '--server', 'nats://127.0.0.1:1', '--jetstream', 'S', '--server-confirm'],
     ];
     for (const args of cases) {
       const result = await run(args);

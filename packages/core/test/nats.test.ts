@@ -247,6 +247,16 @@ describe('ringwire/nats bridges', () => {
     await expect(bridge({ ...base, direction: 'out', queue: 'q' })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
     await expect(bridge({ ...base, direction: 'in', jetstream: { stream: 'S' } })).rejects.toThrow(/durable is required/);
     await expect(bridge({ ...base, direction: 'in', window: 0 })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+    await expect(bridge({ ...base, direction: 'out', serverConfirm: 'yes' as unknown as boolean })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+    await expect(bridge({ ...base, direction: 'in', serverConfirm: true })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+    await expect(bridge({ ...base, direction: 'out', serverConfirm: true, jetstream: { stream: 'S' } }))
+      .rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+    // It holds messages in the ring for the server: only the one receiver of an SPSC channel can.
+    const shared = channelName('nmp');
+    createChannel(shared, { mode: 'mpmc', capacity: 1 << 16 });
+    await expect(bridge({ ...base, channel: shared, direction: 'out', serverConfirm: true }))
+      .rejects.toThrow(/serverConfirm needs an SPSC channel.*mpmc/);
+    expect(stats(shared).receivers).toHaveLength(0);
     await expect(bridge({ ...base, channel: channelName('absent'), direction: 'in' })).rejects.toThrow(code('ERR_RINGWIRE_NOT_FOUND'));
   });
 });
@@ -384,7 +394,71 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     await nc.close();
   });
 
-  it('out, core NATS, SPSC: a message stays in the ring until the server answered for it: killed -9 while the server is stopped, then restarted, nothing is lost', async () => {
+  it('out, core NATS, SPSC: a message\'s room goes back once the client has copied it, before the server answers; a stopped server stops the bridge within two runs, and nothing is lost when it goes on', async () => {
+    const paused = await startNatsServer({ name: 'copied' });
+    const subject = freshSubject();
+    const source = channelName('ncp');
+    const capacity = 1 << 18;
+    createChannel(source, { capacity });
+    const nc = await connect({ servers: paused.url });
+    const message = (seq: number, length: number) => {
+      const bytes = new Uint8Array(length);
+      new DataView(bytes.buffer).setUint32(0, seq, true);
+      for (let i = 4; i < length; i++) bytes[i] = (seq * 7 + i) & 0xff;
+      return bytes;
+    };
+    let stopped = false;
+    try {
+      const got: Uint8Array[] = [];
+      const subscription = nc.subscribe(subject);
+      await nc.flush();
+      const receiving = (async () => {
+        for await (const m of subscription) {
+          if (m.headers?.get('Ringwire-End') === '1') return;
+          got.push(m.data.slice());
+        }
+      })();
+      const running = await bridge({ channel: source, subject, direction: 'out', servers: paused.url });
+      process.kill(paused.pid, 'SIGSTOP');
+      stopped = true;
+      const sender = openSender(source);
+      // One run, sent in one task: the bridge publishes it as views of the ring, nats.js copies
+      // it for the socket, and its room goes back though the server answers nothing.
+      for (let seq = 0; seq < 3; seq++) expect(sender.trySend(message(seq, 1000))).toBe(true);
+      await until(() => stats(source).messagesReceived === 3 && stats(source).bytesUsed === 0, 30_000,
+        'the run\'s room back while the server is stopped');
+      expect(running.stats().messages).toBe(3);
+      // Now more than the bridge may buffer: while the server does not answer, it takes at
+      // most two flushes' worth (one flush after every half ring, each with the run that
+      // crossed it, at most a ring), then the sender waits for room.
+      const size = 60_000;
+      const count = 200;
+      let sent = 3;
+      const producing = (async () => {
+        for (; sent < 3 + count; sent++) await sender.send(message(sent, size), { timeout: 60_000 });
+        await sender.end();
+      })();
+      await until(() => stats(source).sendersWaiting > 0 && stats(source).bytesUsed > capacity - size - 16, 30_000,
+        'the sender waiting for room');
+      const taken = stats(source).messagesReceived - 3;
+      expect(taken).toBeLessThanOrEqual(3 * Math.ceil(capacity / size));
+      expect(sent).toBeLessThan(3 + count);
+      process.kill(paused.pid, 'SIGCONT');
+      stopped = false;
+      await producing;
+      sender.close();
+      expect(await running.done).toMatchObject({ reason: 'ended', stats: { messages: 3 + count } });
+      await receiving;
+      expect(got).toHaveLength(3 + count);
+      got.forEach((data, seq) => expect(Buffer.compare(data, message(seq, seq < 3 ? 1000 : size))).toBe(0));
+    } finally {
+      if (stopped) process.kill(paused.pid, 'SIGCONT');
+      await nc.close();
+      await paused.stop();
+    }
+  });
+
+  it('out, core NATS, SPSC, --server-confirm: a message stays in the ring until the server answered for it: killed -9 while the server is stopped, then restarted, nothing is lost', async () => {
     // A server of its own, stopped (SIGSTOP) mid-stream: nothing the bridge publishes then is
     // answered for, and the bridge publishes views of the ring. Held, those messages are still
     // in the ring when it is killed, and the next bridge publishes them again, intact. (Taken
@@ -410,7 +484,7 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
       const count = 20_000;
       let produced = false;
       const producing = produce(source, count, 0, { receiverMayDie: true }).then(() => { produced = true; });
-      const args = ['out', source, subject, '--server', paused.url, '--json'];
+      const args = ['out', source, subject, '--server', paused.url, '--server-confirm', '--json'];
       const first = await cliBridge(args);
       await until(() => got.length >= 1000, 30_000, 'a thousand messages through the first bridge');
       process.kill(paused.pid, 'SIGSTOP');
@@ -462,13 +536,13 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     }
   });
 
-  it('out, core NATS, SPSC: a bridge stopped by its channel\'s dead sender while a flush waits for the server leaves the closed channel alone when the answer comes', async () => {
+  it('out, core NATS, SPSC, serverConfirm: a bridge stopped by its channel\'s dead sender while a flush waits for the server leaves the closed channel alone when the answer comes', async () => {
     const paused = await startNatsServer({ name: 'late-answer' });
     const source = channelName('nla');
     createChannel(source, { capacity: 1 << 16 });
     let stopped = false;
     try {
-      const running = await bridge({ channel: source, subject: freshSubject(), direction: 'out', servers: paused.url });
+      const running = await bridge({ channel: source, subject: freshSubject(), direction: 'out', servers: paused.url, serverConfirm: true });
       process.kill(paused.pid, 'SIGSTOP');
       stopped = true;
       // The flush after it waits for the stopped server; the sender dies meanwhile. (One

@@ -162,7 +162,7 @@ removes it: use --persistent for a channel that waits for its endpoints.
   {
     name: 'bridge',
     summary: 'bridge a channel and a NATS subject (ringwire/nats)',
-    usage: 'ringwire bridge out CHANNEL SUBJECT --server URL [--jetstream STREAM] | bridge in SUBJECT CHANNEL --server URL [--queue GROUP | --jetstream STREAM --durable NAME]',
+    usage: 'ringwire bridge out CHANNEL SUBJECT --server URL [--jetstream STREAM | --server-confirm] | bridge in SUBJECT CHANNEL --server URL [--queue GROUP | --jetstream STREAM --durable NAME]',
     help: `Runs a bridge between a channel and a NATS subject until the stream ends or Ctrl-C /
 SIGTERM (it then stops cleanly), then prints what it moved. Needs the NATS client
 (npm install @nats-io/transport-node @nats-io/jetstream).
@@ -179,12 +179,16 @@ full; the end marker ends the channel's stream.
                       durable consumer and acks each message once it is in the ring
   --durable NAME      in: the durable consumer (created if missing; required with --jetstream)
   --queue GROUP       in, core NATS: a queue group (bridges of one group share the messages)
+  --server-confirm    out, core NATS, an spsc channel: keep each message in the ring until
+                      the server has answered for it (a bridge killed loses nothing the
+                      server had not got; some may go twice); slower. Without it a message
+                      leaves the ring once the client has copied it (at most once)
   --window N          JetStream: publishes awaiting their ack (out) or messages pulled
                       ahead (in); default 256
   --json              print the summary as JSON: {"reason", "messages", "bytes", "retries"}`,
     options: {
       server: { type: 'string' }, jetstream: { type: 'string' }, durable: { type: 'string' },
-      queue: { type: 'string' }, window: { type: 'string' }, json,
+      queue: { type: 'string' }, window: { type: 'string' }, 'server-confirm': { type: 'boolean' }, json,
     },
     minPositionals: 2,
     maxPositionals: 3,

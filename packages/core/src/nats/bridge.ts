@@ -3,8 +3,9 @@
 //
 // out: the bridge is a receiver of the channel (a competing receiver on MPMC, a subscriber on
 // broadcast) and publishes every message it takes to the subject. Core NATS: taken in runs
-// (poll), published as the client batches them, flushed (a round trip to the server) every
-// FLUSH_EVERY messages and whenever the channel runs empty, so the client's buffer stays bounded. JetStream: each
+// (poll), published as the client batches them, flushed (a round trip to the server) often
+// enough that the client's buffer stays bounded (at most once, as any core NATS publisher;
+// serverConfirm keeps each message in the ring until the server has answered for it). JetStream: each
 // message is published with a Nats-Msg-Id, at most `window` publishes await their ack at once,
 // and a publish that fails is retried with the same id (JetStream's duplicate window drops a
 // repeat). When the channel's stream ends, the bridge publishes an end marker (an empty
@@ -67,6 +68,16 @@ export interface BridgeOptions {
   jetstream?: { stream: string; durable?: string };
   /** JetStream: publishes awaiting their ack ('out'), or messages pulled ahead ('in'); default 256. */
   window?: number;
+  /**
+   * out, core NATS, an SPSC channel: keep each message in the ring until the server has
+   * answered a flush sent after it, so that a bridge killed mid-stream loses nothing the
+   * server had not got (the next bridge publishes it again; a subscriber may see a message
+   * twice). The ring is then the window of messages on their way: slower. Without it a
+   * message leaves the ring once the client has copied it for the socket, as with any core
+   * NATS publisher (at most once). Refused on other channels and with JetStream (its acks
+   * already keep every message until it is stored).
+   */
+  serverConfirm?: boolean;
   /** Ends the bridge (as close()). */
   signal?: AbortSignal;
 }
@@ -155,6 +166,11 @@ function checkOptions(options: BridgeOptions): Required<Pick<BridgeOptions, 'win
     }
   }
   if (!Number.isInteger(window) || window < 1 || window > 65536) throw invalidArg(`window must be an integer from 1 to 65536, got ${String(window)}`);
+  const { serverConfirm } = options;
+  if (serverConfirm !== undefined && typeof serverConfirm !== 'boolean') throw invalidArg(`serverConfirm must be a boolean, got ${String(serverConfirm)}`);
+  if (serverConfirm === true && (direction !== 'out' || jetstream !== undefined)) {
+    throw invalidArg("serverConfirm is for direction 'out' over core NATS (JetStream's acks keep every message until it is stored)");
+  }
   return { window };
 }
 
@@ -192,8 +208,10 @@ export interface BridgeExtras {
   /** false: out publishes no end marker, in ignores them (the channel's stream is not the subject's). */
   forwardEnd?: boolean;
   /**
-   * out, core NATS: take each message from the ring at once, copied (at most once: a bridge
-   * killed mid-stream loses what it had taken), instead of holding it until the server has it.
+   * out, core NATS: take each message from the ring at once, copied (a bridge killed
+   * mid-stream loses what it had taken), instead of publishing it as a view of the ring held
+   * until the client has copied it: held messages the client kept while reconnecting would
+   * go again after a kill, and ringwire's pool runs a task at most once, never twice.
    */
   copyOut?: boolean;
 }
@@ -212,6 +230,11 @@ export async function startBridge(options: BridgeOptions, extras: BridgeExtras):
   try {
     if (jetstream !== undefined) await ensureStream(js, nc, jetstream.stream, subject);
     endpoint = direction === 'out' ? openReceiver(options.channel) : openSender(options.channel) as Sender<Uint8Array>;
+    const mode = (endpoint.protocol as unknown as { mode: string }).mode;
+    if (options.serverConfirm === true && mode !== 'spsc') {
+      endpoint.close();
+      throw invalidArg(`serverConfirm needs an SPSC channel (the bridge its one receiver, holding what the server has not answered for); this one is ${mode}`);
+    }
   } catch (error) {
     await nc.close();
     throw error;
@@ -336,17 +359,27 @@ const CHUNK_BYTES = 64 * 1024;
 
 /**
  * channel → NATS over core NATS: messages are taken in runs with poll() (one publish of the
- * ring position, at most one wake of the sender, per run) and flushed every FLUSH_EVERY
- * messages and whenever the channel runs empty. nats.js keeps the bytes it is given until it
- * writes them (longer while it reconnects), so what it is given must stay put until then:
+ * ring position, at most one wake of the sender, per run). nats.js writes what it is given at
+ * the end of the task; a flush (a round trip to the server) bounds what it buffers: one is in
+ * flight at a time, and the next waits for its answer, so for a slow (or stopped) server the
+ * bridge stops taking after a few runs' worth, and the sender waits for room. A flush goes
+ * after FLUSH_EVERY messages; held on the client's copy (SPSC, by default: see below), after
+ * every half ring of bytes and after a run the client's copy did not confirm; otherwise after
+ * every run. nats.js keeps the bytes it is
+ * given until it copies them for the socket (at the end of the task, or at once past 32 KiB;
+ * while it reconnects, until it is connected again), so what it is given must stay put until then:
  *  - on an SPSC channel (the bridge is its one receiver) delivery is held (ring/spsc.ts): a
- *    message is published as a view of the ring, where it stays until the server has
- *    answered the flush after it (nats.js wrote it before that flush); then its room goes
- *    back to the sender. At 4 KiB this saves a quarter of the bridge's CPU time (the copy out
- *    of the ring). A bridge killed mid-stream loses nothing the server had not answered for:
- *    the next receiver takes those messages again, so a subscriber may see again some the
- *    server did get (core NATS has no duplicate window: JetStream's Nats-Msg-Id has one).
- *    ringwire's own pool bridges (at most once) ask for `copyOut` instead.
+ *    message is published as a view of the ring, and its room goes back to the sender once
+ *    the client's buffer is seen empty after its run (outboundDrained), else once the server
+ *    has answered the flush after it. At 4 KiB the copy out of the ring this saves was over a
+ *    third of the bridge's CPU time. At most once, as any core NATS publisher: a bridge killed
+ *    mid-stream loses what the client had copied and the server had not yet got.
+ *    With serverConfirm, every message waits for the server's answer: a bridge killed
+ *    loses nothing the server had not answered for (the next receiver takes those messages
+ *    again, so a subscriber may see again some the server did get: core NATS has no
+ *    duplicate window, JetStream's Nats-Msg-Id has one); but the ring is then the window of
+ *    messages on their way, and one round trip per ring's worth slows the stream.
+ *    ringwire's own pool bridges (at most once, never twice) ask for `copyOut` instead.
  *  - otherwise (MPMC, broadcast, a message longer than the ring, copyOut) each message is
  *    copied into a shared chunk, and taken from the ring at once.
  */
@@ -358,10 +391,31 @@ async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiv
   // poll() hands over views of this (the whole mapping), or a copy of a message that came in fragments.
   const ring = (receiver as unknown as { view: { u8: Uint8Array } }).view.u8;
   held?.hold();
+  // Held: marks are confirmed in the order they were taken (a later one covers the earlier).
+  let marks = 0;
+  let confirmedMark = 0;
+  const takeMark = () => (held === undefined ? undefined : { ...held.mark(), n: ++marks });
+  const confirmMark = (mark: { position: number; count: number; n: number }) => {
+    // The bridge may have stopped meanwhile (an error) and closed its receiver: what it had
+    // not confirmed stays in the ring for the next one.
+    if (mark.n <= confirmedMark || receiver.isClosed) return;
+    confirmedMark = mark.n;
+    held!.confirm(mark);
+  };
+  // Held until the client has copied a message for the socket, or (serverConfirm, or a client
+  // whose buffer cannot be seen) until the server has answered a flush after it.
+  const drained = held === undefined || options.serverConfirm === true ? undefined : outboundDrained(nc);
+  let tookSinceMark = false;
+  // Confirmed as the client copies them, messages need no flush for their room: a flush is
+  // then the bound on what the client buffers (after every half ring of bytes; one in flight).
+  // Otherwise a flush follows every run (its answer confirms the run).
+  const flushBytes = drained !== undefined ? Math.max(1, held!.capacity >>> 1) : Infinity;
+  let unflushedBytes = 0;
   let chunk = new Uint8Array(CHUNK_BYTES);
   let used = 0;
   let unflushed = 0;
   const publish = (bytes: Uint8Array, offset: number, length: number): void => {
+    tookSinceMark = true;
     if (extras.skip !== undefined && extras.skip(bytes.subarray(offset, offset + length))) return;
     let data: Uint8Array;
     if (held !== undefined && bytes === ring) {
@@ -381,23 +435,23 @@ async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiv
     stats.messages++;
     stats.bytes += length;
     unflushed++;
+    unflushedBytes += length;
   };
-  // One flush in flight at a time: the next run is taken while the server answers the last
-  // (the client holds at most two runs), instead of standing still for each round trip. Held:
-  // the server's answer confirms what was taken before the flush (its room goes back).
+  // One flush in flight at a time: the next run is taken while the server answers the last,
+  // instead of standing still for each round trip. Held: the server's answer confirms what was
+  // taken before the flush (its room goes back), if the client's buffer has not already.
   let flushing: Promise<void> | undefined;
   const flushAndConfirm = (): Promise<void> => {
-    const mark = held?.mark();
+    const mark = takeMark();
     const answered = nc.flush();
-    // The bridge may have stopped meanwhile (an error) and closed its receiver: what it had
-    // not confirmed stays in the ring for the next one.
-    return mark === undefined ? answered : answered.then(() => { if (!receiver.isClosed) held!.confirm(mark); });
+    return mark === undefined ? answered : answered.then(() => confirmMark(mark));
   };
   const flush = async () => {
     if (flushing !== undefined) await flushing;
     flushing = flushAndConfirm();
     flushing.catch(() => undefined); // awaited above or at the end; a bridge stopped by an error no longer waits for it
     unflushed = 0;
+    unflushedBytes = 0;
   };
   for (;;) {
     if (signal.aborted) {
@@ -407,12 +461,22 @@ async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiv
       return 'closed';
     }
     receiver.poll(publish, FLUSH_EVERY - unflushed);
-    if (unflushed >= FLUSH_EVERY) {
+    if (tookSinceMark && drained !== undefined) {
+      // nats.js copies what it was given into one buffer of its own when it writes to the
+      // socket: inline past 32 KiB, else in a microtask queued by the run's first publish,
+      // which runs before this await returns. Then the run's room can go back at once.
+      tookSinceMark = false;
+      const mark = takeMark()!;
+      await null;
+      if (drained()) confirmMark(mark);
+    }
+    if (unflushed >= FLUSH_EVERY || unflushedBytes >= flushBytes) {
       await flush();
       continue;
     }
-    // The channel is empty: what was published goes now, then wait for more.
-    if (unflushed > 0) {
+    // The channel is empty: what was published goes now (nats.js writes it at the end of the
+    // task), then wait for more; a flush when the server's answer is what confirms it.
+    if (unflushed > 0 && (drained === undefined || confirmedMark < marks)) {
       await flush();
       continue;
     }
@@ -434,8 +498,23 @@ async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiv
   return 'ended';
 }
 
+/**
+ * Whether nats.js holds none of the bytes it was given: its outbound buffer (ProtocolHandler's,
+ * public in nats-core's declarations, not in its documented API) is empty. When it is, every
+ * publish before was packed into a buffer of nats.js's own (a publish is at least three pieces,
+ * so the drain always copies) and handed to the socket. While the client is disconnected the
+ * buffer keeps what was published, views of the ring included. Undefined when the client
+ * does not look like that: the server's answer to a flush is waited for instead.
+ */
+function outboundDrained(nc: NatsConnection): (() => boolean) | undefined {
+  const protocol = (nc as unknown as { protocol?: { outbound?: { size?: unknown } } }).protocol;
+  if (typeof protocol?.outbound?.size !== 'function') return undefined;
+  return () => (protocol.outbound as { size(): number }).size() === 0;
+}
+
 /** Held delivery on an SPSC receiver (ring/spsc.ts): what the bridge has not confirmed stays in the ring. */
 interface HeldDelivery {
+  readonly capacity: number;
   hold(): void;
   mark(): { position: number; count: number };
   confirm(mark: { position: number; count: number }): void;

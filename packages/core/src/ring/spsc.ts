@@ -62,7 +62,7 @@ export class SpscSenderProtocol implements SenderProtocol {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly u8: Uint8Array;
-  private readonly capacity: number;
+  readonly capacity: number;
   private readonly mask: number;
   /** Our producer position; only this endpoint writes the shared copy. */
   private position: number;

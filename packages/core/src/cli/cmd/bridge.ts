@@ -21,6 +21,10 @@ export async function run({ values, positionals }: CommandArgs): Promise<number>
   if (direction === 'out' && (durable !== undefined || queue !== undefined)) {
     throw new UsageError('--durable and --queue are for bridge in', 'bridge');
   }
+  const serverConfirm = flag(values, 'server-confirm');
+  if (serverConfirm && (direction !== 'out' || stream !== undefined)) {
+    throw new UsageError('--server-confirm is for bridge out over core NATS (JetStream acks every message anyway)', 'bridge');
+  }
   if (direction === 'in' && stream !== undefined && durable === undefined) {
     throw new UsageError('bridge in --jetstream needs --durable NAME (the consumer that keeps what was not yet acked)', 'bridge');
   }
@@ -29,6 +33,7 @@ export async function run({ values, positionals }: CommandArgs): Promise<number>
     ...(queue === undefined ? {} : { queue }),
     ...(stream === undefined ? {} : { jetstream: { stream, ...(durable === undefined ? {} : { durable }) } }),
     ...(windowText === undefined ? {} : { window: parseCount(windowText, '--window', 1, 'bridge') }),
+    ...(serverConfirm ? { serverConfirm } : {}),
   };
   const running = await bridge(options);
   const stop = () => { void running.close(); };
