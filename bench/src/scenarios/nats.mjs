@@ -9,7 +9,8 @@
 //                            consumer: four processes and the server, as they would be deployed
 //                            (workers/ringwire.mjs at both ends, as S12 runs it;
 //                            workers/nats-bridge.mjs in the middle); the bridge flushes every
-//                            4096 messages too (and whenever its channel runs empty)
+//                            4096 messages too, or half a ring of bytes (it publishes views of
+//                            the SPSC ring, freed once nats.js has copied them)
 //   ringwire-nats-jetstream  the same, with jetstream: { stream, durable } on both bridges (a
 //                            fresh stream and durable consumer per phase): every publish acked
 //                            by JetStream, at most 256 in flight; the in bridge pulls and acks
@@ -66,7 +67,8 @@ const NOTES = {
     + `await nc.flush() every ${NATS_FLUSH_EVERY}; the subscriber's for await over the subscription, every payload checked`,
   'ringwire-nats': 'ringwire producer -> SPSC channel -> bridge({ direction: \'out\' }) -> NATS -> '
     + 'bridge({ direction: \'in\' }) -> SPSC channel -> ringwire consumer, four processes; trySend / tryRecvInto at the ends, '
-    + `the bridge flushes every ${NATS_FLUSH_EVERY} messages and when its channel runs empty; every payload checked`,
+    + `the bridge publishes views of the ring (freed once nats.js copied them) and flushes every ${NATS_FLUSH_EVERY} messages `
+    + 'or half a ring of bytes; every payload checked',
   'ringwire-nats-jetstream': 'as ringwire-nats, with jetstream: { stream, durable } on both bridges (a fresh stream, file '
     + `storage, per phase): every publish acked by JetStream (at most ${JETSTREAM_WINDOW} awaiting), the in bridge acks each `
     + 'message once it is in the ring; the acks make it much slower; rings of 4 ack windows (128 KiB at 64 B, 8 MiB at 4 KiB), '
