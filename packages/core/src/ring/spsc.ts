@@ -62,7 +62,7 @@ export class SpscSenderProtocol implements SenderProtocol {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly u8: Uint8Array;
-  readonly capacity: number;
+  private readonly capacity: number;
   private readonly mask: number;
   /** Our producer position; only this endpoint writes the shared copy. */
   private position: number;
@@ -371,7 +371,7 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
   private assembled = false;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
-  private readonly capacity: number;
+  readonly capacity: number;
   private readonly mask: number;
   private readonly maxMessage: number;
   /** The longest whole record a sender of this channel writes: min(one record's most, maxMessageSize). */
@@ -620,10 +620,15 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
     return { position: this.position, count: this.received };
   }
 
-  /** Messages received through `mark` (an earlier mark()) are safe: free them for good. */
+  /**
+   * Messages received through `mark` (an earlier mark()) are safe: free them for good. A mark
+   * already behind what is freed (taken where everything was confirmed, and padding or
+   * fragments read since were freed as they were read) frees nothing more.
+   */
   confirm(mark: { position: number; count: number }): void {
     if (!this.held) return;
     const ahead = (mark.position - this.confirmed) >>> 0;
+    if (ahead > ((this.position - this.confirmed) >>> 0) && mark.count <= this.confirmedCount) return;
     if (ahead > ((this.position - this.confirmed) >>> 0) || mark.count < this.confirmedCount) {
       throw new RingwireError('ERR_RINGWIRE_INVALID_ARG', 'confirm() of a mark not between the last confirmed and the last taken');
     }
