@@ -45,12 +45,14 @@ export interface NatsServerOptions {
   name: string;
   /** Route this server to the others of a cluster: its own route port and theirs. */
   cluster?: { port: number; routes: number[] };
+  /** Its client port (a server restarted where the last one was); a free one by default. */
+  port?: number;
 }
 
 /** Starts a nats-server with JetStream and resolves once it accepts clients. */
 export async function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
   const dir = mkdtempSync(join(tmpdir(), `ringwire-nats-${options.name}-`));
-  const port = await freePort();
+  const port = options.port ?? await freePort();
   const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, '--server_name', options.name];
   if (options.cluster !== undefined) {
     args.push('--cluster_name', 'ringwire-test', '--cluster', `nats://127.0.0.1:${options.cluster.port}`,

@@ -293,6 +293,8 @@ describe('ringwire/nats bridges', () => {
       .rejects.toThrow(/serverConfirm needs an SPSC channel.*mpmc/);
     expect(stats(shared).receivers).toHaveLength(0);
     await expect(bridge({ ...base, channel: channelName('absent'), direction: 'in' })).rejects.toThrow(code('ERR_RINGWIRE_NOT_FOUND'));
+    // The client's own errors come as ERR_RINGWIRE_SYSTEM, with the client's error as the cause.
+    await expect(bridge({ ...base, direction: 'in', servers: 'nats://127.0.0.1:1' })).rejects.toThrow(code('ERR_RINGWIRE_SYSTEM'));
   });
 });
 
@@ -490,6 +492,126 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
       if (stopped) process.kill(paused.pid, 'SIGCONT');
       await nc.close();
       await paused.stop();
+    }
+  });
+
+  /** Messages of `size` bytes, each with its seq in its first 4 and a pattern of it after. */
+  const seqMessage = (seq: number, size: number) => {
+    const bytes = new Uint8Array(size);
+    new DataView(bytes.buffer).setUint32(0, seq, true);
+    for (let i = 4; i < size; i++) bytes[i] = (seq + i) & 0xff;
+    return bytes;
+  };
+  const seqOf = (data: Uint8Array) => new DataView(data.buffer, data.byteOffset).getUint32(0, true);
+
+  /**
+   * A server killed mid-stream (SIGKILL) and a new one started on its port, under a
+   * subscriber and an out bridge on `source` (both clients reconnect), while a producer sends
+   * numbered messages until stopSending(). Resolves once the new server is up.
+   */
+  async function acrossRestart(name: string, source: string, bridgeOptions: Partial<BridgeOptions>) {
+    let current = await startNatsServer({ name });
+    const port = Number(new URL(current.url).port);
+    const subject = freshSubject();
+    const nc = await connect({ servers: current.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+    const got: Uint8Array[] = [];
+    const subscription = nc.subscribe(subject);
+    await nc.flush();
+    const receiving = (async () => {
+      for await (const m of subscription) {
+        if (m.headers?.get('Ringwire-End') === '1') return;
+        got.push(m.data.slice());
+      }
+    })();
+    const first = await bridge({ channel: source, subject, direction: 'out', servers: current.url, ...bridgeOptions });
+    let stop = false;
+    let sent = 0;
+    const producing = (async () => {
+      const sender = openSender(source);
+      for (; !stop; sent++) {
+        const message = seqMessage(sent, 1000);
+        if (!sender.trySend(message)) await sender.send(message, { timeout: 60_000 });
+        if (sent % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await sender.end();
+      sender.close();
+    })();
+    try {
+      await until(() => got.length >= 2000, 30_000, '2000 messages before the restart');
+      process.kill(current.pid, 'SIGKILL');
+      await current.stop();
+      current = await startNatsServer({ name: `${name}-again`, port });
+      return { first, subject, nc, got, receiving, producing, server: () => current, sentNow: () => sent,
+        restarted: got.length, stopSending: () => { stop = true; } };
+    } catch (error) {
+      stop = true;
+      await nc.close();
+      await current.stop();
+      throw error;
+    }
+  }
+
+  it('out, core NATS, SPSC: the server restarted mid-stream: the bridge rides through the client\'s reconnect, losing at most what the client dropped, and the stream ends', async () => {
+    const source = channelName('nrs');
+    createChannel(source, { capacity: 1 << 18 });
+    const run = await acrossRestart('restart', source, {});
+    try {
+      await until(() => run.got.length >= run.restarted + 2000, 60_000, '2000 messages after the restart');
+      run.stopSending();
+      await run.producing;
+      const result = await run.first.done;
+      expect(result).toMatchObject({ reason: 'ended', stats: { messages: run.sentNow() } });
+      await run.receiving;
+      // In order, none twice, every one intact, the last one there; a gap only around the restart.
+      const seqs = run.got.map(seqOf);
+      run.got.forEach((data, i) => expect(Buffer.compare(data, seqMessage(seqs[i], 1000))).toBe(0));
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]);
+      expect(seqs.at(-1)).toBe(run.sentNow() - 1);
+      expect(stats(source)).toMatchObject({ messagesReceived: run.sentNow(), bytesUsed: 0 });
+    } finally {
+      run.stopSending();
+      await run.nc.close();
+      await run.server().stop();
+    }
+  });
+
+  it('out, core NATS, SPSC, serverConfirm: the server restarted mid-stream: the bridge stops with ERR_RINGWIRE_SYSTEM, and the next one publishes everything the server had not answered for', async () => {
+    const source = channelName('nrc');
+    createChannel(source, { capacity: 1 << 18 });
+    const run = await acrossRestart('restart-confirm', source, { serverConfirm: true });
+    try {
+      await expect(run.first.done).rejects.toMatchObject({ code: 'ERR_RINGWIRE_SYSTEM' });
+      // What the first server answered for; everything after it is still in the ring.
+      const answered = stats(source).messagesReceived;
+      // The subscriber's client is back (it subscribes again as it reconnects) before the next bridge publishes.
+      for (const end = Date.now() + 30_000; ;) {
+        try {
+          await run.nc.flush();
+          break;
+        } catch (error) {
+          if (Date.now() > end) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      const second = await bridge({ channel: source, subject: run.subject, direction: 'out', servers: run.server().url, serverConfirm: true });
+      await until(() => run.got.length >= run.restarted + 2000, 60_000, '2000 messages after the restart');
+      run.stopSending();
+      await run.producing;
+      expect(await second.done).toMatchObject({ reason: 'ended' });
+      await run.receiving;
+      const seqs = run.got.map(seqOf);
+      run.got.forEach((data, i) => expect(Buffer.compare(data, seqMessage(seqs[i], 1000))).toBe(0));
+      // From the first the server had not answered for to the last, each one came after the restart.
+      const after = new Set(seqs.slice(run.restarted));
+      const missing = [];
+      for (let seq = answered; seq < run.sentNow(); seq++) if (!after.has(seq)) missing.push(seq);
+      expect(missing).toEqual([]);
+      expect(seqs.at(-1)).toBe(run.sentNow() - 1);
+      expect(stats(source)).toMatchObject({ messagesReceived: run.sentNow(), bytesUsed: 0 });
+    } finally {
+      run.stopSending();
+      await run.nc.close();
+      await run.server().stop();
     }
   });
 

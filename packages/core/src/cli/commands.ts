@@ -180,9 +180,10 @@ full; the end marker ends the channel's stream.
   --durable NAME      in: the durable consumer (created if missing; required with --jetstream)
   --queue GROUP       in, core NATS: a queue group (bridges of one group share the messages)
   --server-confirm    out, core NATS, an spsc channel: keep each message in the ring until
-                      the server has answered for it (a bridge killed loses nothing the
-                      server had not got; some may go twice); slower. Without it a message
-                      leaves the ring once the client has copied it (at most once)
+                      the server has answered for it (a bridge killed, or its connection
+                      lost, loses nothing the server had not got, but a message sent in
+                      fragments; some may go twice); slower. Without it a message leaves
+                      the ring once the client has copied it (at most once)
   --window N          JetStream: publishes awaiting their ack (out) or messages pulled
                       ahead (in); default 256
   --json              print the summary as JSON: {"reason", "messages", "bytes", "retries"}`,

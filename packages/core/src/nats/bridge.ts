@@ -225,7 +225,7 @@ export async function startBridge(options: BridgeOptions, extras: BridgeExtras):
   const nc: NatsConnection = await nats.connect({
     servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
     name: `ringwire bridge ${direction} ${subject}`,
-  });
+  }).catch((error: unknown) => { throw natsError(error, `could not connect to NATS (${String(options.servers)})`); });
   let endpoint: Sender<Uint8Array> | Receiver<Uint8Array>;
   try {
     if (jetstream !== undefined) await ensureStream(js, nc, jetstream.stream, subject);
@@ -237,7 +237,7 @@ export async function startBridge(options: BridgeOptions, extras: BridgeExtras):
     }
   } catch (error) {
     await nc.close();
-    throw error;
+    throw natsError(error, 'NATS');
   }
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -255,7 +255,7 @@ export async function startBridge(options: BridgeOptions, extras: BridgeExtras):
     async (error: unknown) => {
       await finish();
       if (stop.signal.aborted && isAbort(error)) return { reason: 'closed' as const, stats: { ...stats } };
-      throw error;
+      throw natsError(error, 'NATS');
     },
   );
   async function finish(): Promise<void> {
@@ -334,6 +334,12 @@ function startReporting(js: JetStreamModule, nc: NatsConnection, options: Bridge
   };
 }
 
+/** A RingwireError as it is; anything else (the NATS client's errors) as ERR_RINGWIRE_SYSTEM, with it as the cause. */
+function natsError(error: unknown, what: string): RingwireError {
+  if (error instanceof RingwireError) return error;
+  return new RingwireError('ERR_RINGWIRE_SYSTEM', `${what}: ${String((error as Error)?.message ?? error)}`, { cause: error });
+}
+
 function isAbort(error: unknown): boolean {
   return (error as { name?: string } | null)?.name === 'AbortError' || (error as { code?: string } | null)?.code === 'ABORT_ERR';
 }
@@ -367,7 +373,7 @@ const CHUNK_BYTES = 64 * 1024;
  * every half ring of bytes and after a run the client's copy did not confirm; otherwise after
  * every run. nats.js keeps the bytes it is
  * given until it copies them for the socket (at the end of the task, or at once past 32 KiB;
- * while it reconnects, until it is connected again), so what it is given must stay put until then:
+ * while disconnected, until it redials, when it drops them), so what it is given must stay put until then:
  *  - on an SPSC channel (the bridge is its one receiver) delivery is held (ring/spsc.ts): a
  *    message is published as a view of the ring, and its room goes back to the sender once
  *    the client's buffer is seen empty after its run (outboundDrained), else once the server
@@ -441,10 +447,28 @@ async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiv
   // instead of standing still for each round trip. Held: the server's answer confirms what was
   // taken before the flush (its room goes back), if the client's buffer has not already.
   let flushing: Promise<void> | undefined;
+  // The connection dropped: when nats.js redials it drops what it had not written and rejects
+  // the flushes waiting for an answer. With serverConfirm the server may not have got what
+  // was taken: it stays in the ring, and the bridge stops (a recv() waiting included) so that
+  // the next one publishes it. Otherwise the bridge goes on: what the client dropped is lost,
+  // as nats.js's own publishes are (at most once), and nothing of the ring is held any more.
+  let lost: RingwireError | undefined;
+  const waiting = new AbortController();
+  const stopWaiting = () => waiting.abort(signal.reason);
+  signal.addEventListener('abort', stopWaiting, { once: true });
   const flushAndConfirm = (): Promise<void> => {
     const mark = takeMark();
-    const answered = nc.flush();
-    return mark === undefined ? answered : answered.then(() => confirmMark(mark));
+    return nc.flush().then(() => { if (mark !== undefined) confirmMark(mark); }, (error: unknown) => {
+      if (nc.isClosed() || options.serverConfirm === true) {
+        lost ??= new RingwireError('ERR_RINGWIRE_SYSTEM', nc.isClosed()
+          ? `the connection to NATS closed (${String((error as Error)?.message ?? error)})`
+          : `the connection to NATS dropped before the server answered for what the bridge published to ${subject}; `
+            + 'what it had not answered for stays in the channel for the next receiver', { cause: error });
+        waiting.abort(lost);
+        throw lost;
+      }
+      if (mark !== undefined) confirmMark(mark);
+    });
   };
   const flush = async () => {
     if (flushing !== undefined) await flushing;
@@ -453,58 +477,68 @@ async function runOutCore(nats: NatsModule, nc: NatsConnection, receiver: Receiv
     unflushed = 0;
     unflushedBytes = 0;
   };
-  for (;;) {
-    if (signal.aborted) {
-      // close(): what was taken is published, nothing more is taken.
-      if (flushing !== undefined) await flushing;
-      await flushAndConfirm();
-      return 'closed';
-    }
-    receiver.poll(publish, FLUSH_EVERY - unflushed);
-    if (tookSinceMark && drained !== undefined) {
-      // nats.js copies what it was given into one buffer of its own when it writes to the
-      // socket: inline past 32 KiB, else in a microtask queued by the run's first publish,
-      // which runs before this await returns. Then the run's room can go back at once.
-      tookSinceMark = false;
-      const mark = takeMark()!;
-      await null;
-      if (drained()) confirmMark(mark);
-    }
-    if (unflushed >= FLUSH_EVERY || unflushedBytes >= flushBytes) {
-      await flush();
-      continue;
-    }
-    // The channel is empty: what was published goes now (nats.js writes it at the end of the
-    // task), then wait for more; a flush when the server's answer is what confirms it.
-    if (unflushed > 0 && (drained === undefined || confirmedMark < marks)) {
-      await flush();
-      continue;
-    }
-    const next = signal.aborted ? undefined : await receiver.recv({ signal }).catch((error: unknown) => {
-      if (signal.aborted && isAbort(error)) return undefined;
-      throw error;
-    });
-    if (next === undefined) continue; // aborted: the top of the loop ends it
-    if (next === null) break;
-    publish(next, 0, next.length);
+  try {
+    return await pump();
+  } finally {
+    signal.removeEventListener('abort', stopWaiting);
   }
-  if (extras.forwardEnd !== false) {
-    const headers = nats.headers();
-    headers.set(END_HEADER, '1');
-    nc.publish(subject, new Uint8Array(0), { headers: headers as unknown as PublishHeaders });
+
+  async function pump(): Promise<'ended' | 'closed'> {
+    for (;;) {
+      if (lost !== undefined) throw lost;
+      if (signal.aborted) {
+        // close(): what was taken is published, nothing more is taken.
+        if (flushing !== undefined) await flushing;
+        await flushAndConfirm();
+        return 'closed';
+      }
+      receiver.poll(publish, FLUSH_EVERY - unflushed);
+      if (tookSinceMark && drained !== undefined) {
+        // nats.js copies what it was given into one buffer of its own when it writes to the
+        // socket: inline past 32 KiB, else in a microtask queued by the run's first publish,
+        // which runs before this await returns. Then the run's room can go back at once.
+        tookSinceMark = false;
+        const mark = takeMark()!;
+        await null;
+        if (drained()) confirmMark(mark);
+      }
+      if (unflushed >= FLUSH_EVERY || unflushedBytes >= flushBytes) {
+        await flush();
+        continue;
+      }
+      // The channel is empty: what was published goes now (nats.js writes it at the end of the
+      // task), then wait for more; a flush when the server's answer is what confirms it.
+      if (unflushed > 0 && (drained === undefined || confirmedMark < marks)) {
+        await flush();
+        continue;
+      }
+      const next = waiting.signal.aborted ? undefined : await receiver.recv({ signal: waiting.signal }).catch((error: unknown) => {
+        if (waiting.signal.aborted && isAbort(error)) return undefined;
+        throw error;
+      });
+      if (next === undefined) continue; // aborted, or the connection lost: the top of the loop ends it
+      if (next === null) break;
+      publish(next, 0, next.length);
+    }
+    if (extras.forwardEnd !== false) {
+      const headers = nats.headers();
+      headers.set(END_HEADER, '1');
+      nc.publish(subject, new Uint8Array(0), { headers: headers as unknown as PublishHeaders });
+    }
+    if (flushing !== undefined) await flushing;
+    await flushAndConfirm();
+    return 'ended';
   }
-  if (flushing !== undefined) await flushing;
-  await flushAndConfirm();
-  return 'ended';
 }
 
 /**
  * Whether nats.js holds none of the bytes it was given: its outbound buffer (ProtocolHandler's,
  * public in nats-core's declarations, not in its documented API) is empty. When it is, every
- * publish before was packed into a buffer of nats.js's own (a publish is at least three pieces,
+ * publish before was packed into a buffer of nats.js's own (a publish is at least two pieces,
  * so the drain always copies) and handed to the socket. While the client is disconnected the
- * buffer keeps what was published, views of the ring included. Undefined when the client
- * does not look like that: the server's answer to a flush is waited for instead.
+ * buffer keeps what was published, views of the ring included, until it redials (and drops
+ * it). Undefined when the client does not look like that: the server's answer to a flush is
+ * waited for instead.
  */
 function outboundDrained(nc: NatsConnection): (() => boolean) | undefined {
   const protocol = (nc as unknown as { protocol?: { outbound?: { size?: unknown } } }).protocol;
