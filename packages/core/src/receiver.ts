@@ -186,11 +186,17 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | number | null, Receiv
   /** tryRecvInto() once the queue is served: copies the next message into target, or -1. */
   private takeInto(target: Uint8Array, offset: number): number {
     if (this.polling) this.checkNotPolling();
+    // How far a copy found overwritten meanwhile (broadcast) wrote into the target.
+    let discarded = 0;
     for (;;) {
       const at = this.peekPublishing();
       if (at < 0) return -1;
       const protocol = this.protocol;
       const length = protocol.recordLength;
+      // A message shorter than the discarded copy would return with part of that copy past
+      // it, and one that does not fit would throw with it in the target: it stays for the
+      // next call, and this one returns -1 (leaving the discarded copy, as documented).
+      if (discarded > 0 && (length < discarded || length > target.length - offset)) return -1;
       if (length > target.length - offset) {
         throw Object.assign(new RingwireError('ERR_RINGWIRE_TOO_LARGE',
           `the next message on channel '${this.name}' is ${length} bytes; the target has room for ${target.length - offset}`),
@@ -200,7 +206,10 @@ export class Receiver<T = Uint8Array> extends Endpoint<T | number | null, Receiv
       const start = at + RECORD_HEADER_SIZE;
       target.set(protocol.source.subarray(start, start + length), offset);
       // Overwritten while it was copied (broadcast 'drop'): what the target got is not a message.
-      if (!protocol.release(at, length, false, true)) continue;
+      if (!protocol.release(at, length, false, true)) {
+        discarded = Math.max(discarded, length);
+        continue;
+      }
       return length;
     }
   }

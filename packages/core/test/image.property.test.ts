@@ -1506,6 +1506,30 @@ describe('receiving from an arbitrary segment image', () => {
     expect(took).toBeLessThan(L.PARK_SLICE_MS + 1500);
   });
 
+  // Found by the property (seed 353704783, case 55 020, shrunk): on a broadcast channel a
+  // scribbled producer position makes the sender write over the record tryRecvInto() is
+  // copying (a 1-byte message); the receiver discards that copy and goes on to the next
+  // message, an empty one, and returned it with the discarded byte still in the target past
+  // it. A message shorter than a discarded copy now waits for the next call (this one
+  // returns -1, leaving the discarded copy, as the README says it may).
+  it('broadcast: tryRecvInto() after a discarded copy returns no message with part of that copy past it', async () => {
+    const counterexample = {
+      capacity: 1024, mode: 'broadcast', identity: { wait: 1, spin: false, flags: 6, mms: { k: 'small', v: 1 }, creator: 0, damage: [] },
+      seed: 0, background: { header: 'zero', ring: 'zero' }, start: { base: 'zero', units: 0, rand: 0, misalign: 0 },
+      records: [
+        { t: 'whole', len: { n: 0 }, pad: true, state: -1, slot: 0, lap: 'cur', seq: 'next' },
+        { t: 'whole', len: { n: 1 }, pad: true, state: -1, slot: 0, lap: 'cur', seq: 'next' },
+        { t: 'pad', state: -1, slot: 0 },
+      ],
+      positions: { first: { at: 'end', delta: 0 }, second: { at: 'end', delta: 0 }, written: { at: 'end', delta: 0 }, intentExtra: 0 },
+      state: 0, senderPid: { pid: 'none' }, receiverPid: { pid: 'dead' }, slots: [], allSlotsDead: false, repairable: false,
+      counters: [0, 0], scribbles: [{ near: 'producer', word: 0, value: { abs: 0 } }],
+      endpoints: { sender: 'first', receivers: 1, oldest: true, spinMicros: 0 },
+      ops: [{ op: 'tryRecv', who: 0 }, { op: 'trySend', len: 0 }, { op: 'tryRecvInto', who: 0, room: 1, at: 0 }], slowOps: [],
+    } as unknown as Case;
+    await runCase(counterexample, channels.get(1024)!);
+  });
+
   it(`hands out only messages that were in the ring, or a RingwireError (${CASES} cases)`, async () => {
     const started = performance.now();
     let caseEnd = performance.now();
