@@ -284,6 +284,7 @@ describe('ringwire/nats bridges', () => {
     await expect(bridge({ ...base, direction: 'in', window: 0 })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
     await expect(bridge({ ...base, direction: 'out', serverConfirm: 'yes' as unknown as boolean })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
     await expect(bridge({ ...base, direction: 'in', serverConfirm: true })).rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
+    await expect(bridge({ ...base, direction: 'out', spinMicros: -1 })).rejects.toThrow(/spinMicros must be/);
     await expect(bridge({ ...base, direction: 'out', serverConfirm: true, jetstream: { stream: 'S' } }))
       .rejects.toThrow(code('ERR_RINGWIRE_INVALID_ARG'));
     // It holds messages in the ring for the server: only the one receiver of an SPSC channel can.

@@ -78,6 +78,12 @@ export interface BridgeOptions {
    * already keep every message until it is stored).
    */
   serverConfirm?: boolean;
+  /**
+   * How long (µs) the bridge's end of the channel spins before it parks when the channel is
+   * empty ('out') or full ('in'); default 0: it parks at once, leaving the CPU to the
+   * processes it serves (NATS's round trip dwarfs the wake). See the endpoint option.
+   */
+  spinMicros?: number;
   /** Ends the bridge (as close()). */
   signal?: AbortSignal;
 }
@@ -166,7 +172,10 @@ function checkOptions(options: BridgeOptions): Required<Pick<BridgeOptions, 'win
     }
   }
   if (!Number.isInteger(window) || window < 1 || window > 65536) throw invalidArg(`window must be an integer from 1 to 65536, got ${String(window)}`);
-  const { serverConfirm } = options;
+  const { serverConfirm, spinMicros } = options;
+  if (spinMicros !== undefined && !(typeof spinMicros === 'number' && spinMicros >= 0 && spinMicros <= 1e6)) {
+    throw invalidArg(`spinMicros must be a number from 0 to 1000000, got ${String(spinMicros)}`);
+  }
   if (serverConfirm !== undefined && typeof serverConfirm !== 'boolean') throw invalidArg(`serverConfirm must be a boolean, got ${String(serverConfirm)}`);
   if (serverConfirm === true && (direction !== 'out' || jetstream !== undefined)) {
     throw invalidArg("serverConfirm is for direction 'out' over core NATS (JetStream's acks keep every message until it is stored)");
@@ -229,7 +238,9 @@ export async function startBridge(options: BridgeOptions, extras: BridgeExtras):
   let endpoint: Sender<Uint8Array> | Receiver<Uint8Array>;
   try {
     if (jetstream !== undefined) await ensureStream(js, nc, jetstream.stream, subject);
-    endpoint = direction === 'out' ? openReceiver(options.channel) : openSender(options.channel) as Sender<Uint8Array>;
+    const endpointOptions = { spinMicros: options.spinMicros ?? 0 };
+    endpoint = direction === 'out' ? openReceiver(options.channel, endpointOptions)
+      : openSender(options.channel, endpointOptions) as Sender<Uint8Array>;
     const mode = (endpoint.protocol as unknown as { mode: string }).mode;
     if (options.serverConfirm === true && mode !== 'spsc') {
       endpoint.close();
