@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createChannel, openReceiver, openSender, stats, type Receiver } from '../src/index.js';
-import { bridge, bridgeTasks, type BridgeOptions } from '../src/nats.js';
+import { bridge, bridgeTasks, type BridgeOptions, type BridgeResult } from '../src/nats.js';
 import { createTaskChannels, TaskClient, unlinkTaskChannels } from '../src/pool.js';
 import { checkMessage, makeMessage } from './fixtures/messages.mjs';
 import { channelName, freshName, runChild, until } from './helpers.js';
@@ -84,6 +84,33 @@ async function consume(receiver: Receiver, first = 0): Promise<number> {
   return seq - first;
 }
 
+/**
+ * Subscribes to `subject` (the server has the subscription once this resolves): `got` fills
+ * with a copy of each message, and `ended` settles at the end marker.
+ */
+async function collect(nc: NatsClientConnection, subject: string): Promise<{ got: Uint8Array[]; ended: Promise<void> }> {
+  const got: Uint8Array[] = [];
+  const subscription = nc.subscribe(subject);
+  await nc.flush();
+  const ended = (async () => {
+    for await (const message of subscription) {
+      if (message.headers?.get('Ringwire-End') === '1') return;
+      got.push(message.data.slice());
+    }
+  })();
+  return { got, ended };
+}
+type NatsClientConnection = Awaited<ReturnType<typeof connect>>;
+
+/** A message of `size` bytes: its seq in its first 4, then a pattern of it. */
+function seqMessage(seq: number, size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  new DataView(bytes.buffer).setUint32(0, seq, true);
+  for (let i = 4; i < size; i++) bytes[i] = (seq + i) & 0xff;
+  return bytes;
+}
+const seqOf = (data: Uint8Array) => new DataView(data.buffer, data.byteOffset).getUint32(0, true);
+
 /** A channel → NATS → channel run: `count` messages, every one checked, in order, then the end. */
 async function roundTrip(out: Omit<BridgeOptions, 'channel' | 'direction'>, into: Omit<BridgeOptions, 'channel' | 'direction'>,
   count: number): Promise<void> {
@@ -120,25 +147,16 @@ describe('ringwire/nats bridges', () => {
     try {
       const size = 40_000;
       const count = 60;
-      const message = (seq: number) => new Uint8Array(size).fill(seq & 0xff);
-      const got: Uint8Array[] = [];
-      const subscription = nc.subscribe(subject);
-      await nc.flush();
-      const receiving = (async () => {
-        for await (const m of subscription) {
-          if (m.headers?.get('Ringwire-End') === '1') return;
-          got.push(m.data.slice());
-        }
-      })();
+      const { got, ended: receiving } = await collect(nc, subject);
       const running = await bridge({ channel: source, subject, direction: 'out', servers: server.url });
       const sender = openSender(source);
-      for (let seq = 0; seq < count; seq++) await sender.send(message(seq), { timeout: 60_000 });
+      for (let seq = 0; seq < count; seq++) await sender.send(seqMessage(seq, size), { timeout: 60_000 });
       await sender.end();
       sender.close();
       expect(await running.done).toMatchObject({ reason: 'ended', stats: { messages: count } });
       await receiving;
       expect(got).toHaveLength(count);
-      got.forEach((data, seq) => expect(Buffer.compare(data, message(seq))).toBe(0));
+      got.forEach((data, seq) => expect(Buffer.compare(data, seqMessage(seq, size))).toBe(0));
     } finally {
       await nc.close();
     }
@@ -439,30 +457,16 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     const capacity = 1 << 18;
     createChannel(source, { capacity });
     const nc = await connect({ servers: paused.url });
-    const message = (seq: number, length: number) => {
-      const bytes = new Uint8Array(length);
-      new DataView(bytes.buffer).setUint32(0, seq, true);
-      for (let i = 4; i < length; i++) bytes[i] = (seq * 7 + i) & 0xff;
-      return bytes;
-    };
     let stopped = false;
     try {
-      const got: Uint8Array[] = [];
-      const subscription = nc.subscribe(subject);
-      await nc.flush();
-      const receiving = (async () => {
-        for await (const m of subscription) {
-          if (m.headers?.get('Ringwire-End') === '1') return;
-          got.push(m.data.slice());
-        }
-      })();
+      const { got, ended: receiving } = await collect(nc, subject);
       const running = await bridge({ channel: source, subject, direction: 'out', servers: paused.url });
       process.kill(paused.pid, 'SIGSTOP');
       stopped = true;
       const sender = openSender(source);
       // One run, sent in one task: the bridge publishes it as views of the ring, nats.js copies
       // it for the socket, and its room goes back though the server answers nothing.
-      for (let seq = 0; seq < 3; seq++) expect(sender.trySend(message(seq, 1000))).toBe(true);
+      for (let seq = 0; seq < 3; seq++) expect(sender.trySend(seqMessage(seq, 1000))).toBe(true);
       await until(() => stats(source).messagesReceived === 3 && stats(source).bytesUsed === 0, 30_000,
         'the run\'s room back while the server is stopped');
       expect(running.stats().messages).toBe(3);
@@ -473,7 +477,7 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
       const count = 200;
       let sent = 3;
       const producing = (async () => {
-        for (; sent < 3 + count; sent++) await sender.send(message(sent, size), { timeout: 60_000 });
+        for (; sent < 3 + count; sent++) await sender.send(seqMessage(sent, size), { timeout: 60_000 });
         await sender.end();
       })();
       await until(() => stats(source).sendersWaiting > 0 && stats(source).bytesUsed > capacity - size - 16, 30_000,
@@ -488,7 +492,7 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
       expect(await running.done).toMatchObject({ reason: 'ended', stats: { messages: 3 + count } });
       await receiving;
       expect(got).toHaveLength(3 + count);
-      got.forEach((data, seq) => expect(Buffer.compare(data, message(seq, seq < 3 ? 1000 : size))).toBe(0));
+      got.forEach((data, seq) => expect(Buffer.compare(data, seqMessage(seq, seq < 3 ? 1000 : size))).toBe(0));
     } finally {
       if (stopped) process.kill(paused.pid, 'SIGCONT');
       await nc.close();
@@ -496,34 +500,17 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     }
   });
 
-  /** Messages of `size` bytes, each with its seq in its first 4 and a pattern of it after. */
-  const seqMessage = (seq: number, size: number) => {
-    const bytes = new Uint8Array(size);
-    new DataView(bytes.buffer).setUint32(0, seq, true);
-    for (let i = 4; i < size; i++) bytes[i] = (seq + i) & 0xff;
-    return bytes;
-  };
-  const seqOf = (data: Uint8Array) => new DataView(data.buffer, data.byteOffset).getUint32(0, true);
-
   /**
    * A server killed mid-stream (SIGKILL) and a new one started on its port, under a
    * subscriber and an out bridge on `source` (both clients reconnect), while a producer sends
-   * numbered messages until stopSending(). Resolves once the new server is up.
+   * numbered messages until finish() (or close()). Resolves once the new server is up.
    */
   async function acrossRestart(name: string, source: string, bridgeOptions: Partial<BridgeOptions>) {
     let current = await startNatsServer({ name });
     const port = Number(new URL(current.url).port);
     const subject = freshSubject();
     const nc = await connect({ servers: current.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
-    const got: Uint8Array[] = [];
-    const subscription = nc.subscribe(subject);
-    await nc.flush();
-    const receiving = (async () => {
-      for await (const m of subscription) {
-        if (m.headers?.get('Ringwire-End') === '1') return;
-        got.push(m.data.slice());
-      }
-    })();
+    const { got, ended: receiving } = await collect(nc, subject);
     const first = await bridge({ channel: source, subject, direction: 'out', servers: current.url, ...bridgeOptions });
     let stop = false;
     let sent = 0;
@@ -542,8 +529,32 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
       process.kill(current.pid, 'SIGKILL');
       await current.stop();
       current = await startNatsServer({ name: `${name}-again`, port });
-      return { first, subject, nc, got, receiving, producing, server: () => current, sentNow: () => sent,
-        restarted: got.length, stopSending: () => { stop = true; } };
+      const restarted = got.length;
+      return {
+        first, subject, nc, got, restarted, server: () => current,
+        /**
+         * Once 2000 more messages came, ends the stream, waits for `done` (the bridge's) and
+         * checks what came: every message intact, the last one sent among them, the channel
+         * drained. Resolves with the bridge's result and the seqs received.
+         */
+        async finish(done: Promise<BridgeResult>) {
+          await until(() => got.length >= restarted + 2000, 60_000, '2000 messages after the restart');
+          stop = true;
+          await producing;
+          const result = await done;
+          await receiving;
+          const seqs = got.map(seqOf);
+          got.forEach((data, i) => expect(Buffer.compare(data, seqMessage(seqs[i], 1000))).toBe(0));
+          expect(seqs.at(-1)).toBe(sent - 1);
+          expect(stats(source)).toMatchObject({ messagesReceived: sent, bytesUsed: 0 });
+          return { result, seqs, sent };
+        },
+        async close() {
+          stop = true;
+          await nc.close();
+          await current.stop();
+        },
+      };
     } catch (error) {
       stop = true;
       await nc.close();
@@ -557,22 +568,12 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     createChannel(source, { capacity: 1 << 18 });
     const run = await acrossRestart('restart', source, {});
     try {
-      await until(() => run.got.length >= run.restarted + 2000, 60_000, '2000 messages after the restart');
-      run.stopSending();
-      await run.producing;
-      const result = await run.first.done;
-      expect(result).toMatchObject({ reason: 'ended', stats: { messages: run.sentNow() } });
-      await run.receiving;
-      // In order, none twice, every one intact, the last one there; a gap only around the restart.
-      const seqs = run.got.map(seqOf);
-      run.got.forEach((data, i) => expect(Buffer.compare(data, seqMessage(seqs[i], 1000))).toBe(0));
+      const { result, seqs, sent } = await run.finish(run.first.done);
+      expect(result).toMatchObject({ reason: 'ended', stats: { messages: sent } });
+      // In order, none twice; a gap only around the restart.
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]);
-      expect(seqs.at(-1)).toBe(run.sentNow() - 1);
-      expect(stats(source)).toMatchObject({ messagesReceived: run.sentNow(), bytesUsed: 0 });
     } finally {
-      run.stopSending();
-      await run.nc.close();
-      await run.server().stop();
+      await run.close();
     }
   });
 
@@ -595,24 +596,15 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
         }
       }
       const second = await bridge({ channel: source, subject: run.subject, direction: 'out', servers: run.server().url, serverConfirm: true });
-      await until(() => run.got.length >= run.restarted + 2000, 60_000, '2000 messages after the restart');
-      run.stopSending();
-      await run.producing;
-      expect(await second.done).toMatchObject({ reason: 'ended' });
-      await run.receiving;
-      const seqs = run.got.map(seqOf);
-      run.got.forEach((data, i) => expect(Buffer.compare(data, seqMessage(seqs[i], 1000))).toBe(0));
+      const { result, seqs, sent } = await run.finish(second.done);
+      expect(result).toMatchObject({ reason: 'ended' });
       // From the first the server had not answered for to the last, each one came after the restart.
       const after = new Set(seqs.slice(run.restarted));
       const missing = [];
-      for (let seq = answered; seq < run.sentNow(); seq++) if (!after.has(seq)) missing.push(seq);
+      for (let seq = answered; seq < sent; seq++) if (!after.has(seq)) missing.push(seq);
       expect(missing).toEqual([]);
-      expect(seqs.at(-1)).toBe(run.sentNow() - 1);
-      expect(stats(source)).toMatchObject({ messagesReceived: run.sentNow(), bytesUsed: 0 });
     } finally {
-      run.stopSending();
-      await run.nc.close();
-      await run.server().stop();
+      await run.close();
     }
   });
 
@@ -630,15 +622,7 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
     const nc = await connect({ servers: paused.url });
     let stopped = false;
     try {
-      const got: Uint8Array[] = [];
-      const subscription = nc.subscribe(subject);
-      await nc.flush();
-      const receiving = (async () => {
-        for await (const message of subscription) {
-          if (message.headers?.get('Ringwire-End') === '1') return;
-          got.push(message.data.slice());
-        }
-      })();
+      const { got, ended: receiving } = await collect(nc, subject);
       const count = 20_000;
       let produced = false;
       const producing = produce(source, count, 0, { receiverMayDie: true }).then(() => { produced = true; });
@@ -664,7 +648,6 @@ describe('ringwire bridge (the CLI) when things go wrong', () => {
       // Each message's seq: in its first 4 bytes from 8 bytes on; a shorter one is the next
       // after the one before it, or (the first after the restart's step back) counted back
       // from the next that carries its seq. checkMessage confirms it either way.
-      const seqOf = (data: Uint8Array) => new DataView(data.buffer, data.byteOffset).getUint32(0, true);
       const seen: number[] = [];
       got.forEach((data, i) => {
         let seq = data.length >= 8 ? seqOf(data) : (seen.at(-1) ?? -1) + 1;
