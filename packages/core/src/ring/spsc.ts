@@ -627,9 +627,9 @@ export class SpscReceiverProtocol implements ReceiverProtocol {
    */
   confirm(mark: { position: number; count: number }): void {
     if (!this.held) return;
-    const ahead = (mark.position - this.confirmed) >>> 0;
-    if (ahead > ((this.position - this.confirmed) >>> 0) && mark.count <= this.confirmedCount) return;
-    if (ahead > ((this.position - this.confirmed) >>> 0) || mark.count < this.confirmedCount) {
+    const outside = ((mark.position - this.confirmed) >>> 0) > ((this.position - this.confirmed) >>> 0);
+    if (outside && mark.count <= this.confirmedCount) return; // behind: already freed
+    if (outside || mark.count < this.confirmedCount) {
       throw new RingwireError('ERR_RINGWIRE_INVALID_ARG', 'confirm() of a mark not between the last confirmed and the last taken');
     }
     // Through the last whole message taken: the padding and fragments read since go too.
