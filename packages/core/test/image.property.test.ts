@@ -1530,6 +1530,17 @@ describe('receiving from an arbitrary segment image', () => {
     await runCase(counterexample, channels.get(1024)!);
   });
 
+  // Found by the property (seed 1551472061, case 42 824, shrunk): an MPMC image with R = T =
+  // 1424 and C = 4096, more than a ring past R, and a record of the next lap filling the ring
+  // (2040 bytes at position 2048). The receiver read the payload bytes at T as a record of the
+  // lap it looked for, took and released it (writing RELEASED into that payload), then handed
+  // out the next lap's record with that word in it. A record is taken only with C no more than
+  // a ring past T (R <= T <= C <= R + capacity); here the image is ERR_RINGWIRE_CORRUPT.
+  it('mpmc: nothing is taken at T when C is more than a ring past it', async () => {
+    const counterexample = JSON.parse('{"capacity": 2048, "mode": "mpmc", "identity": {"wait": 2, "spin": true, "flags": 0, "mms": {"k": "default"}, "creator": 0, "damage": []}, "seed": 228383721, "background": {"header": "zero", "ring": "zero"}, "start": {"base": "zero", "units": 178, "rand": 0, "misalign": 0}, "records": [{"t": "whole", "len": {"frac": 44}, "pad": true, "state": -1, "slot": 0, "lap": "cur", "seq": "next"}, {"t": "whole", "len": {"n": 41}, "pad": true, "state": -1, "slot": 0, "lap": "cur", "seq": "next"}, {"t": "whole", "len": {"frac": 225}, "pad": true, "state": -1, "slot": 0, "lap": "cur", "seq": "next"}], "positions": {"first": {"at": "boundary", "f": 0, "delta": 0}, "second": {"at": "abs", "v": 4096, "delta": 0}, "written": {"at": "start", "delta": 0}, "intentExtra": 0}, "state": 0, "senderPid": {"pid": "self"}, "receiverPid": {"pid": "dead"}, "slots": [{"slot": 0, "pid": {"pid": "abs", "v": 0}, "kind": 1, "intent": {"at": "pos", "p": {"at": "end", "delta": 0}}, "size": {"at": "pos", "p": {"at": "end", "delta": 0}}, "cut": 0, "counts": false}], "allSlotsDead": false, "repairable": true, "counters": null, "scribbles": [{"near": "producer", "word": 0, "value": {"abs": 2040}}], "endpoints": {"sender": "none", "receivers": 1, "oldest": true, "spinMicros": 0}, "ops": [], "slowOps": []}') as Case;
+    await runCase(counterexample, channels.get(2048)!);
+  });
+
   it(`hands out only messages that were in the ring, or a RingwireError (${CASES} cases)`, async () => {
     const started = performance.now();
     let caseEnd = performance.now();

@@ -1012,7 +1012,7 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
       // word1 said so: C loaded after word1 is at least there). C only grows: a value loaded
       // before that already covers the record (within a ring of it) saves the load of a line
       // every sender writes.
-      if (size < 0 || (state !== COMMITTED && state !== ABANDONED) || !this.beforeClaim((t + size) | 0)) {
+      if (size < 0 || (state !== COMMITTED && state !== ABANDONED) || !this.beforeClaim(t, (t + size) | 0)) {
         this.ring.recheck(TAKE_WORD, t, `record at take position ${t >>> 0} has an impossible header`);
         continue;
       }
@@ -1090,7 +1090,7 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
       const size = this.ring.recordSize(word0, end & mask);
       if (size < 0) break; // left for peek() to judge once it is at T
       // Before C, as peek() checks.
-      if (!this.beforeClaim((end + size) | 0)) break;
+      if (!this.beforeClaim(start, (end + size) | 0)) break;
       if (state === COMMITTED && word0 >= 0) messages++;
       end = (end + size) | 0;
     }
@@ -1211,11 +1211,17 @@ export class MpmcReceiverProtocol implements ReceiverProtocol {
     }
   }
 
-  /** Whether `end` is at or before C: by C as last loaded if that covers it, else by C now. */
-  private beforeClaim(end: number): boolean {
-    if (((this.knownClaim - end) >>> 0) <= this.capacity) return true;
+  /**
+   * Whether a record found at or after T = `t` and ending at `end` lies before C, with C no
+   * more than a ring past `t` (R <= T <= C <= R + capacity: a wider window is a peer's
+   * scribble, and what reads as a record at `t` may be the payload of one a lap ahead). By C
+   * as last loaded if that settles it (C only grows), else by C now. False when T moved on
+   * meanwhile, too: the caller checks T again before it calls the image corrupt.
+   */
+  private beforeClaim(t: number, end: number): boolean {
+    if (((this.knownClaim - end) | 0) >= 0 && ((this.knownClaim - t) >>> 0) <= this.capacity) return true;
     this.knownClaim = Atomics.load(this.i32, CLAIM_WORD);
-    return ((this.knownClaim - end) | 0) >= 0;
+    return ((this.knownClaim - end) | 0) >= 0 && ((this.knownClaim - t) >>> 0) <= this.capacity;
   }
 
   /**

@@ -918,7 +918,7 @@ class MpmcReceiver : public detail::MpmcEndpoint {
         if (ok && used + size > capacity_) ok = t + size - load_position(L::OFF_RELEASE_POSITION) <= capacity_;
         // It lies before C: its claim moved C past it before word1 said so (C loaded after
         // word1 is at least there).
-        if (ok) ok = before_claim(t + size);
+        if (ok) ok = before_claim(t, t + size);
         if (!ok) {
           suspect(L::OFF_TAKE_POSITION, t, "impossible record at the take position");
           continue;
@@ -974,12 +974,14 @@ class MpmcReceiver : public detail::MpmcEndpoint {
   uint64_t seen_header_ = 0;
   uint32_t known_claim_ = 0;  // C as last loaded: C only grows, so it stays a lower bound
 
-  // Whether `end` is at or before C: by C as last loaded if that covers it (within a ring of
-  // it), else by C now; saves a load of the line every sender writes on most takes.
-  bool before_claim(uint32_t end) {
-    if (known_claim_ - end <= capacity_) return true;
+  // Whether a record at T = t ending at `end` lies before C, with C no more than a ring past t
+  // (R <= T <= C <= R + capacity: a wider window is a peer's scribble, and what reads as a
+  // record at t may be the payload of one a lap ahead). By C as last loaded if that settles
+  // it, else by C now; saves a load of the line every sender writes on most takes.
+  bool before_claim(uint32_t t, uint32_t end) {
+    if (static_cast<int32_t>(known_claim_ - end) >= 0 && known_claim_ - t <= capacity_) return true;
     known_claim_ = load_position(layout::OFF_CLAIM_POSITION);
-    return static_cast<int32_t>(known_claim_ - end) >= 0;
+    return static_cast<int32_t>(known_claim_ - end) >= 0 && known_claim_ - t <= capacity_;
   }
 };
 
